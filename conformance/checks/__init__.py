@@ -1,0 +1,76 @@
+"""The check registry. Built-in checks register through the same ``@check`` decorator users would use.
+
+Every check has one signature, ``(subject, ctx) -> requirement ID | None``: it returns the requirement it
+judged (passed), None when it does not apply to this response, or raises CheckFailure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from conformance.checks._base import CheckContext, Subject, TokenHistory
+from conformance.contract import REQUIREMENTS_BY_ID
+from conformance.model import CheckFailure, CheckResult
+
+CheckFunction = Callable[[Subject, CheckContext], "str | None"]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A registered check: its name, the requirements it may judge, the function."""
+
+    name: str
+    serves: tuple[str, ...]
+    function: CheckFunction
+
+
+CHECKS: dict[str, CheckSpec] = {}
+
+
+def check(*, serves: tuple[str, ...], name: str | None = None) -> Callable[[CheckFunction], CheckFunction]:
+    """Register a check under its function name (or ``name``) serving the given requirement IDs."""
+    unknown = [r for r in serves if r not in REQUIREMENTS_BY_ID]
+    if unknown:
+        raise ValueError(f"check serves unknown requirement(s): {', '.join(unknown)}")
+
+    def register(function: CheckFunction) -> CheckFunction:
+        check_name = name or function.__name__
+        if check_name in CHECKS:
+            raise ValueError(f"a check named {check_name!r} is already registered")
+        CHECKS[check_name] = CheckSpec(check_name, serves, function)
+        return function
+
+    return register
+
+
+def run_checks(subject: Subject, ctx: CheckContext) -> list[CheckResult]:
+    """Run every registered check on one response; a check that crashes is reported, never raised."""
+    results = []
+    for spec in list(CHECKS.values()):
+        try:
+            judged = spec.function(subject, ctx)
+        except CheckFailure as found:
+            found.check = spec.name
+            results.append(CheckResult(spec.name, found.requirement, found))
+            continue
+        except Exception as exc:  # a hostile response must never crash the run: report the check's defect
+            crashed = CheckFailure(
+                spec.serves[0],
+                f"check {spec.name} could not judge the response",
+                "a response the check can evaluate",
+                f"{type(exc).__name__}: {exc}"[:200],
+                check=spec.name,
+            )
+            results.append(CheckResult(spec.name, crashed.requirement, crashed))
+            continue
+        if judged is not None and judged not in spec.serves:
+            raise ValueError(f"check {spec.name} judged {judged}, which it does not declare in serves")
+        results.append(CheckResult(spec.name, judged))
+    return results
+
+
+# Importing the modules registers the built-in checks, in this order.
+from conformance.checks import body, grant, http, inputs, security, tokens  # noqa: E402, F401
+
+__all__ = ["CHECKS", "CheckContext", "CheckSpec", "Subject", "TokenHistory", "check", "run_checks"]

@@ -1,0 +1,64 @@
+"""What a check sees: the Subject (one exchange and its parsed body) and the run's CheckContext."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from conformance import xmldoc
+from conformance.model import Case, Exchange
+from conformance.profile import Profile
+
+
+@dataclass
+class TokenHistory:
+    """Tokens issued so far in the run, kept in memory only, in issue order."""
+
+    first_seen: dict[str, int] = field(default_factory=dict)  # token -> sequence of the exchange
+    ordered: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckContext:
+    """Run-wide facts checks need: the profile, the key as sent, the token history."""
+
+    profile: Profile
+    api_key: str
+    tokens: TokenHistory = field(default_factory=TokenHistory)
+
+
+@dataclass
+class Subject:
+    """One exchange under judgement, with its body parsed once, safely."""
+
+    exchange: Exchange
+
+    @property
+    def case(self) -> Case:
+        """The case that was sent."""
+        return self.exchange.case
+
+    @cached_property
+    def document(self) -> xmldoc.Document:
+        """The parsed body (never expanded, never fetched)."""
+        return xmldoc.parse(self.exchange.body)
+
+    @property
+    def status(self) -> int:
+        """The HTTP status; 0 when no complete response was read."""
+        return self.exchange.status or 0 if self.exchange.answered else 0
+
+    @property
+    def judged(self) -> bool:
+        """A complete 2xx or 4xx response: the kinds the contract describes."""
+        return 200 <= self.status < 300 or 400 <= self.status < 500
+
+    @property
+    def token(self) -> str:
+        """The stripped <token> text, '' when absent or empty."""
+        return (self.document.field("token") or "").strip()
+
+    @property
+    def issued(self) -> bool:
+        """The target granted the request: a 2xx, or any judged response carrying a non-empty token."""
+        return self.judged and (200 <= self.status < 300 or bool(self.token))

@@ -1,0 +1,78 @@
+"""Body checks: schema validity and the elements that echo the request and the HTTP status."""
+
+from __future__ import annotations
+
+from conformance import schema
+from conformance.checks import check
+from conformance.checks._base import CheckContext, Subject
+from conformance.model import CheckFailure, Expect
+
+
+@check(serves=("LT-SCHEMA-SUCCESS", "LT-SCHEMA-ERROR"))
+def schema_conformance(subject: Subject, ctx: CheckContext) -> str | None:
+    """A 2xx body validates against the success XSD, a 4xx body against the rejection XSD."""
+    if not subject.judged:
+        return None
+    success = 200 <= subject.status < 300
+    requirement = "LT-SCHEMA-SUCCESS" if success else "LT-SCHEMA-ERROR"
+    schema_name = ctx.profile.success_schema if success else ctx.profile.rejection_schema
+    document = subject.document
+    if document.root is None:
+        raise CheckFailure(
+            requirement,
+            "body is not a well-formed XML document",
+            f"XML valid against {schema_name}",
+            document.error or "no document",
+        )
+    errors = schema.validation_errors(schema_name, document.root)
+    if errors:
+        raise CheckFailure(
+            requirement,
+            f"body invalid against {schema_name}",
+            f"valid against {schema_name}",
+            "; ".join(errors),
+        )
+    return requirement
+
+
+def _integer(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
+@check(serves=("LT-HTTP-STATUS-ECHO",))
+def status_element_echo(subject: Subject, ctx: CheckContext) -> str | None:
+    """<status> equals the HTTP status of the same response."""
+    if not subject.judged:
+        return None
+    text = subject.document.field("status")
+    if text is None:
+        return None  # the schema check reports the missing element
+    if _integer(text) != subject.status:
+        raise CheckFailure(
+            "LT-HTTP-STATUS-ECHO",
+            "<status> differs from the HTTP status",
+            f"<status>{subject.status}</status>",
+            f"<status>{text.strip()[:50]}</status>",
+        )
+    return "LT-HTTP-STATUS-ECHO"
+
+
+def user_id_mismatch(subject: Subject) -> tuple[str, str] | None:
+    """(expected, received) when the echoed <user_id> differs from the requested user, else None."""
+    wanted = subject.case.user_id
+    text = subject.document.field("user_id")
+    if wanted is None or text is None or _integer(text) == wanted:
+        return None
+    return f"<user_id>{wanted}</user_id>", f"<user_id>{text.strip()[:50]}</user_id>"
+
+
+@check(serves=("LT-ECHO-USER",))
+def user_id_echo(subject: Subject, ctx: CheckContext) -> str | None:
+    """<user_id> of a grant equals the requested user, compared as integers."""
+    if not subject.issued or subject.case.expect is Expect.EITHER or subject.case.user_id is None:
+        return None
+    mismatch = user_id_mismatch(subject)
+    if mismatch:
+        raise CheckFailure("LT-ECHO-USER", "token issued for a different user", *mismatch)
+    return "LT-ECHO-USER" if subject.document.field("user_id") is not None else None

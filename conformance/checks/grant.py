@@ -1,0 +1,100 @@
+"""What a grant promises besides the token (QR code URL, expiry), and that refusals grant nothing."""
+
+from __future__ import annotations
+
+import email.utils
+from urllib.parse import urlsplit
+
+from conformance.checks import check
+from conformance.checks._base import CheckContext, Subject
+from conformance.model import CheckFailure, Expect
+
+
+@check(serves=("LT-QRCODE-URL",))
+def qrcode_url(subject: Subject, ctx: CheckContext) -> str | None:
+    """<qrcode> of a grant is an absolute URL with a host and an allowed scheme."""
+    if not subject.issued or subject.document.root is None:
+        return None
+    text = subject.document.field("qrcode")
+    schemes = ctx.profile.qrcode_schemes
+    expected = f"an absolute {' or '.join(schemes)} URL"
+    if text is None:
+        raise CheckFailure("LT-QRCODE-URL", "no <qrcode> in a grant", expected, "no <qrcode> element")
+    url = text.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme.lower() not in schemes
+        or not parts.hostname
+        or any(c.isspace() for c in url)
+    ):
+        raise CheckFailure(
+            "LT-QRCODE-URL",
+            "<qrcode> is not an absolute URL of an allowed scheme",
+            expected,
+            repr(url[:200]) if url else "an empty <qrcode>",
+        )
+    return "LT-QRCODE-URL"
+
+
+def issue_time(subject: Subject) -> tuple[float, str]:
+    """When the token was issued: the response Date header, else the request's send time."""
+    date = subject.exchange.header("date")
+    if date:
+        try:
+            return email.utils.parsedate_to_datetime(date).timestamp(), f"Date {date}"
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass
+    return subject.exchange.sent_at, "request send time"
+
+
+def expire_mismatch(subject: Subject, ctx: CheckContext) -> tuple[str, str] | None:
+    """(expected, received) when <expire> does not honour the requested token_expire, else None."""
+    seconds = subject.case.token_expire
+    text = subject.document.field("expire")
+    if seconds is None or text is None:
+        return None
+    value = text.strip()
+    received = f"<expire>{value[:40]}</expire>"
+    if ctx.profile.expire_reading == "relative":
+        return None if value == str(seconds) else (f"<expire>{seconds}</expire>", received)
+    issued_at, basis = issue_time(subject)
+    tolerance = ctx.profile.expire_tolerance
+    if basis == "request send time":
+        tolerance += subject.exchange.elapsed
+    wanted = issued_at + seconds
+    if value.isascii() and value.isdigit() and abs(int(value) - wanted) <= tolerance:
+        return None
+    drift = f" ({int(value) - wanted:+.0f}s)" if value.isascii() and value.isdigit() else ""
+    return f"{wanted:.0f} ± {tolerance:.0f} ({basis} + {seconds}s)", received + drift
+
+
+@check(serves=("LT-EXPIRE-CONSISTENT",))
+def expire_consistency(subject: Subject, ctx: CheckContext) -> str | None:
+    """<expire> of a grant is the Unix time of issue plus token_expire, within the tolerance."""
+    if not subject.issued or subject.case.expect is Expect.EITHER or subject.case.token_expire is None:
+        return None
+    if subject.document.field("expire") is None:
+        return None  # the schema check reports the missing element
+    mismatch = expire_mismatch(subject, ctx)
+    if mismatch:
+        raise CheckFailure("LT-EXPIRE-CONSISTENT", "expire is not issue time + token_expire", *mismatch)
+    return "LT-EXPIRE-CONSISTENT"
+
+
+@check(serves=("LT-REJECT-NO-TOKEN",))
+def rejection_has_no_token(subject: Subject, ctx: CheckContext) -> str | None:
+    """A response that is not a 2xx carries no token."""
+    if not subject.exchange.answered or 200 <= subject.status < 300:
+        return None
+    if subject.token:
+        raise CheckFailure(
+            "LT-REJECT-NO-TOKEN",
+            "token in a refusal",
+            "no <token> in a non-2xx response",
+            f"HTTP {subject.status} with a {len(subject.token)}-character <token>",
+        )
+    return "LT-REJECT-NO-TOKEN"

@@ -1,0 +1,101 @@
+"""HTTP-level checks: complete answers, status classes, redirects, media type."""
+
+from __future__ import annotations
+
+from conformance.checks import check
+from conformance.checks._base import CheckContext, Subject
+from conformance.model import CheckFailure, TransportError
+
+
+@check(serves=("LT-HTTP-TIMELY",))
+def answered_in_time(subject: Subject, ctx: CheckContext) -> str | None:
+    """Every request gets a complete response, within the timeout and the size cap."""
+    exchange = subject.exchange
+    if exchange.error is TransportError.CASSETTE_MISS:
+        return None
+    if exchange.error is not None:
+        raise CheckFailure(
+            "LT-HTTP-TIMELY",
+            f"transport error: {exchange.error.value}",
+            "a complete response within the timeout and size cap",
+            f"{exchange.error.value} after {exchange.elapsed:.1f}s ({exchange.error_detail})",
+        )
+    return "LT-HTTP-TIMELY"
+
+
+@check(serves=("LT-HTTP-NO-5XX",))
+def no_server_error(subject: Subject, ctx: CheckContext) -> str | None:
+    """No input makes the server fail."""
+    if not subject.exchange.answered:
+        return None
+    if subject.status >= 500:
+        raise CheckFailure(
+            "LT-HTTP-NO-5XX",
+            "server error for an input",
+            "a 2xx or 4xx status",
+            f"HTTP {subject.status} for {subject.case.label}",
+        )
+    return "LT-HTTP-NO-5XX"
+
+
+@check(serves=("LT-HTTP-NO-REDIRECT",))
+def no_redirect(subject: Subject, ctx: CheckContext) -> str | None:
+    """The endpoint answers itself; a 3xx is never followed."""
+    if not subject.exchange.answered:
+        return None
+    if 300 <= subject.status < 400:
+        location = subject.exchange.header("location") or "(no Location)"
+        raise CheckFailure(
+            "LT-HTTP-NO-REDIRECT",
+            "redirect (not followed)",
+            "no 3xx status",
+            f"HTTP {subject.status} to {location[:200]}",
+        )
+    return "LT-HTTP-NO-REDIRECT"
+
+
+@check(serves=("LT-HTTP-SUCCESS-200", "LT-HTTP-REJECT-4XX"))
+def status_code_conformance(subject: Subject, ctx: CheckContext) -> str | None:
+    """A grant is exactly HTTP 200; a refusal is a 4xx (one the profile allows)."""
+    status = subject.status
+    if 200 <= status < 300:
+        if status != 200:
+            raise CheckFailure(
+                "LT-HTTP-SUCCESS-200", "success status is not 200", "HTTP 200", f"HTTP {status}"
+            )
+        return "LT-HTTP-SUCCESS-200"
+    if 400 <= status < 500:
+        allowed = ctx.profile.rejection_statuses
+        if allowed and status not in allowed:
+            raise CheckFailure(
+                "LT-HTTP-REJECT-4XX",
+                "rejection status not allowed by the profile",
+                f"one of {', '.join(map(str, allowed))}",
+                f"HTTP {status}",
+            )
+        return "LT-HTTP-REJECT-4XX"
+    if subject.exchange.answered and not 300 <= status < 600:
+        raise CheckFailure(
+            "LT-HTTP-REJECT-4XX",
+            "status outside the HTTP classes the contract uses",
+            "HTTP 200 or a 4xx",
+            f"HTTP {status}",
+        )
+    return None
+
+
+@check(serves=("LT-HTTP-CONTENT-TYPE",))
+def content_type_conformance(subject: Subject, ctx: CheckContext) -> str | None:
+    """2xx and 4xx responses are XML: application/xml or text/xml."""
+    if not subject.judged:
+        return None
+    header = subject.exchange.header("content-type")
+    media_type = (header or "").split(";", 1)[0].strip().lower()
+    if media_type not in ctx.profile.content_types:
+        raise CheckFailure(
+            "LT-HTTP-CONTENT-TYPE",
+            "wrong media type",
+            " or ".join(ctx.profile.content_types),
+            repr(header[:100]) if header is not None else "no Content-Type header",
+        )
+    return "LT-HTTP-CONTENT-TYPE"

@@ -1,0 +1,54 @@
+"""Input checks: the target's decision matches the class of the input, and lenient values are honoured."""
+
+from __future__ import annotations
+
+from conformance.checks import check
+from conformance.checks._base import CheckContext, Subject
+from conformance.checks.body import user_id_mismatch
+from conformance.checks.grant import expire_mismatch
+from conformance.contract import REQUIREMENTS_BY_ID
+from conformance.model import CheckFailure, Expect
+
+_DECIDED_BY_INPUT = tuple(r.id for r in REQUIREMENTS_BY_ID.values() if "input_outcome" in r.checks)
+
+
+@check(serves=_DECIDED_BY_INPUT)
+def input_outcome(subject: Subject, ctx: CheckContext) -> str | None:
+    """Valid input is granted, invalid input refused; lenient input may go either way."""
+    case = subject.case
+    if not subject.judged or case.expect is Expect.EITHER:
+        return None
+    if case.expect is Expect.ACCEPT and not subject.issued:
+        raise CheckFailure(
+            case.requirement,
+            "valid input rejected",
+            f"a token for {case.label} (HTTP 200)",
+            f"HTTP {subject.status} without a token",
+        )
+    if case.expect is Expect.REJECT and subject.issued:
+        shown = f"HTTP {subject.status}" + (" with a token" if subject.token else "")
+        raise CheckFailure(
+            case.requirement, "invalid input accepted", f"a 4xx refusal of {case.label}", shown
+        )
+    return case.requirement
+
+
+@check(serves=("LT-INPUT-LENIENT-HONOURED",))
+def lenient_value_honoured(subject: Subject, ctx: CheckContext) -> str | None:
+    """A lenient value (e.g. leading zeros) that is accepted is honoured exactly."""
+    case = subject.case
+    if case.expect is not Expect.EITHER or not subject.issued:
+        return None
+    for mismatch, what in (
+        (user_id_mismatch(subject), "user_id"),
+        (expire_mismatch(subject, ctx), "token_expire"),
+    ):
+        if mismatch:
+            expected, received = mismatch
+            raise CheckFailure(
+                "LT-INPUT-LENIENT-HONOURED",
+                f"lenient {what} accepted but not honoured",
+                f"{expected} for {case.label}",
+                received,
+            )
+    return "LT-INPUT-LENIENT-HONOURED"

@@ -1,0 +1,112 @@
+"""Token checks: present, never repeated, and unpredictable."""
+
+from __future__ import annotations
+
+import math
+import string
+
+from conformance.checks import check
+from conformance.checks._base import CheckContext, Subject
+from conformance.model import CheckFailure
+
+# Consecutive tokens whose values differ by less than this are sequential (a counter or a clock).
+SEQUENTIAL_DELTA = 2**32
+# Positional analysis needs this many earlier tokens of the same length before it judges.
+POSITIONAL_SAMPLE = 7
+_ALPHABETS = (
+    (set(string.digits), 10),
+    (set(string.digits + "abcdef"), 16),
+    (set(string.digits + "ABCDEF"), 16),
+    (set(string.digits + string.ascii_lowercase), 36),
+    (set(string.digits + string.ascii_uppercase), 36),
+    (set(string.digits + string.ascii_letters), 62),
+    (set(string.digits + string.ascii_letters + "-_+/="), 64),
+)
+
+
+def alphabet_size(token: str) -> int:
+    """The size of the smallest usual alphabet that spells ``token`` (printable ASCII otherwise)."""
+    chars = set(token)
+    return next((size for alphabet, size in _ALPHABETS if chars <= alphabet), 95)
+
+
+def estimated_bits(token: str) -> float:
+    """Entropy bound judged from length and alphabet."""
+    return len(token) * math.log2(alphabet_size(token))
+
+
+def _as_number(token: str) -> tuple[int, int] | None:
+    size = alphabet_size(token)
+    return (int(token, size), size) if size <= 36 else None
+
+
+@check(serves=("LT-TOKEN-PRESENT",))
+def token_present(subject: Subject, ctx: CheckContext) -> str | None:
+    """A 2xx response carries a non-empty <token>."""
+    if not (subject.judged and 200 <= subject.status < 300):
+        return None
+    if not subject.token:
+        shown = "no <token> element" if subject.document.field("token") is None else "an empty <token>"
+        raise CheckFailure("LT-TOKEN-PRESENT", "success without a token", "a non-empty <token>", shown)
+    return "LT-TOKEN-PRESENT"
+
+
+@check(serves=("LT-TOKEN-UNIQUE",))
+def token_unique(subject: Subject, ctx: CheckContext) -> str | None:
+    """No token is issued twice within a run."""
+    token = subject.token
+    if not subject.issued or not token:
+        return None
+    history = ctx.tokens
+    first = history.first_seen.get(token)
+    if first is not None and first != subject.exchange.sequence:
+        raise CheckFailure(
+            "LT-TOKEN-UNIQUE",
+            "token issued twice",
+            "a token never issued before in this run",
+            f"the token first issued in request #{first}",
+        )
+    if first is None:
+        history.first_seen[token] = subject.exchange.sequence
+        history.ordered.append(token)
+    return "LT-TOKEN-UNIQUE"
+
+
+@check(serves=("LT-TOKEN-STRENGTH",))
+def token_strength(subject: Subject, ctx: CheckContext) -> str | None:
+    """Tokens carry enough entropy: by length and alphabet, by varying positions, and not sequential."""
+    token = subject.token
+    if not subject.issued or not token:
+        return None
+    minimum = ctx.profile.token_min_bits
+    bits = estimated_bits(token)
+    if bits < minimum:
+        raise CheckFailure(
+            "LT-TOKEN-STRENGTH",
+            "token too short for its alphabet",
+            f">= {minimum} bits",
+            f"{len(token)} characters of a {alphabet_size(token)}-symbol alphabet = {bits:.0f} bits",
+        )
+    earlier = [t for t in ctx.tokens.ordered if t != token]
+    previous = earlier[-1] if earlier else None
+    mine, theirs = _as_number(token), _as_number(previous) if previous else None
+    if mine and theirs and mine[1] == theirs[1] and abs(mine[0] - theirs[0]) < SEQUENTIAL_DELTA:
+        raise CheckFailure(
+            "LT-TOKEN-STRENGTH",
+            "token predictable from the previous one",
+            f"no arithmetic relation (|difference| >= 2^{SEQUENTIAL_DELTA.bit_length() - 1})",
+            f"differs from the previous token by {mine[0] - theirs[0]}",
+        )
+    same_length = [t for t in earlier if len(t) == len(token)][-POSITIONAL_SAMPLE * 4 :]
+    if len(same_length) >= POSITIONAL_SAMPLE:
+        varying = sum(1 for i, ch in enumerate(token) if any(t[i] != ch for t in same_length))
+        varying_bits = varying * math.log2(alphabet_size(token))
+        if varying_bits < minimum:
+            raise CheckFailure(
+                "LT-TOKEN-STRENGTH",
+                "most token positions never change",
+                f">= {minimum} bits in positions that vary across tokens",
+                f"{varying} of {len(token)} positions vary over {len(same_length) + 1} tokens "
+                f"= {varying_bits:.0f} bits",
+            )
+    return "LT-TOKEN-STRENGTH"

@@ -1,0 +1,527 @@
+"""The contract of POST /v1/user/login_token as data: requirements and the ambiguity register.
+
+Everything else reads this module: the checks name the requirement IDs they serve, the reference
+target's faults name the requirements they must fail, reports and the README table are rendered from
+it. IDs are stable: never renumber or reuse one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+ENDPOINT = "POST /v1/user/login_token"
+ENDPOINT_PATH = "/v1/user/login_token"
+SEED_DOCUMENT = "shared/seed/000_bb5fd846bf2e5573.txt"
+
+TOKEN_EXPIRE_MIN = 60
+TOKEN_EXPIRE_MAX = 86400
+
+
+class Severity(StrEnum):
+    """Allure's severity scale, reused so reports and the catalogue speak the same words."""
+
+    BLOCKER = "blocker"
+    CRITICAL = "critical"
+    NORMAL = "normal"
+    MINOR = "minor"
+
+
+class Level(StrEnum):
+    """MUST requirements decide the verdict; a failed SHOULD requirement is a warning."""
+
+    MUST = "must"
+    SHOULD = "should"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One testable statement of the contract."""
+
+    id: str
+    title: str
+    group: str
+    severity: Severity
+    seed_line: int | None
+    source: str
+    checks: tuple[str, ...]
+    level: Level = Level.MUST
+    ambiguities: tuple[str, ...] = ()
+
+    @property
+    def seed_ref(self) -> str:
+        """Where the requirement comes from: a seed line, or this project's written assumption."""
+        if self.seed_line is None:
+            return self.source
+        return f"{SEED_DOCUMENT}:{self.seed_line} ({self.source})"
+
+
+@dataclass(frozen=True)
+class Ambiguity:
+    """A place where the seed is silent or contradicts itself, and the reading the suite takes."""
+
+    id: str
+    seed_line: int | None
+    issue: str
+    default_reading: str
+    profile_setting: str | None
+
+
+G_SCHEMA = "Schema"
+G_HTTP = "HTTP"
+G_INPUT = "Input validation"
+G_AUTH = "Authorization"
+G_SEMANTICS = "Response semantics"
+G_SECURITY = "Security"
+
+_S = Severity
+
+REQUIREMENTS: tuple[Requirement, ...] = (
+    # -- schema --------------------------------------------------------------------------------------
+    Requirement(
+        "LT-SCHEMA-SUCCESS",
+        "Success body validates against user_response.xsd",
+        G_SCHEMA,
+        _S.BLOCKER,
+        47,
+        "Schema Definition",
+        ("schema_conformance",),
+    ),
+    Requirement(
+        "LT-SCHEMA-ERROR",
+        "Rejection body validates against error_response.xsd",
+        G_SCHEMA,
+        _S.NORMAL,
+        None,
+        "project assumption: schemas/error_response.xsd",
+        ("schema_conformance",),
+        ambiguities=("AMB-ERROR-FORMAT",),
+    ),
+    # -- HTTP ----------------------------------------------------------------------------------------
+    Requirement(
+        "LT-HTTP-SUCCESS-200",
+        "An issued token is answered with HTTP 200",
+        G_HTTP,
+        _S.CRITICAL,
+        37,
+        "Sample Response <status>200</status>",
+        ("status_code_conformance",),
+    ),
+    Requirement(
+        "LT-HTTP-REJECT-4XX",
+        "A rejected request is answered with an HTTP 4xx status",
+        G_HTTP,
+        _S.CRITICAL,
+        19,
+        "Response Information: <status>",
+        ("status_code_conformance",),
+        ambiguities=("AMB-REJECT-STATUS",),
+    ),
+    Requirement(
+        "LT-HTTP-CONTENT-TYPE",
+        "Responses carry Content-Type application/xml or text/xml",
+        G_HTTP,
+        _S.NORMAL,
+        35,
+        "Sample Response is an XML document",
+        ("content_type_conformance",),
+        ambiguities=("AMB-CONTENT-TYPE",),
+    ),
+    Requirement(
+        "LT-HTTP-STATUS-ECHO",
+        "<status> equals the HTTP status code",
+        G_HTTP,
+        _S.NORMAL,
+        19,
+        "Response Information: <status>",
+        ("status_element_echo",),
+        ambiguities=("AMB-STATUS-ELEMENT",),
+    ),
+    Requirement(
+        "LT-HTTP-NO-5XX",
+        "No input makes the server answer 5xx",
+        G_HTTP,
+        _S.CRITICAL,
+        None,
+        "robustness: every input gets a 200 or a 4xx",
+        ("no_server_error",),
+    ),
+    Requirement(
+        "LT-HTTP-TIMELY",
+        "Every request gets a complete, bounded response within the timeout",
+        G_HTTP,
+        _S.CRITICAL,
+        None,
+        "robustness: per-request timeout (default 10 s)",
+        ("answered_in_time",),
+    ),
+    Requirement(
+        "LT-HTTP-NO-REDIRECT",
+        "The endpoint answers itself and never redirects (3xx)",
+        G_HTTP,
+        _S.CRITICAL,
+        30,
+        "Sample Request: POST to the endpoint",
+        ("no_redirect",),
+    ),
+    # -- input validation ----------------------------------------------------------------------------
+    Requirement(
+        "LT-INPUT-EXPIRE-VALID",
+        "Every token_expire in 60..86400 is accepted",
+        G_INPUT,
+        _S.CRITICAL,
+        14,
+        "token_expire minimum 60, maximum 86400",
+        ("input_outcome",),
+    ),
+    Requirement(
+        "LT-INPUT-EXPIRE-RANGE",
+        "token_expire below 60 or above 86400 is rejected",
+        G_INPUT,
+        _S.CRITICAL,
+        14,
+        "token_expire minimum 60, maximum 86400",
+        ("input_outcome",),
+    ),
+    Requirement(
+        "LT-INPUT-EXPIRE-MALFORMED",
+        "A token_expire that is not plain decimal digits is rejected",
+        G_INPUT,
+        _S.CRITICAL,
+        14,
+        "token_expire {integer}",
+        ("input_outcome",),
+        ambiguities=("AMB-NUMBER-SYNTAX",),
+    ),
+    Requirement(
+        "LT-INPUT-EXPIRE-MISSING",
+        "A request without token_expire is rejected",
+        G_INPUT,
+        _S.NORMAL,
+        14,
+        "token_expire: Required to generate token and QR code",
+        ("input_outcome",),
+        ambiguities=("AMB-EXPIRE-REQUIRED",),
+    ),
+    Requirement(
+        "LT-INPUT-USER-VALID",
+        "The configured user_id is accepted in its plain decimal form",
+        G_INPUT,
+        _S.BLOCKER,
+        13,
+        "user_id {integer}",
+        ("input_outcome",),
+    ),
+    Requirement(
+        "LT-INPUT-USER-MALFORMED",
+        "A user_id that is not plain decimal digits is rejected",
+        G_INPUT,
+        _S.CRITICAL,
+        13,
+        "user_id {integer}",
+        ("input_outcome",),
+        ambiguities=("AMB-NUMBER-SYNTAX",),
+    ),
+    Requirement(
+        "LT-INPUT-USER-MISSING",
+        "A request without user_id is rejected",
+        G_INPUT,
+        _S.CRITICAL,
+        13,
+        "user_id: the user to generate a token for",
+        ("input_outcome",),
+    ),
+    Requirement(
+        "LT-INPUT-REPEATED",
+        "A parameter given twice with different values is rejected",
+        G_INPUT,
+        _S.NORMAL,
+        11,
+        "POST Parameters: one value each",
+        ("input_outcome",),
+        ambiguities=("AMB-REPEATED-PARAMETER",),
+    ),
+    Requirement(
+        "LT-INPUT-LENIENT-HONOURED",
+        "A lenient input that is accepted is honoured exactly",
+        G_INPUT,
+        _S.CRITICAL,
+        14,
+        "token_expire seconds / user_id",
+        ("lenient_value_honoured",),
+        ambiguities=("AMB-NUMBER-SYNTAX",),
+    ),
+    # -- authorization -------------------------------------------------------------------------------
+    Requirement(
+        "LT-AUTH-KEY-MISSING",
+        "A request without api_key is rejected",
+        G_AUTH,
+        _S.BLOCKER,
+        12,
+        "api_key: an API key that has access to the resource",
+        ("input_outcome",),
+    ),
+    Requirement(
+        "LT-AUTH-KEY-INVALID",
+        "A request with an invalid api_key is rejected",
+        G_AUTH,
+        _S.BLOCKER,
+        12,
+        "api_key: an API key that has access to the resource",
+        ("input_outcome",),
+    ),
+    Requirement(
+        "LT-AUTH-USER-UNKNOWN",
+        "A token for a user that does not exist is refused",
+        G_AUTH,
+        _S.CRITICAL,
+        13,
+        "user_id: the unique ID of the user",
+        ("input_outcome",),
+    ),
+    Requirement(
+        "LT-AUTH-USER-SCOPE",
+        "A token for a user outside the key's scope is refused",
+        G_AUTH,
+        _S.BLOCKER,
+        12,
+        "api_key: access to the resource you want to query for",
+        ("input_outcome",),
+        ambiguities=("AMB-SCOPE",),
+    ),
+    # -- response semantics --------------------------------------------------------------------------
+    Requirement(
+        "LT-ECHO-USER",
+        "<user_id> equals the requested user (as integers)",
+        G_SEMANTICS,
+        _S.CRITICAL,
+        21,
+        "<user_id> The unique ID of the user",
+        ("user_id_echo",),
+    ),
+    Requirement(
+        "LT-TOKEN-PRESENT",
+        "A success carries a non-empty <token>",
+        G_SEMANTICS,
+        _S.BLOCKER,
+        22,
+        "<token> The generated login token",
+        ("token_present",),
+    ),
+    Requirement(
+        "LT-TOKEN-UNIQUE",
+        "No token is ever issued twice within a run",
+        G_SEMANTICS,
+        _S.BLOCKER,
+        7,
+        "Token Security: tokens provide temporary access",
+        ("token_unique",),
+    ),
+    Requirement(
+        "LT-TOKEN-STRENGTH",
+        "Tokens are unpredictable: >= 64 bits, not sequential",
+        G_SEMANTICS,
+        _S.BLOCKER,
+        7,
+        "Token Security: should be handled securely",
+        ("token_strength",),
+        ambiguities=("AMB-TOKEN-FORMAT",),
+    ),
+    Requirement(
+        "LT-QRCODE-URL",
+        "<qrcode> is an absolute https URL",
+        G_SEMANTICS,
+        _S.NORMAL,
+        23,
+        "<qrcode> URL to the QR code image",
+        ("qrcode_url",),
+        ambiguities=("AMB-ANYURI",),
+    ),
+    Requirement(
+        "LT-EXPIRE-CONSISTENT",
+        "<expire> is the Unix time of issue + token_expire",
+        G_SEMANTICS,
+        _S.CRITICAL,
+        24,
+        "<expire> Token expiration timestamp",
+        ("expire_consistency",),
+        ambiguities=("AMB-EXPIRE-SAMPLE",),
+    ),
+    Requirement(
+        "LT-REJECT-NO-TOKEN",
+        "A rejection carries no token",
+        G_SEMANTICS,
+        _S.BLOCKER,
+        14,
+        "token_expire: required to generate token",
+        ("rejection_has_no_token",),
+    ),
+    # -- security ------------------------------------------------------------------------------------
+    Requirement(
+        "LT-SEC-NO-DTD",
+        "Responses carry no DTD or entity declaration",
+        G_SECURITY,
+        _S.CRITICAL,
+        35,
+        "Sample Response: a plain XML document",
+        ("no_dtd",),
+    ),
+    Requirement(
+        "LT-SEC-KEY-NOT-ECHOED",
+        "The api_key never appears in a response",
+        G_SECURITY,
+        _S.BLOCKER,
+        7,
+        "Token Security: handled securely",
+        ("api_key_not_echoed",),
+    ),
+    Requirement(
+        "LT-SEC-NO-STORE",
+        "A token response says Cache-Control: no-store",
+        G_SECURITY,
+        _S.MINOR,
+        7,
+        "Token Security: handled securely (RFC 9111 no-store)",
+        ("cache_control_no_store",),
+        level=Level.SHOULD,
+        ambiguities=("AMB-CACHE",),
+    ),
+)
+
+AMBIGUITIES: tuple[Ambiguity, ...] = (
+    Ambiguity(
+        "AMB-EXPIRE-REQUIRED",
+        31,
+        "The sample request omits token_expire although line 14 calls it required.",
+        "token_expire is required: a request without it must be rejected.",
+        "token_expire_required",
+    ),
+    Ambiguity(
+        "AMB-EXPIRE-SAMPLE",
+        42,
+        "The sample <expire> 9090 is neither a Unix timestamp nor a 60..86400 second count.",
+        "<expire> is an absolute Unix timestamp: issue time (Date header, else send time) + "
+        "token_expire, within expire_tolerance seconds.",
+        "expire_reading",
+    ),
+    Ambiguity(
+        "AMB-ERROR-FORMAT",
+        19,
+        "The error format is undocumented.",
+        "A rejection is <user_response> with <status> and <message> only (schemas/error_response.xsd).",
+        "rejection_schema",
+    ),
+    Ambiguity(
+        "AMB-CONFIDENCE-TYPE",
+        50,
+        "The XSD declares ConfidenceType but no element uses it.",
+        "Kept verbatim in schemas/user_response.xsd; it constrains nothing.",
+        None,
+    ),
+    Ambiguity(
+        "AMB-ANYURI",
+        72,
+        "xs:anyURI admits relative and empty URIs for <qrcode>.",
+        "<qrcode> must be an absolute URL with a host and an allowed scheme (https).",
+        "qrcode_schemes",
+    ),
+    Ambiguity(
+        "AMB-REJECT-STATUS",
+        19,
+        "Which HTTP status each rejection uses is undocumented.",
+        "Any 4xx is a rejection; no particular 4xx is required.",
+        "rejection_statuses",
+    ),
+    Ambiguity(
+        "AMB-STATUS-ELEMENT",
+        19,
+        "<status> is 'a status code' without saying which.",
+        "<status> equals the HTTP status of the same response.",
+        None,
+    ),
+    Ambiguity(
+        "AMB-CONTENT-TYPE",
+        35,
+        "The response media type is undocumented.",
+        "application/xml or text/xml (any charset parameter).",
+        "content_types",
+    ),
+    Ambiguity(
+        "AMB-NUMBER-SYNTAX",
+        13,
+        "{integer} does not say which spellings are integers.",
+        "Plain ASCII decimal digits. Leading zeros are lenient (either outcome, but an accepted value "
+        "is honoured exactly); signs, fractions, exponents, whitespace and non-ASCII digits are invalid.",
+        None,
+    ),
+    Ambiguity(
+        "AMB-REPEATED-PARAMETER",
+        11,
+        "The document does not say what a repeated form parameter means.",
+        "Two different values must be rejected; the same value twice is lenient.",
+        None,
+    ),
+    Ambiguity(
+        "AMB-SCOPE",
+        12,
+        "How a key's scope over users is defined is undocumented.",
+        "The run is told one in-scope user (--user-id) and optionally one existing out-of-scope user "
+        "(--foreign-user-id); other well-formed user IDs are lenient.",
+        None,
+    ),
+    Ambiguity(
+        "AMB-TOKEN-FORMAT",
+        22,
+        "The token's format and length are undocumented; the sample token is 10 digits.",
+        "At least 64 bits judged from length and alphabet, varying positions across tokens, and no "
+        "small arithmetic steps between consecutive tokens.",
+        "token_min_bits",
+    ),
+    Ambiguity(
+        "AMB-CACHE",
+        7,
+        "Caching of token responses is not mentioned.",
+        "A token response without Cache-Control: no-store is a warning, not a failure.",
+        None,
+    ),
+)
+
+REQUIREMENTS_BY_ID: dict[str, Requirement] = {r.id: r for r in REQUIREMENTS}
+AMBIGUITIES_BY_ID: dict[str, Ambiguity] = {a.id: a for a in AMBIGUITIES}
+GROUPS: tuple[str, ...] = tuple(dict.fromkeys(r.group for r in REQUIREMENTS))
+
+
+def requirement(requirement_id: str) -> Requirement:
+    """The requirement with this ID; KeyError names the unknown ID."""
+    try:
+        return REQUIREMENTS_BY_ID[requirement_id]
+    except KeyError:
+        raise KeyError(f"unknown requirement ID {requirement_id!r}") from None
+
+
+def catalogue_markdown() -> str:
+    """The requirement catalogue as a Markdown table (the README embeds this verbatim)."""
+    lines = [
+        "| ID | Requirement | Group | Severity | Level | Source | Checks |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in REQUIREMENTS:
+        source = f"seed line {r.seed_line}" if r.seed_line is not None else r.source
+        checks = ", ".join(f"`{c}`" for c in r.checks)
+        lines.append(
+            f"| {r.id} | {r.title} | {r.group} | {r.severity.value} | {r.level.value} | {source} | {checks} |"
+        )
+    return "\n".join(lines)
+
+
+def ambiguities_markdown() -> str:
+    """The ambiguity register as a Markdown table (the README embeds this verbatim)."""
+    lines = [
+        "| ID | Seed line | Where the seed is silent or contradicts itself | Default reading "
+        "| Profile setting |",
+        "|---|---|---|---|---|",
+    ]
+    for a in AMBIGUITIES:
+        setting = f"`{a.profile_setting}`" if a.profile_setting else "-"
+        lines.append(f"| {a.id} | {a.seed_line or '-'} | {a.issue} | {a.default_reading} | {setting} |")
+    return "\n".join(lines)

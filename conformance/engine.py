@@ -1,0 +1,204 @@
+"""The run: sends cases through the transport, runs every applicable check, keeps the ledger.
+
+This is the core the CLI and the pytest plugin both drive; it never imports pytest.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from conformance.checks import CheckContext, Subject, run_checks
+from conformance.contract import REQUIREMENTS_BY_ID, Level
+from conformance.evidence import Evidence, exchange_evidence
+from conformance.inputs import CaseBuilder
+from conformance.model import Case, CheckFailure, CheckResult, Exchange, Expect
+from conformance.redact import Redactor
+
+MAX_FAILURES_KEPT = 5  # per requirement, with full evidence; the count keeps going
+
+
+class Sender(Protocol):
+    """What the run needs of a transport."""
+
+    def send(self, case: Case) -> Exchange: ...
+
+
+class Observer(Protocol):
+    """Reporters watching the run (the Allure adapter is one)."""
+
+    def on_exchange(self, exchange: Exchange, results: list[CheckResult], *, evidence: Evidence) -> None: ...
+
+
+class ContractViolation(AssertionError):
+    """A test's cases broke the contract; the message lists each failure with expected and received."""
+
+
+class RunAborted(Exception):
+    """The run cannot go on (a cassette miss, a request budget); the message is one line."""
+
+    def __init__(self, message: str, *, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass
+class FailureRecord:
+    """A failure kept as evidence for the summary and the reports."""
+
+    failure: CheckFailure
+    case: str
+    test: str
+    sequence: int
+    evidence: Evidence
+
+
+@dataclass
+class RequirementLedger:
+    """What the run learnt about one requirement."""
+
+    checks_run: int = 0
+    failure_count: int = 0
+    failures: list[FailureRecord] = field(default_factory=list)
+
+
+@dataclass
+class TestRecord:
+    """One conformance test as the run saw it."""
+
+    nodeid: str
+    outcome: str = "running"
+    duration_s: float = 0.0
+    failed_requirements: set[str] = field(default_factory=set)
+
+
+class Run:
+    """One conformance run against one target (live, recording or replaying)."""
+
+    def __init__(
+        self,
+        *,
+        sender: Sender,
+        context: CheckContext,
+        builder: CaseBuilder,
+        redactor: Redactor,
+        max_examples: int,
+        seed: int,
+        settle: Callable[[Exchange], None] | None = None,
+    ) -> None:
+        self.sender = sender
+        self.context = context
+        self.builder = builder
+        self.redactor = redactor
+        self.max_examples = max_examples
+        self.seed = seed
+        self.settle = settle
+        self.observers: list[Observer] = []
+        self.ledger: dict[str, RequirementLedger] = {rid: RequirementLedger() for rid in REQUIREMENTS_BY_ID}
+        self.tests: dict[str, TestRecord] = {}
+        self.current_test = ""
+        self.requests = 0
+        self.aborted: RunAborted | None = None
+
+    # -- tests ---------------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def test(self, nodeid: str) -> Iterator[TestRecord]:
+        """Attribute everything sent inside the block to the conformance test ``nodeid``."""
+        record = self.tests.setdefault(nodeid, TestRecord(nodeid))
+        self.current_test, started = nodeid, time.monotonic()
+        try:
+            yield record
+        finally:
+            record.duration_s += time.monotonic() - started
+            self.current_test = ""
+
+    # -- exchanges -----------------------------------------------------------------------------------
+    def exchange(self, case: Case) -> tuple[Exchange, list[CheckResult]]:
+        """Send one case, run every check on the answer, record the results."""
+        if self.aborted is not None:
+            raise self.aborted
+        exchange = self.sender.send(case)
+        self.requests += 1
+        exchange.sequence = self.requests
+        if self.settle is not None:
+            self.settle(exchange)
+        results = run_checks(Subject(exchange), self.context)
+        self.redactor.learn_tokens(exchange.body.decode("utf-8", "replace"))
+        evidence = exchange_evidence(exchange, self.redactor)
+        for result in results:
+            if result.requirement is None:
+                continue
+            entry = self.ledger[result.requirement]
+            entry.checks_run += 1
+            if result.failure is not None:
+                self._record_failure(entry, result.failure, exchange, evidence)
+        for observer in self.observers:
+            observer.on_exchange(exchange, results, evidence=evidence)
+        return exchange, results
+
+    def _record_failure(
+        self, entry: RequirementLedger, failure: CheckFailure, exchange: Exchange, evidence: Evidence
+    ) -> None:
+        entry.failure_count += 1
+        if self.current_test:
+            self.tests[self.current_test].failed_requirements.add(failure.requirement)
+        if len(entry.failures) < MAX_FAILURES_KEPT:
+            safe = CheckFailure(
+                failure.requirement,
+                failure.title,
+                self.redactor.text(failure.expected),
+                self.redactor.text(failure.received),
+                check=failure.check,
+            )
+            entry.failures.append(
+                FailureRecord(safe, exchange.case.label, self.current_test, exchange.sequence, evidence)
+            )
+
+    def expect(self, case: Case) -> Exchange:
+        """Send a case; raise ContractViolation if any MUST requirement failed on it."""
+        exchange, results = self.exchange(case)
+        failures = [r.failure for r in results if r.failure is not None and _is_must(r.failure)]
+        if failures:
+            raise ContractViolation(_describe(case, failures, self.redactor))
+        return exchange
+
+    def expect_all(self, cases: Iterable[Case]) -> list[Exchange]:
+        """Send every case (none is skipped after a failure); one ContractViolation lists all failures."""
+        exchanges, problems = [], []
+        for case in cases:
+            try:
+                exchanges.append(self.expect(case))
+            except ContractViolation as violation:
+                problems.append(str(violation))
+        if problems:
+            raise ContractViolation("\n".join(problems))
+        return exchanges
+
+    def explore(self, strategy: Any, *, label: str) -> None:
+        """Send Hypothesis-generated cases; the minimal failing case is shrunk and reported with the seed."""
+        from conformance.exploration import explore
+
+        explore(self, strategy, label=label)
+
+    # -- shortcuts for the conformance tests ---------------------------------------------------------
+    def case(self, **kwargs: Any) -> Case:
+        """A classified case (see CaseBuilder.case)."""
+        return self.builder.case(**kwargs)
+
+    def grants(self, cases: Sequence[Case]) -> list[Exchange]:
+        """Send cases that must be granted."""
+        assert all(c.expect is Expect.ACCEPT for c in cases), "grants() takes valid cases only"
+        return self.expect_all(cases)
+
+
+def _is_must(failure: CheckFailure) -> bool:
+    return REQUIREMENTS_BY_ID[failure.requirement].level is Level.MUST
+
+
+def _describe(case: Case, failures: list[CheckFailure], redactor: Redactor) -> str:
+    lines = [f"{case}:"]
+    lines += [f"  - {redactor.text(f.message)}" for f in failures]
+    return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""Hypothesis exploration for a Run: deterministic per seed, no example database, shrunk failures."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis.errors import FlakyFailure, HypothesisException
+
+from conformance.model import Case
+
+if TYPE_CHECKING:
+    from conformance.engine import Run
+
+
+def explore(run: Run, strategy: Any, *, label: str) -> None:
+    """Send ``run.max_examples`` generated cases; re-raise the minimal failure with the seed attached."""
+    from conformance.engine import ContractViolation
+
+    # No database and a fixed seed: the same seed generates the same requests, which is what lets a
+    # replay find every request in its cassette. Deadlines and health checks judge the target's speed,
+    # which is not what this exploration is about.
+    @hypothesis_seed(run.seed)
+    @settings(
+        max_examples=run.max_examples,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        print_blob=False,
+        report_multiple_bugs=False,
+    )
+    @given(case=strategy)
+    def explore_inputs(case: Case) -> None:
+        run.expect(case)
+
+    try:
+        explore_inputs()
+    except ContractViolation as violation:
+        notes = "\n".join(getattr(violation, "__notes__", []))
+        raise ContractViolation(
+            f"{label}: minimal failing input (seed {run.seed}; rerun with --seed {run.seed}):\n{violation}"
+            + (f"\n{notes}" if notes else "")
+        ) from None
+    except FlakyFailure as flaky:
+        # The target answered the same input differently (e.g. a repeated token): still a violation.
+        inner = "\n".join(str(e) for e in flaky.exceptions)
+        raise ContractViolation(f"{label}: inconsistent answers (seed {run.seed}):\n{inner}") from None
+    except HypothesisException as exc:
+        raise ContractViolation(f"{label}: exploration stopped (seed {run.seed}): {exc}") from None

@@ -1,0 +1,281 @@
+"""Inputs: the classifier that says what the contract expects of a request, and Hypothesis strategies.
+
+The contract for numbers is plain ASCII decimal digits. Every generated value is classified as valid
+(must be accepted), invalid (must be rejected) or lenient (either, but an accepted value must be honoured
+exactly); the expected outcome of a Case follows from the class, never from what a target happens to do.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from hypothesis import strategies as st
+
+from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
+from conformance.profile import Profile
+
+DIGITS = re.compile(r"[0-9]+", re.ASCII)
+VALID_TOKEN_EXPIRE = 3600
+INVALID_API_KEY = "placeholder-invalid-key-0000"
+DEFAULT_UNKNOWN_USER_ID = 9223372036854775806  # 2**63 - 2: a well-formed ID no real deployment hands out
+
+TOKEN_EXPIRE_BOUNDARIES = ("59", "60", "61", "86399", "86400", "86401", "0", "-1", str(10**30))
+USER_ID_BOUNDARIES = ("0", "1", str(2**31 - 1), str(2**31), str(2**63), str(10**40))
+
+# Decimal digits that are not ASCII: Python's int() and many other parsers accept these.
+FOREIGN_DIGIT_SETS = ("٠١٢٣٤٥٦٧٨٩", "０１２３４５６７８９", "۰۱۲۳۴۵۶۷۸۹", "०१२३४५६७८९")
+
+
+@dataclass(frozen=True)
+class Users:
+    """The users a run knows: one in the key's scope, an unknown one, optionally one outside the scope."""
+
+    user_id: int
+    unknown_user_id: int = DEFAULT_UNKNOWN_USER_ID
+    foreign_user_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Param:
+    """How one form parameter is sent: absent (no values), once, or repeated."""
+
+    values: tuple[str, ...]
+
+    @classmethod
+    def of(cls, value: str) -> Param:
+        """The parameter sent once."""
+        return cls((value,))
+
+    def label(self, name: str) -> str:
+        """Human form, e.g. ``token_expire='+60'`` or ``token_expire missing``."""
+        if not self.values:
+            return f"{name} missing"
+        return " & ".join(f"{name}={value!r}" for value in self.values)
+
+
+MISSING = Param(())
+
+
+@dataclass(frozen=True)
+class Classified:
+    """The contract's expectation for one parameter value."""
+
+    expect: Expect
+    requirement: str
+    value: int | None  # the integer an accepted response must honour, when there is one
+
+
+def _repeated(param: Param, single: Classified) -> Classified:
+    if len(set(param.values)) > 1:
+        return Classified(Expect.REJECT, "LT-INPUT-REPEATED", None)
+    if single.expect is Expect.ACCEPT:  # the same value twice may be read as that value
+        return Classified(Expect.EITHER, "LT-INPUT-LENIENT-HONOURED", single.value)
+    return single
+
+
+def classify_token_expire(param: Param, *, profile: Profile) -> Classified:
+    """Classify a token_expire parameter against the profile's bounds."""
+    if not param.values:
+        if profile.token_expire_required:
+            return Classified(Expect.REJECT, "LT-INPUT-EXPIRE-MISSING", None)
+        return Classified(Expect.EITHER, "LT-INPUT-EXPIRE-MISSING", None)
+    raw = param.values[0]
+    if not DIGITS.fullmatch(raw):
+        single = Classified(Expect.REJECT, "LT-INPUT-EXPIRE-MALFORMED", None)
+    else:
+        value = int(raw)
+        if not profile.token_expire_min <= value <= profile.token_expire_max:
+            single = Classified(Expect.REJECT, "LT-INPUT-EXPIRE-RANGE", value)
+        elif raw != str(value):  # leading zeros
+            single = Classified(Expect.EITHER, "LT-INPUT-LENIENT-HONOURED", value)
+        else:
+            single = Classified(Expect.ACCEPT, "LT-INPUT-EXPIRE-VALID", value)
+    return _repeated(param, single) if len(param.values) > 1 else single
+
+
+def classify_user_id(param: Param, *, users: Users) -> Classified:
+    """Classify a user_id parameter against the run's known users."""
+    if not param.values:
+        return Classified(Expect.REJECT, "LT-INPUT-USER-MISSING", None)
+    raw = param.values[0]
+    if not DIGITS.fullmatch(raw):
+        single = Classified(Expect.REJECT, "LT-INPUT-USER-MALFORMED", None)
+    else:
+        value = int(raw)
+        if value == users.unknown_user_id:
+            single = Classified(Expect.REJECT, "LT-AUTH-USER-UNKNOWN", value)
+        elif value == users.foreign_user_id:
+            single = Classified(Expect.REJECT, "LT-AUTH-USER-SCOPE", value)
+        elif value == users.user_id and raw == str(value):
+            single = Classified(Expect.ACCEPT, "LT-INPUT-USER-VALID", value)
+        else:  # leading zeros, or a well-formed ID that may or may not exist on the target
+            single = Classified(Expect.EITHER, "LT-INPUT-LENIENT-HONOURED", value)
+    return _repeated(param, single) if len(param.values) > 1 else single
+
+
+def classify_api_key(param: Param) -> Classified:
+    """The configured key (the placeholder) is valid; anything else must be refused."""
+    if not param.values:
+        return Classified(Expect.REJECT, "LT-AUTH-KEY-MISSING", None)
+    if set(param.values) == {API_KEY_PLACEHOLDER}:
+        if len(param.values) > 1:
+            return Classified(Expect.EITHER, "LT-INPUT-LENIENT-HONOURED", None)
+        return Classified(Expect.ACCEPT, "LT-AUTH-KEY-INVALID", None)
+    if API_KEY_PLACEHOLDER in param.values:
+        return Classified(Expect.REJECT, "LT-INPUT-REPEATED", None)
+    return Classified(Expect.REJECT, "LT-AUTH-KEY-INVALID", None)
+
+
+@dataclass(frozen=True)
+class CaseBuilder:
+    """Builds classified Cases: one parameter varied, the others valid."""
+
+    users: Users
+    profile: Profile
+
+    def case(
+        self,
+        *,
+        user_id: Param | None = None,
+        token_expire: Param | None = None,
+        api_key: Param | None = None,
+        label: str | None = None,
+    ) -> Case:
+        """A Case whose expectation follows from classifying every parameter."""
+        user_param = user_id or Param.of(str(self.users.user_id))
+        expire_param = token_expire or Param.of(str(VALID_TOKEN_EXPIRE))
+        key_param = api_key or Param.of(API_KEY_PLACEHOLDER)
+        parts = {
+            "api_key": classify_api_key(key_param),
+            "user_id": classify_user_id(user_param, users=self.users),
+            "token_expire": classify_token_expire(expire_param, profile=self.profile),
+        }
+        given = {"api_key": api_key, "user_id": user_id, "token_expire": token_expire}
+        # Any refusal decides, then any lenient part; when all are valid, the varied parameter names the
+        # requirement (a valid token_expire refused is LT-INPUT-EXPIRE-VALID), else the user does.
+        order = sorted(parts, key=lambda name: given[name] is None)
+        decisive = (
+            next((parts[n] for n in order if parts[n].expect is Expect.REJECT), None)
+            or next((parts[n] for n in order if parts[n].expect is Expect.EITHER), None)
+            or next((parts[n] for n in order if given[n] is not None and n != "api_key"), parts["user_id"])
+        )
+        form = tuple(
+            (name, value)
+            for name, param in (
+                ("api_key", key_param),
+                ("user_id", user_param),
+                ("token_expire", expire_param),
+            )
+            for value in param.values
+        )
+        varied = [
+            param.label(name)
+            for name, param, given in (
+                ("api_key", key_param, api_key),
+                ("user_id", user_param, user_id),
+                ("token_expire", expire_param, token_expire),
+            )
+            if given is not None
+        ]
+        return Case(
+            label=label or (", ".join(varied) or "valid request"),
+            form=form,
+            expect=decisive.expect,
+            requirement=decisive.requirement,
+            user_id=parts["user_id"].value,
+            token_expire=parts["token_expire"].value,
+        )
+
+
+# -- Hypothesis strategies -----------------------------------------------------------------------------
+
+
+def malformed_variants(valid: st.SearchStrategy[int]) -> st.SearchStrategy[str]:
+    """Malformed spellings of valid numbers: a sign, a fraction, an exponent, padding, foreign characters."""
+    return st.one_of(
+        valid.map(lambda v: f"+{v}"),
+        valid.map(lambda v: f"-{v}"),
+        valid.map(lambda v: f"{v}.0"),
+        valid.map(lambda v: f"{v}.5"),
+        valid.map(lambda v: f"{v}e0"),
+        valid.map(lambda v: f"{v / 10}e1"),
+        valid.map(lambda v: f"{v:_}" if v >= 1000 else f"{v}_0"),
+        valid.map(hex),
+        st.tuples(valid, st.sampled_from((" ", "\t", "\n", "\r\n", "\u00a0"))).map(lambda p: f"{p[1]}{p[0]}"),
+        st.tuples(valid, st.sampled_from((" ", "\t", "\n", "\x00"))).map(lambda p: f"{p[0]}{p[1]}"),
+        st.tuples(valid, st.sampled_from(FOREIGN_DIGIT_SETS)).map(
+            lambda p: str(p[0]).translate(str.maketrans("0123456789", p[1]))
+        ),
+        st.tuples(valid, st.characters(min_codepoint=0x80, codec="utf-8")).map(
+            lambda p: f"{p[0]}{p[1]}"
+        ),
+        st.tuples(valid, st.sampled_from(("a", "x", "s", ",", ";", "%", "&"))).map(lambda p: f"{p[0]}{p[1]}"),
+    )
+
+
+def garbage() -> st.SearchStrategy[str]:
+    """Values that are not numbers at all: empty, words, any text with a non-digit character."""
+    return st.one_of(
+        st.sampled_from(("", " ", "abc", "null", "NaN", "Infinity", "true", "[]", "0x10", "1e3", "--1")),
+        st.text(min_size=1, max_size=12).filter(lambda s: not DIGITS.fullmatch(s)),
+    )
+
+
+def token_expire_params(profile: Profile) -> st.SearchStrategy[Param]:
+    """Valid, out-of-range, lenient and malformed token_expire parameters, missing and repeated too."""
+    valid = st.integers(profile.token_expire_min, profile.token_expire_max)
+    below = st.integers(0, profile.token_expire_min - 1) if profile.token_expire_min > 0 else st.nothing()
+    above = st.integers(profile.token_expire_max + 1, 10**20)
+    single = st.one_of(
+        valid.map(str),
+        below.map(str),
+        above.map(str),
+        st.tuples(valid, st.integers(1, 4)).map(lambda p: "0" * p[1] + str(p[0])),
+        malformed_variants(valid),
+        garbage(),
+    )
+    return st.one_of(
+        single.map(Param.of),
+        st.just(MISSING),
+        st.tuples(single, single).map(lambda p: Param(p)),
+        single.map(lambda v: Param((v, v))),
+    )
+
+
+def user_id_params(users: Users) -> st.SearchStrategy[Param]:
+    """The configured user, other well-formed IDs (lenient), malformed spellings, missing and repeated."""
+    known = [users.user_id, users.unknown_user_id] + (
+        [users.foreign_user_id] if users.foreign_user_id else []
+    )
+    valid = st.just(users.user_id)
+    single = st.one_of(
+        st.sampled_from(known).map(str),
+        st.integers(0, 2**64).map(str),
+        st.tuples(valid, st.integers(1, 4)).map(lambda p: "0" * p[1] + str(p[0])),
+        malformed_variants(valid),
+        malformed_variants(st.integers(0, 2**40)),
+        garbage(),
+    )
+    return st.one_of(
+        single.map(Param.of),
+        st.just(MISSING),
+        st.tuples(single, single).map(lambda p: Param(p)),
+    )
+
+
+def token_expire_cases(builder: CaseBuilder) -> st.SearchStrategy[Case]:
+    """Cases that vary token_expire only."""
+    return token_expire_params(builder.profile).map(lambda p: builder.case(token_expire=p))
+
+
+def user_id_cases(builder: CaseBuilder) -> st.SearchStrategy[Case]:
+    """Cases that vary user_id only."""
+    return user_id_params(builder.users).map(lambda p: builder.case(user_id=p))
+
+
+def boundary_cases(builder: CaseBuilder) -> list[Case]:
+    """The boundaries every run sends, whatever Hypothesis generates."""
+    cases = [builder.case(token_expire=Param.of(v)) for v in TOKEN_EXPIRE_BOUNDARIES]
+    cases += [builder.case(user_id=Param.of(v)) for v in USER_ID_BOUNDARIES]
+    return cases
