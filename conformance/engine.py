@@ -50,7 +50,7 @@ class FailureRecord:
     """A failure kept as evidence for the summary and the reports."""
 
     failure: CheckFailure
-    case: str
+    case: Case
     test: str
     sequence: int
     evidence: Evidence
@@ -102,6 +102,8 @@ class Run:
         self.current_test = ""
         self.requests = 0
         self.aborted: RunAborted | None = None
+        # Exceptions from the sender that end the run (a cassette miss, the request budget) -> exit code.
+        self.abort_codes: dict[type[Exception], int] = {}
 
     # -- tests ---------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -120,7 +122,12 @@ class Run:
         """Send one case, run every check on the answer, record the results."""
         if self.aborted is not None:
             raise self.aborted
-        exchange = self.sender.send(case)
+        try:
+            exchange = self.sender.send(case)
+        except tuple(self.abort_codes) as exc:
+            code = next(c for kind, c in self.abort_codes.items() if isinstance(exc, kind))
+            self.aborted = RunAborted(str(exc), exit_code=code)
+            raise self.aborted from None
         self.requests += 1
         exchange.sequence = self.requests
         if self.settle is not None:
@@ -154,7 +161,7 @@ class Run:
                 check=failure.check,
             )
             entry.failures.append(
-                FailureRecord(safe, exchange.case.label, self.current_test, exchange.sequence, evidence)
+                FailureRecord(safe, exchange.case, self.current_test, exchange.sequence, evidence)
             )
 
     def expect(self, case: Case) -> Exchange:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def explore(run: Run, strategy: Any, *, label: str) -> None:
     """Send ``run.max_examples`` generated cases; re-raise the minimal failure with the seed attached."""
-    from conformance.engine import ContractViolation
+    from conformance.engine import ContractViolation, RunAborted
 
     # No database and a fixed seed: the same seed generates the same requests, which is what lets a
     # replay find every request in its cassette. Deadlines and health checks judge the target's speed,
@@ -38,6 +38,8 @@ def explore(run: Run, strategy: Any, *, label: str) -> None:
 
     try:
         explore_inputs()
+    except RunAborted:
+        raise
     except ContractViolation as violation:
         notes = "\n".join(getattr(violation, "__notes__", []))
         raise ContractViolation(
@@ -45,6 +47,8 @@ def explore(run: Run, strategy: Any, *, label: str) -> None:
             + (f"\n{notes}" if notes else "")
         ) from None
     except FlakyFailure as flaky:
+        if run.aborted is not None:
+            raise run.aborted from None
         # The target answered the same input differently (e.g. a repeated token): still a violation.
         inner = "\n".join(str(e) for e in flaky.exceptions)
         raise ContractViolation(f"{label}: inconsistent answers (seed {run.seed}):\n{inner}") from None

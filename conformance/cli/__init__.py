@@ -1,0 +1,50 @@
+"""The `conformance` command. Every failure is one line on stderr and a documented exit code."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from conformance import __version__
+from conformance.cli.report import report_command, verify_command
+from conformance.cli.run import run_command
+from conformance.cli.serve import catalogue_command, faults_command, serve_command
+from conformance.verdict import EXIT_INTERRUPTED, EXIT_USAGE
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="conformance")
+def cli() -> None:
+    """Contract-testing and conformance suite for POST /v1/user/login_token."""
+
+
+cli.add_command(run_command)
+cli.add_command(serve_command)
+cli.add_command(faults_command)
+cli.add_command(catalogue_command)
+cli.add_command(report_command, "report")
+cli.add_command(verify_command, "verify")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: run the group without click's multi-line usage dumps."""
+    try:
+        result = cli.main(args=argv, prog_name="conformance", standalone_mode=False)
+    except click.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "conformance"
+        click.echo(f"conformance: error: {exc.format_message()} (see `{command} --help`)", err=True)
+        return EXIT_USAGE
+    except click.ClickException as exc:
+        click.echo(f"conformance: error: {exc.format_message()}", err=True)
+        return exc.exit_code
+    except click.exceptions.Abort:
+        click.echo("conformance: interrupted", err=True)
+        return EXIT_INTERRUPTED
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    return result if isinstance(result, int) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

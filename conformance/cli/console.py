@@ -1,0 +1,152 @@
+"""Terminal output: progress during a run, the requirement matrix and the verdict after it.
+
+Colours and the live progress bar only on a terminal (rich decides; NO_COLOR is honoured); CI logs get
+one plain line per test and a plain table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from conformance.engine import ContractViolation, RunAborted
+from conformance.session import Session
+from conformance.verdict import EXIT_CODES
+
+OUTCOME_STYLE = {"passed": "green", "failed": "bold red", "warning": "yellow", "skipped": "dim"}
+VERDICT_STYLE = {"conformant": "bold green", "non-conformant": "bold red", "error": "bold magenta"}
+FAILURES_SHOWN = 3
+PLAIN_WIDTH = 160
+
+
+def console() -> Console:
+    """The console every command prints to."""
+    out = Console(highlight=False, soft_wrap=False)
+    if not out.is_terminal:  # CI logs: wide enough for the matrix, no wrapping inside cells
+        out = Console(highlight=False, soft_wrap=False, width=PLAIN_WIDTH)
+    return out
+
+
+class ProgressReporter:
+    """A pytest plugin object: a progress bar on a terminal, one line per test elsewhere."""
+
+    def __init__(self, session: Session, *, quiet: bool) -> None:
+        self.session = session
+        self.console = console()
+        self.quiet = quiet
+        self.interrupted = False
+        self.suite_errors: list[str] = []
+        self._progress: Progress | None = None
+        self._task: Any = None
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Start the bar once the number of tests is known."""
+        if self.quiet or not self.console.is_terminal:
+            return
+        self._progress = Progress(
+            TextColumn("[bold]conformance[/]"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[requests]} requests"),
+            TimeElapsedColumn(),
+            TextColumn("{task.description}"),
+            console=self.console,
+            transient=True,
+        )
+        self._task = self._progress.add_task("", total=len(session.items), requests=0)
+        self._progress.start()
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        """Show which test runs."""
+        if self._progress is not None:
+            self._progress.update(self._task, description=nodeid.rsplit("::", 1)[-1])
+
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+        """Remember tests that broke for reasons other than the contract: those are suite errors."""
+        excinfo = call.excinfo
+        if excinfo is None or excinfo.errisinstance((ContractViolation, RunAborted, pytest.skip.Exception)):
+            return
+        if self.session.run.aborted is None:
+            self.suite_errors.append(f"{item.nodeid}: {excinfo.exconly().splitlines()[0][:200]}")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Advance the bar (or print a line) per finished test."""
+        if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
+            return
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, requests=self.session.run.requests)
+        elif not self.quiet:
+            word = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}[report.outcome]
+            self.console.print(
+                f"  {word} {report.nodeid.rsplit('::', 1)[-1]} "
+                f"({self.session.run.requests} requests so far, {report.duration:.1f}s)"
+            )
+
+    def pytest_keyboard_interrupt(self) -> None:
+        """Ctrl-C: the summary will say the run is incomplete."""
+        self.interrupted = True
+
+    def close(self) -> None:
+        """Stop the bar."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def print_header(session: Session) -> None:
+    """What is about to run, with the seed that reproduces it."""
+    out = console()
+    options = session.options
+    out.print(f"[bold]conformance[/] {options.mode} run against {session.target_url}")
+    out.print(
+        f"  seed {session.seed} · max examples {session.run.max_examples} · profile {session.profile.name} "
+        f"· timeout {options.timeout:g}s · reports in {options.report_dir}/"
+    )
+
+
+def requirement_table(summary: Mapping[str, Any]) -> Table:
+    """The requirement matrix."""
+    table = Table(title="Requirements", title_justify="left", show_lines=False)
+    for column in ("ID", "Requirement", "Severity", "Outcome", "Checks", "Failures"):
+        table.add_column(column, no_wrap=column in ("ID", "Outcome"))
+    for req in summary["requirements"]:
+        style = OUTCOME_STYLE.get(req["outcome"], "")
+        table.add_row(
+            req["id"],
+            req["title"],
+            req["severity"],
+            f"[{style}]{req['outcome']}[/]",
+            str(req["checks_run"]),
+            str(req["failure_count"]) if req["failure_count"] else "",
+        )
+    return table
+
+
+def print_outcome(summary: Mapping[str, Any], *, report_dir: Path, quiet: bool) -> None:
+    """The matrix, the first failures with their reproduction, and the verdict line."""
+    out = console()
+    if not quiet:
+        out.print(requirement_table(summary))
+        for req in summary["requirements"]:
+            for failure in req["failures"][:FAILURES_SHOWN]:
+                out.print(f"[red]✗ {req['id']}[/] {failure['title']} — {failure['case']}")
+                out.print(f"    expected: {failure['expected']}", markup=False)
+                out.print(f"    received: {failure['received']}", markup=False)
+                out.print(f"    reproduce: {failure['reproduce']['curl']}", markup=False)
+            if req["failure_count"] > FAILURES_SHOWN:
+                out.print(f"    … {req['failure_count'] - FAILURES_SHOWN} more in {report_dir}/summary.json")
+    counts = {k: sum(1 for r in summary["requirements"] if r["outcome"] == k) for k in OUTCOME_STYLE}
+    verdict = summary["verdict"]
+    reason = f" ({summary['error']})" if summary.get("error") else ""
+    out.print(
+        f"[{VERDICT_STYLE[verdict]}]verdict: {verdict}[/]{reason} · {counts['passed']} passed, "
+        f"{counts['failed']} failed, {counts['warning']} warnings, {counts['skipped']} skipped · "
+        f"{summary['requests']} requests in {summary['duration_s']:.1f}s · exit {summary['exit_code']} "
+        f"({EXIT_CODES.get(summary['exit_code'], '')})"
+    )

@@ -1,0 +1,153 @@
+"""Run options, declared once: the CLI (`conformance run`) and the pytest plugin both build theirs from here.
+
+Precedence: command line > profile file > defaults (profile settings are resolved in conformance.profile).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_KEY_VARIABLE = "CONFORMANCE_API_KEY"
+DEFAULT_MAX_EXAMPLES = 100
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+REFERENCE_TARGET = "reference"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a run is told. ``target`` None means: replay the cassettes."""
+
+    target: str | None = None
+    fault: str | None = None
+    record: bool = False
+    cassettes: Path = Path("cassettes")
+    api_key_env: str = DEFAULT_KEY_VARIABLE
+    user_id: int | None = None
+    foreign_user_id: int | None = None
+    unknown_user_id: int | None = None
+    report_dir: Path = Path("reports")
+    max_examples: int = DEFAULT_MAX_EXAMPLES
+    timeout: float = DEFAULT_TIMEOUT
+    seed: int | None = None
+    profile: Path | None = None
+    rate: float | None = None
+    max_requests: int | None = None
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    allow_http: bool = False
+    allow_production: bool = False
+    ca_bundle: Path | None = None
+    target_version: str | None = None
+    baseline: Path | None = None
+
+    @property
+    def mode(self) -> str:
+        """live | record | replay."""
+        if self.target is None:
+            return "replay"
+        return "record" if self.record else "live"
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One option as both front ends show it."""
+
+    field: str
+    help: str
+    kind: type = str
+    flag: bool = False
+    metavar: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The kebab-case long option, e.g. ``--user-id``."""
+        return "--" + self.field.replace("_", "-")
+
+
+OPTION_SPECS: tuple[OptionSpec, ...] = (
+    OptionSpec(
+        "target",
+        "Target URL (https://host[/base]) or 'reference' for the embedded reference; "
+        "omit to replay the cassettes offline.",
+        metavar="URL",
+    ),
+    OptionSpec(
+        "fault",
+        "With --target reference: make the reference misbehave (see `conformance faults`).",
+        metavar="NAME",
+    ),
+    OptionSpec("record", "Record every interaction into --cassettes (needs --target).", flag=True),
+    OptionSpec("cassettes", "Cassette directory to record into or replay from.", kind=Path, metavar="DIR"),
+    OptionSpec(
+        "api_key_env",
+        "Environment variable holding the API key (the key is never taken on the command line).",
+        metavar="NAME",
+    ),
+    OptionSpec("user_id", "A user the key may issue tokens for.", kind=int, metavar="ID"),
+    OptionSpec(
+        "foreign_user_id",
+        "A user that exists outside the key's scope (enables LT-AUTH-USER-SCOPE).",
+        kind=int,
+        metavar="ID",
+    ),
+    OptionSpec(
+        "unknown_user_id", "A user that does not exist (default 9223372036854775806).", kind=int, metavar="ID"
+    ),
+    OptionSpec(
+        "report_dir",
+        "Where summary.json, junit.xml, allure-results and the sign-off go.",
+        kind=Path,
+        metavar="DIR",
+    ),
+    OptionSpec("max_examples", "Hypothesis examples per generated test.", kind=int, metavar="N"),
+    OptionSpec("timeout", "Per-request timeout in seconds (connect + whole body).", kind=float, metavar="S"),
+    OptionSpec(
+        "seed",
+        "Seed for generated inputs (printed on every run; replay uses the recorded seed).",
+        kind=int,
+        metavar="N",
+    ),
+    OptionSpec(
+        "profile", "Profile TOML with the ambiguity readings of this deployment.", kind=Path, metavar="FILE"
+    ),
+    OptionSpec(
+        "rate",
+        "Max requests per second (default 5 for non-loopback targets, unlimited on loopback).",
+        kind=float,
+        metavar="N",
+    ),
+    OptionSpec(
+        "max_requests",
+        "Stop after this many requests (a safety cap for shared staging).",
+        kind=int,
+        metavar="N",
+    ),
+    OptionSpec("max_body_bytes", "Response size cap, before and after decompression.", kind=int, metavar="N"),
+    OptionSpec("allow_http", "Allow plain http to a non-loopback host.", flag=True),
+    OptionSpec("allow_production", "Allow hosts the profile marks as production.", flag=True),
+    OptionSpec(
+        "ca_bundle", "PEM file of a CA to trust for the target's certificate.", kind=Path, metavar="FILE"
+    ),
+    OptionSpec(
+        "target_version", "Version of the deployment under test, for the sign-off document.", metavar="TEXT"
+    ),
+    OptionSpec(
+        "baseline",
+        "A previous summary.json: the sign-off lists what is newly failing and fixed.",
+        kind=Path,
+        metavar="FILE",
+    ),
+)
+
+
+def options_from(values: dict[str, Any]) -> RunOptions:
+    """RunOptions from a mapping of field -> value, where None means 'not given' (keep the default)."""
+    given = {k: v for k, v in values.items() if v is not None and k in _FIELDS}
+    return dataclasses.replace(RunOptions(), **given)
+
+
+_FIELDS = {f.name for f in dataclasses.fields(RunOptions)}
+assert {spec.field for spec in OPTION_SPECS} == _FIELDS, "every run option needs an OptionSpec"

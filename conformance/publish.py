@@ -1,0 +1,52 @@
+"""After a run: the files QA attaches to a release (Allure environment, sign-off, evidence manifest)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from conformance.report.allure import write_categories, write_environment
+from conformance.report.junit import annotate_junit
+from conformance.report.manifest import write_manifest
+from conformance.report.signoff import write_signoff
+from conformance.session import ConfigError, Session
+
+
+def load_baseline(path: Path | None) -> dict[str, Any] | None:
+    """A previous summary.json, or a ConfigError naming why it cannot be used."""
+    if path is None:
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read --baseline {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"--baseline {path} is not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("requirements"), list):
+        raise ConfigError(f"--baseline {path} is not a summary.json (no requirements list)")
+    return document
+
+
+def publish(session: Session, summary: Mapping[str, Any]) -> None:
+    """Write the report files for a finished run, the manifest last so it covers all of them."""
+    report_dir = session.options.report_dir
+    results = report_dir / "allure-results"
+    if results.is_dir():
+        write_environment(
+            results,
+            {
+                "target": str(summary["target"]),
+                "mode": str(summary["mode"]),
+                "suite.version": str(summary["suite_version"]),
+                "profile": str(summary["profile"]),
+                "seed": str(summary["seed"]),
+            },
+        )
+        write_categories(results)
+    junit = report_dir / "junit.xml"
+    if junit.is_file():
+        annotate_junit(junit, summary)
+    write_signoff(report_dir, summary, baseline=load_baseline(session.options.baseline))
+    write_manifest(report_dir)

@@ -1,0 +1,37 @@
+"""Authorization: the key must be present and valid, and the user must exist within the key's scope."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.engine import Run
+from conformance.inputs import INVALID_API_KEY, MISSING, Param
+
+
+@pytest.mark.requirements(
+    "LT-AUTH-KEY-MISSING",
+    "LT-AUTH-KEY-INVALID",
+    "LT-REJECT-NO-TOKEN",
+    "LT-SCHEMA-ERROR",
+    "LT-HTTP-REJECT-4XX",
+)
+def test_api_key_required_and_checked(conformance: Run) -> None:
+    """No key, an empty key and a wrong key are all refused."""
+    conformance.expect_all(
+        conformance.case(api_key=p) for p in (MISSING, Param.of(""), Param.of(INVALID_API_KEY))
+    )
+
+
+@pytest.mark.requirements("LT-AUTH-USER-UNKNOWN")
+def test_unknown_user_refused(conformance: Run) -> None:
+    """A token for a user that does not exist is refused."""
+    conformance.expect(conformance.case(user_id=Param.of(str(conformance.builder.users.unknown_user_id))))
+
+
+@pytest.mark.requirements("LT-AUTH-USER-SCOPE")
+def test_user_outside_scope_refused(conformance: Run) -> None:
+    """A token for an existing user outside the key's scope is refused (needs --foreign-user-id)."""
+    foreign = conformance.builder.users.foreign_user_id
+    if foreign is None:
+        pytest.skip("no --foreign-user-id given: LT-AUTH-USER-SCOPE not exercised")
+    conformance.expect(conformance.case(user_id=Param.of(str(foreign))))

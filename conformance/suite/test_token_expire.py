@@ -1,0 +1,37 @@
+"""token_expire: 60..86400 plain decimal seconds, required, honoured in <expire>."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.engine import Run
+from conformance.inputs import MISSING, TOKEN_EXPIRE_BOUNDARIES, Param, token_expire_cases
+
+
+@pytest.mark.requirements("LT-INPUT-EXPIRE-VALID", "LT-INPUT-EXPIRE-RANGE", "LT-EXPIRE-CONSISTENT")
+def test_token_expire_boundaries(conformance: Run) -> None:
+    """59, 60, 61, 86399, 86400, 86401, 0, -1 and a huge value, each judged by its class."""
+    conformance.expect_all(conformance.case(token_expire=Param.of(v)) for v in TOKEN_EXPIRE_BOUNDARIES)
+
+
+@pytest.mark.requirements(
+    "LT-INPUT-EXPIRE-MISSING", "LT-INPUT-REPEATED", "LT-INPUT-LENIENT-HONOURED", "LT-INPUT-EXPIRE-MALFORMED"
+)
+def test_token_expire_missing_empty_repeated_padded(conformance: Run) -> None:
+    """Absent, empty, repeated (same and different values) and zero-padded token_expire."""
+    conformance.expect_all(
+        conformance.case(token_expire=p)
+        for p in (MISSING, Param.of(""), Param(("3600", "3600")), Param(("60", "86400")), Param.of("0060"))
+    )
+
+
+@pytest.mark.requirements(
+    "LT-INPUT-EXPIRE-VALID",
+    "LT-INPUT-EXPIRE-RANGE",
+    "LT-INPUT-EXPIRE-MALFORMED",
+    "LT-INPUT-LENIENT-HONOURED",
+    "LT-EXPIRE-CONSISTENT",
+)
+def test_token_expire_generated(conformance: Run) -> None:
+    """Hypothesis: valid seconds across the range, out-of-range, lenient and malformed spellings."""
+    conformance.explore(token_expire_cases(conformance.builder), label="token_expire")

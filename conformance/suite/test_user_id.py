@@ -1,0 +1,37 @@
+"""user_id: plain decimal digits, required, echoed in <user_id>."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.engine import Run
+from conformance.inputs import MISSING, USER_ID_BOUNDARIES, Param, user_id_cases
+
+
+@pytest.mark.requirements("LT-INPUT-LENIENT-HONOURED", "LT-ECHO-USER")
+def test_user_id_boundaries(conformance: Run) -> None:
+    """0, 1, 2^31-1, 2^31, 2^63 and a huge value: may exist or not, but a grant must echo the user."""
+    conformance.expect_all(conformance.case(user_id=Param.of(v)) for v in USER_ID_BOUNDARIES)
+
+
+@pytest.mark.requirements(
+    "LT-INPUT-USER-MISSING", "LT-INPUT-USER-MALFORMED", "LT-INPUT-REPEATED", "LT-INPUT-LENIENT-HONOURED"
+)
+def test_user_id_missing_empty_repeated_padded(conformance: Run) -> None:
+    """Absent, empty, repeated with another user, and the configured user zero-padded."""
+    user = str(conformance.builder.users.user_id)
+    conformance.expect_all(
+        conformance.case(user_id=p)
+        for p in (
+            MISSING,
+            Param.of(""),
+            Param((user, str(conformance.builder.users.unknown_user_id))),
+            Param.of("00" + user),
+        )
+    )
+
+
+@pytest.mark.requirements("LT-INPUT-USER-MALFORMED", "LT-INPUT-LENIENT-HONOURED", "LT-ECHO-USER")
+def test_user_id_generated(conformance: Run) -> None:
+    """Hypothesis: known users, other well-formed IDs, padded, signed, fractional and foreign spellings."""
+    conformance.explore(user_id_cases(conformance.builder), label="user_id")
