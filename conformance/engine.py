@@ -19,6 +19,9 @@ from conformance.model import Case, CheckFailure, CheckResult, Exchange, Expect
 from conformance.redact import Redactor
 
 MAX_FAILURES_KEPT = 5  # per requirement, with full evidence; the count keeps going
+# After this many transport errors in a row the target is not answering: stop instead of waiting out
+# a timeout for every remaining case (a 30 s stall would otherwise cost timeout x hundreds of requests).
+MAX_CONSECUTIVE_TRANSPORT_ERRORS = 3
 
 
 class Sender(Protocol):
@@ -38,9 +41,13 @@ class ContractViolation(AssertionError):
 
 
 class RunAborted(Exception):
-    """The run cannot go on (a cassette miss, a request budget); the message is one line."""
+    """The run cannot go on; the message is one line.
 
-    def __init__(self, message: str, *, exit_code: int) -> None:
+    With an exit code the run ends in error (a cassette miss, the request budget). Without one it merely
+    stopped early (the target stopped answering): the verdict still follows from what was found.
+    """
+
+    def __init__(self, message: str, *, exit_code: int | None) -> None:
         super().__init__(message)
         self.exit_code = exit_code
 
@@ -104,6 +111,7 @@ class Run:
         self.aborted: RunAborted | None = None
         # Exceptions from the sender that end the run (a cassette miss, the request budget) -> exit code.
         self.abort_codes: dict[type[Exception], int] = {}
+        self._transport_errors_in_a_row = 0
 
     # -- tests ---------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -132,6 +140,7 @@ class Run:
         exchange.sequence = self.requests
         if self.settle is not None:
             self.settle(exchange)
+        self._note_transport(exchange)
         results = run_checks(Subject(exchange), self.context)
         self.redactor.learn_tokens(exchange.body.decode("utf-8", "replace"))
         evidence = exchange_evidence(exchange, self.redactor)
@@ -145,6 +154,18 @@ class Run:
         for observer in self.observers:
             observer.on_exchange(exchange, results, evidence=evidence)
         return exchange, results
+
+    def _note_transport(self, exchange: Exchange) -> None:
+        if exchange.error is None:
+            self._transport_errors_in_a_row = 0
+            return
+        self._transport_errors_in_a_row += 1
+        if self._transport_errors_in_a_row >= MAX_CONSECUTIVE_TRANSPORT_ERRORS:
+            self.aborted = RunAborted(
+                f"stopped early: {self._transport_errors_in_a_row} transport errors in a row "
+                f"(last: {exchange.error.value}); the target is not answering",
+                exit_code=None,
+            )
 
     def _record_failure(
         self, entry: RequirementLedger, failure: CheckFailure, exchange: Exchange, evidence: Evidence

@@ -91,6 +91,8 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[Run]:
     unknown = [r for r in targeted if r not in REQUIREMENTS_BY_ID]
     if unknown:
         raise pytest.UsageError(f"{request.node.nodeid}: unknown requirement IDs {unknown}")
+    if session.run.aborted is not None and session.run.aborted.exit_code is None:
+        pytest.skip(str(session.run.aborted))
     allure = _allure_active(request.config)
     if allure:
         from conformance.report.allure import label_test
@@ -98,9 +100,9 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[Run]:
         label_test(requirement_ids=targeted)
     with session.test(request.node.nodeid) as run:
         yield run
-        failed = sorted(run.tests[request.node.nodeid].failed_requirements - set(targeted))
+        failed = sorted(run.tests[request.node.nodeid].failed_requirements)
     if allure and failed:
-        label_test(requirement_ids=failed)
+        label_test(requirement_ids=failed, failed=True)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import math
 import os
 import random
 import socket
@@ -36,8 +37,10 @@ from conformance.transport import (
 )
 from conformance.verdict import (
     EXIT_CASSETTE_MISS,
+    EXIT_INTERRUPTED,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
+    SCHEMA_VERSION,
     build_summary,
     write_json_atomic,
 )
@@ -94,8 +97,9 @@ class Session:
 
     def finish(self, *, error: str | None = None, error_code: int | None = None) -> dict[str, Any]:
         """Build and write summary.json (atomically); returns it."""
-        if error is None and self.run.aborted is not None:
-            error, error_code = str(self.run.aborted), self.run.aborted.exit_code
+        aborted = self.run.aborted
+        if error is None and aborted is not None and aborted.exit_code is not None:
+            error, error_code = str(aborted), aborted.exit_code
         finished = dt.datetime.now(dt.UTC)
         cassettes: list[dict[str, str]] = []
         stale: list[dict[str, str]] = []
@@ -119,6 +123,7 @@ class Session:
             "duration_s": round((finished - self.started).total_seconds(), 3),
             "cassettes": cassettes,
             "stale_interactions": stale,
+            "stopped_early": str(aborted) if aborted is not None and aborted.exit_code is None else None,
         }
         self.summary = build_summary(
             self.run,
@@ -130,6 +135,25 @@ class Session:
         )
         write_json_atomic(self.options.report_dir / "summary.json", self.summary)
         return self.summary
+
+    def mark_started(self) -> None:
+        """Write an incomplete summary.json first, so a run killed outright still leaves one."""
+        write_json_atomic(
+            self.options.report_dir / "summary.json",
+            {
+                "schema_version": SCHEMA_VERSION,
+                "verdict": "error",
+                "complete": False,
+                "exit_code": EXIT_INTERRUPTED,
+                "error": "run did not finish (interrupted or killed)",
+                "target": self.target_url,
+                "mode": self.options.mode,
+                "seed": self.seed,
+                "suite_version": __version__,
+                "started": self.started.isoformat(timespec="seconds"),
+                "requirements": [],
+            },
+        )
 
 
 def suite_commit() -> str | None:
@@ -229,7 +253,7 @@ def open_session(options: RunOptions) -> Iterator[Session]:
         settings = TransportSettings(
             timeout=options.timeout,
             max_body_bytes=options.max_body_bytes,
-            rate=options.rate,
+            rate=math.inf if book is not None else options.rate,  # replay talks to no server
             max_requests=options.max_requests,
             ca_bundle=options.ca_bundle,
             allow_http=options.allow_http,
@@ -272,6 +296,7 @@ def open_session(options: RunOptions) -> Iterator[Session]:
             key_variable=options.api_key_env,
         )
         run.observers.append(session)
+        session.mark_started()
         run.abort_codes = {CassetteError: EXIT_CASSETTE_MISS, RequestBudgetExceeded: EXIT_USAGE}
         yield session
 

@@ -12,8 +12,8 @@ from conformance.model import CheckFailure, Expect
 
 @check(serves=("LT-QRCODE-URL",))
 def qrcode_url(subject: Subject, ctx: CheckContext) -> str | None:
-    """<qrcode> of a grant is an absolute URL with a host and an allowed scheme."""
-    if not subject.issued or subject.document.root is None:
+    """<qrcode> of a 2xx grant with a token is an absolute URL with a host and an allowed scheme."""
+    if not (200 <= subject.status < 300 and subject.token):
         return None
     text = subject.document.field("qrcode")
     schemes = ctx.profile.qrcode_schemes

@@ -59,6 +59,14 @@ def status_code_conformance(subject: Subject, ctx: CheckContext) -> str | None:
     """A grant is exactly HTTP 200; a refusal is a 4xx (one the profile allows)."""
     status = subject.status
     if 200 <= status < 300:
+        element = (subject.document.field("status") or "").strip()
+        if not subject.token and element.isdigit() and 400 <= int(element) < 500:
+            raise CheckFailure(
+                "LT-HTTP-REJECT-4XX",
+                "refusal answered with a success status",
+                f"HTTP {element} (the refusal's own <status>)",
+                f"HTTP {status}",
+            )
         if status != 200:
             raise CheckFailure(
                 "LT-HTTP-SUCCESS-200", "success status is not 200", "HTTP 200", f"HTTP {status}"

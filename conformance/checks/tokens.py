@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 import string
 
@@ -38,6 +39,21 @@ def estimated_bits(token: str) -> float:
 def _as_number(token: str) -> tuple[int, int] | None:
     size = alphabet_size(token)
     return (int(token, size), size) if size <= 36 else None
+
+
+def arithmetic_relation(token: str, previous: list[str]) -> str | None:
+    """Why ``token`` follows from the last tokens (a small step, or the same step twice), else None."""
+    numbers = [_as_number(t) for t in [*previous, token] if len(t) == len(token)]
+    bases = {n[1] if n else None for n in numbers}
+    if len(numbers) < 2 or len(bases) != 1 or None in bases:
+        return None
+    values = [n[0] for n in numbers if n is not None]
+    steps = [b - a for a, b in itertools.pairwise(values)]
+    if abs(steps[-1]) < SEQUENTIAL_DELTA:
+        return f"differs from the previous token by {steps[-1]}"
+    if len(steps) >= 2 and steps[-1] == steps[-2]:
+        return f"the same step ({steps[-1]:#x}) from each of the previous tokens"
+    return None
 
 
 @check(serves=("LT-TOKEN-PRESENT",))
@@ -88,14 +104,13 @@ def token_strength(subject: Subject, ctx: CheckContext) -> str | None:
             f"{len(token)} characters of a {alphabet_size(token)}-symbol alphabet = {bits:.0f} bits",
         )
     earlier = [t for t in ctx.tokens.ordered if t != token]
-    previous = earlier[-1] if earlier else None
-    mine, theirs = _as_number(token), _as_number(previous) if previous else None
-    if mine and theirs and mine[1] == theirs[1] and abs(mine[0] - theirs[0]) < SEQUENTIAL_DELTA:
+    relation = arithmetic_relation(token, earlier[-2:])
+    if relation:
         raise CheckFailure(
             "LT-TOKEN-STRENGTH",
-            "token predictable from the previous one",
-            f"no arithmetic relation (|difference| >= 2^{SEQUENTIAL_DELTA.bit_length() - 1})",
-            f"differs from the previous token by {mine[0] - theirs[0]}",
+            "token predictable from the previous ones",
+            "no arithmetic relation to earlier tokens",
+            relation,
         )
     same_length = [t for t in earlier if len(t) == len(token)][-POSITIONAL_SAMPLE * 4 :]
     if len(same_length) >= POSITIONAL_SAMPLE:

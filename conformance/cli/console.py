@@ -88,9 +88,10 @@ class ProgressReporter:
                 f"({self.session.run.requests} requests so far, {report.duration:.1f}s)"
             )
 
-    def pytest_keyboard_interrupt(self) -> None:
-        """Ctrl-C: the summary will say the run is incomplete."""
-        self.interrupted = True
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Ctrl-C or SIGTERM (not pytest stopping on its own): the summary will say the run is incomplete."""
+        if not excinfo.errisinstance(pytest.Session.Interrupted):
+            self.interrupted = True
 
     def close(self) -> None:
         """Stop the bar."""
@@ -141,6 +142,8 @@ def print_outcome(summary: Mapping[str, Any], *, report_dir: Path, quiet: bool) 
                 out.print(f"    reproduce: {failure['reproduce']['curl']}", markup=False)
             if req["failure_count"] > FAILURES_SHOWN:
                 out.print(f"    … {req['failure_count'] - FAILURES_SHOWN} more in {report_dir}/summary.json")
+    if summary.get("stopped_early"):
+        out.print(f"[yellow]{summary['stopped_early']}[/]", markup=True)
     counts = {k: sum(1 for r in summary["requirements"] if r["outcome"] == k) for k in OUTCOME_STYLE}
     verdict = summary["verdict"]
     reason = f" ({summary['error']})" if summary.get("error") else ""

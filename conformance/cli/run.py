@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import click
 
 from conformance.options import OPTION_SPECS, options_from
+from conformance.report.junit import JUNIT_OPTIONS
 from conformance.session import ConfigError, Session, open_session
 from conformance.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR
 
@@ -48,10 +51,7 @@ def pytest_args(session: Session, *, keyword: str | None) -> list[str]:
         "--clean-alluredir",
         "--junitxml",
         str(report_dir / "junit.xml"),
-        "-o",
-        "junit_suite_name=login-token-conformance",
-        "-o",
-        "junit_family=xunit2",
+        *JUNIT_OPTIONS,
     ]
     if keyword:
         args += ["-k", keyword]
@@ -91,6 +91,10 @@ def execute(session: Session, *, keyword: str | None = None, quiet: bool = False
     return summary
 
 
+def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:  # noqa: ARG001
+    raise KeyboardInterrupt
+
+
 @click.command("run")
 @run_options
 @click.option("-k", "keyword", default=None, metavar="EXPR", help="Only the conformance tests matching EXPR.")
@@ -100,6 +104,8 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     from conformance.cli.console import print_header, print_outcome
 
     options = options_from(values)
+    # SIGTERM (CI cancelling a job) ends the run like Ctrl-C: an incomplete summary.json, exit 130.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         with open_session(options) as session:
             if not quiet:
@@ -110,4 +116,3 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
         return exc.exit_code
     print_outcome(summary, report_dir=options.report_dir, quiet=quiet)
     return int(summary["exit_code"])
-

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from conformance.engine import Run
-from conformance.inputs import MISSING, TOKEN_EXPIRE_BOUNDARIES, Param, token_expire_cases
+from conformance.inputs import (
+    MISSING,
+    TOKEN_EXPIRE_BOUNDARIES,
+    VALID_TOKEN_EXPIRE,
+    Param,
+    malformed_spellings,
+    token_expire_cases,
+)
 
 
 @pytest.mark.requirements("LT-INPUT-EXPIRE-VALID", "LT-INPUT-EXPIRE-RANGE", "LT-EXPIRE-CONSISTENT")
@@ -18,10 +25,17 @@ def test_token_expire_boundaries(conformance: Run) -> None:
     "LT-INPUT-EXPIRE-MISSING", "LT-INPUT-REPEATED", "LT-INPUT-LENIENT-HONOURED", "LT-INPUT-EXPIRE-MALFORMED"
 )
 def test_token_expire_missing_empty_repeated_padded(conformance: Run) -> None:
-    """Absent, empty, repeated (same and different values) and zero-padded token_expire."""
+    """Absent, empty, repeated (same and different values) and zero-padded (0600 is 384 read as octal)."""
     conformance.expect_all(
         conformance.case(token_expire=p)
-        for p in (MISSING, Param.of(""), Param(("3600", "3600")), Param(("60", "86400")), Param.of("0060"))
+        for p in (
+            MISSING,
+            Param.of(""),
+            Param(("3600", "3600")),
+            Param(("60", "86400")),
+            Param.of("0060"),
+            Param.of("0600"),
+        )
     )
 
 
@@ -35,3 +49,10 @@ def test_token_expire_missing_empty_repeated_padded(conformance: Run) -> None:
 def test_token_expire_generated(conformance: Run) -> None:
     """Hypothesis: valid seconds across the range, out-of-range, lenient and malformed spellings."""
     conformance.explore(token_expire_cases(conformance.builder), label="token_expire")
+
+
+@pytest.mark.requirements("LT-INPUT-EXPIRE-MALFORMED")
+def test_token_expire_malformed_spellings(conformance: Run) -> None:
+    """Every malformed class once: sign, fraction, exponent, whitespace, foreign digits, words, empty."""
+    spellings = malformed_spellings(VALID_TOKEN_EXPIRE)
+    conformance.expect_all(conformance.case(token_expire=Param.of(v)) for v in spellings)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import pytest
 
 from conformance.engine import Run
-from conformance.inputs import MISSING, USER_ID_BOUNDARIES, Param, user_id_cases
+from conformance.inputs import MISSING, USER_ID_BOUNDARIES, Param, malformed_spellings, user_id_cases
 
 
 @pytest.mark.requirements("LT-INPUT-LENIENT-HONOURED", "LT-ECHO-USER")
 def test_user_id_boundaries(conformance: Run) -> None:
-    """0, 1, 2^31-1, 2^31, 2^63 and a huge value: may exist or not, but a grant must echo the user."""
-    conformance.expect_all(conformance.case(user_id=Param.of(v)) for v in USER_ID_BOUNDARIES)
+    """0, 1, 2^31-1, 2^31, 2^63, a huge value, and the user + 2^32 / 2^64 (a wrapping parser's trap)."""
+    user = conformance.builder.users.user_id
+    values = (*USER_ID_BOUNDARIES, str(2**32 + user), str(2**64 + user))
+    conformance.expect_all(conformance.case(user_id=Param.of(v)) for v in values)
 
 
 @pytest.mark.requirements(
@@ -29,6 +31,13 @@ def test_user_id_missing_empty_repeated_padded(conformance: Run) -> None:
             Param.of("00" + user),
         )
     )
+
+
+@pytest.mark.requirements("LT-INPUT-USER-MALFORMED")
+def test_user_id_malformed_spellings(conformance: Run) -> None:
+    """The configured user spelt once per malformed class: each must be refused."""
+    spellings = malformed_spellings(conformance.builder.users.user_id)
+    conformance.expect_all(conformance.case(user_id=Param.of(v)) for v in spellings)
 
 
 @pytest.mark.requirements("LT-INPUT-USER-MALFORMED", "LT-INPUT-LENIENT-HONOURED", "LT-ECHO-USER")

@@ -1,0 +1,204 @@
+"""Every check on hand-made responses: one YAML file per case under tests/cases/checks/.
+
+A case lists the requirements that must fail (exactly: no other requirement may fail) and, optionally,
+requirements that must have been judged and passed.
+"""
+
+from __future__ import annotations
+
+import email.utils
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conformance.checks import CHECKS, CheckContext, Subject, check, run_checks
+from conformance.checks.tokens import alphabet_size, estimated_bits
+from conformance.contract import REQUIREMENTS_BY_ID
+from conformance.model import Case, CheckFailure, Exchange, Expect, TransportError
+from conformance.profile import Profile
+
+CASES = sorted((Path(__file__).parent / "cases" / "checks").glob("*.yaml"))
+API_KEY = "CANARY-KEY-0123456789"
+
+
+def exchange_from(data: dict[str, Any], *, sequence: int = 1) -> Exchange:
+    """An Exchange from a case file's case and response sections."""
+    case_data = data["case"]
+    case = Case(
+        label=case_data["label"],
+        form=(("api_key", "__API_KEY_REDACTED__"), ("user_id", "12345")),
+        expect=Expect(case_data["expect"]),
+        requirement=case_data["requirement"],
+        user_id=case_data.get("user_id"),
+        token_expire=case_data.get("token_expire"),
+    )
+    response = data["response"]
+    date = response["headers"].get("date")
+    sent_at = email.utils.parsedate_to_datetime(date).timestamp() if date else 1_795_824_000.0
+    return Exchange(
+        case=case,
+        sent_at=sent_at,
+        elapsed=0.05,
+        status=response["status"],
+        headers=tuple((k.lower(), str(v)) for k, v in response["headers"].items()),
+        body=response["body"].encode("utf-8"),
+        url="http://127.0.0.1:9/v1/user/login_token",
+        sequence=sequence,
+    )
+
+
+def judge(exchange: Exchange, ctx: CheckContext | None = None) -> tuple[set[str], set[str]]:
+    """(failed, passed) requirement IDs for one exchange."""
+    results = run_checks(Subject(exchange), ctx or CheckContext(profile=Profile(), api_key=API_KEY))
+    failed = {r.requirement for r in results if r.failure is not None}
+    passed = {r.requirement for r in results if r.passed} - failed
+    return {f for f in failed if f}, {p for p in passed if p}
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_case_file(path: Path) -> None:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    failed, passed = judge(exchange_from(data))
+    assert failed == set(data["failed"]), f"{path.name}: failed requirements"
+    assert set(data.get("passed", [])) <= passed, f"{path.name}: requirements that must pass"
+
+
+def test_case_files_cover_every_requirement_both_ways() -> None:
+    failed_somewhere: set[str] = set()
+    for path in CASES:
+        failed_somewhere |= set(yaml.safe_load(path.read_text(encoding="utf-8"))["failed"])
+    unjudged = {"LT-HTTP-TIMELY", "LT-TOKEN-UNIQUE", "LT-INPUT-REPEATED", "LT-INPUT-USER-MALFORMED",
+                "LT-INPUT-USER-MISSING", "LT-INPUT-EXPIRE-MALFORMED", "LT-INPUT-EXPIRE-MISSING",
+                "LT-INPUT-EXPIRE-VALID", "LT-AUTH-KEY-MISSING", "LT-AUTH-KEY-INVALID", "LT-AUTH-USER-UNKNOWN",
+                "LT-AUTH-USER-SCOPE"}  # input_outcome is one check: judged per case class below
+    assert set(REQUIREMENTS_BY_ID) - failed_somewhere <= unjudged
+
+
+def conforming() -> dict[str, Any]:
+    return yaml.safe_load((CASES[0].parent / "grant_conforming.yaml").read_text(encoding="utf-8"))
+
+
+def test_failure_carries_expected_and_received() -> None:
+    data = yaml.safe_load((CASES[0].parent / "grant_expire_one_hour_late.yaml").read_text(encoding="utf-8"))
+    results = run_checks(Subject(exchange_from(data)), CheckContext(profile=Profile(), api_key=API_KEY))
+    (failure,) = [r.failure for r in results if r.failure is not None]
+    assert failure.check == "expire_consistency"
+    assert "Date Sat, 28 Nov 2026" in failure.expected and "+ 3600s" in failure.expected
+    assert "<expire>1795831200</expire> (+3600s)" == failure.received
+    assert failure.message.startswith("[LT-EXPIRE-CONSISTENT] expire is not issue time + token_expire")
+
+
+def test_key_never_in_failure_text() -> None:
+    data = yaml.safe_load((CASES[0].parent / "grant_key_echoed.yaml").read_text(encoding="utf-8"))
+    results = run_checks(Subject(exchange_from(data)), CheckContext(profile=Profile(), api_key=API_KEY))
+    texts = [r.failure.message for r in results if r.failure is not None]
+    assert texts and not any(API_KEY in text for text in texts)
+
+
+def test_repeated_token_fails_uniqueness_on_the_second_grant() -> None:
+    ctx = CheckContext(profile=Profile(), api_key=API_KEY)
+    first, _ = judge(exchange_from(conforming(), sequence=1), ctx)
+    second, _ = judge(exchange_from(conforming(), sequence=2), ctx)
+    assert first == set()
+    assert second == {"LT-TOKEN-UNIQUE"}
+
+
+@pytest.mark.parametrize(
+    ("tokens", "fails"),
+    [
+        pytest.param([f"{n:032x}" for n in range(1000, 1010)], True, id="hex-counter"),
+        pytest.param([str(10**19 + n) for n in range(10)], True, id="decimal-counter"),
+        pytest.param([f"{1795824000123456 + n * 7919:032x}" for n in range(10)], True, id="clock-derived"),
+        pytest.param([f"tok_{n:02d}_aaaaaaaaaaaaaaaaaaaaaaaaaaaa" for n in range(10)], True, id="fixed-positions"),
+        pytest.param([bytes(range(n, n + 16)).hex() for n in range(0, 200, 20)], True, id="shifted-pattern"),
+    ],
+)
+def test_predictable_token_sequences(tokens: list[str], fails: bool) -> None:
+    ctx = CheckContext(profile=Profile(), api_key=API_KEY)
+    failed: set[str] = set()
+    for number, token in enumerate(tokens, 1):
+        data = conforming()
+        data["response"]["body"] = data["response"]["body"].replace("9f86d081884c7d659a2feaa0c55ad015", token)
+        failed |= judge(exchange_from(data, sequence=number), ctx)[0]
+    assert ("LT-TOKEN-STRENGTH" in failed) is fails
+
+
+def test_random_tokens_of_common_shapes_pass() -> None:
+    import base64
+    import secrets
+    import uuid
+
+    shapes = [
+        lambda: secrets.token_hex(16),
+        lambda: secrets.token_urlsafe(24),
+        lambda: str(uuid.uuid4()),
+        lambda: str(secrets.randbits(70)).zfill(22),
+        lambda: "eyJhbGciOiJIUzI1NiJ9." + base64.urlsafe_b64encode(secrets.token_bytes(24)).decode().rstrip("="),
+    ]
+    for shape in shapes:
+        ctx = CheckContext(profile=Profile(), api_key=API_KEY)
+        for number in range(1, 30):
+            data = conforming()
+            body = data["response"]["body"].replace("9f86d081884c7d659a2feaa0c55ad015", shape())
+            data["response"]["body"] = body
+            failed, _ = judge(exchange_from(data, sequence=number), ctx)
+            assert failed == set(), (shape, body)
+
+
+def test_entropy_estimate() -> None:
+    assert alphabet_size("0123") == 10
+    assert alphabet_size("deadbeef") == 16
+    assert alphabet_size("Zz09") == 62
+    assert estimated_bits("a" * 16) == pytest.approx(16 * 4)  # 'a' alone reads as hex
+    assert estimated_bits("1234567890") < 64
+
+
+def test_transport_error_is_a_timeliness_failure_only() -> None:
+    exchange = exchange_from(conforming())
+    exchange.status, exchange.body, exchange.headers = None, b"", ()
+    exchange.error, exchange.error_detail = TransportError.TIMEOUT, "no response within 1.0s"
+    failed, _ = judge(exchange)
+    assert failed == {"LT-HTTP-TIMELY"}
+
+
+def test_relative_expire_profile_accepts_seconds() -> None:
+    data = yaml.safe_load((CASES[0].parent / "grant_expire_relative.yaml").read_text(encoding="utf-8"))
+    ctx = CheckContext(profile=Profile(expire_reading="relative"), api_key=API_KEY)
+    assert judge(exchange_from(data), ctx)[0] == set()
+
+
+def test_profile_rejection_statuses() -> None:
+    data = yaml.safe_load((CASES[0].parent / "rejection_conforming.yaml").read_text(encoding="utf-8"))
+    ctx = CheckContext(profile=Profile(rejection_statuses=(422,)), api_key=API_KEY)
+    assert judge(exchange_from(data), ctx)[0] == {"LT-HTTP-REJECT-4XX"}
+
+
+def test_registry_rejects_unknown_requirement_and_duplicates() -> None:
+    with pytest.raises(ValueError, match="unknown requirement"):
+        check(serves=("LT-NOPE",))
+    with pytest.raises(ValueError, match="already registered"):
+        check(serves=("LT-TOKEN-PRESENT",), name="token_present")(lambda s, c: None)
+
+
+def test_crashing_check_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(subject: Subject, ctx: CheckContext) -> str | None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(CHECKS, "broken", CHECKS["token_present"].__class__("broken", ("LT-TOKEN-PRESENT",), broken))
+    failed, _ = judge(exchange_from(conforming()))
+    assert failed == {"LT-TOKEN-PRESENT"}
+
+
+def test_every_check_names_catalogued_requirements_and_the_catalogue_names_every_check() -> None:
+    named = {c for r in REQUIREMENTS_BY_ID.values() for c in r.checks}
+    assert named == set(CHECKS)
+    for spec in CHECKS.values():
+        for requirement in spec.serves:
+            assert spec.name in REQUIREMENTS_BY_ID[requirement].checks, (spec.name, requirement)
+
+
+def test_check_failure_is_typed() -> None:
+    failure = CheckFailure("LT-QRCODE-URL", "bad", "https URL", "'ftp://x'")
+    assert str(failure) == "[LT-QRCODE-URL] bad: expected https URL; received 'ftp://x'"
