@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+RECORD_SEED := 20261128
 
-.PHONY: run test lint typecheck unit e2e bench report clean
+.PHONY: run test lint typecheck unit e2e bench report report-tools record selftest clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +14,20 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The main job on the embedded default: replay the bundled cassettes offline (no network, no key).
 run: $(STAMP)
-	$(BIN)/conformance run --target reference
+	$(BIN)/conformance run
+
+# Everything: lint, types, unit tests, end-to-end tests (real servers on loopback, the real Allure
+# generator, headless Chromium, the selftest against every reference fault).
+test: $(STAMP) report-tools lint typecheck
+	$(BIN)/pytest
+
+unit: $(STAMP)
+	$(BIN)/pytest -m "not e2e"
+
+e2e: $(STAMP) report-tools
+	$(BIN)/pytest -m e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check conformance tests benchmarks
@@ -23,11 +36,24 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) lint typecheck
-	$(BIN)/pytest
+# Allure 3 (pinned, from the npm registry, into tools/) and Debian's chromium for the browser test.
+report-tools:
+	bash scripts/install-report-tools.sh
+
+# The HTML report of the last run (reports/allure-report), offline.
+report: $(STAMP) report-tools
+	$(BIN)/conformance report
+
+# Re-record the bundled cassettes from the embedded reference target.
+record: $(STAMP)
+	$(BIN)/conformance run --target reference --record --seed $(RECORD_SEED)
+
+selftest: $(STAMP)
+	$(BIN)/conformance selftest
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) reports/allure-results reports/*.json reports/*.xml
+	rm -rf $(VENV) tools/node_modules reports/allure-results reports/allure-report reports/*.json \
+	    reports/*.xml reports/*.md reports/*.html reports/MANIFEST.sha256

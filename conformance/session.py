@@ -70,6 +70,7 @@ class Session:
     target_version: str | None = None
     summary: dict[str, Any] | None = None
     key_variable: str = "CONFORMANCE_API_KEY"
+    full_run: bool = True  # False under -k: a record run then keeps cassettes of tests it did not run
 
     @contextlib.contextmanager
     def test(self, nodeid: str) -> Iterator[Run]:
@@ -103,12 +104,12 @@ class Session:
         finished = dt.datetime.now(dt.UTC)
         cassettes: list[dict[str, str]] = []
         stale: list[dict[str, str]] = []
+        unused: list[str] = []
         if self.book is not None:
-            report = self.book.finish()
-            cassettes = [{"path": str(p), "sha256": d} for p, d in report.digests.items()]
-            stale = [
-                {"cassette": str(c), "request": r} for c, requests in report.stale.items() for r in requests
-            ]
+            report = self.book.finish(prune_unused=self.full_run and self.options.record)
+            cassettes = [{"path": str(c.path), "sha256": c.sha256} for c in report.cassettes]
+            stale = [{"cassette": str(c.path), "request": r} for c in report.cassettes for r in c.stale]
+            unused = [str(p) for p in report.unused]
         meta = {
             "target": self.target_url,
             "target_version": self.options.target_version or self.target_version,
@@ -123,6 +124,7 @@ class Session:
             "duration_s": round((finished - self.started).total_seconds(), 3),
             "cassettes": cassettes,
             "stale_interactions": stale,
+            "unused_cassettes": unused,
             "stopped_early": str(aborted) if aborted is not None and aborted.exit_code is None else None,
         }
         self.summary = build_summary(
@@ -248,7 +250,7 @@ def open_session(options: RunOptions) -> Iterator[Session]:
                 raise ConfigError(str(exc)) from None
             target, api_key, label = header.target, API_KEY_PLACEHOLDER, f"replay:{options.cassettes}"
             seed = header.seed
-            users_default = Users(**header.users) if header.users else None
+            users_default = Users(header.user_id, header.unknown_user_id, header.foreign_user_id)
         users = _users(options, users_default)
         settings = TransportSettings(
             timeout=options.timeout,
@@ -275,7 +277,9 @@ def open_session(options: RunOptions) -> Iterator[Session]:
                 profile=profile.name,
                 recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 seed=seed,
-                users=_users_dict(users),
+                user_id=users.user_id,
+                unknown_user_id=users.unknown_user_id,
+                foreign_user_id=users.foreign_user_id,
             )
             book = CassetteBook(options.cassettes, mode="record", header=header, api_key=api_key)
         run = Run(
@@ -312,11 +316,3 @@ def _users(options: RunOptions, default: Users | None) -> Users:
     ):
         raise ConfigError("--user-id, --foreign-user-id and --unknown-user-id must be three different users")
     return Users(user_id=user_id, unknown_user_id=unknown, foreign_user_id=foreign)
-
-
-def _users_dict(users: Users) -> dict[str, int | None]:
-    return {
-        "user_id": users.user_id,
-        "unknown_user_id": users.unknown_user_id,
-        "foreign_user_id": users.foreign_user_id,
-    }

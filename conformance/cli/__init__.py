@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -10,7 +11,7 @@ from conformance import __version__
 from conformance.cli.report import report_command, verify_command
 from conformance.cli.run import run_command
 from conformance.cli.serve import catalogue_command, faults_command, serve_command
-from conformance.verdict import EXIT_INTERRUPTED, EXIT_USAGE
+from conformance.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, EXIT_USAGE
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -43,6 +44,15 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     except click.exceptions.Exit as exc:
         return exc.exit_code
+    except Exception as exc:  # a defect of the suite: one line, never a traceback unless asked for
+        if os.environ.get("CONFORMANCE_DEBUG"):
+            raise
+        click.echo(
+            f"conformance: internal error: {type(exc).__name__}: {str(exc)[:200]} (a suite defect: please "
+            "report it; set CONFORMANCE_DEBUG=1 for the traceback)",
+            err=True,
+        )
+        return EXIT_SUITE_ERROR
     return result if isinstance(result, int) else 0
 
 

@@ -108,6 +108,7 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         with open_session(options) as session:
+            session.full_run = keyword is None
             if not quiet:
                 print_header(session)
             summary = execute(session, keyword=keyword, quiet=quiet)

@@ -1,0 +1,229 @@
+"""The cassette book: one directory of cassettes, recorded against a live target or replayed offline."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from conformance.cassettes.errors import CassetteError, rerecord_hint
+from conformance.cassettes.format import (
+    SUFFIX,
+    CassetteHeader,
+    LoadedCassette,
+    cassette_file_name,
+    dump_cassette,
+    load_cassette,
+    write_atomically,
+)
+from conformance.cassettes.redaction import MIN_API_KEY_LENGTH, Redactor
+from conformance.cassettes.session import CassetteSession, Mode
+
+# Recording reads at most this much of a body; the transport's own cap must be smaller for replay to
+# reproduce a "response too large" verdict.
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
+AGREEING_FIELDS = ("target", "profile", "seed")
+_PATCH_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class CassetteReport:
+    """What happened to one cassette in this run."""
+
+    name: str
+    path: Path
+    sha256: str  # of the file written (record) or read (replay); "" when there was none
+    interactions: int
+    stale: tuple[str, ...] = ()  # replay: recorded requests this run did not send
+    written: bool = False
+
+
+@dataclass(frozen=True)
+class BookReport:
+    """The cassettes of a run: files written or read with digests, stale interactions, unused files."""
+
+    mode: Mode
+    directory: Path
+    cassettes: tuple[CassetteReport, ...]
+    unused: tuple[Path, ...]  # cassette files no test of this run used (kept unless pruned)
+    removed: tuple[Path, ...] = ()
+
+    @property
+    def stale_count(self) -> int:
+        """How many stale interactions the replay found, over all cassettes."""
+        return sum(len(c.stale) for c in self.cassettes)
+
+    def lines(self) -> list[str]:
+        """A human summary, one line per finding."""
+        verb = "recorded" if self.mode == "record" else "replayed"
+        out = [f"{len(self.cassettes)} cassette(s) {verb} in {self.directory}"]
+        out += [f"stale in {c.path.name}: {line}" for c in self.cassettes for line in c.stale]
+        out += [f"unused cassette (no test of this run): {path}" for path in self.unused]
+        out += [f"removed cassette: {path}" for path in self.removed]
+        return out
+
+
+def _sanitized_target(target: str) -> str:
+    split = urlsplit(target)
+    host = split.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if split.port is not None:
+        netloc += f":{split.port}"
+    return urlunsplit((split.scheme, netloc, split.path, "", ""))
+
+
+class CassetteBook:
+    """Cassettes for one run: ``use(name)`` around each conformance test, ``finish()`` after the run."""
+
+    def __init__(
+        self,
+        directory: Path,
+        *,
+        mode: Mode,
+        header: CassetteHeader | None = None,
+        api_key: str | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+    ) -> None:
+        self.directory = Path(directory)
+        self.mode = mode
+        self._max_body = max_body
+        self._redactor: Redactor | None = None
+        self._header: CassetteHeader | None = None
+        self._loaded: dict[Path, LoadedCassette] = {}
+        self._reports: dict[str, CassetteReport] = {}
+        if mode == "record":
+            if header is None or not api_key:
+                raise CassetteError("recording cassettes needs a header and the api_key to redact")
+            if len(api_key) < MIN_API_KEY_LENGTH:
+                raise CassetteError(
+                    f"the api_key has fewer than {MIN_API_KEY_LENGTH} characters: it cannot be scrubbed from "
+                    "recorded text without garbling it; record with a longer key"
+                )
+            self._redactor = Redactor(api_key)
+            scrub = self._redactor.message
+            self._header = dataclasses.replace(
+                header,
+                target=scrub(_sanitized_target(header.target)),
+                suite_version=scrub(header.suite_version),
+                profile=scrub(header.profile),
+            )
+        elif mode != "replay":
+            raise ValueError(f"mode must be 'record' or 'replay', not {mode!r}")
+
+    @property
+    def header(self) -> CassetteHeader:
+        """The header the cassettes share (replay) or the one being recorded."""
+        if self._header is None:
+            self._header = self._shared_header()
+        return self._header
+
+    def path_for(self, name: str) -> Path:
+        """The cassette file of a test."""
+        return self.directory / cassette_file_name(name)
+
+    @contextmanager
+    def use(self, name: str) -> Iterator[CassetteSession]:
+        """Record or replay the requests one test sends through httpx while the block runs."""
+        path = self.path_for(name)
+        loaded = None
+        if self.mode == "replay" and path.exists():
+            loaded = self._load(path)
+        target = self._header.target if self._header else (loaded.header.target if loaded else None)
+        session = CassetteSession(
+            path,
+            mode=self.mode,
+            loaded=loaded,
+            redactor=self._redactor,
+            target=target,
+            max_body=self._max_body,
+        )
+        with _patched_httpx(session):
+            try:
+                yield session
+            except Exception:
+                self._close(name, session, loaded)
+                raise
+            # Other BaseExceptions (KeyboardInterrupt, SystemExit) skip _close: an interrupted
+            # recording must leave the previous cassette as it was.
+        self._close(name, session, loaded)
+
+    def finish(self, *, prune_unused: bool = False) -> BookReport:
+        """Report every cassette of the run; ``prune_unused`` deletes files no test of this run used."""
+        used = {report.path for report in self._reports.values()}
+        on_disk = sorted(self.directory.glob(f"*{SUFFIX}")) if self.directory.is_dir() else []
+        unused = tuple(path for path in on_disk if path not in used)
+        removed: list[Path] = []
+        if prune_unused:
+            for path in unused:
+                path.unlink(missing_ok=True)
+                removed.append(path)
+        cassettes = tuple(sorted(self._reports.values(), key=lambda r: r.name))
+        return BookReport(self.mode, self.directory, cassettes, unused, tuple(removed))
+
+    def _close(self, name: str, session: CassetteSession, loaded: LoadedCassette | None) -> None:
+        if self.mode == "record":
+            content = dump_cassette(name, self.header, session.interactions)
+            write_atomically(session.path, content)
+            digest = hashlib.sha256(content).hexdigest()
+            report = CassetteReport(name, session.path, digest, len(session.interactions), written=True)
+        else:
+            count = len(loaded.interactions) if loaded else 0
+            report = CassetteReport(
+                name, session.path, loaded.sha256 if loaded else "", count, session.stale()
+            )
+        self._reports[name] = report
+
+    def _load(self, path: Path) -> LoadedCassette:
+        if path not in self._loaded:
+            self._loaded[path] = load_cassette(path)
+        return self._loaded[path]
+
+    def _shared_header(self) -> CassetteHeader:
+        hint = rerecord_hint()
+        if not self.directory.is_dir():
+            raise CassetteError(f"{self.directory}: no such cassette directory; record one with: {hint}")
+        files = sorted(self.directory.glob(f"*{SUFFIX}"))
+        if not files:
+            raise CassetteError(f"{self.directory}: holds no cassettes; record them with: {hint}")
+        loaded = [self._load(path) for path in files]
+        first = loaded[0]
+        for other in loaded[1:]:
+            for name in AGREEING_FIELDS:
+                mine, theirs = getattr(first.header, name), getattr(other.header, name)
+                if mine != theirs:
+                    raise CassetteError(
+                        f"{other.path}: recorded with {name} {theirs!r} but {first.path.name} with {mine!r}; "
+                        f"delete the cassettes of the other recording or re-record all with: "
+                        f"{rerecord_hint(first.header.target)}"
+                    )
+        return max((c.header for c in loaded), key=lambda h: h.recorded_at)
+
+
+@contextmanager
+def _patched_httpx(session: CassetteSession) -> Iterator[None]:
+    """Route every sync httpx request through vcrpy's stub with ``session`` as the cassette."""
+    import httpx
+    from vcr.stubs.httpx_stubs import vcr_handle_request
+
+    if not _PATCH_LOCK.acquire(blocking=False):
+        raise CassetteError(f"{session.path}: another cassette is already in use; cassettes do not nest")
+    original = httpx.HTTPTransport.handle_request
+
+    def live(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        if session.mode == "replay":
+            raise CassetteError(f"{session.path}: replay tried to reach the network")
+        return session.record_live(transport, request, original)
+
+    patched: Any = vcr_handle_request(session, live, httpx)
+    try:
+        httpx.HTTPTransport.handle_request = patched  # type: ignore[method-assign]
+        yield
+    finally:
+        httpx.HTTPTransport.handle_request = original  # type: ignore[method-assign]
+        _PATCH_LOCK.release()

@@ -1,0 +1,41 @@
+"""The cassette errors: each message is one line naming the file, the problem and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+RERECORD_COMMAND = "conformance run --target {target} --record"
+UNKNOWN_TARGET = "URL"
+
+
+def rerecord_hint(target: str | None = None) -> str:
+    """The command that re-records cassettes, naming the recorded target when it is known."""
+    return RERECORD_COMMAND.format(target=target or UNKNOWN_TARGET)
+
+
+def one_line(text: str) -> str:
+    """``text`` with every line break and tab turned into a space, so a message stays one line."""
+    return " ".join(text.split())
+
+
+class CassetteError(Exception):
+    """Base of every cassette problem; ``str(e)`` is one line naming the file, the problem and the fix."""
+
+
+class CassetteCorrupt(CassetteError):
+    """A cassette file that cannot be trusted: unreadable, malformed, or edited by hand."""
+
+    def __init__(self, path: Path, problem: str, *, target: str | None = None) -> None:
+        self.path = path
+        self.problem = one_line(problem)
+        super().__init__(f"{path}: {self.problem}; re-record with: {rerecord_hint(target)}")
+
+
+class CassetteMiss(CassetteError):
+    """Replay met a request its cassette does not hold (or holds fewer times than it was sent)."""
+
+    def __init__(self, path: Path, request: str, reason: str, *, target: str | None = None) -> None:
+        self.path = path
+        self.request = one_line(request)
+        self.reason = one_line(reason)
+        super().__init__(f"{path}: {self.reason}: {self.request}; re-record with: {rerecord_hint(target)}")

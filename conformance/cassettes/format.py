@@ -1,0 +1,309 @@
+"""The cassette file: one YAML document per conformance test, a header, a digest, and the interactions.
+
+Bodies are stored as text when they are UTF-8 without control characters (readable in a PR), otherwise
+as base64. The digest covers the name, the header and every interaction, so any edit by hand is caught
+on load; re-recording, not editing, is how a cassette changes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from conformance.cassettes.errors import CassetteCorrupt
+
+FORMAT_VERSION = 1
+SUFFIX = ".yaml"
+MAX_STEM_LENGTH = 100
+FILE_COMMENT = (
+    "# Conformance cassette, written by `conformance run --record`: re-record it, do not edit it.\n"
+)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+_HEADER_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "target": str,
+    "suite_version": str,
+    "profile": str,
+    "recorded_at": str,
+    "seed": int,
+    "user_id": int,
+    "unknown_user_id": int,
+    "foreign_user_id": (int, type(None)),
+}
+
+
+@dataclass(frozen=True)
+class CassetteHeader:
+    """Where and how a cassette was recorded; every cassette of one recording shares it."""
+
+    target: str
+    suite_version: str
+    profile: str
+    recorded_at: str  # ISO 8601, UTC
+    seed: int
+    # The users the recording ran with: replay classifies inputs exactly as the recording did.
+    user_id: int
+    unknown_user_id: int
+    foreign_user_id: int | None
+
+
+@dataclass
+class Interaction:
+    """One request as sent (api_key as the placeholder) and the response or transport error it met."""
+
+    method: str
+    path: str  # path and query, as sent
+    body: bytes
+    sent_at: float
+    elapsed: float
+    status: int | None = None
+    reason: str = ""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    response_body: bytes = b""
+    # The httpx exception class name when no complete response was read; replay raises it (a response
+    # kept beside it is evidence of what arrived before a deadline passed).
+    error: str | None = None
+    error_message: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class LoadedCassette:
+    """A cassette file read back and validated."""
+
+    path: Path
+    name: str
+    header: CassetteHeader
+    interactions: tuple[Interaction, ...]
+    sha256: str
+
+
+def cassette_file_name(name: str) -> str:
+    """The file name for a test name: readable, safe on every filesystem, distinct for distinct names."""
+    stem = name.replace("::", "__")
+    safe = _UNSAFE.sub("-", stem).strip("-.")
+    # A lossy substitution could map two names to one file: a short hash of the name keeps them apart.
+    if safe != stem or "__" in name or len(safe) > MAX_STEM_LENGTH or not safe:
+        digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        safe = f"{safe[:MAX_STEM_LENGTH]}-{digest}".lstrip("-")
+    return safe + SUFFIX
+
+
+def _text_field(data: bytes, key: str) -> dict[str, str]:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or _CONTROL.search(text):
+        return {f"{key}_base64": base64.b64encode(data).decode("ascii")}
+    return {key: text}
+
+
+def _interaction_dict(interaction: Interaction) -> dict[str, Any]:
+    request = {
+        "method": interaction.method,
+        "path": interaction.path,
+        **_text_field(interaction.body, "body"),
+    }
+    record: dict[str, Any] = {"request": request}
+    if interaction.error is not None:
+        record["error"] = {"kind": interaction.error, "message": interaction.error_message}
+    if interaction.status is not None:
+        record["response"] = {
+            "status": interaction.status,
+            "reason": interaction.reason,
+            "headers": [_Pair((name, value)) for name, value in interaction.headers],
+            **_text_field(interaction.response_body, "body"),
+        }
+    record["sent_at"] = interaction.sent_at
+    record["elapsed"] = interaction.elapsed
+    if interaction.notes:
+        record["notes"] = list(interaction.notes)
+    return record
+
+
+def _digest(document: dict[str, Any]) -> str:
+    canonical = json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    # Multi-line bodies as literal blocks, so a reviewer reads the XML as it was sent. Control and
+    # Unicode line-break characters only survive a round trip escaped in double quotes.
+    style = '"' if _CONTROL.search(value) else "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+class _Pair(list[str]):
+    """A header [name, value], written on one line."""
+
+
+def _represent_pair(dumper: yaml.SafeDumper, value: _Pair) -> yaml.SequenceNode:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=True)
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that writes multi-line strings as literal blocks and header pairs on one line."""
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(_Pair, _represent_pair)
+
+
+def dump_cassette(name: str, header: CassetteHeader, interactions: list[Interaction]) -> bytes:
+    """The file content for a cassette."""
+    document: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "name": name,
+        "header": {key: getattr(header, key) for key in _HEADER_FIELDS},
+        "interactions": [_interaction_dict(i) for i in interactions],
+    }
+    document["digest"] = _digest(document)
+    text = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000)
+    return (FILE_COMMENT + text).encode("utf-8")
+
+
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` so a crash leaves either the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp_name)
+        raise
+    with contextlib.suppress(OSError):  # directory fsync makes the rename durable; not every OS allows it
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+class _Reader:
+    """Validates one parsed document; every problem becomes a CassetteCorrupt naming the file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.target: str | None = None
+
+    def fail(self, problem: str) -> CassetteCorrupt:
+        return CassetteCorrupt(self.path, problem, target=self.target)
+
+    def get(self, mapping: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
+        if key not in mapping:
+            raise self.fail(f"{where} has no '{key}'")
+        value = mapping[key]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+            raise self.fail(f"{where}.{key} must be {names}, not {type(value).__name__} {value!r:.40}")
+        return value
+
+    def data(self, mapping: dict[str, Any], key: str, where: str, *, required: bool = True) -> bytes:
+        if f"{key}_base64" in mapping:
+            encoded = self.get(mapping, f"{key}_base64", str, where)
+            try:
+                return base64.b64decode(encoded, validate=True)
+            except binascii.Error:
+                raise self.fail(f"{where}.{key}_base64 is not valid base64") from None
+        if key not in mapping and not required:
+            return b""
+        return str(self.get(mapping, key, str, where)).encode("utf-8", "surrogatepass")
+
+    def header(self, raw: Any) -> CassetteHeader:
+        if not isinstance(raw, dict):
+            raise self.fail("the header is missing or not a mapping")
+        values = {key: self.get(raw, key, kind, "header") for key, kind in _HEADER_FIELDS.items()}
+        self.target = values["target"]
+        try:
+            stamp = datetime.fromisoformat(values["recorded_at"])
+        except ValueError:
+            raise self.fail(f"header.recorded_at {values['recorded_at']!r} is not ISO 8601") from None
+        if stamp.utcoffset() is None or stamp.utcoffset().total_seconds() != 0:  # type: ignore[union-attr]
+            raise self.fail(f"header.recorded_at {values['recorded_at']!r} is not in UTC")
+        return CassetteHeader(**values)
+
+    def interaction(self, raw: Any, where: str) -> Interaction:
+        if not isinstance(raw, dict):
+            raise self.fail(f"{where} is not a mapping")
+        request = self.get(raw, "request", dict, where)
+        method = self.get(request, "method", str, f"{where}.request")
+        path = self.get(request, "path", str, f"{where}.request")
+        if not method or not path.startswith("/"):
+            raise self.fail(f"{where}.request needs a method and a path starting with '/'")
+        sent_at = float(self.get(raw, "sent_at", (int, float), where))
+        elapsed = float(self.get(raw, "elapsed", (int, float), where))
+        if elapsed < 0:
+            raise self.fail(f"{where}.elapsed is negative")
+        notes = [str(n) for n in self.get(raw, "notes", list, where)] if "notes" in raw else []
+        recorded = Interaction(method, path, self.data(request, "body", f"{where}.request"), sent_at, elapsed)
+        recorded.notes = notes
+        if "error" in raw:
+            error = self.get(raw, "error", dict, where)
+            recorded.error = self.get(error, "kind", str, f"{where}.error")
+            recorded.error_message = self.get(error, "message", str, f"{where}.error")
+            if "response" not in raw:
+                return recorded
+        response = self.get(raw, "response", dict, where)
+        status = self.get(response, "status", int, f"{where}.response")
+        if not 100 <= status <= 599:
+            raise self.fail(f"{where}.response.status {status} is not an HTTP status (100..599)")
+        recorded.status = status
+        recorded.reason = self.get(response, "reason", str, f"{where}.response")
+        for pair in self.get(response, "headers", list, f"{where}.response"):
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+                raise self.fail(f"{where}.response.headers holds {pair!r:.40}, not a [name, value] pair")
+            recorded.headers.append((pair[0], pair[1]))
+        recorded.response_body = self.data(response, "body", f"{where}.response")
+        return recorded
+
+
+def load_cassette(path: Path) -> LoadedCassette:
+    """Read and validate a cassette file; CassetteCorrupt names the file and the first problem found."""
+    reader = _Reader(path)
+    try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise reader.fail(f"cannot be read ({exc.strerror or exc})") from None
+    try:
+        document = yaml.load(content.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except UnicodeDecodeError:
+        raise reader.fail("is not UTF-8 text") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise reader.fail(f"is not valid YAML{where} ({problem})") from None
+    if not isinstance(document, dict):
+        raise reader.fail("is not a cassette (expected a YAML mapping at the top)")
+    if document.get("format") != FORMAT_VERSION:
+        raise reader.fail(f"has format {document.get('format')!r}; this suite reads format {FORMAT_VERSION}")
+    header = reader.header(document.get("header"))
+    name = reader.get(document, "name", str, "cassette")
+    if cassette_file_name(name) != path.name:
+        raise reader.fail(f"belongs to test {name!r}, whose cassette is {cassette_file_name(name)}")
+    raw_interactions = reader.get(document, "interactions", list, "cassette")
+    interactions = tuple(
+        reader.interaction(raw, f"interaction {n}") for n, raw in enumerate(raw_interactions, 1)
+    )
+    digest = reader.get(document, "digest", str, "cassette")
+    if _digest({key: value for key, value in document.items() if key != "digest"}) != digest:
+        raise reader.fail("its digest does not match its content (edited by hand?)")
+    return LoadedCassette(path, name, header, interactions, hashlib.sha256(content).hexdigest())
