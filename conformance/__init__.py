@@ -12,10 +12,10 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+source"
 
-from conformance.checks import CHECKS, CheckContext, Subject, check  # noqa: E402
-from conformance.contract import AMBIGUITIES, REQUIREMENTS, Requirement  # noqa: E402
-from conformance.model import Case, CheckFailure, Exchange, Expect  # noqa: E402
-from conformance.options import RunOptions  # noqa: E402
+from conformance.checks import CHECKS, CheckContext, Subject, check
+from conformance.contract import AMBIGUITIES, REQUIREMENTS, Requirement
+from conformance.model import Case, CheckFailure, Exchange, Expect
+from conformance.options import RunOptions
 
 __all__ = [
     "AMBIGUITIES",

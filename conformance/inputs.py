@@ -20,7 +20,20 @@ VALID_TOKEN_EXPIRE = 3600
 INVALID_API_KEY = "placeholder-invalid-key-0000"
 DEFAULT_UNKNOWN_USER_ID = 9223372036854775806  # 2**63 - 2: a well-formed ID no real deployment hands out
 
-TOKEN_EXPIRE_BOUNDARIES = ("59", "60", "61", "86399", "86400", "86401", "0", "-1", str(10**30))
+# 2**32 + n and 2**64 + n wrap to n in a fixed-width parser: a target that overflows grants them.
+TOKEN_EXPIRE_BOUNDARIES = (
+    "59",
+    "60",
+    "61",
+    "86399",
+    "86400",
+    "86401",
+    "0",
+    "-1",
+    str(10**30),
+    str(2**32 + 3600),
+    str(2**64 + 3600),
+)
 USER_ID_BOUNDARIES = ("0", "1", str(2**31 - 1), str(2**31), str(2**63), str(10**40))
 
 # Decimal digits that are not ASCII: Python's int() and many other parsers accept these.
@@ -112,6 +125,51 @@ def classify_user_id(param: Param, *, users: Users) -> Classified:
         else:  # leading zeros, or a well-formed ID that may or may not exist on the target
             single = Classified(Expect.EITHER, "LT-INPUT-LENIENT-HONOURED", value)
     return _repeated(param, single) if len(param.values) > 1 else single
+
+
+def malformed_spellings(value: int) -> list[str]:
+    """One spelling of ``value`` per malformed class, so every lenient-parser class is always exercised."""
+    text = str(value)
+    return [
+        f"+{text}",
+        f"-{text}",
+        f"{text}.0",
+        f"{text}.5",
+        f"{text}e0",
+        f"{value / 10}e1",
+        f"{value:_}",
+        hex(value),
+        f" {text}",
+        f"{text} ",
+        f"\t{text}",
+        f"{text}\n",
+        f"\u00a0{text}",
+        f"{text}\x00",
+        f"{text};",
+        f"{text}x",
+        *(text.translate(str.maketrans("0123456789", digits)) for digits in FOREIGN_DIGIT_SETS),
+        "",
+        " ",
+        "abc",
+        "null",
+        "NaN",
+        "Infinity",
+        "1e3",
+        "--1",
+        "0x10",
+    ]
+
+
+def api_key_variants() -> list[Param]:
+    """Keys that must be refused: absent, empty, wrong, the valid key with a character added, given twice."""
+    return [
+        MISSING,
+        Param.of(""),
+        Param.of(INVALID_API_KEY),
+        Param.of(f"{API_KEY_PLACEHOLDER}x"),
+        Param.of(f"x{API_KEY_PLACEHOLDER}"),
+        Param((API_KEY_PLACEHOLDER, INVALID_API_KEY)),
+    ]
 
 
 def classify_api_key(param: Param) -> Classified:
@@ -207,9 +265,7 @@ def malformed_variants(valid: st.SearchStrategy[int]) -> st.SearchStrategy[str]:
         st.tuples(valid, st.sampled_from(FOREIGN_DIGIT_SETS)).map(
             lambda p: str(p[0]).translate(str.maketrans("0123456789", p[1]))
         ),
-        st.tuples(valid, st.characters(min_codepoint=0x80, codec="utf-8")).map(
-            lambda p: f"{p[0]}{p[1]}"
-        ),
+        st.tuples(valid, st.characters(min_codepoint=0x80, codec="utf-8")).map(lambda p: f"{p[0]}{p[1]}"),
         st.tuples(valid, st.sampled_from(("a", "x", "s", ",", ";", "%", "&"))).map(lambda p: f"{p[0]}{p[1]}"),
     )
 

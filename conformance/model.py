@@ -32,8 +32,8 @@ class Case:
     token_expire: int | None = None
 
     def body(self, *, api_key: str) -> bytes:
-        """The form-encoded body with the placeholder replaced by ``api_key``."""
-        pairs = [(name, api_key if value == API_KEY_PLACEHOLDER else value) for name, value in self.form]
+        """The form-encoded body with the placeholder replaced by ``api_key`` (also inside a longer value)."""
+        pairs = [(name, value.replace(API_KEY_PLACEHOLDER, api_key)) for name, value in self.form]
         return urlencode(pairs).encode("ascii")
 
     def __str__(self) -> str:

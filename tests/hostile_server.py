@@ -1,9 +1,10 @@
-"""A real HTTP(S) server on loopback that answers the endpoint with one hostile behaviour, for transport tests."""
+"""A real HTTP(S) server on loopback that answers the endpoint with one hostile behaviour, for tests."""
 
 from __future__ import annotations
 
 import atexit
 import functools
+import secrets
 import select
 import shutil
 import socket
@@ -49,13 +50,15 @@ CASES = (
     "slow_drip",
     "reset_mid_body",
     "redirect_other_host",
+    "malformed_http",
 )
 XML = "application/xml; charset=UTF-8"
 VALID_TEMPLATE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<user_response>\n'
     "    <status>200</status>\n    <message>The request has been successfully processed</message>\n"
     "    <user_id>{user_id}</user_id>\n    <token>{token}</token>\n"
-    "    <qrcode>https://qr.example.test/{token}.png</qrcode>\n    <expire>{expire}</expire>\n</user_response>\n"
+    "    <qrcode>https://qr.example.test/{token}.png</qrcode>\n"
+    "    <expire>{expire}</expire>\n</user_response>\n"
 )
 BILLION_LAUGHS = (
     '<?xml version="1.0"?>\n<!DOCTYPE lolz [\n <!ENTITY lol "lol">\n'
@@ -91,7 +94,9 @@ def self_signed_cert() -> tuple[Path, Path]:
     return cert, key
 
 
-def _response(status: str, headers: list[tuple[str, str]], body: bytes, *, length: int | None = None) -> bytes:
+def _response(
+    status: str, headers: list[tuple[str, str]], body: bytes, *, length: int | None = None
+) -> bytes:
     lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers)]
     lines.append(f"Content-Length: {len(body) if length is None else length}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
@@ -216,16 +221,16 @@ class HostileServer(_Listener):
     def handle(self, conn: socket.socket) -> None:
         """Read requests and answer each with the current case until one answer closes the connection."""
         conn.settimeout(POLL_SECONDS)
-        conn = self.wrap(conn)
-        buffer = b""
-        while not self.stop.is_set():
-            request, buffer = self._read_request(conn, buffer)
-            if request is None:
-                return
-            self.requests.append(request)
-            keep_alive = self._answer(conn, request)
-            if not keep_alive or ("connection", "close") in request.headers:
-                return
+        with self.wrap(conn) as stream:  # the TLS wrapper owns the descriptor: close it, not ``conn``
+            buffer = b""
+            while not self.stop.is_set():
+                request, buffer = self._read_request(stream, buffer)
+                if request is None:
+                    return
+                self.requests.append(request)
+                keep_alive = self._answer(stream, request)
+                if not keep_alive or ("connection", "close") in request.headers:
+                    return
 
     def _read_request(self, conn: socket.socket, buffer: bytes) -> tuple[ReceivedRequest | None, bytes]:
         give_up = time.monotonic() + REQUEST_READ_SECONDS
@@ -343,6 +348,9 @@ class HostileServer(_Listener):
         headers = [("Location", self.canary.url("/steal")), ("Content-Type", "text/plain")]
         conn.sendall(_response("302 Found", headers, b"moved"))
 
+    def _case_malformed_http(self, conn: socket.socket, request: ReceivedRequest) -> None:
+        conn.sendall(b"HTTP/1.1 two hundred OK\r\nContent-Length: 2\r\n\r\nok")
+
     def _send_blocking(self, conn: socket.socket, data: bytes) -> None:
         # The poll timeout on the socket would abort a large sendall; send in stop-aware pieces instead.
         view = memoryview(data)
@@ -379,6 +387,7 @@ class TlsServer(HostileServer):
 def _valid_body(request: ReceivedRequest) -> bytes:
     form = dict(parse_qsl(request.body.decode("ascii", "replace")))
     user_id = form.get("user_id", "12345")
-    expire = int(time.time()) + int(form.get("token_expire", "3600") or 3600)
-    token = f"{abs(hash((user_id, time.monotonic_ns()))):016x}"
+    seconds = form.get("token_expire", "")
+    expire = int(time.time()) + (int(seconds) if seconds.isdecimal() else 3600)
+    token = secrets.token_hex(16)
     return VALID_TEMPLATE.format(user_id=user_id, token=token, expire=expire).encode()

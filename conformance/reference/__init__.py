@@ -1,0 +1,56 @@
+"""The embedded reference target: a conforming POST /v1/user/login_token on loopback, and its faults.
+
+This package imports only ``conformance.contract`` and ``conformance.model``: it is a separate
+program that happens to ship with the suite.
+"""
+
+from __future__ import annotations
+
+# Importing the catalogues registers the built-in faults.
+from conformance.reference import input_faults, issue_faults, response_faults  # noqa: F401
+from conformance.reference.behaviour import (
+    REFERENCE_API_KEY,
+    REFERENCE_FOREIGN_USER_ID,
+    REFERENCE_OTHER_API_KEY,
+    REFERENCE_SECOND_USER_ID,
+    REFERENCE_UNKNOWN_USER_ID,
+    REFERENCE_USER_ID,
+    Accepted,
+    Behaviour,
+    Grant,
+    Options,
+    Rejection,
+    Reply,
+)
+from conformance.reference.faults import (
+    FAULTS,
+    Fault,
+    fault,
+    faults_markdown,
+    get_fault,
+    uncovered_requirements,
+)
+from conformance.reference.server import SLOW_DELAY_ENV, ReferenceServer
+
+__all__ = [
+    "FAULTS",
+    "REFERENCE_API_KEY",
+    "REFERENCE_FOREIGN_USER_ID",
+    "REFERENCE_OTHER_API_KEY",
+    "REFERENCE_SECOND_USER_ID",
+    "REFERENCE_UNKNOWN_USER_ID",
+    "REFERENCE_USER_ID",
+    "SLOW_DELAY_ENV",
+    "Accepted",
+    "Behaviour",
+    "Fault",
+    "Grant",
+    "Options",
+    "ReferenceServer",
+    "Rejection",
+    "Reply",
+    "fault",
+    "faults_markdown",
+    "get_fault",
+    "uncovered_requirements",
+]

@@ -1,0 +1,224 @@
+"""The reference target as a real, quiet, threaded HTTP server (stdlib http.server)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from conformance.contract import ENDPOINT_PATH
+from conformance.reference.behaviour import Behaviour, Options, Rejection, Reply, date_header
+from conformance.reference.faults import Fault, get_fault
+
+# The overrides keep http.server's signatures, used or not.
+# ruff: noqa: ARG002
+
+SLOW_DELAY_ENV = "CONFORMANCE_REFERENCE_SLOW_DELAY"
+DEFAULT_SLOW_DELAY = 15.0  # seconds; above the suite's default 10 s request timeout
+MAX_BODY_BYTES = 64 * 1024
+POLL_INTERVAL = 0.02  # seconds; how soon serve_forever notices stop()
+CONNECTION_TIMEOUT = 30.0  # an idle or stalled client connection is dropped after this
+SERVER_NAME = "login-token-reference"
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, address: tuple[str, int], behaviour: Behaviour) -> None:
+        self.behaviour = behaviour
+        self.connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self.connections_lock:
+            self.connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.connections_lock:
+            self.connections.discard(request)
+        super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # Quiet by design: a client that hangs up mid-response is not the server's problem, and
+        # per-request noise on stderr would drown the suite's output.
+        return
+
+    def drop_connections(self) -> None:
+        """Close every open client connection so stop() does not wait on keep-alive clients."""
+        with self.connections_lock:
+            connections = list(self.connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"
+    server_version = SERVER_NAME
+    sys_version = ""
+    timeout = CONNECTION_TIMEOUT
+    disable_nagle_algorithm = True  # headers and body go out in two writes; no 40 ms delayed-ACK stall
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+    def __getattr__(self, name: str) -> Any:
+        # http.server dispatches on do_<METHOD>; every method but POST is a 405, not a 501.
+        if name.startswith("do_"):
+            return self._method_not_allowed
+        raise AttributeError(name)
+
+    def do_POST(self) -> None:
+        now = time.time()
+        if urlsplit(self.path).path != ENDPOINT_PATH:
+            self._send(self._error(404, "no such endpoint", now))
+            return
+        if "transfer-encoding" in self.headers:
+            self.close_connection = True
+            self._send(self._error(411, "send the form with a Content-Length", now))
+            return
+        length = self.headers.get("Content-Length", "0")
+        if not length.isascii() or not length.isdigit():
+            self.close_connection = True
+            self._send(self._error(400, "invalid Content-Length", now))
+            return
+        if len(length) > len(str(MAX_BODY_BYTES)) or int(length) > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._send(self._error(413, "the body is too large", now))
+            return
+        body = self.rfile.read(int(length))
+        if len(body) < int(length):
+            self.close_connection = True
+            self._send(self._error(400, "the body is shorter than its Content-Length", now))
+            return
+        try:
+            reply = self.server.behaviour.handle(body, now)
+        except Exception:
+            # A bug in a stage (or a fault) is answered as what it is, a 500, instead of a dropped
+            # connection; the suite then reports LT-HTTP-NO-5XX.
+            reply = self._error(500, "internal server error", now)
+        self._send(reply)
+
+    def _method_not_allowed(self) -> None:
+        now = time.time()
+        if urlsplit(self.path).path != ENDPOINT_PATH:
+            self._send(self._error(404, "no such endpoint", now))
+        else:
+            self._send(self._error(405, "only POST is allowed", now), extra=(("Allow", "POST"),))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Protocol errors http.server detects itself, answered in the same XML shape."""
+        self.close_connection = True
+        # http.server leaves the version at its HTTP/0.9 default when the request line is unreadable,
+        # and would then send a body without a status line; every answer here gets one.
+        if self.request_version == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"
+        self._send(self._error(code, message or HTTPStatus(code).phrase, time.time()))
+
+    def _error(self, status: int, message: str, now: float) -> Reply:
+        return self.server.behaviour.reject(Rejection(status, message), now=now)
+
+    def _send(self, reply: Reply, *, extra: tuple[tuple[str, str], ...] = ()) -> None:
+        self.send_response_only(reply.status)
+        headers = (
+            reply.headers
+            if any(k == "Date" for k, _ in reply.headers)
+            else (*reply.headers, date_header(time.time()))
+        )
+        for name, value in (*headers, *extra):
+            self.send_header(name, value)
+        self.send_header("Server", SERVER_NAME)
+        self.send_header("Content-Length", str(len(reply.body)))
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(reply.body)
+
+
+class ReferenceServer:
+    """The reference target on a real socket; a context manager. ``fault`` names a FAULTS entry."""
+
+    def __init__(
+        self,
+        *,
+        fault: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        slow_delay: float | None = None,
+    ) -> None:
+        self.fault: Fault | None = None if fault is None else get_fault(fault)
+        self.host = host
+        self.port = port
+        if slow_delay is None:
+            slow_delay = float(os.environ.get(SLOW_DELAY_ENV, DEFAULT_SLOW_DELAY))
+        self.options = Options(slow_delay=slow_delay)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. http://127.0.0.1:PORT (the server must be started)."""
+        if self._server is None:
+            raise RuntimeError("the reference server is not running")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    @property
+    def endpoint(self) -> str:
+        """The full URL of POST /v1/user/login_token."""
+        return self.url + ENDPOINT_PATH
+
+    def start(self) -> None:
+        """Bind and serve in a daemon thread; returns once the socket is listening."""
+        if self._server is not None:
+            return
+        behaviour = (Behaviour if self.fault is None else self.fault.behaviour)(self.options)
+        self.options.stopping.clear()
+        self._server = _Server((self.host, self.port), behaviour)
+        name = f"reference-server-{self._server.server_address[1]}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(POLL_INTERVAL,), name=name, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving, wake stalled handlers and close every connection; idempotent."""
+        server, thread = self._server, self._thread
+        if server is None:
+            return
+        self._server = self._thread = None
+        self.options.stopping.set()
+        server.shutdown()
+        server.drop_connections()
+        server.server_close()
+        if thread is not None:
+            thread.join()
+
+    def __enter__(self) -> ReferenceServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        fault = self.fault.name if self.fault else None
+        where = self.url if self._server is not None else "stopped"
+        return f"ReferenceServer(fault={fault!r}, {where})"

@@ -1,0 +1,282 @@
+"""Allure wiring: labels from the requirement catalogue, one step per exchange, a bounded evidence sample.
+
+The only module that imports ``allure``. Everything here runs inside a pytest test (allure-pytest keeps
+the test result being written); outside one, allure's hooks are no-ops, so nothing here fails.
+
+Sampling, so a Hypothesis test of hundreds of requests stays a small result file:
+
+* a failing exchange gets a step (with one nested step per applied check) and its evidence attached,
+  for the first ``failing_sample`` failing exchanges of a test and for every exchange of Hypothesis'
+  final replay of the minimal failing example (the one a reader wants);
+* a passing exchange gets a step and its evidence for the first ``passing_sample`` of a test;
+* every other exchange is only counted, in two excluded test parameters ("passing exchanges not shown",
+  "failing exchanges not shown") that allure-pytest updates in place.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import allure
+import allure_commons
+
+from conformance import contract
+from conformance.model import CheckResult, Exchange
+from conformance.report._text import scrub
+
+PASSING_SAMPLE = 3
+FAILING_SAMPLE = 5
+SEVERITY_ORDER = (
+    contract.Severity.BLOCKER,
+    contract.Severity.CRITICAL,
+    contract.Severity.NORMAL,
+    contract.Severity.MINOR,
+)
+HIDDEN_PASSING = "passing exchanges not shown"
+HIDDEN_FAILING = "failing exchanges not shown"
+ENVIRONMENT_FILE = "environment.properties"
+CATEGORIES_FILE = "categories.json"
+# allure-python leaves most of allure.dynamic unannotated; one Any-typed handle keeps mypy --strict quiet.
+_dynamic: Any = allure.dynamic
+
+# Allure 3 takes the first category that matches (JS RegExp.test, a search); Allure 2 full-matches
+# (Java String.matches), hence the [\s\S]* on both ends. Order matters: a cassette miss is reported as a
+# transport error too, and must land in its own category.
+_ANY = r"[\s\S]*"
+_FAILED = ["failed", "broken"]
+CATEGORIES: tuple[dict[str, Any], ...] = (
+    {"name": "Cassette misses", "matchedStatuses": _FAILED, "messageRegex": f"{_ANY}not in cassette{_ANY}"},
+    {
+        "name": "Transport errors",
+        "matchedStatuses": _FAILED,
+        "messageRegex": rf"{_ANY}(\[LT-HTTP-TIMELY\]|transport error){_ANY}",
+    },
+    {"name": "Schema violations", "matchedStatuses": _FAILED, "messageRegex": rf"{_ANY}\[LT-SCHEMA-{_ANY}"},
+    {
+        "name": "Valid input rejected",
+        "matchedStatuses": _FAILED,
+        "messageRegex": rf"{_ANY}\[LT-INPUT-[A-Z0-9-]*-VALID\]{_ANY}",
+    },
+    {
+        "name": "Invalid input accepted",
+        "matchedStatuses": _FAILED,
+        "messageRegex": rf"{_ANY}\[LT-(INPUT|AUTH)-{_ANY}",
+    },
+    {
+        "name": "Semantic violations",
+        "matchedStatuses": _FAILED,
+        "messageRegex": rf"{_ANY}\[LT-(?!SCHEMA-|INPUT-|AUTH-|HTTP-TIMELY\]){_ANY}",
+    },
+)
+
+
+@dataclass
+class _TestState:
+    """What has been written into the running test's Allure result so far."""
+
+    key: str
+    labels: set[tuple[str, str]] = field(default_factory=set)
+    requirement_ids: list[str] = field(default_factory=list)
+    failed_ids: set[str] = field(default_factory=set)
+    severity_set: bool = False
+    passing_shown: int = 0
+    passing_hidden: int = 0
+    failing_shown: int = 0
+    failing_hidden: int = 0
+
+
+def _current_test_key() -> str:
+    """The uuid of the Allure test result being written, else the running pytest node ID."""
+    # A node ID is not enough: a process may run several sessions (selftest, pytester) whose tests share
+    # node IDs. allure-commons exposes no "current test" call, so ask its registered reporters.
+    for plugin in allure_commons.plugin_manager.get_plugins():
+        reporter = getattr(plugin, "allure_logger", None)
+        test = reporter.get_test(None) if reporter is not None and hasattr(reporter, "get_test") else None
+        if test is not None and getattr(test, "uuid", None):
+            return str(test.uuid)
+    # pytest sets PYTEST_CURRENT_TEST to "<nodeid> (<phase>)" for the running test.
+    return os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+
+
+_state = _TestState(key="")
+
+
+def _test_state() -> _TestState:
+    """The running test's state; a new test starts a fresh one (only one test runs at a time)."""
+    global _state
+    key = _current_test_key()
+    if _state.key != key:
+        _state = _TestState(key=key)
+    return _state
+
+
+def _severity_rank(severity: contract.Severity) -> int:
+    return SEVERITY_ORDER.index(severity)
+
+
+def label_test(*, requirement_ids: Sequence[str], failed: bool = False) -> None:
+    """Label the running Allure test with the requirements it serves (``failed``: these failed in it)."""
+    state = _test_state()
+    requirements = [contract.requirement(rid) for rid in dict.fromkeys(requirement_ids)]
+    if not requirements:
+        return
+    wanted = [("epic", contract.ENDPOINT)]
+    for req in requirements:
+        wanted += [("feature", req.group), ("story", f"{req.id} {req.title}"), ("tag", req.id)]
+    adders = {"epic": _dynamic.epic, "feature": _dynamic.feature, "story": _dynamic.story}
+    for kind, value in wanted:
+        if (kind, value) not in state.labels:
+            state.labels.add((kind, value))
+            adders.get(kind, _dynamic.tag)(value)
+    if not state.severity_set:
+        # allure-pytest appends labels, so a second severity would not replace the first: set it once.
+        highest = min((r.severity for r in requirements), key=_severity_rank)
+        _dynamic.severity(allure.severity_level(highest.value))
+        state.severity_set = True
+    for req in requirements:
+        if req.seed_line is not None:
+            _dynamic.link(f"{contract.SEED_DOCUMENT}#L{req.seed_line}", name=f"seed line {req.seed_line}")
+        if req.id not in state.requirement_ids:
+            state.requirement_ids.append(req.id)
+        if failed:
+            state.failed_ids.add(req.id)
+    _dynamic.description(_description(state))
+
+
+def _description(state: _TestState) -> str:
+    lines = [f"Requirements of `{contract.ENDPOINT}` this test checks:", ""]
+    for rid in state.requirement_ids:
+        req = contract.requirement(rid)
+        mark = " - **FAILED**" if rid in state.failed_ids else ""
+        lines.append(
+            f"- **{req.id}** {req.title} ({req.severity.value}, {req.level.value}; {req.seed_ref}){mark}"
+        )
+    return "\n".join(lines)
+
+
+def _failed_step(title: str, message: str) -> None:
+    """A step marked failed: allure-pytest marks a step 'failed' when an AssertionError leaves it."""
+    marker = AssertionError(message)
+    try:
+        with allure.step(title):
+            raise marker
+    except AssertionError as exc:
+        if exc is not marker:
+            raise
+
+
+def _exchange_title(exchange: Exchange) -> str:
+    if exchange.answered:
+        outcome = str(exchange.status)
+    else:
+        outcome = f"transport error: {exchange.error.value if exchange.error else 'no response'}"
+    return scrub(f"POST {exchange.case.label} -> {outcome}")
+
+
+def _in_final_hypothesis_replay() -> bool:
+    try:
+        from hypothesis.control import current_build_context, currently_in_test_context
+    except ImportError:  # pragma: no cover - hypothesis is a dependency of the suite
+        return False
+    return currently_in_test_context() and bool(getattr(current_build_context(), "is_final", False))
+
+
+class AllureObserver:
+    """Engine observer: records each exchange as an Allure step with a bounded evidence sample."""
+
+    def __init__(self, *, passing_sample: int = PASSING_SAMPLE, failing_sample: int = FAILING_SAMPLE) -> None:
+        self.passing_sample = passing_sample
+        self.failing_sample = failing_sample
+
+    def on_exchange(
+        self, exchange: Exchange, results: list[CheckResult], *, evidence: dict[str, Any]
+    ) -> None:
+        """Record one exchange and the checks applied to it."""
+        state = _test_state()
+        applied = [r for r in results if r.applied]
+        failures = [r for r in applied if r.failure is not None]
+        if failures:
+            if state.failing_shown >= self.failing_sample and not _in_final_hypothesis_replay():
+                state.failing_hidden += 1
+                _dynamic.parameter(HIDDEN_FAILING, state.failing_hidden, excluded=True)
+                return
+            state.failing_shown += 1
+        elif state.passing_shown >= self.passing_sample:
+            state.passing_hidden += 1
+            _dynamic.parameter(HIDDEN_PASSING, state.passing_hidden, excluded=True)
+            return
+        else:
+            state.passing_shown += 1
+        self._record(exchange, applied, failures, evidence)
+
+    def _record(
+        self,
+        exchange: Exchange,
+        applied: list[CheckResult],
+        failures: list[CheckResult],
+        evidence: Mapping[str, Any],
+    ) -> None:
+        title = _exchange_title(exchange)
+        marker = AssertionError(f"{len(failures)} of {len(applied)} checks failed")
+        try:
+            with allure.step(title):
+                _attach_evidence(evidence)
+                for result in applied:
+                    step_title = f"{result.check} [{result.requirement}]"
+                    if result.failure is None:
+                        with allure.step(f"{step_title}: passed"):
+                            pass
+                    else:
+                        failure = result.failure
+                        detail = f"expected: {failure.expected}\nreceived: {failure.received}"
+                        _failed_step(f"{step_title}: failed", scrub(f"{failure.message}\n{detail}"))
+                if failures:
+                    raise marker
+        except AssertionError as exc:
+            if exc is not marker:
+                raise
+
+
+def _attach_evidence(evidence: Mapping[str, Any]) -> None:
+    for part in ("request", "response"):
+        if part in evidence:
+            body = scrub(json.dumps(evidence[part], indent=2, ensure_ascii=False))
+            allure.attach(body, name=part, attachment_type=allure.attachment_type.JSON)
+
+
+def _properties_escape(text: str, *, key: bool) -> str:
+    out = []
+    for i, char in enumerate(text):
+        if char in "\\=:#!" or (char == " " and (key or i == 0)):
+            out.append("\\" + char)
+        elif char in "\n\r\t\f":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}[char])
+        elif ord(char) < 0x20 or ord(char) > 0x7E:
+            units = char.encode("utf-16-be")
+            out.extend(f"\\u{int.from_bytes(units[j : j + 2], 'big'):04x}" for j in range(0, len(units), 2))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def write_environment(results_dir: Path, info: Mapping[str, str]) -> None:
+    """Write environment.properties (target, mode, suite version, profile, seed ...) into the results."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    lines = [
+        f"{_properties_escape(str(k), key=True)}={_properties_escape(scrub(str(v)), key=False)}"
+        for k, v in info.items()
+    ]
+    (results_dir / ENVIRONMENT_FILE).write_text("\n".join(lines) + "\n", encoding="ascii")
+
+
+def write_categories(results_dir: Path) -> None:
+    """Write categories.json: failures grouped by kind of requirement broken."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    (results_dir / CATEGORIES_FILE).write_text(
+        json.dumps(list(CATEGORIES), indent=2) + "\n", encoding="utf-8"
+    )

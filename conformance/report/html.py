@@ -1,0 +1,100 @@
+"""Builds the Allure HTML report offline with the pinned Allure 3 in tools/ (scripts/install-report-tools.sh).
+
+Two outputs from one results directory: the multi-file report (``<out>/index.html``, serve it over HTTP)
+and a single self-contained file (``<out>/allure-report.html``) to attach to a release ticket.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+from conformance import contract
+
+ALLURE_ENV = "CONFORMANCE_ALLURE_BIN"
+TOOLS_BIN = Path("tools/node_modules/.bin/allure")
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+SINGLE_FILE_NAME = "allure-report.html"
+REPORT_NAME = f"Conformance: {contract.ENDPOINT}"
+TIMEOUT_S = 300
+INSTALL_HINT = "Allure not installed: run `make report-tools` (scripts/install-report-tools.sh)"
+
+# Allure 3 (plugin-awesome generators.js) hard-codes a Google Analytics tag into index.html with no
+# option to turn it off. An offline evidence report must not phone home when opened, so it is removed.
+_ANALYTICS = re.compile(
+    r"<script async src=\"https://www\.googletagmanager\.com/[^\"]*\"></script>\s*"
+    r"<script>(?:(?!</script>)[\s\S])*?gtag\((?:(?!</script>)[\s\S])*</script>"
+)
+_EXTERNAL_TRACKERS = ("googletagmanager", "gtag(")
+
+
+class ReportError(Exception):
+    """The HTML report could not be built; the message is one line for the user."""
+
+
+def find_allure() -> Path:
+    """The Allure executable: $CONFORMANCE_ALLURE_BIN, else tools/ of the project or of the cwd."""
+    override = os.environ.get(ALLURE_ENV)
+    candidates = [Path(override)] if override else [PROJECT_ROOT / TOOLS_BIN, Path.cwd() / TOOLS_BIN]
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    raise ReportError(INSTALL_HINT)
+
+
+def _run_allure(allure: Path, results_dir: Path, output: Path, *, single_file: bool) -> None:
+    args = [str(allure), "awesome", str(results_dir), "--output", str(output), "--name", REPORT_NAME]
+    if single_file:
+        args.append("--single-file")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")}
+    env["NO_COLOR"] = "1"
+    # A scratch cwd so Allure picks up no stray allurerc.* config from wherever we were started.
+    with tempfile.TemporaryDirectory(prefix="allure-cwd-") as cwd:
+        try:
+            done = subprocess.run(
+                args, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT_S, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise ReportError(f"Allure did not finish within {TIMEOUT_S} s") from None
+        except OSError as exc:
+            raise ReportError(f"cannot run {allure}: {exc.strerror}") from None
+    if done.returncode != 0 or not (output / "index.html").is_file():
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        raise ReportError(f"Allure failed (exit {done.returncode}): {lines[-1] if lines else 'no output'}")
+
+
+def _strip_analytics(page: Path) -> None:
+    text = _ANALYTICS.sub("", page.read_text(encoding="utf-8"))
+    if any(marker in text for marker in _EXTERNAL_TRACKERS):
+        raise ReportError(f"{page}: analytics tag left after stripping; check the pinned Allure version")
+    page.write_text(text, encoding="utf-8")
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    # Only a previous report (or an empty directory) is replaced: never wipe a directory given by mistake.
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "index.html").is_file():
+        raise ReportError(f"{out_dir} exists and is not an Allure report: refusing to replace it")
+
+
+def build_html_report(results_dir: Path, out_dir: Path) -> Path:
+    """Build the Allure HTML report into ``out_dir`` (plus a single-file copy there); returns ``out_dir``."""
+    if not results_dir.is_dir() or not any(results_dir.glob("*-result.json")):
+        raise ReportError(f"no Allure results in {results_dir}: run `conformance run` first")
+    allure = find_allure()
+    _check_replaceable(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}-", dir=out_dir.parent) as scratch:
+        multi, single = Path(scratch) / "multi", Path(scratch) / "single"
+        _run_allure(allure, results_dir.resolve(), multi, single_file=False)
+        _run_allure(allure, results_dir.resolve(), single, single_file=True)
+        _strip_analytics(multi / "index.html")
+        _strip_analytics(single / "index.html")
+        shutil.move(single / "index.html", multi / SINGLE_FILE_NAME)
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        multi.rename(out_dir)
+    return out_dir

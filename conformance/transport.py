@@ -1,0 +1,297 @@
+"""httpx behind the safety rails: overall deadline, body caps, no redirects, rate, budget, TLS, targets."""
+
+from __future__ import annotations
+
+import ipaddress
+import ssl
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import quote_plus, urlsplit
+
+import httpx
+
+from conformance._limits import BodyTooLarge, CappedBody, Deadline, RateLimiter, UnsupportedEncoding
+from conformance.contract import ENDPOINT_PATH
+from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, TransportError
+
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_MAX_BODY_BYTES = 1_048_576
+DEFAULT_REMOTE_RATE = 5.0  # requests/second to a non-loopback host when --rate is not given
+DETAIL_MAX_CHARS = 200
+REQUEST_HEADERS = {
+    "Content-Type": "application/x-www-form-urlencoded",
+    "Accept": "application/xml, text/xml;q=0.9, */*;q=0.1",
+    # Only what CappedBody can decode under the cap (httpx would also offer br/zstd when installed).
+    "Accept-Encoding": "gzip, deflate",
+    "User-Agent": "login-token-conformance",
+}
+TLS_MARKERS = ("[SSL", "CERTIFICATE_VERIFY_FAILED", "certificate verify failed")
+INVALID_TARGET = "invalid target URL {target!r}: expected http(s)://host[:port][/base]"
+
+
+@dataclass(frozen=True)
+class TransportSettings:
+    """The rails: per-request deadline, body cap, rate, request budget, trust and target permissions."""
+
+    timeout: float = DEFAULT_TIMEOUT  # per request, total (connect + whole body), seconds
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES  # applied to the wire bytes and to the decoded bytes
+    # requests/second; None: unlimited on loopback, DEFAULT_REMOTE_RATE elsewhere; math.inf: never limited
+    rate: float | None = None
+    max_requests: int | None = None  # sending request max_requests + 1 raises RequestBudgetExceeded
+    ca_bundle: Path | None = None  # extra CA (PEM) trusted on top of the system/certifi roots
+    allow_http: bool = False  # plain http to a non-loopback host
+    allow_production: bool = False
+    production_hosts: tuple[str, ...] = ()  # fnmatch patterns (any case), refused unless allow_production
+
+    def __post_init__(self) -> None:
+        if self.timeout <= 0:
+            raise ValueError(f"timeout must be > 0 seconds, got {self.timeout}")
+        if self.max_body_bytes <= 0:
+            raise ValueError(f"max_body_bytes must be > 0, got {self.max_body_bytes}")
+        if self.rate is not None and self.rate <= 0:
+            raise ValueError(f"rate must be > 0 requests/second, got {self.rate}")
+        if self.max_requests is not None and self.max_requests < 0:
+            raise ValueError(f"max_requests must be >= 0, got {self.max_requests}")
+
+
+DEFAULT_SETTINGS = TransportSettings()
+
+
+class TargetRefused(Exception):
+    """The target is refused by configuration; the one-line message names the problem and the fix."""
+
+
+class RequestBudgetExceeded(Exception):
+    """The run reached --max-requests; a configuration-level stop, not a finding about the target."""
+
+
+def endpoint_url(target: str) -> str:
+    """The endpoint URL for ``http(s)://host[:port][/base]``: ENDPOINT_PATH appended unless already there."""
+    try:
+        parts = urlsplit(target.strip())
+        _ = parts.port  # raises ValueError on a malformed or out-of-range port
+    except ValueError:
+        raise TargetRefused(INVALID_TARGET.format(target=target)) from None
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+    ):
+        raise TargetRefused(INVALID_TARGET.format(target=target))
+    path = parts.path.rstrip("/")
+    if not path.endswith(ENDPOINT_PATH):
+        path += ENDPOINT_PATH
+    return f"{parts.scheme.lower()}://{parts.netloc}{path}"
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost names and loopback addresses (127.0.0.0/8, ::1); names are never resolved."""
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
+
+
+def _check_target(url: str, settings: TransportSettings) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    for pattern in settings.production_hosts:
+        if fnmatchcase(host, pattern.lower()) and not settings.allow_production:
+            raise TargetRefused(
+                f"target host {host!r} matches production pattern {pattern!r}; "
+                "pass --allow-production to test it"
+            )
+    if url.startswith("http://") and not is_loopback(host) and not settings.allow_http:
+        raise TargetRefused(
+            f"plain http to non-loopback host {host!r} would send the api key unencrypted; "
+            "use https or pass --allow-http"
+        )
+    if settings.ca_bundle is not None and not settings.ca_bundle.is_file():
+        raise TargetRefused(f"CA bundle {str(settings.ca_bundle)!r} is not a file; fix --ca-bundle")
+    return host
+
+
+def _ssl_context(ca_bundle: Path) -> ssl.SSLContext:
+    import certifi
+
+    context = ssl.create_default_context(cafile=certifi.where())
+    try:
+        context.load_verify_locations(cafile=str(ca_bundle))
+    except (ssl.SSLError, OSError) as exc:
+        raise TargetRefused(
+            f"CA bundle {str(ca_bundle)!r} is not a readable PEM file; fix --ca-bundle"
+        ) from exc
+    return context
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):  # bounded walk of the cause/context chain
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def classify(exc: BaseException) -> TransportError:
+    """The TransportError kind for an exception raised while talking to the target."""
+    if isinstance(exc, httpx.TimeoutException):
+        return TransportError.TIMEOUT
+    # A replayed error has no cause chain, only the recorded message: recognise TLS by its text as well.
+    tls_text = any(marker in str(exc) for marker in TLS_MARKERS)
+    if _caused_by(exc, ssl.SSLCertVerificationError) or (
+        isinstance(exc, httpx.ConnectError) and (tls_text or _caused_by(exc, ssl.SSLError))
+    ):
+        return TransportError.TLS
+    if isinstance(exc, httpx.ConnectError):
+        return TransportError.CONNECT
+    if isinstance(exc, httpx.ReadError | httpx.WriteError) or _caused_by(exc, ConnectionResetError):
+        return TransportError.RESET
+    if isinstance(exc, httpx.RemoteProtocolError) and "without sending complete message body" in str(exc):
+        return TransportError.RESET
+    if isinstance(exc, ssl.SSLError):
+        return TransportError.TLS
+    return TransportError.PROTOCOL
+
+
+class Transport:
+    """Sends Cases to one endpoint URL and returns Exchanges; never raises for what the target does."""
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        api_key: str,
+        settings: TransportSettings = DEFAULT_SETTINGS,
+        passthrough: tuple[type[BaseException], ...] = (),
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.url = endpoint_url(target)
+        self.host = _check_target(self.url, settings)
+        self.settings = settings
+        self.passthrough = passthrough
+        self.rate = settings.rate
+        if self.rate is None and not is_loopback(self.host):
+            self.rate = DEFAULT_REMOTE_RATE  # loopback stays unthrottled: our reference or a dev server
+        self.requests_sent = 0
+        self._api_key = api_key
+        self._now = now
+        self._limiter = RateLimiter(self.rate)
+        verify: ssl.SSLContext | bool = True
+        if settings.ca_bundle is not None:
+            verify = _ssl_context(settings.ca_bundle)
+        self._client = httpx.Client(
+            verify=verify,
+            timeout=httpx.Timeout(settings.timeout),
+            follow_redirects=False,
+            trust_env=False,  # never route the key through a proxy named in the environment
+        )
+
+    def __repr__(self) -> str:
+        return f"Transport({self.url!r}, requests_sent={self.requests_sent})"
+
+    def send(self, case: Case) -> Exchange:
+        """POST the case's form (with the api key) and return what came back, or why nothing complete did."""
+        if self.settings.max_requests is not None and self.requests_sent >= self.settings.max_requests:
+            raise RequestBudgetExceeded(
+                f"request budget of {self.settings.max_requests} exhausted; raise --max-requests"
+            )
+        self._limiter.wait()
+        self.requests_sent += 1
+        exchange = Exchange(case=case, sent_at=0.0, elapsed=0.0, url=self.url, sequence=self.requests_sent)
+        content = case.body(api_key=self._api_key)
+        deadline = Deadline(self.settings.timeout)
+        exchange.sent_at = self._now()
+        started = time.monotonic()
+        try:
+            self._exchange(exchange, content, deadline)
+        except self.passthrough:
+            raise
+        except (httpx.HTTPError, OSError) as exc:
+            kind = TransportError.TIMEOUT if deadline.expired else classify(exc)
+            self._fail(exchange, kind, self._detail(exc, kind))
+        finally:
+            deadline.finish()
+            exchange.elapsed = time.monotonic() - started
+        return exchange
+
+    def _exchange(self, exchange: Exchange, content: bytes, deadline: Deadline) -> None:
+        extensions = {"trace": deadline.trace}
+        with self._client.stream(
+            "POST", self.url, content=content, headers=REQUEST_HEADERS, extensions=extensions
+        ) as response:
+            # A pooled connection emits no connect event; arm on its stream now that headers are in.
+            deadline.arm(response.extensions.get("network_stream"))
+            exchange.status = response.status_code
+            exchange.headers = tuple((name.lower(), value) for name, value in response.headers.multi_items())
+            try:
+                encoding = response.headers.get("content-encoding", "")
+                body = CappedBody(encoding, max_bytes=self.settings.max_body_bytes)
+            except UnsupportedEncoding as exc:
+                self._fail(exchange, TransportError.PROTOCOL, str(exc))
+                return
+            complete = False
+            try:
+                for chunk in response.iter_raw():
+                    body.feed(chunk)
+                    deadline.check()
+                    if deadline.expired:
+                        break
+                else:
+                    exchange.body = body.finish()
+                    complete = True
+            except BodyTooLarge as exc:
+                exchange.body = exc.evidence
+                self._fail(exchange, TransportError.TOO_LARGE, exc.detail)
+            except zlib.error as exc:
+                self._fail(exchange, TransportError.PROTOCOL, f"undecodable {body.encoding} body: {exc}")
+            finally:
+                if not complete and not exchange.body:
+                    exchange.body = body.partial()  # what arrived before the timeout or reset, as evidence
+            if deadline.expired:
+                self._fail(exchange, TransportError.TIMEOUT, self._timeout_detail())
+
+    def _fail(self, exchange: Exchange, kind: TransportError, detail: str) -> None:
+        exchange.error = kind
+        exchange.error_detail = self._redact(detail)
+
+    def _timeout_detail(self) -> str:
+        return f"no complete response within the {self.settings.timeout:g} s deadline"
+
+    def _detail(self, exc: BaseException, kind: TransportError) -> str:
+        if kind is TransportError.TIMEOUT:
+            return self._timeout_detail()
+        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+    def _redact(self, text: str) -> str:
+        line = " ".join(text.split())
+        for secret in {self._api_key, quote_plus(self._api_key)}:
+            if secret:
+                line = line.replace(secret, API_KEY_PLACEHOLDER)
+        return line[:DETAIL_MAX_CHARS]
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._client.close()
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

@@ -1,0 +1,468 @@
+"""The fault catalogue: the registry's promises, and for each fault the raw misbehaviour it promises."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+import pytest
+import xmlschema
+
+from conformance.contract import REQUIREMENTS, REQUIREMENTS_BY_ID
+from conformance.reference import (
+    FAULTS,
+    REFERENCE_API_KEY,
+    REFERENCE_FOREIGN_USER_ID,
+    REFERENCE_SECOND_USER_ID,
+    REFERENCE_UNKNOWN_USER_ID,
+    REFERENCE_USER_ID,
+    SLOW_DELAY_ENV,
+    Behaviour,
+    Fault,
+    ReferenceServer,
+    fault,
+    faults_markdown,
+    get_fault,
+    uncovered_requirements,
+)
+
+SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+SUCCESS_SCHEMA = xmlschema.XMLSchema(SCHEMAS / "user_response.xsd")
+ERROR_SCHEMA = xmlschema.XMLSchema(SCHEMAS / "error_response.xsd")
+REQUIRED_NAMES = ("expire_one_hour_late", "token_expire_59_accepted", "qrcode_missing")
+SLOW_DELAY = 5.0  # the stop event cuts it short; only has to outlast SHORT_TIMEOUT by a wide margin
+SHORT_TIMEOUT = 0.3
+DTD_PREFIX = "<!DOCTYPE user_response [<!ENTITY"
+
+
+class Probe:
+    """Sends requests to one running faulty server and reads the answers."""
+
+    def __init__(self, server: ReferenceServer, client: httpx.Client) -> None:
+        self.server = server
+        self.client = client
+
+    def post(self, **fields: str) -> httpx.Response:
+        """POST a valid form with fields overridden ("-" drops one)."""
+        base = {"api_key": REFERENCE_API_KEY, "user_id": str(REFERENCE_USER_ID), "token_expire": "3600"}
+        base.update(fields)
+        return self.post_pairs([(k, v) for k, v in base.items() if v != "-"])
+
+    def post_pairs(self, pairs: list[tuple[str, str]]) -> httpx.Response:
+        """POST exactly these form pairs, order and repeats kept."""
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        return self.client.post(self.server.endpoint, content=urlencode(pairs).encode(), headers=headers)
+
+    def issued(self, **fields: str) -> dict[str, str]:
+        """POST and require HTTP 200; the body's elements."""
+        response = self.post(**fields)
+        assert response.status_code == 200, response.text
+        return elements(response)
+
+
+def elements(response: httpx.Response) -> dict[str, str]:
+    """The children of <user_response> by local name (last one wins)."""
+    return {child.tag.rpartition("}")[2]: child.text or "" for child in ET.fromstring(response.content)}
+
+
+def tags(response: httpx.Response) -> list[str]:
+    """The child element names of <user_response>, in order."""
+    return [child.tag for child in ET.fromstring(response.content)]
+
+
+def expire_offset(response: httpx.Response) -> int:
+    """<expire> minus the Date header, in seconds (the response must be a success)."""
+    assert response.status_code in (200, 201), response.text
+    date = int(parsedate_to_datetime(response.headers["date"]).timestamp())
+    return int(elements(response)["expire"]) - date
+
+
+def valid(schema: xmlschema.XMLSchema, response: httpx.Response) -> bool:
+    """Whether the body validates against ``schema`` (a body that is not XML does not)."""
+    try:
+        return bool(schema.is_valid(response.text))
+    except Exception:
+        return False
+
+
+# -- the probes: what each fault promises, observed on the wire --------------------------------------
+
+
+def probe_clamped(p: Probe) -> None:
+    assert expire_offset(p.post(token_expire="30")) == 60
+    assert expire_offset(p.post(token_expire="100000")) == 86400
+
+
+def probe_lenient_expire(raw: str) -> Callable[[Probe], None]:
+    def probe(p: Probe) -> None:
+        assert expire_offset(p.post(token_expire=raw)) == 3600
+        assert p.post(token_expire="x3600").status_code == 400
+
+    return probe
+
+
+def probe_user_id_int(p: Probe) -> None:
+    for raw in (" 12345", "+12345", "12_345", "١٢٣٤٥"):
+        assert p.issued(user_id=raw)["user_id"] == "12345"
+
+
+def probe_repeated(winner: str) -> Callable[[Probe], None]:
+    def probe(p: Probe) -> None:
+        pairs = [
+            ("api_key", REFERENCE_API_KEY),
+            ("user_id", "12345"),
+            ("user_id", "12346"),
+            ("token_expire", "60"),
+        ]
+        response = p.post_pairs(pairs)
+        assert response.status_code == 200
+        assert elements(response)["user_id"] == winner
+
+    return probe
+
+
+def probe_token_sequence(*, length: int, base: int) -> Callable[[Probe], None]:
+    def probe(p: Probe) -> None:
+        first, second = p.issued()["token"], p.issued()["token"]
+        assert len(first) == len(second) == length
+        assert int(second, base) == int(first, base) + 1
+
+    return probe
+
+
+def probe_redirect(p: Probe) -> None:
+    response = p.post(api_key="ref-test-key-unknown")
+    assert response.status_code == 302
+    assert urlsplit(response.headers["location"]).hostname == "127.0.0.2"
+    assert p.post().status_code == 200
+
+
+def probe_slow(p: Probe) -> None:
+    with pytest.raises(httpx.ReadTimeout):
+        p.client.post(
+            p.server.endpoint,
+            data={"api_key": REFERENCE_API_KEY, "user_id": "12345", "token_expire": "60"},
+            timeout=SHORT_TIMEOUT,
+        )
+    assert p.post(token_expire="61").status_code == 200
+
+
+def eq(actual: object, expected: object) -> bool:
+    """Assert equality (pytest shows both values when it fails); True so probes can chain checks."""
+    assert actual == expected
+    return True
+
+
+def status(p: Probe, **fields: str) -> int:
+    """The HTTP status the faulty server answers this form with."""
+    return p.post(**fields).status_code
+
+
+def both(*checks: bool) -> None:
+    """Lets a one-line probe run several ``eq`` checks (each asserts on its own)."""
+
+
+PROBES: dict[str, Callable[[Probe], object]] = {
+    "token_expire_59_accepted": lambda p: both(
+        eq(status(p, token_expire="59"), 200), eq(status(p, token_expire="58"), 400)
+    ),
+    "token_expire_86401_accepted": lambda p: both(
+        eq(status(p, token_expire="86401"), 200), eq(status(p, token_expire="86402"), 400)
+    ),
+    "token_expire_60_rejected": lambda p: both(
+        eq(status(p, token_expire="60"), 400), eq(status(p, token_expire="61"), 200)
+    ),
+    "token_expire_86400_rejected": lambda p: both(
+        eq(status(p, token_expire="86400"), 400), eq(status(p, token_expire="86399"), 200)
+    ),
+    "token_expire_clamped": probe_clamped,
+    "token_expire_signed_accepted": probe_lenient_expire("+3600"),
+    "token_expire_decimal_accepted": probe_lenient_expire("3600.0"),
+    "token_expire_exponent_accepted": probe_lenient_expire("3.6e3"),
+    "token_expire_whitespace_accepted": probe_lenient_expire(" 3600 "),
+    "token_expire_unicode_digits_accepted": probe_lenient_expire("٣٦٠٠"),
+    "user_id_parsed_with_int": probe_user_id_int,
+    "leading_zeros_octal": lambda p: eq(expire_offset(p.post(token_expire="03600")), 0o3600),
+    "leading_zeros_expire_defaulted": lambda p: eq(expire_offset(p.post(token_expire="0060")), 3600),
+    "repeated_parameter_last_wins": probe_repeated("12346"),
+    "repeated_parameter_first_wins": probe_repeated("12345"),
+    "token_expire_missing_defaulted": lambda p: eq(expire_offset(p.post(token_expire="-")), 3600),
+    "user_id_missing_defaulted": lambda p: eq(p.issued(user_id="-")["user_id"], "12345"),
+    "plain_user_id_rejected": lambda p: both(eq(status(p), 404), eq(status(p, user_id="012345"), 200)),
+    "missing_api_key_accepted": lambda p: eq(status(p, api_key="-"), 200),
+    "invalid_api_key_accepted": lambda p: both(
+        eq(status(p, api_key="ref-test-key-unknown"), 200), eq(status(p, api_key="-"), 401)
+    ),
+    "unknown_user_issued": lambda p: both(
+        eq(status(p, user_id=str(REFERENCE_UNKNOWN_USER_ID)), 200),
+        eq(status(p, user_id=str(REFERENCE_FOREIGN_USER_ID)), 403),
+    ),
+    "foreign_user_issued": lambda p: both(
+        eq(status(p, user_id=str(REFERENCE_FOREIGN_USER_ID)), 200),
+        eq(status(p, user_id=str(REFERENCE_UNKNOWN_USER_ID)), 404),
+    ),
+    "expire_one_hour_late": lambda p: eq(expire_offset(p.post(token_expire="600")), 600 + 3600),
+    "expire_in_milliseconds": lambda p: eq(expire_offset(p.post(token_expire="600")) > 10**12, True),
+    "expire_relative": lambda p: eq(p.issued(token_expire="600")["expire"], "600"),
+    "expire_ignores_token_expire": lambda p: eq(expire_offset(p.post(token_expire="600")), 3600),
+    "token_empty": lambda p: eq(p.issued()["token"], ""),
+    "token_repeated": lambda p: eq(p.issued()["token"], p.issued()["token"]),
+    "token_sequential_counter": probe_token_sequence(length=10, base=10),
+    "token_hex_counter": probe_token_sequence(length=32, base=16),
+    "token_short": lambda p: eq(len(p.issued()["token"]), 8),
+    "qrcode_http": lambda p: eq(urlsplit(p.issued()["qrcode"]).scheme, "http"),
+    "qrcode_relative": lambda p: eq(p.issued()["qrcode"][:4], "/qr/"),
+    "qrcode_empty": lambda p: eq(p.issued()["qrcode"], ""),
+    "qrcode_missing": lambda p: both(
+        eq("qrcode" in tags(p.post()), False), eq(valid(SUCCESS_SCHEMA, p.post()), False)
+    ),
+    "extra_element": lambda p: both(
+        eq(tags(p.post())[-1], "session"), eq(valid(SUCCESS_SCHEMA, p.post()), False)
+    ),
+    "elements_reordered": lambda p: both(
+        eq(tags(p.post())[2:4], ["token", "user_id"]), eq(valid(SUCCESS_SCHEMA, p.post()), False)
+    ),
+    "element_duplicated": lambda p: both(
+        eq(tags(p.post()).count("message"), 2), eq(valid(SUCCESS_SCHEMA, p.post()), False)
+    ),
+    "default_namespace": lambda p: both(
+        eq(ET.fromstring(p.post().content).tag, "{urn:example:login-token}user_response"),
+        eq(valid(SUCCESS_SCHEMA, p.post()), False),
+        eq(valid(ERROR_SCHEMA, p.post(api_key="-")), True),
+    ),
+    "expire_float_lexical": lambda p: both(
+        eq(p.issued()["expire"][-2:], ".0"), eq(valid(SUCCESS_SCHEMA, p.post()), False)
+    ),
+    "status_word": lambda p: both(eq(p.issued()["status"], "OK"), eq(valid(SUCCESS_SCHEMA, p.post()), False)),
+    "status_element_201": lambda p: both(
+        eq(p.issued()["status"], "201"), eq(valid(SUCCESS_SCHEMA, p.post()), True)
+    ),
+    "user_id_echo_off_by_one": lambda p: eq(p.issued()["user_id"], str(REFERENCE_USER_ID + 1)),
+    "api_key_echoed": lambda p: eq(REFERENCE_API_KEY in p.issued()["message"], True),
+    "dtd_declared": lambda p: eq(
+        [DTD_PREFIX in r.text for r in (p.post(), p.post(api_key="-"))], [True, True]
+    ),
+    "rejection_plain_text": lambda p: both(eq(p.post(api_key="-").text, "Bad Request\n"), eq(status(p), 200)),
+    "rejection_with_token": lambda p: both(
+        eq(len(elements(p.post(api_key="-")).get("token", "")), 32),
+        eq(valid(ERROR_SCHEMA, p.post(api_key="-")), False),
+    ),
+    "content_type_html": lambda p: eq(
+        [r.headers["content-type"] for r in (p.post(), p.post(api_key="-"))], ["text/html; charset=utf-8"] * 2
+    ),
+    "cache_control_missing": lambda p: both(
+        eq("cache-control" in p.post().headers, False), eq(status(p), 200)
+    ),
+    "success_http_201": lambda p: both(eq(status(p), 201), eq(elements(p.post())["status"], "201")),
+    "rejection_http_200": lambda p: both(
+        eq(status(p, api_key="-"), 200),
+        eq(elements(p.post(api_key="-")), {"status": "401", "message": "api_key is missing"}),
+    ),
+    "server_error_on_max_expire": lambda p: both(
+        eq(status(p, token_expire="86400"), 500), eq(status(p, token_expire="86399"), 200)
+    ),
+    "redirect_on_auth_failure": probe_redirect,
+    "slow_on_min_expire": probe_slow,
+}
+
+
+@pytest.fixture(scope="module")
+def conforming() -> Iterator[Probe]:
+    """A probe of the conforming target (no fault)."""
+    with ReferenceServer() as server, httpx.Client(timeout=10.0, follow_redirects=False) as client:
+        yield Probe(server, client)
+
+
+@pytest.fixture
+def probe_for(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Probe]]:
+    """Start the named fault on loopback; stopped at teardown."""
+    servers: list[ReferenceServer] = []
+    client = httpx.Client(timeout=10.0, follow_redirects=False)
+
+    def start(name: str) -> Probe:
+        server = ReferenceServer(fault=name, slow_delay=SLOW_DELAY)
+        server.start()
+        servers.append(server)
+        return Probe(server, client)
+
+    yield start
+    client.close()
+    for server in servers:
+        server.stop()
+
+
+@pytest.mark.parametrize("name", list(FAULTS), ids=list(FAULTS))
+def test_fault_misbehaves_as_promised(name: str, probe_for: Callable[[str], Probe]) -> None:
+    PROBES[name](probe_for(name))
+
+
+@pytest.mark.parametrize("name", list(FAULTS), ids=list(FAULTS))
+def test_probe_fails_against_the_conforming_target(name: str, conforming: Probe) -> None:
+    # A probe that passed against the conforming target would prove nothing about its fault.
+    with pytest.raises((AssertionError, pytest.fail.Exception)):
+        PROBES[name](conforming)
+
+
+HOSTILE_FIELDS: list[dict[str, str]] = [
+    {"token_expire": "9" * 5000},
+    {"token_expire": "1e999"},
+    {"token_expire": "9" * 400 + ".0"},
+    {"token_expire": "inf"},
+    {"token_expire": "nan"},
+    {"token_expire": "٣" * 5000},
+    {"user_id": "9" * 5000},
+    {"user_id": "-1"},
+    {"user_id": "1e999"},
+    {"user_id": "0" * 5000},
+]
+HOSTILE_BODIES = [b"\xff\xfe", b"%ff=1", b"&&&==&=", b"api_key", b"=" * 1000]
+
+
+@pytest.mark.parametrize("name", list(FAULTS), ids=list(FAULTS))
+def test_fault_answers_hostile_input_without_a_server_error(
+    name: str, probe_for: Callable[[str], Probe]
+) -> None:
+    # Each fault is one targeted misbehaviour: hostile input must not make it fail in a second way.
+    p = probe_for(name)
+    answers = [p.post(**fields).status_code for fields in HOSTILE_FIELDS]
+    answers += [p.client.post(p.server.endpoint, content=body).status_code for body in HOSTILE_BODIES]
+    assert [status for status in answers if status >= 500] == []
+
+
+def test_every_fault_has_a_probe() -> None:
+    assert set(PROBES) == set(FAULTS)
+
+
+# -- the registry ------------------------------------------------------------------------------------
+
+
+def test_catalogue_is_large_and_varied() -> None:
+    assert len(FAULTS) >= 25
+    assert len({f.kind for f in FAULTS.values()}) >= 25
+    for name in REQUIRED_NAMES:
+        assert name in FAULTS
+
+
+def test_every_requirement_is_covered_by_some_fault() -> None:
+    covered = {r for f in FAULTS.values() for r in f.requirements}
+    assert {r.id for r in REQUIREMENTS} <= covered
+    assert uncovered_requirements() == []
+
+
+@pytest.mark.parametrize("name", list(FAULTS), ids=list(FAULTS))
+def test_fault_declaration_is_complete(name: str) -> None:
+    f = FAULTS[name]
+    assert f.name == name
+    assert f.requirements
+    assert all(r in REQUIREMENTS_BY_ID for r in f.requirements)
+    assert len(set(f.requirements)) == len(f.requirements)
+    assert f.description
+    assert f.kind
+    assert f.stages, "a fault overrides at least one stage"
+    assert issubclass(f.behaviour, Behaviour)
+
+
+def test_only_the_slow_fault_is_unrecordable() -> None:
+    assert [f.name for f in FAULTS.values() if not f.recordable] == ["slow_on_min_expire"]
+    assert FAULTS["slow_on_min_expire"].requirements == ("LT-HTTP-TIMELY",)
+
+
+def test_required_faults_declare_the_requirements_that_catch_them() -> None:
+    assert FAULTS["expire_one_hour_late"].requirements == ("LT-EXPIRE-CONSISTENT",)
+    assert FAULTS["token_expire_59_accepted"].requirements == ("LT-INPUT-EXPIRE-RANGE",)
+    assert set(FAULTS["qrcode_missing"].requirements) == {"LT-SCHEMA-SUCCESS", "LT-QRCODE-URL"}
+    assert FAULTS["cache_control_missing"].requirements == ("LT-SEC-NO-STORE",)
+
+
+def test_get_fault_names_the_unknown_one_and_lists_the_valid() -> None:
+    assert get_fault("qrcode_missing") is FAULTS["qrcode_missing"]
+    with pytest.raises(ValueError, match="unknown fault 'bogus'; valid faults: api_key_echoed, ") as info:
+        get_fault("bogus")
+    assert all(name in str(info.value) for name in FAULTS)
+
+
+def _register(registry: dict[str, Fault], **overrides: object) -> None:
+    class Late(Behaviour):
+        """One hour late."""
+
+        def expire(self, now: float, token_expire: int) -> int:
+            return super().expire(now, token_expire) + 3600
+
+    arguments: dict[str, object] = {
+        "name": "late",
+        "kind": "wrong expire",
+        "requirements": ("LT-EXPIRE-CONSISTENT",),
+    }
+    arguments.update(overrides)
+    fault(registry=registry, **arguments)(Late)  # type: ignore[arg-type]
+
+
+def test_fault_decorator_registers_into_the_given_registry() -> None:
+    registry: dict[str, Fault] = {}
+    _register(registry)
+    assert registry["late"].description == "One hour late."
+    assert registry["late"].stages == ("expire",)
+    assert registry["late"].recordable is True
+    assert "late" not in FAULTS
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"requirements": ("LT-NOPE",)}, "unknown requirement IDs"),
+        ({"requirements": ()}, "declares no requirement"),
+    ],
+)
+def test_fault_decorator_rejects_bad_declarations(overrides: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        _register({}, **overrides)
+
+
+def test_fault_decorator_rejects_duplicates_and_non_behaviours() -> None:
+    registry: dict[str, Fault] = {}
+    _register(registry)
+    with pytest.raises(ValueError, match="already registered"):
+        _register(registry)
+    with pytest.raises(TypeError, match="Behaviour subclass"):
+        fault(name="x", kind="k", requirements=("LT-TOKEN-PRESENT",), registry=registry)(int)  # type: ignore[arg-type]
+
+    class Silent(Behaviour):
+        """Changes nothing."""
+
+    with pytest.raises(ValueError, match="overrides no stage"):
+        fault(name="silent", kind="k", requirements=("LT-TOKEN-PRESENT",), registry=registry)(Silent)
+
+
+def test_faults_markdown_is_a_table_with_one_row_per_fault() -> None:
+    lines = faults_markdown().splitlines()
+    assert lines[0] == "| Fault | Kind | Misbehaviour | Must fail | Stage | Recordable |"
+    rows = lines[2:]
+    assert [row.split(" | ")[0] for row in rows] == [f"| `{name}`" for name in FAULTS]
+    outside_code = ["".join(row.split("`")[::2]) for row in rows]
+    assert [text for text in outside_code if "<" in text] == [], "bare < would render as an HTML tag"
+    slow = next(row for row in rows if "`slow_on_min_expire`" in row)
+    assert slow.endswith("| LT-HTTP-TIMELY | `respond` | no |")
+
+
+def test_docs_embed_the_current_catalogue() -> None:
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "faults.md").read_text(encoding="utf-8")
+    assert faults_markdown() in docs
+
+
+def test_slow_delay_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SLOW_DELAY_ENV, "0.25")
+    assert ReferenceServer(fault="slow_on_min_expire").options.slow_delay == 0.25
+    assert ReferenceServer(fault="slow_on_min_expire", slow_delay=2.0).options.slow_delay == 2.0
+
+
+def test_stop_wakes_a_stalled_slow_response() -> None:
+    with ReferenceServer(fault="slow_on_min_expire", slow_delay=60.0) as server, httpx.Client() as client:
+        form = {"api_key": REFERENCE_API_KEY, "user_id": str(REFERENCE_SECOND_USER_ID), "token_expire": "60"}
+        with pytest.raises(httpx.ReadTimeout):
+            client.post(server.endpoint, data=form, timeout=SHORT_TIMEOUT)
+    # Leaving the block returned although a handler was sleeping for 60 s: stop() woke it.
+    assert server.options.stopping.is_set()

@@ -1,0 +1,70 @@
+"""JUnit: pytest writes junit.xml with our options; annotate_junit stamps the run's identity on it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from defusedxml.ElementTree import parse as safe_parse
+
+from conformance.report.junit import JUNIT_OPTIONS, JUNIT_SUITE_NAME, annotate_junit, junit_properties
+
+pytest_plugins = ["pytester"]
+
+SUMMARY = {
+    "verdict": "non-conformant",
+    "target": "http://127.0.0.1:8080/v1/user/login_token",
+    "mode": "live",
+    "seed": 1234,
+    "suite_version": "0.1.0",
+    "suite_commit": None,
+    "target_version": "2.4.1",
+}
+
+
+def test_junit_properties_skip_absent_values() -> None:
+    assert junit_properties(SUMMARY) == [
+        ("verdict", "non-conformant"),
+        ("target", "http://127.0.0.1:8080/v1/user/login_token"),
+        ("target_version", "2.4.1"),
+        ("mode", "live"),
+        ("seed", "1234"),
+        ("suite_version", "0.1.0"),
+    ]
+
+
+def test_pytest_junit_with_our_options_is_annotated(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_inner="""
+import pytest
+
+@pytest.mark.parametrize("expire", ["59", "86401"])
+def test_expire_range(expire, record_property):
+    record_property("requirement", "LT-INPUT-EXPIRE-RANGE")
+    assert expire == "59", "[LT-INPUT-EXPIRE-RANGE] out of range accepted: expected 4xx; received 200"
+"""
+    )
+    junit = pytester.path / "junit.xml"
+    result = pytester.runpytest("-p", "no:login_token_conformance", *JUNIT_OPTIONS, f"--junitxml={junit}")
+    result.assert_outcomes(passed=1, failed=1)
+    annotate_junit(junit, SUMMARY)
+    annotate_junit(junit, SUMMARY)  # idempotent
+    suite = safe_parse(junit).getroot().find("testsuite")
+    assert suite is not None
+    assert suite.get("name") == JUNIT_SUITE_NAME
+    props = {p.get("name"): p.get("value") for p in suite.find("properties").findall("property")}
+    assert props["conformance.verdict"] == "non-conformant"
+    assert props["conformance.seed"] == "1234"
+    assert len(suite.find("properties").findall("property")) == len(junit_properties(SUMMARY))
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == ["test_expire_range[59]", "test_expire_range[86401]"]
+    assert cases[0].find("properties/property").get("value") == "LT-INPUT-EXPIRE-RANGE"
+    assert cases[1].find("failure").get("message").startswith("AssertionError: [LT-INPUT-EXPIRE-RANGE]")
+
+
+def test_annotate_keeps_a_bare_testsuite_root(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    junit.write_text('<testsuite name="x" tests="0"/>', encoding="utf-8")
+    annotate_junit(junit, {"verdict": "conformant"})
+    root = safe_parse(junit).getroot()
+    assert root.find("properties/property").get("name") == "conformance.verdict"

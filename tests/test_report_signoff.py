@@ -1,0 +1,219 @@
+"""The sign-off document rendered from hand-made summary.json dicts."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import contract
+from conformance.report.signoff import SIGNOFF_HTML, SIGNOFF_MD, render_signoff, write_signoff
+
+SECRET = "sk_live_TOPSECRET_0123456789"
+SCRIPT = "<script>alert('x')</script>"
+
+
+def _failure(rid: str, n: int, *, received: str = "status 200") -> dict[str, Any]:
+    return {
+        "check": "input_outcome",
+        "title": f"{rid} broken",
+        "expected": "a 4xx rejection",
+        "received": received,
+        "case": f"token_expire={59 - n}",
+        "test": "conformance/suite/test_inputs.py::test_expire_range",
+        "sequence": 10 + n,
+        "request": {"method": "POST", "url": "http://127.0.0.1:8080/v1/user/login_token", "form": []},
+        "response": {"status": 200, "headers": [], "body": "<user_response/>", "error": None},
+        "reproduce": {
+            "curl": "curl -sS -X POST 'http://127.0.0.1:8080/v1/user/login_token' "
+            f"--data-urlencode \"api_key=$CONFORMANCE_API_KEY\" --data-urlencode 'token_expire={59 - n}'",
+            "replay": f"conformance run --cassettes cassettes -k test_expire_range_{n}",
+        },
+    }
+
+
+def _requirement(rid: str, outcome: str, failures: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    req = contract.requirement(rid)
+    failures = failures or []
+    return {
+        "id": rid,
+        "title": req.title,
+        "group": req.group,
+        "severity": req.severity.value,
+        "level": req.level.value,
+        "seed_ref": req.seed_ref,
+        "outcome": outcome,
+        "checks_run": 12,
+        "failure_count": len(failures),
+        "ambiguities": list(req.ambiguities),
+        "failures": failures,
+    }
+
+
+def make_summary(**outcomes: str) -> dict[str, Any]:
+    """A summary.json dict; keyword names are requirement IDs with '_' for '-', values their outcomes."""
+    requirements = []
+    for key, outcome in outcomes.items():
+        rid = key.replace("_", "-")
+        failures = [_failure(rid, 1), _failure(rid, 2)] if outcome == "failed" else []
+        requirements.append(_requirement(rid, outcome, failures))
+    failed = any(r["outcome"] == "failed" for r in requirements)
+    return {
+        "schema_version": 1,
+        "verdict": "non-conformant" if failed else "conformant",
+        "complete": True,
+        "exit_code": 1 if failed else 0,
+        "error": None,
+        "target": "http://127.0.0.1:8080/v1/user/login_token",
+        "target_version": "2.4.1",
+        "mode": "replay",
+        "profile": "default",
+        "seed": 1234,
+        "max_examples": 25,
+        "suite_version": "0.1.0",
+        "suite_commit": "abc1234",
+        "started": "2026-11-28T00:00:00+00:00",
+        "finished": "2026-11-28T00:00:12+00:00",
+        "duration_s": 12.3,
+        "requests": 312,
+        "cassettes": [{"path": "cassettes/test_inputs.yaml", "sha256": "d" * 64}],
+        "stale_interactions": [],
+        "requirements": requirements,
+        "ambiguities_exercised": [
+            {
+                "id": "AMB-EXPIRE-SAMPLE",
+                "reading": "absolute Unix timestamp",
+                "requirements": ["LT-EXPIRE-CONSISTENT"],
+            }
+        ],
+        "tests": [],
+    }
+
+
+@pytest.fixture
+def summary() -> dict[str, Any]:
+    """Two failing requirements, one passing, one warning."""
+    return make_summary(
+        LT_INPUT_EXPIRE_RANGE="failed",
+        LT_AUTH_KEY_INVALID="failed",
+        LT_TOKEN_PRESENT="passed",
+        LT_SEC_NO_STORE="warning",
+    )
+
+
+def test_header_names_verdict_target_suite_mode_and_cassette_digests(summary: dict[str, Any]) -> None:
+    markdown, page = render_signoff(summary)
+    for text in ("NON-CONFORMANT", "2.4.1", "0.1.0", "abc1234", "replay", "d" * 64, "1234"):
+        assert text in markdown
+        assert text in page
+    assert "127.0.0.1:8080/v1/user/login\\_token" in markdown  # escaped for Markdown, still readable
+
+
+def test_matrix_has_one_row_per_requirement_with_outcome_and_evidence_count(summary: dict[str, Any]) -> None:
+    markdown, _ = render_signoff(summary)
+    rows = [line for line in markdown.splitlines() if line.startswith("| LT-")]
+    assert [row.split(" | ")[0] for row in rows] == [
+        "| LT-INPUT-EXPIRE-RANGE",
+        "| LT-AUTH-KEY-INVALID",
+        "| LT-TOKEN-PRESENT",
+        "| LT-SEC-NO-STORE",
+    ]
+    assert rows[0].split(" | ")[4:7] == ["failed", "12", "2 |"]
+    assert rows[3].split(" | ")[4] == "warning"
+
+
+def test_every_failure_carries_a_curl_reproduction_without_the_key(
+    summary: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONFORMANCE_API_KEY", SECRET)
+    # A summary that leaked the key by mistake: the sign-off must still not carry it.
+    summary["requirements"][0]["failures"][0]["received"] = f"body echoed {SECRET}"
+    markdown, page = render_signoff(summary)
+    curls = re.findall(r"^curl .*$", markdown, flags=re.MULTILINE)
+    assert len(curls) == 4  # 2 failing requirements x 2 failures
+    assert all("$CONFORMANCE_API_KEY" in line for line in curls)
+    assert markdown.count("conformance run --cassettes cassettes -k test_expire_range_") == 4
+    assert page.count("curl -sS -X POST") == 4
+    assert SECRET not in markdown
+    assert SECRET not in page
+
+
+def test_failures_beyond_the_listed_ones_are_counted(summary: dict[str, Any]) -> None:
+    summary["requirements"][0]["failure_count"] = 9
+    markdown, _ = render_signoff(summary)
+    assert "7 more failure(s) of this requirement are not listed" in markdown
+
+
+def test_exercised_ambiguity_readings_are_listed(summary: dict[str, Any]) -> None:
+    markdown, _ = render_signoff(summary)
+    assert "AMB-EXPIRE-SAMPLE" in markdown
+    assert "absolute Unix timestamp" in markdown
+    assert contract.AMBIGUITIES_BY_ID["AMB-EXPIRE-SAMPLE"].issue.split()[0] in markdown
+
+
+def _section(markdown: str, heading: str) -> str:
+    start = markdown.index(f"### {heading}")
+    end = markdown.find("\n#", start + 1)
+    return markdown[start : end if end != -1 else None]
+
+
+def test_baseline_diff_lists_new_fixed_and_unchanged(summary: dict[str, Any]) -> None:
+    baseline = make_summary(
+        LT_INPUT_EXPIRE_RANGE="passed",
+        LT_AUTH_KEY_INVALID="failed",
+        LT_TOKEN_PRESENT="failed",
+        LT_SEC_NO_STORE="warning",
+    )
+    markdown, page = render_signoff(summary, baseline=baseline)
+    assert "LT-INPUT-EXPIRE-RANGE" in _section(markdown, "Newly failing (1)")
+    assert "LT-TOKEN-PRESENT" in _section(markdown, "Fixed (1)")
+    unchanged = _section(markdown, "Unchanged (2)")
+    assert "LT-AUTH-KEY-INVALID" in unchanged
+    assert "LT-SEC-NO-STORE" in unchanged
+    assert "Newly failing (1)" in page
+
+
+def test_no_baseline_no_comparison(summary: dict[str, Any]) -> None:
+    markdown, _ = render_signoff(summary)
+    assert "baseline" not in markdown.lower()
+
+
+def test_target_controlled_markup_is_escaped(summary: dict[str, Any]) -> None:
+    summary["requirements"][0]["failures"][0]["received"] = f"message {SCRIPT} | *bold* [x](http://evil)"
+    summary["target_version"] = '"><img src=x onerror=alert(1)>'
+    markdown, page = render_signoff(summary)
+    assert "<script" not in page.lower().replace("&lt;script", "")
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "<img" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<script>" not in markdown
+    assert "&lt;script&gt;" in markdown
+    assert "\\| \\*bold\\* \\[x\\](http://evil)" in markdown
+
+
+def test_html_is_self_contained(summary: dict[str, Any]) -> None:
+    _, page = render_signoff(summary)
+    assert "<style>" in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
+    assert "<link" not in page
+    assert "default-src 'none'" in page
+
+
+def test_incomplete_error_run_says_so() -> None:
+    summary = make_summary()
+    summary.update(verdict="error", complete=False, error="target unreachable: connect refused")
+    markdown, page = render_signoff(summary)
+    assert "ERROR" in markdown
+    assert "target unreachable: connect refused" in markdown
+    assert "did not complete" in page
+    assert "No failures." in markdown
+
+
+def test_write_signoff_writes_both_files_and_no_temporaries(tmp_path: Path, summary: dict[str, Any]) -> None:
+    write_signoff(tmp_path, summary, baseline=copy.deepcopy(summary))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([SIGNOFF_MD, SIGNOFF_HTML])
+    assert (tmp_path / SIGNOFF_MD).read_text(encoding="utf-8").startswith("# Conformance sign-off")
+    assert "Unchanged (4)" in (tmp_path / SIGNOFF_HTML).read_text(encoding="utf-8")

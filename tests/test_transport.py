@@ -1,0 +1,539 @@
+"""The transport: target rails, the overall deadline, body caps, redirects, TLS, budget, rate, secrecy."""
+
+from __future__ import annotations
+
+import math
+import socket
+import tracemalloc
+import zlib
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conformance._limits import EVIDENCE_BYTES, BodyTooLarge, CappedBody, RateLimiter, UnsupportedEncoding
+from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError
+from conformance.transport import (
+    DEFAULT_REMOTE_RATE,
+    RequestBudgetExceeded,
+    TargetRefused,
+    Transport,
+    TransportSettings,
+    endpoint_url,
+    is_loopback,
+)
+from tests.hostile_server import HostileServer, TlsServer, gzip_bomb
+
+KEY = "CANARY-KEY-7f3a9c"
+TIMEOUT = 1.0
+SLACK = 0.5  # scheduling slack on top of the deadline; the point is "not 30 s", not precision
+FAST = TransportSettings(timeout=TIMEOUT)
+MEMORY_LIMIT = 8 * 1_048_576  # below the 10 MiB huge_body, so reading it whole would fail (capped: ~3 MiB)
+CASE = Case(
+    label="valid request",
+    form=(("api_key", API_KEY_PLACEHOLDER), ("user_id", "12345"), ("token_expire", "3600")),
+    expect=Expect.ACCEPT,
+    requirement="LT-INPUT-USER-VALID",
+    user_id=12345,
+    token_expire=3600,
+)
+# Bodies the transport must deliver as they are: judging them is the parser's and the checks' job.
+DELIVERED_AS_IS = {
+    "non_xml": (200, b"Service temporarily unavailable"),
+    "truncated_xml": (200, b'<?xml version="1.0" encoding="UTF-8"?>'),
+    "wrong_encoding": (200, b'encoding="UTF-16"'),
+    "empty_body": (200, b""),
+    "html_error": (500, b"<!DOCTYPE html>"),
+    "external_entity": (200, b'<!ENTITY local SYSTEM "file:///etc/passwd">'),
+    "billion_laughs": (200, b"<!ENTITY lol9"),
+    "path_body": (200, b"/etc/passwd"),
+    "url_body": (200, b"/x.xsd"),
+}
+
+e2e = pytest.mark.e2e
+
+
+def send_once(server: HostileServer, settings: TransportSettings = FAST) -> Exchange:
+    """One request through a fresh Transport to ``server``."""
+    with Transport(server.url, api_key=KEY, settings=settings) as transport:
+        return transport.send(CASE)
+
+
+def assert_secret_free(exchange: Exchange) -> None:
+    """The key appears neither in the error detail nor in the exchange's repr."""
+    assert KEY not in exchange.error_detail
+    assert KEY not in repr(exchange)
+
+
+# -- target rails (nothing is ever connected) ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("target", "expected"),
+    [
+        ("https://api.example.com", "https://api.example.com/v1/user/login_token"),
+        ("https://api.example.com/", "https://api.example.com/v1/user/login_token"),
+        ("https://api.example.com/base/", "https://api.example.com/base/v1/user/login_token"),
+        ("https://api.example.com/v1/user/login_token", "https://api.example.com/v1/user/login_token"),
+        ("HTTP://127.0.0.1:8080", "http://127.0.0.1:8080/v1/user/login_token"),
+        ("http://[::1]:9000/x", "http://[::1]:9000/x/v1/user/login_token"),
+    ],
+)
+def test_endpoint_url_appends_the_endpoint_path_once(target: str, expected: str) -> None:
+    assert endpoint_url(target) == expected
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["", "api.example.com", "ftp://api.example.com", "https://", "http://h:99999", "http://h:port",
+     "https://user:pw@api.example.com", "https://api.example.com/?x=1", "https://api.example.com/#f"],
+)  # fmt: skip
+def test_invalid_target_is_refused_with_the_expected_form(target: str) -> None:
+    with pytest.raises(TargetRefused) as refused:
+        endpoint_url(target)
+    assert str(refused.value) == f"invalid target URL {target!r}: expected http(s)://host[:port][/base]"
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("127.9.8.7", True), ("localhost", True), ("LOCALHOST.", True),
+     ("api.localhost", True), ("::1", True), ("[::1]", True), ("::ffff:127.0.0.1", True),
+     ("10.0.0.1", False), ("staging.example.com", False), ("localhost.example.com", False), ("::2", False)],
+)  # fmt: skip
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_plain_http_to_a_remote_host_is_refused_unless_allowed() -> None:
+    with pytest.raises(TargetRefused) as refused:
+        Transport("http://staging.example.com", api_key=KEY)
+    message = str(refused.value)
+    assert "staging.example.com" in message
+    assert "--allow-http" in message
+    assert "\n" not in message
+    with Transport("http://staging.example.com", api_key=KEY, settings=TransportSettings(allow_http=True)):
+        pass
+
+
+def test_production_host_is_refused_unless_allowed() -> None:
+    production = TransportSettings(production_hosts=("*.example.com",))
+    with pytest.raises(TargetRefused) as refused:
+        Transport("https://API.Example.COM/base", api_key=KEY, settings=production)
+    assert "--allow-production" in str(refused.value)
+    assert "'*.example.com'" in str(refused.value)
+    allowed = TransportSettings(production_hosts=("*.example.com",), allow_production=True)
+    with Transport("https://api.example.com", api_key=KEY, settings=allowed) as transport:
+        assert transport.url == "https://api.example.com/v1/user/login_token"
+    with Transport("https://staging.example.org", api_key=KEY, settings=production):
+        pass
+
+
+def test_missing_or_unreadable_ca_bundle_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(TargetRefused, match="--ca-bundle"):
+        Transport("https://127.0.0.1", api_key=KEY, settings=TransportSettings(ca_bundle=tmp_path / "no.pem"))
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    with pytest.raises(TargetRefused, match="--ca-bundle"):
+        Transport("https://127.0.0.1", api_key=KEY, settings=TransportSettings(ca_bundle=junk))
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"timeout": 0}, {"max_body_bytes": 0}, {"rate": 0.0}, {"max_requests": -1}],
+)
+def test_nonsensical_settings_are_rejected(settings: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        TransportSettings(**settings)  # type: ignore[arg-type]
+
+
+def test_remote_hosts_get_a_default_rate_and_loopback_is_unthrottled() -> None:
+    with Transport("https://api.example.com", api_key=KEY) as remote:
+        assert remote.rate == DEFAULT_REMOTE_RATE
+    with Transport("http://127.0.0.1:1", api_key=KEY) as local:
+        assert local.rate is None
+    with Transport("https://api.example.com", api_key=KEY, settings=TransportSettings(rate=0.5)) as slow:
+        assert slow.rate == 0.5
+
+
+def test_repr_does_not_show_the_key() -> None:
+    with Transport("https://api.example.com", api_key=KEY) as transport:
+        assert KEY not in repr(transport)
+
+
+# -- rate limiter and budget ---------------------------------------------------------------------------
+
+
+class FakeClock:
+    """A monotonic clock that only moves when the limiter sleeps or the test advances it."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def test_rate_limiter_spaces_calls_by_the_interval() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(4.0, clock=clock, sleep=clock.sleep)
+    for _ in range(4):
+        limiter.wait()
+    assert clock.sleeps == pytest.approx([0.25, 0.25, 0.25])
+    clock.now += 10.0  # an idle gap longer than the interval needs no sleep
+    limiter.wait()
+    assert len(clock.sleeps) == 3
+    clock.now += 0.1
+    limiter.wait()
+    assert clock.sleeps[-1] == pytest.approx(0.15)
+
+
+def test_rate_limiter_without_rate_never_sleeps() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(None, clock=clock, sleep=clock.sleep)
+    for _ in range(10):
+        limiter.wait()
+    assert clock.sleeps == []
+
+
+@e2e
+def test_request_budget_stops_before_the_next_request() -> None:
+    with HostileServer("valid") as server:
+        settings = TransportSettings(timeout=TIMEOUT, max_requests=2)
+        with Transport(server.url, api_key=KEY, settings=settings) as transport:
+            first, second = transport.send(CASE), transport.send(CASE)
+            with pytest.raises(RequestBudgetExceeded) as exceeded:
+                transport.send(CASE)
+            assert transport.requests_sent == 2
+        assert len(server.requests) == 2
+    assert (first.sequence, second.sequence) == (1, 2)
+    assert str(exceeded.value) == "request budget of 2 exhausted; raise --max-requests"
+
+
+# -- what a well-behaved target yields -----------------------------------------------------------------
+
+
+@e2e
+def test_valid_exchange_records_the_request_and_the_response() -> None:
+    with HostileServer("valid") as server:
+        transport = Transport(server.url, api_key=KEY, settings=FAST, now=lambda: 1234.5)
+        with transport:
+            exchange = transport.send(CASE)
+        (received,) = server.requests
+    assert exchange.answered
+    assert exchange.status == 200
+    assert exchange.sent_at == 1234.5
+    assert 0 < exchange.elapsed < TIMEOUT
+    assert exchange.url == f"{server.url}/v1/user/login_token"
+    assert exchange.sequence == 1
+    assert exchange.header("Content-Type") == "application/xml; charset=UTF-8"
+    assert all(name == name.lower() for name, _ in exchange.headers)
+    assert b"<user_id>12345</user_id>" in exchange.body
+    headers = dict(received.headers)
+    assert headers["content-type"] == "application/x-www-form-urlencoded"
+    assert received.body == f"api_key={KEY}&user_id=12345&token_expire=3600".encode()
+
+
+@e2e
+def test_gzip_body_is_decoded() -> None:
+    with HostileServer("valid_gzip") as server:
+        exchange = send_once(server)
+    assert exchange.answered
+    assert exchange.header("content-encoding") == "gzip"
+    assert exchange.body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>')
+
+
+@e2e
+def test_proxy_environment_variables_are_ignored(monkeypatch: pytest.MonkeyPatch) -> None:
+    with HostileServer("valid") as server:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+            monkeypatch.setenv(name, server.canary.url(""))
+        exchange = send_once(server)
+        assert server.canary.connections == 0
+    assert exchange.status == 200
+
+
+# -- hostile targets -----------------------------------------------------------------------------------
+
+
+@e2e
+@pytest.mark.parametrize("case", sorted(DELIVERED_AS_IS))
+def test_hostile_body_is_delivered_unjudged_and_nothing_is_fetched(case: str) -> None:
+    status, fragment = DELIVERED_AS_IS[case]
+    with HostileServer(case) as server:
+        exchange = send_once(server)
+        assert server.canary.connections == 0
+    assert exchange.error is None
+    assert exchange.status == status
+    assert fragment in exchange.body
+
+
+@e2e
+def test_huge_body_stops_at_the_cap_in_bounded_memory() -> None:
+    with HostileServer("huge_body") as server:
+        tracemalloc.start()
+        try:
+            exchange = send_once(server)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert exchange.error is TransportError.TOO_LARGE
+    assert "on the wire" in exchange.error_detail
+    assert exchange.status == 200
+    assert len(exchange.body) == EVIDENCE_BYTES
+    assert exchange.body.startswith(b"<?xml")
+    assert peak < MEMORY_LIMIT
+    assert_secret_free(exchange)
+
+
+@e2e
+def test_gzip_bomb_stops_at_the_decompressed_cap_in_bounded_memory() -> None:
+    gzip_bomb()  # built before tracing: the server's copy is not the client's memory
+    with HostileServer("gzip_bomb") as server:
+        tracemalloc.start()
+        try:
+            exchange = send_once(server)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert exchange.error is TransportError.TOO_LARGE
+    assert "decompressed body exceeds the 1048576-byte cap" in exchange.error_detail
+    assert len(exchange.body) <= EVIDENCE_BYTES
+    assert peak < MEMORY_LIMIT
+
+
+@e2e
+def test_small_cap_applies_to_wire_and_to_decoded_bytes() -> None:
+    with HostileServer("valid") as server:
+        wire = send_once(server, TransportSettings(timeout=TIMEOUT, max_body_bytes=100))
+        server.case = "valid_gzip"  # ~250 bytes compressed, ~360 decoded
+        decoded = send_once(server, TransportSettings(timeout=TIMEOUT, max_body_bytes=300))
+    assert wire.error is TransportError.TOO_LARGE
+    assert "on the wire" in wire.error_detail
+    assert decoded.error is TransportError.TOO_LARGE
+    assert "decompressed" in decoded.error_detail
+
+
+@e2e
+@pytest.mark.parametrize(("case", "status"), [("slow", None), ("slow_drip", 200)])
+def test_whole_request_ends_within_the_deadline(case: str, status: int | None) -> None:
+    with HostileServer(case) as server:
+        exchange = send_once(server)
+    assert exchange.error is TransportError.TIMEOUT
+    assert exchange.status == status
+    assert exchange.elapsed < TIMEOUT + SLACK
+    assert exchange.error_detail == "no complete response within the 1 s deadline"
+    assert_secret_free(exchange)
+
+
+@e2e
+def test_slow_drip_is_cut_at_the_deadline_not_at_the_next_byte() -> None:
+    # Bytes arrive at 1 s, 2 s, ...: checking the clock between chunks alone would end this at 2 s.
+    timeout = 1.3
+    with HostileServer("slow_drip") as server:
+        exchange = send_once(server, TransportSettings(timeout=timeout))
+    assert exchange.error is TransportError.TIMEOUT
+    assert exchange.elapsed < timeout + SLACK
+
+
+@e2e
+def test_deadline_holds_on_a_reused_connection() -> None:
+    with HostileServer("valid") as server:
+        with Transport(server.url, api_key=KEY, settings=FAST) as transport:
+            first = transport.send(CASE)
+            server.case = "slow_drip"
+            second = transport.send(CASE)
+        assert server.connections == 1  # the second request really went over the pooled connection
+    assert first.answered
+    assert second.error is TransportError.TIMEOUT
+    assert second.elapsed < TIMEOUT + SLACK
+
+
+@e2e
+def test_reset_mid_body_is_reported_as_reset() -> None:
+    with HostileServer("reset_mid_body") as server:
+        exchange = send_once(server)
+    assert exchange.error is TransportError.RESET
+    assert not exchange.answered
+    assert_secret_free(exchange)
+
+
+@e2e
+def test_malformed_http_is_a_protocol_error() -> None:
+    with HostileServer("malformed_http") as server:
+        exchange = send_once(server)
+    assert exchange.error is TransportError.PROTOCOL
+    assert exchange.status is None
+    assert exchange.error_detail.startswith("RemoteProtocolError")
+
+
+@e2e
+def test_redirect_is_returned_and_never_followed() -> None:
+    with HostileServer("redirect_other_host") as server:
+        exchange = send_once(server)
+        assert server.canary.connections == 0
+        assert len(server.requests) == 1
+        location = server.canary.url("/steal")
+    assert exchange.error is None
+    assert exchange.status == 302
+    assert exchange.header("location") == location
+
+
+@e2e
+def test_connection_refused_is_reported_as_connect() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again before use: nothing listens there
+    with Transport(f"http://127.0.0.1:{port}", api_key=KEY, settings=FAST) as transport:
+        exchange = transport.send(CASE)
+    assert exchange.error is TransportError.CONNECT
+    assert exchange.status is None
+    assert_secret_free(exchange)
+
+
+@e2e
+def test_unverifiable_certificate_fails_and_ca_bundle_fixes_it() -> None:
+    with TlsServer("valid") as server:
+        refused = send_once(server)
+        trusted = send_once(server, TransportSettings(timeout=TIMEOUT, ca_bundle=server.cert_path))
+    assert refused.error is TransportError.TLS
+    assert "CERTIFICATE_VERIFY_FAILED" in refused.error_detail
+    assert trusted.answered
+    assert trusted.status == 200
+
+
+# -- errors raised inside httpx: classification, redaction, passthrough ---------------------------------
+
+
+class FakeCassetteMiss(OSError):
+    """Stands in for cassettes.CassetteError; an OSError so that only ``passthrough`` lets it through."""
+
+
+def transport_raising(exc: Exception, **kwargs: object) -> Transport:
+    """A Transport whose client raises ``exc`` from inside httpx, as vcrpy's patched transport does."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise exc
+
+    transport = Transport("http://127.0.0.1:9", api_key=KEY, settings=FAST, **kwargs)  # type: ignore[arg-type]
+    transport._client = httpx.Client(transport=httpx.MockTransport(handler))
+    return transport
+
+
+def test_error_detail_is_one_redacted_line() -> None:
+    exc = httpx.ConnectError(f"refused\nwhile sending api_key={KEY} (also {KEY.lower()!r})")
+    with transport_raising(exc) as transport:
+        exchange = transport.send(CASE)
+    assert exchange.error is TransportError.CONNECT
+    assert "\n" not in exchange.error_detail
+    assert API_KEY_PLACEHOLDER in exchange.error_detail
+    assert_secret_free(exchange)
+
+
+@pytest.mark.parametrize(
+    ("exc", "kind"),
+    [
+        # As a replayed cassette raises them: the recorded class and message, no cause chain.
+        (httpx.ReadTimeout("timed out"), TransportError.TIMEOUT),
+        (httpx.ConnectTimeout("timed out"), TransportError.TIMEOUT),
+        (httpx.ConnectError("[Errno 111] Connection refused"), TransportError.CONNECT),
+        (httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed (_ssl.c)"),
+         TransportError.TLS),
+        (httpx.ReadError("[Errno 104] Connection reset by peer"), TransportError.RESET),
+        (httpx.RemoteProtocolError("peer closed connection without sending complete message body"),
+         TransportError.RESET),
+        (httpx.RemoteProtocolError("illegal status line: bytearray(b'HTTP/9')"), TransportError.PROTOCOL),
+        (ConnectionResetError(104, "Connection reset by peer"), TransportError.RESET),
+    ],
+)  # fmt: skip
+def test_errors_raised_inside_httpx_are_classified(exc: Exception, kind: TransportError) -> None:
+    with transport_raising(exc) as transport:
+        exchange = transport.send(CASE)
+    assert exchange.error is kind
+    assert exchange.status is None
+
+
+def test_unlimited_rate_can_be_asked_for_explicitly() -> None:
+    settings = TransportSettings(rate=math.inf)
+    with Transport("https://api.example.com", api_key=KEY, settings=settings) as transport:
+        assert transport.rate == math.inf
+    clock = FakeClock()
+    limiter = RateLimiter(math.inf, clock=clock, sleep=clock.sleep)
+    limiter.wait()
+    limiter.wait()
+    assert clock.sleeps == []
+
+
+def test_passthrough_exceptions_propagate() -> None:
+    with transport_raising(FakeCassetteMiss("not in cassette")) as swallowing:
+        assert swallowing.send(CASE).error is TransportError.PROTOCOL
+    with (
+        transport_raising(FakeCassetteMiss("not in cassette"), passthrough=(FakeCassetteMiss,)) as passing,
+        pytest.raises(FakeCassetteMiss),
+    ):
+        passing.send(CASE)
+
+
+def test_non_transport_exceptions_are_not_swallowed() -> None:
+    with transport_raising(RuntimeError("a bug, not the target")) as transport, pytest.raises(RuntimeError):
+        transport.send(CASE)
+
+
+@pytest.mark.parametrize(
+    ("headers", "content", "detail"),
+    [
+        ({"Content-Encoding": "br"}, b"\x1b\x00", "unsupported Content-Encoding 'br'"),
+        ({"Content-Encoding": "gzip"}, b"definitely not gzip", "undecodable gzip body"),
+    ],
+)
+def test_undecodable_bodies_are_protocol_errors(headers: dict[str, str], content: bytes, detail: str) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        # A stream, not content=: httpx would decode content= eagerly; vcrpy replays this way too.
+        return httpx.Response(200, headers=headers, stream=httpx.ByteStream(content))
+
+    with Transport("http://127.0.0.1:9", api_key=KEY, settings=FAST) as transport:
+        transport._client = httpx.Client(transport=httpx.MockTransport(handler))
+        exchange = transport.send(CASE)
+    assert exchange.error is TransportError.PROTOCOL
+    assert exchange.error_detail.startswith(detail)
+    assert exchange.status == 200
+
+
+# -- the capped reader ---------------------------------------------------------------------------------
+
+PAYLOAD = b"<user_response>" + b"x" * 5000 + b"</user_response>"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encoded"),
+    [
+        ("", PAYLOAD),
+        ("identity", PAYLOAD),
+        ("gzip", zlib.compress(PAYLOAD, wbits=16 + zlib.MAX_WBITS)),
+        ("x-gzip", zlib.compress(PAYLOAD, wbits=16 + zlib.MAX_WBITS)),
+        ("deflate", zlib.compress(PAYLOAD)),
+        ("Deflate", zlib.compress(PAYLOAD, wbits=-zlib.MAX_WBITS)),  # raw deflate, as some servers send
+    ],
+)
+def test_capped_body_decodes_in_small_chunks(encoding: str, encoded: bytes) -> None:
+    body = CappedBody(encoding, max_bytes=len(PAYLOAD))  # exactly at the cap is allowed
+    for start in range(0, len(encoded), 7):
+        body.feed(encoded[start : start + 7])
+    assert body.finish() == PAYLOAD
+
+
+def test_capped_body_one_byte_over_the_cap_is_too_large() -> None:
+    body = CappedBody("", max_bytes=len(PAYLOAD) - 1)
+    with pytest.raises(BodyTooLarge) as too_large:
+        body.feed(PAYLOAD)
+    assert too_large.value.evidence == PAYLOAD[:EVIDENCE_BYTES]
+
+
+@pytest.mark.parametrize("encoding", ["br", "gzip, gzip", "compress"])
+def test_capped_body_refuses_encodings_it_cannot_cap(encoding: str) -> None:
+    with pytest.raises(UnsupportedEncoding):
+        CappedBody(encoding, max_bytes=100)
