@@ -30,7 +30,7 @@ class RunOptions:
     foreign_user_id: int | None = None
     unknown_user_id: int | None = None
     report_dir: Path = Path("reports")
-    max_examples: int = DEFAULT_MAX_EXAMPLES
+    max_examples: int | None = None  # None: DEFAULT_MAX_EXAMPLES live, the recorded number in replay
     timeout: float = DEFAULT_TIMEOUT
     seed: int | None = None
     profile: Path | None = None
@@ -102,7 +102,12 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         kind=Path,
         metavar="DIR",
     ),
-    OptionSpec("max_examples", "Hypothesis examples per generated test.", kind=int, metavar="N"),
+    OptionSpec(
+        "max_examples",
+        f"Hypothesis examples per generated test (default {DEFAULT_MAX_EXAMPLES}; replay: as recorded).",
+        kind=int,
+        metavar="N",
+    ),
     OptionSpec("timeout", "Per-request timeout in seconds (connect + whole body).", kind=float, metavar="S"),
     OptionSpec(
         "seed",

@@ -25,7 +25,7 @@ from conformance.checks import CheckContext
 from conformance.engine import Run
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users
 from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange
-from conformance.options import REFERENCE_TARGET, RunOptions
+from conformance.options import DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
 from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
 from conformance.transport import (
@@ -206,7 +206,7 @@ def _validate(options: RunOptions) -> None:
         raise ConfigError("--record needs --target (a URL or 'reference') to record from")
     if options.fault and options.target != REFERENCE_TARGET:
         raise ConfigError("--fault only applies to --target reference")
-    if options.max_examples < 1:
+    if options.max_examples is not None and options.max_examples < 1:
         raise ConfigError("--max-examples must be at least 1")
     if options.timeout <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
@@ -224,6 +224,7 @@ def open_session(options: RunOptions) -> Iterator[Session]:
         book: CassetteBook | None = None
         users_default: Users | None = None
         seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
+        max_examples = options.max_examples or DEFAULT_MAX_EXAMPLES
         if options.target == REFERENCE_TARGET:
             from conformance.reference import (
                 REFERENCE_API_KEY,
@@ -250,6 +251,7 @@ def open_session(options: RunOptions) -> Iterator[Session]:
                 raise ConfigError(str(exc)) from None
             target, api_key, label = header.target, API_KEY_PLACEHOLDER, f"replay:{options.cassettes}"
             seed = header.seed
+            max_examples = options.max_examples or header.max_examples
             users_default = Users(header.user_id, header.unknown_user_id, header.foreign_user_id)
         users = _users(options, users_default)
         settings = TransportSettings(
@@ -277,6 +279,7 @@ def open_session(options: RunOptions) -> Iterator[Session]:
                 profile=profile.name,
                 recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 seed=seed,
+                max_examples=max_examples,
                 user_id=users.user_id,
                 unknown_user_id=users.unknown_user_id,
                 foreign_user_id=users.foreign_user_id,
@@ -287,7 +290,7 @@ def open_session(options: RunOptions) -> Iterator[Session]:
             context=CheckContext(profile=profile, api_key=api_key),
             builder=CaseBuilder(users=users, profile=profile),
             redactor=Redactor(secrets=[api_key]),
-            max_examples=options.max_examples,
+            max_examples=max_examples,
             seed=seed,
         )
         session = Session(

@@ -121,7 +121,7 @@ def server(request: pytest.FixtureRequest) -> Iterator[_Server]:
 
 
 def header(target: str = "http://127.0.0.1:1/v1/user/login_token", *, seed: int = 7) -> CassetteHeader:
-    return CassetteHeader(target, "0.1.0", "default", "2025-11-28T00:00:00Z", seed, 12345, 999, None)
+    return CassetteHeader(target, "0.1.0", "default", "2025-11-28T00:00:00Z", seed, 25, 12345, 999, None)
 
 
 def case(form: Form) -> Case:
@@ -462,8 +462,12 @@ def test_stand_ins_keep_shape_equality_and_distinctness(tokens: list[str]) -> No
 
 def test_hex_offset_and_entities() -> None:
     stand_ins = StandIns(offset=1)
-    assert stand_ins.stand_in("00ff") == "0100"
-    assert stand_ins.stand_in("ffff") == "0000"  # wraps within the length
+    assert stand_ins.stand_in("00fe") == "00ff"
+    # A hex stand-in keeps a letter (cycle walking past all-digit values), so it never equals the
+    # stand-in of an all-digit token: 0x0100..0x0109 are skipped, and the wrap past ffff likewise.
+    assert stand_ins.stand_in("00ff") == "010a"
+    assert stand_ins.stand_in("ffff") == "000a"
+    assert StandIns(offset=1).stand_in("0099") == "0100"  # all digits: plain decimal offset
     assert stand_ins.stand_in("") == ""
     mapped = StandIns().stand_in("ab&amp;CD")
     assert mapped[2:7] == "&amp;"

@@ -38,6 +38,7 @@ _HEADER_FIELDS: dict[str, type | tuple[type, ...]] = {
     "profile": str,
     "recorded_at": str,
     "seed": int,
+    "max_examples": int,
     "user_id": int,
     "unknown_user_id": int,
     "foreign_user_id": (int, type(None)),
@@ -53,6 +54,7 @@ class CassetteHeader:
     profile: str
     recorded_at: str  # ISO 8601, UTC
     seed: int
+    max_examples: int
     # The users the recording ran with: replay classifies inputs exactly as the recording did.
     user_id: int
     unknown_user_id: int

@@ -24,7 +24,9 @@ MIN_API_KEY_LENGTH = 8
 # element itself is always replaced.
 MIN_ECHO_LENGTH = 6
 OFFSET_ALPHABETS = (string.digits, "0123456789abcdef", "0123456789ABCDEF")
-CLASS_ALPHABETS = (string.digits, string.ascii_lowercase, string.ascii_uppercase)
+# Letters are permuted within a-f / g-z (and A-F / G-Z), so a substituted token never becomes an
+# all-hex or all-digit string: the three ways of mapping have disjoint images and stand-ins stay distinct.
+CLASS_ALPHABETS = (string.digits, "abcdef", "ghijklmnopqrstuvwxyz", "ABCDEF", "GHIJKLMNOPQRSTUVWXYZ")
 XML_PLACEHOLDER = html.escape(API_KEY_PLACEHOLDER)
 _TOKEN_ELEMENT = re.compile(r"(<token(?:\s[^>]*)?>)([^<]*)(</token\s*>)")
 _ENTITY = re.compile(r"&#?[A-Za-z0-9]+;")
@@ -79,13 +81,14 @@ class StandIns:
     def _offset_mapped(self, token: str) -> str | None:
         for alphabet in OFFSET_ALPHABETS:
             if token and all(char in alphabet for char in token):
-                base = len(alphabet)
-                value = (int(token, base) + self._offset) % base ** len(token)
-                digits = []
-                for _ in token:
-                    value, remainder = divmod(value, base)
-                    digits.append(alphabet[remainder])
-                return "".join(reversed(digits))
+                base, size = len(alphabet), len(alphabet) ** len(token)
+                value, mapped = int(token, base), ""
+                # Cycle walking: a hex token (it has a letter, or it would be all digits) must map to a
+                # token with a letter, so it can never collide with a stand-in of an all-digit token.
+                while not mapped or (base == 16 and mapped.isdigit()):
+                    value = (value + self._offset) % size
+                    mapped = _spell(value, alphabet, len(token))
+                return mapped
         return None
 
     def _substituted(self, token: str) -> str:
@@ -117,6 +120,14 @@ class StandIns:
             j = int.from_bytes(mac[:8], "big") % (i + 1)
             shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
         return dict(zip(alphabet, shuffled, strict=True))
+
+
+def _spell(value: int, alphabet: str, length: int) -> str:
+    digits = []
+    for _ in range(length):
+        value, remainder = divmod(value, len(alphabet))
+        digits.append(alphabet[remainder])
+    return "".join(reversed(digits))
 
 
 def _entity_length(text: str, position: int) -> int:

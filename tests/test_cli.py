@@ -1,0 +1,181 @@
+"""The CLI's contract with its users: exit codes, one-line errors, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.verdict import EXIT_CODES
+
+pytestmark = pytest.mark.e2e
+CANARY = "CANARY-KEY-3e8d1f0a9b7c"
+
+
+def conformance(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real command in a subprocess."""
+    environment = {k: v for k, v in os.environ.items() if k != "CONFORMANCE_API_KEY"}
+    environment.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "conformance", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("conformance: error: ")
+    return lines[0]
+
+
+def test_unknown_option(tmp_path: Path) -> None:
+    result = conformance("run", "--bogus", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--bogus" in one_line_error(result)
+    assert "conformance run --help" in result.stderr
+
+
+def test_missing_key_variable(tmp_path: Path) -> None:
+    result = conformance("run", "--target", "http://127.0.0.1:9", "--user-id", "1", cwd=tmp_path)
+    assert result.returncode == 2
+    line = one_line_error(result)
+    assert "CONFORMANCE_API_KEY is not set" in line and "--api-key-env" in line
+
+
+def test_key_is_never_taken_on_the_command_line(tmp_path: Path) -> None:
+    result = conformance("run", "--api-key", CANARY, cwd=tmp_path)
+    assert result.returncode == 2
+    assert CANARY not in result.stderr + result.stdout  # not even echoed back in the error
+
+
+def test_missing_user(tmp_path: Path) -> None:
+    result = conformance(
+        "run", "--target", "http://127.0.0.1:9", env={"CONFORMANCE_API_KEY": CANARY}, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert "--user-id is required" in one_line_error(result)
+
+
+def test_unreachable_target(tmp_path: Path) -> None:
+    result = conformance(
+        "run",
+        "--target",
+        "http://127.0.0.1:9",
+        "--user-id",
+        "1",
+        env={"CONFORMANCE_API_KEY": CANARY},
+        cwd=tmp_path,
+    )
+    assert result.returncode == 3
+    assert "target unreachable: cannot connect to 127.0.0.1:9" in one_line_error(result)
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("ftp://example.com", "invalid target URL"),
+        ("not a url", "invalid target URL"),
+        ("http://staging.example.com", "--allow-http"),
+    ],
+)
+def test_invalid_or_refused_target(tmp_path: Path, target: str, message: str) -> None:
+    result = conformance(
+        "run", "--target", target, "--user-id", "1", env={"CONFORMANCE_API_KEY": CANARY}, cwd=tmp_path
+    )
+    assert result.returncode == 2
+    assert message in one_line_error(result)
+
+
+def test_unknown_fault(tmp_path: Path) -> None:
+    result = conformance("run", "--target", "reference", "--fault", "nope", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "unknown fault 'nope'" in one_line_error(result)
+
+
+def test_record_needs_a_target(tmp_path: Path) -> None:
+    result = conformance("run", "--record", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--record needs --target" in one_line_error(result)
+
+
+def test_missing_cassettes(tmp_path: Path) -> None:
+    result = conformance("run", "--cassettes", str(tmp_path / "none"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert str(tmp_path / "none") in one_line_error(result)
+
+
+def test_bad_profile(tmp_path: Path) -> None:
+    profile = tmp_path / "p.toml"
+    profile.write_text("expire_reading = 'sideways'\n")
+    result = conformance("run", "--target", "reference", "--profile", str(profile), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "expire_reading" in one_line_error(result)
+
+
+def test_conformant_reference_run(tmp_path: Path) -> None:
+    result = conformance(
+        "run", "--target", "reference", "--report-dir", str(tmp_path / "r"), "--seed", "5", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "verdict: conformant" in result.stdout
+    assert "seed 5" in result.stdout
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["verdict"] == "conformant" and summary["complete"] and summary["exit_code"] == 0
+    assert summary["requests"] >= 200  # a default run sends a few hundred requests
+    assert {r["outcome"] for r in summary["requirements"]} == {"passed"}
+    assert {"junit.xml", "signoff.md", "signoff.html", "MANIFEST.sha256"} <= {
+        p.name for p in (tmp_path / "r").iterdir()
+    }
+
+
+@pytest.mark.parametrize(
+    ("fault", "requirement"),
+    [
+        ("expire_one_hour_late", "LT-EXPIRE-CONSISTENT"),
+        ("token_expire_59_accepted", "LT-INPUT-EXPIRE-RANGE"),
+        ("qrcode_missing", "LT-QRCODE-URL"),
+    ],
+)
+def test_shipped_faults_fail_their_requirement(tmp_path: Path, fault: str, requirement: str) -> None:
+    result = conformance(
+        "run",
+        "--target",
+        "reference",
+        "--fault",
+        fault,
+        "--report-dir",
+        str(tmp_path / "r"),
+        "--max-examples",
+        "20",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    failed = {r["id"]: r for r in summary["requirements"] if r["outcome"] == "failed"}
+    assert requirement in failed
+    failure = failed[requirement]["failures"][0]
+    assert failure["expected"] and failure["received"]
+    assert (
+        failure["reproduce"]["curl"].startswith("curl ")
+        and "$CONFORMANCE_API_KEY" in failure["reproduce"]["curl"]
+    )
+    assert f"✗ {requirement}" in result.stdout
+
+
+def test_exit_codes_are_documented_in_the_readme() -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for code, meaning in EXIT_CODES.items():
+        assert f"| {code} | {meaning} |" in readme

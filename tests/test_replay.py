@@ -1,0 +1,232 @@
+"""Record once, replay offline: same verdict, deterministic, no socket, nothing secret on disk."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.reference import REFERENCE_FOREIGN_USER_ID, REFERENCE_USER_ID, ReferenceServer
+from conformance.reference import behaviour as reference_behaviour
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).parent.parent
+CANARY = "CANARY-KEY-5b1e2f9a-77c3"
+VOLATILE = ("started", "finished", "duration_s", "tests")
+# Runs the CLI with every socket connection refused: replay must not need one.
+NO_NETWORK = """
+import socket, sys
+def refuse(*args, **kwargs):
+    raise OSError("network disabled by the test")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+from conformance.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, offline: bool = False
+) -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if k != "CONFORMANCE_API_KEY"} | (env or {})
+    command = [sys.executable, "-c", NO_NETWORK] if offline else [sys.executable, "-m", "conformance"]
+    return subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=300, env=environment, cwd=ROOT, check=False
+    )
+
+
+def summary(report_dir: Path) -> dict[str, Any]:
+    return json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+
+
+def failed(document: dict[str, Any]) -> set[str]:
+    return {r["id"] for r in document["requirements"] if r["outcome"] == "failed"}
+
+
+def stable(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k not in VOLATILE}
+
+
+def test_bundled_cassettes_replay_offline_and_identically(tmp_path: Path) -> None:
+    first = run("run", "--report-dir", str(tmp_path / "a"), offline=True)
+    second = run("run", "--report-dir", str(tmp_path / "b"), offline=True)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert second.returncode == 0
+    one, two = summary(tmp_path / "a"), summary(tmp_path / "b")
+    assert one["mode"] == "replay" and one["verdict"] == "conformant" and one["requests"] >= 200
+    assert one["stale_interactions"] == []
+    assert stable(one) == stable(two)
+
+
+@pytest.mark.parametrize(
+    "fault", [None, "expire_one_hour_late", "token_expire_59_accepted", "qrcode_missing"]
+)
+def test_replay_reaches_the_live_verdict(tmp_path: Path, fault: str | None) -> None:
+    fault_args = ["--fault", fault] if fault else []
+    live = run(
+        "run",
+        "--target",
+        "reference",
+        *fault_args,
+        "--record",
+        "--cassettes",
+        str(tmp_path / "c"),
+        "--report-dir",
+        str(tmp_path / "live"),
+        "--max-examples",
+        "30",
+    )
+    replay = run(
+        "run", "--cassettes", str(tmp_path / "c"), "--report-dir", str(tmp_path / "replay"), offline=True
+    )
+    assert live.returncode == (1 if fault else 0), live.stdout + live.stderr
+    assert replay.returncode == live.returncode, replay.stdout + replay.stderr
+    assert failed(summary(tmp_path / "replay")) == failed(summary(tmp_path / "live"))
+
+
+@pytest.fixture
+def canary_target(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, list[str]]]:
+    """The reference on loopback, accepting the canary key, remembering every token it issues."""
+    issued: list[str] = []
+    original = reference_behaviour.Behaviour.token
+
+    def remembering(self: reference_behaviour.Behaviour) -> str:
+        token = original(self)
+        issued.append(token)
+        return token
+
+    monkeypatch.setitem(reference_behaviour.SCOPES, CANARY, frozenset({REFERENCE_USER_ID}))
+    monkeypatch.setattr(reference_behaviour.Behaviour, "token", remembering)
+    with ReferenceServer() as server:
+        yield server.url, issued
+
+
+def test_canary_key_and_live_tokens_never_reach_disk(
+    tmp_path: Path, canary_target: tuple[str, list[str]]
+) -> None:
+    url, issued = canary_target
+    result = run(
+        "run",
+        "--target",
+        url,
+        "--user-id",
+        str(REFERENCE_USER_ID),
+        "--foreign-user-id",
+        str(REFERENCE_FOREIGN_USER_ID),
+        "--record",
+        "--cassettes",
+        str(tmp_path / "c"),
+        "--report-dir",
+        str(tmp_path / "r"),
+        "--max-examples",
+        "20",
+        env={"CONFORMANCE_API_KEY": CANARY},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert len(issued) >= 20
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) > 20  # cassettes, summary, junit, allure results, sign-off, manifest
+    secrets = [CANARY, *issued]
+    for path in written:
+        content = path.read_bytes().decode("utf-8", "replace")
+        leaked = [s for s in secrets if s in content]
+        assert not leaked, f"{path} holds a secret"
+    assert not any(s in result.stdout + result.stderr for s in secrets)
+
+
+def test_a_request_the_cassette_does_not_hold(tmp_path: Path) -> None:
+    run(
+        "run",
+        "--target",
+        "reference",
+        "--record",
+        "--cassettes",
+        str(tmp_path / "c"),
+        "--max-examples",
+        "10",
+        "--report-dir",
+        str(tmp_path / "rec"),
+    )
+    result = run(
+        "run",
+        "--cassettes",
+        str(tmp_path / "c"),
+        "--max-examples",
+        "40",
+        "--report-dir",
+        str(tmp_path / "r"),
+        offline=True,
+    )
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    error = summary(tmp_path / "r")["error"]
+    assert (
+        "is not in the cassette" in error and ".yaml" in error and "re-record with: conformance run" in error
+    )
+    assert "\n" not in error
+
+
+def test_fewer_requests_than_recorded_are_reported_stale(tmp_path: Path) -> None:
+    run(
+        "run",
+        "--target",
+        "reference",
+        "--record",
+        "--cassettes",
+        str(tmp_path / "c"),
+        "--max-examples",
+        "30",
+        "--report-dir",
+        str(tmp_path / "rec"),
+    )
+    result = run(
+        "run",
+        "--cassettes",
+        str(tmp_path / "c"),
+        "--max-examples",
+        "5",
+        "--report-dir",
+        str(tmp_path / "r"),
+        offline=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert summary(tmp_path / "r")["stale_interactions"]
+
+
+def test_corrupt_cassette(tmp_path: Path) -> None:
+    cassettes = tmp_path / "c"
+    run(
+        "run",
+        "--target",
+        "reference",
+        "--record",
+        "--cassettes",
+        str(cassettes),
+        "--max-examples",
+        "5",
+        "--report-dir",
+        str(tmp_path / "rec"),
+        "-k",
+        "valid_request",
+    )
+    (victim,) = cassettes.glob("*.yaml")
+    victim.write_text(victim.read_text().replace("status: 200", "status: 201"))
+    result = run(
+        "run",
+        "--cassettes",
+        str(cassettes),
+        "-k",
+        "valid_request",
+        "--report-dir",
+        str(tmp_path / "r"),
+        offline=True,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = [line for line in result.stderr.splitlines() if line.strip()]
+    assert line.startswith("conformance: error: ") and victim.name in line
