@@ -63,6 +63,17 @@ class FailureRecord:
     evidence: Evidence
 
 
+@dataclass(frozen=True)
+class ExchangeNote:
+    """One exchange in a line: what drift detection compares between two runs."""
+
+    test: str
+    case: str
+    outcome: str  # "HTTP 200" or the transport error
+    schema_valid: bool | None  # None: no schema check applied
+    failed_checks: tuple[str, ...]
+
+
 @dataclass
 class RequirementLedger:
     """What the run learnt about one requirement."""
@@ -106,6 +117,7 @@ class Run:
         self.observers: list[Observer] = []
         self.ledger: dict[str, RequirementLedger] = {rid: RequirementLedger() for rid in REQUIREMENTS_BY_ID}
         self.tests: dict[str, TestRecord] = {}
+        self.log: list[ExchangeNote] = []
         self.current_test = ""
         self.requests = 0
         self.aborted: RunAborted | None = None
@@ -151,6 +163,7 @@ class Run:
             entry.checks_run += 1
             if result.failure is not None:
                 self._record_failure(entry, result.failure, exchange, evidence)
+        self.log.append(_note(self.current_test, exchange, results))
         for observer in self.observers:
             observer.on_exchange(exchange, results, evidence=evidence)
         return exchange, results
@@ -220,6 +233,17 @@ class Run:
         """Send cases that must be granted."""
         assert all(c.expect is Expect.ACCEPT for c in cases), "grants() takes valid cases only"
         return self.expect_all(cases)
+
+
+def _note(test: str, exchange: Exchange, results: list[CheckResult]) -> ExchangeNote:
+    schema = [r for r in results if r.check == "schema_conformance" and r.applied]
+    return ExchangeNote(
+        test=test,
+        case=exchange.case.label,
+        outcome=f"HTTP {exchange.status}" if exchange.error is None else exchange.error.value,
+        schema_valid=schema[0].passed if schema else None,
+        failed_checks=tuple(sorted({r.check for r in results if r.failure is not None})),
+    )
 
 
 def _is_must(failure: CheckFailure) -> bool:

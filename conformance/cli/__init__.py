@@ -8,6 +8,7 @@ import sys
 import click
 
 from conformance import __version__
+from conformance.cli.diff import diff_command
 from conformance.cli.report import report_command, verify_command
 from conformance.cli.run import run_command
 from conformance.cli.serve import catalogue_command, faults_command, serve_command
@@ -21,6 +22,7 @@ def cli() -> None:
 
 
 cli.add_command(run_command)
+cli.add_command(diff_command)
 cli.add_command(serve_command)
 cli.add_command(faults_command)
 cli.add_command(catalogue_command)

@@ -1,0 +1,139 @@
+"""The contract as data, and the places that must say the same thing: README, registry, exports, layers."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import conformance
+from conformance.checks import CHECKS
+from conformance.contract import (
+    AMBIGUITIES,
+    AMBIGUITIES_BY_ID,
+    REQUIREMENTS,
+    Level,
+    ambiguities_markdown,
+    catalogue_markdown,
+    requirement,
+)
+
+ROOT = Path(__file__).parent.parent
+PACKAGE = ROOT / "conformance"
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+SEED = ROOT.parent / "shared" / "seed" / "000_bb5fd846bf2e5573.txt"
+# ARCHITECTURE.md: the core never imports the front ends or pytest.
+CORE = (
+    "contract",
+    "model",
+    "profile",
+    "inputs",
+    "xmldoc",
+    "schema",
+    "transport",
+    "_limits",
+    "redact",
+    "evidence",
+    "checks",
+    "engine",
+    "exploration",
+    "verdict",
+    "session",
+    "drift",
+    "cassettes",
+)
+FRONT_ENDS = ("pytest", "_pytest", "conformance.plugin", "conformance.cli", "conformance.suite")
+
+
+def test_ids_are_unique_and_stable_in_form() -> None:
+    ids = [r.id for r in REQUIREMENTS]
+    assert len(ids) == len(set(ids))
+    assert all(i.startswith("LT-") and i.upper() == i for i in ids)
+    assert requirement("LT-EXPIRE-CONSISTENT").title.startswith("<expire>")
+    with pytest.raises(KeyError, match="LT-NOPE"):
+        requirement("LT-NOPE")
+
+
+def test_every_requirement_has_a_check_and_a_source() -> None:
+    for req in REQUIREMENTS:
+        assert req.checks and set(req.checks) <= set(CHECKS), req.id
+        assert req.seed_line is not None or "assumption" in req.source or "robustness" in req.source, req.id
+        assert all(a in AMBIGUITIES_BY_ID for a in req.ambiguities), req.id
+    assert any(r.level is Level.SHOULD for r in REQUIREMENTS)
+
+
+@pytest.mark.skipif(not SEED.is_file(), reason="the seed document lives beside the repository")
+def test_seed_lines_point_at_the_seed() -> None:
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    assert "minimum: 60, maximum: 86400" in lines[requirement("LT-INPUT-EXPIRE-RANGE").seed_line - 1]
+    assert "<expire>9090</expire>" in lines[AMBIGUITIES_BY_ID["AMB-EXPIRE-SAMPLE"].seed_line - 1]
+    assert "ConfidenceType" in lines[AMBIGUITIES_BY_ID["AMB-CONFIDENCE-TYPE"].seed_line - 1]
+
+
+def test_the_issue_ambiguities_are_registered() -> None:
+    issues = " ".join(a.issue for a in AMBIGUITIES)
+    for phrase in (
+        "omits token_expire",
+        "9090",
+        "error format is undocumented",
+        "ConfidenceType",
+        "relative",
+    ):
+        assert phrase in issues
+
+
+def test_readme_embeds_the_current_catalogue_and_register() -> None:
+    assert catalogue_markdown() in README
+    assert ambiguities_markdown() in README
+
+
+def test_readme_quick_start_has_exactly_two_commands() -> None:
+    section = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```sh", 1)[1].split("```", 1)[0]
+    assert [line.split("#")[0].strip() for line in block.strip().splitlines()] == ["make run", "make test"]
+
+
+def test_schema_is_the_seed_schema_verbatim() -> None:
+    if not SEED.is_file():
+        pytest.skip("the seed document lives beside the repository")
+    seed = SEED.read_text(encoding="utf-8")
+    schema = (ROOT / "schemas" / "user_response.xsd").read_text(encoding="utf-8")
+    assert schema in seed
+    assert 'name="ConfidenceType"' in schema
+
+
+def test_public_surface() -> None:
+    for name in conformance.__all__:
+        assert hasattr(conformance, name), name
+    assert {"check", "CHECKS", "REQUIREMENTS", "RunOptions"} <= set(conformance.__all__)
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("module", CORE)
+def test_core_never_imports_a_front_end(module: str) -> None:
+    path = PACKAGE / f"{module}.py"
+    files = [path] if path.is_file() else sorted((PACKAGE / module).glob("*.py"))
+    assert files, module
+    for file in files:
+        bad = {name for name in _imports(file) if name.startswith(FRONT_ENDS)}
+        assert not bad, f"{file.relative_to(ROOT)} imports {bad}"
+
+
+def test_reference_imports_only_contract_and_model() -> None:
+    for file in (PACKAGE / "reference").glob("*.py"):
+        ours = {
+            n
+            for n in _imports(file)
+            if n.startswith("conformance") and not n.startswith("conformance.reference")
+        }
+        assert ours <= {"conformance.contract", "conformance.model"}, file.name

@@ -1,0 +1,73 @@
+"""The same suite as plain pytest: `pytest conformance --target ...`, options mirroring the CLI's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance.options import OPTION_SPECS
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).parent.parent
+
+
+def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "conformance", "-q", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=False,
+    )
+
+
+def test_conformant_reference(tmp_path: Path) -> None:
+    result = pytest_run("--target", "reference", "--report-dir", str(tmp_path), "--max-examples", "20")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "13 passed" in result.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["verdict"] == "conformant"
+    assert (tmp_path / "signoff.md").is_file()
+
+
+def test_fault_fails_the_tests_and_names_the_requirement(tmp_path: Path) -> None:
+    result = pytest_run(
+        "--target",
+        "reference",
+        "--fault",
+        "qrcode_missing",
+        "--report-dir",
+        str(tmp_path),
+        "--max-examples",
+        "20",
+    )
+    assert result.returncode == 1
+    assert "[LT-QRCODE-URL] no <qrcode> in a grant" in result.stdout
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["verdict"] == "non-conformant"
+
+
+def test_configuration_error_is_one_line(tmp_path: Path) -> None:
+    result = pytest_run("--target", "http://127.0.0.1:9", "--user-id", "1", "--report-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "conformance: environment variable CONFORMANCE_API_KEY is not set" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_plugin_options_mirror_the_cli() -> None:
+    plugin_help = pytest_run("--help").stdout
+    cli_help = subprocess.run(
+        [sys.executable, "-m", "conformance", "run", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    for spec in OPTION_SPECS:
+        assert spec.name in plugin_help
+        assert spec.name in cli_help
