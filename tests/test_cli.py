@@ -179,3 +179,14 @@ def test_exit_codes_are_documented_in_the_readme() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     for code, meaning in EXIT_CODES.items():
         assert f"| {code} | {meaning} |" in readme
+
+
+def test_plain_text_for_logs_colours_for_terminals(tmp_path: Path) -> None:
+    plain = conformance("run", "--report-dir", str(tmp_path / "a"), cwd=Path(__file__).parent.parent)
+    coloured = conformance(
+        "run", "--report-dir", str(tmp_path / "b"), env={"FORCE_COLOR": "1"}, cwd=Path(__file__).parent.parent
+    )
+    assert plain.returncode == coloured.returncode == 0
+    assert "\x1b[" not in plain.stdout
+    assert "LT-EXPIRE-CONSISTENT" in plain.stdout and "PASS test_valid_request_is_granted" in plain.stdout
+    assert "\x1b[1;32mverdict: conformant" in coloured.stdout

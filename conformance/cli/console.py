@@ -23,6 +23,7 @@ OUTCOME_STYLE = {"passed": "green", "failed": "bold red", "warning": "yellow", "
 VERDICT_STYLE = {"conformant": "bold green", "non-conformant": "bold red", "error": "bold magenta"}
 FAILURES_SHOWN = 3
 PLAIN_WIDTH = 160
+TITLES_FROM_WIDTH = 130
 
 
 def console() -> Console:
@@ -111,21 +112,26 @@ def print_header(session: Session) -> None:
     )
 
 
-def requirement_table(summary: Mapping[str, Any]) -> Table:
-    """The requirement matrix."""
-    table = Table(title="Requirements", title_justify="left", show_lines=False)
-    for column in ("ID", "Requirement", "Severity", "Outcome", "Checks", "Failures"):
-        table.add_column(column, no_wrap=column in ("ID", "Outcome"))
+def requirement_table(summary: Mapping[str, Any], *, width: int) -> Table:
+    """The requirement matrix; the titles only where the terminal has room for them."""
+    with_titles = width >= TITLES_FROM_WIDTH
+    table = Table(title="Requirements", title_justify="left")
+    for column in (
+        "ID",
+        "Outcome",
+        "Severity",
+        "Checks",
+        "Failures",
+        *(("Requirement",) if with_titles else ()),
+    ):
+        table.add_column(
+            column, no_wrap=True, justify="right" if column in ("Checks", "Failures") else "left"
+        )
     for req in summary["requirements"]:
         style = OUTCOME_STYLE.get(req["outcome"], "")
-        table.add_row(
-            req["id"],
-            req["title"],
-            req["severity"],
-            f"[{style}]{req['outcome']}[/]",
-            str(req["checks_run"]),
-            str(req["failure_count"]) if req["failure_count"] else "",
-        )
+        failures = str(req["failure_count"]) if req["failure_count"] else ""
+        row = [req["id"], f"[{style}]{req['outcome']}[/]", req["severity"], str(req["checks_run"]), failures]
+        table.add_row(*row, *((req["title"],) if with_titles else ()))
     return table
 
 
@@ -133,7 +139,7 @@ def print_outcome(summary: Mapping[str, Any], *, report_dir: Path, quiet: bool) 
     """The matrix, the first failures with their reproduction, and the verdict line."""
     out = console()
     if not quiet:
-        out.print(requirement_table(summary))
+        out.print(requirement_table(summary, width=out.width))
         for req in summary["requirements"]:
             for failure in req["failures"][:FAILURES_SHOWN]:
                 out.print(f"[red]✗ {req['id']}[/] {failure['title']} — {failure['case']}")
