@@ -22,6 +22,11 @@ MAX_FAILURES_KEPT = 5  # per requirement, with full evidence; the count keeps go
 # After this many transport errors in a row the target is not answering: stop instead of waiting out
 # a timeout for every remaining case (a 30 s stall would otherwise cost timeout x hundreds of requests).
 MAX_CONSECUTIVE_TRANSPORT_ERRORS = 3
+# A shared staging system may throttle: a 429 is waited out (Retry-After, capped) and the request sent
+# again, a few times, before the 429 is judged like any other answer.
+HTTP_TOO_MANY_REQUESTS = 429
+MAX_THROTTLE_RETRIES = 3
+MAX_THROTTLE_WAIT = 30.0
 
 
 class Sender(Protocol):
@@ -124,6 +129,8 @@ class Run:
         # Exceptions from the sender that end the run (a cassette miss, the request budget) -> exit code.
         self.abort_codes: dict[type[Exception], int] = {}
         self._transport_errors_in_a_row = 0
+        self.throttled = 0
+        self.sleep: Callable[[float], None] = time.sleep  # replay sets a no-op: no server to wait for
 
     # -- tests ---------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -139,19 +146,14 @@ class Run:
 
     # -- exchanges -----------------------------------------------------------------------------------
     def exchange(self, case: Case) -> tuple[Exchange, list[CheckResult]]:
-        """Send one case, run every check on the answer, record the results."""
-        if self.aborted is not None:
-            raise self.aborted
-        try:
-            exchange = self.sender.send(case)
-        except tuple(self.abort_codes) as exc:
-            code = next(c for kind, c in self.abort_codes.items() if isinstance(exc, kind))
-            self.aborted = RunAborted(str(exc), exit_code=code)
-            raise self.aborted from None
-        self.requests += 1
-        exchange.sequence = self.requests
-        if self.settle is not None:
-            self.settle(exchange)
+        """Send one case (waiting out throttling), run every check on the answer, record the results."""
+        exchange = self._send(case)
+        for attempt in range(MAX_THROTTLE_RETRIES):
+            if exchange.status != HTTP_TOO_MANY_REQUESTS:
+                break
+            self.throttled += 1
+            self.sleep(_retry_after(exchange, attempt))
+            exchange = self._send(case)
         self._note_transport(exchange)
         results = run_checks(Subject(exchange), self.context)
         self.redactor.learn_tokens(exchange.body.decode("utf-8", "replace"))
@@ -167,6 +169,21 @@ class Run:
         for observer in self.observers:
             observer.on_exchange(exchange, results, evidence=evidence)
         return exchange, results
+
+    def _send(self, case: Case) -> Exchange:
+        if self.aborted is not None:
+            raise self.aborted
+        try:
+            exchange = self.sender.send(case)
+        except tuple(self.abort_codes) as exc:
+            code = next(c for kind, c in self.abort_codes.items() if isinstance(exc, kind))
+            self.aborted = RunAborted(str(exc), exit_code=code)
+            raise self.aborted from None
+        self.requests += 1
+        exchange.sequence = self.requests
+        if self.settle is not None:
+            self.settle(exchange)
+        return exchange
 
     def _note_transport(self, exchange: Exchange) -> None:
         if exchange.error is None:
@@ -233,6 +250,13 @@ class Run:
         """Send cases that must be granted."""
         assert all(c.expect is Expect.ACCEPT for c in cases), "grants() takes valid cases only"
         return self.expect_all(cases)
+
+
+def _retry_after(exchange: Exchange, attempt: int) -> float:
+    """Seconds to wait before resending a throttled request: Retry-After (seconds) or 1, 2, 4 s."""
+    header = (exchange.header("retry-after") or "").strip()
+    wait = float(header) if header.isdigit() else 2.0**attempt
+    return min(wait, MAX_THROTTLE_WAIT)
 
 
 def _note(test: str, exchange: Exchange, results: list[CheckResult]) -> ExchangeNote:

@@ -125,6 +125,7 @@ class Session:
             "cassettes": cassettes,
             "stale_interactions": stale,
             "unused_cassettes": unused,
+            "throttled": self.run.throttled,
             "stopped_early": str(aborted) if aborted is not None and aborted.exit_code is None else None,
         }
         self.summary = build_summary(
@@ -302,6 +303,8 @@ def open_session(options: RunOptions) -> Iterator[Session]:
             book=book,
             key_variable=options.api_key_env,
         )
+        if book is not None and not options.record:
+            run.sleep = lambda _seconds: None  # replay: the recorded answers come without waiting
         run.observers.append(session)
         session.mark_started()
         run.abort_codes = {CassetteError: EXIT_CASSETTE_MISS, RequestBudgetExceeded: EXIT_USAGE}

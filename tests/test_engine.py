@@ -1,0 +1,147 @@
+"""The Run on a scripted sender (pure logic): ledger, redaction, throttling, early stop, aborts."""
+
+from __future__ import annotations
+
+import email.utils
+from collections.abc import Callable
+
+import pytest
+
+from conformance.checks import CheckContext
+from conformance.engine import ContractViolation, Run, RunAborted
+from conformance.inputs import CaseBuilder, Param, Users
+from conformance.model import Case, Exchange, TransportError
+from conformance.profile import Profile
+from conformance.redact import Redactor
+from conformance.verdict import build_summary
+
+KEY = "CANARY-KEY-77aa55"
+NOW = 1_795_824_000.0
+TOKEN = "9f86d081884c7d659a2feaa0c55ad015"
+
+
+def grant(case: Case, *, token: str = TOKEN, message: str = "ok") -> Exchange:
+    body = (
+        f"<user_response><status>200</status><message>{message}</message><user_id>{case.user_id}</user_id>"
+        f"<token>{token}</token><qrcode>https://q.example.com/x.png</qrcode>"
+        f"<expire>{int(NOW) + (case.token_expire or 0)}</expire></user_response>"
+    )
+    headers = (
+        ("content-type", "application/xml"),
+        ("cache-control", "no-store"),
+        ("date", email.utils.formatdate(NOW, usegmt=True)),
+    )
+    return Exchange(case=case, sent_at=NOW, elapsed=0.01, status=200, headers=headers, body=body.encode())
+
+
+def refusal(case: Case, status: int = 400, headers: tuple[tuple[str, str], ...] = ()) -> Exchange:
+    body = f"<user_response><status>{status}</status><message>no</message></user_response>".encode()
+    return Exchange(
+        case=case,
+        sent_at=NOW,
+        elapsed=0.01,
+        status=status,
+        headers=(("content-type", "application/xml"), *headers),
+        body=body,
+    )
+
+
+class Scripted:
+    """A sender answering from a script of functions, one per request."""
+
+    def __init__(self, *answers: Callable[[Case], Exchange]) -> None:
+        self.answers = list(answers)
+        self.sent: list[Case] = []
+
+    def send(self, case: Case) -> Exchange:
+        self.sent.append(case)
+        return self.answers.pop(0)(case)
+
+
+def make_run(sender: Scripted) -> Run:
+    run = Run(
+        sender=sender,
+        context=CheckContext(profile=Profile(), api_key=KEY),
+        builder=CaseBuilder(users=Users(12345), profile=Profile()),
+        redactor=Redactor(secrets=[KEY]),
+        max_examples=5,
+        seed=1,
+    )
+    run.sleep = lambda _seconds: None
+    return run
+
+
+def test_a_grant_passes_and_counts() -> None:
+    run = make_run(Scripted(grant))
+    run.expect(run.case())
+    assert run.ledger["LT-EXPIRE-CONSISTENT"].checks_run == 1
+    assert run.ledger["LT-EXPIRE-CONSISTENT"].failure_count == 0
+    assert run.requests == 1
+
+
+def test_failures_are_recorded_redacted() -> None:
+    run = make_run(Scripted(lambda c: grant(c, message=f"your key {KEY}")))
+    with pytest.raises(ContractViolation) as caught:
+        run.expect(run.case())
+    assert KEY not in str(caught.value)
+    record = run.ledger["LT-SEC-KEY-NOT-ECHOED"].failures[0]
+    assert KEY not in repr(record.evidence)
+    assert "__API_KEY_REDACTED__" in record.evidence["response"]["body"]
+    assert TOKEN not in repr(record.evidence)  # tokens are shown as <token#N len=L>
+    summary = build_summary(run, meta={})
+    assert KEY not in repr(summary) and TOKEN not in repr(summary)
+
+
+def test_expect_all_sends_every_case_and_lists_every_failure() -> None:
+    run = make_run(Scripted(grant, grant, refusal))
+    cases = [run.case(token_expire=Param.of(v)) for v in ("59", "86401", "60")]
+    with pytest.raises(ContractViolation) as caught:
+        run.expect_all(cases)
+    assert len(run.sender.sent) == 3  # type: ignore[attr-defined]
+    message = str(caught.value)
+    assert (
+        "token_expire='59'" in message
+        and "token_expire='86401'" in message
+        and "token_expire='60'" in message
+    )
+
+
+def test_throttling_is_waited_out_then_judged() -> None:
+    waits: list[float] = []
+    run = make_run(
+        Scripted(lambda c: refusal(c, 429, (("retry-after", "2"),)), lambda c: refusal(c, 429), grant)
+    )
+    run.sleep = waits.append
+    run.expect(run.case())
+    assert waits == [2.0, 2.0]
+    assert run.throttled == 2 and run.requests == 3
+    assert run.ledger["LT-INPUT-USER-VALID"].checks_run == 1  # only the final answer is judged
+
+
+def test_three_transport_errors_in_a_row_stop_the_run() -> None:
+    def timeout(case: Case) -> Exchange:
+        return Exchange(case=case, sent_at=NOW, elapsed=1.0, error=TransportError.TIMEOUT, error_detail="1s")
+
+    run = make_run(Scripted(timeout, timeout, timeout))
+    for _ in range(3):
+        with pytest.raises(ContractViolation):
+            run.expect(run.case())
+    assert run.aborted is not None and run.aborted.exit_code is None
+    with pytest.raises(RunAborted, match="3 transport errors in a row"):
+        run.expect(run.case())
+    assert run.ledger["LT-HTTP-TIMELY"].failure_count == 3
+
+
+def test_abort_codes_turn_sender_errors_into_a_stop_with_an_exit_code() -> None:
+    class Miss(Exception):
+        pass
+
+    def miss(case: Case) -> Exchange:
+        raise Miss("request #1 is not in the cassette")
+
+    run = make_run(Scripted(miss))
+    run.abort_codes = {Miss: 4}
+    with pytest.raises(RunAborted) as caught:
+        run.expect(run.case())
+    assert caught.value.exit_code == 4
+    assert build_summary(run, meta={}, error=str(caught.value), error_code=4)["verdict"] == "error"
