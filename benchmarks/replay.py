@@ -74,7 +74,7 @@ def _write_suite_cassette(directory: Path, size: int) -> str:
         )
         for n in range(size)
     ]
-    header = CassetteHeader("http://127.0.0.1:1", "bench", "default", "2025-01-01T00:00:00Z", 0, 25, 1, 2, None)
+    header = CassetteHeader("http://127.0.0.1:1", "bench", "default", "2025-01-01T00:00Z", 0, 25, 1, 2, None)
     write_atomically(directory / cassette_file_name(name), dump_cassette(name, header, interactions))
     return name
 

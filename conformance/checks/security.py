@@ -11,8 +11,8 @@ from conformance.model import CheckFailure
 
 @check(serves=("LT-SEC-NO-DTD",))
 def no_dtd(subject: Subject, ctx: CheckContext) -> str | None:
-    """A body never carries a DTD or entity declaration (and the suite never expands one)."""
-    if not subject.exchange.answered or not subject.exchange.body:
+    """A 2xx or 4xx body never carries a DTD or entity declaration (and the suite never expands one)."""
+    if not subject.judged or not subject.exchange.body:
         return None
     if subject.document.has_dtd:
         raise CheckFailure(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
+from pathlib import Path
 
 import click
 
@@ -30,8 +32,17 @@ cli.add_command(report_command, "report")
 cli.add_command(verify_command, "verify")
 
 
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "login-token-conformance"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: run the group without click's multi-line usage dumps."""
+    # Hypothesis keeps caches in ./.hypothesis by default: not in the user's working directory.
+    os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(_cache_dir() / "hypothesis"))
+    # A shell that starts us in the background leaves SIGINT ignored; Ctrl-C/SIGINT must still end the run.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         result = cli.main(args=argv, prog_name="conformance", standalone_mode=False)
     except click.UsageError as exc:

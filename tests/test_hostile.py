@@ -1,0 +1,248 @@
+"""End to end: the real `conformance run` CLI against every hostile target, as a separate process.
+
+Each run must end with exit 1 and the finding filed against the right requirement, in bounded time and
+memory, without a traceback, without touching the canary host or the local disk, and without the API key
+in any output or report file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.engine import MAX_CONSECUTIVE_TRANSPORT_ERRORS
+from tests.hostile_server import CASES, HostileServer, TlsServer
+
+pytestmark = pytest.mark.e2e
+
+# `python -m conformance.cli` needs a conformance/cli/__main__.py; this runs the same entry point.
+CLI_CODE = "import sys; from conformance.cli import main; sys.exit(main())"
+# Runs the CLI as its own child and records that child's peak RSS (KiB on Linux) in the file argv[1].
+RSS_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call([sys.executable, '-c', sys.argv[2], *sys.argv[3:]])\n"
+    "with open(sys.argv[1], 'w') as out:\n"
+    "    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(code)\n"
+)
+CLI_TIMEOUT_SECONDS = 90  # a bound against hangs, not a timing assertion: early stop ends 'slow' in ~4 s
+MAX_RSS_MIB = 300  # any run (the issue's bound)
+# Reading huge_body (10 MiB) or inflating gzip_bomb (200 MiB) whole would cross this; capped: ~60 MiB.
+CAPPED_MAX_RSS_MIB = 128
+CONTROL_CASES = frozenset({"valid", "valid_gzip"})  # conforming answers: not hostile
+PASSWD_MARKER = b"root:x:0:0"  # what reading /etc/passwd would have put into a report
+EXPANDED_LAUGHS = b"lollollol"  # what expanding the billion-laughs entities would have produced
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a hostile case must produce: a failed requirement whose failure mentions ``text``."""
+
+    requirement: str
+    text: str
+    stops_early: bool = False
+    max_rss_mib: float = MAX_RSS_MIB
+
+
+EXPECTED: dict[str, Finding] = {
+    "non_xml": Finding("LT-SCHEMA-SUCCESS", "not well-formed"),
+    "truncated_xml": Finding("LT-SCHEMA-SUCCESS", "not well-formed"),
+    "wrong_encoding": Finding("LT-SCHEMA-SUCCESS", "encoding specified in XML declaration is incorrect"),
+    "empty_body": Finding("LT-SCHEMA-SUCCESS", "empty body"),
+    "html_error": Finding("LT-HTTP-NO-5XX", "HTTP 500"),
+    "huge_body": Finding("LT-HTTP-TIMELY", "on the wire", stops_early=True, max_rss_mib=CAPPED_MAX_RSS_MIB),
+    "gzip_bomb": Finding(
+        "LT-HTTP-TIMELY", "decompressed body exceeds", stops_early=True, max_rss_mib=CAPPED_MAX_RSS_MIB
+    ),
+    "external_entity": Finding("LT-SEC-NO-DTD", "refused to parse"),
+    "billion_laughs": Finding("LT-SEC-NO-DTD", "refused to parse"),
+    "path_body": Finding("LT-SCHEMA-SUCCESS", "not well-formed"),
+    "url_body": Finding("LT-SCHEMA-SUCCESS", "not well-formed"),
+    "slow": Finding("LT-HTTP-TIMELY", "no complete response within the 1 s deadline", stops_early=True),
+    "slow_drip": Finding("LT-HTTP-TIMELY", "no complete response within the 1 s deadline", stops_early=True),
+    "reset_mid_body": Finding("LT-HTTP-TIMELY", "connection reset", stops_early=True),
+    "redirect_other_host": Finding("LT-HTTP-NO-REDIRECT", "HTTP 302 to "),
+    "malformed_http": Finding("LT-HTTP-TIMELY", "protocol error", stops_early=True),
+}
+
+
+@dataclass(frozen=True)
+class CliRun:
+    """One finished `conformance run` process: exit code, output, summary.json and peak RSS."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    summary: dict[str, Any]
+    report_dir: Path
+    max_rss_mib: float
+
+    def requirement(self, requirement_id: str) -> dict[str, Any]:
+        """The summary entry of one requirement."""
+        return next(r for r in self.summary["requirements"] if r["id"] == requirement_id)
+
+
+def canary_key() -> str:
+    """A fresh fake API key that must never show up anywhere."""
+    return f"CANARY-KEY-{secrets.token_hex(12)}"
+
+
+def run_cli(target: str, tmp_path: Path, *extra: str, api_key: str) -> CliRun:
+    """Run `conformance run --target target` in a fresh process (wrapped to measure its peak RSS)."""
+    report_dir = tmp_path / "report"
+    rss_file = tmp_path / "max_rss_kib"
+    args = ["run", "--target", target, "--user-id", "12345", "--timeout", "1", "--max-examples", "5"]
+    args += ["--report-dir", str(report_dir), *extra]
+    env = {**os.environ, "CONFORMANCE_API_KEY": api_key, "NO_COLOR": "1"}
+    # Its own session, so a hang can be ended with its whole process group (wrapper and CLI).
+    with subprocess.Popen(
+        [sys.executable, "-c", RSS_WRAPPER, str(rss_file), CLI_CODE, *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=CLI_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            pytest.fail(f"`conformance run` against {target} did not finish within {CLI_TIMEOUT_SECONDS} s")
+    summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    max_rss_mib = int(rss_file.read_text()) / 1024
+    return CliRun(process.returncode, stdout, stderr, summary, report_dir, max_rss_mib)
+
+
+def report_bytes(report_dir: Path) -> dict[Path, bytes]:
+    """Every file the run left in its report directory, by path."""
+    return {path: path.read_bytes() for path in sorted(report_dir.rglob("*")) if path.is_file()}
+
+
+def assert_clean(run: CliRun, *, api_key: str, max_rss_mib: float = MAX_RSS_MIB) -> None:
+    """No traceback, no key in any output or report file, memory bounded, nothing half-written."""
+    output = run.stdout + run.stderr
+    assert "Traceback" not in output, output[-4000:]
+    assert api_key not in output
+    files = report_bytes(run.report_dir)
+    assert files, "the run left no report files"
+    leaked = [path.name for path, data in files.items() if api_key.encode() in data]
+    assert not leaked, f"API key written to {leaked}"
+    assert not list(run.report_dir.rglob(".*.tmp"))
+    assert run.max_rss_mib < max_rss_mib, f"peak RSS {run.max_rss_mib:.0f} MiB"
+
+
+def failure_texts(run: CliRun, requirement_id: str) -> list[str]:
+    """Title and received value of every failure kept for a requirement."""
+    return [f"{f['title']}: {f['received']}" for f in run.requirement(requirement_id)["failures"]]
+
+
+def assert_finding(run: CliRun, finding: Finding) -> None:
+    """Exit 1, a complete non-conformant summary, the finding against the right requirement."""
+    assert run.returncode == 1, run.stdout[-3000:] + run.stderr[-3000:]
+    assert run.summary["verdict"] == "non-conformant"
+    assert run.summary["complete"] is True
+    assert run.summary["exit_code"] == 1
+    assert run.requirement(finding.requirement)["outcome"] == "failed"
+    texts = failure_texts(run, finding.requirement)
+    assert any(finding.text in text for text in texts), texts
+    assert finding.requirement in run.stdout
+    assert "verdict: non-conformant" in run.stdout
+
+
+def test_every_hostile_case_has_an_expected_finding() -> None:
+    """A hostile case added to the server without an expectation here would go untested."""
+    assert set(EXPECTED) == set(CASES) - CONTROL_CASES
+
+
+@pytest.mark.parametrize("case", sorted(EXPECTED))
+def test_hostile_target_is_a_finding_not_a_crash(case: str, tmp_path: Path) -> None:
+    """The CLI files each hostile behaviour against its requirement and exits 1, safely."""
+    api_key = canary_key()
+    finding = EXPECTED[case]
+    with HostileServer(case) as server:
+        run = run_cli(server.url, tmp_path, api_key=api_key)
+        canary_connections = server.canary.connections
+    assert_finding(run, finding)
+    assert_clean(run, api_key=api_key, max_rss_mib=finding.max_rss_mib)
+    assert canary_connections == 0, "the suite connected to the host named in the response"
+    everything = b"".join(report_bytes(run.report_dir).values()) + (run.stdout + run.stderr).encode()
+    assert PASSWD_MARKER not in everything
+    assert EXPANDED_LAUGHS not in everything
+    stopped = run.summary.get("stopped_early")
+    if finding.stops_early:
+        assert stopped and "transport errors in a row" in stopped
+        assert "stopped early" in run.stdout
+        assert run.summary["requests"] == MAX_CONSECUTIVE_TRANSPORT_ERRORS
+        assert len(server.requests) == MAX_CONSECUTIVE_TRANSPORT_ERRORS
+    else:
+        assert stopped is None
+
+
+@pytest.mark.parametrize(("case", "shown"), [("path_body", "/etc/passwd"), ("url_body", "/x.xsd")])
+def test_path_or_url_body_is_shown_as_text(case: str, shown: str, tmp_path: Path) -> None:
+    """A body that looks like a path or URL is judged and shown as text, never opened or fetched."""
+    with HostileServer(case) as server:
+        run = run_cli(server.url, tmp_path, api_key=canary_key())
+        expected_body = server.canary.url("/x.xsd") if case == "url_body" else shown
+        canary_connections = server.canary.connections
+    failures = run.requirement("LT-SCHEMA-SUCCESS")["failures"]
+    assert failures
+    assert {f["response"]["body"] for f in failures} == {expected_body}
+    assert canary_connections == 0
+
+
+def test_redirect_names_the_other_host_and_is_not_followed(tmp_path: Path) -> None:
+    """A 302 to another host is reported with its Location, and nothing connects there."""
+    with HostileServer("redirect_other_host") as server:
+        run = run_cli(server.url, tmp_path, api_key=canary_key())
+        location = server.canary.url("/steal")
+        canary_connections = server.canary.connections
+    assert any(location in text for text in failure_texts(run, "LT-HTTP-NO-REDIRECT"))
+    assert canary_connections == 0
+
+
+def test_self_signed_tls_without_ca_bundle_sends_nothing(tmp_path: Path) -> None:
+    """An untrusted certificate is a timely-answer failure, the run stops early, and no request is sent."""
+    api_key = canary_key()
+    with TlsServer("valid") as server:
+        run = run_cli(server.url, tmp_path, api_key=api_key)
+        received = list(server.requests)
+    assert_finding(run, Finding("LT-HTTP-TIMELY", "tls verification failed", stops_early=True))
+    assert_clean(run, api_key=api_key)
+    assert received == [], "a request (and the key) went over an unverified TLS connection"
+    assert run.summary["requests"] == MAX_CONSECUTIVE_TRANSPORT_ERRORS
+
+
+def test_self_signed_tls_with_ca_bundle_is_trusted(tmp_path: Path) -> None:
+    """With --ca-bundle naming the server's certificate, the run talks TLS and judges the answers."""
+    api_key = canary_key()
+    with TlsServer("valid") as server:
+        run = run_cli(server.url, tmp_path, "--ca-bundle", str(server.cert_path), api_key=api_key)
+        received = len(server.requests)
+    assert_clean(run, api_key=api_key)
+    # The hostile 'valid' server grants anything, so the verdict is still non-conformant: but on content.
+    assert run.returncode == 1
+    assert run.summary["complete"] is True
+    assert run.summary.get("stopped_early") is None
+    assert run.requirement("LT-HTTP-TIMELY")["outcome"] == "passed", failure_texts(run, "LT-HTTP-TIMELY")
+    assert run.requirement("LT-HTTP-SUCCESS-200")["outcome"] == "passed"
+    assert received == run.summary["requests"] > MAX_CONSECUTIVE_TRANSPORT_ERRORS
+
+
+def test_first_run_in_a_fresh_directory_stays_small(tmp_path: Path) -> None:
+    """A whole run (no early stop) from an empty working directory stays under the capped-body bound."""
+    with HostileServer("non_xml") as server:
+        run = run_cli(server.url, tmp_path, api_key=canary_key())
+    assert run.summary.get("stopped_early") is None
+    assert run.max_rss_mib < CAPPED_MAX_RSS_MIB, f"peak RSS {run.max_rss_mib:.0f} MiB"
