@@ -3,34 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from conformance.verdict import EXIT_CODES
+from tests.cli_support import conformance
 
 pytestmark = pytest.mark.e2e
 CANARY = "CANARY-KEY-3e8d1f0a9b7c"
-
-
-def conformance(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the real command in a subprocess."""
-    environment = {k: v for k, v in os.environ.items() if k != "CONFORMANCE_API_KEY"}
-    environment.update(env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=environment,
-        cwd=cwd,
-        check=False,
-    )
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:

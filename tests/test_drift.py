@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
 from conformance.drift import Change, exchange_changes, requirement_changes
 from conformance.engine import ExchangeNote
-
-ROOT = Path(__file__).parent.parent
+from tests.cli_support import conformance
 
 
 def note(
@@ -42,14 +37,7 @@ def test_requirement_changes() -> None:
 @pytest.mark.parametrize(("fault", "code"), [(None, 0), ("qrcode_http", 1)])
 def test_diff_against_the_reference(fault: str | None, code: int) -> None:
     args = ["diff", "--target", "reference", *(["--fault", fault] if fault else [])]
-    result = subprocess.run(
-        [sys.executable, "-m", "conformance", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        check=False,
-    )
+    result = conformance(*args)
     assert result.returncode == code, result.stdout + result.stderr
     if fault:
         assert "LT-QRCODE-URL: passed -> failed" in result.stdout

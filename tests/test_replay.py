@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,35 +10,11 @@ import pytest
 
 from conformance.reference import REFERENCE_FOREIGN_USER_ID, REFERENCE_USER_ID, ReferenceServer
 from conformance.reference import behaviour as reference_behaviour
+from tests.cli_support import conformance, summary
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).parent.parent
 CANARY = "CANARY-KEY-5b1e2f9a-77c3"
 VOLATILE = ("started", "finished", "duration_s", "tests")
-# Runs the CLI with every socket connection refused: replay must not need one.
-NO_NETWORK = """
-import socket, sys
-def refuse(*args, **kwargs):
-    raise OSError("network disabled by the test")
-socket.socket.connect = refuse
-socket.create_connection = refuse
-from conformance.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
-
-
-def run(
-    *args: str, env: dict[str, str] | None = None, offline: bool = False
-) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if k != "CONFORMANCE_API_KEY"} | (env or {})
-    command = [sys.executable, "-c", NO_NETWORK] if offline else [sys.executable, "-m", "conformance"]
-    return subprocess.run(
-        [*command, *args], capture_output=True, text=True, timeout=300, env=environment, cwd=ROOT, check=False
-    )
-
-
-def summary(report_dir: Path) -> dict[str, Any]:
-    return json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
 
 
 def failed(document: dict[str, Any]) -> set[str]:
@@ -54,8 +26,8 @@ def stable(document: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_bundled_cassettes_replay_offline_and_identically(tmp_path: Path) -> None:
-    first = run("run", "--report-dir", str(tmp_path / "a"), offline=True)
-    second = run("run", "--report-dir", str(tmp_path / "b"), offline=True)
+    first = conformance("run", "--report-dir", str(tmp_path / "a"), offline=True)
+    second = conformance("run", "--report-dir", str(tmp_path / "b"), offline=True)
     assert first.returncode == 0, first.stdout + first.stderr
     assert second.returncode == 0
     one, two = summary(tmp_path / "a"), summary(tmp_path / "b")
@@ -69,7 +41,7 @@ def test_bundled_cassettes_replay_offline_and_identically(tmp_path: Path) -> Non
 )
 def test_replay_reaches_the_live_verdict(tmp_path: Path, fault: str | None) -> None:
     fault_args = ["--fault", fault] if fault else []
-    live = run(
+    live = conformance(
         "run",
         "--target",
         "reference",
@@ -82,7 +54,7 @@ def test_replay_reaches_the_live_verdict(tmp_path: Path, fault: str | None) -> N
         "--max-examples",
         "30",
     )
-    replay = run(
+    replay = conformance(
         "run", "--cassettes", str(tmp_path / "c"), "--report-dir", str(tmp_path / "replay"), offline=True
     )
     assert live.returncode == (1 if fault else 0), live.stdout + live.stderr
@@ -111,7 +83,7 @@ def test_canary_key_and_live_tokens_never_reach_disk(
     tmp_path: Path, canary_target: tuple[str, list[str]]
 ) -> None:
     url, issued = canary_target
-    result = run(
+    result = conformance(
         "run",
         "--target",
         url,
@@ -141,7 +113,7 @@ def test_canary_key_and_live_tokens_never_reach_disk(
 
 
 def test_a_request_the_cassette_does_not_hold(tmp_path: Path) -> None:
-    run(
+    conformance(
         "run",
         "--target",
         "reference",
@@ -153,7 +125,7 @@ def test_a_request_the_cassette_does_not_hold(tmp_path: Path) -> None:
         "--report-dir",
         str(tmp_path / "rec"),
     )
-    result = run(
+    result = conformance(
         "run",
         "--cassettes",
         str(tmp_path / "c"),
@@ -173,7 +145,7 @@ def test_a_request_the_cassette_does_not_hold(tmp_path: Path) -> None:
 
 
 def test_fewer_requests_than_recorded_are_reported_stale(tmp_path: Path) -> None:
-    run(
+    conformance(
         "run",
         "--target",
         "reference",
@@ -185,7 +157,7 @@ def test_fewer_requests_than_recorded_are_reported_stale(tmp_path: Path) -> None
         "--report-dir",
         str(tmp_path / "rec"),
     )
-    result = run(
+    result = conformance(
         "run",
         "--cassettes",
         str(tmp_path / "c"),
@@ -201,7 +173,7 @@ def test_fewer_requests_than_recorded_are_reported_stale(tmp_path: Path) -> None
 
 def test_corrupt_cassette(tmp_path: Path) -> None:
     cassettes = tmp_path / "c"
-    run(
+    conformance(
         "run",
         "--target",
         "reference",
@@ -217,7 +189,7 @@ def test_corrupt_cassette(tmp_path: Path) -> None:
     )
     (victim,) = cassettes.glob("*.yaml")
     victim.write_text(victim.read_text().replace("status: 200", "status: 201"))
-    result = run(
+    result = conformance(
         "run",
         "--cassettes",
         str(cassettes),

@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_support import conformance, summary
+
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).parent.parent
-
-
-def conformance(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "conformance", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        check=False,
-    )
 
 
 def test_a_run_leaves_a_verifiable_bundle(tmp_path: Path) -> None:
@@ -70,8 +57,8 @@ def test_non_conformant_signoff_reproduces_each_failure_and_diffs_against_a_base
         "9.9.9-rc1",
     )
     assert result.returncode == 1
-    summary = json.loads((bad / "summary.json").read_text())
-    failed = [r for r in summary["requirements"] if r["outcome"] == "failed"]
+    document = summary(bad)
+    failed = [r for r in document["requirements"] if r["outcome"] == "failed"]
     assert failed
     signoff = (bad / "signoff.md").read_text()
     assert "9.9.9-rc1" in signoff

@@ -1,0 +1,39 @@
+"""Running the real `conformance` command in a subprocess, as users and CI do."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).parent.parent
+# Runs the CLI with every socket connection refused: what works this way needs no network.
+NO_NETWORK = """
+import socket, sys
+def refuse(*args, **kwargs):
+    raise OSError("network disabled by the test")
+socket.socket.connect = refuse
+socket.create_connection = refuse
+from conformance.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def conformance(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, offline: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """`conformance ARGS` with CONFORMANCE_API_KEY unset unless ``env`` sets it."""
+    environment = {k: v for k, v in os.environ.items() if k != "CONFORMANCE_API_KEY"} | (env or {})
+    command = [sys.executable, "-c", NO_NETWORK] if offline else [sys.executable, "-m", "conformance"]
+    return subprocess.run(
+        [*command, *args], capture_output=True, text=True, timeout=300, env=environment, cwd=cwd, check=False
+    )
+
+
+def summary(report_dir: Path) -> dict[str, Any]:
+    """The summary.json a run wrote."""
+    document: dict[str, Any] = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
+    return document
