@@ -71,3 +71,14 @@ def test_non_conformant_signoff_reproduces_each_failure_and_diffs_against_a_base
         assert requirement["id"] in newly_failing
     html = (bad / "signoff.html").read_text()
     assert "<html" in html and "LT-EXPIRE-CONSISTENT" in html
+
+
+def test_report_command_with_a_relative_report_dir(tmp_path: Path) -> None:
+    """`make report` runs `conformance report` with the default, relative, reports/ directory."""
+    cassettes = str(Path(__file__).parent.parent / "cassettes")
+    assert conformance("run", "--cassettes", cassettes, cwd=tmp_path).returncode == 0
+    built = conformance("report", cwd=tmp_path)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert (tmp_path / "reports" / "allure-report" / "index.html").is_file()
+    assert (tmp_path / "reports" / "allure-report" / "allure-report.html").is_file()
+    assert conformance("verify", "reports", cwd=tmp_path).returncode == 0

@@ -85,6 +85,7 @@ def build_html_report(results_dir: Path, out_dir: Path) -> Path:
     if not results_dir.is_dir() or not any(results_dir.glob("*-result.json")):
         raise ReportError(f"no Allure results in {results_dir}: run `conformance run` first")
     allure = find_allure()
+    out_dir = out_dir.resolve()  # Allure runs in a scratch cwd: a relative --output would land there
     _check_replaceable(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}-", dir=out_dir.parent) as scratch:
