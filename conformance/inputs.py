@@ -7,15 +7,18 @@ exactly); the expected outcome of a Case follows from the class, never from what
 
 from __future__ import annotations
 
+import itertools
+import random
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeVar
 
 from hypothesis import strategies as st
 
 from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
 from conformance.profile import Profile
 
+T = TypeVar("T")
 DIGITS = re.compile(r"[0-9]+", re.ASCII)
 VALID_TOKEN_EXPIRE = 3600
 INVALID_API_KEY = "placeholder-invalid-key-0000"
@@ -129,6 +132,17 @@ def classify_user_id(param: Param, *, users: Users) -> Classified:
         else:  # leading zeros, or a well-formed ID that may or may not exist on the target
             single = Classified(Expect.EITHER, "LT-INPUT-LENIENT-HONOURED", value)
     return _repeated(param, single) if len(param.values) > 1 else single
+
+
+def spread_across(low: int, high: int, *, seed: int, buckets: int = 8) -> list[int]:
+    """One seeded value from each of ``buckets`` log-spaced slices of low..high (both ends excluded).
+
+    Hypothesis favours small and boundary values early on; this guarantees values deep inside the range
+    whatever the seed, so a target that only handles the boundaries still shows up.
+    """
+    rng = random.Random(seed)
+    edges = sorted({round(low * (high / low) ** (i / buckets)) for i in range(buckets + 1)})
+    return [rng.randint(a + 1, b - 1) for a, b in itertools.pairwise(edges) if b - a > 1]
 
 
 def malformed_spellings(value: int) -> list[str]:
@@ -284,28 +298,41 @@ def garbage() -> st.SearchStrategy[str]:
     )
 
 
+def weighted(*choices: tuple[int, st.SearchStrategy[T]]) -> st.SearchStrategy[T]:
+    """Draw from the strategies in proportion to their weights.
+
+    st.one_of would flatten nested one_ofs (a 13-way malformed_variants would outweigh everything);
+    shrinking moves towards the first choice, so list the simplest first.
+    """
+    indices = [index for index, (weight, _) in enumerate(choices) for _ in range(weight)]
+    return st.sampled_from(indices).flatmap(lambda index: choices[index][1])
+
+
+def _sent(single: st.SearchStrategy[str], *, repeat_same: bool) -> st.SearchStrategy[Param]:
+    # Sent once most of the time: missing and repeated parameters have explicit tests too.
+    return weighted(
+        (6, single.map(Param.of)),
+        (1, st.just(MISSING)),
+        (1, st.tuples(single, single).map(Param)),
+        (1 if repeat_same else 0, single.map(lambda v: Param((v, v)))),
+    )
+
+
 def token_expire_params(profile: Profile) -> st.SearchStrategy[Param]:
     """Valid, out-of-range, lenient and malformed token_expire parameters, missing and repeated too."""
     valid = st.integers(profile.token_expire_min, profile.token_expire_max)
     below = st.integers(0, profile.token_expire_min - 1) if profile.token_expire_min > 0 else st.nothing()
     above = st.integers(profile.token_expire_max + 1, 10**20)
-    # Valid values weigh three times: grants are where expire, echo and token checks have work to do.
-    single = st.one_of(
-        valid.map(str),
-        valid.map(str),
-        valid.map(str),
-        below.map(str),
-        above.map(str),
-        st.tuples(valid, st.integers(1, 4)).map(lambda p: "0" * p[1] + str(p[0])),
-        malformed_variants(valid),
-        garbage(),
+    # Valid values weigh most: grants are where the expire, echo and token checks have work to do.
+    single = weighted(
+        (4, valid.map(str)),
+        (1, below.map(str)),
+        (1, above.map(str)),
+        (1, st.tuples(valid, st.integers(1, 4)).map(lambda p: "0" * p[1] + str(p[0]))),
+        (2, malformed_variants(valid)),
+        (1, garbage()),
     )
-    return st.one_of(
-        single.map(Param.of),
-        st.just(MISSING),
-        st.tuples(single, single).map(lambda p: Param(p)),
-        single.map(lambda v: Param((v, v))),
-    )
+    return _sent(single, repeat_same=True)
 
 
 def user_id_params(users: Users) -> st.SearchStrategy[Param]:
@@ -314,19 +341,15 @@ def user_id_params(users: Users) -> st.SearchStrategy[Param]:
         [users.foreign_user_id] if users.foreign_user_id else []
     )
     valid = st.just(users.user_id)
-    single = st.one_of(
-        st.sampled_from(known).map(str),
-        st.integers(0, 2**64).map(str),
-        st.tuples(valid, st.integers(1, 4)).map(lambda p: "0" * p[1] + str(p[0])),
-        malformed_variants(valid),
-        malformed_variants(st.integers(0, 2**40)),
-        garbage(),
+    single = weighted(
+        (2, st.sampled_from(known).map(str)),
+        (2, st.integers(0, 2**64).map(str)),
+        (1, st.tuples(valid, st.integers(1, 4)).map(lambda p: "0" * p[1] + str(p[0]))),
+        (2, malformed_variants(valid)),
+        (1, malformed_variants(st.integers(0, 2**40))),
+        (1, garbage()),
     )
-    return st.one_of(
-        single.map(Param.of),
-        st.just(MISSING),
-        st.tuples(single, single).map(lambda p: Param(p)),
-    )
+    return _sent(single, repeat_same=False)
 
 
 def token_expire_cases(builder: CaseBuilder) -> st.SearchStrategy[Case]:

@@ -97,6 +97,11 @@ def probe_clamped(p: Probe) -> None:
     assert expire_offset(p.post(token_expire="100000")) == 86400
 
 
+def probe_fixed_list_only(p: Probe) -> None:
+    assert all(p.post(token_expire=v).status_code == 200 for v in ("60", "61", "3600", "86399", "86400"))
+    assert p.post(token_expire="600").status_code == 400
+
+
 def probe_lenient_expire(raw: str) -> Callable[[Probe], None]:
     def probe(p: Probe) -> None:
         assert expire_offset(p.post(token_expire=raw)) == 3600
@@ -180,6 +185,7 @@ PROBES: dict[str, Callable[[Probe], object]] = {
         eq(status(p, token_expire="86400"), 400), eq(status(p, token_expire="86399"), 200)
     ),
     "token_expire_clamped": probe_clamped,
+    "token_expire_fixed_list_only": probe_fixed_list_only,
     "token_expire_signed_accepted": probe_lenient_expire("+3600"),
     "token_expire_decimal_accepted": probe_lenient_expire("3600.0"),
     "token_expire_exponent_accepted": probe_lenient_expire("3.6e3"),

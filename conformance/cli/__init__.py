@@ -13,6 +13,7 @@ from conformance import __version__
 from conformance.cli.diff import diff_command
 from conformance.cli.report import report_command, verify_command
 from conformance.cli.run import run_command
+from conformance.cli.selftest import selftest_command
 from conformance.cli.serve import catalogue_command, faults_command, serve_command
 from conformance.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, EXIT_USAGE
 
@@ -25,6 +26,7 @@ def cli() -> None:
 
 cli.add_command(run_command)
 cli.add_command(diff_command)
+cli.add_command(selftest_command)
 cli.add_command(serve_command)
 cli.add_command(faults_command)
 cli.add_command(catalogue_command)

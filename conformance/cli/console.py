@@ -15,7 +15,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from conformance.engine import ContractViolation, RunAborted
 from conformance.session import Session
 from conformance.verdict import EXIT_CODES
 
@@ -41,8 +40,6 @@ class ProgressReporter:
         self.session = session
         self.console = console()
         self.quiet = quiet
-        self.interrupted = False
-        self.suite_errors: list[str] = []
         self._progress: Progress | None = None
         self._task: Any = None
 
@@ -68,14 +65,6 @@ class ProgressReporter:
         if self._progress is not None:
             self._progress.update(self._task, description=nodeid.rsplit("::", 1)[-1])
 
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo[None]) -> None:
-        """Remember tests that broke for reasons other than the contract: those are suite errors."""
-        excinfo = call.excinfo
-        if excinfo is None or excinfo.errisinstance((ContractViolation, RunAborted, pytest.skip.Exception)):
-            return
-        if self.session.run.aborted is None:
-            self.suite_errors.append(f"{item.nodeid}: {excinfo.exconly().splitlines()[0][:200]}")
-
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Advance the bar (or print a line) per finished test."""
         if report.when != "call" and not (report.when == "setup" and report.outcome != "passed"):
@@ -88,11 +77,6 @@ class ProgressReporter:
                 f"  {word} {report.nodeid.rsplit('::', 1)[-1]} "
                 f"({self.session.run.requests} requests so far, {report.duration:.1f}s)"
             )
-
-    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        """Ctrl-C or SIGTERM (not pytest stopping on its own): the summary will say the run is incomplete."""
-        if not excinfo.errisinstance(pytest.Session.Interrupted):
-            self.interrupted = True
 
     def close(self) -> None:
         """Stop the bar."""

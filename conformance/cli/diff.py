@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from conformance.cli.run import execute, run_options
+from conformance.cli.run import run_options
 from conformance.options import options_from
 from conformance.session import ConfigError, open_session
 
@@ -23,6 +23,7 @@ def diff_command(**values: Any) -> int:
     """Compare a live --target with the --cassettes: statuses, schema validity, checks passing or failing."""
     from conformance.cli.console import console
     from conformance.drift import exchange_changes, requirement_changes
+    from conformance.runner import execute
 
     options = options_from(values)
     if options.target is None:
@@ -34,7 +35,7 @@ def diff_command(**values: Any) -> int:
                 options, target=None, fault=None, record=False, report_dir=Path(scratch) / "r"
             )
             with open_session(replay_options) as replay:
-                recorded = execute(replay, quiet=True)
+                recorded = execute(replay)
                 recorded_log = list(replay.run.log)
                 users = replay.run.builder.users
             live_options = dataclasses.replace(
@@ -48,7 +49,7 @@ def diff_command(**values: Any) -> int:
                 unknown_user_id=options.unknown_user_id or users.unknown_user_id,
             )
             with open_session(live_options) as live:
-                now = execute(live, quiet=True)
+                now = execute(live)
                 live_log = list(live.run.log)
         except ConfigError as exc:
             click.echo(f"conformance: error: {exc}", err=True)

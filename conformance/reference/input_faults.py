@@ -61,6 +61,28 @@ class TokenExpireClamped(Behaviour):
         return min(max(token_expire, self.EXPIRE_MIN), self.EXPIRE_MAX)
 
 
+# The values a fixed list of boundary tests sends; a target tuned to pass that list accepts only these.
+FIXED_TEST_VALUES = frozenset({60, 61, 3600, 86399, 86400})
+
+
+@fault(
+    name="token_expire_fixed_list_only",
+    kind="overfitted to a fixed test list",
+    requirements=("LT-INPUT-EXPIRE-VALID",),
+)
+class TokenExpireFixedListOnly(Behaviour):
+    """Only the boundary and default values (60, 61, 3600, 86399, 86400) are accepted; 600 is refused.
+
+    Every fixed boundary case passes: only generated inputs across the range can show this fault.
+    """
+
+    def expire_range(self, token_expire: int) -> int:
+        token_expire = super().expire_range(token_expire)
+        if token_expire not in FIXED_TEST_VALUES:
+            raise Rejection(400, "token_expire is not a supported lifetime")
+        return token_expire
+
+
 # -- lenient number parsing ------------------------------------------------------------------------
 
 

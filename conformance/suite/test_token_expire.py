@@ -11,6 +11,7 @@ from conformance.inputs import (
     VALID_TOKEN_EXPIRE,
     Param,
     malformed_spellings,
+    spread_across,
     token_expire_cases,
 )
 
@@ -19,6 +20,14 @@ from conformance.inputs import (
 def test_token_expire_boundaries(conformance: Run) -> None:
     """59, 60, 61, 86399, 86400, 86401, 0, -1 and a huge value, each judged by its class."""
     conformance.expect_all(conformance.case(token_expire=Param.of(v)) for v in TOKEN_EXPIRE_BOUNDARIES)
+
+
+@pytest.mark.requirements("LT-INPUT-EXPIRE-VALID", "LT-EXPIRE-CONSISTENT")
+def test_token_expire_across_the_range(conformance: Run) -> None:
+    """One seeded value from each of 8 log-spaced slices of 60..86400: every one is granted and honoured."""
+    profile = conformance.builder.profile
+    values = spread_across(profile.token_expire_min, profile.token_expire_max, seed=conformance.seed)
+    conformance.expect_all(conformance.case(token_expire=Param.of(str(v))) for v in values)
 
 
 @pytest.mark.requirements(

@@ -1,0 +1,173 @@
+"""The selftest proves the suite: every fault caught live and in replay, no false alarm, no blind check."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from benchmarks.flakiness import flakiness_runs
+from conformance.checks import CHECKS, CheckContext, CheckSpec, Subject
+from conformance.cli.selftest import selftest_command, selftest_table
+from conformance.model import CheckFailure
+from conformance.reference import FAULTS
+from conformance.selftest import (
+    FaultResult,
+    RunOutcome,
+    SelftestOptions,
+    SelftestReport,
+    run_selftest,
+    selected_faults,
+)
+
+GATE_SEED = 20_251_128  # fixed: the CI gate is deterministic; the flakiness test varies seeds instead
+MIN_FAULTS = 25
+FLAKINESS_RUNS = 20
+FLAKINESS_MAX_EXAMPLES = 10
+
+
+def invoke(*args: str) -> tuple[int, list[str]]:
+    """Run `conformance selftest ARGS` in-process (so monkeypatched checks apply); exit code and lines."""
+    result = CliRunner().invoke(selftest_command, list(args), standalone_mode=False, catch_exceptions=False)
+    return int(result.return_value), result.output.splitlines()
+
+
+def outcome(*failed: str, mode: str = "live", error: str | None = None) -> RunOutcome:
+    """A RunOutcome that failed these requirements."""
+    verdict = "error" if error else ("non-conformant" if failed else "conformant")
+    return RunOutcome(mode, verdict, failed, error, 0.5)
+
+
+# -- the score, from synthetic results (fast) --------------------------------------------------------------
+def test_detection_needs_every_expected_requirement_in_a_completed_run() -> None:
+    expected = ("LT-SCHEMA-SUCCESS", "LT-QRCODE-URL")
+    assert FaultResult("f", expected, True, outcome(*expected, "LT-ECHO-USER"), None).detected
+    assert not FaultResult("f", expected, True, outcome("LT-QRCODE-URL"), None).detected
+    errored = outcome(*expected, error="replay incomplete: a request is not in the cassettes")
+    assert not FaultResult("f", expected, True, outcome(*expected), errored).detected
+    missed_in_replay = FaultResult("f", expected, True, outcome(*expected), outcome(mode="replay"))
+    assert missed_in_replay.detected_live
+    assert missed_in_replay.detected_replay is False
+    assert not missed_in_replay.detected
+
+
+def test_score_counts_false_alarms_over_live_and_replay() -> None:
+    reference = FaultResult(
+        None, (), True, outcome("LT-SEC-NO-STORE"), outcome("LT-SEC-NO-STORE", mode="replay")
+    )
+    fault = FaultResult("token_short", ("LT-TOKEN-STRENGTH",), True, outcome("LT-TOKEN-STRENGTH"), None)
+    report = SelftestReport(seed=1, max_examples=25, reference=reference, faults=[fault])
+    assert report.score == "detected 1/1, false alarms 2"
+    assert report.exit_code == 1
+
+
+def test_an_errored_reference_run_fails_the_selftest() -> None:
+    reference = FaultResult(None, (), True, outcome(), outcome(mode="replay", error="cassette miss"))
+    report = SelftestReport(seed=1, max_examples=25, reference=reference, faults=[])
+    assert report.score == "detected 0/0, false alarms 0"
+    assert report.errors == ["(conforming) (replay): cassette miss"]
+    assert report.exit_code == 1
+
+
+def test_table_marks_not_recordable_faults_na_in_replay() -> None:
+    from rich.console import Console
+
+    slow = FaultResult("slow_on_min_expire", ("LT-HTTP-TIMELY",), False, outcome("LT-HTTP-TIMELY"), None)
+    missed = FaultResult("token_short", ("LT-TOKEN-STRENGTH",), True, outcome(), outcome(mode="replay"))
+    report = SelftestReport(seed=1, max_examples=25, faults=[slow, missed])
+    buffer = io.StringIO()
+    Console(file=buffer, width=200).print(selftest_table(report, replay_enabled=True, plain=True))
+    rows = {line.split()[0]: line.split() for line in buffer.getvalue().splitlines()[1:]}
+    assert rows["slow_on_min_expire"][-3:-1] == ["yes", "n/a"]
+    assert rows["token_short"][-3:-1] == ["NO", "NO"]
+
+
+def test_selected_faults_keeps_catalogue_order_and_refuses_unknown_names() -> None:
+    assert selected_faults(("qrcode_http", "token_short")) == ("token_short", "qrcode_http")
+    with pytest.raises(ValueError, match="unknown fault 'no_such_fault'"):
+        selected_faults(("no_such_fault",))
+
+
+def test_unknown_fault_is_a_usage_error() -> None:
+    result = CliRunner().invoke(selftest_command, ["--faults", "token_short,no_such_fault"])
+    assert result.exit_code == 2
+    assert "unknown fault 'no_such_fault'" in result.output
+
+
+# -- the real thing (end to end, against the reference on loopback) ----------------------------------------
+@pytest.mark.e2e
+def test_full_selftest_detects_every_fault_live_and_in_replay_without_false_alarms() -> None:
+    """The CI gate: a change that blinds a check, or makes the reference look faulty, fails here."""
+    total = len(FAULTS)
+    assert total >= MIN_FAULTS
+    code, lines = invoke("--seed", str(GATE_SEED))
+    output = "\n".join(lines)
+    assert lines[-1] == f"detected {total}/{total}, false alarms 0", output
+    assert code == 0, output
+    rows = {line.split()[0]: line.split() for line in lines if line.split() and line.split()[0] in FAULTS}
+    assert set(rows) == set(FAULTS)
+    for name, row in rows.items():
+        replay = "yes" if FAULTS[name].recordable else "n/a"
+        assert row[-3:-1] == ["yes", replay], f"{name}: {row}"
+
+
+@pytest.mark.e2e
+def test_a_blinded_check_shows_as_an_undetected_fault(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delitem(CHECKS, "qrcode_url")
+    code, lines = invoke("--faults", "qrcode_http", "--no-replay", "--seed", str(GATE_SEED))
+    assert code == 1
+    assert lines[-2:] == ["undetected: qrcode_http", "detected 0/1, false alarms 0"]
+
+
+@pytest.mark.e2e
+def test_a_check_that_fails_the_reference_is_a_false_alarm(monkeypatch: pytest.MonkeyPatch) -> None:
+    def always_warns(subject: Subject, ctx: CheckContext) -> str | None:
+        raise CheckFailure("LT-SEC-NO-STORE", "always", "nothing", "everything")
+
+    spec = CHECKS["cache_control_no_store"]
+    monkeypatch.setitem(CHECKS, spec.name, CheckSpec(spec.name, spec.serves, always_warns))
+    code, lines = invoke("--faults", "cache_control_missing", "--seed", str(GATE_SEED))
+    assert code == 1
+    assert lines[-1] == "detected 1/1, false alarms 2"  # the SHOULD requirement, live and replayed
+
+
+@pytest.mark.e2e
+def test_work_dir_keeps_reports_and_cassettes(tmp_path: Path) -> None:
+    code, lines = invoke("--faults", "token_short", "--work-dir", str(tmp_path), "--seed", str(GATE_SEED))
+    assert code == 0, "\n".join(lines)
+    (kept,) = tmp_path.iterdir()
+    assert f"reports and cassettes kept in {kept}" in lines
+    for target in ("conforming", "token_short"):
+        assert (kept / target / "live" / "summary.json").is_file()
+        assert (kept / target / "replay" / "summary.json").is_file()
+        assert any((kept / target / "cassettes").iterdir())
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("check_name", list(CHECKS), ids=list(CHECKS))
+def test_disabling_any_check_leaves_a_fault_undetected(
+    check_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every check earns its place: without it, some fault it serves goes unnoticed."""
+    serves = set(CHECKS[check_name].serves)
+    faults = tuple(name for name, fault in FAULTS.items() if serves & set(fault.requirements))
+    assert faults, f"no fault declares a requirement {check_name} serves ({sorted(serves)}): add one"
+    monkeypatch.delitem(CHECKS, check_name)
+    options = SelftestOptions(faults=faults, replay=False, reference=False, seed=GATE_SEED)
+    report = run_selftest(options)
+    caught_anyway = {r.label: r.live.failed for r in report.faults if r.detected}
+    assert report.undetected, f"without {check_name} every fault is still detected: {caught_anyway}"
+    assert report.exit_code != 0
+
+
+# -- flakiness -----------------------------------------------------------------------------------------------
+@pytest.mark.e2e
+def test_conforming_reference_passes_twenty_seeds_in_a_row() -> None:
+    runs = flakiness_runs(runs=FLAKINESS_RUNS, max_examples=FLAKINESS_MAX_EXAMPLES)
+    failing = [run.line() for run in runs if not run.conformant]
+    assert len(runs) == FLAKINESS_RUNS
+    assert not failing, (
+        "false alarms (rerun with conformance run --target reference --seed N):\n" + "\n".join(failing)
+    )
