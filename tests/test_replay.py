@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -112,29 +113,32 @@ def test_canary_key_and_live_tokens_never_reach_disk(
     assert not any(s in result.stdout + result.stderr for s in secrets)
 
 
-def test_a_request_the_cassette_does_not_hold(tmp_path: Path) -> None:
-    conformance(
+def record(tmp_path: Path, *args: str) -> None:
+    """Record the reference into tmp_path/c (reports in tmp_path/rec)."""
+    result = conformance(
         "run",
         "--target",
         "reference",
         "--record",
         "--cassettes",
         str(tmp_path / "c"),
-        "--max-examples",
-        "10",
         "--report-dir",
         str(tmp_path / "rec"),
+        *args,
     )
-    result = conformance(
-        "run",
-        "--cassettes",
-        str(tmp_path / "c"),
-        "--max-examples",
-        "40",
-        "--report-dir",
-        str(tmp_path / "r"),
-        offline=True,
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def replay(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Replay tmp_path/c offline (reports in tmp_path/r)."""
+    return conformance(
+        "run", "--cassettes", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r"), *args, offline=True
     )
+
+
+def test_a_request_the_cassette_does_not_hold(tmp_path: Path) -> None:
+    record(tmp_path, "--max-examples", "10")
+    result = replay(tmp_path, "--max-examples", "40")
     assert result.returncode == 4, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     error = summary(tmp_path / "r")["error"]
@@ -147,60 +151,18 @@ def test_a_request_the_cassette_does_not_hold(tmp_path: Path) -> None:
 
 
 def test_fewer_requests_than_recorded_are_reported_stale(tmp_path: Path) -> None:
-    conformance(
-        "run",
-        "--target",
-        "reference",
-        "--record",
-        "--cassettes",
-        str(tmp_path / "c"),
-        "--max-examples",
-        "30",
-        "--report-dir",
-        str(tmp_path / "rec"),
-    )
-    result = conformance(
-        "run",
-        "--cassettes",
-        str(tmp_path / "c"),
-        "--max-examples",
-        "5",
-        "--report-dir",
-        str(tmp_path / "r"),
-        offline=True,
-    )
+    record(tmp_path, "--max-examples", "30")
+    result = replay(tmp_path, "--max-examples", "5")
     assert result.returncode == 0, result.stdout + result.stderr
     assert summary(tmp_path / "r")["stale_interactions"]
 
 
 def test_corrupt_cassette(tmp_path: Path) -> None:
-    cassettes = tmp_path / "c"
-    conformance(
-        "run",
-        "--target",
-        "reference",
-        "--record",
-        "--cassettes",
-        str(cassettes),
-        "--max-examples",
-        "5",
-        "--report-dir",
-        str(tmp_path / "rec"),
-        "-k",
-        "valid_request",
-    )
-    (victim,) = cassettes.glob("*.yaml")
+    record(tmp_path, "--max-examples", "5", "-k", "valid_request")
+    (victim,) = (tmp_path / "c").glob("*.yaml")
     victim.write_text(victim.read_text().replace("status: 200", "status: 201"))
-    result = conformance(
-        "run",
-        "--cassettes",
-        str(cassettes),
-        "-k",
-        "valid_request",
-        "--report-dir",
-        str(tmp_path / "r"),
-        offline=True,
-    )
+    result = replay(tmp_path, "-k", "valid_request")
     assert result.returncode == 2, result.stdout + result.stderr
     (line,) = [line for line in result.stderr.splitlines() if line.strip()]
-    assert line.startswith("conformance: error: ") and victim.name in line
+    assert line.startswith("conformance: error: ")
+    assert victim.name in line
