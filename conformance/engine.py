@@ -96,6 +96,7 @@ class TestRecord:
     outcome: str = "running"
     duration_s: float = 0.0
     failed_requirements: set[str] = field(default_factory=set)
+    message: str = ""  # the first lines of a failure (a minimal failing input, with its seed)
 
 
 class Run:

@@ -18,6 +18,7 @@ from conformance.engine import Run
 from conformance.options import OPTION_SPECS, options_from
 from conformance.session import ConfigError, Session, open_session
 
+MESSAGE_LINES = 12  # of a failing test's message kept in the summary
 _STASH_SESSION = pytest.StashKey[Session]()
 _STASH_STACK = pytest.StashKey[contextlib.ExitStack]()
 
@@ -113,6 +114,9 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, Any, Any]:
     record = session.run.tests.get(item.nodeid) if session else None
     if record is not None and (report.when == "call" or report.outcome != "passed"):
         record.outcome = report.outcome
+        crash = getattr(report.longrepr, "reprcrash", None)
+        if report.failed and crash is not None:
+            record.message = "\n".join(crash.message.splitlines()[:MESSAGE_LINES])
     if session is not None and session.run.aborted is not None:
         item.session.shouldstop = str(session.run.aborted)
     return report

@@ -26,7 +26,8 @@ EXIT_INTERRUPTED = 130
 EXIT_CODES: dict[int, str] = {
     EXIT_CONFORMANT: "conformant: every MUST requirement passed (warnings allowed)",
     EXIT_NON_CONFORMANT: "non-conformant: at least one MUST requirement failed",
-    EXIT_USAGE: "usage or configuration error (bad option, missing key, invalid URL, corrupt cassette)",
+    EXIT_USAGE: "usage or configuration error (bad option, missing key, invalid URL, corrupt cassette, "
+    "--max-requests reached)",
     EXIT_UNREACHABLE: "target unreachable: nothing answered at all",
     EXIT_CASSETTE_MISS: "replay incomplete: a request is not in the cassettes (re-record them)",
     EXIT_SUITE_ERROR: "the suite itself failed (a defect: please report it)",
@@ -125,7 +126,12 @@ def build_summary(
             for amb, reqs in exercised.items()
         ],
         "tests": [
-            {"nodeid": t.nodeid, "outcome": t.outcome, "duration_s": round(t.duration_s, 3)}
+            {
+                "nodeid": t.nodeid,
+                "outcome": t.outcome,
+                "duration_s": round(t.duration_s, 3),
+                "message": t.message,
+            }
             for t in run.tests.values()
         ],
     }

@@ -132,6 +132,10 @@ def print_outcome(summary: Mapping[str, Any], *, report_dir: Path, quiet: bool) 
                 out.print(f"    reproduce: {failure['reproduce']['curl']}", markup=False)
             if req["failure_count"] > FAILURES_SHOWN:
                 out.print(f"    … {req['failure_count'] - FAILURES_SHOWN} more in {report_dir}/summary.json")
+        for test in summary["tests"]:
+            if test.get("message") and "minimal failing input" in test["message"]:
+                out.print(f"[red]✗ {test['nodeid']}[/]")
+                out.print("    " + test["message"].replace("\n", "\n    "), markup=False)
     if summary.get("stopped_early"):
         out.print(f"[yellow]{summary['stopped_early']}[/]", markup=True)
     counts = {k: sum(1 for r in summary["requirements"] if r["outcome"] == k) for k in OUTCOME_STYLE}

@@ -30,7 +30,7 @@ from conformance.model import CheckResult, Exchange
 from conformance.report._text import scrub
 
 PASSING_SAMPLE = 3
-FAILING_SAMPLE = 5
+FAILING_SAMPLE = 25
 SEVERITY_ORDER = (
     contract.Severity.BLOCKER,
     contract.Severity.CRITICAL,
