@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 
 from conformance.cassettes import CassetteBook, CassetteHeader, cassette_file_name
-from conformance.cassettes.format import Interaction, dump_cassette, write_atomically
+from conformance.cassettes.format import Interaction, dump_cassette
+from conformance.files import write_atomic
 from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
 
 SIZES = (200, 1000, 5000)
@@ -75,7 +76,7 @@ def _write_suite_cassette(directory: Path, size: int) -> str:
         for n in range(size)
     ]
     header = CassetteHeader("http://127.0.0.1:1", "bench", "default", "2025-01-01T00:00Z", 0, 25, 1, 2, None)
-    write_atomically(directory / cassette_file_name(name), dump_cassette(name, header, interactions))
+    write_atomic(directory / cassette_file_name(name), dump_cassette(name, header, interactions))
     return name
 
 

@@ -6,11 +6,11 @@ import shlex
 from typing import Any
 
 from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange
+from conformance.options import DEFAULT_KEY_VARIABLE
 from conformance.redact import Redactor
 
 Evidence = dict[str, Any]
 MAX_BODY_CHARS = 4096
-DEFAULT_KEY_VARIABLE = "CONFORMANCE_API_KEY"
 
 
 def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:

@@ -25,7 +25,7 @@ from conformance.checks import CheckContext
 from conformance.engine import Run
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users
 from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange
-from conformance.options import DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
+from conformance.options import DEFAULT_KEY_VARIABLE, DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
 from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
 from conformance.transport import (
@@ -69,7 +69,7 @@ class Session:
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     target_version: str | None = None
     summary: dict[str, Any] | None = None
-    key_variable: str = "CONFORMANCE_API_KEY"
+    key_variable: str = DEFAULT_KEY_VARIABLE
     full_run: bool = True  # False under -k: a record run then keeps cassettes of tests it did not run
 
     @contextlib.contextmanager

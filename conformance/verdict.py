@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +10,8 @@ from typing import Any
 from conformance.contract import AMBIGUITIES_BY_ID, REQUIREMENTS, Level
 from conformance.engine import RequirementLedger, Run
 from conformance.evidence import curl_command
+from conformance.files import write_atomic
+from conformance.options import DEFAULT_KEY_VARIABLE
 
 SCHEMA_VERSION = 1
 
@@ -63,7 +63,7 @@ def build_summary(
     error: str | None = None,
     error_code: int | None = None,
     replay_command: str = "conformance run",
-    key_variable: str = "CONFORMANCE_API_KEY",
+    key_variable: str = DEFAULT_KEY_VARIABLE,
 ) -> dict[str, Any]:
     """The summary.json document for a finished (or aborted) run."""
     requirements = []
@@ -139,16 +139,5 @@ def build_summary(
 
 
 def write_json_atomic(path: Path, document: Mapping[str, Any]) -> None:
-    """Write JSON so that a reader never sees a half-written file (temp file, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2, sort_keys=False, ensure_ascii=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+    """Write JSON so that a reader never sees a half-written file."""
+    write_atomic(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")

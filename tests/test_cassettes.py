@@ -30,8 +30,9 @@ from conformance.cassettes import (
     api_key_spellings,
     cassette_file_name,
 )
-from conformance.cassettes.format import Interaction, dump_cassette, load_cassette, write_atomically
+from conformance.cassettes.format import Interaction, dump_cassette, load_cassette
 from conformance.cassettes.redaction import StandIns
+from conformance.files import write_atomic
 from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError
 
 CANARY_KEY = "CANARY-KEY-5b1e2f9a"
@@ -353,9 +354,9 @@ def test_renamed_cassette_is_corrupt(tmp_path: Path, server: _Server) -> None:
 
 
 def test_header_is_shared_and_disagreement_is_an_error(tmp_path: Path) -> None:
-    write_atomically(tmp_path / cassette_file_name(TEST_NAME), dump_cassette(TEST_NAME, header(seed=7), []))
+    write_atomic(tmp_path / cassette_file_name(TEST_NAME), dump_cassette(TEST_NAME, header(seed=7), []))
     assert CassetteBook(tmp_path, mode="replay").header.seed == 7
-    write_atomically(tmp_path / cassette_file_name(OTHER_NAME), dump_cassette(OTHER_NAME, header(seed=8), []))
+    write_atomic(tmp_path / cassette_file_name(OTHER_NAME), dump_cassette(OTHER_NAME, header(seed=8), []))
     with pytest.raises(CassetteError, match=r"recorded with seed 8 but .* with 7; delete the cassettes"):
         _ = CassetteBook(tmp_path, mode="replay").header
 
@@ -548,14 +549,14 @@ def test_atomic_write_leaves_the_old_file_intact_on_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "c.yaml"
-    write_atomically(path, b"old")
+    write_atomic(path, b"old")
 
     def fail(fd: int) -> None:
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "fsync", fail)
     with pytest.raises(OSError, match="disk full"):
-        write_atomically(path, b"new content")
+        write_atomic(path, b"new content")
     assert path.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["c.yaml"]
 
@@ -574,7 +575,7 @@ def test_any_interaction_survives_the_file_format(
     interaction = Interaction("POST", "/p?q=1", body, 1.5, 0.25, 200, reason, [("x-h", value)], response_body)
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / cassette_file_name(TEST_NAME)
-        write_atomically(path, dump_cassette(TEST_NAME, header(), [interaction]))
+        write_atomic(path, dump_cassette(TEST_NAME, header(), [interaction]))
         (loaded,) = load_cassette(path).interactions
     assert loaded == interaction
 

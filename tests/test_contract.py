@@ -35,6 +35,7 @@ CORE = (
     "_limits",
     "redact",
     "evidence",
+    "files",
     "checks",
     "engine",
     "exploration",

@@ -20,10 +20,10 @@ from conformance.cassettes.format import (
     cassette_file_name,
     dump_cassette,
     load_cassette,
-    write_atomically,
 )
 from conformance.cassettes.redaction import MIN_API_KEY_LENGTH, Redactor
 from conformance.cassettes.session import CassetteSession, Mode
+from conformance.files import write_atomic
 
 # Recording reads at most this much of a body; the transport's own cap must be smaller for replay to
 # reproduce a "response too large" verdict.
@@ -169,7 +169,7 @@ class CassetteBook:
     def _close(self, name: str, session: CassetteSession, loaded: LoadedCassette | None) -> None:
         if self.mode == "record":
             content = dump_cassette(name, self.header, session.interactions)
-            write_atomically(session.path, content)
+            write_atomic(session.path, content)
             digest = hashlib.sha256(content).hexdigest()
             report = CassetteReport(name, session.path, digest, len(session.interactions), written=True)
         else:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
-from pathlib import Path
 
 from conformance.model import API_KEY_PLACEHOLDER
 
@@ -19,17 +17,3 @@ def scrub(text: str) -> str:
     if key and key != API_KEY_PLACEHOLDER and key in text:
         return text.replace(key, API_KEY_PLACEHOLDER)
     return text
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write ``path`` through a temporary file in the same directory and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

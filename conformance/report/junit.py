@@ -13,7 +13,8 @@ from typing import Any
 
 from defusedxml.ElementTree import parse as safe_parse
 
-from conformance.report._text import scrub, write_atomic
+from conformance.files import write_atomic
+from conformance.report._text import scrub
 
 JUNIT_SUITE_NAME = "login_token_conformance"
 # Extra pytest arguments for `conformance run`. xunit1 because it is the family that keeps per-test

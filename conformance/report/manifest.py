@@ -12,7 +12,7 @@ import os
 import re
 from pathlib import Path, PurePosixPath
 
-from conformance.report._text import write_atomic
+from conformance.files import write_atomic
 
 MANIFEST_NAME = "MANIFEST.sha256"
 CHUNK_BYTES = 1 << 20

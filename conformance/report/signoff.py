@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from conformance import contract
+from conformance.files import write_atomic
 from conformance.report._document import Block, Code, Heading, Para, Table, to_html, to_markdown
-from conformance.report._text import scrub, write_atomic
+from conformance.report._text import scrub
 
 SIGNOFF_MD = "signoff.md"
 SIGNOFF_HTML = "signoff.html"
