@@ -8,6 +8,7 @@ options below (which mirror the CLI's, both built from conformance.options.OPTIO
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 from collections.abc import Generator, Iterator
 from typing import Any
 
@@ -19,6 +20,8 @@ from conformance.options import OPTION_SPECS, options_from
 from conformance.session import ConfigError, Session, open_session
 
 MESSAGE_LINES = 12  # of a failing test's message kept in the summary
+# Options of other well-known plugins that share a name with ours.
+KNOWN_CLASHES = {"--timeout": "pytest_timeout"}
 _STASH_SESSION = pytest.StashKey[Session]()
 _STASH_STACK = pytest.StashKey[contextlib.ExitStack]()
 
@@ -30,21 +33,30 @@ class SessionProvider:
         self.session = session
 
 
+@pytest.hookimpl(trylast=True)  # after other plugins, so a name they own can be seen and avoided
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Every run option, kebab-case, in one group."""
+    """Every run option, kebab-case, in one group (named as on the CLI)."""
+    taken = _option_names(parser)
     group = parser.getgroup("conformance", "login-token conformance suite")
     for spec in OPTION_SPECS:
+        settings: dict[str, Any] = {"dest": f"conformance_{spec.field}", "help": spec.help}
         if spec.flag:
-            group.addoption(spec.name, dest=f"conformance_{spec.field}", action="store_true", help=spec.help)
+            settings["action"] = "store_true"
         else:
-            group.addoption(
-                spec.name,
-                dest=f"conformance_{spec.field}",
-                type=spec.kind,
-                default=None,
-                metavar=spec.metavar,
-                help=spec.help,
-            )
+            settings.update(type=spec.kind, default=None, metavar=spec.metavar)
+        # Another plugin may own the name (pytest-timeout's --timeout): then ours is --conformance-timeout.
+        name = spec.name if spec.name not in taken else f"--conformance-{spec.name[2:]}"
+        group.addoption(name, **settings)
+
+
+def _option_names(parser: pytest.Parser) -> set[str]:
+    # pytest only checks for clashes inside one group; argparse would fail on the whole command line.
+    # Plugins loaded after this one are not in the parser yet: the known ones are looked up by module.
+    groups = [
+        group for group in (*getattr(parser, "_groups", ()), getattr(parser, "_anonymous", None)) if group
+    ]
+    names = {name for group in groups for option in group.options for name in option.names()}
+    return names | {option for option, module in KNOWN_CLASHES.items() if importlib.util.find_spec(module)}
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -71,3 +71,14 @@ def test_plugin_options_mirror_the_cli() -> None:
     for spec in OPTION_SPECS:
         assert spec.name in plugin_help
         assert spec.name in cli_help
+
+
+def test_an_option_name_another_plugin_owns_gets_a_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance import plugin
+
+    monkeypatch.setitem(plugin.KNOWN_CLASHES, "--rate", "json")  # pretend the json module owns --rate
+    parser = pytest.Parser(_ispytest=True)
+    plugin.pytest_addoption(parser)
+    names = plugin._option_names(parser)
+    assert "--conformance-rate" in names
+    assert "--target" in names
