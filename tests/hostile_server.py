@@ -53,6 +53,8 @@ CASES = (
     "malformed_http",
 )
 XML = "application/xml; charset=UTF-8"
+# Special cases close the connection after answering: say so, or the client reuses a dead connection.
+CLOSE = ("Connection", "close")
 VALID_TEMPLATE = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<user_response>\n'
     "    <status>200</status>\n    <message>The request has been successfully processed</message>\n"
@@ -305,11 +307,12 @@ class HostileServer(_Listener):
 
     def _case_valid_gzip(self, conn: socket.socket, request: ReceivedRequest) -> None:
         body = zlib.compress(_valid_body(request), wbits=16 + zlib.MAX_WBITS)
-        conn.sendall(_response("200 OK", [("Content-Type", XML), ("Content-Encoding", "gzip")], body))
+        headers = [("Content-Type", XML), ("Content-Encoding", "gzip"), CLOSE]
+        conn.sendall(_response("200 OK", headers, body))
 
     def _case_truncated_xml(self, conn: socket.socket, request: ReceivedRequest) -> None:
         body = _valid_body(request)
-        conn.sendall(_response("200 OK", [("Content-Type", XML)], body[: len(body) // 2]))
+        conn.sendall(_response("200 OK", [("Content-Type", XML), CLOSE], body[: len(body) // 2]))
 
     def _case_huge_body(self, conn: socket.socket, request: ReceivedRequest) -> None:
         head = b'<?xml version="1.0" encoding="UTF-8"?>\n<user_response><message>'
@@ -345,7 +348,7 @@ class HostileServer(_Listener):
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
     def _case_redirect_other_host(self, conn: socket.socket, request: ReceivedRequest) -> None:
-        headers = [("Location", self.canary.url("/steal")), ("Content-Type", "text/plain")]
+        headers = [("Location", self.canary.url("/steal")), ("Content-Type", "text/plain"), CLOSE]
         conn.sendall(_response("302 Found", headers, b"moved"))
 
     def _case_malformed_http(self, conn: socket.socket, request: ReceivedRequest) -> None:
