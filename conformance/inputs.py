@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import itertools
 import random
-import re
 from dataclasses import dataclass
 from typing import Literal, TypeVar
 
 from hypothesis import strategies as st
 
-from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
+from conformance.model import API_KEY_PLACEHOLDER, DIGITS, Case, Expect, plain_integer
 from conformance.profile import Profile
 
 T = TypeVar("T")
-DIGITS = re.compile(r"[0-9]+", re.ASCII)
 VALID_TOKEN_EXPIRE = 3600
 INVALID_API_KEY = "placeholder-invalid-key-0000"
 DEFAULT_UNKNOWN_USER_ID = 9223372036854775806  # 2**63 - 2: a well-formed ID no real deployment hands out
 
 # 2**32 + n and 2**64 + n wrap to n in a fixed-width parser: a target that overflows grants them.
+# 10**5000 has more digits than Python's int() accepts by default (4300): a naive parser answers 500.
+HUGE = "1" + "0" * 5000
 TOKEN_EXPIRE_BOUNDARIES = (
     "59",
     "60",
@@ -37,8 +37,9 @@ TOKEN_EXPIRE_BOUNDARIES = (
     str(10**30),
     str(2**32 + 3600),
     str(2**64 + 3600),
+    HUGE,
 )
-USER_ID_BOUNDARIES = ("0", "1", str(2**31 - 1), str(2**31), str(2**63), str(10**40))
+USER_ID_BOUNDARIES = ("0", "1", str(2**31 - 1), str(2**31), str(2**63), str(10**40), HUGE)
 
 # Every code point UTF-8 can encode. (codec="utf-8" would say the same but makes Hypothesis build a
 # ~240 MiB table on a first run.)
@@ -101,10 +102,12 @@ def classify_token_expire(param: Param, *, profile: Profile) -> Classified:
             return Classified(Expect.REJECT, "LT-INPUT-EXPIRE-MISSING", None)
         return Classified(Expect.EITHER, "LT-INPUT-EXPIRE-MISSING", None)
     raw = param.values[0]
+    value = plain_integer(raw)
     if not DIGITS.fullmatch(raw):
         single = Classified(Expect.REJECT, "LT-INPUT-EXPIRE-MALFORMED", None)
+    elif value is None:  # more digits than any sane parser converts: far above the range
+        single = Classified(Expect.REJECT, "LT-INPUT-EXPIRE-RANGE", None)
     else:
-        value = int(raw)
         if not profile.token_expire_min <= value <= profile.token_expire_max:
             single = Classified(Expect.REJECT, "LT-INPUT-EXPIRE-RANGE", value)
         elif raw != str(value):  # leading zeros
@@ -119,10 +122,12 @@ def classify_user_id(param: Param, *, users: Users) -> Classified:
     if not param.values:
         return Classified(Expect.REJECT, "LT-INPUT-USER-MISSING", None)
     raw = param.values[0]
+    value = plain_integer(raw)
     if not DIGITS.fullmatch(raw):
         single = Classified(Expect.REJECT, "LT-INPUT-USER-MALFORMED", None)
+    elif value is None:  # a huge well-formed ID: no such user, but refusing it is the target's call
+        single = Classified(Expect.EITHER, "LT-INPUT-LENIENT-HONOURED", None)
     else:
-        value = int(raw)
         if value == users.unknown_user_id:
             single = Classified(Expect.REJECT, "LT-AUTH-USER-UNKNOWN", value)
         elif value == users.foreign_user_id:
@@ -156,7 +161,10 @@ def malformed_spellings(value: int) -> list[str]:
         f"{text}e0",
         f"{value / 10}e1",
         f"{value:_}",
+        f"{value:,}",
         hex(value),
+        oct(value),
+        bin(value),
         f" {text}",
         f"{text} ",
         f"\t{text}",

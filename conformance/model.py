@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlencode
@@ -10,6 +11,18 @@ from urllib.parse import urlencode
 # configured key at send time, so cases (and Hypothesis' printed falsifying examples) never hold it.
 # Cassettes store the same placeholder, which is why replay needs no key.
 API_KEY_PLACEHOLDER = "__API_KEY_REDACTED__"
+
+# The contract's number syntax: plain ASCII decimal digits.
+DIGITS = re.compile(r"[0-9]+", re.ASCII)
+# Longer numbers are not converted (Python's int() refuses more than 4300 digits): they are "huge".
+MAX_DIGITS = 1000
+
+
+def plain_integer(text: str) -> int | None:
+    """The integer that ``text`` spells in plain ASCII digits; None when it is not one or is huge."""
+    if not DIGITS.fullmatch(text) or len(text.lstrip("0")) > MAX_DIGITS:
+        return None
+    return int(text)
 
 
 class Expect(StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from conformance import schema
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
-from conformance.model import CheckFailure, Expect
+from conformance.model import CheckFailure, Expect, plain_integer
 
 
 @check(serves=("LT-SCHEMA-SUCCESS", "LT-SCHEMA-ERROR"))
@@ -36,8 +36,7 @@ def schema_conformance(subject: Subject, ctx: CheckContext) -> str | None:
 
 
 def _integer(text: str | None) -> int | None:
-    text = (text or "").strip()
-    return int(text) if text.isascii() and text.isdigit() else None
+    return plain_integer((text or "").strip())
 
 
 @check(serves=("LT-HTTP-STATUS-ECHO",))

@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
-from conformance.model import CheckFailure, Expect
+from conformance.model import CheckFailure, Expect, plain_integer
 
 
 @check(serves=("LT-QRCODE-URL",))
@@ -66,9 +66,10 @@ def expire_mismatch(subject: Subject, ctx: CheckContext) -> tuple[str, str] | No
     if basis == "request send time":
         tolerance += subject.exchange.elapsed
     wanted = issued_at + seconds
-    if value.isascii() and value.isdigit() and abs(int(value) - wanted) <= tolerance:
+    expire = plain_integer(value)
+    if expire is not None and abs(expire - wanted) <= tolerance:
         return None
-    drift = f" ({int(value) - wanted:+.0f}s)" if value.isascii() and value.isdigit() else ""
+    drift = f" ({expire - wanted:+.0f}s)" if expire is not None else ""
     return f"{wanted:.0f} ± {tolerance:.0f} ({basis} + {seconds}s)", received + drift
 
 

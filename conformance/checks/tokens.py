@@ -8,7 +8,7 @@ import string
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
-from conformance.model import CheckFailure
+from conformance.model import MAX_DIGITS, CheckFailure
 
 # Consecutive tokens whose values differ by less than this are sequential (a counter or a clock).
 SEQUENTIAL_DELTA = 2**32
@@ -38,7 +38,8 @@ def estimated_bits(token: str) -> float:
 
 def _as_number(token: str) -> tuple[int, int] | None:
     size = alphabet_size(token)
-    return (int(token, size), size) if size <= 36 else None
+    # int() refuses very long non-power-of-two spellings; no real token is that long.
+    return (int(token, size), size) if size <= 36 and len(token) <= MAX_DIGITS else None
 
 
 def arithmetic_relation(token: str, previous: list[str]) -> str | None:

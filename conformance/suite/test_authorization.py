@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.engine import Run
-from conformance.inputs import Param, api_key_variants
+from conformance.inputs import MISSING, Param, api_key_variants
 
 
 @pytest.mark.requirements(
@@ -16,8 +16,10 @@ from conformance.inputs import Param, api_key_variants
     "LT-HTTP-REJECT-4XX",
 )
 def test_api_key_required_and_checked(conformance: Run) -> None:
-    """No key, an empty key, a wrong key, and the key with a character added before or after: all refused."""
-    conformance.expect_all(conformance.case(api_key=p) for p in api_key_variants())
+    """No key, an empty key, a wrong key, the key with a character added, an empty form: all refused."""
+    cases = [conformance.case(api_key=p) for p in api_key_variants()]
+    cases.append(conformance.case(api_key=MISSING, user_id=MISSING, token_expire=MISSING, label="empty form"))
+    conformance.expect_all(cases)
 
 
 @pytest.mark.requirements("LT-AUTH-USER-UNKNOWN")
