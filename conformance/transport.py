@@ -31,6 +31,9 @@ REQUEST_HEADERS = {
     "User-Agent": "login-token-conformance",
 }
 TLS_MARKERS = ("[SSL", "CERTIFICATE_VERIFY_FAILED", "certificate verify failed")
+# httpx's words when a server closes the connection without a byte of response: what an idle keep-alive
+# connection closed by the server looks like on reuse. Browsers and HTTP libraries retry that once.
+HUNG_UP = "Server disconnected without sending a response"
 INVALID_TARGET = "invalid target URL {target!r}: expected http(s)://host[:port][/base]"
 
 
@@ -212,11 +215,19 @@ class Transport:
             )
         self._limiter.wait()
         self.requests_sent += 1
-        exchange = Exchange(case=case, sent_at=0.0, elapsed=0.0, url=self.url, sequence=self.requests_sent)
         content = case.body(api_key=self._api_key)
+        exchange, stale = self._attempt(case, content)
+        if stale:  # the pooled connection was closed while idle: once more, on a fresh connection
+            exchange, _ = self._attempt(case, content)
+        return exchange
+
+    def _attempt(self, case: Case, content: bytes) -> tuple[Exchange, bool]:
+        """One try; True when the target hung up before answering at all (an idle keep-alive closed)."""
+        exchange = Exchange(case=case, sent_at=0.0, elapsed=0.0, url=self.url, sequence=self.requests_sent)
         deadline = Deadline(self.settings.timeout)
         exchange.sent_at = self._now()
         started = time.monotonic()
+        stale = False
         try:
             self._exchange(exchange, content, deadline)
         except self.passthrough:
@@ -224,10 +235,11 @@ class Transport:
         except (httpx.HTTPError, OSError) as exc:
             kind = TransportError.TIMEOUT if deadline.expired else classify(exc)
             self._fail(exchange, kind, self._detail(exc, kind))
+            stale = exchange.status is None and not deadline.expired and HUNG_UP in str(exc)
         finally:
             deadline.finish()
             exchange.elapsed = time.monotonic() - started
-        return exchange
+        return exchange, stale
 
     def _exchange(self, exchange: Exchange, content: bytes, deadline: Deadline) -> None:
         extensions = {"trace": deadline.trace}

@@ -391,6 +391,7 @@ def _valid_body(request: ReceivedRequest) -> bytes:
     form = dict(parse_qsl(request.body.decode("ascii", "replace")))
     user_id = form.get("user_id", "12345")
     seconds = form.get("token_expire", "")
-    expire = int(time.time()) + (int(seconds) if seconds.isdecimal() else 3600)
+    # A well-formed answer for any input: huge numbers (10**5000, beyond int()'s digit limit) included.
+    expire = int(time.time()) + (int(seconds) if seconds.isdecimal() and len(seconds) < 10 else 3600)
     token = secrets.token_hex(16)
     return VALID_TEMPLATE.format(user_id=user_id, token=token, expire=expire).encode()

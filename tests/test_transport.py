@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import socket
+import threading
 import tracemalloc
 import zlib
 from pathlib import Path
@@ -537,3 +538,36 @@ def test_capped_body_one_byte_over_the_cap_is_too_large() -> None:
 def test_capped_body_refuses_encodings_it_cannot_cap(encoding: str) -> None:
     with pytest.raises(UnsupportedEncoding):
         CappedBody(encoding, max_bytes=100)
+
+
+def test_a_reused_connection_closed_before_any_answer_is_retried_once_on_a_fresh_one() -> None:
+    """A server closing an idle keep-alive connection as the next request arrives is not a finding."""
+    body = b"<user_response/>"
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: %d\r\n\r\n"
+    answer = head % len(body) + body
+    connections: list[int] = []
+
+    def serve(listener: socket.socket) -> None:
+        conn, _ = listener.accept()
+        connections.append(1)
+        with conn:
+            conn.recv(65536)
+            conn.sendall(answer)  # keep-alive (HTTP/1.1 default) ...
+            conn.recv(65536)  # ... then the next request arrives just as the server hangs up
+        conn, _ = listener.accept()
+        connections.append(2)
+        with conn:
+            conn.recv(65536)
+            conn.sendall(answer)
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        thread = threading.Thread(target=serve, args=(listener,), daemon=True)
+        thread.start()
+        port = listener.getsockname()[1]
+        with Transport(f"http://127.0.0.1:{port}", api_key=KEY, settings=FAST) as transport:
+            first = transport.send(CASE)
+            second = transport.send(CASE)
+        thread.join(timeout=5)
+    assert (first.status, second.status) == (200, 200), second.error_detail
+    assert second.error is None
+    assert len(connections) == 2
