@@ -40,30 +40,38 @@ def test_bundled_cassettes_replay_offline_and_identically(tmp_path: Path) -> Non
     assert stable(one) == stable(two)
 
 
-@pytest.mark.parametrize(
-    "fault", [None, "expire_one_hour_late", "token_expire_59_accepted", "qrcode_missing"]
-)
-def test_replay_reaches_the_live_verdict(tmp_path: Path, fault: str | None) -> None:
-    fault_args = ["--fault", fault] if fault else []
-    live = conformance(
+def record(tmp_path: Path, *args: str, code: int = 0) -> None:
+    """Record the reference into tmp_path/c (reports in tmp_path/rec); the run must exit with ``code``."""
+    result = conformance(
         "run",
         "--target",
         "reference",
-        *fault_args,
         "--record",
         "--cassettes",
         str(tmp_path / "c"),
         "--report-dir",
-        str(tmp_path / "live"),
-        "--max-examples",
-        "30",
+        str(tmp_path / "rec"),
+        *args,
     )
-    replay = conformance(
-        "run", "--cassettes", str(tmp_path / "c"), "--report-dir", str(tmp_path / "replay"), offline=True
+    assert result.returncode == code, result.stdout + result.stderr
+
+
+def replay(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Replay tmp_path/c offline (reports in tmp_path/r)."""
+    return conformance(
+        "run", "--cassettes", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r"), *args, offline=True
     )
-    assert live.returncode == (1 if fault else 0), live.stdout + live.stderr
-    assert replay.returncode == live.returncode, replay.stdout + replay.stderr
-    assert failed(summary(tmp_path / "replay")) == failed(summary(tmp_path / "live"))
+
+
+@pytest.mark.parametrize(
+    "fault", [None, "expire_one_hour_late", "token_expire_59_accepted", "qrcode_missing"]
+)
+def test_replay_reaches_the_live_verdict(tmp_path: Path, fault: str | None) -> None:
+    code = 1 if fault else 0
+    record(tmp_path, *(["--fault", fault] if fault else []), "--max-examples", "30", code=code)
+    replayed = replay(tmp_path)
+    assert replayed.returncode == code, replayed.stdout + replayed.stderr
+    assert failed(summary(tmp_path / "r")) == failed(summary(tmp_path / "rec"))
 
 
 @pytest.fixture(params=[None, "api_key_echoed"])
@@ -120,29 +128,6 @@ def test_canary_key_and_live_tokens_never_reach_disk(
         leaked = [s for s in secrets if s in content]
         assert not leaked, f"{path} holds a secret"
     assert not any(s in result.stdout + result.stderr for s in secrets)
-
-
-def record(tmp_path: Path, *args: str) -> None:
-    """Record the reference into tmp_path/c (reports in tmp_path/rec)."""
-    result = conformance(
-        "run",
-        "--target",
-        "reference",
-        "--record",
-        "--cassettes",
-        str(tmp_path / "c"),
-        "--report-dir",
-        str(tmp_path / "rec"),
-        *args,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def replay(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Replay tmp_path/c offline (reports in tmp_path/r)."""
-    return conformance(
-        "run", "--cassettes", str(tmp_path / "c"), "--report-dir", str(tmp_path / "r"), *args, offline=True
-    )
 
 
 def test_a_request_the_cassette_does_not_hold(tmp_path: Path) -> None:
