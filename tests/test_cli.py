@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
+from conformance.reference import REFERENCE_API_KEY
 from conformance.verdict import EXIT_CODES
 from tests.cli_support import conformance
 
@@ -172,3 +177,29 @@ def test_plain_text_for_logs_colours_for_terminals(tmp_path: Path) -> None:
     assert "\x1b[" not in plain.stdout
     assert "LT-EXPIRE-CONSISTENT" in plain.stdout and "PASS test_valid_request_is_granted" in plain.stdout
     assert "\x1b[1;32mverdict: conformant" in coloured.stdout
+
+
+def test_serve_prints_where_and_how_then_answers(tmp_path: Path) -> None:
+    server = subprocess.Popen(
+        [sys.executable, "-m", "conformance", "serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=dict(os.environ),
+    )
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        assert first.startswith("reference target listening at http://127.0.0.1:")
+        endpoint = first.split(" at ", 1)[1].strip()
+        banner = "".join(server.stdout.readline() for _ in range(4))
+        assert REFERENCE_API_KEY in banner and "54321" in banner and "9223372036854775806" in banner
+        form = {"api_key": REFERENCE_API_KEY, "user_id": "12345", "token_expire": "60"}
+        answer = httpx.post(endpoint, data=form, timeout=10)
+        assert answer.status_code == 200
+        assert "<token>" in answer.text
+    finally:
+        server.send_signal(signal.SIGINT)
+        code = server.wait(timeout=10)
+        server.stdout.close()  # type: ignore[union-attr]
+    assert code == 0

@@ -136,6 +136,11 @@ def print_outcome(summary: Mapping[str, Any], *, report_dir: Path, quiet: bool) 
             if test.get("message") and "minimal failing input" in test["message"]:
                 out.print(f"[red]✗ {test['nodeid']}[/]")
                 out.print("    " + test["message"].replace("\n", "\n    "), markup=False)
+    stale = summary.get("stale_interactions") or []
+    if stale:
+        out.print(
+            f"[yellow]{len(stale)} recorded interaction(s) no longer sent (stale): re-record the cassettes[/]"
+        )
     if summary.get("stopped_early"):
         out.print(f"[yellow]{summary['stopped_early']}[/]", markup=True)
     counts = {k: sum(1 for r in summary["requirements"] if r["outcome"] == k) for k in OUTCOME_STYLE}
