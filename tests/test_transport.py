@@ -273,15 +273,20 @@ def test_hostile_body_is_delivered_unjudged_and_nothing_is_fetched(case: str) ->
     assert fragment in exchange.body
 
 
+def send_traced(server: HostileServer) -> tuple[Exchange, int]:
+    """One request, and the peak of Python memory allocated while it ran."""
+    tracemalloc.start()
+    try:
+        exchange = send_once(server)
+        return exchange, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 @e2e
 def test_huge_body_stops_at_the_cap_in_bounded_memory() -> None:
     with HostileServer("huge_body") as server:
-        tracemalloc.start()
-        try:
-            exchange = send_once(server)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        exchange, peak = send_traced(server)
     assert exchange.error is TransportError.TOO_LARGE
     assert "on the wire" in exchange.error_detail
     assert exchange.status == 200
@@ -295,12 +300,7 @@ def test_huge_body_stops_at_the_cap_in_bounded_memory() -> None:
 def test_gzip_bomb_stops_at_the_decompressed_cap_in_bounded_memory() -> None:
     gzip_bomb()  # built before tracing: the server's copy is not the client's memory
     with HostileServer("gzip_bomb") as server:
-        tracemalloc.start()
-        try:
-            exchange = send_once(server)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        exchange, peak = send_traced(server)
     assert exchange.error is TransportError.TOO_LARGE
     assert "decompressed body exceeds the 1048576-byte cap" in exchange.error_detail
     assert len(exchange.body) <= EVIDENCE_BYTES
