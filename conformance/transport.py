@@ -31,8 +31,10 @@ REQUEST_HEADERS = {
     "User-Agent": "login-token-conformance",
 }
 TLS_MARKERS = ("[SSL", "CERTIFICATE_VERIFY_FAILED", "certificate verify failed")
-# httpx's words when a server closes the connection without a byte of response: what an idle keep-alive
-# connection closed by the server looks like on reuse. Browsers and HTTP libraries retry that once.
+# httpx's words when a server closes the connection without a byte of response. With a reset (RST: the
+# server closed with our request unread) this is what an idle keep-alive connection closed by the server
+# looks like on reuse; browsers and HTTP libraries retry it once. The rule looks only at the error, not at
+# whether the connection was pooled, so a replay (which has no connections) makes the same decision.
 HUNG_UP = "Server disconnected without sending a response"
 INVALID_TARGET = "invalid target URL {target!r}: expected http(s)://host[:port][/base]"
 
@@ -171,6 +173,13 @@ def classify(exc: BaseException) -> TransportError:
     return TransportError.PROTOCOL
 
 
+def hung_up_unanswered(exc: BaseException) -> bool:
+    """True when the target closed or reset the connection before a byte of response (worth one retry)."""
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return HUNG_UP in str(exc)
+    return isinstance(exc, httpx.ReadError | httpx.WriteError) and not any(m in str(exc) for m in TLS_MARKERS)
+
+
 class Transport:
     """Sends Cases to one endpoint URL and returns Exchanges; never raises for what the target does."""
 
@@ -235,7 +244,7 @@ class Transport:
         except (httpx.HTTPError, OSError) as exc:
             kind = TransportError.TIMEOUT if deadline.expired else classify(exc)
             self._fail(exchange, kind, self._detail(exc, kind))
-            stale = exchange.status is None and not deadline.expired and HUNG_UP in str(exc)
+            stale = exchange.status is None and not deadline.expired and hung_up_unanswered(exc)
         finally:
             deadline.finish()
             exchange.elapsed = time.monotonic() - started

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 import socket
+import struct
 import threading
 import tracemalloc
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -540,7 +542,34 @@ def test_capped_body_refuses_encodings_it_cannot_cap(encoding: str) -> None:
         CappedBody(encoding, max_bytes=100)
 
 
-def test_a_reused_connection_closed_before_any_answer_is_retried_once_on_a_fresh_one() -> None:
+def read_request(conn: socket.socket) -> None:
+    """Read one whole HTTP request (head and Content-Length body), so closing leaves nothing unread."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+    )
+    while len(body) < length:
+        body += conn.recv(65536)
+
+
+def hang_up(conn: socket.socket) -> None:
+    """Close cleanly (FIN): the client reads end-of-stream before any response."""
+    conn.close()
+
+
+def reset(conn: socket.socket) -> None:
+    """Close with an RST, as a server does that closed the connection before the request arrived."""
+    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    conn.close()
+
+
+@pytest.mark.parametrize("drop", [hang_up, reset], ids=["hang-up", "reset"])
+def test_a_reused_connection_dropped_before_any_answer_is_retried_once_on_a_fresh_one(
+    drop: Callable[[socket.socket], None],
+) -> None:
     """A server closing an idle keep-alive connection as the next request arrives is not a finding."""
     body = b"<user_response/>"
     head = b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: %d\r\n\r\n"
@@ -550,14 +579,14 @@ def test_a_reused_connection_closed_before_any_answer_is_retried_once_on_a_fresh
     def serve(listener: socket.socket) -> None:
         conn, _ = listener.accept()
         connections.append(1)
-        with conn:
-            conn.recv(65536)
-            conn.sendall(answer)  # keep-alive (HTTP/1.1 default) ...
-            conn.recv(65536)  # ... then the next request arrives just as the server hangs up
+        read_request(conn)
+        conn.sendall(answer)  # keep-alive (HTTP/1.1 default) ...
+        read_request(conn)
+        drop(conn)  # ... then the next request arrives just as the server drops the connection
         conn, _ = listener.accept()
         connections.append(2)
         with conn:
-            conn.recv(65536)
+            read_request(conn)
             conn.sendall(answer)
 
     with socket.create_server(("127.0.0.1", 0)) as listener:
@@ -571,3 +600,4 @@ def test_a_reused_connection_closed_before_any_answer_is_retried_once_on_a_fresh
     assert (first.status, second.status) == (200, 200), second.error_detail
     assert second.error is None
     assert len(connections) == 2
+    assert transport.requests_sent == 2  # the retry is the same request, not a new one
