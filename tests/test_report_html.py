@@ -95,6 +95,7 @@ def test_build_html_report_offline(pytester: pytest.Pytester, allure_installed: 
     assert not (out / "stale.txt").exists()
 
 
+@pytest.mark.e2e
 def test_build_refuses_to_replace_a_directory_that_is_not_a_report(
     tmp_path: Path, allure_installed: Path
 ) -> None:
