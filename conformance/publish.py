@@ -12,6 +12,7 @@ from conformance.report.junit import annotate_junit
 from conformance.report.manifest import write_manifest
 from conformance.report.signoff import write_signoff
 from conformance.session import ConfigError, Session
+from conformance.summary import checked_verdict
 
 
 def load_baseline(path: Path | None) -> dict[str, Any] | None:
@@ -29,6 +30,15 @@ def load_baseline(path: Path | None) -> dict[str, Any] | None:
     return document
 
 
+def finish_session(
+    session: Session, *, error: str | None = None, error_code: int | None = None
+) -> dict[str, Any]:
+    """End a session the one way both front ends do: summary.json, JUnit stamp, sign-off, manifest."""
+    summary = session.finish(error=error, error_code=error_code)
+    publish(session, summary)
+    return summary
+
+
 def publish(session: Session, summary: Mapping[str, Any]) -> None:
     """Write the report files for a finished run, the manifest last so it covers all of them."""
     report_dir = session.options.report_dir
@@ -37,6 +47,7 @@ def publish(session: Session, summary: Mapping[str, Any]) -> None:
         write_environment(
             results,
             {
+                "verdict": checked_verdict(summary),
                 "target": str(summary["target"]),
                 "mode": str(summary["mode"]),
                 "suite.version": str(summary["suite_version"]),

@@ -24,7 +24,13 @@ def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
         else:
             kind = click.Path(path_type=Path) if spec.kind is Path else spec.kind
             function = click.option(
-                spec.name, spec.field, type=kind, default=None, metavar=spec.metavar, help=spec.help
+                spec.name,
+                spec.field,
+                type=kind,
+                default=None,
+                metavar=spec.metavar,
+                help=spec.help,
+                multiple=spec.multiple,
             )(function)
     return function
 
