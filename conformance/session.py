@@ -24,6 +24,7 @@ from conformance.cassettes import CassetteBook, CassetteError, CassetteHeader
 from conformance.checks import CheckContext
 from conformance.engine import Run
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users
+from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured
 from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange
 from conformance.options import DEFAULT_KEY_VARIABLE, DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
 from conformance.profile import Profile, ProfileError, load_profile
@@ -203,11 +204,17 @@ def preflight(url: str, *, timeout: float) -> None:
     try:
         with socket.create_connection((host, port), timeout=min(timeout, 10.0)):
             pass
+    except socket.gaierror as exc:
+        raise ConfigError(
+            f"target unreachable: cannot resolve host {host!r} (DNS: {exc.strerror}); "
+            "check the host name in --target",
+            exit_code=EXIT_UNREACHABLE,
+        ) from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ConfigError(
-            f"target unreachable: cannot connect to {host}:{port} ({reason}); check --target and that the "
-            "service is up",
+            f"target unreachable: cannot connect to {host}:{port} ({reason}); check --target (host, port, "
+            "http:// vs https://) and that the service is up",
             exit_code=EXIT_UNREACHABLE,
         ) from None
 
@@ -384,8 +391,9 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
                 foreign_user_id=users.foreign_user_id,
             )
             book = CassetteBook(options.cassettes, mode="record", header=header, api_key=api_key)
+        live = book is None or options.record
         run = Run(
-            sender=transport,
+            sender=FirstAnswerGuard(transport) if live else transport,
             context=CheckContext(profile=profile, api_key=api_key),
             builder=CaseBuilder(users=users, profile=profile),
             redactor=Redactor(secrets=[api_key]),
@@ -406,7 +414,11 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             run.sleep = lambda _seconds: None  # replay: the recorded answers come without waiting
         run.observers.append(session)
         session.mark_started()
-        run.abort_codes = {CassetteError: EXIT_CASSETTE_MISS, RequestBudgetExceeded: EXIT_USAGE}
+        run.abort_codes = {
+            CassetteError: EXIT_CASSETTE_MISS,
+            RequestBudgetExceeded: EXIT_USAGE,
+            TargetMisconfigured: EXIT_UNREACHABLE,
+        }
         yield session
 
 
