@@ -140,6 +140,7 @@ class Session:
             "stale_interactions": stale,
             "unused_cassettes": unused,
             "throttled": self.run.throttled,
+            "throttle_waited_s": round(self.run.throttle_waited, 3),
             "stopped_early": stopped_early,
         }
         self.summary = build_summary(
@@ -412,6 +413,7 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
         )
         if book is not None and not options.record:
             run.sleep = lambda _seconds: None  # replay: the recorded answers come without waiting
+        run.throttle_budget = options.max_throttle_wait
         run.observers.append(session)
         session.mark_started()
         run.abort_codes = {

@@ -31,7 +31,8 @@ def derived_verdict(summary: Mapping[str, Any]) -> str:
     error = summary.get("error")
     if not outcomes and error is None:
         return "error"  # no requirement at all: nothing can have been verified
-    return verdict_of(outcomes, error=None if error is None else str(error))
+    stopped = bool(summary.get("stopped_early"))
+    return verdict_of(outcomes, error=None if error is None else str(error), stopped=stopped)
 
 
 def checked_verdict(summary: Mapping[str, Any]) -> str:
@@ -82,7 +83,9 @@ def verdict_line(summary: Mapping[str, Any]) -> str:
         counts[str(r.get("outcome"))] = counts.get(str(r.get("outcome")), 0) + 1
     missing = not_exercised(summary)
     reason = f" ({summary['error']})" if summary.get("error") else ""
-    if not reason and verdict == "incomplete":
+    if not reason and verdict == "incomplete" and summary.get("stopped_early") and not missing:
+        reason = f" ({summary['stopped_early']})"
+    elif not reason and verdict == "incomplete":
         shown = ", ".join(r for r, _ in missing[:LISTED]) + (", …" if len(missing) > LISTED else "")
         reason = f" ({len(missing)} MUST requirement(s) not exercised: {shown})"
     exit_code = summary.get("exit_code")

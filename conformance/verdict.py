@@ -57,17 +57,18 @@ def requirement_outcome(entry: RequirementLedger, level: Level, *, exempt: bool 
     return PASSED if entry.checks_run else SKIPPED
 
 
-def verdict_of(outcomes: Mapping[str, str], *, error: str | None) -> str:
+def verdict_of(outcomes: Mapping[str, str], *, error: str | None, stopped: bool = False) -> str:
     """conformant | non-conformant | incomplete | error, from the outcome of every requirement.
 
     A MUST requirement that was not exercised cannot pass: the run is then incomplete, unless something
-    failed (a failure is a failure whatever else was not looked at).
+    failed (a failure is a failure whatever else was not looked at). A run that stopped early (the target
+    stopped answering, the throttle budget was spent) did not send all it meant to: incomplete as well.
     """
     if error is not None:
         return ERROR
     if FAILED in outcomes.values():
         return NON_CONFORMANT
-    if any(o == SKIPPED and _is_must(rid) for rid, o in outcomes.items()):
+    if stopped or any(o == SKIPPED and _is_must(rid) for rid, o in outcomes.items()):
         return INCOMPLETE
     return CONFORMANT
 
@@ -171,7 +172,7 @@ def build_summary(
                 "failures": failures,
             }
         )
-    verdict = verdict_of(outcomes, error=error)
+    verdict = verdict_of(outcomes, error=error, stopped=coverage.stopped is not None)
     exercised: dict[str, list[str]] = {}
     for req in REQUIREMENTS:
         if outcomes[req.id] not in (SKIPPED, NOT_APPLICABLE):
