@@ -31,6 +31,7 @@ class Profile:
     token_expire_required: bool = True
     expire_reading: str = "absolute"
     expire_tolerance: float = 5.0
+    date_tolerance: float = 60.0  # seconds a Date header may be off the suite's clock
     content_types: tuple[str, ...] = ("application/xml", "text/xml")
     qrcode_schemes: tuple[str, ...] = ("https",)
     rejection_statuses: tuple[int, ...] = ()  # empty: any 4xx
