@@ -161,6 +161,13 @@ class Session:
         write_json_atomic(self.options.report_dir / "summary.json", self.summary)
         return self.summary
 
+    def fail_writing(self, reason: str) -> dict[str, Any]:
+        """The run could not write its reports: an error summary naming why (exit 2), written if possible."""
+        self.summary = _stub_summary(self.options, error=reason, exit_code=EXIT_USAGE)
+        with contextlib.suppress(OSError):
+            write_json_atomic(self.options.report_dir / "summary.json", self.summary)
+        return self.summary
+
     def mark_started(self) -> None:
         """Write an incomplete summary.json first, so a run killed outright still leaves one."""
         write_json_atomic(
@@ -257,6 +264,8 @@ def _validate(options: RunOptions) -> None:
         if user is not None and not 0 <= user < 2**63:
             raise ConfigError(f"{name} must be a user ID from 0 to {2**63 - 1}, not {user}")
     not_applicable_reasons(options.not_applicable)
+    if options.baseline is not None and not options.baseline.is_file():
+        raise ConfigError(f"--baseline {options.baseline} is not a file; name a previous summary.json")
 
 
 def not_applicable_reasons(values: tuple[str, ...]) -> dict[str, str]:
@@ -310,12 +319,20 @@ def open_session(options: RunOptions) -> Iterator[Session]:
             set_aside_earlier_run(options.report_dir)
         except ReportDirError as exc:
             raise ConfigError(str(exc)) from None
-        write_json_atomic(summary_path, _stub_summary(options, error=IN_PROGRESS, exit_code=EXIT_INTERRUPTED))
+        try:
+            write_json_atomic(
+                summary_path, _stub_summary(options, error=IN_PROGRESS, exit_code=EXIT_INTERRUPTED)
+            )
+        except OSError as exc:
+            raise ConfigError(str(exc)) from None
         try:
             with _open_session(options) as session:
                 yield session
         except ConfigError as exc:
-            write_json_atomic(summary_path, _stub_summary(options, error=str(exc), exit_code=exc.exit_code))
+            with contextlib.suppress(OSError):
+                write_json_atomic(
+                    summary_path, _stub_summary(options, error=str(exc), exit_code=exc.exit_code)
+                )
             raise
 
 

@@ -67,7 +67,9 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     except ConfigError as exc:
         click.echo(f"conformance: error: {exc}", err=True)
         return exc.exit_code
-    if summary["verdict"] == "error" and summary["exit_code"] in ONE_LINE_EXITS:
+    if summary["verdict"] == "error" and (
+        summary["exit_code"] in ONE_LINE_EXITS or not summary["requirements"]
+    ):
         # the run never got to judge the target: the cause and the fix, not an empty matrix
         click.echo(f"conformance: error: {summary['error']}", err=True)
         return int(summary["exit_code"])
