@@ -14,6 +14,7 @@ from conformance.verdict import (
     NOT_APPLICABLE,
     OUTCOMES,
     SKIPPED,
+    Verdict,
     exit_code_of,
     verdict_of,
 )
@@ -25,23 +26,23 @@ class SummaryContradiction(ValueError):
     """A summary whose verdict or exit code does not follow from its requirement outcomes."""
 
 
-def derived_verdict(summary: Mapping[str, Any]) -> str:
+def derived_verdict(summary: Mapping[str, Any]) -> Verdict:
     """The verdict the requirement outcomes and the error of a summary imply."""
     outcomes = {str(r.get("id")): str(r.get("outcome")) for r in summary.get("requirements") or []}
     error = summary.get("error")
     if not outcomes and error is None:
-        return "error"  # no requirement at all: nothing can have been verified
+        return Verdict.ERROR  # no requirement at all: nothing can have been verified
     stopped = bool(summary.get("stopped_early"))
     return verdict_of(outcomes, error=None if error is None else str(error), stopped=stopped)
 
 
-def checked_verdict(summary: Mapping[str, Any]) -> str:
+def checked_verdict(summary: Mapping[str, Any]) -> Verdict:
     """The summary's verdict, after checking it follows from its outcomes; SummaryContradiction if not."""
     stated = summary.get("verdict")
     derived = derived_verdict(summary)
     if stated != derived:
         raise SummaryContradiction(
-            f"summary.json states verdict {stated!r} but its requirement outcomes give {derived!r}; "
+            f"summary.json states verdict {stated!r} but its requirement outcomes give '{derived}'; "
             "it was edited or written by another tool: run the suite again"
         )
     unknown = {str(r.get("outcome")) for r in summary.get("requirements") or []} - set(OUTCOMES)
@@ -51,7 +52,7 @@ def checked_verdict(summary: Mapping[str, Any]) -> str:
     expected_exit = exit_code_of(derived, error_code=error_code if isinstance(error_code, int) else None)
     if summary.get("exit_code") != expected_exit:
         raise SummaryContradiction(
-            f"summary.json states exit code {summary.get('exit_code')!r} but verdict {derived!r} "
+            f"summary.json states exit code {summary.get('exit_code')!r} but verdict '{derived}' "
             f"means exit {expected_exit}"
         )
     return derived

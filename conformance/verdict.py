@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,30 @@ EXIT_SUITE_ERROR = 5
 EXIT_INCOMPLETE = 6
 EXIT_INTERRUPTED = 130
 
-CONFORMANT = "conformant"
-NON_CONFORMANT = "non-conformant"
-INCOMPLETE = "incomplete"
-ERROR = "error"
-VERDICTS = (CONFORMANT, NON_CONFORMANT, INCOMPLETE, ERROR)
-PASSED, FAILED, WARNING, SKIPPED, NOT_APPLICABLE = "passed", "failed", "warning", "skipped", "not-applicable"
-OUTCOMES = (PASSED, FAILED, WARNING, SKIPPED, NOT_APPLICABLE)
+
+class Verdict(StrEnum):
+    """The run's verdict (a str: summary.json and every consumer keep reading plain strings)."""
+
+    CONFORMANT = "conformant"
+    NON_CONFORMANT = "non-conformant"
+    INCOMPLETE = "incomplete"
+    ERROR = "error"
+
+
+class Outcome(StrEnum):
+    """One requirement's outcome; SKIPPED means no check exercised it."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNING = "warning"
+    SKIPPED = "skipped"
+    NOT_APPLICABLE = "not-applicable"
+
+
+CONFORMANT, NON_CONFORMANT, INCOMPLETE, ERROR = Verdict
+VERDICTS = tuple(Verdict)
+PASSED, FAILED, WARNING, SKIPPED, NOT_APPLICABLE = Outcome
+OUTCOMES = tuple(Outcome)
 NO_TEST_REASON = "no conformance test exercised it"
 
 EXIT_CODES: dict[int, str] = {
@@ -48,7 +66,7 @@ EXIT_CODES: dict[int, str] = {
 }
 
 
-def requirement_outcome(entry: RequirementLedger, level: Level, *, exempt: bool = False) -> str:
+def requirement_outcome(entry: RequirementLedger, level: Level, *, exempt: bool = False) -> Outcome:
     """passed | failed | warning | skipped (not exercised) | not-applicable for one requirement."""
     if entry.failure_count:
         return FAILED if level is Level.MUST else WARNING
@@ -57,7 +75,7 @@ def requirement_outcome(entry: RequirementLedger, level: Level, *, exempt: bool 
     return PASSED if entry.checks_run else SKIPPED
 
 
-def verdict_of(outcomes: Mapping[str, str], *, error: str | None, stopped: bool = False) -> str:
+def verdict_of(outcomes: Mapping[str, str], *, error: str | None, stopped: bool = False) -> Verdict:
     """conformant | non-conformant | incomplete | error, from the outcome of every requirement.
 
     A MUST requirement that was not exercised cannot pass: the run is then incomplete, unless something
@@ -82,7 +100,8 @@ def exit_code_of(verdict: str, *, error_code: int | None) -> int:
     """The process exit code for a verdict."""
     if verdict == ERROR:
         return error_code if error_code is not None else EXIT_SUITE_ERROR
-    return {NON_CONFORMANT: EXIT_NON_CONFORMANT, INCOMPLETE: EXIT_INCOMPLETE}.get(verdict, EXIT_CONFORMANT)
+    codes: dict[str, int] = {NON_CONFORMANT: EXIT_NON_CONFORMANT, INCOMPLETE: EXIT_INCOMPLETE}
+    return codes.get(verdict, EXIT_CONFORMANT)
 
 
 @dataclass(frozen=True)
