@@ -196,7 +196,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(wrapper=True, trylast=True)  # innermost: finished before the terminal summary
 def pytest_sessionfinish(session: pytest.Session) -> Generator[None, Any, Any]:
     """After every other plugin wrote its files (junit.xml): summary, reports; the verdict's exit code."""
     result = yield
@@ -209,6 +209,7 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, Any, Any]:
     watch = session.config.stash[_STASH_WATCH]
     conformance_session.targets.update(watch.targets)
     conformance_session.deselected |= watch.deselected
+    conformance_session.keyword = conformance_session.keyword or session.config.option.keyword or None
     summary = finish_session(conformance_session, error=error, error_code=code)
     session.exitstatus = summary["exit_code"]
     return result
