@@ -24,7 +24,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
     try:
         _write_atomic(path, data)
     except OSError as exc:
-        raise WriteFailed(path, exc.strerror or type(exc).__name__) from None
+        raise WriteFailed(path, exc.strerror or str(exc) or type(exc).__name__) from None
 
 
 def _write_atomic(path: Path, data: str | bytes) -> None:
