@@ -88,3 +88,16 @@ def test_a_crashing_suite_test_is_exit_5_in_the_cli_path(tmp_path: Path) -> None
     assert summary["verdict"] == "error" and summary["exit_code"] == 5
     assert "ZeroDivisionError" in summary["error"]
     assert (tmp_path / "r" / "signoff.md").is_file()  # finished by the same function: every report written
+
+
+def test_plain_pytest_k_run_is_incomplete_with_the_reason(tmp_path: Path) -> None:
+    reports = tmp_path / "r"
+    result = plain_pytest(
+        tmp_path, "--target", "reference", "--report-dir", str(reports), "-k", "test_unknown_user_refused"
+    )
+    assert result.returncode == 6, result.stdout[-3000:]
+    summary = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
+    assert summary["verdict"] == "incomplete"
+    reasons = {item["id"]: item["reason"] for item in summary["not_exercised"]}
+    assert "not selected by -k 'test_unknown_user_refused'" in reasons["LT-TOKEN-UNIQUE"]
+    assert "conformance: verdict: incomplete" in result.stdout
