@@ -1,19 +1,19 @@
-"""Reading a summary.json: the verdict every report derives from the requirement outcomes, and its lines.
+"""Reading a summary.json: a typed, checked Summary that every report derives its verdict from.
 
-The sign-off, JUnit, the Allure environment and the console all take the verdict from here, so a summary
-whose stated verdict contradicts its own requirement outcomes is refused rather than shown.
+The sign-off, JUnit, the Allure environment and the console all read a summary through
+``Summary.of``, which recomputes the verdict from the requirement outcomes (``verdict.verdict_of``, the one
+place the rule lives) and refuses a document whose stated verdict or exit code contradicts them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from conformance.verdict import (
     EXIT_CODES,
-    NOT_APPLICABLE,
-    OUTCOMES,
-    SKIPPED,
+    Outcome,
     Verdict,
     exit_code_of,
     verdict_of,
@@ -26,73 +26,124 @@ class SummaryContradiction(ValueError):
     """A summary whose verdict or exit code does not follow from its requirement outcomes."""
 
 
-def derived_verdict(summary: Mapping[str, Any]) -> Verdict:
-    """The verdict the requirement outcomes and the error of a summary imply."""
-    outcomes = {str(r.get("id")): str(r.get("outcome")) for r in summary.get("requirements") or []}
-    error = summary.get("error")
-    if not outcomes and error is None:
-        return Verdict.ERROR  # no requirement at all: nothing can have been verified
-    stopped = bool(summary.get("stopped_early"))
-    return verdict_of(outcomes, error=None if error is None else str(error), stopped=stopped)
+@dataclass(frozen=True)
+class RequirementResult:
+    """One requirement as a summary reports it."""
+
+    id: str
+    level: str
+    outcome: Outcome
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The facts of a summary.json a verdict follows from, typed and checked."""
+
+    verdict: Verdict
+    exit_code: int
+    error: str | None
+    stopped_early: str | None
+    requests: int
+    requirements: tuple[RequirementResult, ...]
+
+    @classmethod
+    def of(cls, document: Mapping[str, Any]) -> Summary:
+        """Parse and check a summary.json document; SummaryContradiction when it does not add up."""
+        requirements = []
+        for item in document.get("requirements") or []:
+            try:
+                outcome = Outcome(str(item.get("outcome")))
+            except ValueError:
+                raise SummaryContradiction(
+                    f"summary.json has an unknown requirement outcome {item.get('outcome')!r}"
+                ) from None
+            reason = item.get("reason")
+            requirements.append(
+                RequirementResult(
+                    str(item.get("id")),
+                    str(item.get("level")),
+                    outcome,
+                    None if reason is None else str(reason),
+                )
+            )
+        error = document.get("error")
+        stopped = document.get("stopped_early")
+        if not requirements and error is None:
+            derived = Verdict.ERROR  # no requirement at all: nothing can have been verified
+        else:
+            outcomes = {r.id: r.outcome.value for r in requirements}
+            derived = verdict_of(outcomes, error=None if error is None else str(error), stopped=bool(stopped))
+        stated = document.get("verdict")
+        if stated != derived:
+            raise SummaryContradiction(
+                f"summary.json states verdict {stated!r} but its requirement outcomes give '{derived}'; "
+                "it was edited or written by another tool: run the suite again"
+            )
+        stated_exit = document.get("exit_code")
+        error_code = stated_exit if derived is Verdict.ERROR and isinstance(stated_exit, int) else None
+        expected_exit = exit_code_of(derived, error_code=error_code)
+        if stated_exit != expected_exit:
+            raise SummaryContradiction(
+                f"summary.json states exit code {stated_exit!r} but verdict '{derived}' "
+                f"means exit {expected_exit}"
+            )
+        requests = document.get("requests")
+        return cls(
+            verdict=derived,
+            exit_code=expected_exit,
+            error=None if error is None else str(error),
+            stopped_early=None if not stopped else str(stopped),
+            requests=requests if isinstance(requests, int) else 0,
+            requirements=tuple(requirements),
+        )
+
+    def not_exercised(self, *, level: str | None = "must") -> list[tuple[str, str]]:
+        """(ID, reason) for each requirement (of ``level``) no check exercised."""
+        return [
+            (r.id, r.reason or "not exercised")
+            for r in self.requirements
+            if r.outcome is Outcome.SKIPPED and (level is None or r.level == level)
+        ]
+
+    def declared_not_applicable(self) -> list[tuple[str, str]]:
+        """(ID, the user's reason) for each requirement declared not applicable."""
+        return [(r.id, r.reason or "") for r in self.requirements if r.outcome is Outcome.NOT_APPLICABLE]
+
+    def count(self, outcome: Outcome) -> int:
+        """How many requirements had ``outcome``."""
+        return sum(1 for r in self.requirements if r.outcome is outcome)
 
 
 def checked_verdict(summary: Mapping[str, Any]) -> Verdict:
     """The summary's verdict, after checking it follows from its outcomes; SummaryContradiction if not."""
-    stated = summary.get("verdict")
-    derived = derived_verdict(summary)
-    if stated != derived:
-        raise SummaryContradiction(
-            f"summary.json states verdict {stated!r} but its requirement outcomes give '{derived}'; "
-            "it was edited or written by another tool: run the suite again"
-        )
-    unknown = {str(r.get("outcome")) for r in summary.get("requirements") or []} - set(OUTCOMES)
-    if unknown:
-        raise SummaryContradiction(f"summary.json has unknown requirement outcome(s) {sorted(unknown)}")
-    error_code = summary.get("exit_code") if derived == "error" else None
-    expected_exit = exit_code_of(derived, error_code=error_code if isinstance(error_code, int) else None)
-    if summary.get("exit_code") != expected_exit:
-        raise SummaryContradiction(
-            f"summary.json states exit code {summary.get('exit_code')!r} but verdict '{derived}' "
-            f"means exit {expected_exit}"
-        )
-    return derived
+    return Summary.of(summary).verdict
 
 
 def not_exercised(summary: Mapping[str, Any], *, level: str | None = "must") -> list[tuple[str, str]]:
     """(requirement ID, reason) for each requirement (of ``level``) that no check exercised."""
-    return [
-        (str(r.get("id")), str(r.get("reason") or "not exercised"))
-        for r in summary.get("requirements") or []
-        if r.get("outcome") == SKIPPED and (level is None or r.get("level") == level)
-    ]
+    return Summary.of(summary).not_exercised(level=level)
 
 
 def declared_not_applicable(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
     """(requirement ID, the user's reason) for each requirement declared not applicable."""
-    return [
-        (str(r.get("id")), str(r.get("reason") or ""))
-        for r in summary.get("requirements") or []
-        if r.get("outcome") == NOT_APPLICABLE
-    ]
+    return Summary.of(summary).declared_not_applicable()
 
 
 def verdict_line(summary: Mapping[str, Any]) -> str:
     """One plain line: the verdict, why when it is not conformant, the counts and the exit code."""
-    verdict = checked_verdict(summary)
-    counts: dict[str, int] = {}
-    for r in summary.get("requirements") or []:
-        counts[str(r.get("outcome"))] = counts.get(str(r.get("outcome")), 0) + 1
-    missing = not_exercised(summary)
-    reason = f" ({summary['error']})" if summary.get("error") else ""
-    if not reason and verdict == "incomplete" and summary.get("stopped_early") and not missing:
-        reason = f" ({summary['stopped_early']})"
-    elif not reason and verdict == "incomplete":
+    typed = Summary.of(summary)
+    missing = typed.not_exercised()
+    reason = f" ({typed.error})" if typed.error else ""
+    if not reason and typed.verdict is Verdict.INCOMPLETE and typed.stopped_early and not missing:
+        reason = f" ({typed.stopped_early})"
+    elif not reason and typed.verdict is Verdict.INCOMPLETE:
         shown = ", ".join(r for r, _ in missing[:LISTED]) + (", …" if len(missing) > LISTED else "")
         reason = f" ({len(missing)} MUST requirement(s) not exercised: {shown})"
-    exit_code = summary.get("exit_code")
     return (
-        f"verdict: {verdict}{reason} · {counts.get('passed', 0)} passed, {counts.get('failed', 0)} failed, "
-        f"{counts.get('warning', 0)} warnings, {counts.get(SKIPPED, 0)} not exercised, "
-        f"{counts.get(NOT_APPLICABLE, 0)} not applicable · {summary.get('requests', 0)} requests · "
-        f"exit {exit_code} ({EXIT_CODES.get(exit_code, '') if isinstance(exit_code, int) else ''})"
+        f"verdict: {typed.verdict}{reason} · {typed.count(Outcome.PASSED)} passed, "
+        f"{typed.count(Outcome.FAILED)} failed, {typed.count(Outcome.WARNING)} warnings, "
+        f"{typed.count(Outcome.SKIPPED)} not exercised, "
+        f"{typed.count(Outcome.NOT_APPLICABLE)} not applicable · "
+        f"{typed.requests} requests · exit {typed.exit_code} ({EXIT_CODES.get(typed.exit_code, '')})"
     )

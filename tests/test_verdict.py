@@ -36,3 +36,22 @@ def test_exit_codes() -> None:
     assert exit_code_of("non-conformant", error_code=None) == EXIT_NON_CONFORMANT
     assert exit_code_of("incomplete", error_code=None) == EXIT_INCOMPLETE == 6
     assert exit_code_of("error", error_code=3) == 3
+
+
+def test_a_hand_edited_summary_is_refused_by_every_consumer() -> None:
+    from conformance.summary import Summary, SummaryContradiction
+
+    document = {
+        "verdict": "conformant",
+        "exit_code": 0,
+        "error": None,
+        "requirements": [{"id": "LT-AUTH-USER-SCOPE", "level": "must", "outcome": "skipped", "reason": "r"}],
+    }
+    with pytest.raises(SummaryContradiction, match="give 'incomplete'"):
+        Summary.of(document)
+    document.update(verdict="incomplete", exit_code=0)
+    with pytest.raises(SummaryContradiction, match="means exit 6"):
+        Summary.of(document)
+    document["exit_code"] = 6
+    typed = Summary.of(document)
+    assert typed.not_exercised() == [("LT-AUTH-USER-SCOPE", "r")]
