@@ -400,7 +400,7 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "AMB-EXPIRE-SAMPLE",
         42,
         "The sample <expire> 9090 is neither a Unix timestamp nor a 60..86400 second count.",
-        "<expire> is an absolute Unix timestamp: issue time (Date header, else send time) + "
+        "<expire> is an absolute Unix timestamp: issue time by the suite clock (send to receive) + "
         "token_expire, within expire_tolerance seconds.",
         "expire_reading",
     ),

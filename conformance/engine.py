@@ -6,6 +6,7 @@ This is the core the CLI and the pytest plugin both drive; it never imports pyte
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,11 +23,16 @@ MAX_FAILURES_KEPT = 5  # per requirement, with full evidence; the count keeps go
 # After this many transport errors in a row the target is not answering: stop instead of waiting out
 # a timeout for every remaining case (a 30 s stall would otherwise cost timeout x hundreds of requests).
 MAX_CONSECUTIVE_TRANSPORT_ERRORS = 3
-# A shared staging system may throttle: a 429 is waited out (Retry-After, capped) and the request sent
-# again, a few times, before the 429 is judged like any other answer.
+# A shared staging system may throttle: a 429 (or a 503 with Retry-After) is waited out (Retry-After,
+# capped; else 1, 2, 4 ... s) and the request sent again, out of one run-wide budget of waiting. A throttled
+# answer is never taken as the answer to the case, but the checks that apply to any refusal still judge it
+# (a token in a 429 is a finding). Past the budget the run stops early: incomplete, never hours of waiting.
 HTTP_TOO_MANY_REQUESTS = 429
-MAX_THROTTLE_RETRIES = 3
-MAX_THROTTLE_WAIT = 30.0
+HTTP_SERVICE_UNAVAILABLE = 503
+MAX_THROTTLE_WAIT = 30.0  # for one wait, whatever Retry-After says
+MIN_THROTTLE_WAIT = 0.5  # Retry-After: 0 must not spin
+DEFAULT_THROTTLE_BUDGET = 120.0
+REFUSAL_REQUIREMENTS = frozenset({"LT-REJECT-NO-TOKEN", "LT-SEC-KEY-NOT-ECHOED", "LT-SEC-NO-DTD"})
 
 
 class Sender(Protocol):
@@ -131,6 +137,9 @@ class Run:
         self.abort_codes: dict[type[Exception], int] = {}
         self._transport_errors_in_a_row = 0
         self.throttled = 0
+        self.throttle_budget = DEFAULT_THROTTLE_BUDGET  # seconds of waiting on throttling, run-wide
+        self.throttle_waited = 0.0
+        self.clock: Callable[[], float] = time.time  # for an HTTP-date Retry-After
         self.sleep: Callable[[float], None] = time.sleep  # replay sets a no-op: no server to wait for
 
     # -- tests ---------------------------------------------------------------------------------------
@@ -149,14 +158,30 @@ class Run:
     def exchange(self, case: Case) -> tuple[Exchange, list[CheckResult]]:
         """Send one case (waiting out throttling), run every check on the answer, record the results."""
         exchange = self._send(case)
-        for attempt in range(MAX_THROTTLE_RETRIES):
-            if exchange.status != HTTP_TOO_MANY_REQUESTS:
-                break
+        attempt = 0
+        while throttled(exchange):
             self.throttled += 1
-            self.sleep(_retry_after(exchange, attempt))
+            self._judge(exchange, only=REFUSAL_REQUIREMENTS)
+            wait = max(
+                MIN_THROTTLE_WAIT, min(_retry_after(exchange, attempt, now=self.clock()), MAX_THROTTLE_WAIT)
+            )
+            if self.throttle_waited + wait > self.throttle_budget:
+                self.aborted = RunAborted(
+                    f"stopped early: the throttle budget of {self.throttle_budget:g} s (--max-throttle-wait) "
+                    f"is spent; the target answered HTTP {exchange.status} {self.throttled} times",
+                    exit_code=None,
+                )
+                raise self.aborted
+            self.throttle_waited += wait
+            self.sleep(wait)
+            attempt += 1
             exchange = self._send(case)
         self._note_transport(exchange)
-        results = run_checks(Subject(exchange), self.context)
+        return exchange, self._judge(exchange)
+
+    def _judge(self, exchange: Exchange, *, only: frozenset[str] | None = None) -> list[CheckResult]:
+        """Run the checks on one answer (only those serving ``only``, when given); record and report them."""
+        results = run_checks(Subject(exchange), self.context, serving=only)
         self.redactor.learn_tokens(exchange.body.decode("utf-8", "replace"))
         evidence = exchange_evidence(exchange, self.redactor)
         for result in results:
@@ -169,7 +194,7 @@ class Run:
         self.log.append(_note(self.current_test, exchange, results))
         for observer in self.observers:
             observer.on_exchange(exchange, results, evidence=evidence)
-        return exchange, results
+        return results
 
     def _send(self, case: Case) -> Exchange:
         if self.aborted is not None:
@@ -253,11 +278,39 @@ class Run:
         return self.expect_all(cases)
 
 
-def _retry_after(exchange: Exchange, attempt: int) -> float:
-    """Seconds to wait before resending a throttled request: Retry-After (seconds) or 1, 2, 4 s."""
-    header = (exchange.header("retry-after") or "").strip()
-    wait = float(header) if header.isdigit() else 2.0**attempt
-    return min(wait, MAX_THROTTLE_WAIT)
+def throttled(exchange: Exchange) -> bool:
+    """A 429, or a 503 that says when to come back: the target is throttling, not answering the case."""
+    return exchange.status == HTTP_TOO_MANY_REQUESTS or (
+        exchange.status == HTTP_SERVICE_UNAVAILABLE and exchange.header("retry-after") is not None
+    )
+
+
+def retry_after_seconds(value: str | None, *, now: float) -> float | None:
+    """Retry-After as seconds from ``now`` (delay-seconds or an HTTP-date), None when absent or unusable.
+
+    Whatever the target sends (junk, huge, negative, non-ASCII digits such as '²') gives a number or None.
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return float(int(text[:12]))  # more digits than any wait is capped anyway
+    if not text.isascii() or len(text) > 64:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    try:
+        return max(0.0, when.timestamp() - now)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
+def _retry_after(exchange: Exchange, attempt: int, *, now: float) -> float:
+    """Seconds to wait before resending a throttled request: Retry-After, else 1, 2, 4 ... s."""
+    seconds = retry_after_seconds(exchange.header("retry-after"), now=now)
+    return seconds if seconds is not None else 2.0 ** min(attempt, 10)
 
 
 def _note(test: str, exchange: Exchange, results: list[CheckResult]) -> ExchangeNote:

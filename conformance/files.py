@@ -8,8 +8,26 @@ import tempfile
 from pathlib import Path
 
 
+class WriteFailed(OSError):
+    """A report file could not be written (disk full, read-only, a directory in its place); one line."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"cannot write {path}: {reason}; free space or fix --report-dir")
+        self.path = path
+
+
 def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write through a temporary file in the same directory, fsync, rename: the old file or the new one."""
+    """Write through a temporary file in the same directory, fsync, rename: the old file or the new one.
+
+    Any OS error becomes WriteFailed naming the file (never a half-written file or a traceback).
+    """
+    try:
+        _write_atomic(path, data)
+    except OSError as exc:
+        raise WriteFailed(path, exc.strerror or str(exc) or type(exc).__name__) from None
+
+
+def _write_atomic(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     content = data.encode("utf-8") if isinstance(data, str) else data
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -14,6 +14,7 @@ DEFAULT_KEY_VARIABLE = "CONFORMANCE_API_KEY"
 DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BODY_BYTES = 1_048_576
+DEFAULT_MAX_THROTTLE_WAIT = 120.0  # seconds, run-wide, waiting on 429/503 answers
 REFERENCE_TARGET = "reference"
 
 
@@ -42,6 +43,8 @@ class RunOptions:
     ca_bundle: Path | None = None
     target_version: str | None = None
     baseline: Path | None = None
+    not_applicable: tuple[str, ...] = ()  # "ID=reason" exemptions, shown in the sign-off
+    max_throttle_wait: float = DEFAULT_MAX_THROTTLE_WAIT
 
     @property
     def mode(self) -> str:
@@ -60,6 +63,7 @@ class OptionSpec:
     kind: type = str
     flag: bool = False
     metavar: str | None = None
+    multiple: bool = False  # may be given more than once; the values form a tuple
 
     @property
     def name(self) -> str:
@@ -144,6 +148,21 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "A previous summary.json: the sign-off lists what is newly failing and fixed.",
         kind=Path,
         metavar="FILE",
+    ),
+    OptionSpec(
+        "not_applicable",
+        "ID=REASON: declare a requirement not applicable to this deployment, with the reason (repeatable; "
+        "shown in the sign-off). Without it a MUST requirement that was not exercised makes the run "
+        "incomplete.",
+        metavar="ID=REASON",
+        multiple=True,
+    ),
+    OptionSpec(
+        "max_throttle_wait",
+        f"Run-wide budget in seconds for waiting on 429/503 answers (default {DEFAULT_MAX_THROTTLE_WAIT:g}); "
+        "past it the run ends incomplete.",
+        kind=float,
+        metavar="S",
     ),
 )
 

@@ -10,20 +10,56 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.contract import REQUIREMENTS_BY_ID
-from conformance.engine import Run
-from conformance.options import OPTION_SPECS, options_from
+from conformance.engine import ContractViolation, Run, RunAborted
+from conformance.options import OPTION_SPECS, RunOptions, options_from
 from conformance.session import ConfigError, Session, open_session
+from conformance.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, EXIT_USAGE
 
 MESSAGE_LINES = 12  # of a failing test's message kept in the summary
+SUITE_DIR = Path(__file__).resolve().parent / "suite"
+# pytest's own exit codes that mean the suite, not the target, went wrong.
+PYTEST_INTERRUPTED = 2
+PYTEST_NO_TESTS = 5
+PYTEST_BROKEN = {3: "internal error", 4: "usage error", PYTEST_NO_TESTS: "no tests collected"}
 # Options of other well-known plugins that share a name with ours.
 KNOWN_CLASHES = {"--timeout": "pytest_timeout"}
 _STASH_SESSION = pytest.StashKey[Session]()
 _STASH_STACK = pytest.StashKey[contextlib.ExitStack]()
+
+
+@dataclass(eq=False)  # a plugin object: hashable by identity
+class Watch:
+    """A pytest plugin object: what pytest tells about the run besides the exchanges."""
+
+    targets: dict[str, tuple[str, ...]] = field(default_factory=dict)  # nodeid -> requirement IDs
+    deselected: set[str] = field(default_factory=set)
+    interrupted: bool = False
+    suite_errors: list[str] = field(default_factory=list)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        """Tests left out by -k: what only they target is not exercised, and the summary says so."""
+        for item in items:
+            self.targets[item.nodeid] = _targets(item)
+            self.deselected.add(item.nodeid)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        """Which requirements each selected test targets."""
+        self.targets.update({item.nodeid: _targets(item) for item in session.items})
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        """Ctrl-C or SIGTERM (not pytest stopping on its own): the summary will say the run is incomplete."""
+        if not excinfo.errisinstance(pytest.Session.Interrupted):
+            self.interrupted = True
+
+
+_STASH_WATCH = pytest.StashKey[Watch]()
 
 
 class SessionProvider:
@@ -44,6 +80,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
             settings["action"] = "store_true"
         else:
             settings.update(type=spec.kind, default=None, metavar=spec.metavar)
+            if spec.multiple:
+                settings["action"] = "append"
         # Another plugin may own the name (pytest-timeout's --timeout): then ours is --conformance-timeout.
         name = spec.name if spec.name not in taken else f"--conformance-{spec.name[2:]}"
         group.addoption(name, **settings)
@@ -59,9 +97,30 @@ def _option_names(parser: pytest.Parser) -> set[str]:
     return names | {option for option, module in KNOWN_CLASHES.items() if importlib.util.find_spec(module)}
 
 
+@pytest.hookimpl(tryfirst=True)  # before the junitxml plugin reads --junitxml
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the marker that names the requirements a conformance test targets."""
+    """Register the marker; a plain-pytest conformance run writes junit.xml into the report directory."""
     config.addinivalue_line("markers", "requirements(*ids): requirement IDs a conformance test targets")
+    watch = config.stash[_STASH_WATCH] = Watch()
+    config.pluginmanager.register(watch, "conformance-watch")
+    if _provider(config) is None and _runs_the_suite(config) and not getattr(config.option, "xmlpath", None):
+        report_dir = config.getoption("conformance_report_dir", None) or RunOptions().report_dir
+        config.option.xmlpath = str(Path(report_dir) / "junit.xml")
+
+
+def _runs_the_suite(config: pytest.Config) -> bool:
+    """True when pytest was pointed at the conformance tests (or a directory holding them)."""
+    for arg in config.args:
+        path = Path(str(arg).split("::", 1)[0])
+        path = (path if path.is_absolute() else Path(config.invocation_params.dir) / path).resolve()
+        if path == SUITE_DIR or SUITE_DIR in path.parents or path in SUITE_DIR.parents:
+            return True
+    return False
+
+
+def _targets(item: pytest.Item) -> tuple[str, ...]:
+    marker = item.get_closest_marker("requirements")
+    return tuple(str(a) for a in marker.args) if marker else ()
 
 
 def _provider(config: pytest.Config) -> SessionProvider | None:
@@ -119,7 +178,7 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[Run]:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, Any, Any]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
     """Keep each conformance test's outcome for the summary."""
     report = yield
     session = item.config.stash.get(_STASH_SESSION, None)
@@ -129,25 +188,69 @@ def pytest_runtest_makereport(item: pytest.Item) -> Generator[None, Any, Any]:
         crash = getattr(report.longrepr, "reprcrash", None)
         if report.failed and crash is not None:
             record.message = "\n".join(crash.message.splitlines()[:MESSAGE_LINES])
+        if report.skipped and isinstance(report.longrepr, tuple):
+            record.message = str(report.longrepr[-1]).removeprefix("Skipped: ")
+    _note_suite_error(item, call)
     if session is not None and session.run.aborted is not None:
         item.session.shouldstop = str(session.run.aborted)
     return report
 
 
-@pytest.hookimpl(wrapper=True)
+@pytest.hookimpl(wrapper=True, trylast=True)  # innermost: finished before the terminal summary
 def pytest_sessionfinish(session: pytest.Session) -> Generator[None, Any, Any]:
     """After every other plugin wrote its files (junit.xml): summary, reports; the verdict's exit code."""
     result = yield
     conformance_session = session.config.stash.get(_STASH_SESSION, None)
     if conformance_session is None:
         return result
-    if _provider(session.config) is None:  # the CLI finishes its own session
-        summary = conformance_session.finish()
-        from conformance.publish import publish
+    from conformance.publish import finish_session
 
-        publish(conformance_session, summary)
-        session.exitstatus = summary["exit_code"]
+    error, code = _run_error(session, conformance_session)
+    watch = session.config.stash[_STASH_WATCH]
+    conformance_session.targets.update(watch.targets)
+    conformance_session.deselected |= watch.deselected
+    conformance_session.keyword = conformance_session.keyword or session.config.option.keyword or None
+    summary = finish_session(conformance_session, error=error, error_code=code)
+    session.exitstatus = summary["exit_code"]
     return result
+
+
+def _note_suite_error(item: pytest.Item, call: pytest.CallInfo[None]) -> None:
+    """A test failing with anything but a contract violation, an abort or a skip is a suite error."""
+    excinfo = call.excinfo
+    if excinfo is None or excinfo.errisinstance((ContractViolation, RunAborted, pytest.skip.Exception)):
+        return
+    session = item.config.stash.get(_STASH_SESSION, None)
+    if session is None or session.run.aborted is None:
+        text = excinfo.exconly().strip()
+        line = text.splitlines()[0][:200] if text else excinfo.typename
+        item.config.stash[_STASH_WATCH].suite_errors.append(f"{item.nodeid}: {line}")
+
+
+def _run_error(session: pytest.Session, conformance_session: Session) -> tuple[str | None, int | None]:
+    """The run's error and exit code when pytest did not run the tests to the end, else (None, None)."""
+    watch = session.config.stash[_STASH_WATCH]
+    status = int(session.exitstatus)
+    if watch.interrupted or (status == PYTEST_INTERRUPTED and conformance_session.run.aborted is None):
+        return "interrupted before the run completed", EXIT_INTERRUPTED
+    if status == PYTEST_NO_TESTS and conformance_session.keyword:
+        return f"-k {conformance_session.keyword!r} selects no conformance test", EXIT_USAGE
+    if status in PYTEST_BROKEN:
+        return f"the conformance tests could not run (pytest: {PYTEST_BROKEN[status]})", EXIT_SUITE_ERROR
+    if watch.suite_errors:
+        return f"suite error in {watch.suite_errors[0]}", EXIT_SUITE_ERROR
+    return None, None
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Plain pytest: the seed that reproduces the run and the verdict line."""
+    session = config.stash.get(_STASH_SESSION, None)
+    if session is None or session.summary is None or _provider(config) is not None:
+        return
+    from conformance.summary import verdict_line
+
+    terminalreporter.write_line(f"conformance: seed {session.seed}")
+    terminalreporter.write_line(f"conformance: {verdict_line(session.summary)}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

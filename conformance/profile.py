@@ -6,6 +6,7 @@ Precedence, resolved here and nowhere else: command line > profile file > the de
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -14,6 +15,9 @@ from typing import Any
 from conformance.contract import TOKEN_EXPIRE_MAX, TOKEN_EXPIRE_MIN
 
 DEFAULT_PROFILE_NAME = "default"
+MAX_SECONDS = 10**9  # beyond any sane expiry or tolerance; also keeps arithmetic finite
+MIN_TOKEN_BITS = 1
+MAX_TOKEN_BITS = 4096
 EXPIRE_READINGS = ("absolute", "relative")
 
 
@@ -31,6 +35,7 @@ class Profile:
     token_expire_required: bool = True
     expire_reading: str = "absolute"
     expire_tolerance: float = 5.0
+    date_tolerance: float = 60.0  # seconds a Date header may be off the suite's clock
     content_types: tuple[str, ...] = ("application/xml", "text/xml")
     qrcode_schemes: tuple[str, ...] = ("https",)
     rejection_statuses: tuple[int, ...] = ()  # empty: any 4xx
@@ -44,10 +49,41 @@ class Profile:
             raise ProfileError(
                 f"expire_reading must be one of {EXPIRE_READINGS}, not {self.expire_reading!r}"
             )
-        if not 0 <= self.token_expire_min <= self.token_expire_max:
-            raise ProfileError("token_expire_min must be >= 0 and <= token_expire_max")
-        if self.expire_tolerance < 0:
-            raise ProfileError("expire_tolerance must be >= 0 seconds")
+        if not 0 <= self.token_expire_min <= self.token_expire_max <= MAX_SECONDS:
+            raise ProfileError(f"token_expire_min must be >= 0 and <= token_expire_max <= {MAX_SECONDS}")
+        for name in ("expire_tolerance", "date_tolerance"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or not 0 <= value <= MAX_SECONDS:
+                raise ProfileError(
+                    f"{name} must be a finite number of seconds from 0 to {MAX_SECONDS}, not {value}"
+                )
+        if not MIN_TOKEN_BITS <= self.token_min_bits <= MAX_TOKEN_BITS:
+            raise ProfileError(
+                f"token_min_bits must be from {MIN_TOKEN_BITS} to {MAX_TOKEN_BITS}, not {self.token_min_bits}"
+            )
+        if any(
+            isinstance(s, bool) or not isinstance(s, int) or not 100 <= s <= 599
+            for s in self.rejection_statuses
+        ):
+            raise ProfileError(
+                f"rejection_statuses must be HTTP status codes (100..599), not {self.rejection_statuses}"
+            )
+        for name in ("content_types", "qrcode_schemes", "production_hosts"):
+            if not all(isinstance(v, str) and v.strip() for v in getattr(self, name)):
+                raise ProfileError(f"{name} must be a list of non-empty strings")
+        for name in ("rejection_schema", "success_schema"):
+            _check_schema(name, getattr(self, name))
+
+
+def _check_schema(setting: str, name: object) -> None:
+    from conformance.schema import SchemaError, schema_path
+
+    if not isinstance(name, str) or not name.strip():
+        raise ProfileError(f"{setting} must name a schema file")
+    try:
+        schema_path(name)
+    except SchemaError as exc:
+        raise ProfileError(f"{setting}: {exc}") from None
 
 
 def load_profile(path: Path | None) -> Profile:
@@ -58,6 +94,10 @@ def load_profile(path: Path | None) -> Profile:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ProfileError(f"cannot read profile {path}: {exc.strerror}; check --profile") from None
+    except UnicodeDecodeError as exc:
+        raise ProfileError(
+            f"profile {path} is not valid UTF-8 (byte {exc.start}); save it as UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"profile {path} is not valid TOML: {exc}") from None
     return profile_from_mapping(data, origin=str(path), default_name=path.stem)

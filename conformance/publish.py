@@ -7,11 +7,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from conformance.files import WriteFailed
 from conformance.report.allure import write_categories, write_environment
 from conformance.report.junit import annotate_junit
 from conformance.report.manifest import write_manifest
 from conformance.report.signoff import write_signoff
 from conformance.session import ConfigError, Session
+from conformance.summary import checked_verdict
 
 
 def load_baseline(path: Path | None) -> dict[str, Any] | None:
@@ -29,6 +31,24 @@ def load_baseline(path: Path | None) -> dict[str, Any] | None:
     return document
 
 
+def finish_session(
+    session: Session, *, error: str | None = None, error_code: int | None = None
+) -> dict[str, Any]:
+    """End a session the one way both front ends do: summary.json, JUnit stamp, sign-off, manifest.
+
+    A file that cannot be written (disk full, read-only) ends the run with exit 2, and the summary, if it
+    can still be written, says which file it was.
+    """
+    try:
+        summary = session.finish(error=error, error_code=error_code)
+        publish(session, summary)
+    except WriteFailed as exc:
+        summary = session.fail_writing(str(exc))
+    except ConfigError as exc:  # e.g. an unusable --baseline, found while writing the sign-off
+        summary = session.fail_writing(str(exc))
+    return summary
+
+
 def publish(session: Session, summary: Mapping[str, Any]) -> None:
     """Write the report files for a finished run, the manifest last so it covers all of them."""
     report_dir = session.options.report_dir
@@ -37,6 +57,7 @@ def publish(session: Session, summary: Mapping[str, Any]) -> None:
         write_environment(
             results,
             {
+                "verdict": checked_verdict(summary),
                 "target": str(summary["target"]),
                 "mode": str(summary["mode"]),
                 "suite.version": str(summary["suite_version"]),

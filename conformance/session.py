@@ -24,10 +24,12 @@ from conformance.cassettes import CassetteBook, CassetteError, CassetteHeader
 from conformance.checks import CheckContext
 from conformance.engine import Run
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users
+from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured
 from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange
 from conformance.options import DEFAULT_KEY_VARIABLE, DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
 from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
+from conformance.reportdir import ReportDirError, locked, set_aside_earlier_run
 from conformance.transport import (
     RequestBudgetExceeded,
     TargetRefused,
@@ -41,10 +43,17 @@ from conformance.verdict import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     SCHEMA_VERSION,
+    Coverage,
     build_summary,
     write_json_atomic,
 )
 
+MAX_EXAMPLES_LIMIT = 100_000
+MIN_SECONDS = 0.001
+MAX_TIMEOUT = 3600.0
+MIN_RATE = 0.001  # requests/second
+MAX_THROTTLE_WAIT_LIMIT = 86_400.0
+IN_PROGRESS = "run in progress, or it did not finish (interrupted or killed)"
 VERSION_HEADERS = ("x-api-version", "x-app-version", "x-version", "api-version")
 
 
@@ -71,6 +80,10 @@ class Session:
     summary: dict[str, Any] | None = None
     key_variable: str = DEFAULT_KEY_VARIABLE
     full_run: bool = True  # False under -k: a record run then keeps cassettes of tests it did not run
+    keyword: str | None = None  # -k EXPR
+    targets: dict[str, tuple[str, ...]] = field(default_factory=dict)  # test nodeid -> requirement IDs
+    deselected: set[str] = field(default_factory=set)  # nodeids -k left out
+    not_applicable: dict[str, str] = field(default_factory=dict)  # requirement ID -> the user's reason
 
     @contextlib.contextmanager
     def test(self, nodeid: str) -> Iterator[Run]:
@@ -110,6 +123,7 @@ class Session:
             cassettes = [{"path": str(c.path), "sha256": c.sha256} for c in report.cassettes]
             stale = [{"cassette": str(c.path), "request": r} for c in report.cassettes for r in c.stale]
             unused = [str(p) for p in report.unused]
+        stopped_early = str(aborted) if aborted is not None and aborted.exit_code is None else None
         meta = {
             "target": self.target_url,
             "target_version": self.options.target_version or self.target_version,
@@ -126,7 +140,8 @@ class Session:
             "stale_interactions": stale,
             "unused_cassettes": unused,
             "throttled": self.run.throttled,
-            "stopped_early": str(aborted) if aborted is not None and aborted.exit_code is None else None,
+            "throttle_waited_s": round(self.run.throttle_waited, 3),
+            "stopped_early": stopped_early,
         }
         self.summary = build_summary(
             self.run,
@@ -135,8 +150,22 @@ class Session:
             error_code=error_code,
             replay_command=f"conformance run --cassettes {self.options.cassettes}",
             key_variable=self.key_variable,
+            coverage=Coverage(
+                targets=dict(self.targets),
+                deselected=frozenset(self.deselected),
+                keyword=self.keyword,
+                stopped=stopped_early,
+                not_applicable=dict(self.not_applicable),
+            ),
         )
         write_json_atomic(self.options.report_dir / "summary.json", self.summary)
+        return self.summary
+
+    def fail_writing(self, reason: str) -> dict[str, Any]:
+        """The run could not write its reports: an error summary naming why (exit 2), written if possible."""
+        self.summary = _stub_summary(self.options, error=reason, exit_code=EXIT_USAGE)
+        with contextlib.suppress(OSError):
+            write_json_atomic(self.options.report_dir / "summary.json", self.summary)
         return self.summary
 
     def mark_started(self) -> None:
@@ -148,7 +177,7 @@ class Session:
                 "verdict": "error",
                 "complete": False,
                 "exit_code": EXIT_INTERRUPTED,
-                "error": "run did not finish (interrupted or killed)",
+                "error": IN_PROGRESS,
                 "target": self.target_url,
                 "mode": self.options.mode,
                 "seed": self.seed,
@@ -183,11 +212,17 @@ def preflight(url: str, *, timeout: float) -> None:
     try:
         with socket.create_connection((host, port), timeout=min(timeout, 10.0)):
             pass
+    except socket.gaierror as exc:
+        raise ConfigError(
+            f"target unreachable: cannot resolve host {host!r} (DNS: {exc.strerror}); "
+            "check the host name in --target",
+            exit_code=EXIT_UNREACHABLE,
+        ) from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise ConfigError(
-            f"target unreachable: cannot connect to {host}:{port} ({reason}); check --target and that the "
-            "service is up",
+            f"target unreachable: cannot connect to {host}:{port} ({reason}); check --target (host, port, "
+            "http:// vs https://) and that the service is up",
             exit_code=EXIT_UNREACHABLE,
         ) from None
 
@@ -207,14 +242,102 @@ def _validate(options: RunOptions) -> None:
         raise ConfigError("--record needs --target (a URL or 'reference') to record from")
     if options.fault and options.target != REFERENCE_TARGET:
         raise ConfigError("--fault only applies to --target reference")
-    if options.max_examples is not None and options.max_examples < 1:
-        raise ConfigError("--max-examples must be at least 1")
-    if options.timeout <= 0:
-        raise ConfigError("--timeout must be a positive number of seconds")
+    for name, value, low, high in (
+        ("--max-examples", options.max_examples, 1, MAX_EXAMPLES_LIMIT),
+        ("--timeout", options.timeout, MIN_SECONDS, MAX_TIMEOUT),
+        ("--rate", options.rate, MIN_RATE, math.inf),
+        ("--max-requests", options.max_requests, 1, math.inf),
+        ("--max-body-bytes", options.max_body_bytes, 1, math.inf),
+        ("--max-throttle-wait", options.max_throttle_wait, 0, MAX_THROTTLE_WAIT_LIMIT),
+        ("--seed", options.seed, 0, 2**64 - 1),
+    ):
+        if value is None:
+            continue
+        if not math.isfinite(value) or not low <= value <= high:
+            top = "" if math.isinf(high) else f" and at most {high:g}"
+            raise ConfigError(f"{name} must be a finite number of at least {low:g}{top}, not {value}")
+    for name, user in (
+        ("--user-id", options.user_id),
+        ("--foreign-user-id", options.foreign_user_id),
+        ("--unknown-user-id", options.unknown_user_id),
+    ):
+        if user is not None and not 0 <= user < 2**63:
+            raise ConfigError(f"{name} must be a user ID from 0 to {2**63 - 1}, not {user}")
+    not_applicable_reasons(options.not_applicable)
+    if options.baseline is not None and not options.baseline.is_file():
+        raise ConfigError(f"--baseline {options.baseline} is not a file; name a previous summary.json")
+
+
+def not_applicable_reasons(values: tuple[str, ...]) -> dict[str, str]:
+    """--not-applicable ID=REASON values as {ID: reason}; a ConfigError for an unknown ID or no reason."""
+    from conformance.contract import REQUIREMENTS_BY_ID
+
+    reasons: dict[str, str] = {}
+    for value in values:
+        rid, _, reason = value.partition("=")
+        rid, reason = rid.strip(), reason.strip().strip('"').strip()
+        if rid not in REQUIREMENTS_BY_ID:
+            raise ConfigError(
+                f"--not-applicable {value!r}: unknown requirement {rid!r}; "
+                "list them with `conformance catalogue`"
+            )
+        if not reason:
+            raise ConfigError(
+                f'--not-applicable {value!r}: give the reason, as {rid}="why it does not apply"'
+            )
+        reasons[rid] = reason
+    return reasons
+
+
+def _stub_summary(options: RunOptions, *, error: str, exit_code: int) -> dict[str, Any]:
+    """A summary.json that holds no verdict: a run in progress, or one that ended before it had one."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "verdict": "error",
+        "complete": False,
+        "exit_code": exit_code,
+        "error": error,
+        "target": options.target or f"replay:{options.cassettes}",
+        "mode": options.mode,
+        "suite_version": __version__,
+        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "requirements": [],
+    }
 
 
 @contextlib.contextmanager
 def open_session(options: RunOptions) -> Iterator[Session]:
+    """Claim the report directory, then open the session; a ConfigError leaves its own error summary.
+
+    Before anything else: the directory's lock (a second run is refused), the earlier run's files moved to
+    previous/, and an "in progress" summary.json; so whatever ends this run, no earlier verdict is shown.
+    """
+    summary_path = options.report_dir / "summary.json"
+    with contextlib.ExitStack() as claim:
+        try:
+            claim.enter_context(locked(options.report_dir))
+            set_aside_earlier_run(options.report_dir)
+        except ReportDirError as exc:
+            raise ConfigError(str(exc)) from None
+        try:
+            write_json_atomic(
+                summary_path, _stub_summary(options, error=IN_PROGRESS, exit_code=EXIT_INTERRUPTED)
+            )
+        except OSError as exc:
+            raise ConfigError(str(exc)) from None
+        try:
+            with _open_session(options) as session:
+                yield session
+        except ConfigError as exc:
+            with contextlib.suppress(OSError):
+                write_json_atomic(
+                    summary_path, _stub_summary(options, error=str(exc), exit_code=exc.exit_code)
+                )
+            raise
+
+
+@contextlib.contextmanager
+def _open_session(options: RunOptions) -> Iterator[Session]:
     """Resolve the options, start what the run needs (reference server, transport), yield the Session."""
     _validate(options)
     try:
@@ -286,8 +409,9 @@ def open_session(options: RunOptions) -> Iterator[Session]:
                 foreign_user_id=users.foreign_user_id,
             )
             book = CassetteBook(options.cassettes, mode="record", header=header, api_key=api_key)
+        live = book is None or options.record
         run = Run(
-            sender=transport,
+            sender=FirstAnswerGuard(transport) if live else transport,
             context=CheckContext(profile=profile, api_key=api_key),
             builder=CaseBuilder(users=users, profile=profile),
             redactor=Redactor(secrets=[api_key]),
@@ -302,12 +426,18 @@ def open_session(options: RunOptions) -> Iterator[Session]:
             seed=seed,
             book=book,
             key_variable=options.api_key_env,
+            not_applicable=not_applicable_reasons(options.not_applicable),
         )
         if book is not None and not options.record:
             run.sleep = lambda _seconds: None  # replay: the recorded answers come without waiting
+        run.throttle_budget = options.max_throttle_wait
         run.observers.append(session)
         session.mark_started()
-        run.abort_codes = {CassetteError: EXIT_CASSETTE_MISS, RequestBudgetExceeded: EXIT_USAGE}
+        run.abort_codes = {
+            CassetteError: EXIT_CASSETTE_MISS,
+            RequestBudgetExceeded: EXIT_USAGE,
+            TargetMisconfigured: EXIT_UNREACHABLE,
+        }
         yield session
 
 
@@ -316,7 +446,11 @@ def _users(options: RunOptions, default: Users | None) -> Users:
     if user_id is None:
         raise ConfigError("--user-id is required with --target URL: a user the key may issue tokens for")
     unknown = options.unknown_user_id or (default.unknown_user_id if default else DEFAULT_UNKNOWN_USER_ID)
-    foreign = options.foreign_user_id or (default.foreign_user_id if default else None)
+    # The default foreign user belongs with the default user: a user given on the command line without
+    # --foreign-user-id means no user outside the key's scope is known (LT-AUTH-USER-SCOPE not exercised).
+    foreign = options.foreign_user_id
+    if foreign is None and options.user_id is None and default is not None:
+        foreign = default.foreign_user_id
     if len({user_id, unknown, foreign} - {None}) < len(
         [u for u in (user_id, unknown, foreign) if u is not None]
     ):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from conformance.contract import AMBIGUITIES_BY_ID, REQUIREMENTS, Level
+from conformance.contract import AMBIGUITIES_BY_ID, REQUIREMENTS, REQUIREMENTS_BY_ID, Level
 from conformance.engine import RequirementLedger, Run
 from conformance.evidence import curl_command
 from conformance.files import write_atomic
@@ -21,39 +23,113 @@ EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_CASSETTE_MISS = 4
 EXIT_SUITE_ERROR = 5
+EXIT_INCOMPLETE = 6
 EXIT_INTERRUPTED = 130
 
+
+class Verdict(StrEnum):
+    """The run's verdict (a str: summary.json and every consumer keep reading plain strings)."""
+
+    CONFORMANT = "conformant"
+    NON_CONFORMANT = "non-conformant"
+    INCOMPLETE = "incomplete"
+    ERROR = "error"
+
+
+class Outcome(StrEnum):
+    """One requirement's outcome; SKIPPED means no check exercised it."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    WARNING = "warning"
+    SKIPPED = "skipped"
+    NOT_APPLICABLE = "not-applicable"
+
+
+CONFORMANT, NON_CONFORMANT, INCOMPLETE, ERROR = Verdict
+VERDICTS = tuple(Verdict)
+PASSED, FAILED, WARNING, SKIPPED, NOT_APPLICABLE = Outcome
+OUTCOMES = tuple(Outcome)
+NO_TEST_REASON = "no conformance test exercised it"
+
 EXIT_CODES: dict[int, str] = {
-    EXIT_CONFORMANT: "conformant: every MUST requirement passed (warnings allowed)",
+    EXIT_CONFORMANT: "conformant: every MUST requirement exercised and passed (warnings allowed)",
     EXIT_NON_CONFORMANT: "non-conformant: at least one MUST requirement failed",
-    EXIT_USAGE: "usage or configuration error (bad option, missing key, invalid URL, corrupt cassette, "
-    "--max-requests reached)",
-    EXIT_UNREACHABLE: "target unreachable: nothing answered at all",
+    EXIT_USAGE: "usage or configuration error (bad option or profile, missing key, invalid URL, corrupt "
+    "cassette, report directory locked or unusable, --max-requests reached)",
+    EXIT_UNREACHABLE: "target unreachable or misconfigured before any answer "
+    "(refused, DNS, TLS, http vs https)",
     EXIT_CASSETTE_MISS: "replay incomplete: a request is not in the cassettes (re-record them)",
     EXIT_SUITE_ERROR: "the suite itself failed (a defect: please report it)",
+    EXIT_INCOMPLETE: "incomplete: nothing failed, but a MUST requirement was not exercised (see why)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C or a signal); summary.json is marked incomplete",
 }
 
 
-def requirement_outcome(entry: RequirementLedger, level: Level) -> str:
-    """passed | failed | warning | skipped for one requirement."""
+def requirement_outcome(entry: RequirementLedger, level: Level, *, exempt: bool = False) -> Outcome:
+    """passed | failed | warning | skipped (not exercised) | not-applicable for one requirement."""
     if entry.failure_count:
-        return "failed" if level is Level.MUST else "warning"
-    return "passed" if entry.checks_run else "skipped"
+        return FAILED if level is Level.MUST else WARNING
+    if exempt:
+        return NOT_APPLICABLE
+    return PASSED if entry.checks_run else SKIPPED
 
 
-def verdict_of(outcomes: Mapping[str, str], *, error: str | None) -> str:
-    """conformant | non-conformant | error."""
+def verdict_of(outcomes: Mapping[str, str], *, error: str | None, stopped: bool = False) -> Verdict:
+    """conformant | non-conformant | incomplete | error, from the outcome of every requirement.
+
+    A MUST requirement that was not exercised cannot pass: the run is then incomplete, unless something
+    failed (a failure is a failure whatever else was not looked at). A run that stopped early (the target
+    stopped answering, the throttle budget was spent) did not send all it meant to: incomplete as well.
+    """
     if error is not None:
-        return "error"
-    return "non-conformant" if "failed" in outcomes.values() else "conformant"
+        return ERROR
+    if FAILED in outcomes.values():
+        return NON_CONFORMANT
+    if stopped or any(o == SKIPPED and _is_must(rid) for rid, o in outcomes.items()):
+        return INCOMPLETE
+    return CONFORMANT
+
+
+def _is_must(requirement_id: str) -> bool:
+    req = REQUIREMENTS_BY_ID.get(requirement_id)
+    return req is not None and req.level is Level.MUST
 
 
 def exit_code_of(verdict: str, *, error_code: int | None) -> int:
     """The process exit code for a verdict."""
-    if verdict == "error":
+    if verdict == ERROR:
         return error_code if error_code is not None else EXIT_SUITE_ERROR
-    return EXIT_NON_CONFORMANT if verdict == "non-conformant" else EXIT_CONFORMANT
+    codes: dict[str, int] = {NON_CONFORMANT: EXIT_NON_CONFORMANT, INCOMPLETE: EXIT_INCOMPLETE}
+    return codes.get(verdict, EXIT_CONFORMANT)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the run was told and did about coverage: the facts the not-exercised reasons come from."""
+
+    targets: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # test nodeid -> requirement IDs
+    deselected: frozenset[str] = frozenset()  # nodeids left out by -k
+    keyword: str | None = None
+    stopped: str | None = None  # why the run stopped sending early (transport errors, throttle budget)
+    not_applicable: Mapping[str, str] = field(default_factory=dict)  # requirement ID -> the user's reason
+
+
+def not_exercised_reason(requirement_id: str, run: Run, coverage: Coverage) -> str:
+    """Why a requirement got no check at all: a skipped test, an early stop, -k, or no test for it."""
+    targeting = [nodeid for nodeid, ids in coverage.targets.items() if requirement_id in ids]
+    for nodeid in targeting:
+        record = run.tests.get(nodeid)
+        if record is not None and record.outcome == "skipped" and record.message:
+            return record.message
+    if coverage.stopped:
+        return f"the run stopped early: {coverage.stopped}"
+    left_out = [nodeid.rsplit("::", 1)[-1] for nodeid in targeting if nodeid in coverage.deselected]
+    if left_out:
+        return f"not selected by -k {coverage.keyword!r}: {', '.join(sorted(left_out))}"
+    if targeting and all(run.tests.get(n) is None for n in targeting):
+        return f"its test did not run: {', '.join(sorted(n.rsplit('::', 1)[-1] for n in targeting))}"
+    return NO_TEST_REASON
 
 
 def build_summary(
@@ -64,13 +140,21 @@ def build_summary(
     error_code: int | None = None,
     replay_command: str = "conformance run",
     key_variable: str = DEFAULT_KEY_VARIABLE,
+    coverage: Coverage | None = None,
 ) -> dict[str, Any]:
     """The summary.json document for a finished (or aborted) run."""
+    coverage = coverage or Coverage()
     requirements = []
     outcomes: dict[str, str] = {}
     for req in REQUIREMENTS:
         entry = run.ledger[req.id]
-        outcome = outcomes[req.id] = requirement_outcome(entry, req.level)
+        exempt = req.id in coverage.not_applicable
+        outcome = outcomes[req.id] = requirement_outcome(entry, req.level, exempt=exempt)
+        reason: str | None = None
+        if outcome == SKIPPED:
+            reason = not_exercised_reason(req.id, run, coverage)
+        elif outcome == NOT_APPLICABLE:
+            reason = f"declared not applicable: {coverage.not_applicable[req.id]}"
         failures = []
         for record in entry.failures:
             url = record.evidence["request"]["url"]
@@ -100,26 +184,33 @@ def build_summary(
                 "level": req.level.value,
                 "seed_ref": req.seed_ref,
                 "outcome": outcome,
+                "reason": reason,
                 "checks_run": entry.checks_run,
                 "failure_count": entry.failure_count,
                 "ambiguities": list(req.ambiguities),
                 "failures": failures,
             }
         )
-    verdict = verdict_of(outcomes, error=error)
+    verdict = verdict_of(outcomes, error=error, stopped=coverage.stopped is not None)
     exercised: dict[str, list[str]] = {}
     for req in REQUIREMENTS:
-        if outcomes[req.id] != "skipped":
+        if outcomes[req.id] not in (SKIPPED, NOT_APPLICABLE):
             for amb in req.ambiguities:
                 exercised.setdefault(amb, []).append(req.id)
     summary: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "verdict": verdict,
-        "complete": error is None,
+        "complete": error is None and verdict != INCOMPLETE,
         "exit_code": exit_code_of(verdict, error_code=error_code),
         "error": error,
         **meta,
         "requests": run.requests,
+        "not_exercised": [
+            {"id": r["id"], "level": r["level"], "reason": r["reason"]}
+            for r in requirements
+            if r["outcome"] == SKIPPED
+        ],
+        "not_applicable": [{"id": rid, "reason": text} for rid, text in coverage.not_applicable.items()],
         "requirements": requirements,
         "ambiguities_exercised": [
             {"id": amb, "reading": AMBIGUITIES_BY_ID[amb].default_reading, "requirements": reqs}

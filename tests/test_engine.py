@@ -8,12 +8,12 @@ from collections.abc import Callable
 import pytest
 
 from conformance.checks import CheckContext
-from conformance.engine import ContractViolation, Run, RunAborted
+from conformance.engine import ContractViolation, Run, RunAborted, retry_after_seconds
 from conformance.inputs import CaseBuilder, Param, Users
 from conformance.model import Case, Exchange, TransportError
 from conformance.profile import Profile
 from conformance.redact import Redactor
-from conformance.verdict import build_summary
+from conformance.verdict import Coverage, build_summary
 
 KEY = "CANARY-KEY-77aa55"
 NOW = 1_795_824_000.0
@@ -145,3 +145,55 @@ def test_abort_codes_turn_sender_errors_into_a_stop_with_an_exit_code() -> None:
         run.expect(run.case())
     assert caught.value.exit_code == 4
     assert build_summary(run, meta={}, error=str(caught.value), error_code=4)["verdict"] == "error"
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("7", 7.0),
+        (" 12 ", 12.0),
+        ("99999999999999999999999999", 999999999999.0),  # huge: a number, capped by the caller
+        ("-5", None),
+        ("²", None),  # str.isdigit() says yes; int() would not
+        ("٣", None),  # Arabic-Indic three
+        ("soon", None),
+        ("", None),
+        ("Thu, 01 Jan 1970 00:00:00 GMT", 0.0),  # a date in the past: no wait
+        (email.utils.formatdate(NOW + 30, usegmt=True), 30.0),
+        ("Fri, 99 Foo 99999 99:99:99 GMT", None),
+        ("x" * 10_000, None),
+    ],
+)
+def test_retry_after_is_parsed_safely(value: str, seconds: float | None) -> None:
+    assert retry_after_seconds(value, now=NOW) == seconds
+
+
+def test_throttling_forever_ends_within_the_budget_as_an_early_stop() -> None:
+    waits: list[float] = []
+    run = make_run(Scripted(*[lambda c: refusal(c, 429, (("retry-after", "²"),))] * 50))
+    run.sleep = waits.append
+    run.throttle_budget = 10.0
+    with pytest.raises(RunAborted, match="throttle budget of 10 s"):
+        run.expect(run.case())
+    assert sum(waits) <= 10.0 and run.throttle_waited == sum(waits)
+    assert run.aborted is not None and run.aborted.exit_code is None
+    assert build_summary(run, meta={}, coverage=Coverage(stopped=str(run.aborted)))["verdict"] == "incomplete"
+
+
+def test_a_throttled_answer_is_still_judged_as_a_refusal() -> None:
+    def leaky(case: Case) -> Exchange:
+        exchange = refusal(case, 429, (("retry-after", "1"),))
+        exchange.body = f"<user_response><status>429</status><token>{TOKEN}</token></user_response>".encode()
+        return exchange
+
+    run = make_run(Scripted(leaky, grant))
+    run.expect(run.case())  # the grant is the case's answer; the 429 was judged on the side
+    assert run.ledger["LT-REJECT-NO-TOKEN"].failure_count == 1
+    assert run.ledger["LT-HTTP-SUCCESS-200"].failure_count == 0  # a 429 is not the answer to the case
+
+
+def test_a_503_without_retry_after_is_an_answer_not_throttling() -> None:
+    run = make_run(Scripted(lambda c: refusal(c, 503)))
+    with pytest.raises(ContractViolation):
+        run.expect(run.case())
+    assert run.throttled == 0 and run.ledger["LT-HTTP-NO-5XX"].failure_count == 1

@@ -213,15 +213,16 @@ def test_redirect_names_the_other_host_and_is_not_followed(tmp_path: Path) -> No
 
 
 def test_self_signed_tls_without_ca_bundle_sends_nothing(tmp_path: Path) -> None:
-    """An untrusted certificate is a timely-answer failure, the run stops early, and no request is sent."""
+    """An untrusted certificate before any answer is configuration: exit 3 naming --ca-bundle; none sent."""
     api_key = canary_key()
     with TlsServer("valid") as server:
         run = run_cli(server.url, tmp_path, api_key=api_key)
         received = list(server.requests)
-    assert_finding(run, Finding("LT-HTTP-TIMELY", "tls verification failed", stops_early=True))
+    assert run.returncode == 3, run.stdout[-2000:] + run.stderr[-2000:]
+    assert run.summary["verdict"] == "error" and "--ca-bundle" in run.summary["error"]
+    assert "--ca-bundle" in run.stderr
     assert_clean(run, api_key=api_key)
     assert received == [], "a request (and the key) went over an unverified TLS connection"
-    assert run.summary["requests"] == MAX_CONSECUTIVE_TRANSPORT_ERRORS
 
 
 def test_self_signed_tls_with_ca_bundle_is_trusted(tmp_path: Path) -> None:

@@ -145,21 +145,21 @@ def test_a_request_the_cassette_does_not_hold(tmp_path: Path) -> None:
 
 
 def test_interactions_the_suite_no_longer_sends_are_reported_stale(tmp_path: Path) -> None:
-    record(tmp_path, "-k", "valid_request_is_granted")
+    record(tmp_path, "-k", "valid_request_is_granted", code=6)  # -k: incomplete
     (path,) = (tmp_path / "c").glob("*.yaml")
     cassette = load_cassette(path)
     # A request an older suite sent: the cassette still holds it, this suite never asks for it.
     old = dataclasses.replace(cassette.interactions[0], body=b"api_key=__API_KEY_REDACTED__&user_id=7")
     write_atomic(path, dump_cassette(cassette.name, cassette.header, [*cassette.interactions, old]))
     result = replay(tmp_path, "-k", "valid_request_is_granted")
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 6, result.stdout + result.stderr
     (stale,) = summary(tmp_path / "r")["stale_interactions"]
     assert stale["cassette"].endswith(path.name)
     assert "user_id='7'" in stale["request"]
 
 
 def test_corrupt_cassette(tmp_path: Path) -> None:
-    record(tmp_path, "--max-examples", "5", "-k", "valid_request")
+    record(tmp_path, "--max-examples", "5", "-k", "valid_request", code=6)
     (victim,) = (tmp_path / "c").glob("*.yaml")
     victim.write_text(victim.read_text().replace("status: 200", "status: 201"))
     result = replay(tmp_path, "-k", "valid_request")

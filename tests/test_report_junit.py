@@ -8,6 +8,7 @@ import pytest
 from defusedxml.ElementTree import parse as safe_parse
 
 from conformance.report.junit import JUNIT_OPTIONS, JUNIT_SUITE_NAME, annotate_junit, junit_properties
+from conformance.summary import SummaryContradiction
 
 pytest_plugins = ["pytester"]
 
@@ -19,6 +20,11 @@ SUMMARY = {
     "suite_version": "0.1.0",
     "suite_commit": None,
     "target_version": "2.4.1",
+    "exit_code": 1,
+    "requirements": [
+        {"id": "LT-QRCODE-URL", "level": "must", "outcome": "failed"},
+        {"id": "LT-AUTH-USER-SCOPE", "level": "must", "outcome": "skipped", "reason": "no --foreign-user-id"},
+    ],
 }
 
 
@@ -30,7 +36,13 @@ def test_junit_properties_skip_absent_values() -> None:
         ("mode", "live"),
         ("seed", "1234"),
         ("suite_version", "0.1.0"),
+        ("not_exercised.LT-AUTH-USER-SCOPE", "no --foreign-user-id"),
     ]
+
+
+def test_junit_refuses_a_summary_whose_verdict_contradicts_its_outcomes() -> None:
+    with pytest.raises(SummaryContradiction, match="states verdict 'conformant'"):
+        junit_properties({**SUMMARY, "verdict": "conformant", "exit_code": 0})
 
 
 def test_pytest_junit_with_our_options_is_annotated(pytester: pytest.Pytester) -> None:
@@ -65,6 +77,7 @@ def test_expire_range(expire, record_property):
 def test_annotate_keeps_a_bare_testsuite_root(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     junit.write_text('<testsuite name="x" tests="0"/>', encoding="utf-8")
-    annotate_junit(junit, {"verdict": "conformant"})
+    passed = {"id": "LT-QRCODE-URL", "level": "must", "outcome": "passed"}
+    annotate_junit(junit, {"verdict": "conformant", "exit_code": 0, "requirements": [passed]})
     root = safe_parse(junit).getroot()
     assert root.find("properties/property").get("name") == "conformance.verdict"

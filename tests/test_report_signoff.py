@@ -11,6 +11,7 @@ import pytest
 
 from conformance import contract
 from conformance.report.signoff import SIGNOFF_HTML, SIGNOFF_MD, render_signoff, write_signoff
+from conformance.summary import SummaryContradiction
 
 SECRET = "sk_live_TOPSECRET_0123456789"
 SCRIPT = "<script>alert('x')</script>"
@@ -217,3 +218,27 @@ def test_write_signoff_writes_both_files_and_no_temporaries(tmp_path: Path, summ
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([SIGNOFF_MD, SIGNOFF_HTML])
     assert (tmp_path / SIGNOFF_MD).read_text(encoding="utf-8").startswith("# Conformance sign-off")
     assert "Unchanged (4)" in (tmp_path / SIGNOFF_HTML).read_text(encoding="utf-8")
+
+
+def test_incomplete_run_lists_each_not_exercised_requirement_with_its_reason() -> None:
+    summary = make_summary(
+        LT_INPUT_EXPIRE_RANGE="passed", LT_AUTH_USER_SCOPE="skipped", LT_QRCODE_URL="passed"
+    )
+    summary["requirements"][1]["reason"] = "no --foreign-user-id given"
+    summary["requirements"][2].update(outcome="not-applicable", reason="declared not applicable: no QR codes")
+    summary.update(verdict="incomplete", complete=False, exit_code=6)
+    markdown, _ = render_signoff(summary)
+    assert "Verdict: INCOMPLETE" in markdown
+    assert "cannot sign off a release" in markdown
+    section = markdown[markdown.index("## Not exercised") : markdown.index("## Declared not applicable")]
+    assert "LT-AUTH-USER-SCOPE" in section and "no --foreign-user-id given" in section
+    assert "LT-QRCODE-URL" not in section
+    exempt = markdown[markdown.index("## Declared not applicable") :]
+    assert "no QR codes" in exempt.split("\n## ")[0]
+
+
+def test_a_summary_claiming_conformant_with_a_must_requirement_unexercised_is_refused() -> None:
+    summary = make_summary(LT_INPUT_EXPIRE_RANGE="passed", LT_AUTH_USER_SCOPE="skipped")
+    assert summary["verdict"] == "conformant"  # what a hand edit or an older tool would write
+    with pytest.raises(SummaryContradiction, match="give 'incomplete'"):
+        render_signoff(summary)

@@ -44,10 +44,14 @@ def check(*, serves: tuple[str, ...], name: str | None = None) -> Callable[[Chec
     return register
 
 
-def run_checks(subject: Subject, ctx: CheckContext) -> list[CheckResult]:
-    """Run every registered check on one response; a check that crashes is reported, never raised."""
+def run_checks(
+    subject: Subject, ctx: CheckContext, *, serving: frozenset[str] | None = None
+) -> list[CheckResult]:
+    """Run every registered check (or those serving only ``serving``) on one response; never raises."""
     results = []
     for spec in list(CHECKS.values()):
+        if serving is not None and not set(spec.serves) <= serving:
+            continue
         try:
             judged = spec.function(subject, ctx)
         except CheckFailure as found:

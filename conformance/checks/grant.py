@@ -9,6 +9,8 @@ from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
 from conformance.model import CheckFailure, Expect, plain_integer
 
+DATE_RESOLUTION = 1.0  # seconds: a Date header is truncated to whole seconds
+
 
 @check(serves=("LT-QRCODE-URL",))
 def qrcode_url(subject: Subject, ctx: CheckContext) -> str | None:
@@ -40,19 +42,19 @@ def qrcode_url(subject: Subject, ctx: CheckContext) -> str | None:
     return "LT-QRCODE-URL"
 
 
-def issue_time(subject: Subject) -> tuple[float, str]:
-    """When the token was issued: the response Date header, else the request's send time."""
-    date = subject.exchange.header("date")
-    if date:
-        try:
-            return email.utils.parsedate_to_datetime(date).timestamp(), f"Date {date}"
-        except (TypeError, ValueError, IndexError, OverflowError):
-            pass
-    return subject.exchange.sent_at, "request send time"
+def suite_window(subject: Subject) -> tuple[float, float]:
+    """When the token was issued by the suite's own clock: between sending the request and the answer."""
+    sent = subject.exchange.sent_at
+    return sent, sent + max(0.0, subject.exchange.elapsed)
 
 
 def expire_mismatch(subject: Subject, ctx: CheckContext) -> tuple[str, str] | None:
-    """(expected, received) when <expire> does not honour the requested token_expire, else None."""
+    """(expected, received) when <expire> does not honour the requested token_expire, else None.
+
+    Judged against the suite's clock, never the target's: <expire> must lie within send time + token_expire
+    and receive time + token_expire, widened by the profile's expire_tolerance. A server whose clock is off
+    issues tokens valid for a different length of real time than asked: that fails, whatever its Date says.
+    """
     seconds = subject.case.token_expire
     text = subject.document.field("expire")
     if seconds is None or text is None:
@@ -61,16 +63,35 @@ def expire_mismatch(subject: Subject, ctx: CheckContext) -> tuple[str, str] | No
     received = f"<expire>{value[:40]}</expire>"
     if ctx.profile.expire_reading == "relative":
         return None if value == str(seconds) else (f"<expire>{seconds}</expire>", received)
-    issued_at, basis = issue_time(subject)
+    sent, answered = suite_window(subject)
     tolerance = ctx.profile.expire_tolerance
-    if basis == "request send time":
-        tolerance += subject.exchange.elapsed
-    wanted = issued_at + seconds
+    low, high = sent + seconds - tolerance, answered + seconds + tolerance
     expire = plain_integer(value)
-    if expire is not None and abs(expire - wanted) <= tolerance:
+    if expire is not None and low <= expire <= high:
         return None
-    drift = f" ({expire - wanted:+.0f}s)" if expire is not None else ""
-    return f"{wanted:.0f} ± {tolerance:.0f} ({basis} + {seconds}s)", received + drift
+    drift = f" ({expire - (sent + seconds):+.0f}s)" if expire is not None else ""
+    expected = f"{low:.0f}..{high:.0f} (suite clock at send..receive + {seconds}s, ± {tolerance:g}s)"
+    return expected, received + drift
+
+
+def date_skew(subject: Subject, ctx: CheckContext) -> tuple[str, str] | None:
+    """(expected, received) when the Date header is further from the suite's clock than date_tolerance."""
+    date = subject.exchange.header("date")
+    if not date:
+        return None
+    try:
+        stamp = email.utils.parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None  # an unreadable Date says nothing about the clock
+    sent, answered = suite_window(subject)
+    allowed = ctx.profile.date_tolerance + DATE_RESOLUTION
+    if sent - allowed <= stamp <= answered + allowed:
+        return None
+    off = stamp - sent if stamp < sent else stamp - answered
+    return (
+        f"a Date within {ctx.profile.date_tolerance:g}s of the suite's clock",
+        f"Date {date[:40]} ({off:+.0f}s off the suite's clock)",
+    )
 
 
 @check(serves=("LT-EXPIRE-CONSISTENT",))
@@ -83,6 +104,9 @@ def expire_consistency(subject: Subject, ctx: CheckContext) -> str | None:
     mismatch = expire_mismatch(subject, ctx)
     if mismatch:
         raise CheckFailure("LT-EXPIRE-CONSISTENT", "expire is not issue time + token_expire", *mismatch)
+    skew = date_skew(subject, ctx)
+    if skew:
+        raise CheckFailure("LT-EXPIRE-CONSISTENT", "the server's clock (Date) is off", *skew)
     return "LT-EXPIRE-CONSISTENT"
 
 

@@ -12,14 +12,26 @@ from typing import Any
 
 import pytest
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from conformance.session import Session
-from conformance.verdict import EXIT_CODES
+from conformance.summary import checked_verdict, declared_not_applicable, not_exercised, verdict_line
 
-OUTCOME_STYLE = {"passed": "green", "failed": "bold red", "warning": "yellow", "skipped": "dim"}
-VERDICT_STYLE = {"conformant": "bold green", "non-conformant": "bold red", "error": "bold magenta"}
+OUTCOME_STYLE = {
+    "passed": "green",
+    "failed": "bold red",
+    "warning": "yellow",
+    "skipped": "dim",
+    "not-applicable": "cyan",
+}
+VERDICT_STYLE = {
+    "conformant": "bold green",
+    "non-conformant": "bold red",
+    "incomplete": "bold yellow",
+    "error": "bold magenta",
+}
 FAILURES_SHOWN = 3
 PLAIN_WIDTH = 160
 TITLES_FROM_WIDTH = 130
@@ -143,12 +155,9 @@ def print_outcome(summary: Mapping[str, Any], *, report_dir: Path, quiet: bool) 
         )
     if summary.get("stopped_early"):
         out.print(f"[yellow]{summary['stopped_early']}[/]", markup=True)
-    counts = {k: sum(1 for r in summary["requirements"] if r["outcome"] == k) for k in OUTCOME_STYLE}
-    verdict = summary["verdict"]
-    reason = f" ({summary['error']})" if summary.get("error") else ""
-    out.print(
-        f"[{VERDICT_STYLE[verdict]}]verdict: {verdict}[/]{reason} · {counts['passed']} passed, "
-        f"{counts['failed']} failed, {counts['warning']} warnings, {counts['skipped']} skipped · "
-        f"{summary['requests']} requests in {summary['duration_s']:.1f}s · exit {summary['exit_code']} "
-        f"({EXIT_CODES.get(summary['exit_code'], '')})"
-    )
+    verdict = checked_verdict(summary)
+    for rid, reason in not_exercised(summary) if verdict != "error" else []:
+        out.print(f"[yellow]not exercised: {rid}[/] — {escape(reason)}")
+    for rid, reason in declared_not_applicable(summary):
+        out.print(f"[cyan]not applicable: {rid}[/] — {escape(reason)}")
+    out.print(f"[{VERDICT_STYLE[verdict]}]{escape(verdict_line(summary))}[/]")

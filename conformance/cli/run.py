@@ -12,6 +12,9 @@ import click
 
 from conformance.options import OPTION_SPECS, options_from
 from conformance.session import ConfigError, open_session
+from conformance.verdict import EXIT_UNREACHABLE
+
+ONE_LINE_EXITS = (EXIT_UNREACHABLE,)
 
 
 def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -24,7 +27,13 @@ def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
         else:
             kind = click.Path(path_type=Path) if spec.kind is Path else spec.kind
             function = click.option(
-                spec.name, spec.field, type=kind, default=None, metavar=spec.metavar, help=spec.help
+                spec.name,
+                spec.field,
+                type=kind,
+                default=None,
+                metavar=spec.metavar,
+                help=spec.help,
+                multiple=spec.multiple,
             )(function)
     return function
 
@@ -58,5 +67,11 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     except ConfigError as exc:
         click.echo(f"conformance: error: {exc}", err=True)
         return exc.exit_code
+    if summary["verdict"] == "error" and (
+        summary["exit_code"] in ONE_LINE_EXITS or not summary["requirements"]
+    ):
+        # the run never got to judge the target: the cause and the fix, not an empty matrix
+        click.echo(f"conformance: error: {summary['error']}", err=True)
+        return int(summary["exit_code"])
     print_outcome(summary, report_dir=options.report_dir, quiet=quiet)
     return int(summary["exit_code"])

@@ -11,7 +11,9 @@ from conformance.contract import ambiguities_markdown, catalogue_markdown
 
 @click.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=int, help="Port (0: any free port).")
+@click.option(
+    "--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port (0: any free port)."
+)
 @click.option(
     "--fault", default=None, metavar="NAME", help="Misbehave on purpose (see `conformance faults`)."
 )

@@ -15,6 +15,7 @@ from defusedxml.ElementTree import parse as safe_parse
 
 from conformance.files import write_atomic
 from conformance.report._text import scrub
+from conformance.summary import checked_verdict, declared_not_applicable, not_exercised
 
 JUNIT_SUITE_NAME = "login_token_conformance"
 # Extra pytest arguments for `conformance run`. xunit1 because it is the family that keeps per-test
@@ -40,8 +41,12 @@ PROPERTY_KEYS = (
 
 
 def junit_properties(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The run's identity as JUnit <property> pairs (absent values left out)."""
-    return [(key, scrub(str(summary[key]))) for key in PROPERTY_KEYS if summary.get(key) is not None]
+    """The run's identity as JUnit <property> pairs (absent values left out), and what was not exercised."""
+    checked = {**summary, "verdict": checked_verdict(summary)}
+    pairs = [(key, scrub(str(checked[key]))) for key in PROPERTY_KEYS if checked.get(key) is not None]
+    pairs += [(f"not_exercised.{rid}", scrub(reason)) for rid, reason in not_exercised(summary, level=None)]
+    pairs += [(f"not_applicable.{rid}", scrub(reason)) for rid, reason in declared_not_applicable(summary)]
+    return pairs
 
 
 def annotate_junit(junit_path: Path, summary: Mapping[str, Any]) -> None:

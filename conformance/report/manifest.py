@@ -13,6 +13,7 @@ import re
 from pathlib import Path, PurePosixPath
 
 from conformance.files import write_atomic
+from conformance.reportdir import is_evidence
 
 MANIFEST_NAME = "MANIFEST.sha256"
 CHUNK_BYTES = 1 << 20
@@ -40,7 +41,7 @@ def _files(report_dir: Path) -> list[str]:
         dirs.sort()
         for name in names:
             relative = (Path(root) / name).relative_to(report_dir).as_posix()
-            if not _is_manifest_file(relative):
+            if not _is_manifest_file(relative) and is_evidence(Path(root) / name, relative):
                 found.append(relative)
     return sorted(found)
 

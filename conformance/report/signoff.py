@@ -14,6 +14,7 @@ from conformance import contract
 from conformance.files import write_atomic
 from conformance.report._document import Block, Code, Heading, Para, Table, to_html, to_markdown
 from conformance.report._text import scrub
+from conformance.summary import checked_verdict, declared_not_applicable, not_exercised
 
 SIGNOFF_MD = "signoff.md"
 SIGNOFF_HTML = "signoff.html"
@@ -36,14 +37,21 @@ def _requirements(summary: Summary) -> list[Mapping[str, Any]]:
 
 
 def _header(summary: Summary) -> list[Block]:
-    verdict = _s(summary.get("verdict", "error"))
+    verdict = _s(checked_verdict(summary))
     blocks: list[Block] = [
         Heading(f"Conformance sign-off: {contract.ENDPOINT}", level=1),
         Para(f"Verdict: {verdict.upper()}", css=f"verdict v-{verdict}"),
     ]
     if summary.get("error"):
         blocks.append(Para(f"Error: {_s(summary['error'])}"))
-    if summary.get("complete") is False:
+    if verdict == "incomplete":
+        blocks.append(
+            Para(
+                "MUST requirements were not exercised (listed below with the reason): this document cannot "
+                "sign off a release until they are exercised or declared not applicable."
+            )
+        )
+    elif summary.get("complete") is False:
         blocks.append(Para("The run did not complete: this document cannot sign off a release."))
     rows = [
         ("Target", summary.get("target")),
@@ -97,6 +105,24 @@ def _matrix(summary: Summary) -> list[Block]:
     tally = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "no requirements"
     headers = ("ID", "Requirement", "Severity", "Level", "Outcome", "Evidence (checks run)", "Failures")
     return [Heading("Requirement matrix"), Para(tally), Table(headers, rows, outcome_column=4)]
+
+
+def _coverage(summary: Summary) -> list[Block]:
+    blocks: list[Block] = [Heading("Not exercised")]
+    missing = not_exercised(summary, level=None)
+    levels = {str(r.get("id")): _s(r.get("level")) for r in _requirements(summary)}
+    if missing:
+        rows = tuple((_s(rid), levels.get(rid, MISSING), _s(reason)) for rid, reason in missing)
+        blocks.append(Table(("ID", "Level", "Why it was not exercised"), rows))
+    else:
+        blocks.append(Para("Every requirement was exercised."))
+    exempt = declared_not_applicable(summary)
+    blocks.append(Heading("Declared not applicable (--not-applicable)"))
+    if exempt:
+        blocks.append(Table(("ID", "Reason given"), tuple((_s(rid), _s(reason)) for rid, reason in exempt)))
+    else:
+        blocks.append(Para("None."))
+    return blocks
 
 
 def _failures(summary: Summary) -> list[Block]:
@@ -191,11 +217,13 @@ def render_signoff(
     summary: Summary, *, baseline: Summary | None = None, manifest_note: str = DEFAULT_MANIFEST_NOTE
 ) -> tuple[str, str]:
     """The sign-off document as (markdown, html)."""
-    blocks = _header(summary) + _matrix(summary) + _failures(summary) + _ambiguities(summary)
+    blocks = (
+        _header(summary) + _matrix(summary) + _coverage(summary) + _failures(summary) + _ambiguities(summary)
+    )
     if baseline is not None:
         blocks += _baseline(summary, baseline)
     blocks += [Heading("Evidence"), Para(manifest_note)]
-    title = f"Sign-off {contract.ENDPOINT}: {_s(summary.get('verdict', 'error'))}"
+    title = f"Sign-off {contract.ENDPOINT}: {_s(checked_verdict(summary))}"
     return to_markdown(blocks), to_html(blocks, title=title)
 
 

@@ -1,0 +1,109 @@
+"""Configuration errors are not findings (issue 9, item 4): exit 3 with the cause and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance.inputs import CaseBuilder, Users
+from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured, misconfiguration
+from conformance.model import Case, Exchange, TransportError
+from conformance.profile import Profile
+from tests.cli_support import conformance, summary
+from tests.hostile_server import HostileServer, TlsServer
+
+CASE = CaseBuilder(users=Users(12345, 99, None), profile=Profile()).case()
+KEY = {"CONFORMANCE_API_KEY": "CANARY-KEY-misconfig-01"}
+
+
+def _failed(
+    kind: TransportError, detail: str, url: str = "https://api.example.test/v1/user/login_token"
+) -> Exchange:
+    return Exchange(case=CASE, sent_at=0.0, elapsed=0.0, error=kind, error_detail=detail, url=url)
+
+
+@pytest.mark.parametrize(
+    ("kind", "detail", "hint"),
+    [
+        (TransportError.CONNECT, "ConnectError: [Errno -2] Name or service not known", "(DNS)"),
+        (TransportError.CONNECT, "ConnectError: [Errno 111] Connection refused", "http:// vs https://"),
+        (
+            TransportError.TLS,
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate",
+            "--ca-bundle",
+        ),
+        (TransportError.TLS, "ConnectError: [SSL: WRONG_VERSION_NUMBER] wrong version number", "use http://"),
+    ],
+)
+def test_configuration_failures_name_the_fix(kind: TransportError, detail: str, hint: str) -> None:
+    cause = misconfiguration(_failed(kind, detail))
+    assert cause is not None and hint in cause and "\n" not in cause
+
+
+def test_a_timeout_is_a_finding_not_configuration() -> None:
+    assert misconfiguration(_failed(TransportError.TIMEOUT, "no complete response")) is None
+
+
+class _Scripted:
+    def __init__(self, *exchanges: Exchange) -> None:
+        self.exchanges = list(exchanges)
+
+    def send(self, case: Case) -> Exchange:
+        return self.exchanges.pop(0)
+
+
+def test_after_the_first_answer_transport_errors_are_findings_again() -> None:
+    tls = _failed(TransportError.TLS, "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: expired")
+    answer = Exchange(case=CASE, sent_at=0.0, elapsed=0.0, status=200)
+    guard = FirstAnswerGuard(_Scripted(answer, tls))
+    assert guard.send(CASE) is answer
+    assert guard.send(CASE) is tls  # judged by the checks, not a configuration error
+    with pytest.raises(TargetMisconfigured, match="--ca-bundle"):
+        FirstAnswerGuard(_Scripted(tls)).send(CASE)
+
+
+def _run(target: str, tmp_path: Path, *extra: str) -> tuple[int, str]:
+    reports = tmp_path / "reports"
+    result = conformance(
+        "run",
+        "--target",
+        target,
+        "--user-id",
+        "12345",
+        "--report-dir",
+        str(reports),
+        *extra,
+        env=KEY,
+        cwd=tmp_path,
+    )
+    assert "Traceback" not in result.stderr + result.stdout
+    assert summary(reports)["exit_code"] == result.returncode
+    return result.returncode, result.stderr
+
+
+@pytest.mark.e2e
+def test_https_to_a_plain_http_server_is_exit_3_with_a_hint(tmp_path: Path) -> None:
+    with HostileServer("valid") as server:
+        code, stderr = _run(server.url.replace("http://", "https://"), tmp_path)
+    assert code == 3
+    [line] = stderr.splitlines()
+    assert "TLS handshake" in line and "use http://" in line
+
+
+@pytest.mark.e2e
+def test_an_untrusted_certificate_is_exit_3_naming_ca_bundle(tmp_path: Path) -> None:
+    with TlsServer("valid") as server:
+        code, stderr = _run(server.url, tmp_path)
+        assert code == 3 and "--ca-bundle" in stderr and "not trusted" in stderr
+        trusted, _ = _run(
+            server.url, tmp_path, "--ca-bundle", str(server.cert_path), "-k", "test_valid_request"
+        )
+    assert trusted != 3  # with the CA the run talks to the target (its verdict is about the target)
+
+
+@pytest.mark.e2e
+def test_http_to_a_tls_server_is_exit_3_saying_use_https(tmp_path: Path) -> None:
+    with TlsServer("valid") as server:
+        code, stderr = _run(server.url.replace("https://", "http://"), tmp_path)
+    assert code == 3 and "use https://" in stderr

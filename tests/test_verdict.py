@@ -1,0 +1,57 @@
+"""The verdict rules: a MUST requirement not exercised cannot pass; the reasons it was not."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.verdict import (
+    EXIT_CONFORMANT,
+    EXIT_INCOMPLETE,
+    EXIT_NON_CONFORMANT,
+    exit_code_of,
+    verdict_of,
+)
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "verdict"),
+    [
+        ({"LT-AUTH-USER-SCOPE": "passed", "LT-SEC-NO-STORE": "skipped"}, "conformant"),  # SHOULD skipped
+        ({"LT-AUTH-USER-SCOPE": "skipped", "LT-SEC-NO-STORE": "passed"}, "incomplete"),
+        ({"LT-AUTH-USER-SCOPE": "skipped", "LT-QRCODE-URL": "failed"}, "non-conformant"),
+        ({"LT-AUTH-USER-SCOPE": "not-applicable", "LT-QRCODE-URL": "passed"}, "conformant"),
+        ({"LT-SEC-NO-STORE": "warning"}, "conformant"),
+    ],
+)
+def test_verdict_from_outcomes(outcomes: dict[str, str], verdict: str) -> None:
+    assert verdict_of(outcomes, error=None) == verdict
+
+
+def test_an_error_overrides_everything() -> None:
+    assert verdict_of({"LT-QRCODE-URL": "failed"}, error="boom") == "error"
+
+
+def test_exit_codes() -> None:
+    assert exit_code_of("conformant", error_code=None) == EXIT_CONFORMANT
+    assert exit_code_of("non-conformant", error_code=None) == EXIT_NON_CONFORMANT
+    assert exit_code_of("incomplete", error_code=None) == EXIT_INCOMPLETE == 6
+    assert exit_code_of("error", error_code=3) == 3
+
+
+def test_a_hand_edited_summary_is_refused_by_every_consumer() -> None:
+    from conformance.summary import Summary, SummaryContradiction
+
+    document = {
+        "verdict": "conformant",
+        "exit_code": 0,
+        "error": None,
+        "requirements": [{"id": "LT-AUTH-USER-SCOPE", "level": "must", "outcome": "skipped", "reason": "r"}],
+    }
+    with pytest.raises(SummaryContradiction, match="give 'incomplete'"):
+        Summary.of(document)
+    document.update(verdict="incomplete", exit_code=0)
+    with pytest.raises(SummaryContradiction, match="means exit 6"):
+        Summary.of(document)
+    document["exit_code"] = 6
+    typed = Summary.of(document)
+    assert typed.not_exercised() == [("LT-AUTH-USER-SCOPE", "r")]
