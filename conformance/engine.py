@@ -156,8 +156,9 @@ class Run:
             self.sleep(_retry_after(exchange, attempt))
             exchange = self._send(case)
         self._note_transport(exchange)
-        results = run_checks(Subject(exchange), self.context)
-        self.redactor.learn_tokens(exchange.body.decode("utf-8", "replace"))
+        subject = Subject(exchange)
+        results = run_checks(subject, self.context)
+        self.redactor.learn_tokens(exchange.body, subject.document)
         evidence = exchange_evidence(exchange, self.redactor)
         for result in results:
             if result.requirement is None:

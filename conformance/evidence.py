@@ -8,26 +8,38 @@ from typing import Any
 from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange
 from conformance.options import DEFAULT_KEY_VARIABLE
 from conformance.redact import Redactor
+from conformance.secrets import digest_only, display_text, scannable
 
 Evidence = dict[str, Any]
 MAX_BODY_CHARS = 4096
 
 
+def shown_body(body: bytes, redactor: Redactor) -> str:
+    """The body as evidence: scrubbed whole (every spelling, UTF-8 or UTF-16/32), then cut.
+
+    A body in an encoding the suite cannot scan is shown as its length and digest only.
+    """
+    if not scannable(body):
+        return digest_only(body)
+    text = redactor.text(display_text(redactor.data(body)))
+    if len(text) > MAX_BODY_CHARS:
+        text = text[:MAX_BODY_CHARS] + f"… ({len(body)} bytes in all)"
+    return text
+
+
 def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:
     """Request and response with the key and tokens replaced and the body cut at MAX_BODY_CHARS."""
-    body = exchange.body[: MAX_BODY_CHARS * 4].decode("utf-8", "replace")
-    if len(body) > MAX_BODY_CHARS or len(exchange.body) > MAX_BODY_CHARS * 4:
-        body = body[:MAX_BODY_CHARS] + f"… ({len(exchange.body)} bytes in all)"
     return {
         "request": {
             "method": "POST",
-            "url": exchange.url,
+            "url": redactor.text(exchange.url),
             "form": [[name, redactor.text(value)] for name, value in exchange.case.form],
         },
         "response": {
             "status": exchange.status,
-            "headers": [[name, redactor.text(value)] for name, value in exchange.headers],
-            "body": redactor.text(body),
+            "reason": redactor.text(exchange.reason),
+            "headers": [[redactor.text(name), redactor.text(value)] for name, value in exchange.headers],
+            "body": shown_body(exchange.body, redactor),
             "error": exchange.error.value if exchange.error else None,
             "elapsed_s": round(exchange.elapsed, 3),
         },
