@@ -156,7 +156,7 @@ class Run:
             self.sleep(_retry_after(exchange, attempt))
             exchange = self._send(case)
         self._note_transport(exchange)
-        subject = Subject(exchange)
+        subject = Subject(exchange, limits=self.context.profile.limits)
         results = run_checks(subject, self.context)
         self.redactor.learn_tokens(exchange.body, subject.document)
         evidence = exchange_evidence(exchange, self.redactor)

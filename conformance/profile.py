@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.contract import TOKEN_EXPIRE_MAX, TOKEN_EXPIRE_MIN
+from conformance.xmldoc import DEFAULT_LIMITS, Limits
 
 DEFAULT_PROFILE_NAME = "default"
 EXPIRE_READINGS = ("absolute", "relative")
@@ -38,6 +39,12 @@ class Profile:
     success_schema: str = "user_response.xsd"
     token_min_bits: int = 64
     production_hosts: tuple[str, ...] = field(default_factory=tuple)
+    # Structural bounds checked before a body is parsed or validated (see xmldoc.Limits).
+    max_elements: int = DEFAULT_LIMITS.max_elements
+    max_depth: int = DEFAULT_LIMITS.max_depth
+    max_attributes: int = DEFAULT_LIMITS.max_attributes
+    max_attribute_chars: int = DEFAULT_LIMITS.max_attribute_chars
+    max_text_chars: int = DEFAULT_LIMITS.max_text_chars
 
     def __post_init__(self) -> None:
         if self.expire_reading not in EXPIRE_READINGS:
@@ -48,6 +55,19 @@ class Profile:
             raise ProfileError("token_expire_min must be >= 0 and <= token_expire_max")
         if self.expire_tolerance < 0:
             raise ProfileError("expire_tolerance must be >= 0 seconds")
+        if min(self.max_elements, self.max_depth, self.max_attributes) < 1:
+            raise ProfileError("max_elements, max_depth and max_attributes must be at least 1")
+
+    @property
+    def limits(self) -> Limits:
+        """The structural bounds a response document is held to."""
+        return Limits(
+            max_elements=self.max_elements,
+            max_depth=self.max_depth,
+            max_attributes=self.max_attributes,
+            max_attribute_chars=self.max_attribute_chars,
+            max_text_chars=self.max_text_chars,
+        )
 
 
 def load_profile(path: Path | None) -> Profile:

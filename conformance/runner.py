@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from conformance.engine import ContractViolation, RunAborted
+from conformance.leaks import guard_files
 from conformance.plugin import SessionProvider
 from conformance.publish import publish
 from conformance.report.junit import JUNIT_OPTIONS
@@ -94,4 +95,4 @@ def execute(
         error, code = f"suite error in {watcher.suite_errors[0]}", EXIT_SUITE_ERROR
     summary = session.finish(error=error, error_code=code)
     publish(session, summary)
-    return summary
+    return guard_files(session, summary)

@@ -35,6 +35,7 @@ KEY_KIND, TOKEN_KIND = "api_key", "token"
 # in C), so its cost grows with the text, not with the number of secrets times their spellings.
 GRAM = MIN_SECRET_LENGTH
 _CHUNK = 65536
+DIRECT_MAX_NEEDLES = 500
 _GAP = r"(?:<!--.*?-->|<!\[CDATA\[|\]\]>)*"
 _GAPS = re.compile(r"<!--.*?-->|<!\[CDATA\[|\]\]>", re.S)
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
@@ -191,6 +192,7 @@ class SecretBook:
         self._ordered: list[Secret] = []
         self._token_count = 0
         self._heads: dict[str, list[tuple[str, Secret]]] = {}
+        self._needle_count = 0
         self._wide_only: list[Secret] = []  # non-ASCII secrets: their UTF-16/32 bytes may hold no NUL
         for key in api_keys:
             self.add_key(key)
@@ -200,6 +202,11 @@ class SecretBook:
 
     def __len__(self) -> int:
         return len(self._ordered)
+
+    @property
+    def longest(self) -> int:
+        """The length of the longest secret (0 when none)."""
+        return len(self._ordered[0].value) if self._ordered else 0
 
     def add_key(self, key: str) -> None:
         """Know an api_key; it is replaced by the placeholder."""
@@ -220,6 +227,7 @@ class SecretBook:
 
     def _add(self, secret: Secret) -> None:
         self._secrets[secret.value] = secret
+        self._needle_count += len(secret.needles)
         for needle in secret.needles:
             self._heads.setdefault(needle[:GRAM], []).append((needle, secret))
         if not secret.value.isascii():
@@ -238,7 +246,11 @@ class SecretBook:
         if not self._ordered or not text:
             return []
         found: dict[int, Secret] = {}
-        for view in views(text):
+        texts = views(text)
+        if self._needle_count <= DIRECT_MAX_NEEDLES:
+            # Few needles (the key alone, a short run): C substring search beats building the grams.
+            return [s for s in self._ordered if any(n in view for view in texts for n in s.needles)]
+        for view in texts:
             for start in range(0, max(len(view) - GRAM + 1, 1), _CHUNK):
                 piece = view[start : start + _CHUNK + GRAM - 1]
                 grams = {piece[i : i + GRAM] for i in range(len(piece) - GRAM + 1)}

@@ -94,7 +94,8 @@ class Session:
     ) -> None:
         """Observer: learn the target's version from a response header when it sends one."""
         if self.target_version is None:
-            self.target_version = next((v for h in VERSION_HEADERS if (v := exchange.header(h))), None)
+            version = next((v for h in VERSION_HEADERS if (v := exchange.header(h))), None)
+            self.target_version = None if version is None else self.run.redactor.text(version)
 
     def finish(self, *, error: str | None = None, error_code: int | None = None) -> dict[str, Any]:
         """Build and write summary.json (atomically); returns it."""
