@@ -16,6 +16,7 @@ from conformance.contract import REQUIREMENTS_BY_ID, Level
 from conformance.evidence import Evidence, exchange_evidence
 from conformance.inputs import CaseBuilder
 from conformance.model import Case, CheckFailure, CheckResult, Exchange, Expect
+from conformance.printable import printable
 from conformance.redact import Redactor
 
 MAX_FAILURES_KEPT = 5  # per requirement, with full evidence; the count keeps going
@@ -209,8 +210,8 @@ class Run:
             safe = CheckFailure(
                 failure.requirement,
                 failure.title,
-                self.redactor.text(failure.expected),
-                self.redactor.text(failure.received),
+                printable(self.redactor.text(failure.expected)),
+                printable(self.redactor.text(failure.received)),
                 check=failure.check,
             )
             entry.failures.append(
@@ -278,5 +279,5 @@ def _is_must(failure: CheckFailure) -> bool:
 
 def _describe(case: Case, failures: list[CheckFailure], redactor: Redactor) -> str:
     lines = [f"{case}:"]
-    lines += [f"  - {redactor.text(f.message)}" for f in failures]
+    lines += [f"  - {printable(redactor.text(f.message))}" for f in failures]
     return "\n".join(lines)

@@ -7,6 +7,7 @@ from typing import Any
 
 from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange
 from conformance.options import DEFAULT_KEY_VARIABLE
+from conformance.printable import printable
 from conformance.redact import Redactor
 from conformance.secrets import digest_only, display_text, scannable
 
@@ -29,7 +30,11 @@ def shown_body(body: bytes, redactor: Redactor) -> str:
     text = redactor.text(display_text(redactor.data(window)))
     if len(text) > MAX_BODY_CHARS:
         text = text[:MAX_BODY_CHARS] + f"… ({len(body)} bytes in all)"
-    return text
+    return printable(text)
+
+
+def _shown(text: str, redactor: Redactor) -> str:
+    return printable(redactor.text(text))
 
 
 def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:
@@ -38,12 +43,14 @@ def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:
         "request": {
             "method": "POST",
             "url": redactor.text(exchange.url),
-            "form": [[name, redactor.text(value)] for name, value in exchange.case.form],
+            "form": [[_shown(name, redactor), _shown(value, redactor)] for name, value in exchange.case.form],
         },
         "response": {
             "status": exchange.status,
-            "reason": redactor.text(exchange.reason),
-            "headers": [[redactor.text(name), redactor.text(value)] for name, value in exchange.headers],
+            "reason": _shown(exchange.reason, redactor),
+            "headers": [
+                [_shown(name, redactor), _shown(value, redactor)] for name, value in exchange.headers
+            ],
             "body": shown_body(exchange.body, redactor),
             "error": exchange.error.value if exchange.error else None,
             "elapsed_s": round(exchange.elapsed, 3),

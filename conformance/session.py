@@ -26,6 +26,7 @@ from conformance.engine import Run
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users
 from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange
 from conformance.options import DEFAULT_KEY_VARIABLE, DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
+from conformance.printable import printable
 from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
 from conformance.transport import (
@@ -95,7 +96,7 @@ class Session:
         """Observer: learn the target's version from a response header when it sends one."""
         if self.target_version is None:
             version = next((v for h in VERSION_HEADERS if (v := exchange.header(h))), None)
-            self.target_version = None if version is None else self.run.redactor.text(version)
+            self.target_version = None if version is None else printable(self.run.redactor.text(version))
 
     def finish(self, *, error: str | None = None, error_code: int | None = None) -> dict[str, Any]:
         """Build and write summary.json (atomically); returns it."""
