@@ -31,11 +31,14 @@ MIN_SECRET_LENGTH = 4
 MIN_ENCODED_LENGTH = 8
 WIDE_CODECS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 KEY_KIND, TOKEN_KIND = "api_key", "token"
-# Finding looks up the GRAM-character heads of every needle in the text's grams (a set intersection
-# in C), so its cost grows with the text, not with the number of secrets times their spellings.
-GRAM = MIN_SECRET_LENGTH
-_CHUNK = 65536
-DIRECT_MAX_NEEDLES = 500
+# Finding samples the text every STRIDE characters and looks the GRAM characters there up in an index
+# of every GRAM-gram of every long needle: a needle of at least LONG_NEEDLE characters always covers a
+# sampled gram, so the cost grows with the text (divided by STRIDE), not with secrets x spellings.
+# Shorter needles (short secrets) and small books are searched directly.
+GRAM = 8
+LONG_NEEDLE = 16
+STRIDE = LONG_NEEDLE - GRAM + 1
+DIRECT_MAX_NEEDLES = 64
 _GAP = r"(?:<!--.*?-->|<!\[CDATA\[|\]\]>)*"
 _GAPS = re.compile(r"<!--.*?-->|<!\[CDATA\[|\]\]>", re.S)
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
@@ -191,7 +194,8 @@ class SecretBook:
         self._secrets: dict[str, Secret] = {}
         self._ordered: list[Secret] = []
         self._token_count = 0
-        self._heads: dict[str, list[tuple[str, Secret]]] = {}
+        self._grams: dict[str, list[tuple[str, int, Secret]]] = {}
+        self._short: list[tuple[str, Secret]] = []
         self._needle_count = 0
         self._wide_only: list[Secret] = []  # non-ASCII secrets: their UTF-16/32 bytes may hold no NUL
         for key in api_keys:
@@ -229,7 +233,12 @@ class SecretBook:
         self._secrets[secret.value] = secret
         self._needle_count += len(secret.needles)
         for needle in secret.needles:
-            self._heads.setdefault(needle[:GRAM], []).append((needle, secret))
+            if len(needle) < LONG_NEEDLE:
+                self._short.append((needle, secret))
+                continue
+            # The first sampled position inside an occurrence is at most STRIDE - 1 past its start.
+            for offset in range(STRIDE):
+                self._grams.setdefault(needle[offset : offset + GRAM], []).append((needle, offset, secret))
         if not secret.value.isascii():
             self._wide_only.append(secret)
         self._ordered.append(secret)
@@ -248,16 +257,19 @@ class SecretBook:
         found: dict[int, Secret] = {}
         texts = views(text)
         if self._needle_count <= DIRECT_MAX_NEEDLES:
-            # Few needles (the key alone, a short run): C substring search beats building the grams.
+            # Few needles (the key alone, a short run): C substring search beats the index.
             return [s for s in self._ordered if any(n in view for view in texts for n in s.needles)]
+        grams = self._grams
         for view in texts:
-            for start in range(0, max(len(view) - GRAM + 1, 1), _CHUNK):
-                piece = view[start : start + _CHUNK + GRAM - 1]
-                grams = {piece[i : i + GRAM] for i in range(len(piece) - GRAM + 1)}
-                for gram in grams & self._heads.keys():
-                    for needle, secret in self._heads[gram]:
-                        if id(secret) not in found and needle in view:
-                            found[id(secret)] = secret
+            for needle, secret in self._short:
+                if id(secret) not in found and needle in view:
+                    found[id(secret)] = secret
+            sampled = [p for p in range(0, len(view) - GRAM + 1, STRIDE) if view[p : p + GRAM] in grams]
+            for position in sampled:
+                for needle, offset, secret in grams[view[position : position + GRAM]]:
+                    start = position - offset
+                    if id(secret) not in found and start >= 0 and view.startswith(needle, start):
+                        found[id(secret)] = secret
         return sorted(found.values(), key=lambda s: len(s.value), reverse=True)
 
     def find_bytes(self, data: bytes) -> list[Secret]:

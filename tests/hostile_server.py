@@ -481,7 +481,7 @@ def _issue10_answer(case: str, request: ReceivedRequest) -> tuple[str, list[tupl
     if case == "key_in_version_header":
         return "200 OK", [("X-API-Version", f"2.1 ({key})")], body
     if case == "key_percent_echo":
-        message = f"echo {quote(key, safe='').lower()}"
+        message = "echo " + re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(key, safe=""))
     elif case == "key_xml_escaped_echo":
         message = f"echo {html.escape(key)}"
     elif case == "key_numeric_refs_echo":

@@ -214,7 +214,10 @@ def test_hostile_target_is_a_finding_not_a_crash(case: str, tmp_path: Path) -> N
     ISSUED_TOKENS.clear()
     cassettes = tmp_path / "cassettes"
     with HostileServer(case) as server:
-        run = run_cli(server.url, tmp_path, "--record", "--cassettes", str(cassettes), api_key=api_key)
+        # A recording reads the body itself before the transport's caps: a case that stops the run early
+        # would be judged differently, so those run live only (their files are searched all the same).
+        record = () if finding.stops_early else ("--record", "--cassettes", str(cassettes))
+        run = run_cli(server.url, tmp_path, *record, api_key=api_key)
         tokens = list(ISSUED_TOKENS)
     canary_connections = server.canary.connections
     assert_finding(run, finding)

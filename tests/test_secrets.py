@@ -140,3 +140,18 @@ def test_finding_cost_does_not_grow_with_every_spelling_of_every_token() -> None
     body = "<user_response><token>" + "ab" * 16 + "</token></user_response>"
     assert book.find(body) == []
     assert book.find(body + f"{499:032x}")[0].value == f"{499:032x}"
+
+
+def test_a_secret_is_found_at_every_offset_by_the_sampled_index() -> None:
+    """The index samples the text every few characters: an occurrence is found wherever it starts."""
+    book = SecretBook()
+    for number in range(40):  # enough spellings that the sampled index, not direct search, is used
+        book.add_token(f"{number:032x}")
+    token = f"{7:032x}"
+    for start in range(30):
+        text = "z" * start + token + "z" * (start % 3)
+        assert [s.value for s in book.find(text)] == [token], start
+        assert book.find(book.scrub(text)) == []
+    short = "ab12"
+    book.add_token(short)
+    assert [s.value for s in book.find(f"zz{short}zz")] == [short]

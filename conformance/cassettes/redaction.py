@@ -136,11 +136,13 @@ class Redactor:
         document = xmldoc.parse(body)
         for token in issued_tokens(body, document) if document.root is not None or xml else ():
             self.book.add_token(token, replacement=self.stand_ins.stand_in(token))
-        redacted = self.book.scrub_bytes(body)
-        if document.root is None and len(redacted) > MAX_EXCERPT_BYTES:
-            notes.append(f"unparsable body cut to a {MAX_EXCERPT_BYTES}-byte excerpt of {len(body)} bytes")
-            redacted = self.book.scrub_bytes(redacted[:MAX_EXCERPT_BYTES])
-        return self._headers(headers), redacted
+        if document.root is not None or len(body) <= MAX_EXCERPT_BYTES:
+            return self._headers(headers), self.book.scrub_bytes(body)
+        # Only a window is scrubbed (the cost grows with the size), wide enough that a secret starting
+        # before the cut lies inside it whole, in any spelling up to 12 characters a character.
+        notes.append(f"unparsable body cut to a {MAX_EXCERPT_BYTES}-byte excerpt of {len(body)} bytes")
+        window = body[: MAX_EXCERPT_BYTES + 4 * (12 * self.book.longest + 64)]
+        return self._headers(headers), self.book.scrub_bytes(window)[:MAX_EXCERPT_BYTES]
 
     def _headers(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         return [(self.book.scrub(name), self.book.scrub(value)) for name, value in headers]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from conformance.printable import printable
 from conformance.secrets import key_book, scrub_known
 
 # The evidence handed to the report layer is already redacted by the core. This is a second net: if
@@ -12,9 +13,8 @@ API_KEY_ENV = "CONFORMANCE_API_KEY"
 
 
 def scrub(text: str) -> str:
-    """``text`` without any secret a run of this process knows (whatever variable held the key), nor
-    the key in the default environment variable, in any spelling."""
+    """``text`` without any secret this process knows, in any spelling, and with control chars escaped."""
     key = os.environ.get(API_KEY_ENV, "")
     if key:
         text = key_book(key).scrub(text)
-    return scrub_known(text)
+    return printable(scrub_known(text))
