@@ -410,14 +410,24 @@ def declared_encoding(body: bytes) -> str | None:
 def scannable(body: bytes) -> bool:
     """False when the body declares an encoding the finders cannot read (then only length and digest)."""
     encoding = declared_encoding(body)
-    return encoding is None or encoding in SCANNABLE_ENCODINGS
+    if encoding is not None:
+        return encoding in SCANNABLE_ENCODINGS
+    # Undeclared: UTF-8, or UTF-16/32 (NULs). Anything else (EBCDIC hides even its declaration) is not.
+    if b"\x00" in body[:8]:
+        return True
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def digest_only(body: bytes) -> str:
     """What is shown of a body that cannot be scanned."""
     encoding = declared_encoding(body)
     return (
-        f"[not shown: {len(body)} bytes in encoding {encoding!r} the suite cannot scan for secrets, "
+        f"[not shown: {len(body)} bytes in encoding {encoding or 'unknown'!r} "
+        "the suite cannot scan for secrets, "
         f"sha256 {hashlib.sha256(body).hexdigest()}]"
     )
 
