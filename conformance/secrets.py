@@ -13,6 +13,7 @@ text when even that cannot remove it: a scrubbed text never holds a secret in an
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import html
@@ -314,6 +315,10 @@ class SecretBook:
         found = self.find_bytes(data)
         if not found:
             return data
+        codec = wide_codec(data)
+        if codec is not None:  # a UTF-16/32 body: scrubbed as the text it is, every spelling included
+            with contextlib.suppress(UnicodeError):
+                data = self.scrub(data.decode(codec)).encode(codec)
         for secret in found:
             for spelling, replacement in secret.wide:
                 if spelling in data:
@@ -323,6 +328,21 @@ class SecretBook:
         if self.find_bytes(data):
             return withheld_bytes(data)
         return data
+
+
+def wide_codec(data: bytes) -> str | None:
+    """The UTF-16/32 codec a body is in, from its BOM or the NULs around its first ASCII character."""
+    for codec, bom in BOMS:
+        if data.startswith(bom):
+            return codec
+    head = data[:4]
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    if head[1:4] == b"\x00\x00\x00":
+        return "utf-32-le"
+    if head[:3] == b"\x00\x00\x00":
+        return "utf-32-be"
+    return "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be" if head[:1] == b"\x00" else None
 
 
 def _wide_texts(data: bytes) -> Iterator[str]:
