@@ -230,6 +230,8 @@ class HostileServer(_Listener):
         return f"{self.scheme}://{self.host}:{self.port}"
 
     def __enter__(self) -> HostileServer:
+        if self.case == "gzip_bomb":
+            gzip_bomb()  # built before serving: building it (seconds on a busy machine) is not the answer
         if self._own_canary:
             self.canary.__enter__()
         super().__enter__()
