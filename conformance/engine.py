@@ -17,6 +17,7 @@ from conformance.contract import REQUIREMENTS_BY_ID, Level
 from conformance.evidence import Evidence, exchange_evidence
 from conformance.inputs import CaseBuilder
 from conformance.model import Case, CheckFailure, CheckResult, Exchange, Expect
+from conformance.printable import printable
 from conformance.redact import Redactor
 
 MAX_FAILURES_KEPT = 5  # per requirement, with full evidence; the count keeps going
@@ -181,8 +182,9 @@ class Run:
 
     def _judge(self, exchange: Exchange, *, only: frozenset[str] | None = None) -> list[CheckResult]:
         """Run the checks on one answer (only those serving ``only``, when given); record and report them."""
-        results = run_checks(Subject(exchange), self.context, serving=only)
-        self.redactor.learn_tokens(exchange.body.decode("utf-8", "replace"))
+        subject = Subject(exchange, limits=self.context.profile.limits)
+        results = run_checks(subject, self.context, serving=only)
+        self.redactor.learn_tokens(exchange.body, subject.document)
         evidence = exchange_evidence(exchange, self.redactor)
         for result in results:
             if result.requirement is None:
@@ -233,8 +235,8 @@ class Run:
             safe = CheckFailure(
                 failure.requirement,
                 failure.title,
-                self.redactor.text(failure.expected),
-                self.redactor.text(failure.received),
+                printable(self.redactor.text(failure.expected)),
+                printable(self.redactor.text(failure.received)),
                 check=failure.check,
             )
             entry.failures.append(
@@ -330,5 +332,5 @@ def _is_must(failure: CheckFailure) -> bool:
 
 def _describe(case: Case, failures: list[CheckFailure], redactor: Redactor) -> str:
     lines = [f"{case}:"]
-    lines += [f"  - {redactor.text(f.message)}" for f in failures]
+    lines += [f"  - {printable(redactor.text(f.message))}" for f in failures]
     return "\n".join(lines)

@@ -75,6 +75,7 @@ class Exchange:
     status: int | None = None
     headers: tuple[tuple[str, str], ...] = ()  # names lower-cased, in received order
     body: bytes = b""
+    reason: str = ""  # the HTTP reason phrase, as received
     error: TransportError | None = None
     error_detail: str = ""
     url: str = ""

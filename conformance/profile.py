@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from conformance.contract import TOKEN_EXPIRE_MAX, TOKEN_EXPIRE_MIN
+from conformance.xmldoc import DEFAULT_LIMITS, Limits
 
 DEFAULT_PROFILE_NAME = "default"
 MAX_SECONDS = 10**9  # beyond any sane expiry or tolerance; also keeps arithmetic finite
 MIN_TOKEN_BITS = 1
 MAX_TOKEN_BITS = 4096
 EXPIRE_READINGS = ("absolute", "relative")
+LIMIT_SETTINGS = ("max_elements", "max_depth", "max_attributes", "max_attribute_chars", "max_text_chars")
+MAX_LIMIT = 10**8
 
 
 class ProfileError(ValueError):
@@ -43,6 +46,12 @@ class Profile:
     success_schema: str = "user_response.xsd"
     token_min_bits: int = 64
     production_hosts: tuple[str, ...] = field(default_factory=tuple)
+    # Structural bounds checked before a body is parsed or validated (see xmldoc.Limits).
+    max_elements: int = DEFAULT_LIMITS.max_elements
+    max_depth: int = DEFAULT_LIMITS.max_depth
+    max_attributes: int = DEFAULT_LIMITS.max_attributes
+    max_attribute_chars: int = DEFAULT_LIMITS.max_attribute_chars
+    max_text_chars: int = DEFAULT_LIMITS.max_text_chars
 
     def __post_init__(self) -> None:
         if self.expire_reading not in EXPIRE_READINGS:
@@ -73,6 +82,21 @@ class Profile:
                 raise ProfileError(f"{name} must be a list of non-empty strings")
         for name in ("rejection_schema", "success_schema"):
             _check_schema(name, getattr(self, name))
+        for name in LIMIT_SETTINGS:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not 1 <= value <= MAX_LIMIT:
+                raise ProfileError(f"{name} must be a whole number from 1 to {MAX_LIMIT}, not {value}")
+
+    @property
+    def limits(self) -> Limits:
+        """The structural bounds a response document is held to."""
+        return Limits(
+            max_elements=self.max_elements,
+            max_depth=self.max_depth,
+            max_attributes=self.max_attributes,
+            max_attribute_chars=self.max_attribute_chars,
+            max_text_chars=self.max_text_chars,
+        )
 
 
 def _check_schema(setting: str, name: object) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.files import WriteFailed
+from conformance.leaks import guard_files
 from conformance.report.allure import write_categories, write_environment
 from conformance.report.junit import annotate_junit
 from conformance.report.manifest import write_manifest
@@ -42,6 +43,7 @@ def finish_session(
     try:
         summary = session.finish(error=error, error_code=error_code)
         publish(session, summary)
+        summary = session.summary = guard_files(session, summary)
     except WriteFailed as exc:
         summary = session.fail_writing(str(exc))
     except ConfigError as exc:  # e.g. an unusable --baseline, found while writing the sign-off

@@ -7,6 +7,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from conformance.xmldoc import DEFAULT_LIMITS, Limits, structure_error
+
 _PACKAGE_DIR = Path(__file__).resolve().parent
 # A wheel carries the schemas inside the package; an editable checkout reads the top-level schemas/.
 SCHEMA_DIRS = (_PACKAGE_DIR / "_schemas", _PACKAGE_DIR.parent / "schemas")
@@ -42,8 +44,14 @@ def load_schema(name: str) -> Any:
         raise SchemaError(f"schema {path} cannot be loaded: {exc}") from None
 
 
-def validation_errors(name: str, root: ET.Element) -> list[str]:
-    """Up to MAX_ERRORS one-line reasons why ``root`` is invalid against the schema; empty when valid."""
+def validation_errors(name: str, root: ET.Element, *, limits: Limits = DEFAULT_LIMITS) -> list[str]:
+    """Up to MAX_ERRORS one-line reasons why ``root`` is invalid against the schema; empty when valid.
+
+    The structural limits are checked first: validation costs more than linear time in some shapes.
+    """
+    refused = structure_error(root, limits)
+    if refused is not None:
+        return [refused]
     schema = load_schema(name)
     errors = []
     for error in schema.iter_errors(root):

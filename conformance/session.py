@@ -27,6 +27,7 @@ from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users
 from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured
 from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange
 from conformance.options import DEFAULT_KEY_VARIABLE, DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
+from conformance.printable import printable
 from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
 from conformance.reportdir import ReportDirError, locked, set_aside_earlier_run
@@ -107,7 +108,8 @@ class Session:
     ) -> None:
         """Observer: learn the target's version from a response header when it sends one."""
         if self.target_version is None:
-            self.target_version = next((v for h in VERSION_HEADERS if (v := exchange.header(h))), None)
+            version = next((v for h in VERSION_HEADERS if (v := exchange.header(h))), None)
+            self.target_version = None if version is None else printable(self.run.redactor.text(version))
 
     def finish(self, *, error: str | None = None, error_code: int | None = None) -> dict[str, Any]:
         """Build and write summary.json (atomically); returns it."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import ssl
 import time
 import zlib
@@ -11,13 +12,14 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import quote_plus, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 
 from conformance._limits import BodyTooLarge, CappedBody, Deadline, RateLimiter, UnsupportedEncoding
 from conformance.contract import ENDPOINT_PATH
-from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, TransportError
+from conformance.model import Case, Exchange, TransportError
+from conformance.secrets import key_book
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BODY_BYTES = 1_048_576
@@ -96,18 +98,39 @@ def endpoint_url(target: str) -> str:
     return f"{parts.scheme.lower()}://{parts.netloc}{path}"
 
 
-def is_loopback(host: str) -> bool:
-    """True for localhost names and loopback addresses (127.0.0.0/8, ::1); names are never resolved."""
-    name = host.strip("[]").rstrip(".").lower()
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
+def resolve_host(name: str) -> list[str]:
+    """Every address ``name`` resolves to (empty when it does not resolve)."""
     try:
-        address = ipaddress.ip_address(name)
+        infos = socket.getaddrinfo(name, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return []
+    return [str(info[4][0]) for info in infos]
+
+
+def _loopback_address(text: str) -> bool | None:
+    try:
+        address = ipaddress.ip_address(text.split("%", 1)[0])
     except ValueError:
-        return False
+        return None
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped.is_loopback
     return address.is_loopback
+
+
+def is_loopback(host: str, *, resolve: Callable[[str], list[str]] = resolve_host) -> bool:
+    """True for a loopback literal (127.0.0.0/8, ::1) or ``localhost`` itself.
+
+    Any other name (``evil.localhost`` included) counts as loopback only when everything it resolves to
+    is a loopback address: a name is judged by where it leads, not by how it is spelled.
+    """
+    name = host.strip("[]").rstrip(".").lower()
+    if name == "localhost":
+        return True
+    literal = _loopback_address(name)
+    if literal is not None:
+        return literal
+    addresses = resolve(name) if name else []
+    return bool(addresses) and all(_loopback_address(a) is True for a in addresses)
 
 
 def _check_target(url: str, settings: TransportSettings) -> str:
@@ -258,6 +281,7 @@ class Transport:
             # A pooled connection emits no connect event; arm on its stream now that headers are in.
             deadline.arm(response.extensions.get("network_stream"))
             exchange.status = response.status_code
+            exchange.reason = response.reason_phrase
             exchange.headers = tuple((name.lower(), value) for name, value in response.headers.multi_items())
             try:
                 encoding = response.headers.get("content-encoding", "")
@@ -299,11 +323,7 @@ class Transport:
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
     def _redact(self, text: str) -> str:
-        line = " ".join(text.split())
-        for secret in {self._api_key, quote_plus(self._api_key)}:
-            if secret:
-                line = line.replace(secret, API_KEY_PLACEHOLDER)
-        return line[:DETAIL_MAX_CHARS]
+        return key_book(self._api_key).scrub(" ".join(text.split()))[:DETAIL_MAX_CHARS]
 
     def close(self) -> None:
         """Close the connection pool."""

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import atexit
+import base64
 import functools
+import html
+import re
 import secrets
 import select
 import shutil
@@ -18,7 +21,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote
 
 HOST = "127.0.0.1"
 CANARY_HOST = "127.0.0.2"  # another loopback address: a "different host" that is still local
@@ -32,6 +35,11 @@ HUGE_BODY_BYTES = 10 * 1_048_576
 HUGE_CHUNK_BYTES = 64 * 1024
 BOMB_INFLATED_BYTES = 200 * 1_048_576
 JOIN_SECONDS = 2.0
+# Every token any hostile server issued in this process (a canary test greps files for each).
+ISSUED_TOKENS: list[str] = []
+# One <user_response> under the 1 MiB body cap with as many attributes as fit: the quadratic case for
+# XSD validation.
+ATTRIBUTE_HEAVY_BYTES = 1_040_000
 CASES = (
     "valid",
     "valid_gzip",
@@ -51,6 +59,20 @@ CASES = (
     "reset_mid_body",
     "redirect_other_host",
     "malformed_http",
+    # Secrets in unusual spellings and places (issue 10): none may reach a file.
+    "token_cdata",
+    "token_spaced_tag",
+    "token_comment_split",
+    "utf16_body",
+    "token_in_reason",
+    "key_in_version_header",
+    "key_percent_echo",
+    "key_xml_escaped_echo",
+    "key_numeric_refs_echo",
+    "key_base64_header",
+    # Bounded cost and printable output (issue 10).
+    "attribute_heavy",
+    "control_chars",
 )
 XML = "application/xml; charset=UTF-8"
 # Special cases close the connection after answering: say so, or the client reuses a dead connection.
@@ -97,7 +119,11 @@ def self_signed_cert() -> tuple[Path, Path]:
 
 
 def _response(
-    status: str, headers: list[tuple[str, str]], body: bytes, *, length: int | None = None
+    status: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    *,
+    length: int | None = None,
 ) -> bytes:
     lines = [f"HTTP/1.1 {status}", *(f"{k}: {v}" for k, v in headers)]
     lines.append(f"Content-Length: {len(body) if length is None else length}")
@@ -204,6 +230,8 @@ class HostileServer(_Listener):
         return f"{self.scheme}://{self.host}:{self.port}"
 
     def __enter__(self) -> HostileServer:
+        if self.case == "gzip_bomb":
+            gzip_bomb()  # built before serving: building it (seconds on a busy machine) is not the answer
         if self._own_canary:
             self.canary.__enter__()
         super().__enter__()
@@ -272,6 +300,12 @@ class HostileServer(_Listener):
         case = self.case
         if request.method != "POST" or request.path.split("?")[0] != ENDPOINT_PATH:
             conn.sendall(_response("404 Not Found", [("Content-Type", "text/plain")], b"not found"))
+            return True
+        if case in ISSUE10_CASES:
+            status, extra, body = _issue10_answer(case, request)
+            headers = [("Content-Type", XML), ("Cache-Control", "no-store"), *extra]
+            headers = list({name.lower(): (name, value) for name, value in headers}.values())
+            conn.sendall(_response(status, headers, body))
             return True
         special = getattr(self, f"_case_{case}", None)
         if special is not None:
@@ -394,4 +428,83 @@ def _valid_body(request: ReceivedRequest) -> bytes:
     # A well-formed answer for any input: huge numbers (10**5000, beyond int()'s digit limit) included.
     expire = int(time.time()) + (int(seconds) if seconds.isdecimal() and len(seconds) < 10 else 3600)
     token = secrets.token_hex(16)
+    ISSUED_TOKENS.append(token)
     return VALID_TEMPLATE.format(user_id=user_id, token=token, expire=expire).encode()
+
+
+# -- issue 10: secrets in unusual spellings and places, costly shapes, control characters -------------
+
+
+def _token_of(body: bytes) -> str:
+    return body.split(b"<token>", 1)[1].split(b"</token>", 1)[0].decode()
+
+
+def _api_key_of(request: ReceivedRequest) -> str:
+    return dict(parse_qsl(request.body.decode("ascii", "replace"))).get("api_key", "")
+
+
+def _numeric_refs(text: str) -> str:
+    return "".join(f"&#{ord(c)};" if i % 2 else f"&#x{ord(c):X};" for i, c in enumerate(text))
+
+
+def _attribute_heavy(request: ReceivedRequest) -> bytes:
+    body = _valid_body(request)
+    pieces, size, number = [], len(body), 0
+    while size < ATTRIBUTE_HEAVY_BYTES:
+        piece = f' a{number}="{number % 10}"'
+        pieces.append(piece)
+        size += len(piece)
+        number += 1
+    return body.replace(b"<user_response>", b"<user_response" + "".join(pieces).encode() + b">", 1)
+
+
+def _issue10_answer(case: str, request: ReceivedRequest) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Status line, extra headers and body for the issue-10 cases."""
+    body, key = _valid_body(request), _api_key_of(request)
+    token = _token_of(body)
+    text = body.decode()
+    if case == "token_cdata":
+        return "200 OK", [], text.replace(f"<token>{token}<", f"<token><![CDATA[{token}]]><").encode()
+    if case == "token_spaced_tag":
+        return "200 OK", [], text.replace(f"<token>{token}</token>", f"<token >{token}</token >").encode()
+    if case == "token_comment_split":
+        split = f"<token>{token[:11]}<!-- split -->{token[11:]}</token>"
+        # The qrcode would repeat the token whole: it names it split as well, so only parsing finds it.
+        text = text.replace(f"/{token}.png", f"/{token[:11]}<!-- -->{token[11:]}.png")
+        return "200 OK", [], text.replace(f"<token>{token}</token>", split).encode()
+    if case == "utf16_body":
+        return (
+            "200 OK",
+            [("Content-Type", "application/xml; charset=UTF-16")],
+            text.replace('encoding="UTF-8"', 'encoding="UTF-16"').encode("utf-16"),
+        )
+    if case == "token_in_reason":
+        return f"200 {token}", [], body
+    if case == "key_in_version_header":
+        # Only the test's canary key: the run learns its version from the first answer that names one.
+        return "200 OK", [("X-API-Version", f"2.1 ({key})")] if key.startswith("CANARY") else [], body
+    if case == "key_percent_echo":
+        message = "echo " + re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(key, safe=""))
+    elif case == "key_xml_escaped_echo":
+        message = f"echo {html.escape(key)}"
+    elif case == "key_numeric_refs_echo":
+        message = f"echo {_numeric_refs(key)}"
+    elif case == "key_base64_header":
+        return "200 OK", [("X-Debug-Auth", base64.b64encode(f"user:{key}".encode()).decode())], body
+    elif case == "attribute_heavy":
+        return "200 OK", [], _attribute_heavy(request)
+    elif case == "control_chars":
+        # A C1 CSI (8-bit "clear screen"), NEL, a right-to-left override in a field that fails
+        # its check (the body stays well-formed XML 1.0, which allows C1 but not C0).
+        hostile = "12345\x9b2J\x85\u202eevil"
+        return (
+            "200 OK",
+            [("X-Note", "a\x9b2Jb")],
+            re.sub(r"<user_id>[^<]*</user_id>", f"<user_id>{hostile}</user_id>", text).encode(),
+        )
+    else:
+        raise ValueError(case)
+    return "200 OK", [], text.replace("The request has been successfully processed", message).encode()
+
+
+ISSUE10_CASES = frozenset(CASES[CASES.index("token_cdata") :])

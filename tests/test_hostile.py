@@ -7,6 +7,8 @@ in any output or report file.
 
 from __future__ import annotations
 
+import base64
+import html
 import json
 import os
 import secrets
@@ -16,11 +18,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import pytest
 
 from conformance.engine import MAX_CONSECUTIVE_TRANSPORT_ERRORS
-from tests.hostile_server import CASES, HostileServer, TlsServer
+from conformance.secrets import SecretBook
+from tests.hostile_server import CASES, ISSUED_TOKENS, HostileServer, TlsServer
 
 pytestmark = pytest.mark.e2e
 
@@ -36,9 +40,15 @@ RSS_WRAPPER = (
 )
 CLI_TIMEOUT_SECONDS = 90  # a bound against hangs, not a timing assertion: early stop ends 'slow' in ~4 s
 MAX_RSS_MIB = 300  # any run (the issue's bound)
+RSS_FILE = "max_rss_kib"
 # Reading huge_body (10 MiB) or inflating gzip_bomb (200 MiB) whole would cross this; capped: ~60 MiB.
 CAPPED_MAX_RSS_MIB = 128
 CONTROL_CASES = frozenset({"valid", "valid_gzip"})  # conforming answers: not hostile
+# Cases whose answers carry no token at all.
+NO_TOKEN_CASES = frozenset(
+    {"non_xml", "empty_body", "html_error", "external_entity", "billion_laughs", "path_body", "url_body"}
+    | {"redirect_other_host", "malformed_http"}
+)
 PASSWD_MARKER = b"root:x:0:0"  # what reading /etc/passwd would have put into a report
 EXPANDED_LAUGHS = b"lollollol"  # what expanding the billion-laughs entities would have produced
 
@@ -72,7 +82,23 @@ EXPECTED: dict[str, Finding] = {
     "reset_mid_body": Finding("LT-HTTP-TIMELY", "connection reset", stops_early=True),
     "redirect_other_host": Finding("LT-HTTP-NO-REDIRECT", "HTTP 302 to "),
     "malformed_http": Finding("LT-HTTP-TIMELY", "protocol error", stops_early=True),
+    # Issue 10. A token in an unusual spelling or place breaks no requirement by itself (the hostile
+    # server grants anything, which is the finding); what matters is that no file holds it.
+    "token_cdata": Finding("LT-AUTH-KEY-INVALID", "HTTP 200 with a token"),
+    "token_spaced_tag": Finding("LT-AUTH-KEY-INVALID", "HTTP 200 with a token"),
+    "token_comment_split": Finding("LT-AUTH-KEY-INVALID", "HTTP 200 with a token"),
+    "utf16_body": Finding("LT-AUTH-KEY-INVALID", "HTTP 200 with a token"),
+    "token_in_reason": Finding("LT-AUTH-KEY-INVALID", "HTTP 200 with a token"),
+    "key_in_version_header": Finding("LT-SEC-KEY-NOT-ECHOED", "in the header x-api-version"),
+    "key_percent_echo": Finding("LT-SEC-KEY-NOT-ECHOED", "in the body"),
+    "key_xml_escaped_echo": Finding("LT-SEC-KEY-NOT-ECHOED", "in the body"),
+    "key_numeric_refs_echo": Finding("LT-SEC-KEY-NOT-ECHOED", "in the body"),
+    "key_base64_header": Finding("LT-SEC-KEY-NOT-ECHOED", "in the header x-debug-auth"),
+    "attribute_heavy": Finding("LT-SCHEMA-SUCCESS", "structural limit: over 64 attributes"),
+    "control_chars": Finding("LT-ECHO-USER", "12345\\x9b2J\\x85\\u202eevil"),
 }
+# Raw bytes that must never reach the terminal or a file: ESC, a C1 CSI or NEL, a right-to-left override.
+UNSAFE_CHARACTERS = ("\x1b", "\x9b", "\x85", "\u202e")
 
 
 @dataclass(frozen=True)
@@ -92,17 +118,28 @@ class CliRun:
 
 
 def canary_key() -> str:
-    """A fresh fake API key that must never show up anywhere."""
-    return f"CANARY-KEY-{secrets.token_hex(12)}"
+    """A fresh fake API key that must never show up anywhere (with an ``&``: XML-escaping changes it)."""
+    return f"CANARY&KEY-{secrets.token_hex(12)}"
 
 
 def run_cli(target: str, tmp_path: Path, *extra: str, api_key: str) -> CliRun:
-    """Run `conformance run --target target` in a fresh process (wrapped to measure its peak RSS)."""
+    """Run `conformance run --target target` in a fresh process (wrapped to measure its peak RSS).
+
+    Its temporary and cache directories are under ``tmp_path`` too, so a test can search all it wrote.
+    """
     report_dir = tmp_path / "report"
-    rss_file = tmp_path / "max_rss_kib"
+    rss_file = tmp_path / RSS_FILE
     args = ["run", "--target", target, "--user-id", "12345", "--timeout", "1", "--max-examples", "5"]
     args += ["--report-dir", str(report_dir), *extra]
-    env = {**os.environ, "CONFORMANCE_API_KEY": api_key, "NO_COLOR": "1"}
+    for folder in ("tmp", "cache"):
+        (tmp_path / folder).mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "CONFORMANCE_API_KEY": api_key,
+        "NO_COLOR": "1",
+        "TMPDIR": str(tmp_path / "tmp"),
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+    }
     # Its own session, so a hang can be ended with its whole process group (wrapper and CLI).
     with subprocess.Popen(
         [sys.executable, "-c", RSS_WRAPPER, str(rss_file), CLI_CODE, *args],
@@ -167,15 +204,34 @@ def test_every_hostile_case_has_an_expected_finding() -> None:
 
 @pytest.mark.parametrize("case", sorted(EXPECTED))
 def test_hostile_target_is_a_finding_not_a_crash(case: str, tmp_path: Path) -> None:
-    """The CLI files each hostile behaviour against its requirement and exits 1, safely."""
+    """The CLI files each hostile behaviour against its requirement and exits 1, safely.
+
+    It records cassettes too, and afterwards no file under the run's directories, its cache or its temp
+    directory holds the canary key or a token the server issued, in any spelling (issue 10).
+    """
     api_key = canary_key()
     finding = EXPECTED[case]
+    ISSUED_TOKENS.clear()
+    cassettes = tmp_path / "cassettes"
     with HostileServer(case) as server:
-        run = run_cli(server.url, tmp_path, api_key=api_key)
-        canary_connections = server.canary.connections
+        # A recording reads the body itself before the transport's caps: a case that stops the run early
+        # would be judged differently, so those run live only (their files are searched all the same).
+        record = () if finding.stops_early else ("--record", "--cassettes", str(cassettes))
+        run = run_cli(server.url, tmp_path, *record, api_key=api_key)
+        tokens = list(ISSUED_TOKENS)
+    canary_connections = server.canary.connections
     assert_finding(run, finding)
     assert_clean(run, api_key=api_key, max_rss_mib=finding.max_rss_mib)
+    for character in UNSAFE_CHARACTERS:
+        assert character not in run.stdout + run.stderr, f"{character!r} reached the terminal"
+        assert not [p.name for p, d in report_bytes(run.report_dir).items() if character.encode() in d]
     assert canary_connections == 0, "the suite connected to the host named in the response"
+    assert tokens or finding.stops_early or case in NO_TOKEN_CASES
+    assert secrets_in_files(tmp_path, api_key, tokens) == []
+    output = run.stdout + run.stderr
+    assert not [s for s in independent_spellings(api_key) if s.decode("latin-1") in output]
+    assert run.summary.get("leaked_files") is None
+    assert finding.stops_early or list(cassettes.glob("*.yaml")), "nothing was recorded"
     everything = b"".join(report_bytes(run.report_dir).values()) + (run.stdout + run.stderr).encode()
     assert PASSWD_MARKER not in everything
     assert EXPANDED_LAUGHS not in everything
@@ -247,3 +303,27 @@ def test_first_run_in_a_fresh_directory_stays_small(tmp_path: Path) -> None:
         run = run_cli(server.url, tmp_path, api_key=canary_key())
     assert run.summary.get("stopped_early") is None
     assert run.max_rss_mib < CAPPED_MAX_RSS_MIB, f"peak RSS {run.max_rss_mib:.0f} MiB"
+
+
+def independent_spellings(secret: str) -> set[bytes]:
+    """Spellings computed here with the standard library, not by the module under test."""
+    forms = {secret, quote(secret, safe=""), quote_plus(secret, safe=""), html.escape(secret)}
+    forms |= {"".join(f"&#{ord(c)};" for c in secret), base64.b64encode(secret.encode()).decode()}
+    out = {form.encode() for form in forms}
+    return out | {secret.encode(codec) for codec in ("utf-16-le", "utf-16-be", "utf-32-le")}
+
+
+def secrets_in_files(folder: Path, api_key: str, tokens: list[str]) -> list[str]:
+    """Every file under ``folder`` holding the key or a token in any spelling, with what it holds."""
+    book = SecretBook(api_keys=[api_key])
+    for token in tokens:
+        book.add_token(token)
+    literal = independent_spellings(api_key).union(*(independent_spellings(t) for t in tokens))
+    hits = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name != RSS_FILE:
+            data = path.read_bytes()
+            found = [s.kind for s in book.find_bytes(data)] + ["literal" for form in literal if form in data]
+            if found:
+                hits.append(f"{path.relative_to(folder)}: {sorted(set(found))}")
+    return hits

@@ -97,14 +97,25 @@ def test_invalid_target_is_refused_with_the_expected_form(target: str) -> None:
     assert str(refused.value) == f"invalid target URL {target!r}: expected http(s)://host[:port][/base]"
 
 
+# Names resolve through this table (injected): the test never asks a real resolver.
+RESOLVED = {
+    "api.localhost": ["10.1.2.3"],  # a *.localhost name leading elsewhere is not loopback
+    "dev.localhost": ["127.0.0.1", "::1"],
+    "mixed.example": ["127.0.0.1", "10.0.0.1"],
+    "staging.example.com": ["192.0.2.10"],
+}
+
+
 @pytest.mark.parametrize(
     ("host", "loopback"),
     [("127.0.0.1", True), ("127.9.8.7", True), ("localhost", True), ("LOCALHOST.", True),
-     ("api.localhost", True), ("::1", True), ("[::1]", True), ("::ffff:127.0.0.1", True),
+     ("api.localhost", False), ("dev.localhost", True), ("mixed.example", False), ("unresolvable", False),
+     ("::1", True), ("[::1]", True), ("::ffff:127.0.0.1", True),
      ("10.0.0.1", False), ("staging.example.com", False), ("localhost.example.com", False), ("::2", False)],
 )  # fmt: skip
 def test_is_loopback(host: str, loopback: bool) -> None:
-    assert is_loopback(host) is loopback
+    """Literals and `localhost` itself are judged as written; every other name by what it resolves to."""
+    assert is_loopback(host, resolve=lambda name: RESOLVED.get(name, [])) is loopback
 
 
 def test_plain_http_to_a_remote_host_is_refused_unless_allowed() -> None:

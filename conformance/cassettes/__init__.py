@@ -10,8 +10,8 @@ from __future__ import annotations
 from conformance.cassettes.book import DEFAULT_MAX_BODY, BookReport, CassetteBook, CassetteReport
 from conformance.cassettes.errors import CassetteCorrupt, CassetteError, CassetteMiss
 from conformance.cassettes.format import CassetteHeader, cassette_file_name
-from conformance.cassettes.redaction import api_key_spellings
 from conformance.cassettes.session import CassetteSession
+from conformance.secrets import spellings as api_key_spellings
 
 __all__ = [
     "DEFAULT_MAX_BODY",

@@ -24,6 +24,7 @@ from conformance.cassettes.format import (
 from conformance.cassettes.redaction import MIN_API_KEY_LENGTH, Redactor
 from conformance.cassettes.session import CassetteSession, Mode
 from conformance.files import write_atomic
+from conformance.secrets import SecretBook
 
 # Recording reads at most this much of a body; the transport's own cap must be smaller for replay to
 # reproduce a "response too large" verdict.
@@ -115,6 +116,11 @@ class CassetteBook:
             )
         elif mode != "replay":
             raise ValueError(f"mode must be 'record' or 'replay', not {mode!r}")
+
+    @property
+    def secrets(self) -> SecretBook | None:
+        """What the recording redacts (the key and the live tokens), for the run's last scan of its files."""
+        return self._redactor.book if self._redactor is not None else None
 
     @property
     def header(self) -> CassetteHeader:

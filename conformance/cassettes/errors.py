@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
+
+from conformance.printable import printable
 
 RERECORD_COMMAND = "conformance run --target {target} --record"
 UNKNOWN_TARGET = "URL"
+CASSETTE_TARGET_NOTE = "the target as the cassette header names it: check it is yours before sending your key"
 
 
 def rerecord_hint(target: str | None = None) -> str:
-    """The command that re-records cassettes, naming the recorded target when it is known."""
-    return RERECORD_COMMAND.format(target=target or UNKNOWN_TARGET)
+    """The command that re-records cassettes; a target taken from a cassette is quoted and labelled.
+
+    A cassette is a file anyone can edit: its target is shown shell-quoted with its control characters
+    escaped, and the hint says where it came from, so nobody runs it with their key without looking.
+    """
+    if not target:
+        return RERECORD_COMMAND.format(target=UNKNOWN_TARGET)
+    quoted = shlex.quote(printable(one_line(target)))
+    return f"{RERECORD_COMMAND.format(target=quoted)} ({CASSETTE_TARGET_NOTE})"
 
 
 def one_line(text: str) -> str:

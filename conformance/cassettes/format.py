@@ -27,6 +27,16 @@ MAX_STEM_LENGTH = 100
 FILE_COMMENT = (
     "# Conformance cassette, written by `conformance run --record`: re-record it, do not edit it.\n"
 )
+# Loading bounds: checked before the YAML is built (see _check_shape).
+MAX_CASSETTE_BYTES = 64 * 1024 * 1024
+MAX_NESTING = 16
+MAX_NUMBER_CHARS = 40
+# What YAML 1.1 resolves a plain scalar to a number from (ints with base prefixes and sexagesimal parts,
+# floats); quoted scalars are strings whatever they hold.
+_NUMBER_LIKE = re.compile(
+    r"[-+]?(?:0b[01_]+|0x[0-9a-fA-F_]+|[0-9][0-9_]*(?::[0-5]?[0-9])*"
+    r"|(?:[0-9][0-9_]*)?\.[0-9_]*(?:[eE][-+][0-9]+)?)"
+)
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 _HEADER_FIELDS: dict[str, type | tuple[type, ...]] = {
@@ -252,15 +262,46 @@ class _Reader:
         return recorded
 
 
+def _check_shape(reader: _Reader, text: str, loader: Any) -> None:
+    """Refuse, from the parser's events alone, what would cost unbounded memory or time to build.
+
+    The suite never writes an anchor or an alias, so any is refused (an alias bomb expands to gigabytes
+    when built); nesting is shallow; a plain scalar that YAML would turn into a number stays short.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=loader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise reader.fail("uses YAML anchors or aliases (&, *), which cassettes never hold")
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                raise reader.fail(f"nests deeper than {MAX_NESTING} levels")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+        elif (
+            isinstance(event, yaml.ScalarEvent)
+            and not event.style  # plain (None from the Python parser, "" from libyaml)
+            and len(event.value) > MAX_NUMBER_CHARS
+            and _NUMBER_LIKE.fullmatch(event.value)
+        ):
+            raise reader.fail(f"holds a number of {len(event.value)} characters (at most {MAX_NUMBER_CHARS})")
+
+
 def load_cassette(path: Path) -> LoadedCassette:
     """Read and validate a cassette file; CassetteCorrupt names the file and the first problem found."""
     reader = _Reader(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_CASSETTE_BYTES:
+            raise reader.fail(f"is {size} bytes, over the {MAX_CASSETTE_BYTES}-byte bound for a cassette")
         content = path.read_bytes()
     except OSError as exc:
         raise reader.fail(f"cannot be read ({exc.strerror or exc})") from None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
-        document = yaml.load(content.decode("utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        text = content.decode("utf-8")
+        _check_shape(reader, text, loader)  # before anything is built: aliases, nesting, numbers
+        document = yaml.load(text, Loader=loader)
     except UnicodeDecodeError:
         raise reader.fail("is not UTF-8 text") from None
     except yaml.YAMLError as exc:

@@ -10,56 +10,23 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import html
 import re
 import secrets
 import string
-from urllib.parse import quote, quote_plus
 
-from conformance.model import API_KEY_PLACEHOLDER
+from conformance import xmldoc
+from conformance.redact import issued_tokens
+from conformance.secrets import SecretBook, digest_only, register, scannable
 
 # A key this short would also match unrelated text (a user_id, a status), garbling the recording.
 MIN_API_KEY_LENGTH = 8
-# Echoes of shorter tokens elsewhere in a response are left alone for the same reason; the <token>
-# element itself is always replaced.
-MIN_ECHO_LENGTH = 6
+# A body that does not parse keeps at most this much (scrubbed) in the recording.
+MAX_EXCERPT_BYTES = 64 * 1024
 OFFSET_ALPHABETS = (string.digits, "0123456789abcdef", "0123456789ABCDEF")
 # Letters are permuted within a-f / g-z (and A-F / G-Z), so a substituted token never becomes an
 # all-hex or all-digit string: the three ways of mapping have disjoint images and stand-ins stay distinct.
 CLASS_ALPHABETS = (string.digits, "abcdef", "ghijklmnopqrstuvwxyz", "ABCDEF", "GHIJKLMNOPQRSTUVWXYZ")
-XML_PLACEHOLDER = html.escape(API_KEY_PLACEHOLDER)
-_TOKEN_ELEMENT = re.compile(r"(<token(?:\s[^>]*)?>)([^<]*)(</token\s*>)")
 _ENTITY = re.compile(r"&#?[A-Za-z0-9]+;")
-
-
-def api_key_spellings(api_key: str) -> tuple[str, ...]:
-    """How a key can appear in text: as is, form-encoded (two ways) and XML-escaped; longest first."""
-    spellings = {api_key, quote_plus(api_key), quote(api_key, safe=""), html.escape(api_key)}
-    return tuple(sorted(spellings, key=len, reverse=True))
-
-
-class KeyScrubber:
-    """Replaces every spelling of the api_key by the same spelling of the placeholder."""
-
-    def __init__(self, api_key: str) -> None:
-        self._pairs: list[tuple[str, str]] = []
-        for spelling in api_key_spellings(api_key):
-            if spelling == quote_plus(api_key):
-                self._pairs.append((spelling, quote_plus(API_KEY_PLACEHOLDER)))
-            elif spelling == quote(api_key, safe=""):
-                self._pairs.append((spelling, quote(API_KEY_PLACEHOLDER, safe="")))
-            elif spelling == html.escape(api_key):
-                self._pairs.append((spelling, XML_PLACEHOLDER))
-            else:
-                self._pairs.append((spelling, API_KEY_PLACEHOLDER))
-
-    def text(self, text: str, *, xml: bool = False) -> str:
-        """``text`` without the key; in XML the raw key becomes the escaped placeholder (well-formed)."""
-        for spelling, replacement in self._pairs:
-            if xml and replacement == API_KEY_PLACEHOLDER:
-                replacement = XML_PLACEHOLDER
-            text = text.replace(spelling, replacement)
-        return text
 
 
 class StandIns:
@@ -136,38 +103,50 @@ def _entity_length(text: str, position: int) -> int:
 
 
 class Redactor:
-    """Redacts one recording session: the key everywhere, tokens in each response consistently."""
+    """Redacts one recording session: the key everywhere, tokens in each response consistently.
+
+    Tokens come from the parsed document (whatever the markup: CDATA, ``<token >``, comments, UTF-16)
+    and are then removed in every spelling ``conformance.secrets`` knows from the body, the headers and
+    the reason phrase. A body that does not parse is kept only as a bounded excerpt; one in an encoding
+    the suite cannot scan is not kept at all (a note gives its length and digest).
+    """
 
     def __init__(self, api_key: str, *, stand_ins: StandIns | None = None) -> None:
-        self.keys = KeyScrubber(api_key)
+        self.book = SecretBook(api_keys=[api_key])
+        register(self.book)
         self.stand_ins = stand_ins or StandIns()
 
     def request_text(self, text: str) -> str:
         """A request path or body without the key."""
-        return self.keys.text(text)
+        return self.book.scrub(text)
 
     def response(
-        self, headers: list[tuple[str, str]], body: bytes, *, xml: bool
+        self,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        *,
+        xml: bool,
+        notes: list[str] | None = None,
     ) -> tuple[list[tuple[str, str]], bytes]:
         """Headers and body with tokens replaced by stand-ins and the key by the placeholder."""
-        text = body.decode("utf-8", "surrogateescape")
-        replacements: dict[str, str] = {}
-        for _, raw, _ in _TOKEN_ELEMENT.findall(text):
-            replacements[raw] = self.stand_ins.stand_in(raw)
-            if html.unescape(raw) != raw:
-                replacements[html.unescape(raw)] = html.unescape(replacements[raw])
-        text = _TOKEN_ELEMENT.sub(lambda m: m.group(1) + replacements[m.group(2)] + m.group(3), text)
-        echoes = sorted((t for t in replacements if len(t) >= MIN_ECHO_LENGTH), key=len, reverse=True)
-        for token in echoes:
-            text = text.replace(token, replacements[token])
-        new_headers = []
-        for name, value in headers:
-            for token in echoes:
-                value = value.replace(token, replacements[token])
-            new_headers.append((name, self.keys.text(value)))
-        text = self.keys.text(text, xml=xml)
-        return new_headers, text.encode("utf-8", "surrogateescape")
+        notes = [] if notes is None else notes
+        if not scannable(body):
+            notes.append(f"body not recorded: {digest_only(body)}")
+            return self._headers(headers), b""
+        document = xmldoc.parse(body)
+        for token in issued_tokens(body, document) if document.root is not None or xml else ():
+            self.book.add_token(token, replacement=self.stand_ins.stand_in(token))
+        if document.root is not None or len(body) <= MAX_EXCERPT_BYTES:
+            return self._headers(headers), self.book.scrub_bytes(body)
+        # Only a window is scrubbed (the cost grows with the size), wide enough that a secret starting
+        # before the cut lies inside it whole, in any spelling up to 12 characters a character.
+        notes.append(f"unparsable body cut to a {MAX_EXCERPT_BYTES}-byte excerpt of {len(body)} bytes")
+        window = body[: MAX_EXCERPT_BYTES + 4 * (12 * self.book.longest + 64)]
+        return self._headers(headers), self.book.scrub_bytes(window)[:MAX_EXCERPT_BYTES]
+
+    def _headers(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return [(self.book.scrub(name), self.book.scrub(value)) for name, value in headers]
 
     def message(self, text: str) -> str:
-        """An error message without the key."""
-        return self.keys.text(text)
+        """An error message or a reason phrase without the key or any token seen so far."""
+        return self.book.scrub(text)

@@ -153,7 +153,7 @@ class CassetteSession:
         body = response["body"]["string"] or b""
         headers, body, decoded = self._decoded(headers, body)
         xml = any(n == "content-type" and "xml" in v.lower() for n, v in headers) or body.lstrip()[:1] == b"<"
-        headers, redacted = self._redactor.response(headers, body, xml=xml)
+        headers, redacted = self._redactor.response(headers, body, xml=xml, notes=notes)
         if decoded or len(redacted) != len(body):
             headers = [(n, str(len(redacted)) if n == "content-length" else v) for n, v in headers]
         interaction = self._interaction(request.method, request.uri, request.body or b"", sent_at, elapsed)

@@ -32,6 +32,7 @@ class Subject:
     """One exchange under judgement, with its body parsed once, safely."""
 
     exchange: Exchange
+    limits: xmldoc.Limits = xmldoc.DEFAULT_LIMITS  # the profile's structural bounds
 
     @property
     def case(self) -> Case:
@@ -41,7 +42,7 @@ class Subject:
     @cached_property
     def document(self) -> xmldoc.Document:
         """The parsed body (never expanded, never fetched)."""
-        return xmldoc.parse(self.exchange.body)
+        return xmldoc.parse(self.exchange.body, limits=self.limits)
 
     @property
     def status(self) -> int:

@@ -7,6 +7,8 @@ from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
 from conformance.model import CheckFailure, Expect, plain_integer
 
+_TITLE_OVER_LIMIT = "body exceeds the structural limits (not parsed or validated)"
+
 
 @check(serves=("LT-SCHEMA-SUCCESS", "LT-SCHEMA-ERROR"))
 def schema_conformance(subject: Subject, ctx: CheckContext) -> str | None:
@@ -20,7 +22,7 @@ def schema_conformance(subject: Subject, ctx: CheckContext) -> str | None:
     if document.root is None:
         raise CheckFailure(
             requirement,
-            "body is not a well-formed XML document",
+            _TITLE_OVER_LIMIT if document.over_limit else "body is not a well-formed XML document",
             f"XML valid against {schema_name}",
             document.error or "no document",
         )

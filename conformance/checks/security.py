@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, quote_plus
+import xml.etree.ElementTree as ET
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
 from conformance.model import CheckFailure
+from conformance.secrets import key_book
 
 
 @check(serves=("LT-SEC-NO-DTD",))
@@ -24,26 +25,38 @@ def no_dtd(subject: Subject, ctx: CheckContext) -> str | None:
     return "LT-SEC-NO-DTD"
 
 
-def key_spellings(api_key: str) -> set[bytes]:
-    """The key as it may appear in a response: verbatim and percent-encoded."""
-    forms = {api_key, quote(api_key, safe=""), quote_plus(api_key, safe="")}
-    return {form.encode("utf-8") for form in forms if len(form) >= 4}
+def echo_places(subject: Subject, api_key: str) -> list[str]:
+    """Where the response holds the api_key in any spelling (``conformance.secrets`` knows them all)."""
+    book = key_book(api_key)
+    if not len(book):
+        return []
+    exchange = subject.exchange
+    places = [f"header {name}" for name, value in exchange.headers if book.find(name) or book.find(value)]
+    if exchange.reason and book.find(exchange.reason):
+        places.append("reason phrase")
+    if book.find_bytes(exchange.body):
+        places.append("body")
+    elif (root := subject.document.root) is not None and any(
+        book.find(text) for element in root.iter() for text in _element_texts(element)
+    ):
+        places.append("body (parsed)")
+    return places
+
+
+def _element_texts(element: ET.Element) -> list[str]:
+    texts = [element.text or "", element.tail or ""]
+    for name, value in element.attrib.items():
+        texts += [name, value]
+    return [t for t in texts if t]
 
 
 @check(serves=("LT-SEC-KEY-NOT-ECHOED",))
 def api_key_not_echoed(subject: Subject, ctx: CheckContext) -> str | None:
-    """The api_key appears in no response header or body."""
+    """The api_key appears in no response header, reason phrase or body, in no spelling."""
     exchange = subject.exchange
     if exchange.status is None and not exchange.body:
         return None
-    spellings = key_spellings(ctx.api_key)
-    places = [
-        f"header {name}"
-        for name, value in exchange.headers
-        if any(form in value.encode("utf-8", "replace") for form in spellings)
-    ]
-    if any(form in exchange.body for form in spellings):
-        places.append("body")
+    places = echo_places(subject, ctx.api_key)
     if places:
         raise CheckFailure(
             "LT-SEC-KEY-NOT-ECHOED",

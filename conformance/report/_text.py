@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from conformance.model import API_KEY_PLACEHOLDER
+from conformance.printable import printable
+from conformance.secrets import key_book, scrub_known
 
 # The evidence handed to the report layer is already redacted by the core. This is a second net: if
 # the key still is in the environment, no report text can carry it, whatever slipped through.
@@ -12,8 +13,8 @@ API_KEY_ENV = "CONFORMANCE_API_KEY"
 
 
 def scrub(text: str) -> str:
-    """``text`` with the API key from the environment (if set) replaced by the placeholder."""
+    """``text`` without any secret this process knows, in any spelling, and with control chars escaped."""
     key = os.environ.get(API_KEY_ENV, "")
-    if key and key != API_KEY_PLACEHOLDER and key in text:
-        return text.replace(key, API_KEY_PLACEHOLDER)
-    return text
+    if key:
+        text = key_book(key).scrub(text)
+    return printable(scrub_known(text))

@@ -1,0 +1,64 @@
+"""The last line of defence: after a live run, every file it wrote is scanned for every secret.
+
+Redaction happens where each file is written; this scan does not trust it. A file holding the api_key
+or a token the run saw, in any spelling ``conformance.secrets`` knows, has its content deleted, and the
+run fails as a suite defect (exit 5) naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from conformance.report.manifest import write_manifest
+from conformance.secrets import KEY_KIND, SecretBook, scan_files
+from conformance.session import Session
+from conformance.verdict import EXIT_SUITE_ERROR, write_json_atomic
+
+
+def run_secrets(books: Iterable[SecretBook | None]) -> SecretBook:
+    """One book with every key and token the given books know."""
+    merged = SecretBook()
+    for book in books:
+        for secret in book or ():
+            if secret.kind == KEY_KIND:
+                merged.add_key(secret.value)
+            else:
+                merged.add_token(secret.value)
+    return merged
+
+
+def written_files(session: Session, summary: Mapping[str, Any]) -> list[Path]:
+    """The report directory's files and the cassettes this run wrote."""
+    report_dir = session.options.report_dir
+    files = [p for p in sorted(report_dir.rglob("*")) if p.is_file()] if report_dir.is_dir() else []
+    if session.options.record:
+        files += [Path(c["path"]) for c in summary.get("cassettes", ()) if Path(c["path"]).is_file()]
+    return files
+
+
+def guard_files(session: Session, summary: dict[str, Any]) -> dict[str, Any]:
+    """Scan what the run wrote; on a hit, empty the file and return (and write) a suite-defect summary."""
+    if session.options.target is None:
+        return summary  # a replay holds no live secret: the key is the placeholder, tokens are stand-ins
+    cassettes = session.book.secrets if session.book is not None else None
+    book = run_secrets([session.run.redactor.book, cassettes])
+    hits = scan_files(written_files(session, summary), book)
+    if not hits:
+        return summary
+    names = ", ".join(str(p) for p in hits)
+    text = book.scrub(json.dumps(summary, ensure_ascii=False))
+    guarded: dict[str, Any] = json.loads(text) if not text.startswith("[withheld") else {}
+    guarded.update(
+        verdict="error",
+        complete=False,
+        exit_code=EXIT_SUITE_ERROR,
+        error=f"suite defect: a secret reached {names}; the content of each was deleted",
+        leaked_files=[str(p) for p in hits],
+    )
+    report_dir = session.options.report_dir
+    write_json_atomic(report_dir / "summary.json", guarded)
+    write_manifest(report_dir)
+    return guarded

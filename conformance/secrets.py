@@ -1,0 +1,466 @@
+"""Every secret of a run and every way it can be spelled: the one home for finding and scrubbing them.
+
+A secret (the api_key, a token the target issued) can reach text in many spellings: as is,
+percent-encoded (either hex case, ``+`` for a space), XML-escaped, as numeric character references
+(decimal or hex, any mix), split by XML comments or CDATA sections, base64 or base64url (at any
+alignment inside a longer encoded string), and in UTF-16/32 bytes. Finding works on *views* of a text
+(the XML view with markup gaps removed and references resolved, the percent-decoded view) searched for
+the few literal needles of each secret, precomputed once per secret. Scrubbing replaces the literal
+spellings, then cuts out whatever a view still finds with a per-secret pattern, and withholds the whole
+text when even that cannot remove it: a scrubbed text never holds a secret in any spelling found here.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import hashlib
+import html
+import re
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, quote_plus, unquote_plus
+
+from conformance.model import API_KEY_PLACEHOLDER
+
+# Shorter secrets would match unrelated text (a status, a user_id) and garble it.
+MIN_SECRET_LENGTH = 4
+# A base64 run shorter than this is too likely to occur by chance.
+MIN_ENCODED_LENGTH = 8
+WIDE_CODECS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+KEY_KIND, TOKEN_KIND = "api_key", "token"
+# Finding samples the text every STRIDE characters and looks the GRAM characters there up in an index
+# of every GRAM-gram of every long needle: a needle of at least LONG_NEEDLE characters always covers a
+# sampled gram, so the cost grows with the text (divided by STRIDE), not with secrets x spellings.
+# Shorter needles (short secrets) and small books are searched directly.
+GRAM = 8
+LONG_NEEDLE = 16
+STRIDE = LONG_NEEDLE - GRAM + 1
+DIRECT_MAX_NEEDLES = 64
+_GAP = r"(?:<!--.*?-->|<!\[CDATA\[|\]\]>)*"
+_GAPS = re.compile(r"<!--.*?-->|<!\[CDATA\[|\]\]>", re.S)
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
+_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+_NAMED_REF = re.compile(r"&(amp|lt|gt|quot|apos);")
+_MAX_CODE_POINT = 0x10FFFF
+_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+def _char(match: re.Match[str]) -> str:
+    hex_digits, decimal = match.groups()
+    number = int(hex_digits, 16) if hex_digits else int(decimal)
+    return chr(number) if 0 < number <= _MAX_CODE_POINT else match.group(0)
+
+
+def xml_view(text: str) -> str | None:
+    """``text`` with comments and CDATA markers removed and character references resolved; None: same."""
+    if "&" not in text and "<!" not in text and "]]>" not in text:
+        return None
+    text = _GAPS.sub("", text)
+    text = _CHAR_REF.sub(_char, text)
+    return _NAMED_REF.sub(lambda m: _NAMED[m.group(1)], text)
+
+
+def _percent_view(text: str) -> str | None:
+    if "%" not in text and "+" not in text:
+        return None
+    return unquote_plus(text, errors="surrogateescape")
+
+
+def views(text: str) -> list[str]:
+    """The texts a secret is searched in: as is, XML-resolved, percent-decoded, and both."""
+    out = [text]
+    xml = xml_view(text)
+    if xml is not None:
+        out.append(xml)
+    for view in list(out):
+        decoded = _percent_view(view)
+        if decoded is not None and decoded != view:
+            out.append(decoded)
+    return out
+
+
+def _base64_cores(data: bytes) -> set[str]:
+    """The parts of base64(…data…) that do not depend on the neighbours, at each of the 3 alignments."""
+    cores = set()
+    for offset in range(3):
+        encoded = base64.b64encode(bytes(offset) + data).decode("ascii")
+        start = (0, 2, 3)[offset]
+        end = (offset + len(data)) // 3 * 4
+        core = encoded[start:end]
+        if len(core) >= MIN_ENCODED_LENGTH:
+            cores.add(core)
+            cores.add(core.replace("+", "-").replace("/", "_"))
+    padded = base64.b64encode(data).decode("ascii")
+    cores |= {padded, base64.urlsafe_b64encode(data).decode("ascii"), padded.rstrip("=")}
+    return {c for c in cores if len(c) >= MIN_ENCODED_LENGTH}
+
+
+def _encoded_forms(value: str) -> set[str]:
+    """Base64 and base64url of the value in UTF-8 and in UTF-16/32."""
+    forms = _base64_cores(value.encode("utf-8", "surrogatepass"))
+    for codec in WIDE_CODECS:
+        forms |= _base64_cores(value.encode(codec, "surrogatepass"))
+    return forms
+
+
+def _char_alternatives(char: str) -> str:
+    code = ord(char)
+    options = [re.escape(char), f"&#0*{code};", f"&#[xX]0*{_any_case(f'{code:x}')};"]
+    options += [f"&{name};" for name, value in _NAMED.items() if value == char]
+    if code < 0x80 and not char.isalnum():
+        options.append(f"%{_any_case(f'{code:02x}')}")
+    return "(?:" + "|".join(options) + ")"
+
+
+def _lower_escapes(text: str) -> str:
+    return _ESCAPE.sub(lambda m: m.group(0).lower(), text)
+
+
+def _any_case(hex_digits: str) -> str:
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in hex_digits)
+
+
+def spellings(value: str) -> tuple[str, ...]:
+    """Literal text spellings of ``value`` (longest first): raw, percent, XML-escaped, base64 forms."""
+    forms = {
+        value,
+        quote(value, safe=""),
+        _lower_escapes(quote(value, safe="")),
+        quote_plus(value, safe=""),
+        html.escape(value),
+        html.escape(value, quote=False),
+        "".join(f"&#{ord(c)};" for c in value),
+        "".join(f"&#x{ord(c):x};" for c in value),
+    }
+    forms |= _encoded_forms(value)
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+def wide_spellings(value: str) -> tuple[bytes, ...]:
+    """The value as UTF-16 and UTF-32 bytes (both byte orders)."""
+    return tuple(value.encode(codec, "surrogatepass") for codec in WIDE_CODECS)
+
+
+@dataclass
+class Secret:
+    """One secret, what stands in for it, and its precomputed spellings."""
+
+    value: str
+    kind: str
+    replacement: str
+    needles: tuple[str, ...] = ()  # what finding searches the views for
+    pairs: tuple[tuple[str, str], ...] = ()  # (spelling, replacement) for scrubbing, longest first
+    wide: tuple[tuple[bytes, bytes], ...] = ()
+    _pattern: re.Pattern[str] | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(cls, value: str, kind: str, replacement: str) -> Secret:
+        """A secret with its needles and replacement pairs."""
+        encoded = _encoded_forms(value)
+        needles = tuple(sorted({value} | encoded, key=len, reverse=True))
+        pairs: dict[str, str] = {}
+        # The first replacement for a spelling wins: a token whose escaped form is itself keeps its own.
+        for spelling, spelled in (
+            (value, replacement),
+            (quote(value, safe=""), quote(replacement, safe="")),
+            (_lower_escapes(quote(value, safe="")), quote(replacement, safe="")),
+            (quote_plus(value, safe=""), quote_plus(replacement, safe="")),
+            (html.escape(value), html.escape(replacement)),
+            (html.escape(value, quote=False), html.escape(replacement, quote=False)),
+            *((form, replacement) for form in encoded),
+        ):
+            pairs.setdefault(spelling, spelled)
+        ordered = tuple(sorted(pairs.items(), key=lambda p: len(p[0]), reverse=True))
+        wide = tuple(
+            (value.encode(c, "surrogatepass"), replacement.encode(c, "surrogatepass")) for c in WIDE_CODECS
+        )
+        return cls(value, kind, replacement, needles, ordered, wide)
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """Matches the secret spelled character by character: references, escapes, markup gaps."""
+        if self._pattern is None:
+            self._pattern = re.compile(_GAP.join(_char_alternatives(c) for c in self.value), re.S)
+        return self._pattern
+
+
+class SecretBook:
+    """The key and every token a run has seen, found and scrubbed in every spelling."""
+
+    def __init__(self, *, api_keys: Iterable[str] = ()) -> None:
+        self._secrets: dict[str, Secret] = {}
+        self._ordered: list[Secret] = []
+        self._token_count = 0
+        self._grams: dict[str, list[tuple[str, int, Secret]]] = {}
+        self._short: list[tuple[str, Secret]] = []
+        self._needle_count = 0
+        self._wide_only: list[Secret] = []  # non-ASCII secrets: their UTF-16/32 bytes may hold no NUL
+        for key in api_keys:
+            self.add_key(key)
+
+    def __iter__(self) -> Iterator[Secret]:
+        return iter(self._ordered)
+
+    def __len__(self) -> int:
+        return len(self._ordered)
+
+    @property
+    def longest(self) -> int:
+        """The length of the longest secret (0 when none)."""
+        return len(self._ordered[0].value) if self._ordered else 0
+
+    def add_key(self, key: str) -> None:
+        """Know an api_key; it is replaced by the placeholder."""
+        if len(key) >= MIN_SECRET_LENGTH and key != API_KEY_PLACEHOLDER and key not in self._secrets:
+            self._add(Secret.build(key, KEY_KIND, API_KEY_PLACEHOLDER))
+
+    def add_token(self, token: str, *, replacement: str | None = None) -> str:
+        """Know a token; returns what stands in for it (``<token#N len=L>`` unless given)."""
+        known = self._secrets.get(token)
+        if known is not None:
+            return known.replacement
+        if len(token) < MIN_SECRET_LENGTH or token == API_KEY_PLACEHOLDER:
+            return token
+        self._token_count += 1
+        stand_in = replacement or f"<token#{self._token_count} len={len(token)}>"
+        self._add(Secret.build(token, TOKEN_KIND, stand_in))
+        return stand_in
+
+    def _add(self, secret: Secret) -> None:
+        self._secrets[secret.value] = secret
+        self._needle_count += len(secret.needles)
+        for needle in secret.needles:
+            if len(needle) < LONG_NEEDLE:
+                self._short.append((needle, secret))
+                continue
+            # The first sampled position inside an occurrence is at most STRIDE - 1 past its start.
+            for offset in range(STRIDE):
+                self._grams.setdefault(needle[offset : offset + GRAM], []).append((needle, offset, secret))
+        if not secret.value.isascii():
+            self._wide_only.append(secret)
+        self._ordered.append(secret)
+        self._ordered.sort(key=lambda s: len(s.value), reverse=True)
+
+    def replacement(self, value: str) -> str | None:
+        """What stands in for a known secret."""
+        known = self._secrets.get(value)
+        return known.replacement if known else None
+
+    # -- finding -------------------------------------------------------------------------------------
+    def find(self, text: str) -> list[Secret]:
+        """The secrets ``text`` holds in any spelling."""
+        if not self._ordered or not text:
+            return []
+        found: dict[int, Secret] = {}
+        texts = views(text)
+        if self._needle_count <= DIRECT_MAX_NEEDLES:
+            # Few needles (the key alone, a short run): C substring search beats the index.
+            return [s for s in self._ordered if any(n in view for view in texts for n in s.needles)]
+        grams = self._grams
+        for view in texts:
+            for needle, secret in self._short:
+                if id(secret) not in found and needle in view:
+                    found[id(secret)] = secret
+            sampled = [p for p in range(0, len(view) - GRAM + 1, STRIDE) if view[p : p + GRAM] in grams]
+            for position in sampled:
+                for needle, offset, secret in grams[view[position : position + GRAM]]:
+                    start = position - offset
+                    if id(secret) not in found and start >= 0 and view.startswith(needle, start):
+                        found[id(secret)] = secret
+        return sorted(found.values(), key=lambda s: len(s.value), reverse=True)
+
+    def find_bytes(self, data: bytes) -> list[Secret]:
+        """The secrets ``data`` holds: as UTF-8 text in any spelling, or as UTF-16/32."""
+        if not self._ordered or not data:
+            return []
+        found = {id(s): s for s in self.find(data.decode("utf-8", "replace"))}
+        for secret in self._wide_only:
+            if id(secret) not in found and any(w in data for w, _ in secret.wide):
+                found[id(secret)] = secret
+        if b"\x00" in data:
+            for text in _wide_texts(data):
+                for secret in self.find(text):
+                    found.setdefault(id(secret), secret)
+        return list(found.values())
+
+    # -- scrubbing -----------------------------------------------------------------------------------
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret replaced; withheld whole when a spelling cannot be cut out."""
+        if not self._ordered or not text:
+            return text
+        found = self.find(text)
+        if not found:
+            return text
+        for secret in found:
+            for spelling, replacement in secret.pairs:
+                if spelling in text:
+                    text = text.replace(spelling, replacement)
+        left = self.find(text)
+        if not left:
+            return text
+        for secret in left:
+            text = secret.pattern.sub(secret.replacement, text)
+        if self.find(text):
+            return withheld(text)
+        return text
+
+    def scrub_bytes(self, data: bytes) -> bytes:
+        """``data`` with every secret replaced, in UTF-8 or UTF-16/32; withheld when it cannot be."""
+        if not self._ordered or not data:
+            return data
+        found = self.find_bytes(data)
+        if not found:
+            return data
+        codec = wide_codec(data)
+        if codec is not None:  # a UTF-16/32 body: scrubbed as the text it is, every spelling included
+            with contextlib.suppress(UnicodeError):
+                data = self.scrub(data.decode(codec)).encode(codec)
+        for secret in found:
+            for spelling, replacement in secret.wide:
+                if spelling in data:
+                    data = data.replace(spelling, replacement)
+        text = self.scrub(data.decode("utf-8", "surrogateescape"))
+        data = text.encode("utf-8", "surrogateescape")
+        if self.find_bytes(data):
+            return withheld_bytes(data)
+        return data
+
+
+def wide_codec(data: bytes) -> str | None:
+    """The UTF-16/32 codec a body is in, from its BOM or the NULs around its first ASCII character."""
+    for codec, bom in BOMS:
+        if data.startswith(bom):
+            return codec
+    head = data[:4]
+    if len(head) < 4 or b"\x00" not in head:
+        return None
+    if head[1:4] == b"\x00\x00\x00":
+        return "utf-32-le"
+    if head[:3] == b"\x00\x00\x00":
+        return "utf-32-be"
+    return "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be" if head[:1] == b"\x00" else None
+
+
+def _wide_texts(data: bytes) -> Iterator[str]:
+    for codec in WIDE_CODECS:
+        width = 2 if "16" in codec else 4
+        for offset in range(width):
+            yield data[offset:].decode(codec, "replace")
+
+
+def withheld(text: str) -> str:
+    """The stand-in for a text that holds a secret in a spelling that cannot be cut out."""
+    data = text.encode("utf-8", "surrogateescape")
+    return withheld_bytes(data).decode("ascii")
+
+
+def withheld_bytes(data: bytes) -> bytes:
+    """Length and digest only."""
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    return f"[withheld: {len(data)} bytes holding a secret, sha256 {digest}]".encode("ascii")
+
+
+def scan_files(paths: Iterable[Path], book: SecretBook) -> list[Path]:
+    """The last line of defence: every file holding a secret in any spelling is emptied and named."""
+    hits = []
+    for path in paths:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if book.find_bytes(data):
+            path.write_bytes(b"")
+            hits.append(path)
+    return hits
+
+
+_BOOKS: weakref.WeakSet[SecretBook] = weakref.WeakSet()
+
+
+def register(book: SecretBook) -> None:
+    """Let the report writers' second net know this run's secrets (it scrubs with every live book)."""
+    _BOOKS.add(book)
+
+
+@functools.lru_cache(maxsize=16)
+def key_book(api_key: str) -> SecretBook:
+    """A book that knows only ``api_key`` (cached: its spellings are computed once)."""
+    return SecretBook(api_keys=[api_key])
+
+
+def scrub_known(text: str) -> str:
+    """``text`` scrubbed of every secret any live run in this process knows."""
+    for book in list(_BOOKS):
+        text = book.scrub(text)
+    return text
+
+
+# Encodings whose bytes the finders above read: ASCII-compatible ones and UTF-16/32 (with or without BOM).
+SCANNABLE_ENCODINGS = frozenset(
+    {"utf-8", "utf8", "us-ascii", "ascii", "iso-8859-1", "latin-1", "latin1", "iso8859-1"}
+    | {"utf-16", "utf-16le", "utf-16be", "utf-32", "utf-32le", "utf-32be", "utf16", "utf32"}
+)
+BOMS = (
+    ("utf-32", b"\xff\xfe\x00\x00"),
+    ("utf-32", b"\x00\x00\xfe\xff"),
+    ("utf-16", b"\xff\xfe"),
+    ("utf-16", b"\xfe\xff"),
+)
+_DECLARED = re.compile(rb"^\s*<\?xml[^>]{0,200}?encoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
+
+
+def declared_encoding(body: bytes) -> str | None:
+    """The encoding an XML declaration names (lower-cased), looking through a UTF-16/32 body too."""
+    head = body[:400]
+    for codec, bom in BOMS:
+        if head.startswith(bom):
+            head = head.decode(codec, "replace").encode("ascii", "replace")
+            break
+    else:
+        if b"\x00" in head[:8]:
+            head = head.replace(b"\x00", b"")
+    match = _DECLARED.match(head)
+    return match.group(1).decode("ascii").lower() if match else None
+
+
+def scannable(body: bytes) -> bool:
+    """False when the body declares an encoding the finders cannot read (then only length and digest)."""
+    encoding = declared_encoding(body)
+    if encoding is not None:
+        return encoding in SCANNABLE_ENCODINGS
+    # Undeclared: UTF-8, or UTF-16/32 (NULs). Anything else (EBCDIC hides even its declaration) is not.
+    if b"\x00" in body[:8]:
+        return True
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def digest_only(body: bytes) -> str:
+    """What is shown of a body that cannot be scanned."""
+    encoding = declared_encoding(body)
+    return (
+        f"[not shown: {len(body)} bytes in encoding {encoding or 'unknown'!r} "
+        "the suite cannot scan for secrets, "
+        f"sha256 {hashlib.sha256(body).hexdigest()}]"
+    )
+
+
+def display_text(body: bytes) -> str:
+    """The body as text for a human: UTF-16/32 decoded when it says so or has a BOM, else UTF-8."""
+    encoding = declared_encoding(body) or ""
+    for codec, bom in BOMS:
+        if body.startswith(bom):
+            return body.decode(codec, "replace")
+    if encoding.startswith(("utf-16", "utf16", "utf-32", "utf32")) and b"\x00" in body[:8]:
+        codec = "utf-16-be" if body[:1] == b"\x00" else "utf-16-le"
+        if "32" in encoding:
+            codec = codec.replace("16", "32")
+        return body.decode(codec, "replace")
+    return body.decode("utf-8", "replace")

@@ -1,0 +1,65 @@
+"""Bounded cost per response (issue 10): the worst body the cap allows is judged in under 100 ms.
+
+The body is served by the real hostile server on loopback and read through the real Transport; the
+judging (every check, token learning, evidence) then runs on it through the Run, with a sender that
+hands the same exchange back, so only the suite's own work is timed. The issue asks for this one timed
+assertion.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import pytest
+
+from conformance.checks import CheckContext
+from conformance.engine import Run
+from conformance.inputs import CaseBuilder, Users
+from conformance.model import Case, Exchange
+from conformance.profile import Profile
+from conformance.redact import Redactor
+from conformance.transport import Transport, TransportSettings
+from tests.hostile_server import HostileServer
+
+MAX_JUDGE_SECONDS = 0.100
+KEY = "CANARY&KEY-0123456789abcdef"
+JUDGED = 20
+
+
+class Replayed:
+    """A sender answering every case with a copy of one exchange read from the real server."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+
+    def send(self, case: Case) -> Exchange:
+        return dataclasses.replace(self.exchange, case=case)
+
+
+@pytest.mark.parametrize("case", ["attribute_heavy"])
+def test_every_response_of_the_worst_case_is_judged_in_under_100_ms(case: str) -> None:
+    profile = Profile()
+    builder = CaseBuilder(users=Users(12345), profile=profile)
+    settings = TransportSettings(timeout=10, max_body_bytes=1_048_576)
+    with HostileServer(case) as server, Transport(server.url, api_key=KEY, settings=settings) as transport:
+        live = transport.send(builder.case())
+    assert live.status == 200 and live.error is None
+    assert len(live.body) > 1_000_000  # the worst case the 1 MiB cap allows
+    run = Run(
+        sender=Replayed(live),
+        context=CheckContext(profile=profile, api_key=KEY),
+        builder=builder,
+        redactor=Redactor(secrets=[KEY]),
+        max_examples=5,
+        seed=1,
+    )
+    timings = []
+    for _ in range(JUDGED):
+        started = time.perf_counter()
+        _, results = run.exchange(builder.case())
+        timings.append(time.perf_counter() - started)
+    failed = {r.requirement for r in results if r.failure is not None}
+    assert "LT-SCHEMA-SUCCESS" in failed
+    print(f"judged {JUDGED} x {len(live.body)} bytes: max {max(timings) * 1000:.1f} ms")
+    assert max(timings) < MAX_JUDGE_SECONDS, [round(t * 1000, 1) for t in timings]

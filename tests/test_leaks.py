@@ -1,0 +1,68 @@
+"""The last line of defence: a file holding a secret after a live run is emptied, named, exit 5."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+from conformance.leaks import guard_files, run_secrets
+from conformance.redact import Redactor
+from conformance.secrets import SecretBook
+from conformance.session import Session
+from conformance.verdict import EXIT_SUITE_ERROR
+
+KEY = "CANARY&KEY-0123456789abcdef"
+TOKEN = "f3a9c2e4b1d04e7a9c3b2a1d0e9f8a7b"
+
+
+def _session(report_dir: Path, *, target: str | None) -> Session:
+    redactor = Redactor(secrets=[KEY])
+    redactor.book.add_token(TOKEN)
+    options = SimpleNamespace(target=target, report_dir=report_dir, record=False)
+    return cast(Session, SimpleNamespace(options=options, book=None, run=SimpleNamespace(redactor=redactor)))
+
+
+def _summary(report_dir: Path) -> dict[str, Any]:
+    summary = {"verdict": "conformant", "exit_code": 0, "error": None, "complete": True, "cassettes": []}
+    (report_dir / "summary.json").write_text(json.dumps(summary))
+    return summary
+
+
+def test_a_file_with_a_secret_is_emptied_and_the_run_fails_as_a_suite_defect(tmp_path: Path) -> None:
+    (tmp_path / "allure-results").mkdir()
+    leaky = tmp_path / "allure-results" / "x-attachment.txt"
+    leaky.write_text(f"body: {TOKEN[:10]}<!-- -->{TOKEN[10:]}")
+    clean = tmp_path / "junit.xml"
+    clean.write_text("<testsuite/>")
+    summary = guard_files(_session(tmp_path, target="http://127.0.0.1:1"), _summary(tmp_path))
+    assert summary["exit_code"] == EXIT_SUITE_ERROR
+    assert summary["verdict"] == "error"
+    assert summary["leaked_files"] == [str(leaky)]
+    assert str(leaky) in summary["error"]
+    assert leaky.read_bytes() == b""
+    assert clean.read_text() == "<testsuite/>"
+    written = json.loads((tmp_path / "summary.json").read_text())
+    assert written["exit_code"] == EXIT_SUITE_ERROR
+    assert (tmp_path / "MANIFEST.sha256").is_file()
+
+
+def test_a_clean_run_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "junit.xml").write_text("<testsuite/>")
+    summary = _summary(tmp_path)
+    assert guard_files(_session(tmp_path, target="http://127.0.0.1:1"), summary) is summary
+
+
+def test_a_replay_is_not_scanned(tmp_path: Path) -> None:
+    (tmp_path / "junit.xml").write_text(TOKEN)  # a stand-in token of a cassette: not a live secret
+    summary = _summary(tmp_path)
+    assert guard_files(_session(tmp_path, target=None), summary) is summary
+    assert (tmp_path / "junit.xml").read_text() == TOKEN
+
+
+def test_run_secrets_merges_keys_and_tokens() -> None:
+    first, second = SecretBook(api_keys=[KEY]), SecretBook()
+    second.add_token(TOKEN)
+    merged = run_secrets([first, None, second])
+    assert sorted((s.kind, s.value) for s in merged) == [("api_key", KEY), ("token", TOKEN)]

@@ -1,0 +1,157 @@
+"""conformance.secrets: every spelling of a secret is found and scrubbed (pure logic)."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+import pytest
+
+from conformance.model import API_KEY_PLACEHOLDER
+from conformance.secrets import SecretBook, display_text, key_book, scan_files, scannable, spellings
+
+KEY = "CANARY-KEY/0123+4567 abc"
+TOKEN = "f3a9c2e4b1d04e7a9c3b2a1d0e9f8a7b"
+
+
+def _numeric_mix(value: str) -> str:
+    return "".join(
+        f"&#{ord(c)};" if i % 3 == 0 else f"&#X{ord(c):x};" if i % 3 == 1 else c for i, c in enumerate(value)
+    )
+
+
+def _split_by_comment(value: str) -> str:
+    return f"{value[:5]}<!-- x -->{value[5:]}"
+
+
+def _split_by_cdata(value: str) -> str:
+    return f"<![CDATA[{value[:7]}]]><![CDATA[{value[7:]}]]>"
+
+
+SPELLERS: dict[str, Callable[[str], str]] = {
+    "raw": lambda v: v,
+    "percent upper": lambda v: quote(v, safe=""),
+    "percent lower": lambda v: re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), quote(v, safe="")),
+    "plus for space": lambda v: quote_plus(v, safe=""),
+    "xml escaped": lambda v: v.replace("&", "&amp;").replace("/", "&#47;"),
+    "numeric refs, any mix": _numeric_mix,
+    "split by a comment": _split_by_comment,
+    "split across cdata": _split_by_cdata,
+    "base64": lambda v: base64.b64encode(v.encode()).decode(),
+    "base64 inside a longer run": lambda v: base64.b64encode(b"Bearer:" + v.encode() + b"!").decode(),
+    "base64url": lambda v: base64.urlsafe_b64encode(b"x" + v.encode()).decode(),
+    "base64 of utf-16": lambda v: base64.b64encode(v.encode("utf-16-le")).decode(),
+}
+
+
+@pytest.mark.parametrize("speller", sorted(SPELLERS))
+@pytest.mark.parametrize("secret", [KEY, TOKEN])
+def test_every_spelling_is_found_and_scrubbed(speller: str, secret: str) -> None:
+    """A spelling inside surrounding text is found, and the scrubbed text holds no spelling of it."""
+    book = SecretBook(api_keys=[KEY])
+    book.add_token(TOKEN)
+    text = f"<message>echo {SPELLERS[speller](secret)} done</message>"
+    assert [s.value for s in book.find(text)] == [secret]
+    scrubbed = book.scrub(text)
+    assert book.find(scrubbed) == []
+    assert "done" in scrubbed or scrubbed.startswith("[withheld")
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-be"])
+def test_utf16_and_utf32_bytes_are_found_and_scrubbed(codec: str) -> None:
+    book = SecretBook()
+    book.add_token(TOKEN)
+    data = f'<?xml version="1.0" encoding="UTF-16"?><r><token>{TOKEN}</token></r>'.encode(codec)
+    assert book.find_bytes(data)
+    scrubbed = book.scrub_bytes(data)
+    assert not book.find_bytes(scrubbed)
+    assert TOKEN.encode({"utf-16": "utf-16-le", "utf-32": "utf-32-le"}.get(codec, codec)) not in scrubbed
+
+
+def test_key_is_replaced_by_the_placeholder_and_tokens_by_numbered_labels() -> None:
+    book = SecretBook(api_keys=[KEY])
+    other = "0" * 8 + TOKEN[8:]
+    assert book.add_token(TOKEN) == "<token#1 len=32>"
+    assert book.add_token(other) == "<token#2 len=32>"
+    assert book.add_token(TOKEN) == "<token#1 len=32>"
+    assert book.scrub(f"{KEY} {TOKEN} {quote_plus(KEY)}") == (
+        f"{API_KEY_PLACEHOLDER} <token#1 len=32> {quote_plus(API_KEY_PLACEHOLDER)}"
+    )
+
+
+def test_short_secrets_and_the_placeholder_are_not_secrets() -> None:
+    book = SecretBook(api_keys=["abc", API_KEY_PLACEHOLDER])
+    assert len(book) == 0
+    assert book.add_token("xyz") == "xyz"
+    assert book.scrub("abc xyz") == "abc xyz"
+
+
+def test_spellings_lists_the_literal_forms() -> None:
+    forms = spellings(KEY)
+    assert {
+        KEY,
+        quote(KEY, safe=""),
+        quote_plus(KEY, safe=""),
+        base64.b64encode(KEY.encode()).decode(),
+    } <= set(forms)
+    assert list(forms) == sorted(forms, key=len, reverse=True)
+
+
+def test_key_book_is_cached_per_key() -> None:
+    assert key_book(KEY) is key_book(KEY)
+    assert key_book(KEY) is not key_book(KEY + "x")
+
+
+def test_unknown_encodings_are_not_scannable() -> None:
+    assert scannable(b'<?xml version="1.0" encoding="UTF-8"?><a/>')
+    assert scannable('<?xml version="1.0" encoding="UTF-16"?><a/>'.encode("utf-16"))
+    assert scannable(b"<a/>")
+    assert not scannable(b'<?xml version="1.0" encoding="cp500"?><a/>')
+    assert not scannable(b'<?xml version="1.0" encoding="no-such-codec"?><a/>')
+
+
+def test_display_text_decodes_utf16_bodies() -> None:
+    body = '<?xml version="1.0" encoding="UTF-16"?><a>é</a>'
+    assert display_text(body.encode("utf-16")) == body
+    assert display_text(body.encode("utf-16-be")) == body
+    assert display_text(b"<a>\xff</a>") == "<a>\ufffd</a>"
+
+
+def test_scan_files_empties_and_names_every_file_holding_a_secret(tmp_path: Path) -> None:
+    book = SecretBook(api_keys=[KEY])
+    clean, leaky, encoded = tmp_path / "clean.json", tmp_path / "leak.json", tmp_path / "enc.xml"
+    clean.write_text("nothing here")
+    leaky.write_text(f'{{"v": "{quote(KEY, safe="")}"}}')
+    encoded.write_bytes(KEY.encode("utf-32"))
+    assert sorted(scan_files([clean, leaky, encoded], book)) == [encoded, leaky]
+    assert leaky.read_bytes() == b""
+    assert encoded.read_bytes() == b""
+    assert clean.read_text() == "nothing here"
+
+
+def test_finding_cost_does_not_grow_with_every_spelling_of_every_token() -> None:
+    """Hundreds of tokens: a body is still searched once per view (a gram lookup), not once per spelling."""
+    book = SecretBook(api_keys=[KEY])
+    for number in range(500):
+        book.add_token(f"{number:032x}")
+    body = "<user_response><token>" + "ab" * 16 + "</token></user_response>"
+    assert book.find(body) == []
+    assert book.find(body + f"{499:032x}")[0].value == f"{499:032x}"
+
+
+def test_a_secret_is_found_at_every_offset_by_the_sampled_index() -> None:
+    """The index samples the text every few characters: an occurrence is found wherever it starts."""
+    book = SecretBook()
+    for number in range(40):  # enough spellings that the sampled index, not direct search, is used
+        book.add_token(f"{number:032x}")
+    token = f"{7:032x}"
+    for start in range(30):
+        text = "z" * start + token + "z" * (start % 3)
+        assert [s.value for s in book.find(text)] == [token], start
+        assert book.find(book.scrub(text)) == []
+    short = "ab12"
+    book.add_token(short)
+    assert [s.value for s in book.find(f"zz{short}zz")] == [short]
