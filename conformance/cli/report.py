@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,17 @@ HTML_SUBDIR = "allure-report"
 SUMMARY_FILE = "summary.json"
 EXIT_PROBLEMS = 1
 EXIT_NO_MANIFEST = 2
+EXIT_BAD_KEY = 2
+UNSIGNED_NOTE = (
+    "integrity against accidental change only: an unsigned manifest can be rebuilt by anyone; "
+    "sign with `conformance report --sign-key-env NAME` and check with --public-key FILE to prove origin"
+)
+
+
+class _KeyProblem(click.ClickException):
+    """A signing or public key that cannot be used: a usage error (exit 2)."""
+
+    exit_code = EXIT_BAD_KEY
 
 
 def _load_summary(path: Path) -> dict[str, Any]:
@@ -46,12 +58,21 @@ def _load_summary(path: Path) -> dict[str, Any]:
     default=None,
     help="A previous summary.json: the sign-off lists newly failing, fixed and unchanged requirements.",
 )
-def report_command(report_dir: Path, out: Path | None, baseline: Path | None) -> None:
+@click.option(
+    "--sign-key-env",
+    metavar="NAME",
+    default=None,
+    help="Sign the manifest with the Ed25519 private key (PEM) held by this environment variable.",
+)
+def report_command(
+    report_dir: Path, out: Path | None, baseline: Path | None, sign_key_env: str | None
+) -> None:
     """Build the Allure HTML report and the sign-off, then refresh the evidence manifest."""
     from conformance.report.html import ReportError, build_html_report
     from conformance.report.manifest import write_manifest
     from conformance.report.signoff import write_signoff
 
+    signing_key = _signing_key(sign_key_env)  # before any work: a bad key is a usage error
     out_dir = out if out is not None else report_dir / HTML_SUBDIR
     try:
         build_html_report(report_dir / RESULTS_SUBDIR, out_dir)
@@ -67,14 +88,48 @@ def report_command(report_dir: Path, out: Path | None, baseline: Path | None) ->
         raise click.ClickException(f"no {summary_path} to compare with the baseline")
     manifest = write_manifest(report_dir)
     click.echo(f"manifest: {manifest}")
+    if signing_key is not None:
+        _sign(report_dir, signing_key)
+
+
+def _signing_key(variable: str | None) -> Any:
+    """The Ed25519 private key named by --sign-key-env (None without it); exit 2 when unusable."""
+    if variable is None:
+        return None
+    from conformance.report.signature import SignatureError, load_private_key
+
+    try:
+        return load_private_key(variable, os.environ)
+    except SignatureError as exc:
+        raise _KeyProblem(str(exc)) from None
+
+
+def _sign(report_dir: Path, key: Any) -> None:
+    from conformance.report.signature import SignatureError, sign_manifest
+
+    try:
+        click.echo(f"signature: {sign_manifest(report_dir, key)}")
+    except SignatureError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("verify")
 @click.argument("report_dir", type=click.Path(file_okay=False, path_type=Path))
-def verify_command(report_dir: Path) -> None:
-    """Check every file of REPORT_DIR against its MANIFEST.sha256 (exit 1: tampered, 2: no manifest)."""
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Ed25519 public key (PEM): also prove the manifest was signed by its private key.",
+)
+def verify_command(report_dir: Path, public_key: Path | None) -> None:
+    """Check every file of REPORT_DIR against its MANIFEST.sha256 (exit 1: tampered, 2: no manifest).
+
+    Without --public-key this proves integrity against accidental change only.
+    """
     from conformance.report.manifest import ManifestError, ManifestMissing, read_manifest, verify_manifest
 
+    signature_problem = _signature_problem(report_dir, public_key)
     try:
         problems = verify_manifest(report_dir)
         listed = len(read_manifest(report_dir))
@@ -83,8 +138,32 @@ def verify_command(report_dir: Path) -> None:
         raise SystemExit(EXIT_NO_MANIFEST) from None
     except ManifestError as exc:
         problems, listed = [str(exc)], 0
+    if signature_problem is not None:
+        problems = [signature_problem, *problems]
     if problems:
         for problem in problems:
             click.echo(problem)
         raise SystemExit(EXIT_PROBLEMS)
-    click.echo(f"verified {listed} files")
+    if public_key is None:
+        click.echo(f"verified {listed} files: {UNSIGNED_NOTE}")
+    else:
+        click.echo(f"verified {listed} files and the signature by {public_key}: origin and integrity")
+
+
+def _signature_problem(report_dir: Path, public_key: Path | None) -> str | None:
+    """Why the manifest's signature does not prove origin (None when it does or none was asked for)."""
+    if public_key is None:
+        return None
+    from conformance.report.signature import SignatureError, load_public_key, verify_signature
+
+    try:
+        key = load_public_key(public_key)
+    except SignatureError as exc:
+        raise _KeyProblem(str(exc)) from None
+    if not (report_dir / "MANIFEST.sha256").is_file():
+        return None  # the manifest check reports it (exit 2)
+    try:
+        verify_signature(report_dir, key)
+    except SignatureError as exc:
+        return str(exc)
+    return None

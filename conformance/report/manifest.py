@@ -3,6 +3,10 @@
 ``MANIFEST.sha256`` is in the format of GNU ``sha256sum`` (``<hex>  <path>``, a leading backslash when a
 path needs escaping), so ``cd <report-dir> && sha256sum -c MANIFEST.sha256`` checks it without this suite.
 ``verify_manifest`` also reports files that are present but unlisted, which ``sha256sum -c`` does not.
+A plain manifest proves integrity against accidental change only: anyone can rebuild it. Origin is proved
+by the Ed25519 signature beside it (``conformance.report.signature``); writing a new manifest removes the
+signature of the old one, so a rebuilt manifest is never shown as signed.
+A symlink (or any other non-regular file) in the report is refused: its content is not the bundle's.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from conformance.files import write_atomic
 
 MANIFEST_NAME = "MANIFEST.sha256"
+SIGNATURE_NAME = f"{MANIFEST_NAME}.sig"
 CHUNK_BYTES = 1 << 20
 _LINE = re.compile(r"^(\\?)([0-9a-f]{64}) [ *](.+)$")
 
@@ -28,8 +33,8 @@ class ManifestMissing(ManifestError):
 
 
 def _is_manifest_file(relative: str) -> bool:
-    # The manifest and the temporary file of an interrupted atomic write of it.
-    return relative == MANIFEST_NAME or (
+    # The manifest, its signature and the temporary file of an interrupted atomic write of either.
+    return relative in (MANIFEST_NAME, SIGNATURE_NAME) or (
         relative.startswith(f".{MANIFEST_NAME}.") and relative.endswith(".tmp")
     )
 
@@ -38,9 +43,14 @@ def _files(report_dir: Path) -> list[str]:
     found = []
     for root, dirs, names in os.walk(report_dir):
         dirs.sort()
-        for name in names:
-            relative = (Path(root) / name).relative_to(report_dir).as_posix()
-            if not _is_manifest_file(relative):
+        for name in [*dirs, *names]:
+            path = Path(root) / name
+            relative = path.relative_to(report_dir).as_posix()
+            if path.is_symlink():
+                raise ManifestError(f"symlink in the report refused: {relative!r} (evidence is plain files)")
+            if name in names and not path.is_file():
+                raise ManifestError(f"not a regular file in the report: {relative!r}")
+            if name in names and not _is_manifest_file(relative):
                 found.append(relative)
     return sorted(found)
 
@@ -72,6 +82,7 @@ def write_manifest(report_dir: Path) -> Path:
         prefix, name = _escape(relative)
         lines.append(f"{prefix}{file_sha256(report_dir / relative)}  {name}\n")
     path = report_dir / MANIFEST_NAME
+    (report_dir / SIGNATURE_NAME).unlink(missing_ok=True)  # it signed the old manifest, not this one
     write_atomic(path, "".join(lines))
     return path
 
