@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
+from conformance.config import CONFIG_SPECS, resolve_options
 from conformance.contract import REQUIREMENTS_BY_ID
 from conformance.engine import Run
-from conformance.options import OPTION_SPECS, options_from
+from conformance.options import OPTION_SPECS
 from conformance.session import ConfigError, Session, open_session
 
 MESSAGE_LINES = 12  # of a failing test's message kept in the summary
@@ -38,7 +39,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """Every run option, kebab-case, in one group (named as on the CLI)."""
     taken = _option_names(parser)
     group = parser.getgroup("conformance", "login-token conformance suite")
-    for spec in OPTION_SPECS:
+    for spec in (*OPTION_SPECS, *CONFIG_SPECS):
         settings: dict[str, Any] = {"dest": f"conformance_{spec.field}", "help": spec.help}
         if spec.flag:
             settings["action"] = "store_true"
@@ -75,10 +76,11 @@ def _session(config: pytest.Config) -> Session:
     if provider is not None:
         session = provider.session
     else:
-        values = {spec.field: config.getoption(f"conformance_{spec.field}") for spec in OPTION_SPECS}
+        specs = (*OPTION_SPECS, *CONFIG_SPECS)
+        values = {spec.field: config.getoption(f"conformance_{spec.field}") for spec in specs}
         stack = contextlib.ExitStack()
         try:
-            session = stack.enter_context(open_session(options_from(values)))
+            session = stack.enter_context(open_session(resolve_options(values)))
         except ConfigError as exc:
             stack.close()
             pytest.exit(f"conformance: {exc}", returncode=exc.exit_code)

@@ -10,13 +10,14 @@ from typing import Any
 
 import click
 
-from conformance.options import OPTION_SPECS, options_from
+from conformance.config import CONFIG_SPECS, resolve_options
+from conformance.options import OPTION_SPECS
 from conformance.session import ConfigError, open_session
 
 
 def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a click command with every run option (the same ones the pytest plugin offers)."""
-    for spec in reversed(OPTION_SPECS):
+    for spec in reversed((*OPTION_SPECS, *CONFIG_SPECS)):
         if spec.flag:
             function = click.option(spec.name, spec.field, is_flag=True, default=None, help=spec.help)(
                 function
@@ -42,10 +43,10 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     from conformance.cli.console import ProgressReporter, print_header, print_outcome
     from conformance.runner import execute
 
-    options = options_from(values)
     # SIGTERM (CI cancelling a job) ends the run like Ctrl-C: an incomplete summary.json, exit 130.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
+        options = resolve_options(values)  # command line > config file's [env.NAME] > config file > defaults
         with open_session(options) as session:
             session.full_run = keyword is None
             if not quiet:
