@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.report.allure import write_categories, write_environment
+from conformance.report.ci import append_step_summary
 from conformance.report.junit import annotate_junit
 from conformance.report.manifest import write_manifest
 from conformance.report.signoff import write_signoff
@@ -50,3 +51,4 @@ def publish(session: Session, summary: Mapping[str, Any]) -> None:
         annotate_junit(junit, summary)
     write_signoff(report_dir, summary, baseline=load_baseline(session.options.baseline))
     write_manifest(report_dir)
+    append_step_summary(summary)  # outside the bundle: GitHub Actions' job summary, when set
