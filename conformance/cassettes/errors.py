@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 RERECORD_COMMAND = "conformance run --target {target} --record"
 UNKNOWN_TARGET = "URL"
 
 
-def rerecord_hint(target: str | None = None) -> str:
-    """The command that re-records cassettes, naming the recorded target when it is known."""
-    return RERECORD_COMMAND.format(target=target or UNKNOWN_TARGET)
+def rerecord_hint(
+    target: str | None = None,
+    *,
+    cassettes: Path | None = None,
+    user_id: int | None = None,
+    foreign_user_id: int | None = None,
+) -> str:
+    """The command that re-records cassettes with the recording's own target, directory and users."""
+    command = RERECORD_COMMAND.format(target=shlex.quote(target) if target else UNKNOWN_TARGET)
+    options = (("--cassettes", cassettes), ("--user-id", user_id), ("--foreign-user-id", foreign_user_id))
+    for option, value in options:
+        if value is not None:
+            command += f" {option} {shlex.quote(str(value))}"
+    return command
 
 
 def one_line(text: str) -> str:
@@ -28,14 +40,25 @@ class CassetteCorrupt(CassetteError):
     def __init__(self, path: Path, problem: str, *, target: str | None = None) -> None:
         self.path = path
         self.problem = one_line(problem)
-        super().__init__(f"{path}: {self.problem}; re-record with: {rerecord_hint(target)}")
+        hint = rerecord_hint(target, cassettes=path.parent)
+        super().__init__(f"{path}: {self.problem}; re-record with: {hint}")
 
 
 class CassetteMiss(CassetteError):
     """Replay met a request its cassette does not hold (or holds fewer times than it was sent)."""
 
-    def __init__(self, path: Path, request: str, reason: str, *, target: str | None = None) -> None:
+    def __init__(  # users: the recording's (user_id, foreign_user_id), for the re-record hint
+        self,
+        path: Path,
+        request: str,
+        reason: str,
+        *,
+        target: str | None = None,
+        users: tuple[int, int | None] | None = None,
+    ) -> None:
         self.path = path
         self.request = one_line(request)
         self.reason = one_line(reason)
-        super().__init__(f"{path}: {self.reason}: {self.request}; re-record with: {rerecord_hint(target)}")
+        user_id, foreign_user_id = users or (None, None)
+        hint = rerecord_hint(target, cassettes=path.parent, user_id=user_id, foreign_user_id=foreign_user_id)
+        super().__init__(f"{path}: {self.reason}: {self.request}; re-record with: {hint}")
