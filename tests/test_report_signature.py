@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -200,6 +201,11 @@ def test_report_signs_a_real_run_and_a_forged_rebuild_fails(
     built = conformance("report", "--report-dir", reports, "--sign-key-env", KEY_VARIABLE, env=signing)
     assert built.returncode == 0, built.stdout + built.stderr
     assert f"signature: {Path(reports) / SIGNATURE_NAME}" in built.stdout
+    html_dir = Path(reports) / "allure-report"
+    assert built.stdout.startswith(f"HTML report: {html_dir / 'allure-report.html'} (one file: open it")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert oct((Path(reports) / SIGNATURE_NAME).stat().st_mode & 0o777) == oct(0o666 & ~umask)
     secret = private_pem.splitlines()[1]
     for path in Path(reports).rglob("*"):
         assert not path.is_file() or secret.encode() not in path.read_bytes(), path

@@ -68,7 +68,7 @@ def report_command(
     report_dir: Path, out: Path | None, baseline: Path | None, sign_key_env: str | None
 ) -> None:
     """Build the Allure HTML report and the sign-off, then refresh the evidence manifest."""
-    from conformance.report.html import ReportError, build_html_report
+    from conformance.report.html import SINGLE_FILE_NAME, ReportError, build_html_report
     from conformance.report.manifest import write_manifest
     from conformance.report.signoff import write_signoff
 
@@ -78,7 +78,8 @@ def report_command(
         build_html_report(report_dir / RESULTS_SUBDIR, out_dir)
     except ReportError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"HTML report: {out_dir / 'index.html'}")
+    click.echo(f"HTML report: {out_dir / SINGLE_FILE_NAME} (one file: open it from disk or attach it)")
+    click.echo(f"  browsable: {out_dir / 'index.html'} (serve the folder over HTTP; from file:// it spins)")
     summary_path = report_dir / SUMMARY_FILE
     if summary_path.is_file():
         base = _load_summary(baseline) if baseline is not None else None
