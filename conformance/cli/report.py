@@ -64,8 +64,15 @@ def _load_summary(path: Path) -> dict[str, Any]:
     default=None,
     help="Sign the manifest with the Ed25519 private key (PEM) held by this environment variable.",
 )
+@click.option(
+    "--history",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Allure history file kept across runs (JSON lines): the report shows each requirement's trend.",
+)
 def report_command(
-    report_dir: Path, out: Path | None, baseline: Path | None, sign_key_env: str | None
+    report_dir: Path, out: Path | None, baseline: Path | None, sign_key_env: str | None, history: Path | None
 ) -> None:
     """Build the Allure HTML report and the sign-off, then refresh the evidence manifest."""
     from conformance.report.html import SINGLE_FILE_NAME, ReportError, build_html_report
@@ -75,7 +82,9 @@ def report_command(
     signing_key = _signing_key(sign_key_env)  # before any work: a bad key is a usage error
     out_dir = out if out is not None else report_dir / HTML_SUBDIR
     try:
-        build_html_report(report_dir / RESULTS_SUBDIR, out_dir)
+        build_html_report(
+            report_dir / RESULTS_SUBDIR, out_dir, history=history, version=_target_version(report_dir)
+        )
     except ReportError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"HTML report: {out_dir / SINGLE_FILE_NAME} (one file: open it from disk or attach it)")
@@ -91,6 +100,13 @@ def report_command(
     click.echo(f"manifest: {manifest}")
     if signing_key is not None:
         _sign(report_dir, signing_key)
+
+
+def _target_version(report_dir: Path) -> str | None:
+    """The run's target version (summary.json), which labels the report and its history entry."""
+    path = report_dir / SUMMARY_FILE
+    version = _load_summary(path).get("target_version") if path.is_file() else None
+    return str(version) if version else None
 
 
 def _signing_key(variable: str | None) -> Any:
