@@ -146,8 +146,10 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, Any, Any]:
     if _provider(session.config) is None:  # the CLI finishes its own session
         summary = conformance_session.finish()
         from conformance.publish import publish
+        from conformance.report.ci import append_step_summary
 
         publish(conformance_session, summary)
+        append_step_summary(summary)  # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set
         session.exitstatus = summary["exit_code"]
     return result
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from conformance.report.allure import write_categories, write_environment
-from conformance.report.ci import append_step_summary
 from conformance.report.junit import annotate_junit
 from conformance.report.manifest import write_manifest
 from conformance.report.seed import write_seed_excerpt
@@ -53,4 +52,3 @@ def publish(session: Session, summary: Mapping[str, Any]) -> None:
     write_signoff(report_dir, summary, baseline=load_baseline(session.options.baseline))
     write_seed_excerpt(report_dir)  # so the reports' seed line links resolve offline
     write_manifest(report_dir)
-    append_step_summary(summary)  # outside the bundle: GitHub Actions' job summary, when set

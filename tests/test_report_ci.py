@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.report.ci import STEP_SUMMARY_ENV, append_step_summary, step_summary
-from tests.cli_support import conformance
+from tests.cli_support import ROOT, conformance
 
 FAILING: dict[str, Any] = {
     "verdict": "non-conformant",
@@ -67,3 +70,20 @@ def test_a_failing_run_appends_its_verdict_to_the_github_step_summary(tmp_path: 
     assert text.startswith("### Conformance: NON-CONFORMANT")
     assert "| LT-QRCODE-URL | failed |" in text
     assert not (tmp_path / "reports" / "step-summary.md").exists()
+
+
+@pytest.mark.e2e
+def test_a_plain_pytest_run_appends_its_verdict_too(tmp_path: Path) -> None:
+    target = tmp_path / "step-summary.md"
+    arguments = ["--target", "reference", "--fault", "qrcode_missing", "--report-dir", str(tmp_path / "r")]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "conformance", "-q", *arguments, "--max-examples", "5"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, STEP_SUMMARY_ENV: str(target)},
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert target.read_text(encoding="utf-8").count("### Conformance: NON-CONFORMANT") == 1

@@ -41,6 +41,7 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:  # 
 def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     """Run the conformance suite against --target, or replay --cassettes offline."""
     from conformance.cli.console import ProgressReporter, print_header, print_outcome
+    from conformance.report.ci import append_step_summary
     from conformance.runner import execute
 
     # SIGTERM (CI cancelling a job) ends the run like Ctrl-C: an incomplete summary.json, exit 130.
@@ -60,4 +61,5 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
         click.echo(f"conformance: error: {exc}", err=True)
         return exc.exit_code
     print_outcome(summary, report_dir=options.report_dir, quiet=quiet)
+    append_step_summary(summary)  # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set
     return int(summary["exit_code"])
