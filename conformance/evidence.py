@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any
+from urllib.parse import urlencode
 
 from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange
 from conformance.options import DEFAULT_KEY_VARIABLE
@@ -59,11 +61,24 @@ def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:
 
 
 def curl_command(case: Case, url: str, *, key_variable: str = DEFAULT_KEY_VARIABLE) -> str:
-    """A curl line that replays one case by hand; the key is read from the environment, never shown."""
+    """One pasteable line that sends this case's form exactly; the key is read from the environment."""
     parts = ["curl", "-sS", "-i", "-X", "POST", shlex.quote(url)]
     for name, value in case.form:
-        if value == API_KEY_PLACEHOLDER:
-            parts += ["--data-urlencode", f'"{name}=${key_variable}"']
+        if API_KEY_PLACEHOLDER in value:
+            parts += ["--data-urlencode", _with_key(f"{name}={value}", key_variable)]
         else:
-            parts += ["--data-urlencode", shlex.quote(f"{name}={value}")]
+            # Percent-encoded as the suite sent it: one printable word whatever the value (NUL, newline).
+            parts += ["--data-raw", shlex.quote(urlencode([(name, value)]))]
+    if not case.form:
+        parts += ["--data-raw", "''"]  # an empty form is still a form post
     return " ".join(parts)
+
+
+def _with_key(pair: str, key_variable: str) -> str:
+    # Inside double quotes only \ $ ` " are special; the key itself comes from the variable.
+    pieces = [re.sub(r'([\\$`"])', r"\\\1", piece) for piece in pair.split(API_KEY_PLACEHOLDER)]
+    text = pieces[0]
+    for piece in pieces[1:]:
+        braced = bool(re.match(r"\w", piece))  # $NAMEx would read another variable: ${NAME}x
+        text += (f"${{{key_variable}}}" if braced else f"${key_variable}") + piece
+    return f'"{text}"'

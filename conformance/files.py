@@ -32,6 +32,7 @@ def _write_atomic(path: Path, data: str | bytes) -> None:
     content = data.encode("utf-8") if isinstance(data, str) else data
     fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600: give the mode any file the user writes gets
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
             handle.flush()
@@ -47,3 +48,10 @@ def _write_atomic(path: Path, data: str | bytes) -> None:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+
+
+def _umask() -> int:
+    # The only portable way to read the umask is to set it; set it straight back.
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask

@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
+from conformance.config import CONFIG_SPECS, resolve_options
 from conformance.contract import REQUIREMENTS_BY_ID
 from conformance.engine import ContractViolation, Run, RunAborted
-from conformance.options import OPTION_SPECS, RunOptions, options_from
+from conformance.options import OPTION_SPECS, RunOptions
 from conformance.session import ConfigError, Session, open_session
 from conformance.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, EXIT_USAGE
 
@@ -74,7 +75,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """Every run option, kebab-case, in one group (named as on the CLI)."""
     taken = _option_names(parser)
     group = parser.getgroup("conformance", "login-token conformance suite")
-    for spec in OPTION_SPECS:
+    for spec in (*OPTION_SPECS, *CONFIG_SPECS):
         settings: dict[str, Any] = {"dest": f"conformance_{spec.field}", "help": spec.help}
         if spec.flag:
             settings["action"] = "store_true"
@@ -134,10 +135,11 @@ def _session(config: pytest.Config) -> Session:
     if provider is not None:
         session = provider.session
     else:
-        values = {spec.field: config.getoption(f"conformance_{spec.field}") for spec in OPTION_SPECS}
+        specs = (*OPTION_SPECS, *CONFIG_SPECS)
+        values = {spec.field: config.getoption(f"conformance_{spec.field}") for spec in specs}
         stack = contextlib.ExitStack()
         try:
-            session = stack.enter_context(open_session(options_from(values)))
+            session = stack.enter_context(open_session(resolve_options(values)))
         except ConfigError as exc:
             stack.close()
             pytest.exit(f"conformance: {exc}", returncode=exc.exit_code)
@@ -212,6 +214,10 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, Any, Any]:
     conformance_session.keyword = conformance_session.keyword or session.config.option.keyword or None
     summary = finish_session(conformance_session, error=error, error_code=code)
     session.exitstatus = summary["exit_code"]
+    if _provider(session.config) is None:  # the CLI appends to the job summary itself
+        from conformance.report.ci import append_step_summary
+
+        append_step_summary(summary)  # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set
     return result
 
 

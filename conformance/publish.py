@@ -12,6 +12,7 @@ from conformance.leaks import guard_files
 from conformance.report.allure import write_categories, write_environment
 from conformance.report.junit import annotate_junit
 from conformance.report.manifest import write_manifest
+from conformance.report.seed import write_seed_excerpt
 from conformance.report.signoff import write_signoff
 from conformance.session import ConfigError, Session
 from conformance.summary import checked_verdict
@@ -72,4 +73,5 @@ def publish(session: Session, summary: Mapping[str, Any]) -> None:
     if junit.is_file():
         annotate_junit(junit, summary)
     write_signoff(report_dir, summary, baseline=load_baseline(session.options.baseline))
+    write_seed_excerpt(report_dir)  # so the reports' seed line links resolve offline
     write_manifest(report_dir)

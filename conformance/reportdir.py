@@ -139,10 +139,15 @@ def set_aside_earlier_run(report_dir: Path) -> list[str]:
     return names
 
 
+def is_evidence_place(relative: str) -> bool:
+    """True for a path of this run's bundle (not the lock, not an earlier run's files)."""
+    top = relative.split("/", 1)[0]
+    return not (top in NOT_MOVED or top.startswith(f".{PREVIOUS_NAME}."))
+
+
 def is_evidence(path: Path, relative: str) -> bool:
     """True for a file the manifest covers: a regular file (never a link, FIFO or device) of this run."""
-    top = relative.split("/", 1)[0]
-    if top in NOT_MOVED or top.startswith(f".{PREVIOUS_NAME}."):
+    if not is_evidence_place(relative):
         return False
     try:
         return stat.S_ISREG(os.lstat(path).st_mode)

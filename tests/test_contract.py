@@ -41,6 +41,7 @@ CORE = (
     "exploration",
     "verdict",
     "session",
+    "config",
     "drift",
     "cassettes",
 )

@@ -94,8 +94,8 @@ def test_it():
     assert labels(result, "tag") == ["LT-INPUT-EXPIRE-RANGE", "LT-AUTH-KEY-MISSING", "LT-SCHEMA-ERROR"]
     links = {link["name"]: link["url"] for link in result["links"]}
     assert links == {
-        "seed line 14": "shared/seed/000_bb5fd846bf2e5573.txt#L14",
-        "seed line 12": "shared/seed/000_bb5fd846bf2e5573.txt#L12",
+        "seed line 14": "../seed.html#L14",
+        "seed line 12": "../seed.html#L12",
     }
     description = result["description"]
     assert "**LT-INPUT-EXPIRE-RANGE** token_expire below 60 or above 86400 is rejected" in description

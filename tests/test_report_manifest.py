@@ -126,7 +126,8 @@ def test_malformed_manifest_raises(report_dir: Path) -> None:
 def test_verify_command_intact(report_dir: Path) -> None:
     result = CliRunner().invoke(verify_command, [str(report_dir)])
     assert result.exit_code == 0
-    assert result.output == f"verified {len(FILES)} files\n"
+    assert result.output.startswith(f"verified {len(FILES)} files: integrity against accidental change only")
+    assert "--public-key" in result.output
 
 
 def test_verify_command_tampered_prints_one_line_per_problem(report_dir: Path) -> None:
@@ -154,3 +155,19 @@ def test_verify_command_malformed_manifest_exits_1(report_dir: Path) -> None:
     result = CliRunner().invoke(verify_command, [str(report_dir)])
     assert result.exit_code == 1
     assert result.output.strip().endswith(":1: not a sha256sum line")
+
+
+@pytest.mark.parametrize("kind", ["file", "directory"])
+def test_a_symlink_in_the_report_is_refused(report_dir: Path, tmp_path: Path, kind: str) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not evidence", encoding="utf-8")
+    target = outside / "secret.txt" if kind == "file" else outside
+    (report_dir / "allure-results" / "linked").symlink_to(target)
+    with pytest.raises(ManifestError, match=r"symlink in the report refused: 'allure-results/linked'"):
+        write_manifest(report_dir)
+    with pytest.raises(ManifestError, match="symlink"):
+        verify_manifest(report_dir)
+    result = CliRunner().invoke(verify_command, [str(report_dir)])
+    assert result.exit_code == 1
+    assert "symlink in the report refused" in result.output

@@ -191,7 +191,7 @@ class CassetteBook:
         return self._loaded[path]
 
     def _shared_header(self) -> CassetteHeader:
-        hint = rerecord_hint()
+        hint = rerecord_hint(cassettes=self.directory)
         if not self.directory.is_dir():
             raise CassetteError(f"{self.directory}: no such cassette directory; record one with: {hint}")
         files = sorted(self.directory.glob(f"*{SUFFIX}"))
@@ -206,7 +206,7 @@ class CassetteBook:
                     raise CassetteError(
                         f"{other.path}: recorded with {name} {theirs!r} but {first.path.name} with {mine!r}; "
                         f"delete the cassettes of the other recording or re-record all with: "
-                        f"{rerecord_hint(first.header.target)}"
+                        f"{rerecord_hint(first.header.target, cassettes=self.directory)}"
                     )
         return max((c.header for c in loaded), key=lambda h: h.recorded_at)
 

@@ -12,16 +12,25 @@ UNKNOWN_TARGET = "URL"
 CASSETTE_TARGET_NOTE = "the target as the cassette header names it: check it is yours before sending your key"
 
 
-def rerecord_hint(target: str | None = None) -> str:
-    """The command that re-records cassettes; a target taken from a cassette is quoted and labelled.
+def rerecord_hint(
+    target: str | None = None,
+    *,
+    cassettes: Path | None = None,
+    user_id: int | None = None,
+    foreign_user_id: int | None = None,
+) -> str:
+    """The command that re-records cassettes with the recording's own target, directory and users.
 
     A cassette is a file anyone can edit: its target is shown shell-quoted with its control characters
     escaped, and the hint says where it came from, so nobody runs it with their key without looking.
     """
-    if not target:
-        return RERECORD_COMMAND.format(target=UNKNOWN_TARGET)
-    quoted = shlex.quote(printable(one_line(target)))
-    return f"{RERECORD_COMMAND.format(target=quoted)} ({CASSETTE_TARGET_NOTE})"
+    quoted = shlex.quote(printable(one_line(target))) if target else UNKNOWN_TARGET
+    command = RERECORD_COMMAND.format(target=quoted)
+    options = (("--cassettes", cassettes), ("--user-id", user_id), ("--foreign-user-id", foreign_user_id))
+    for option, value in options:
+        if value is not None:
+            command += f" {option} {shlex.quote(str(value))}"
+    return f"{command} ({CASSETTE_TARGET_NOTE})" if target else command
 
 
 def one_line(text: str) -> str:
@@ -39,14 +48,25 @@ class CassetteCorrupt(CassetteError):
     def __init__(self, path: Path, problem: str, *, target: str | None = None) -> None:
         self.path = path
         self.problem = one_line(problem)
-        super().__init__(f"{path}: {self.problem}; re-record with: {rerecord_hint(target)}")
+        hint = rerecord_hint(target, cassettes=path.parent)
+        super().__init__(f"{path}: {self.problem}; re-record with: {hint}")
 
 
 class CassetteMiss(CassetteError):
     """Replay met a request its cassette does not hold (or holds fewer times than it was sent)."""
 
-    def __init__(self, path: Path, request: str, reason: str, *, target: str | None = None) -> None:
+    def __init__(  # users: the recording's (user_id, foreign_user_id), for the re-record hint
+        self,
+        path: Path,
+        request: str,
+        reason: str,
+        *,
+        target: str | None = None,
+        users: tuple[int, int | None] | None = None,
+    ) -> None:
         self.path = path
         self.request = one_line(request)
         self.reason = one_line(reason)
-        super().__init__(f"{path}: {self.reason}: {self.request}; re-record with: {rerecord_hint(target)}")
+        user_id, foreign_user_id = users or (None, None)
+        hint = rerecord_hint(target, cassettes=path.parent, user_id=user_id, foreign_user_id=foreign_user_id)
+        super().__init__(f"{path}: {self.reason}: {self.request}; re-record with: {hint}")

@@ -116,8 +116,13 @@ class CassetteSession:
                 reason = f"request #{self._requests} was recorded {recorded}x and all are replayed already"
             else:
                 reason = f"request #{self._requests} is not in the cassette"
+            header = self._loaded.header if self._loaded is not None else None
             raise CassetteMiss(
-                self.path, describe_request(request.method, path, body), reason, target=self._target
+                self.path,
+                describe_request(request.method, path, body),
+                reason,
+                target=self._target,
+                users=(header.user_id, header.foreign_user_id) if header else None,
             )
         self._checked = (request, interaction)
         return True

@@ -12,6 +12,7 @@ import click
 from conformance import __version__
 from conformance.cli.diff import diff_command
 from conformance.cli.report import report_command, verify_command
+from conformance.cli.rerun import rerun_command
 from conformance.cli.run import run_command
 from conformance.cli.selftest import selftest_command
 from conformance.cli.serve import catalogue_command, faults_command, serve_command
@@ -32,6 +33,7 @@ cli.add_command(faults_command)
 cli.add_command(catalogue_command)
 cli.add_command(report_command, "report")
 cli.add_command(verify_command, "verify")
+cli.add_command(rerun_command, "rerun")
 
 
 def _cache_dir() -> Path:

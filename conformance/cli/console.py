@@ -141,7 +141,7 @@ def print_outcome(summary: Mapping[str, Any], *, report_dir: Path, quiet: bool) 
                 out.print(f"[red]✗ {req['id']}[/] {failure['title']} — {failure['case']}")
                 out.print(f"    expected: {failure['expected']}", markup=False)
                 out.print(f"    received: {failure['received']}", markup=False)
-                out.print(f"    reproduce: {failure['reproduce']['curl']}", markup=False)
+                out.print(f"    reproduce: {failure['reproduce']['curl']}", markup=False, soft_wrap=True)
             if req["failure_count"] > FAILURES_SHOWN:
                 out.print(f"    … {req['failure_count'] - FAILURES_SHOWN} more in {report_dir}/summary.json")
         for test in summary["tests"]:

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from conformance.cli.run import run_options
-from conformance.options import options_from
+from conformance.config import resolve_options
 from conformance.session import ConfigError, open_session
 
 EXIT_NO_DRIFT = 0
@@ -25,7 +25,11 @@ def diff_command(**values: Any) -> int:
     from conformance.drift import exchange_changes, requirement_changes
     from conformance.runner import execute
 
-    options = options_from(values)
+    try:
+        options = resolve_options(values)
+    except ConfigError as exc:
+        click.echo(f"conformance: error: {exc}", err=True)
+        return exc.exit_code
     if options.target is None:
         raise click.UsageError("diff needs --target (the live deployment to compare with the cassettes)")
     out = console()

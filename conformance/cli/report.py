@@ -18,6 +18,19 @@ HTML_SUBDIR = "allure-report"
 SUMMARY_FILE = "summary.json"
 EXIT_PROBLEMS = 1
 EXIT_NO_MANIFEST = 2
+EXIT_BAD_KEY = 2
+UNSIGNED_NOTE = (
+    "integrity against accidental change only: an unsigned manifest can be rebuilt by anyone; "
+    "sign with `conformance report --sign-key-env NAME` and check with --public-key FILE to prove origin"
+)
+
+
+class _KeyProblem(click.ClickException):
+    """A signing or public key that cannot be used: a usage error (exit 2)."""
+
+    exit_code = EXIT_BAD_KEY
+
+
 # `conformance report` replaces only a directory carrying this marker: one it made itself.
 REPORT_MARKER = ".conformance-report"
 
@@ -96,20 +109,41 @@ def _load_summary(path: Path) -> dict[str, Any]:
     default=None,
     help="A previous summary.json: the sign-off lists newly failing, fixed and unchanged requirements.",
 )
-def report_command(report_dir: Path, out: Path | None, baseline: Path | None) -> None:
+@click.option(
+    "--sign-key-env",
+    metavar="NAME",
+    default=None,
+    help="Sign the manifest with the Ed25519 private key (PEM) held by this environment variable.",
+)
+@click.option(
+    "--history",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Allure history file kept across runs (JSON lines): the report shows each requirement's trend.",
+)
+def report_command(
+    report_dir: Path, out: Path | None, baseline: Path | None, sign_key_env: str | None, history: Path | None
+) -> None:
     """Build the Allure HTML report and the sign-off, then refresh the evidence manifest."""
-    from conformance.report.html import ReportError, build_html_report
+    from conformance.report.html import SINGLE_FILE_NAME, ReportError, build_html_report
     from conformance.report.manifest import write_manifest
     from conformance.report.signoff import write_signoff
     from conformance.summary import SummaryContradiction
 
+    signing_key = _signing_key(sign_key_env)  # before any work: a bad key is a usage error
     out_dir = out if out is not None else report_dir / HTML_SUBDIR
     check_replaceable(out_dir)
     for path in special_files(report_dir) if report_dir.is_dir() else []:
         click.echo(f"skipped special file (not a regular file, never opened): {path}", err=True)
     with tempfile.TemporaryDirectory(prefix="conformance-report-") as scratch:
         try:
-            build_html_report(regular_copy(report_dir / RESULTS_SUBDIR, Path(scratch)), out_dir)
+            build_html_report(
+                regular_copy(report_dir / RESULTS_SUBDIR, Path(scratch)),
+                out_dir,
+                history=history,
+                version=_target_version(report_dir),
+            )
         except ReportError as exc:
             raise click.ClickException(
                 str(exc).replace(str(Path(scratch) / "results"), str(report_dir / RESULTS_SUBDIR))
@@ -117,7 +151,8 @@ def report_command(report_dir: Path, out: Path | None, baseline: Path | None) ->
     (out_dir / REPORT_MARKER).write_text(
         "made by conformance report; it may replace this directory\n", encoding="utf-8"
     )
-    click.echo(f"HTML report: {out_dir / 'index.html'}")
+    click.echo(f"HTML report: {out_dir / SINGLE_FILE_NAME} (one file: open it from disk or attach it)")
+    click.echo(f"  browsable: {out_dir / 'index.html'} (serve the folder over HTTP; from file:// it spins)")
     summary_path = report_dir / SUMMARY_FILE
     if summary_path.is_file() and not summary_path.is_symlink():
         base = _load_summary(baseline) if baseline is not None else None
@@ -130,14 +165,55 @@ def report_command(report_dir: Path, out: Path | None, baseline: Path | None) ->
         raise click.ClickException(f"no {summary_path} to compare with the baseline")
     manifest = write_manifest(report_dir)
     click.echo(f"manifest: {manifest}")
+    if signing_key is not None:
+        _sign(report_dir, signing_key)
+
+
+def _target_version(report_dir: Path) -> str | None:
+    """The run's target version (summary.json), which labels the report and its history entry."""
+    path = report_dir / SUMMARY_FILE
+    version = _load_summary(path).get("target_version") if path.is_file() else None
+    return str(version) if version else None
+
+
+def _signing_key(variable: str | None) -> Any:
+    """The Ed25519 private key named by --sign-key-env (None without it); exit 2 when unusable."""
+    if variable is None:
+        return None
+    from conformance.report.signature import SignatureError, load_private_key
+
+    try:
+        return load_private_key(variable, os.environ)
+    except SignatureError as exc:
+        raise _KeyProblem(str(exc)) from None
+
+
+def _sign(report_dir: Path, key: Any) -> None:
+    from conformance.report.signature import SignatureError, sign_manifest
+
+    try:
+        click.echo(f"signature: {sign_manifest(report_dir, key)}")
+    except SignatureError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("verify")
 @click.argument("report_dir", type=click.Path(file_okay=False, path_type=Path))
-def verify_command(report_dir: Path) -> None:
-    """Check every file of REPORT_DIR against its MANIFEST.sha256 (exit 1: tampered, 2: no manifest)."""
+@click.option(
+    "--public-key",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    metavar="FILE",
+    help="Ed25519 public key (PEM): also prove the manifest was signed by its private key.",
+)
+def verify_command(report_dir: Path, public_key: Path | None) -> None:
+    """Check every file of REPORT_DIR against its MANIFEST.sha256 (exit 1: tampered, 2: no manifest).
+
+    Without --public-key this proves integrity against accidental change only.
+    """
     from conformance.report.manifest import ManifestError, ManifestMissing, read_manifest, verify_manifest
 
+    signature_problem = _signature_problem(report_dir, public_key)
     try:
         problems = verify_manifest(report_dir)
         listed = len(read_manifest(report_dir))
@@ -146,8 +222,32 @@ def verify_command(report_dir: Path) -> None:
         raise SystemExit(EXIT_NO_MANIFEST) from None
     except ManifestError as exc:
         problems, listed = [str(exc)], 0
+    if signature_problem is not None:
+        problems = [signature_problem, *problems]
     if problems:
         for problem in problems:
             click.echo(problem)
         raise SystemExit(EXIT_PROBLEMS)
-    click.echo(f"verified {listed} files")
+    if public_key is None:
+        click.echo(f"verified {listed} files: {UNSIGNED_NOTE}")
+    else:
+        click.echo(f"verified {listed} files and the signature by {public_key}: origin and integrity")
+
+
+def _signature_problem(report_dir: Path, public_key: Path | None) -> str | None:
+    """Why the manifest's signature does not prove origin (None when it does or none was asked for)."""
+    if public_key is None:
+        return None
+    from conformance.report.signature import SignatureError, load_public_key, verify_signature
+
+    try:
+        key = load_public_key(public_key)
+    except SignatureError as exc:
+        raise _KeyProblem(str(exc)) from None
+    if not (report_dir / "MANIFEST.sha256").is_file():
+        return None  # the manifest check reports it (exit 2)
+    try:
+        verify_signature(report_dir, key)
+    except SignatureError as exc:
+        return str(exc)
+    return None

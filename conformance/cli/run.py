@@ -10,7 +10,8 @@ from typing import Any
 
 import click
 
-from conformance.options import OPTION_SPECS, options_from
+from conformance.config import CONFIG_SPECS, resolve_options
+from conformance.options import OPTION_SPECS
 from conformance.session import ConfigError, open_session
 from conformance.verdict import EXIT_UNREACHABLE
 
@@ -19,7 +20,7 @@ ONE_LINE_EXITS = (EXIT_UNREACHABLE,)
 
 def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a click command with every run option (the same ones the pytest plugin offers)."""
-    for spec in reversed(OPTION_SPECS):
+    for spec in reversed((*OPTION_SPECS, *CONFIG_SPECS)):
         if spec.flag:
             function = click.option(spec.name, spec.field, is_flag=True, default=None, help=spec.help)(
                 function
@@ -49,12 +50,13 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:  # 
 def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     """Run the conformance suite against --target, or replay --cassettes offline."""
     from conformance.cli.console import ProgressReporter, print_header, print_outcome
+    from conformance.report.ci import append_step_summary
     from conformance.runner import execute
 
-    options = options_from(values)
     # SIGTERM (CI cancelling a job) ends the run like Ctrl-C: an incomplete summary.json, exit 130.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
+        options = resolve_options(values)  # command line > config file's [env.NAME] > config file > defaults
         with open_session(options) as session:
             session.full_run = keyword is None
             if not quiet:
@@ -74,4 +76,5 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
         click.echo(f"conformance: error: {summary['error']}", err=True)
         return int(summary["exit_code"])
     print_outcome(summary, report_dir=options.report_dir, quiet=quiet)
+    append_step_summary(summary)  # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set
     return int(summary["exit_code"])

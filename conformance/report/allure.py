@@ -28,6 +28,7 @@ import allure_commons
 from conformance import contract
 from conformance.model import CheckResult, Exchange
 from conformance.report._text import scrub
+from conformance.report.seed import seed_link
 
 PASSING_SAMPLE = 3
 FAILING_SAMPLE = 25
@@ -140,7 +141,7 @@ def label_test(*, requirement_ids: Sequence[str], failed: bool = False) -> None:
         state.severity_set = True
     for req in requirements:
         if req.seed_line is not None:
-            _dynamic.link(f"{contract.SEED_DOCUMENT}#L{req.seed_line}", name=f"seed line {req.seed_line}")
+            _dynamic.link(seed_link(req.seed_line), name=f"seed line {req.seed_line}")
         if req.id not in state.requirement_ids:
             state.requirement_ids.append(req.id)
         if failed:

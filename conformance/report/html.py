@@ -50,7 +50,15 @@ def find_allure() -> Path:
     raise ReportError(INSTALL_HINT)
 
 
-def _run_allure(allure: Path, results_dir: Path, output: Path, *, single_file: bool) -> None:
+def _run_allure(
+    allure: Path,
+    results_dir: Path,
+    output: Path,
+    *,
+    single_file: bool,
+    name: str = REPORT_NAME,
+    history: Path | None = None,
+) -> None:
     args = [
         str(allure),
         "awesome",
@@ -58,12 +66,14 @@ def _run_allure(allure: Path, results_dir: Path, output: Path, *, single_file: b
         "--output",
         str(output),
         "--name",
-        REPORT_NAME,
+        name,
         "--group-by",
         GROUP_BY,
     ]
     if single_file:
         args.append("--single-file")
+    if history is not None:
+        args += ["--history-path", str(history)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONFORMANCE_")}
     env["NO_COLOR"] = "1"
     # A scratch cwd so Allure picks up no stray allurerc.* config from wherever we were started.
@@ -88,24 +98,44 @@ def _strip_analytics(page: Path) -> None:
     page.write_text(text, encoding="utf-8")
 
 
+def _copy_history(history: Path, copy: Path) -> Path:
+    if history.is_dir():
+        raise ReportError(f"--history {history} is a directory: give the history file (JSON lines)")
+    history.parent.mkdir(parents=True, exist_ok=True)
+    if history.is_file():
+        shutil.copyfile(history, copy)
+    return copy
+
+
 def _check_replaceable(out_dir: Path) -> None:
     # Only a previous report (or an empty directory) is replaced: never wipe a directory given by mistake.
     if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / "index.html").is_file():
         raise ReportError(f"{out_dir} exists and is not an Allure report: refusing to replace it")
 
 
-def build_html_report(results_dir: Path, out_dir: Path) -> Path:
-    """Build the Allure HTML report into ``out_dir`` (plus a single-file copy there); returns ``out_dir``."""
+def build_html_report(
+    results_dir: Path, out_dir: Path, *, history: Path | None = None, version: str | None = None
+) -> Path:
+    """Build the Allure HTML report into ``out_dir`` (plus a single-file copy there); returns ``out_dir``.
+
+    ``history``: Allure's history file (JSON lines, one entry per report built), read for the trend and
+    appended once; ``version`` (the target's) labels this report, and so its history entry.
+    """
     if not results_dir.is_dir() or not any(results_dir.glob("*-result.json")):
         raise ReportError(f"no Allure results in {results_dir}: run `conformance run` first")
     allure = find_allure()
     out_dir = out_dir.resolve()  # Allure runs in a scratch cwd: a relative --output would land there
+    history = history.resolve() if history is not None else None
     _check_replaceable(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f".{out_dir.name}-", dir=out_dir.parent) as scratch:
         multi, single = Path(scratch) / "multi", Path(scratch) / "single"
-        _run_allure(allure, results_dir.resolve(), multi, single_file=False)
-        _run_allure(allure, results_dir.resolve(), single, single_file=True)
+        name = f"{REPORT_NAME} · {version}" if version else REPORT_NAME
+        # Both reports show the same trend, but the history gains one entry per `conformance report`:
+        # the single-file build reads (and appends to) a scratch copy of the history as it was.
+        history_copy = _copy_history(history, Path(scratch) / "history.jsonl") if history else None
+        _run_allure(allure, results_dir.resolve(), multi, single_file=False, name=name, history=history)
+        _run_allure(allure, results_dir.resolve(), single, single_file=True, name=name, history=history_copy)
         _strip_analytics(multi / "index.html")
         _strip_analytics(single / "index.html")
         shutil.move(single / "index.html", multi / SINGLE_FILE_NAME)

@@ -3,6 +3,10 @@
 ``MANIFEST.sha256`` is in the format of GNU ``sha256sum`` (``<hex>  <path>``, a leading backslash when a
 path needs escaping), so ``cd <report-dir> && sha256sum -c MANIFEST.sha256`` checks it without this suite.
 ``verify_manifest`` also reports files that are present but unlisted, which ``sha256sum -c`` does not.
+A plain manifest proves integrity against accidental change only: anyone can rebuild it. Origin is proved
+by the Ed25519 signature beside it (``conformance.report.signature``); writing a new manifest removes the
+signature of the old one, so a rebuilt manifest is never shown as signed.
+A symlink (or any other non-regular file) in the report is refused: its content is not the bundle's.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ import re
 from pathlib import Path, PurePosixPath
 
 from conformance.files import write_atomic
-from conformance.reportdir import is_evidence
+from conformance.reportdir import is_evidence, is_evidence_place
 
 MANIFEST_NAME = "MANIFEST.sha256"
+SIGNATURE_NAME = f"{MANIFEST_NAME}.sig"
 CHUNK_BYTES = 1 << 20
 _LINE = re.compile(r"^(\\?)([0-9a-f]{64}) [ *](.+)$")
 
@@ -29,8 +34,8 @@ class ManifestMissing(ManifestError):
 
 
 def _is_manifest_file(relative: str) -> bool:
-    # The manifest and the temporary file of an interrupted atomic write of it.
-    return relative == MANIFEST_NAME or (
+    # The manifest, its signature and the temporary file of an interrupted atomic write of either.
+    return relative in (MANIFEST_NAME, SIGNATURE_NAME) or (
         relative.startswith(f".{MANIFEST_NAME}.") and relative.endswith(".tmp")
     )
 
@@ -39,9 +44,15 @@ def _files(report_dir: Path) -> list[str]:
     found = []
     for root, dirs, names in os.walk(report_dir):
         dirs.sort()
-        for name in names:
-            relative = (Path(root) / name).relative_to(report_dir).as_posix()
-            if not _is_manifest_file(relative) and is_evidence(Path(root) / name, relative):
+        for name in [*dirs, *names]:
+            path = Path(root) / name
+            relative = path.relative_to(report_dir).as_posix()
+            if not is_evidence_place(relative):
+                continue
+            if path.is_symlink():
+                raise ManifestError(f"symlink in the report refused: {relative!r} (evidence is plain files)")
+            # FIFOs and devices are skipped (never opened); the report step names them.
+            if name in names and not _is_manifest_file(relative) and is_evidence(path, relative):
                 found.append(relative)
     return sorted(found)
 
@@ -73,6 +84,7 @@ def write_manifest(report_dir: Path) -> Path:
         prefix, name = _escape(relative)
         lines.append(f"{prefix}{file_sha256(report_dir / relative)}  {name}\n")
     path = report_dir / MANIFEST_NAME
+    (report_dir / SIGNATURE_NAME).unlink(missing_ok=True)  # it signed the old manifest, not this one
     write_atomic(path, "".join(lines))
     return path
 

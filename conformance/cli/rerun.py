@@ -1,0 +1,152 @@
+"""`conformance rerun FAILURES`: re-send only the failing cases of a summary.json, N times each.
+
+Each distinct failure (requirement, check, form) is sent again ``--times`` times against the live
+target, every check runs on every answer, and the failure is classified: reproducible (the same check
+failed every time), intermittent (some times) or fixed (never). Exit 1 when any failure is still there.
+The rerun never touches the summary it reads: its own bookkeeping goes to a scratch directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from conformance.cli.run import run_options
+from conformance.config import resolve_options
+from conformance.engine import Run, RunAborted
+from conformance.inputs import VALID_TOKEN_EXPIRE, CaseBuilder, Param
+from conformance.model import API_KEY_PLACEHOLDER, Case
+from conformance.session import ConfigError, open_session
+from conformance.verdict import EXIT_USAGE
+
+DEFAULT_TIMES = 3
+EXIT_ALL_FIXED = 0
+EXIT_STILL_FAILING = 1
+PARAMETERS = ("api_key", "user_id", "token_expire")
+CLASSES = ("reproducible", "intermittent", "fixed")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One failure of the summary to send again."""
+
+    requirement: str
+    check: str
+    case: Case
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How a failure behaved when sent again."""
+
+    target: Target
+    failed: int
+    sent: int
+
+    @property
+    def classification(self) -> str:
+        """reproducible | intermittent | fixed."""
+        if self.failed == self.sent:
+            return "reproducible"
+        return "intermittent" if self.failed else "fixed"
+
+
+def failing_cases(summary: Mapping[str, Any], builder: CaseBuilder) -> list[Target]:
+    """Every distinct failure of a summary as a case the builder classifies again (its form kept as sent)."""
+    seen, targets = set(), []
+    for requirement in summary.get("requirements") or []:
+        for failure in requirement.get("failures") or []:
+            form = tuple((str(n), str(v)) for n, v in failure["request"]["form"])
+            key = (requirement["id"], failure["check"], form)
+            if key not in seen:
+                seen.add(key)
+                case = _case(form, builder, label=str(failure.get("case") or ""))
+                targets.append(Target(requirement["id"], str(failure["check"]), case))
+    return targets
+
+
+def _case(form: tuple[tuple[str, str], ...], builder: CaseBuilder, *, label: str) -> Case:
+    defaults = {
+        "api_key": Param.of(API_KEY_PLACEHOLDER),
+        "user_id": Param.of(str(builder.users.user_id)),
+        "token_expire": Param.of(str(VALID_TOKEN_EXPIRE)),
+    }
+    params = {name: Param(tuple(v for n, v in form if n == name)) for name in PARAMETERS}
+    varied = {name: param for name, param in params.items() if param != defaults[name]}
+    # The builder classifies (what the contract expects); the form stays exactly as it was sent.
+    return dataclasses.replace(builder.case(**varied, label=label or None), form=form)
+
+
+def resend(run: Run, targets: Iterable[Target], *, times: int) -> list[Verdict]:
+    """Send each target ``times`` times; count the answers on which its check failed again."""
+    verdicts = []
+    for target in targets:
+        failed = 0
+        with run.test(f"rerun::{target.requirement}::{target.check}"):
+            for _ in range(times):
+                _, results = run.exchange(target.case)
+                again = {(r.requirement, r.failure.check) for r in results if r.failure is not None}
+                failed += (target.requirement, target.check) in again
+        verdicts.append(Verdict(target, failed, times))
+    return verdicts
+
+
+def _load(path: Path) -> Mapping[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}; give the summary.json of a run") from None
+    if not isinstance(data, dict) or not isinstance(data.get("requirements"), list):
+        raise ConfigError(f"{path} is not a summary.json (no requirements list)")
+    return data
+
+
+@click.command("rerun")
+@click.argument("failures", type=click.Path(dir_okay=False, path_type=Path), metavar="FAILURES")
+@click.option(
+    "--times",
+    "-n",
+    type=click.IntRange(1, 100),
+    default=DEFAULT_TIMES,
+    show_default=True,
+    help="How often each failing case is sent again.",
+)
+@run_options
+def rerun_command(failures: Path, times: int, **values: Any) -> int:
+    """Send the failing cases of FAILURES (a summary.json) to --target again: reproducible or fixed?"""
+    try:
+        options = resolve_options(values)
+        if options.target is None or options.record:
+            raise ConfigError("rerun needs --target (the live deployment to send the failing cases to)")
+        summary = _load(failures)
+        with tempfile.TemporaryDirectory(prefix="conformance-rerun-") as scratch:
+            options = dataclasses.replace(options, report_dir=Path(scratch))
+            with open_session(options) as session:
+                targets = failing_cases(summary, session.run.builder)
+                click.echo(
+                    f"rerun: {len(targets)} failing case(s) of {failures}, {times}x each, "
+                    f"against {session.target_url}"
+                )
+                try:
+                    verdicts = resend(session.run, targets, times=times)
+                except RunAborted as exc:
+                    click.echo(f"conformance: error: rerun stopped: {exc}", err=True)
+                    return exc.exit_code or EXIT_STILL_FAILING
+    except ConfigError as exc:
+        click.echo(f"conformance: error: {exc}", err=True)
+        return exc.exit_code if exc.exit_code else EXIT_USAGE
+    for verdict in verdicts:
+        click.echo(
+            f"{verdict.classification:<13}{verdict.failed}/{verdict.sent}  {verdict.target.requirement}  "
+            f"{verdict.target.check}  {verdict.target.case.label}"
+        )
+    counts = {name: sum(v.classification == name for v in verdicts) for name in CLASSES}
+    click.echo(", ".join(f"{counts[name]} {name}" for name in CLASSES))
+    return EXIT_STILL_FAILING if counts["reproducible"] + counts["intermittent"] else EXIT_ALL_FIXED

@@ -1,0 +1,197 @@
+"""The config file: every run option in ``conformance.toml`` (or ``[tool.conformance]`` in pyproject.toml).
+
+Precedence, resolved here and nowhere else: command line > ``[env.NAME]`` section (``--env NAME``) > the
+file's top level > the defaults in conformance.options. Keys are the command line's option names without
+the dashes (``user-id``; ``user_id`` is the same key). String values may use ``${VAR}`` (``$$`` is a
+literal ``$``). The API key can never be in a config file: a key-like name, a value equal to the key, or
+``${...}`` of the key's variable is refused. Relative paths are relative to the config file's directory.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conformance.options import DEFAULT_KEY_VARIABLE, OPTION_SPECS, OptionSpec, RunOptions, options_from
+from conformance.session import ConfigError
+
+CONFIG_FILE = "conformance.toml"
+PYPROJECT_FILE = "pyproject.toml"
+ENV_TABLE = "env"
+# Names a config author might give the key itself: refused, whatever the value.
+SECRET_NAMES = frozenset({"api-key", "apikey", "key", "api-token", "secret", "password"})
+_SPECS = {spec.field.replace("_", "-"): spec for spec in OPTION_SPECS}
+_VARIABLE = re.compile(r"\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)\})")
+
+CONFIG_SPECS: tuple[OptionSpec, ...] = (
+    OptionSpec(
+        "config",
+        f"Config file with run options [default: ./{CONFIG_FILE}, else [tool.conformance] in "
+        f"./{PYPROJECT_FILE}]; the command line wins.",
+        kind=Path,
+        metavar="FILE",
+    ),
+    OptionSpec("env", "Use the [env.NAME] section of the config file over its top level.", metavar="NAME"),
+)
+
+
+class ConfigFileError(ConfigError):
+    """A config file that cannot be used (exit 2); one line naming the file, the key and the fix."""
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """A parsed config file: its top-level options and its named environments (raw TOML values)."""
+
+    path: Path
+    options: Mapping[str, Any]
+    environments: Mapping[str, Mapping[str, Any]]
+
+
+def find_config(explicit: Path | None, *, cwd: Path) -> ConfigFile | None:
+    """The config file named by --config, else ./conformance.toml, else ./pyproject.toml's table, or None."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigFileError(f"--config {explicit}: no such file")
+        return _load(explicit, required=True)
+    for name in (CONFIG_FILE, PYPROJECT_FILE):
+        path = cwd / name
+        if path.is_file():
+            found = _load(path, required=name == CONFIG_FILE)
+            if found is not None:
+                return found
+    return None
+
+
+def _load(path: Path, *, required: bool) -> ConfigFile | None:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigFileError(f"cannot read config {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigFileError(f"config {path} is not valid TOML: {exc}") from None
+    if path.name == PYPROJECT_FILE:
+        table = data.get("tool", {}).get("conformance")
+        if table is None:
+            if required:
+                raise ConfigFileError(f"{path} has no [tool.conformance] table")
+            return None
+        data, where = table, "[tool.conformance]"
+    else:
+        where = ""
+    if not isinstance(data, dict):
+        raise ConfigFileError(f"{path}: {where or 'the file'} must be a table")
+    options = {k: v for k, v in data.items() if k != ENV_TABLE}
+    environments = data.get(ENV_TABLE, {})
+    if not isinstance(environments, dict) or not all(isinstance(v, dict) for v in environments.values()):
+        raise ConfigFileError(f"{path}: {ENV_TABLE} must hold tables, e.g. [{ENV_TABLE}.staging]")
+    _check_keys(path, options, where or "top level")
+    for name, section in environments.items():
+        if ENV_TABLE in section:
+            raise ConfigFileError(f"{path}: [{ENV_TABLE}.{name}] cannot hold another {ENV_TABLE} table")
+        _check_keys(path, section, f"[{ENV_TABLE}.{name}]")
+    return ConfigFile(path=path, options=options, environments=environments)
+
+
+def _check_keys(path: Path, table: Mapping[str, Any], where: str) -> None:
+    for key in table:
+        name = key.replace("_", "-")
+        if name in SECRET_NAMES:
+            raise ConfigFileError(
+                f"{path}: {where}: '{key}' refused: the API key is never kept in a config file; "
+                "set api-key-env to the name of the environment variable that holds it"
+            )
+        if name not in _SPECS:
+            close = difflib.get_close_matches(name, [*_SPECS, ENV_TABLE], n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known: {', '.join(_SPECS)}"
+            raise ConfigFileError(f"{path}: {where}: unknown option '{key}'{hint}")
+
+
+def config_values(
+    config: ConfigFile, env: str | None, *, environ: Mapping[str, str], key_variable: str | None = None
+) -> dict[str, Any]:
+    """The run option values the file sets (field -> typed value), its [env.NAME] over its top level."""
+    raw = {k.replace("_", "-"): v for k, v in config.options.items()}
+    if env is not None:
+        if env not in config.environments:
+            known = ", ".join(sorted(config.environments)) or "none"
+            raise ConfigFileError(
+                f"--env {env}: no [{ENV_TABLE}.{env}] in {config.path} (environments: {known})"
+            )
+        raw |= {k.replace("_", "-"): v for k, v in config.environments[env].items()}
+    key_variable = key_variable or str(raw.get("api-key-env", DEFAULT_KEY_VARIABLE))
+    secrets = {key_variable, DEFAULT_KEY_VARIABLE}
+    keys = [environ[variable] for variable in secrets if environ.get(variable)]
+    values: dict[str, Any] = {}
+    for name, value in raw.items():
+        spec = _SPECS[name]
+        where = f"{config.path}: {name}"
+        if isinstance(value, str):
+            value = _substitute(value, where=where, environ=environ, secrets=secrets)
+            if any(key in value for key in keys):  # the message never shows the value
+                raise ConfigFileError(f"{where} holds the API key: the key is never kept in a config file")
+        values[spec.field] = _typed(spec, value, where=where, base=config.path.parent)
+    return values
+
+
+def _substitute(text: str, *, where: str, environ: Mapping[str, str], secrets: set[str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        variable = match.group(2)
+        if variable is None:
+            return "$"
+        if variable in secrets:
+            raise ConfigFileError(
+                f"{where}: ${{{variable}}} is the API key's variable: the key is never kept in a config file"
+            )
+        if variable not in environ:
+            raise ConfigFileError(f"{where}: ${{{variable}}} is not set in the environment")
+        return environ[variable]
+
+    return _VARIABLE.sub(replace, text)
+
+
+def _typed(spec: OptionSpec, value: Any, *, where: str, base: Path) -> Any:
+    if spec.flag:
+        if not isinstance(value, bool):
+            raise ConfigFileError(f"{where} must be true or false, not {value!r}")
+        return value
+    if spec.kind in (int, float) and not isinstance(value, bool):
+        if isinstance(value, int | float) and (spec.kind is float or isinstance(value, int)):
+            return spec.kind(value)
+        if isinstance(value, str):
+            try:
+                return spec.kind(value.strip())
+            except ValueError:
+                pass
+        wanted = "an integer" if spec.kind is int else "a number"
+        raise ConfigFileError(f"{where} must be {wanted}, not {value!r}")
+    if not isinstance(value, str):
+        raise ConfigFileError(f"{where} must be a string, not {value!r}")
+    if spec.kind is Path:
+        return base / value
+    return value
+
+
+def resolve_options(
+    values: Mapping[str, Any], *, cwd: Path | None = None, environ: Mapping[str, str] | None = None
+) -> RunOptions:
+    """RunOptions from a front end's values (None: not given) over the config file they name or imply."""
+    environ = os.environ if environ is None else environ
+    given = dict(values)
+    explicit, env = given.pop("config", None), given.pop("env", None)
+    # A flag not given is None on the CLI and False in pytest: neither overrides the file.
+    flags = {spec.field for spec in OPTION_SPECS if spec.flag}
+    given = {k: v for k, v in given.items() if not (k in flags and v is False)}
+    config = find_config(explicit, cwd=cwd or Path())
+    if config is None:
+        if env is not None:
+            raise ConfigFileError(f"--env {env} needs a config file: no ./{CONFIG_FILE} or --config FILE")
+        return options_from(given)
+    from_file = config_values(config, env, environ=environ, key_variable=given.get("api_key_env"))
+    return options_from(from_file | {k: v for k, v in given.items() if v is not None})

@@ -1,0 +1,71 @@
+"""CI integration: the run's verdict and failing requirements appended to the GitHub Actions job summary.
+
+GitHub sets ``GITHUB_STEP_SUMMARY`` to a Markdown file per step; whatever is appended shows on the run's
+page. Outside GitHub Actions (the variable unset) nothing is written. Only the suite's own words and the
+requirement catalogue go there, never a target's response text.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from conformance.report._text import scrub
+
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+SHOWN_OUTCOMES = ("failed", "warning")
+MAX_LISTED = 50
+
+
+def _plain(value: object) -> str:
+    # Markdown-inert one-liner: no backticks, pipes or newlines from a URL or version a user gave.
+    text = " ".join(scrub(str(value)).split())
+    return text.replace("`", "'").replace("|", "/").replace("<", "&lt;")
+
+
+def step_summary(summary: Mapping[str, Any]) -> str:
+    """The Markdown block for the job summary: verdict, target, mode, then each failing requirement."""
+    verdict = _plain(summary.get("verdict", "error")).upper()
+    lines = [
+        f"### Conformance: {verdict}",
+        "",
+        f"target `{_plain(summary.get('target'))}` · version `{_plain(summary.get('target_version') or '-')}`"
+        f" · mode {_plain(summary.get('mode'))} · seed {_plain(summary.get('seed'))}"
+        f" · exit {_plain(summary.get('exit_code'))}",
+        "",
+    ]
+    if summary.get("error"):
+        lines += [f"Error: {_plain(summary['error'])}", ""]
+    requirements = [r for r in summary.get("requirements") or [] if isinstance(r, Mapping)]
+    listed = [r for r in requirements if r.get("outcome") in SHOWN_OUTCOMES]
+    if listed:
+        lines.append("| Requirement | Outcome | Failures | Title |")
+        lines.append("|---|---|---:|---|")
+        for entry in listed[:MAX_LISTED]:
+            lines.append(
+                f"| {_plain(entry.get('id'))} | {_plain(entry.get('outcome'))} "
+                f"| {_plain(entry.get('failure_count', '-'))} | {_plain(entry.get('title', ''))} |"
+            )
+        if len(listed) > MAX_LISTED:
+            lines.append(f"| … | {len(listed) - MAX_LISTED} more | | |")
+    else:
+        lines.append("No failing requirement.")
+    return "\n".join(lines) + "\n\n"
+
+
+def append_step_summary(
+    summary: Mapping[str, Any], *, environ: Mapping[str, str] = os.environ
+) -> Path | None:
+    """Append ``step_summary`` to $GITHUB_STEP_SUMMARY when it is set; returns the file written, or None."""
+    target = environ.get(STEP_SUMMARY_ENV)
+    if not target:
+        return None
+    path = Path(target)
+    try:
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(step_summary(summary))
+    except OSError:
+        return None  # the job summary is a courtesy: it must never change the run's verdict or exit code
+    return path

@@ -1,0 +1,246 @@
+"""The config file: every run option, named environments, ${VAR}, never the key, precedence, typos."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.config import ConfigFileError, resolve_options
+from conformance.options import OPTION_SPECS, RunOptions
+from tests.cli_support import ROOT, conformance
+
+KEY = "canary-key-0f9e8d7c6b5a"
+STAGING = """
+max-examples = 7
+timeout = 3.5
+report-dir = "out"
+
+[env.staging]
+target = "https://staging.example.com"
+user-id = "${STAGING_USER}"
+max-examples = 9
+"""
+
+
+def resolve(
+    tmp_path: Path, text: str, cli: dict[str, Any] | None = None, environ: dict[str, str] | None = None
+) -> RunOptions:
+    (tmp_path / "conformance.toml").write_text(text, encoding="utf-8")
+    return resolve_options(cli or {}, cwd=tmp_path, environ=environ or {})
+
+
+def test_no_config_file_gives_the_defaults(tmp_path: Path) -> None:
+    assert resolve_options({}, cwd=tmp_path, environ={}) == RunOptions()
+
+
+def test_precedence_command_line_over_env_section_over_file_over_defaults(tmp_path: Path) -> None:
+    environ = {"STAGING_USER": "4242"}
+    top = resolve(tmp_path, STAGING, environ=environ)
+    assert (top.max_examples, top.timeout, top.target, top.seed) == (7, 3.5, None, None)  # file, defaults
+    staging = resolve(tmp_path, STAGING, {"env": "staging"}, environ)
+    assert (staging.max_examples, staging.timeout, staging.user_id) == (9, 3.5, 4242)  # env section wins
+    assert staging.target == "https://staging.example.com"
+    cli = resolve(tmp_path, STAGING, {"env": "staging", "max_examples": 11, "timeout": None}, environ)
+    assert (cli.max_examples, cli.timeout) == (11, 3.5)  # command line wins; None means not given
+
+
+def test_every_run_option_can_be_set_in_the_file(tmp_path: Path) -> None:
+    samples = {Path: "some/dir", int: 3, float: 1.5, str: "text"}
+    lines = [
+        f"{spec.name[2:]} = {'true' if spec.flag else json.dumps(samples[spec.kind])}"
+        for spec in OPTION_SPECS
+    ]
+    options = resolve(tmp_path, "\n".join(lines))
+    for spec in OPTION_SPECS:
+        default = getattr(RunOptions(), spec.field)
+        assert getattr(options, spec.field) != default, spec.field
+
+
+def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "ci").mkdir()
+    (tmp_path / "ci" / "c.toml").write_text('cassettes = "tapes"\n', encoding="utf-8")
+    options = resolve_options({"config": tmp_path / "ci" / "c.toml"}, cwd=tmp_path, environ={})
+    assert options.cassettes == tmp_path / "ci" / "tapes"
+
+
+def test_snake_case_keys_are_the_same_options(tmp_path: Path) -> None:
+    assert resolve(tmp_path, "user_id = 5\nallow_http = true\n") == RunOptions(user_id=5, allow_http=True)
+
+
+def test_a_flag_pytest_leaves_false_does_not_override_the_file(tmp_path: Path) -> None:
+    assert resolve(tmp_path, "allow-http = true\n", {"allow_http": False}).allow_http is True
+
+
+def test_variables_are_substituted_and_dollar_dollar_is_literal(tmp_path: Path) -> None:
+    text = 'target-version = "v${RELEASE}-$${X}"\nseed = "${SEED}"\n'
+    options = resolve(tmp_path, text, environ={"RELEASE": "2.4", "SEED": "9"})
+    assert (options.target_version, options.seed) == ("v2.4-${X}", 9)
+
+
+@pytest.mark.parametrize(
+    ("text", "environ", "message"),
+    [
+        ('target = "${NOPE}"\n', {}, r"conformance\.toml: target: \$\{NOPE\} is not set in the environment"),
+        ("user-idd = 3\n", {}, r"unknown option 'user-idd'; did you mean 'user-id'\?"),
+        (
+            "[env.staging]\nmax_exampels = 3\n",
+            {},
+            r"\[env\.staging\]: unknown option 'max_exampels'; did you mean 'max-examples'",
+        ),
+        ("colour = 3\n", {}, r"unknown option 'colour'; known: target, fault"),
+        ("seed = 1.5\n", {}, r"conformance\.toml: seed must be an integer, not 1\.5"),
+        ('seed = "${S}"\n', {"S": "x1"}, r"seed must be an integer, not 'x1'"),
+        ('record = "yes"\n', {}, r"record must be true or false"),
+        ("target = 3\n", {}, r"target must be a string"),
+        ("env = 3\n", {}, r"env must hold tables"),
+        ("[env.a]\n[env.a.env.b]\n", {}, r"cannot hold another env table"),
+        ("target = \n", {}, r"is not valid TOML"),
+    ],
+)
+def test_bad_config_is_one_line_naming_file_and_key(
+    tmp_path: Path, text: str, environ: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigFileError, match=message) as caught:
+        resolve(tmp_path, text, environ=environ)
+    assert "\n" not in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "environ"),
+    [
+        (f'api-key = "{KEY}"\n', {}),
+        (f'api_key = "{KEY}"\n', {}),
+        (f'[env.staging]\nkey = "{KEY}"\n', {}),
+        (f'target-version = "{KEY}"\n', {"CONFORMANCE_API_KEY": KEY}),
+        ('target-version = "${CONFORMANCE_API_KEY}"\n', {"CONFORMANCE_API_KEY": KEY}),
+        ('api-key-env = "STAGING_KEY"\nuser-id = "${STAGING_KEY}"\n', {"STAGING_KEY": KEY}),
+        ('fault = "${OTHER}"\n', {"OTHER": f"x{KEY}x", "CONFORMANCE_API_KEY": KEY}),
+    ],
+)
+def test_the_key_is_never_taken_from_a_config_file(
+    tmp_path: Path, text: str, environ: dict[str, str]
+) -> None:
+    with pytest.raises(ConfigFileError, match=r"the (API )?key is never kept in a config file") as caught:
+        resolve(tmp_path, text, environ=environ)
+    assert KEY not in str(caught.value)
+
+
+def test_unknown_env_lists_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError, match=r"--env prod: no \[env\.prod\] in .*\(environments: staging\)"):
+        resolve(tmp_path, STAGING, {"env": "prod"}, {"STAGING_USER": "1"})
+
+
+def test_env_without_a_config_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError, match=r"--env staging needs a config file"):
+        resolve_options({"env": "staging"}, cwd=tmp_path, environ={})
+
+
+def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError, match=r"--config .*nope\.toml: no such file"):
+        resolve_options({"config": tmp_path / "nope.toml"}, cwd=tmp_path, environ={})
+
+
+def test_pyproject_table_is_used_when_there_is_no_conformance_toml(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[tool.conformance]\nseed = 5\n[tool.conformance.env.ci]\nseed = 6\n',
+        encoding="utf-8",
+    )
+    assert resolve_options({}, cwd=tmp_path, environ={}).seed == 5
+    assert resolve_options({"env": "ci"}, cwd=tmp_path, environ={}).seed == 6
+    (tmp_path / "conformance.toml").write_text("seed = 7\n", encoding="utf-8")
+    assert resolve_options({}, cwd=tmp_path, environ={}).seed == 7
+
+
+def test_pyproject_without_the_table_is_no_config(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "x"\n', encoding="utf-8")
+    assert resolve_options({}, cwd=tmp_path, environ={}) == RunOptions()
+    with pytest.raises(ConfigFileError, match=r"has no \[tool\.conformance\] table"):
+        resolve_options({"config": tmp_path / "pyproject.toml"}, cwd=tmp_path, environ={})
+
+
+CONFIGURED_RUN = """
+[env.staging]
+target = "reference"
+fault = "${FAULT}"
+seed = 31
+max-examples = 5
+user-id = 12345
+foreign-user-id = "${FOREIGN}"
+report-dir = "reports"
+"""
+SAME_ON_THE_COMMAND_LINE = (
+    "--target", "reference", "--fault", "qrcode_missing", "--seed", "31", "--max-examples", "5",
+    "--user-id", "12345", "--foreign-user-id", "54321", "--report-dir", "reports",
+)  # fmt: skip
+SAME_RUN = ("verdict", "exit_code", "mode", "profile", "seed", "max_examples", "requests", "target_version")
+
+
+def _run_identity(summary_file: Path) -> dict[str, Any]:
+    """What makes two runs the same run (ports, dates and tokens of a live reference differ every time)."""
+    summary = json.loads(summary_file.read_text(encoding="utf-8"))
+    return {
+        **{key: summary[key] for key in SAME_RUN},
+        "tests": [(t["nodeid"], t["outcome"]) for t in summary["tests"]],
+        "requirements": [
+            (r["id"], r["outcome"], r["checks_run"], [(f["check"], f["case"]) for f in r["failures"]])
+            for r in summary["requirements"]
+        ],
+    }
+
+
+@pytest.mark.e2e
+def test_a_run_configured_only_by_the_file_equals_the_command_line_run(tmp_path: Path) -> None:
+    configured, commanded = tmp_path / "configured", tmp_path / "commanded"
+    configured.mkdir()
+    commanded.mkdir()
+    (configured / "conformance.toml").write_text(CONFIGURED_RUN, encoding="utf-8")
+    variables = {"FAULT": "qrcode_missing", "FOREIGN": "54321"}
+    by_file = conformance("run", "--env", "staging", cwd=configured, env=variables)
+    by_flags = conformance("run", *SAME_ON_THE_COMMAND_LINE, cwd=commanded)
+    assert by_file.returncode == by_flags.returncode == 1, by_file.stderr + by_flags.stderr
+    first = _run_identity(configured / "reports" / "summary.json")
+    second = _run_identity(commanded / "reports" / "summary.json")
+    assert (first["verdict"], first["seed"], first["max_examples"]) == ("non-conformant", 31, 5)
+    scope = next(r for r in first["requirements"] if r[0] == "LT-AUTH-USER-SCOPE")
+    assert scope[2] > 0  # exercised: the foreign user came through ${FOREIGN}
+    assert first == second
+
+
+@pytest.mark.e2e
+def test_cli_config_error_is_one_line_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "conformance.toml").write_text("max-exmaples = 3\n", encoding="utf-8")
+    done = conformance("run", cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "conformance: error: conformance.toml: top level: unknown option 'max-exmaples'; "
+        "did you mean 'max-examples'?"
+    )
+    diff = conformance("diff", "--target", "reference", cwd=tmp_path)
+    assert diff.returncode == 2
+    assert "did you mean 'max-examples'?" in diff.stderr
+
+
+@pytest.mark.e2e
+def test_the_pytest_plugin_reads_the_same_config(tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        CONFIGURED_RUN.replace("${FAULT}", "qrcode_missing").replace("${FOREIGN}", "54321"), encoding="utf-8"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "conformance", "-q", "--config", str(config), "--env", "staging"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
+    assert (summary["verdict"], summary["seed"]) == ("non-conformant", 31)
+    assert "LT-QRCODE-URL" in done.stdout

@@ -1,0 +1,89 @@
+"""The GitHub Actions job summary: the run's verdict and failing requirements, only when asked for."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.report.ci import STEP_SUMMARY_ENV, append_step_summary, step_summary
+from tests.cli_support import ROOT, conformance
+
+FAILING: dict[str, Any] = {
+    "verdict": "non-conformant",
+    "target": "https://staging.example.com/v1/user/login_token",
+    "target_version": "2.4.1`|x",
+    "mode": "live",
+    "seed": 31,
+    "exit_code": 1,
+    "requirements": [
+        {"id": "LT-QRCODE-URL", "title": "<qrcode> is an absolute https URL", "outcome": "failed"}
+        | {"failure_count": 3},
+        {"id": "LT-SEC-NO-STORE", "title": "no-store", "outcome": "warning", "failure_count": 1},
+        {"id": "LT-TOKEN-PRESENT", "title": "token", "outcome": "passed", "failure_count": 0},
+    ],
+}
+
+
+def test_summary_names_verdict_target_and_each_failing_requirement() -> None:
+    text = step_summary(FAILING)
+    assert text.startswith("### Conformance: NON-CONFORMANT\n")
+    assert "target `https://staging.example.com/v1/user/login_token` · version `2.4.1'/x`" in text
+    assert "| LT-QRCODE-URL | failed | 3 | &lt;qrcode> is an absolute https URL |" in text
+    assert "| LT-SEC-NO-STORE | warning | 1 | no-store |" in text
+    assert "LT-TOKEN-PRESENT" not in text
+
+
+def test_a_conformant_run_says_so() -> None:
+    text = step_summary({**FAILING, "verdict": "conformant", "requirements": []})
+    assert "### Conformance: CONFORMANT" in text
+    assert "No failing requirement." in text
+
+
+def test_appends_only_when_the_variable_is_set(tmp_path: Path) -> None:
+    target = tmp_path / "step-summary.md"
+    target.write_text("earlier step\n", encoding="utf-8")
+    assert append_step_summary(FAILING, environ={}) is None
+    assert target.read_text(encoding="utf-8") == "earlier step\n"
+    assert append_step_summary(FAILING, environ={STEP_SUMMARY_ENV: str(target)}) == target
+    assert target.read_text(encoding="utf-8") == "earlier step\n" + step_summary(FAILING)
+
+
+def test_an_unwritable_summary_never_breaks_the_run(tmp_path: Path) -> None:
+    assert append_step_summary(FAILING, environ={STEP_SUMMARY_ENV: str(tmp_path)}) is None  # a directory
+
+
+@pytest.mark.e2e
+def test_a_failing_run_appends_its_verdict_to_the_github_step_summary(tmp_path: Path) -> None:
+    target = tmp_path / "step-summary.md"
+    done = conformance(
+        "run", "--target", "reference", "--fault", "qrcode_missing", "--max-examples", "5",
+        "--report-dir", str(tmp_path / "reports"),
+        env={STEP_SUMMARY_ENV: str(target)},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    text = target.read_text(encoding="utf-8")
+    assert text.startswith("### Conformance: NON-CONFORMANT")
+    assert "| LT-QRCODE-URL | failed |" in text
+    assert not (tmp_path / "reports" / "step-summary.md").exists()
+
+
+@pytest.mark.e2e
+def test_a_plain_pytest_run_appends_its_verdict_too(tmp_path: Path) -> None:
+    target = tmp_path / "step-summary.md"
+    arguments = ["--target", "reference", "--fault", "qrcode_missing", "--report-dir", str(tmp_path / "r")]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "conformance", "-q", *arguments, "--max-examples", "5"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, STEP_SUMMARY_ENV: str(target)},
+        check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert target.read_text(encoding="utf-8").count("### Conformance: NON-CONFORMANT") == 1

@@ -1,0 +1,231 @@
+"""Signed evidence: origin and integrity proved with an Ed25519 key (API and `conformance verify`)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from conformance.cli.report import verify_command
+from conformance.report.manifest import MANIFEST_NAME, SIGNATURE_NAME, write_manifest
+from conformance.report.signature import (
+    SignatureError,
+    SignatureMissing,
+    load_private_key,
+    load_public_key,
+    sign_manifest,
+    verify_signature,
+)
+from tests.cli_support import conformance
+
+FILES = {
+    "summary.json": '{"verdict": "non-conformant"}\n',
+    "junit.xml": "<testsuites/>\n",
+    "signoff.md": "# sign-off\n",
+    "allure-results/0a1b-result.json": '{"status": "failed"}',
+}
+KEY_VARIABLE = "TEST_SIGNING_KEY"
+
+
+def _pem(key: Ed25519PrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+@pytest.fixture
+def private_pem() -> str:
+    """A fresh Ed25519 private key as PEM (what the CI secret holds)."""
+    return _pem(Ed25519PrivateKey.generate())
+
+
+@pytest.fixture
+def public_key_file(tmp_path: Path, private_pem: str) -> Path:
+    """The matching public key as a PEM file."""
+    key = load_private_key(KEY_VARIABLE, {KEY_VARIABLE: private_pem})
+    path = tmp_path / "signing-key.pub.pem"
+    path.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def signed_dir(tmp_path: Path, private_pem: str) -> Path:
+    """A report directory with a manifest signed by ``private_pem``."""
+    root = tmp_path / "reports"
+    for relative, text in FILES.items():
+        (root / relative).parent.mkdir(parents=True, exist_ok=True)
+        (root / relative).write_text(text, encoding="utf-8")
+    write_manifest(root)
+    sign_manifest(root, load_private_key(KEY_VARIABLE, {KEY_VARIABLE: private_pem}))
+    return root
+
+
+def _verify(report_dir: Path, public_key: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(verify_command, [str(report_dir), "--public-key", str(public_key)])
+    return result.exit_code, result.output
+
+
+def test_original_signed_bundle_verifies(signed_dir: Path, public_key_file: Path) -> None:
+    code, output = _verify(signed_dir, public_key_file)
+    assert code == 0, output
+    assert output.strip() == (
+        f"verified {len(FILES)} files and the signature by {public_key_file}: origin and integrity"
+    )
+
+
+def test_every_byte_of_every_file_is_covered(signed_dir: Path, public_key_file: Path) -> None:
+    names = [*FILES, MANIFEST_NAME, SIGNATURE_NAME]
+    for relative in names:
+        path = signed_dir / relative
+        original = path.read_bytes()
+        for index in range(len(original)):
+            edited = bytearray(original)
+            edited[index] ^= 0x01
+            path.write_bytes(bytes(edited))
+            code, output = _verify(signed_dir, public_key_file)
+            assert code == 1, f"{relative} byte {index} edited and still verified: {output}"
+        path.write_bytes(original)
+    assert _verify(signed_dir, public_key_file)[0] == 0
+
+
+def test_a_rebuilt_manifest_fails_although_its_hashes_match(signed_dir: Path, public_key_file: Path) -> None:
+    (signed_dir / "summary.json").write_text('{"verdict": "conformant"}\n', encoding="utf-8")
+    write_manifest(signed_dir)  # what `conformance report` (or sha256sum) would do for a forger
+    assert CliRunner().invoke(verify_command, [str(signed_dir)]).exit_code == 0  # hashes alone pass
+    code, output = _verify(signed_dir, public_key_file)
+    assert code == 1
+    assert output.startswith(f"no {SIGNATURE_NAME}")
+
+
+def test_an_old_signature_copied_over_a_rebuilt_manifest_fails(
+    signed_dir: Path, public_key_file: Path
+) -> None:
+    signature = (signed_dir / SIGNATURE_NAME).read_bytes()
+    (signed_dir / "summary.json").write_text('{"verdict": "conformant"}\n', encoding="utf-8")
+    write_manifest(signed_dir)
+    (signed_dir / SIGNATURE_NAME).write_bytes(signature)
+    code, output = _verify(signed_dir, public_key_file)
+    assert code == 1
+    assert output.startswith("bad signature: MANIFEST.sha256 was changed or rebuilt")
+
+
+def test_a_bundle_signed_by_another_key_fails(signed_dir: Path, public_key_file: Path) -> None:
+    write_manifest(signed_dir)
+    sign_manifest(signed_dir, Ed25519PrivateKey.generate())
+    assert _verify(signed_dir, public_key_file)[0] == 1
+
+
+def test_an_added_file_fails(signed_dir: Path, public_key_file: Path) -> None:
+    (signed_dir / "later.txt").write_text("x", encoding="utf-8")
+    code, output = _verify(signed_dir, public_key_file)
+    assert code == 1
+    assert output.strip() == "unlisted: later.txt"
+
+
+def test_unsigned_bundle_is_reported_missing(tmp_path: Path, public_key_file: Path) -> None:
+    (tmp_path / "a.txt").write_text("a", encoding="utf-8")
+    write_manifest(tmp_path)
+    with pytest.raises(SignatureMissing):
+        verify_signature(tmp_path, load_public_key(public_key_file))
+
+
+def test_openssl_checks_the_signature_without_the_suite(signed_dir: Path, public_key_file: Path) -> None:
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.fail("openssl is missing")
+    command = [openssl, "pkeyutl", "-verify", "-pubin", "-inkey", str(public_key_file), "-rawin"]
+    done = subprocess.run(
+        [*command, "-in", MANIFEST_NAME, "-sigfile", SIGNATURE_NAME],
+        cwd=signed_dir,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Signature Verified Successfully" in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("", r"\$TEST_SIGNING_KEY is not set or empty"),
+        ("-----BEGIN PRIVATE KEY-----\nCANARYnotakey\n-----END PRIVATE KEY-----\n", "unencrypted PEM"),
+    ],
+)
+def test_unusable_private_key_is_one_line_without_the_value(value: str, message: str) -> None:
+    with pytest.raises(SignatureError, match=message) as caught:
+        load_private_key(KEY_VARIABLE, {KEY_VARIABLE: value})
+    assert "CANARY" not in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_non_ed25519_private_key_is_refused() -> None:
+    pem = (
+        generate_private_key(SECP256R1())
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
+    with pytest.raises(SignatureError, match="not an Ed25519 key"):
+        load_private_key(KEY_VARIABLE, {KEY_VARIABLE: pem})
+
+
+def test_unusable_public_key_exits_2(signed_dir: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a key", encoding="utf-8")
+    code, output = _verify(signed_dir, bad)
+    assert code == 2
+    assert f"{bad} is not a PEM public key" in output
+    assert _verify(signed_dir, tmp_path / "absent.pem")[0] == 2
+
+
+@pytest.mark.e2e
+def test_report_signs_a_real_run_and_a_forged_rebuild_fails(
+    tmp_path: Path, private_pem: str, public_key_file: Path
+) -> None:
+    reports = str(tmp_path / "reports")
+    assert conformance("run", "--report-dir", reports).returncode == 0
+    signing = {KEY_VARIABLE: private_pem}
+    built = conformance("report", "--report-dir", reports, "--sign-key-env", KEY_VARIABLE, env=signing)
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert f"signature: {Path(reports) / SIGNATURE_NAME}" in built.stdout
+    html_dir = Path(reports) / "allure-report"
+    assert built.stdout.startswith(f"HTML report: {html_dir / 'allure-report.html'} (one file: open it")
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert oct((Path(reports) / SIGNATURE_NAME).stat().st_mode & 0o777) == oct(0o666 & ~umask)
+    secret = private_pem.splitlines()[1]
+    for path in Path(reports).rglob("*"):
+        assert not path.is_file() or secret.encode() not in path.read_bytes(), path
+    verified = conformance("verify", reports, "--public-key", str(public_key_file))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    # The forger's rebuild: summary edited, the report rebuilt without the key.
+    summary_path = Path(reports) / "summary.json"
+    summary_path.write_text(summary_path.read_text().replace("conformant", "CONFORMANT"), encoding="utf-8")
+    assert conformance("report", "--report-dir", reports).returncode == 0
+    assert conformance("verify", reports).returncode == 0
+    forged = conformance("verify", reports, "--public-key", str(public_key_file))
+    assert forged.returncode == 1
+    assert "the bundle is unsigned" in forged.stdout
+
+
+@pytest.mark.e2e
+def test_report_with_an_unset_key_variable_exits_2_before_building(tmp_path: Path) -> None:
+    done = conformance("report", "--report-dir", str(tmp_path), "--sign-key-env", "NO_SUCH_KEY_VARIABLE")
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "conformance: error: $NO_SUCH_KEY_VARIABLE is not set or empty: "
+        "set it to an Ed25519 private key in PEM"
+    )

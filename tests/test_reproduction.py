@@ -1,0 +1,163 @@
+"""Reproduction lines: each printed curl line, pasted into a shell, sends exactly the case that failed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import parse_qsl
+
+import pytest
+
+from conformance.evidence import curl_command
+from conformance.inputs import HUGE, api_key_variants, malformed_spellings
+from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
+from conformance.reference import (
+    REFERENCE_API_KEY,
+    REFERENCE_FOREIGN_USER_ID,
+    REFERENCE_USER_ID,
+    ReferenceServer,
+)
+from tests.cli_support import conformance
+
+KEY = 'k3y-with $pecial `chars` "and" \\ =&+ 50%'
+KEY_VARIABLE = "REPRO_KEY"
+
+
+def _curl() -> str:
+    found = shutil.which("curl")
+    if found is None:
+        pytest.fail("curl is missing: the reproduction lines are curl lines")
+    return found
+
+
+class _Echo(BaseHTTPRequestHandler):
+    bodies: ClassVar[list[bytes]] = []
+
+    def do_POST(self) -> None:
+        _Echo.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def echo_url() -> Iterator[str]:
+    """A loopback server that keeps every body it is sent."""
+    server = HTTPServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Echo.bodies = []
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1/user/login_token"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _forms() -> list[tuple[tuple[str, str], ...]]:
+    key = ("api_key", API_KEY_PLACEHOLDER)
+    forms = [(key, ("user_id", "12345"), ("token_expire", value)) for value in malformed_spellings(3600)]
+    forms += [(*(("api_key", v) for v in param.values), ("user_id", "12345")) for param in api_key_variants()]
+    forms += [
+        (key, ("user_id", "12345"), ("token_expire", "60"), ("token_expire", "61")),  # repeated
+        (key, ("user_id", "@/etc/passwd"), ("token_expire", "=3600")),  # curl's own syntax, taken literally
+        (key, ("user_id", "1 2'3\"4$5`6\\7!8\n9\r\t\x00"), ("token_expire", HUGE)),
+        (key, ("user_id", ""), ("", "x")),
+        (),  # the empty form
+    ]
+    return forms
+
+
+def test_every_curl_line_is_one_line_and_sends_exactly_the_case(echo_url: str) -> None:
+    curl = _curl()
+    forms = _forms()
+    for form in forms:
+        case = Case(label="c", form=form, expect=Expect.REJECT, requirement="LT-INPUT-EXPIRE-MALFORMED")
+        line = curl_command(case, echo_url, key_variable=KEY_VARIABLE).replace("curl ", f"{curl} ", 1)
+        assert "\n" not in line and "\r" not in line and line.isprintable(), line
+        assert KEY not in line
+        done = subprocess.run(
+            ["bash", "-c", line], env={KEY_VARIABLE: KEY}, capture_output=True, timeout=30, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        sent = parse_qsl(_Echo.bodies[-1].decode("ascii"), keep_blank_values=True)
+        expected = parse_qsl(case.body(api_key=KEY).decode("ascii"), keep_blank_values=True)
+        assert sent == expected, line
+    assert len(_Echo.bodies) == len(forms)
+
+
+@pytest.mark.e2e
+def test_each_printed_line_reproduces_the_status_of_its_failure(tmp_path: Path) -> None:
+    curl = _curl()
+    with ReferenceServer(fault="rejection_http_200") as reference:
+        done = conformance(
+            "run", "--target", reference.url, "--user-id", str(REFERENCE_USER_ID),
+            "--foreign-user-id", str(REFERENCE_FOREIGN_USER_ID), "--max-examples", "10", "--seed", "3",
+            "--report-dir", str(tmp_path), "--quiet",
+            env={"CONFORMANCE_API_KEY": REFERENCE_API_KEY},
+        )  # fmt: skip
+        assert done.returncode == 1, done.stderr
+        summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+        failures = [f for r in summary["requirements"] for f in r["failures"]]
+        statuses = {f["response"]["status"] for f in failures}
+        assert len(failures) >= 10 and statuses == {200}, statuses
+        for failure in failures:
+            line = failure["reproduce"]["curl"].replace("curl ", f"{curl} ", 1)
+            replayed = subprocess.run(
+                ["bash", "-c", line],
+                env={"CONFORMANCE_API_KEY": REFERENCE_API_KEY},
+                capture_output=True,
+                timeout=30,
+                check=False,
+            )
+            status_line = replayed.stdout.split(b"\r\n", 1)[0].decode()
+            assert status_line.split()[1] == str(failure["response"]["status"]), (line, status_line)
+            assert b"<status>4" in replayed.stdout  # the same fault: a rejection body under HTTP 200
+
+
+@pytest.mark.e2e
+def test_the_console_prints_each_curl_line_unwrapped(tmp_path: Path) -> None:
+    done = conformance(
+        "run", "--target", "reference", "--fault", "token_expire_unicode_digits_accepted",
+        "--max-examples", "5", "--report-dir", str(tmp_path),
+        env={"COLUMNS": "40"},
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    printed = [line.split("reproduce: ", 1)[1] for line in done.stdout.splitlines() if "reproduce: " in line]
+    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    curls = {f["reproduce"]["curl"] for r in summary["requirements"] for f in r["failures"]}
+    assert printed
+    assert max(len(line) for line in printed) > 160  # longer than the console is wide
+    assert all(line in curls for line in printed)
+
+
+@pytest.mark.e2e
+def test_the_rerecord_hint_carries_the_recordings_cassettes_and_users(tmp_path: Path) -> None:
+    cassettes = tmp_path / "my cassettes"
+    recorded = conformance(
+        "run", "--target", "reference", "--record", "--cassettes", str(cassettes), "--max-examples", "5",
+        "--seed", "1", "--foreign-user-id", str(REFERENCE_FOREIGN_USER_ID),
+        "--report-dir", str(tmp_path / "rec"),
+    )  # fmt: skip
+    assert recorded.returncode == 0, recorded.stderr
+    replayed = conformance(
+        "run", "--cassettes", str(cassettes), "--max-examples", "30", "--report-dir", str(tmp_path / "r"),
+        offline=True,
+    )  # fmt: skip
+    assert replayed.returncode == 4, replayed.stderr
+    error = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))["error"]
+    hint = error.split("re-record with: ", 1)[1]
+    assert hint.startswith("conformance run --target http://127.0.0.1:")
+    assert hint.endswith(
+        f" --record --cassettes '{cassettes}' --user-id {REFERENCE_USER_ID} "
+        f"--foreign-user-id {REFERENCE_FOREIGN_USER_ID}"
+    )
