@@ -15,6 +15,7 @@ DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 REFERENCE_TARGET = "reference"
+DEFAULT_MAX_CASSETTE_AGE = 90  # days
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,8 @@ class RunOptions:
     ca_bundle: Path | None = None
     target_version: str | None = None
     baseline: Path | None = None
+    max_cassette_age: int = DEFAULT_MAX_CASSETTE_AGE
+    strict_cassette_age: bool = False
 
     @property
     def mode(self) -> str:
@@ -144,6 +147,15 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "A previous summary.json: the sign-off lists what is newly failing and fixed.",
         kind=Path,
         metavar="FILE",
+    ),
+    OptionSpec(
+        "max_cassette_age",
+        f"Replay: warn when the cassettes are older than this (days, default {DEFAULT_MAX_CASSETTE_AGE}).",
+        kind=int,
+        metavar="DAYS",
+    ),
+    OptionSpec(
+        "strict_cassette_age", "Replay: cassettes older than --max-cassette-age are an error.", flag=True
     ),
 )
 

@@ -20,7 +20,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance import __version__
+from conformance._thirdparty import ThirdPartyMismatch, check_installed
 from conformance.cassettes import CassetteBook, CassetteError, CassetteHeader
+from conformance.cassettes.agreement import age_message, mismatch_message, option_mismatches, recording_facts
 from conformance.checks import CheckContext
 from conformance.engine import Run
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users
@@ -28,6 +30,7 @@ from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange
 from conformance.options import DEFAULT_KEY_VARIABLE, DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
 from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
+from conformance.rejudge import recorded_inputs
 from conformance.transport import (
     RequestBudgetExceeded,
     TargetRefused,
@@ -71,6 +74,9 @@ class Session:
     summary: dict[str, Any] | None = None
     key_variable: str = DEFAULT_KEY_VARIABLE
     full_run: bool = True  # False under -k: a record run then keeps cassettes of tests it did not run
+    # diff's live side: the recorded inputs of generated tests come from these cassettes (see rejudge).
+    recorded_inputs: CassetteBook | None = None
+    recording: dict[str, Any] | None = None  # replay: which recording this run judges (summary, sign-off)
 
     @contextlib.contextmanager
     def test(self, nodeid: str) -> Iterator[Run]:
@@ -79,11 +85,16 @@ class Session:
             if self.book is not None:
                 cassette = stack.enter_context(self.book.use(nodeid))
                 self.run.settle = cassette.settle
+            replaying = self.book is not None and self.book.mode == "replay"
+            source = self.book if replaying else self.recorded_inputs
+            if source is not None:
+                self.run.recorded = recorded_inputs(source, nodeid, self.run)
             stack.enter_context(self.run.test(nodeid))
             try:
                 yield self.run
             finally:
                 self.run.settle = None
+                self.run.recorded = None
 
     def on_exchange(
         self,
@@ -127,6 +138,7 @@ class Session:
             "unused_cassettes": unused,
             "throttled": self.run.throttled,
             "stopped_early": str(aborted) if aborted is not None and aborted.exit_code is None else None,
+            "recording": self.recording,
         }
         self.summary = build_summary(
             self.run,
@@ -218,11 +230,16 @@ def open_session(options: RunOptions) -> Iterator[Session]:
     """Resolve the options, start what the run needs (reference server, transport), yield the Session."""
     _validate(options)
     try:
+        check_installed()
+    except ThirdPartyMismatch as exc:
+        raise ConfigError(str(exc)) from None
+    try:
         profile = load_profile(options.profile)
     except ProfileError as exc:
         raise ConfigError(str(exc)) from None
     with contextlib.ExitStack() as stack:
         book: CassetteBook | None = None
+        recording: dict[str, Any] | None = None
         users_default: Users | None = None
         seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
         max_examples = options.max_examples or DEFAULT_MAX_EXAMPLES
@@ -251,8 +268,9 @@ def open_session(options: RunOptions) -> Iterator[Session]:
             except CassetteError as exc:
                 raise ConfigError(str(exc)) from None
             target, api_key, label = header.target, API_KEY_PLACEHOLDER, f"replay:{options.cassettes}"
+            recording = check_recording(header, options=options, profile=profile.name)
             seed = header.seed
-            max_examples = options.max_examples or header.max_examples
+            max_examples = header.max_examples
             users_default = Users(header.user_id, header.unknown_user_id, header.foreign_user_id)
         users = _users(options, users_default)
         settings = TransportSettings(
@@ -302,6 +320,7 @@ def open_session(options: RunOptions) -> Iterator[Session]:
             seed=seed,
             book=book,
             key_variable=options.api_key_env,
+            recording=recording,
         )
         if book is not None and not options.record:
             run.sleep = lambda _seconds: None  # replay: the recorded answers come without waiting
@@ -309,6 +328,19 @@ def open_session(options: RunOptions) -> Iterator[Session]:
         session.mark_started()
         run.abort_codes = {CassetteError: EXIT_CASSETTE_MISS, RequestBudgetExceeded: EXIT_USAGE}
         yield session
+
+
+def check_recording(header: CassetteHeader, *, options: RunOptions, profile: str) -> dict[str, Any]:
+    """Replay: the options must agree with the recording (else exit 2); its age, checked (see agreement)."""
+    mismatches = option_mismatches(header, options=options, profile=profile, suite_version=__version__)
+    if mismatches:
+        raise ConfigError(mismatch_message(header, mismatches))
+    if options.max_cassette_age < 0:
+        raise ConfigError("--max-cassette-age must be a number of days, 0 or more")
+    facts = recording_facts(header, now=dt.datetime.now(dt.UTC), max_age_days=options.max_cassette_age)
+    if facts["too_old"] and options.strict_cassette_age:
+        raise ConfigError(age_message(facts))
+    return facts
 
 
 def _users(options: RunOptions, default: Users | None) -> Users:

@@ -127,6 +127,11 @@ class CassetteBook:
         """The cassette file of a test."""
         return self.directory / cassette_file_name(name)
 
+    def loaded(self, name: str) -> LoadedCassette | None:
+        """The recorded cassette of a test (read and validated once), or None when it has none."""
+        path = self.path_for(name)
+        return self._load(path) if path.exists() else None
+
     @contextmanager
     def use(self, name: str) -> Iterator[CassetteSession]:
         """Record or replay the requests one test sends through httpx while the block runs."""
@@ -209,7 +214,8 @@ class CassetteBook:
 def _patched_httpx(session: CassetteSession) -> Iterator[None]:
     """Route every sync httpx request through vcrpy's stub with ``session`` as the cassette."""
     import httpx
-    from vcr.stubs.httpx_stubs import vcr_handle_request
+
+    from conformance._thirdparty import vcr_handle_request
 
     if not _PATCH_LOCK.acquire(blocking=False):
         raise CassetteError(f"{session.path}: another cassette is already in use; cassettes do not nest")
@@ -220,7 +226,7 @@ def _patched_httpx(session: CassetteSession) -> Iterator[None]:
             raise CassetteError(f"{session.path}: replay tried to reach the network")
         return session.record_live(transport, request, original)
 
-    patched: Any = vcr_handle_request(session, live, httpx)
+    patched: Any = vcr_handle_request()(session, live, httpx)
     try:
         httpx.HTTPTransport.handle_request = patched  # type: ignore[method-assign]
         yield

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from conformance.cassettes.agreement import recording_lines
 from conformance.session import Session
 from conformance.verdict import EXIT_CODES
 
@@ -94,6 +95,8 @@ def print_header(session: Session) -> None:
         f"  seed {session.seed} · max examples {session.run.max_examples} · profile {session.profile.name} "
         f"· timeout {options.timeout:g}s · reports in {options.report_dir}/"
     )
+    for line in recording_lines({"recording": session.recording}):
+        out.print(f"  {line}", style="yellow" if line.startswith("Warning") else None, markup=False)
 
 
 def requirement_table(summary: Mapping[str, Any], *, width: int) -> Table:
