@@ -22,7 +22,13 @@ from urllib.parse import urlsplit
 from conformance import __version__
 from conformance._thirdparty import ThirdPartyMismatch, check_installed
 from conformance.cassettes import CassetteBook, CassetteError, CassetteHeader
-from conformance.cassettes.agreement import age_message, mismatch_message, option_mismatches, recording_facts
+from conformance.cassettes.agreement import (
+    age_message,
+    mismatch_message,
+    option_mismatches,
+    partial_recording_problem,
+    recording_facts,
+)
 from conformance.checks import CheckContext
 from conformance.engine import Run
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users
@@ -49,6 +55,7 @@ from conformance.verdict import (
 )
 
 VERSION_HEADERS = ("x-api-version", "x-app-version", "x-version", "api-version")
+REFERENCE_REPLAY_URL = "http://127.0.0.1"  # replay of a reference recording: matched by path, never sent
 
 
 class ConfigError(Exception):
@@ -96,6 +103,14 @@ class Session:
                 self.run.settle = None
                 self.run.recorded = None
 
+    def check_partial_recording(self) -> None:
+        """A recording of some tests (-k) into a directory holding a recorded set would mix two sets."""
+        if self.book is None or not self.options.record or self.full_run:
+            return
+        problem = partial_recording_problem(self.book.directory, self.book.existing_set())
+        if problem:
+            raise ConfigError(problem)
+
     def on_exchange(
         self,
         exchange: Exchange,
@@ -117,7 +132,8 @@ class Session:
         stale: list[dict[str, str]] = []
         unused: list[str] = []
         if self.book is not None:
-            report = self.book.finish(prune_unused=self.full_run and self.options.record)
+            whole = error is None and aborted is None  # a recording that ended early replaces nothing
+            report = self.book.finish(prune_unused=self.full_run and self.options.record, commit=whole)
             cassettes = [{"path": str(c.path), "sha256": c.sha256} for c in report.cassettes]
             stale = [{"cassette": str(c.path), "request": r} for c in report.cassettes for r in c.stale]
             unused = [str(p) for p in report.unused]
@@ -267,7 +283,9 @@ def open_session(options: RunOptions) -> Iterator[Session]:
                 header = book.header
             except CassetteError as exc:
                 raise ConfigError(str(exc)) from None
-            target, api_key, label = header.target, API_KEY_PLACEHOLDER, f"replay:{options.cassettes}"
+            # A recording of the embedded reference names it, not the loopback port it happened to use.
+            replay_url = REFERENCE_REPLAY_URL if header.target == REFERENCE_TARGET else header.target
+            target, api_key, label = replay_url, API_KEY_PLACEHOLDER, f"replay:{options.cassettes}"
             recording = check_recording(header, options=options, profile=profile.name)
             seed = header.seed
             max_examples = header.max_examples
@@ -293,7 +311,7 @@ def open_session(options: RunOptions) -> Iterator[Session]:
             preflight(transport.url, timeout=options.timeout)
         if options.record:
             header = CassetteHeader(
-                target=endpoint_url(target),
+                target=REFERENCE_TARGET if options.target == REFERENCE_TARGET else endpoint_url(target),
                 suite_version=__version__,
                 profile=profile.name,
                 recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from conformance.cassettes.errors import rerecord_hint
@@ -83,3 +84,14 @@ def recording_lines(summary: Mapping[str, Any]) -> list[str]:
     if facts.get("too_old"):
         lines.append(f"Warning: {age_message(facts)}")
     return lines
+
+
+def partial_recording_problem(directory: Path, existing: tuple[Path, ...]) -> str | None:
+    """Why a recording of some tests may not go into ``directory`` (it holds a set), or None."""
+    if not existing:
+        return None
+    return (
+        f"{directory} holds a recorded set of {len(existing)} cassette(s); recording only some tests (-k) "
+        "into it would mix two recordings: record every test (drop -k) to replace the set whole, or "
+        "record into another directory with --cassettes NEW_DIR"
+    )
