@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 import re
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance._thirdparty import SUPPORTED, in_range, requirement
 from conformance.cassettes.format import dump_cassette, load_cassette
 from conformance.files import write_atomic
 from conformance.reference import REFERENCE_FOREIGN_USER_ID, REFERENCE_USER_ID, ReferenceServer
@@ -302,3 +305,85 @@ def test_corrupt_cassette(tmp_path: Path) -> None:
     (line,) = [line for line in result.stderr.splitlines() if line.strip()]
     assert line.startswith("conformance: error: ")
     assert victim.name in line
+
+
+# -- the same cassettes, any Hypothesis pyproject.toml allows -----------------------------------------
+
+LOW, HIGH = SUPPORTED["hypothesis"]
+HYPOTHESIS_SPECS = {
+    "oldest": f"hypothesis=={LOW}.0",
+    "newest": requirement("hypothesis"),
+    "unsupported": "hypothesis==6.131.0",
+}
+
+
+@pytest.fixture(scope="module")
+def hypotheses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Throwaway environments: each a directory holding one Hypothesis, put first on PYTHONPATH."""
+    installed = {}
+    for name, spec in HYPOTHESIS_SPECS.items():
+        into = tmp_path_factory.mktemp(f"hypothesis-{name}")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(into), spec],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        installed[name] = into
+    return installed
+
+
+def version_in(directory: Path) -> str:
+    (info,) = directory.glob("hypothesis-*.dist-info")
+    return info.name.removeprefix("hypothesis-").removesuffix(".dist-info")
+
+
+def outcomes(document: dict[str, Any]) -> dict[str, str]:
+    return {r["id"]: r["outcome"] for r in document["requirements"]}
+
+
+@pytest.fixture(scope="module")
+def faulty_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The reference with a fault, recorded with the locked Hypothesis."""
+    tmp_path = tmp_path_factory.mktemp("faulty")
+    record(tmp_path, "--fault", "token_expire_59_accepted", "--max-examples", "40", code=1)
+    return tmp_path / "c", summary(tmp_path / "rec")
+
+
+@pytest.mark.parametrize("which", ["oldest", "newest"])
+def test_the_same_cassettes_replay_to_the_same_verdict_under_any_allowed_hypothesis(
+    tmp_path: Path, hypotheses: dict[str, Path], faulty_recording: tuple[Path, dict[str, Any]], which: str
+) -> None:
+    directory = hypotheses[which]
+    version = version_in(directory)
+    assert in_range(version, LOW, HIGH)
+    env = {"PYTHONPATH": str(directory)}
+    bundled = conformance("run", "--report-dir", str(tmp_path / "b"), "-q", env=env, offline=True)
+    assert bundled.returncode == 0, bundled.stdout + bundled.stderr
+    assert summary(tmp_path / "b")["verdict"] == "conformant"
+    cassettes, recorded = faulty_recording
+    args = ("run", "--cassettes", str(cassettes), "--report-dir", str(tmp_path / "f"), "-q")
+    replayed = conformance(*args, env=env, offline=True)
+    assert replayed.returncode == 1, replayed.stdout + replayed.stderr
+    document = summary(tmp_path / "f")
+    assert outcomes(document) == outcomes(recorded)
+    assert document["requests"] == recorded["requests"]
+    # The replay really ran under that version (it is importable first on the path).
+    probe = subprocess.run(
+        [sys.executable, "-c", "import hypothesis; print(hypothesis.__version__)"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == version
+
+
+def test_an_unsupported_hypothesis_is_refused_at_start_up(
+    tmp_path: Path, hypotheses: dict[str, Path]
+) -> None:
+    env = {"PYTHONPATH": str(hypotheses["unsupported"])}
+    result = conformance("run", "--report-dir", str(tmp_path), env=env, offline=True)
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stderr.splitlines()
+    assert f"hypothesis 6.131.0 is installed but this suite supports {requirement('hypothesis')}" in line
