@@ -45,13 +45,14 @@ class RunOptions:
     baseline: Path | None = None
     max_cassette_age: int = DEFAULT_MAX_CASSETTE_AGE
     strict_cassette_age: bool = False
+    record_missing: bool = False
 
     @property
     def mode(self) -> str:
         """live | record | replay."""
         if self.target is None:
             return "replay"
-        return "record" if self.record else "live"
+        return "record" if self.record or self.record_missing else "live"
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,11 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec(
         "strict_cassette_age", "Replay: cassettes older than --max-cassette-age are an error.", flag=True
+    ),
+    OptionSpec(
+        "record_missing",
+        "Record only the tests whose cassettes --cassettes lacks, adding them to its set (needs --target).",
+        flag=True,
     ),
 )
 

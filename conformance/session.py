@@ -7,6 +7,7 @@ ConfigError with a one-line message and the exit code it deserves.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -23,11 +24,13 @@ from conformance import __version__
 from conformance._thirdparty import ThirdPartyMismatch, check_installed
 from conformance.cassettes import CassetteBook, CassetteError, CassetteHeader
 from conformance.cassettes.agreement import (
+    adding_problems,
     age_message,
     mismatch_message,
     option_mismatches,
     partial_recording_problem,
     recording_facts,
+    set_to_add_to,
 )
 from conformance.checks import CheckContext
 from conformance.engine import Run
@@ -105,11 +108,15 @@ class Session:
 
     def check_partial_recording(self) -> None:
         """A recording of some tests (-k) into a directory holding a recorded set would mix two sets."""
-        if self.book is None or not self.options.record or self.full_run:
+        if self.book is None or not self.options.record or self.full_run or self.options.record_missing:
             return
         problem = partial_recording_problem(self.book.directory, self.book.existing_set())
         if problem:
             raise ConfigError(problem)
+
+    def already_recorded(self, nodeid: str) -> bool:
+        """--record-missing: this test's cassette is in the set already, so the test is not run."""
+        return self.options.record_missing and self.book is not None and self.book.path_for(nodeid).exists()
 
     def on_exchange(
         self,
@@ -133,7 +140,8 @@ class Session:
         unused: list[str] = []
         if self.book is not None:
             whole = error is None and aborted is None  # a recording that ended early replaces nothing
-            report = self.book.finish(prune_unused=self.full_run and self.options.record, commit=whole)
+            whole_set = self.full_run and self.options.record and not self.options.record_missing
+            report = self.book.finish(prune_unused=whole_set, commit=whole)
             cassettes = [{"path": str(c.path), "sha256": c.sha256} for c in report.cassettes]
             stale = [{"cassette": str(c.path), "request": r} for c in report.cassettes for r in c.stale]
             unused = [str(p) for p in report.unused]
@@ -244,6 +252,8 @@ def _validate(options: RunOptions) -> None:
 @contextlib.contextmanager
 def open_session(options: RunOptions) -> Iterator[Session]:
     """Resolve the options, start what the run needs (reference server, transport), yield the Session."""
+    if options.record_missing:
+        options = dataclasses.replace(options, record=True)
     _validate(options)
     try:
         check_installed()
@@ -259,6 +269,9 @@ def open_session(options: RunOptions) -> Iterator[Session]:
         users_default: Users | None = None
         seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
         max_examples = options.max_examples or DEFAULT_MAX_EXAMPLES
+        adding_to = _set_to_add_to(options)  # --record-missing: the recorded set's header
+        if adding_to is not None:
+            seed, max_examples = adding_to.seed, adding_to.max_examples
         if options.target == REFERENCE_TARGET:
             from conformance.reference import (
                 REFERENCE_API_KEY,
@@ -309,6 +322,8 @@ def open_session(options: RunOptions) -> Iterator[Session]:
             raise ConfigError(str(exc)) from None
         if book is None:
             preflight(transport.url, timeout=options.timeout)
+        if adding_to is not None:
+            _check_adding_to(adding_to, options=options, users=users, profile=profile.name, target=target)
         if options.record:
             header = CassetteHeader(
                 target=REFERENCE_TARGET if options.target == REFERENCE_TARGET else endpoint_url(target),
@@ -359,6 +374,25 @@ def check_recording(header: CassetteHeader, *, options: RunOptions, profile: str
     if facts["too_old"] and options.strict_cassette_age:
         raise ConfigError(age_message(facts))
     return facts
+
+
+def _set_to_add_to(options: RunOptions) -> CassetteHeader | None:
+    try:
+        return set_to_add_to(options)
+    except CassetteError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _check_adding_to(
+    header: CassetteHeader, *, options: RunOptions, users: Users, profile: str, target: str
+) -> None:
+    recorded_as = REFERENCE_TARGET if options.target == REFERENCE_TARGET else endpoint_url(target)
+    problems = adding_problems(header, options=options, users=users, profile=profile, target=recorded_as)
+    if problems:
+        raise ConfigError(
+            f"--record-missing cannot add to {options.cassettes}: {'; '.join(problems)}; "
+            "record the whole set again with --record instead"
+        )
 
 
 def _users(options: RunOptions, default: Users | None) -> Users:

@@ -387,3 +387,22 @@ def test_an_unsupported_hypothesis_is_refused_at_start_up(
     assert result.returncode == 2, result.stdout + result.stderr
     (line,) = result.stderr.splitlines()
     assert f"hypothesis 6.131.0 is installed but this suite supports {requirement('hypothesis')}" in line
+
+
+def test_record_missing_adds_only_the_absent_cassettes_to_the_set(tmp_path: Path) -> None:
+    directory = tmp_path / "c"
+    shutil.copytree(BUNDLED, directory)
+    absent = (
+        "test_grant.py__test_valid_request_is_granted.yaml",
+        "test_user_id.py__test_user_id_generated.yaml",
+    )
+    for name in absent:
+        (directory / name).unlink()
+    before = snapshot(directory)
+    record(tmp_path, "--record-missing", "--max-examples", "5", code=2)  # the set was recorded with 100
+    assert snapshot(directory) == before
+    record(tmp_path, "--record-missing")
+    after = snapshot(directory)
+    assert sorted(after.keys() - before.keys()) == sorted(absent)
+    assert all(after[name] == content for name, content in before.items())
+    assert replay(tmp_path).returncode == 0

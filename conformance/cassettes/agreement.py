@@ -12,8 +12,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from conformance import __version__
+from conformance.cassettes.book import CassetteBook
 from conformance.cassettes.errors import rerecord_hint
 from conformance.cassettes.format import CassetteHeader
+from conformance.inputs import Users
 from conformance.options import RunOptions
 
 SECONDS_PER_DAY = 86_400
@@ -95,3 +98,25 @@ def partial_recording_problem(directory: Path, existing: tuple[Path, ...]) -> st
         "into it would mix two recordings: record every test (drop -k) to replace the set whole, or "
         "record into another directory with --cassettes NEW_DIR"
     )
+
+
+def set_to_add_to(options: RunOptions) -> CassetteHeader | None:
+    """--record-missing: the header of the set in --cassettes (None when there is none yet)."""
+    if not options.record_missing:
+        return None
+    book = CassetteBook(options.cassettes, mode="replay")
+    return book.header if book.existing_set() else None
+
+
+def adding_problems(
+    header: CassetteHeader, *, options: RunOptions, users: Users, profile: str, target: str
+) -> list[str]:
+    """Why --record-missing may not add to a set: anything its own recording did differently."""
+    problems = option_mismatches(header, options=options, profile=profile, suite_version=__version__)
+    for name in ("user_id", "unknown_user_id", "foreign_user_id"):
+        mine, theirs = getattr(users, name), getattr(header, name)
+        if mine != theirs and getattr(options, name) is None:
+            problems.append(f"{name.replace('_', '-')} {mine} but the set used {theirs}")
+    if target != header.target:
+        problems.append(f"target {target} but the set was recorded from {header.target}")
+    return problems
