@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conformance.cassettes.format import dump_cassette, load_cassette
+from conformance.cli.diff import DIFF_EXIT_CODES
 from conformance.drift import Change, compare, exchange_changes, requirement_changes
 from conformance.engine import ExchangeNote
 from conformance.files import write_atomic
@@ -63,6 +64,12 @@ def test_nothing_changed_is_no_drift() -> None:
     notes = [note("a"), note("b")]
     drift = compare(summary(A="passed"), summary(A="passed"), notes, list(notes))
     assert not drift.drifted and drift.lines() == []
+
+
+def test_diff_exit_codes_are_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code, meaning in DIFF_EXIT_CODES.items():
+        assert f"| {code} | {meaning} |" in readme
 
 
 @pytest.mark.parametrize("option", ["--record", "--report-dir=x", "--target-version=1", "--seed=1"])
