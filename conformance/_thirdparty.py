@@ -55,6 +55,9 @@ INTERNALS: tuple[Internal, ...] = (
     ),
     Internal("hypothesis", "hypothesis.internal.cache", "LRUCache"),
     Internal("hypothesis", "hypothesis.internal.floats", "float_to_int"),
+    # The Allure adapter tells Hypothesis' final replay of a minimal example from the search
+    # (report/allure.py; live runs only).
+    Internal("hypothesis", "hypothesis.control", "current_build_context", ()),
 )
 
 

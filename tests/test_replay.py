@@ -166,6 +166,18 @@ def test_a_generated_test_replays_its_recorded_inputs_not_new_ones(tmp_path: Pat
     assert replayed["stale_interactions"] == []
 
 
+def test_a_recorded_input_the_classifier_cannot_rebuild_stops_the_replay(tmp_path: Path) -> None:
+    record(tmp_path, "-k", "token_expire_generated", "--max-examples", "5")
+    (path,) = (tmp_path / "c").glob("*.yaml")
+    cassette = load_cassette(path)
+    odd = [dataclasses.replace(i, body=i.body + b"&debug=1") for i in cassette.interactions]
+    write_atomic(path, dump_cassette(cassette.name, cassette.header, odd))
+    result = replay(tmp_path, "-k", "token_expire_generated")
+    assert result.returncode == 4, result.stdout + result.stderr
+    error = summary(tmp_path / "r")["error"]
+    assert f"{path.name}: recorded request #1 cannot be re-derived (parameter 'debug'" in error
+
+
 def test_replay_options_that_differ_from_the_recording_are_named(tmp_path: Path) -> None:
     result = conformance(
         "run",
