@@ -40,7 +40,7 @@ def option_mismatches(
         if given is not None and given != was:
             found.append(f"--{option.replace('_', '-')} {given} but the recording used {was}")
     if profile != header.profile:
-        found.append(f"profile {profile!r} but the recording used {header.profile!r} (give its --profile FILE)")
+        found.append(f"profile {profile!r} but the recording used {header.profile!r} (--profile FILE)")
     if suite_version != header.suite_version:
         found.append(f"suite version {suite_version} but the recording was made by {header.suite_version}")
     return found
