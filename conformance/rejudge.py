@@ -121,9 +121,8 @@ def rejudge(run: Run, recorded: RecordedInputs, *, label: str) -> None:
         raise run.aborted
     if violations:
         raise ContractViolation(
-            f"{label}: {len(violations)} of {judged} recorded inputs failed (seed {run.seed}; judged as "
-            f"recorded, not re-generated); the last one recorded (the minimal one when shrunk):\n"
-            f"{violations[-1]}"
+            f"{label}: minimal failing input as recorded (seed {run.seed}; {len(violations)} of {judged} "
+            f"recorded inputs failed; judged as recorded, not re-generated):\n{violations[-1]}"
         )
 
 

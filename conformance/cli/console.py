@@ -146,6 +146,9 @@ def print_outcome(summary: Mapping[str, Any], *, report_dir: Path, quiet: bool) 
         )
     if summary.get("stopped_early"):
         out.print(f"[yellow]{summary['stopped_early']}[/]", markup=True)
+    if quiet:  # the header, which says it otherwise, is not printed
+        for line in recording_lines(summary)[1:]:
+            out.print(line, style="yellow", markup=False)
     counts = {k: sum(1 for r in summary["requirements"] if r["outcome"] == k) for k in OUTCOME_STYLE}
     verdict = summary["verdict"]
     reason = f" ({summary['error']})" if summary.get("error") else ""
