@@ -1,18 +1,34 @@
 # Two entry points for a fresh machine with Python 3.11+ and make: `make run` and `make test`.
-# Each creates or refreshes .venv by itself (the stamp depends on pyproject.toml).
+# Each creates or refreshes .venv by itself from requirements.lock (exact versions, hashes checked);
+# pyproject.toml keeps the ranges for people who install the package into their own environment.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+LOCK := requirements.lock
+LATEST := .venv-latest
 RECORD_SEED := 20261128
 
-.PHONY: run test lint typecheck unit e2e bench report report-tools record selftest clean
+.PHONY: run test lint typecheck unit e2e bench report report-tools record selftest clean lock test-latest
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(STAMP)
+
+# Refresh the lock from the ranges in pyproject.toml (newest allowed versions, with hashes).
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --extra dev --all-build-deps --strip-extras --allow-unsafe \
+	    --no-emit-index-url --no-emit-find-links --upgrade -o $(LOCK) pyproject.toml
+
+# Not part of `make test` or CI: the newest versions pyproject.toml allows, in their own venv, to see
+# upstream breaks before the lock moves to them.
+test-latest:
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[dev]'
+	$(LATEST)/bin/python -m pip list --format=freeze | grep -iE '^(hypothesis|vcrpy|httpx|pytest)=='
+	$(LATEST)/bin/pytest -m "not e2e"
 
 # The main job on the embedded default: replay the bundled cassettes offline (no network, no key).
 run: $(STAMP)
@@ -56,5 +72,5 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) tools/node_modules reports/allure-results reports/allure-report reports/*.json \
+	rm -rf $(VENV) $(LATEST) tools/node_modules reports/allure-results reports/allure-report reports/*.json \
 	    reports/*.xml reports/*.md reports/*.html reports/MANIFEST.sha256

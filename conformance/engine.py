@@ -10,7 +10,7 @@ import email.utils
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from conformance.checks import CheckContext, Subject, run_checks
 from conformance.contract import REQUIREMENTS_BY_ID, Level
@@ -19,6 +19,9 @@ from conformance.inputs import CaseBuilder
 from conformance.model import Case, CheckFailure, CheckResult, Exchange, Expect
 from conformance.printable import printable
 from conformance.redact import Redactor
+
+if TYPE_CHECKING:
+    from conformance.rejudge import RecordedInputs
 
 MAX_FAILURES_KEPT = 5  # per requirement, with full evidence; the count keeps going
 # After this many transport errors in a row the target is not answering: stop instead of waiting out
@@ -142,6 +145,8 @@ class Run:
         self.throttle_waited = 0.0
         self.clock: Callable[[], float] = time.time  # for an HTTP-date Retry-After
         self.sleep: Callable[[float], None] = time.sleep  # replay sets a no-op: no server to wait for
+        # Replay (and diff's live side): a generated test's inputs as recorded; Hypothesis does not run.
+        self.recorded: RecordedInputs | None = None
 
     # -- tests ---------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -264,7 +269,12 @@ class Run:
         return exchanges
 
     def explore(self, strategy: Any, *, label: str) -> None:
-        """Send Hypothesis-generated cases; the minimal failing case is shrunk and reported with the seed."""
+        """Send Hypothesis-generated cases (replay: the recorded ones); the minimal failure with the seed."""
+        if self.recorded is not None:
+            from conformance.rejudge import rejudge
+
+            rejudge(self, self.recorded, label=label)
+            return
         from conformance.exploration import explore
 
         explore(self, strategy, label=label)

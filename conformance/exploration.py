@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import FlakyFailure, HypothesisException
 
+from conformance._thirdparty import hypothesis_local_constants
 from conformance.model import Case
 
 if TYPE_CHECKING:
@@ -22,27 +23,14 @@ def seed_only_generation() -> Iterator[None]:
 
     Hypothesis (>= 6.131) mixes constants found in "local" modules into generation: every imported
     module outside site-packages, which includes this package when installed editable. A recording run
-    imports the reference target and a replay does not, so the same seed generated different requests
-    and the replay missed its cassette. Private API, hence the guards: without it we only lose that.
+    imports the reference target and a plain live run does not, so the same seed generated different
+    requests. Private API, behind conformance._thirdparty (checked at start-up; no fallback).
     """
-    try:
-        from hypothesis.internal.cache import LRUCache
-        from hypothesis.internal.conjecture import providers
-        from hypothesis.internal.constants_ast import Constants
-        from hypothesis.internal.floats import float_to_int
-        from sortedcontainers import SortedSet  # type: ignore[import-untyped]
-    except ImportError:  # pragma: no cover - a Hypothesis without constant collection
-        yield
-        return
-    if not hasattr(providers, "_get_local_constants") or not hasattr(providers, "CONSTANTS_CACHE"):
-        yield  # pragma: no cover
-        return
-    empty = Constants(
-        integers=SortedSet(), floats=SortedSet(key=float_to_int), bytes=SortedSet(), strings=SortedSet()
-    )
+    seam = hypothesis_local_constants()
+    providers = seam.providers
     saved = providers._get_local_constants, providers.CONSTANTS_CACHE
-    providers._get_local_constants = lambda: empty
-    providers.CONSTANTS_CACHE = LRUCache(1024)
+    providers._get_local_constants = lambda: seam.empty
+    providers.CONSTANTS_CACHE = seam.new_cache()
     try:
         yield
     finally:

@@ -16,6 +16,7 @@ DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_MAX_THROTTLE_WAIT = 120.0  # seconds, run-wide, waiting on 429/503 answers
 REFERENCE_TARGET = "reference"
+DEFAULT_MAX_CASSETTE_AGE = 90  # days
 
 
 @dataclass(frozen=True)
@@ -45,13 +46,16 @@ class RunOptions:
     baseline: Path | None = None
     not_applicable: tuple[str, ...] = ()  # "ID=reason" exemptions, shown in the sign-off
     max_throttle_wait: float = DEFAULT_MAX_THROTTLE_WAIT
+    max_cassette_age: int = DEFAULT_MAX_CASSETTE_AGE
+    strict_cassette_age: bool = False
+    record_missing: bool = False
 
     @property
     def mode(self) -> str:
         """live | record | replay."""
         if self.target is None:
             return "replay"
-        return "record" if self.record else "live"
+        return "record" if self.record or self.record_missing else "live"
 
 
 @dataclass(frozen=True)
@@ -163,6 +167,20 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "past it the run ends incomplete.",
         kind=float,
         metavar="S",
+    ),
+    OptionSpec(
+        "max_cassette_age",
+        f"Replay: warn when the cassettes are older than this (days, default {DEFAULT_MAX_CASSETTE_AGE}).",
+        kind=int,
+        metavar="DAYS",
+    ),
+    OptionSpec(
+        "strict_cassette_age", "Replay: cassettes older than --max-cassette-age are an error.", flag=True
+    ),
+    OptionSpec(
+        "record_missing",
+        "Record only the tests whose cassettes --cassettes lacks, adding them to its set (needs --target).",
+        flag=True,
     ),
 )
 

@@ -167,6 +167,8 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[Run]:
         raise pytest.UsageError(f"{request.node.nodeid}: unknown requirement IDs {unknown}")
     if session.run.aborted is not None and session.run.aborted.exit_code is None:
         pytest.skip(str(session.run.aborted))
+    if session.already_recorded(request.node.nodeid):
+        pytest.skip("its cassette is in the set already (--record-missing)")
     allure = _allure_active(request.config)
     if allure:
         from conformance.report.allure import label_test

@@ -7,6 +7,7 @@ ConfigError with a one-line message and the exit code it deserves.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -20,7 +21,17 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance import __version__
+from conformance._thirdparty import ThirdPartyMismatch, check_installed
 from conformance.cassettes import CassetteBook, CassetteError, CassetteHeader
+from conformance.cassettes.agreement import (
+    adding_problems,
+    age_message,
+    mismatch_message,
+    option_mismatches,
+    partial_recording_problem,
+    recording_facts,
+    set_to_add_to,
+)
 from conformance.checks import CheckContext
 from conformance.engine import Run
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users
@@ -30,6 +41,7 @@ from conformance.options import DEFAULT_KEY_VARIABLE, DEFAULT_MAX_EXAMPLES, REFE
 from conformance.printable import printable
 from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
+from conformance.rejudge import recorded_inputs
 from conformance.reportdir import ReportDirError, locked, set_aside_earlier_run
 from conformance.transport import (
     RequestBudgetExceeded,
@@ -56,6 +68,7 @@ MIN_RATE = 0.001  # requests/second
 MAX_THROTTLE_WAIT_LIMIT = 86_400.0
 IN_PROGRESS = "run in progress, or it did not finish (interrupted or killed)"
 VERSION_HEADERS = ("x-api-version", "x-app-version", "x-version", "api-version")
+REFERENCE_REPLAY_URL = "http://127.0.0.1"  # replay of a reference recording: matched by path, never sent
 
 
 class ConfigError(Exception):
@@ -85,6 +98,9 @@ class Session:
     targets: dict[str, tuple[str, ...]] = field(default_factory=dict)  # test nodeid -> requirement IDs
     deselected: set[str] = field(default_factory=set)  # nodeids -k left out
     not_applicable: dict[str, str] = field(default_factory=dict)  # requirement ID -> the user's reason
+    # diff's live side: the recorded inputs of generated tests come from these cassettes (see rejudge).
+    recorded_inputs: CassetteBook | None = None
+    recording: dict[str, Any] | None = None  # replay: which recording this run judges (summary, sign-off)
 
     @contextlib.contextmanager
     def test(self, nodeid: str) -> Iterator[Run]:
@@ -93,11 +109,28 @@ class Session:
             if self.book is not None:
                 cassette = stack.enter_context(self.book.use(nodeid))
                 self.run.settle = cassette.settle
+            replaying = self.book is not None and self.book.mode == "replay"
+            source = self.book if replaying else self.recorded_inputs
+            if source is not None:
+                self.run.recorded = recorded_inputs(source, nodeid, self.run)
             stack.enter_context(self.run.test(nodeid))
             try:
                 yield self.run
             finally:
                 self.run.settle = None
+                self.run.recorded = None
+
+    def check_partial_recording(self) -> None:
+        """A recording of some tests (-k) into a directory holding a recorded set would mix two sets."""
+        if self.book is None or not self.options.record or self.full_run or self.options.record_missing:
+            return
+        problem = partial_recording_problem(self.book.directory, self.book.existing_set())
+        if problem:
+            raise ConfigError(problem)
+
+    def already_recorded(self, nodeid: str) -> bool:
+        """--record-missing: this test's cassette is in the set already, so the test is not run."""
+        return self.options.record_missing and self.book is not None and self.book.path_for(nodeid).exists()
 
     def on_exchange(
         self,
@@ -121,7 +154,9 @@ class Session:
         stale: list[dict[str, str]] = []
         unused: list[str] = []
         if self.book is not None:
-            report = self.book.finish(prune_unused=self.full_run and self.options.record)
+            whole = error is None and aborted is None  # a recording that ended early replaces nothing
+            whole_set = self.full_run and self.options.record and not self.options.record_missing
+            report = self.book.finish(prune_unused=whole_set, commit=whole)
             cassettes = [{"path": str(c.path), "sha256": c.sha256} for c in report.cassettes]
             stale = [{"cassette": str(c.path), "request": r} for c in report.cassettes for r in c.stale]
             unused = [str(p) for p in report.unused]
@@ -144,6 +179,7 @@ class Session:
             "throttled": self.run.throttled,
             "throttle_waited_s": round(self.run.throttle_waited, 3),
             "stopped_early": stopped_early,
+            "recording": self.recording,
         }
         self.summary = build_summary(
             self.run,
@@ -341,16 +377,26 @@ def open_session(options: RunOptions) -> Iterator[Session]:
 @contextlib.contextmanager
 def _open_session(options: RunOptions) -> Iterator[Session]:
     """Resolve the options, start what the run needs (reference server, transport), yield the Session."""
+    if options.record_missing:
+        options = dataclasses.replace(options, record=True)
     _validate(options)
+    try:
+        check_installed()
+    except ThirdPartyMismatch as exc:
+        raise ConfigError(str(exc)) from None
     try:
         profile = load_profile(options.profile)
     except ProfileError as exc:
         raise ConfigError(str(exc)) from None
     with contextlib.ExitStack() as stack:
         book: CassetteBook | None = None
+        recording: dict[str, Any] | None = None
         users_default: Users | None = None
         seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
         max_examples = options.max_examples or DEFAULT_MAX_EXAMPLES
+        adding_to = _set_to_add_to(options)  # --record-missing: the recorded set's header
+        if adding_to is not None:
+            seed, max_examples = adding_to.seed, adding_to.max_examples
         if options.target == REFERENCE_TARGET:
             from conformance.reference import (
                 REFERENCE_API_KEY,
@@ -375,9 +421,12 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
                 header = book.header
             except CassetteError as exc:
                 raise ConfigError(str(exc)) from None
-            target, api_key, label = header.target, API_KEY_PLACEHOLDER, f"replay:{options.cassettes}"
+            # A recording of the embedded reference names it, not the loopback port it happened to use.
+            replay_url = REFERENCE_REPLAY_URL if header.target == REFERENCE_TARGET else header.target
+            target, api_key, label = replay_url, API_KEY_PLACEHOLDER, f"replay:{options.cassettes}"
+            recording = check_recording(header, options=options, profile=profile.name)
             seed = header.seed
-            max_examples = options.max_examples or header.max_examples
+            max_examples = header.max_examples
             users_default = Users(header.user_id, header.unknown_user_id, header.foreign_user_id)
         users = _users(options, users_default)
         settings = TransportSettings(
@@ -398,9 +447,11 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             raise ConfigError(str(exc)) from None
         if book is None:
             preflight(transport.url, timeout=options.timeout)
+        if adding_to is not None:
+            _check_adding_to(adding_to, options=options, users=users, profile=profile.name, target=target)
         if options.record:
             header = CassetteHeader(
-                target=endpoint_url(target),
+                target=REFERENCE_TARGET if options.target == REFERENCE_TARGET else endpoint_url(target),
                 suite_version=__version__,
                 profile=profile.name,
                 recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -429,6 +480,7 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             book=book,
             key_variable=options.api_key_env,
             not_applicable=not_applicable_reasons(options.not_applicable),
+            recording=recording,
         )
         if book is not None and not options.record:
             run.sleep = lambda _seconds: None  # replay: the recorded answers come without waiting
@@ -441,6 +493,38 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             TargetMisconfigured: EXIT_UNREACHABLE,
         }
         yield session
+
+
+def check_recording(header: CassetteHeader, *, options: RunOptions, profile: str) -> dict[str, Any]:
+    """Replay: the options must agree with the recording (else exit 2); its age, checked (see agreement)."""
+    mismatches = option_mismatches(header, options=options, profile=profile, suite_version=__version__)
+    if mismatches:
+        raise ConfigError(mismatch_message(header, mismatches))
+    if options.max_cassette_age < 0:
+        raise ConfigError("--max-cassette-age must be a number of days, 0 or more")
+    facts = recording_facts(header, now=dt.datetime.now(dt.UTC), max_age_days=options.max_cassette_age)
+    if facts["too_old"] and options.strict_cassette_age:
+        raise ConfigError(age_message(facts))
+    return facts
+
+
+def _set_to_add_to(options: RunOptions) -> CassetteHeader | None:
+    try:
+        return set_to_add_to(options)
+    except CassetteError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _check_adding_to(
+    header: CassetteHeader, *, options: RunOptions, users: Users, profile: str, target: str
+) -> None:
+    recorded_as = REFERENCE_TARGET if options.target == REFERENCE_TARGET else endpoint_url(target)
+    problems = adding_problems(header, options=options, users=users, profile=profile, target=recorded_as)
+    if problems:
+        raise ConfigError(
+            f"--record-missing cannot add to {options.cassettes}: {'; '.join(problems)}; "
+            "record the whole set again with --record instead"
+        )
 
 
 def _users(options: RunOptions, default: Users | None) -> Users:

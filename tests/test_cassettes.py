@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.cassettes import (
+    BookReport,
     CassetteBook,
     CassetteCorrupt,
     CassetteError,
@@ -223,6 +224,7 @@ def test_replay_needs_no_target_and_restores_transport_errors(tmp_path: Path, se
         with pytest.raises(httpx.RemoteProtocolError):
             send(client, server.endpoint, reset, api_key=CANARY_KEY)
         session.settle(Exchange(case(reset), sent_at=5.0, elapsed=0.5, error=TransportError.PROTOCOL))
+    book.finish()
     replay_book = CassetteBook(tmp_path, mode="replay")
     with httpx.Client() as client, replay_book.use(TEST_NAME) as session:
         with pytest.raises(httpx.RemoteProtocolError):
@@ -237,6 +239,7 @@ def test_a_recorded_deadline_replays_as_a_timeout(tmp_path: Path, server: _Serve
     with httpx.Client() as client, book.use(TEST_NAME) as session:
         send(client, server.endpoint, VALID, api_key=CANARY_KEY)
         session.settle(Exchange(case(VALID), sent_at=5.0, elapsed=10.0, error=TransportError.TIMEOUT))
+    book.finish()
     replay_book = CassetteBook(tmp_path, mode="replay")
     with httpx.Client() as client, replay_book.use(TEST_NAME), pytest.raises(httpx.ReadTimeout):
         send(client, "http://replay.invalid/v1/user/login_token", VALID, api_key=API_KEY_PLACEHOLDER)
@@ -516,17 +519,35 @@ def test_cassette_file_names_are_safe_and_distinct() -> None:
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+\.yaml", f) and len(f) < 120 and "/" not in f for f in files)
 
 
-def test_re_recording_rewrites_from_scratch_and_reports_orphans(tmp_path: Path, server: _Server) -> None:
+def re_record(tmp_path: Path, server: _Server, **finish: bool) -> tuple[CassetteBook, BookReport]:
+    """Record TEST_NAME and OTHER_NAME, then re-record TEST_NAME alone, finishing with ``finish``."""
     record(tmp_path, server, {TEST_NAME: [VALID] * 3, OTHER_NAME: [VALID]})
     book = CassetteBook(tmp_path, mode="record", header=header(server.endpoint), api_key=CANARY_KEY)
     with httpx.Client() as client, book.use(TEST_NAME):
         send(client, server.endpoint, VALID, api_key=CANARY_KEY)
-    report = book.finish()
+    assert len(load_cassette(tmp_path / cassette_file_name(TEST_NAME)).interactions) == 3  # not yet
+    return book, book.finish(**finish)
+
+
+def test_a_recording_of_every_test_replaces_the_set_whole(tmp_path: Path, server: _Server) -> None:
+    book, report = re_record(tmp_path, server, prune_unused=True)
     assert len(load_cassette(tmp_path / cassette_file_name(TEST_NAME)).interactions) == 1
-    assert report.unused == (tmp_path / cassette_file_name(OTHER_NAME),)
-    assert (tmp_path / cassette_file_name(OTHER_NAME)).exists()
-    assert book.finish(prune_unused=True).removed == report.unused
+    assert report.removed == (tmp_path / cassette_file_name(OTHER_NAME),)
     assert not (tmp_path / cassette_file_name(OTHER_NAME)).exists()
+    assert book.finish() is report  # once
+
+
+def test_a_recording_of_some_tests_keeps_the_others(tmp_path: Path, server: _Server) -> None:
+    _, report = re_record(tmp_path, server)
+    assert len(load_cassette(tmp_path / cassette_file_name(TEST_NAME)).interactions) == 1
+    assert (tmp_path / cassette_file_name(OTHER_NAME)).exists() and report.removed == ()
+
+
+def test_a_recording_not_committed_leaves_the_old_set_and_no_staging(tmp_path: Path, server: _Server) -> None:
+    _, report = re_record(tmp_path, server, prune_unused=True, commit=False)
+    assert len(load_cassette(tmp_path / cassette_file_name(TEST_NAME)).interactions) == 3
+    assert (tmp_path / cassette_file_name(OTHER_NAME)).exists() and report.removed == ()
+    assert not [p for p in tmp_path.parent.iterdir() if p.name.startswith(f".{tmp_path.name}.")]
 
 
 def test_interrupted_recording_keeps_the_previous_cassette(tmp_path: Path, server: _Server) -> None:

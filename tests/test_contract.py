@@ -39,6 +39,8 @@ CORE = (
     "checks",
     "engine",
     "exploration",
+    "rejudge",
+    "_thirdparty",
     "verdict",
     "session",
     "config",

@@ -1,12 +1,19 @@
-"""`conformance diff`: recorded cassettes against a live target."""
+"""`conformance diff`: recorded cassettes against a live target; signal first, errors as errors."""
 
 from __future__ import annotations
 
+import shutil
+import socket
+from pathlib import Path
+
 import pytest
 
-from conformance.drift import Change, exchange_changes, requirement_changes
+from conformance.cassettes.format import dump_cassette, load_cassette
+from conformance.cli.diff import DIFF_EXIT_CODES
+from conformance.drift import Change, compare, exchange_changes, requirement_changes
 from conformance.engine import ExchangeNote
-from tests.cli_support import conformance
+from conformance.files import write_atomic
+from tests.cli_support import ROOT, conformance
 
 
 def note(
@@ -15,32 +22,113 @@ def note(
     return ExchangeNote("t.py::test_x", case, outcome, valid, failed)
 
 
-def test_exchange_changes_name_status_schema_and_checks() -> None:
+def summary(**outcomes: str) -> dict[str, object]:
+    return {"requirements": [{"id": rid.replace("_", "-"), "outcome": o} for rid, o in outcomes.items()]}
+
+
+def test_exchange_changes_name_status_schema_and_checks_of_requests_sent_on_both_sides() -> None:
     recorded = [note("a"), note("b"), note("b"), note("c")]
     live = [note("a", "HTTP 400", False, ("input_outcome",)), note("b"), note("b", failed=("token_unique",))]
     assert [str(c) for c in exchange_changes(recorded, live)] == [
         "test_x / a: HTTP 200 -> HTTP 400",
         "test_x / a: schema-valid -> schema-invalid",
         "test_x / a: input_outcome passed -> input_outcome fails",
-        "test_x / b #2: token_unique passed -> token_unique fails",
-        "test_x / c: recorded -> not sent",
+        "test_x / b (occurrence 2): token_unique passed -> token_unique fails",
     ]
 
 
 def test_requirement_changes() -> None:
-    before = {"requirements": [{"id": "A", "outcome": "passed"}, {"id": "B", "outcome": "failed"}]}
-    after = {"requirements": [{"id": "A", "outcome": "failed"}, {"id": "B", "outcome": "failed"}]}
-    assert requirement_changes(before, after) == [Change("A", "passed", "failed")]
+    assert requirement_changes(summary(A="passed", B="failed"), summary(A="failed", B="failed")) == [
+        Change("A", "passed", "failed")
+    ]
+
+
+def test_requirements_first_then_requests_in_the_order_sent_then_one_line_for_the_unsent() -> None:
+    recorded = [note(f"valid request #{n}") for n in range(1, 13)]
+    live = [note(f"valid request #{n}", failed=("qrcode_url",)) for n in range(1, 4)]
+    drift = compare(summary(LT_QRCODE_URL="passed"), summary(LT_QRCODE_URL="failed"), recorded, live)
+    lines = drift.lines(live_stopped="stopped early: 3 transport errors in a row")
+    assert lines == [
+        "requirement outcomes changed (1):",
+        "  LT-QRCODE-URL: passed -> failed",
+        "requests answered differently (3, in the order sent):",
+        "  test_x / valid request #1: qrcode_url passed -> qrcode_url fails",
+        "  test_x / valid request #2: qrcode_url passed -> qrcode_url fails",
+        "  test_x / valid request #3: qrcode_url passed -> qrcode_url fails",
+        "9 recorded request(s) not sent live: stopped early: 3 transport errors in a row",
+    ]
+    assert drift.drifted
+
+
+def test_nothing_changed_is_no_drift() -> None:
+    notes = [note("a"), note("b")]
+    drift = compare(summary(A="passed"), summary(A="passed"), notes, list(notes))
+    assert not drift.drifted and drift.lines() == []
+
+
+def test_diff_exit_codes_are_documented_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for code, meaning in DIFF_EXIT_CODES.items():
+        assert f"| {code} | {meaning} |" in readme
+
+
+@pytest.mark.parametrize("option", ["--record", "--report-dir=x", "--target-version=1", "--seed=1"])
+def test_options_that_do_not_apply_to_diff_are_not_offered(option: str) -> None:
+    result = conformance("diff", "--target", "reference", option)
+    assert result.returncode == 2
+    assert "No such option" in result.stderr
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize(("fault", "code"), [(None, 0), ("qrcode_http", 1)])
-def test_diff_against_the_reference(fault: str | None, code: int) -> None:
-    args = ["diff", "--target", "reference", *(["--fault", fault] if fault else [])]
-    result = conformance(*args)
-    assert result.returncode == code, result.stdout + result.stderr
-    if fault:
-        assert "LT-QRCODE-URL: passed -> failed" in result.stdout
-        assert "qrcode_url passed -> qrcode_url fails" in result.stdout
-    else:
-        assert "no drift" in result.stdout
+def test_diff_against_the_reference_without_a_fault_is_no_drift() -> None:
+    result = conformance("diff", "--target", "reference")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no drift" in result.stdout
+
+
+@pytest.mark.e2e
+def test_diff_against_a_fault_lists_the_requirement_first_and_no_unsent_noise() -> None:
+    result = conformance("diff", "--target", "reference", "--fault", "qrcode_http")
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1:3] == ["requirement outcomes changed (1):", "  LT-QRCODE-URL: passed -> failed"]
+    assert lines[3].startswith("requests answered differently")
+    assert "qrcode_url passed -> qrcode_url fails" in lines[4]
+    assert "not sent" not in result.stdout
+
+
+@pytest.mark.e2e
+def test_an_option_differing_from_the_recording_is_an_error_not_drift() -> None:
+    result = conformance("diff", "--target", "reference", "--user-id", "999")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert "recorded side" in line and "--user-id 999 but the recording used 12345" in line
+
+
+@pytest.mark.e2e
+def test_an_unreachable_target_is_exit_3() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = conformance(
+        "diff",
+        "--target",
+        f"http://127.0.0.1:{port}",
+        "--user-id",
+        "12345",
+        env={"CONFORMANCE_API_KEY": "k" * 32},
+    )
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "live side" in result.stderr and "unreachable" in result.stderr
+
+
+@pytest.mark.e2e
+def test_an_incomplete_replay_is_exit_4(tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "cassettes", tmp_path / "c")
+    path = tmp_path / "c" / "test_grant.py__test_valid_request_is_granted.yaml"
+    cassette = load_cassette(path)
+    write_atomic(path, dump_cassette(cassette.name, cassette.header, []))
+    result = conformance("diff", "--target", "reference", "--cassettes", str(tmp_path / "c"))
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "recorded side" in result.stderr and path.name in result.stderr

@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import os
+import re
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance._thirdparty import SUPPORTED, in_range, requirement
 from conformance.cassettes.format import dump_cassette, load_cassette
 from conformance.files import write_atomic
 from conformance.reference import REFERENCE_FOREIGN_USER_ID, REFERENCE_USER_ID, ReferenceServer
 from conformance.reference import behaviour as reference_behaviour
-from tests.cli_support import conformance, summary
+from tests.cli_support import ROOT, conformance, summary
 
 pytestmark = pytest.mark.e2e
 CANARY = "CANARY-KEY-5b1e2f9a-77c3"
+BUNDLED = ROOT / "cassettes"
 VOLATILE = ("started", "finished", "duration_s", "tests")
 
 
@@ -72,6 +79,8 @@ def test_replay_reaches_the_live_verdict(tmp_path: Path, fault: str | None) -> N
     replayed = replay(tmp_path)
     assert replayed.returncode == code, replayed.stdout + replayed.stderr
     assert failed(summary(tmp_path / "r")) == failed(summary(tmp_path / "rec"))
+    if fault == "expire_one_hour_late":  # a generated test fails: its last recorded failure is shown
+        assert "token_expire: minimal failing input as recorded (seed" in replayed.stdout
 
 
 @pytest.fixture(params=[None, "api_key_echoed"])
@@ -131,17 +140,162 @@ def test_canary_key_and_live_tokens_never_reach_disk(
 
 
 def test_a_request_the_cassette_does_not_hold(tmp_path: Path) -> None:
-    record(tmp_path, "--max-examples", "10", "--seed", "1")
-    result = replay(tmp_path, "--max-examples", "40")
+    record(tmp_path, "-k", "token_expire_boundaries")
+    (path,) = (tmp_path / "c").glob("*.yaml")
+    cassette = load_cassette(path)
+    write_atomic(path, dump_cassette(cassette.name, cassette.header, list(cassette.interactions[:-1])))
+    result = replay(tmp_path, "-k", "token_expire_boundaries")
     assert result.returncode == 4, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     error = summary(tmp_path / "r")["error"]
-    # Which request (and its form), which cassette, and the command that re-records it; the request is
-    # either absent or recorded fewer times than the replay sends it.
-    assert ".yaml: request #" in error
+    # Which request (and its form), which cassette, and the command that re-records it.
+    assert f"{path.name}: request #{len(cassette.interactions)} is not in the cassette" in error
     assert "POST /v1/user/login_token form api_key='__API_KEY_REDACTED__'" in error
-    assert "re-record with: conformance run" in error
+    assert "re-record with: conformance run --target reference --record" in error
     assert "\n" not in error
+
+
+def test_a_generated_test_replays_its_recorded_inputs_not_new_ones(tmp_path: Path) -> None:
+    record(tmp_path, "-k", "token_expire_generated", "--max-examples", "15")
+    (path,) = (tmp_path / "c").glob("*.yaml")
+    cassette = load_cassette(path)
+    # Drop the last recorded input: a replay that re-generated would miss it; this one judges 14 inputs.
+    write_atomic(path, dump_cassette(cassette.name, cassette.header, list(cassette.interactions[:-1])))
+    result = replay(tmp_path, "-k", "token_expire_generated")
+    assert result.returncode == 0, result.stdout + result.stderr
+    replayed = summary(tmp_path / "r")
+    assert replayed["requests"] == len(cassette.interactions) - 1
+    assert replayed["stale_interactions"] == []
+
+
+def test_a_recorded_input_the_classifier_cannot_rebuild_stops_the_replay(tmp_path: Path) -> None:
+    record(tmp_path, "-k", "token_expire_generated", "--max-examples", "5")
+    (path,) = (tmp_path / "c").glob("*.yaml")
+    cassette = load_cassette(path)
+    odd = [dataclasses.replace(i, body=i.body + b"&debug=1") for i in cassette.interactions]
+    write_atomic(path, dump_cassette(cassette.name, cassette.header, odd))
+    result = replay(tmp_path, "-k", "token_expire_generated")
+    assert result.returncode == 4, result.stdout + result.stderr
+    error = summary(tmp_path / "r")["error"]
+    assert f"{path.name}: recorded request #1 cannot be re-derived (parameter 'debug'" in error
+
+
+def test_replay_options_that_differ_from_the_recording_are_named(tmp_path: Path) -> None:
+    result = conformance(
+        "run",
+        "--report-dir",
+        str(tmp_path),
+        "--max-examples",
+        "10",
+        "--user-id",
+        "999",
+        "--seed",
+        "3",
+        offline=True,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stderr.splitlines()
+    header = load_cassette(next(BUNDLED.glob("*.yaml"))).header
+    assert f"--max-examples 10 but the recording used {header.max_examples}" in line
+    assert f"--user-id 999 but the recording used {header.user_id}" in line
+    assert f"--seed 3 but the recording used {header.seed}" in line
+    assert "re-record" not in line.split(";")[0]
+
+
+def aged_copy(tmp_path: Path, days: int) -> Path:
+    """The bundled cassettes, re-dumped as if recorded ``days`` ago."""
+    directory = tmp_path / "old"
+    directory.mkdir()
+    stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat(timespec="seconds")
+    for path in BUNDLED.glob("*.yaml"):
+        cassette = load_cassette(path)
+        old = dataclasses.replace(cassette.header, recorded_at=stamp)
+        write_atomic(directory / path.name, dump_cassette(cassette.name, old, list(cassette.interactions)))
+    return directory
+
+
+def test_old_cassettes_warn_and_the_summary_says_what_was_judged(tmp_path: Path) -> None:
+    directory = aged_copy(tmp_path, 120)
+    result = conformance(
+        "run", "--cassettes", str(directory), "--report-dir", str(tmp_path / "r"), offline=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Warning: the cassettes are 120 days old" in result.stdout
+    recording = summary(tmp_path / "r")["recording"]
+    assert recording["age_days"] == 120 and recording["too_old"] is True and recording["max_age_days"] == 90
+    signoff = (tmp_path / "r" / "signoff.md").read_text()
+    assert "This replay judges the recording of" in signoff and recording["recorded_at"] in signoff
+    assert "Warning: the cassettes are 120 days old" in signoff
+
+
+def test_old_cassettes_can_be_an_error(tmp_path: Path) -> None:
+    directory = aged_copy(tmp_path, 10)
+    args = (
+        "run",
+        "--cassettes",
+        str(directory),
+        "--report-dir",
+        str(tmp_path / "r"),
+        "--max-cassette-age",
+        "5",
+    )
+    quiet = conformance(*args, "-q", offline=True)
+    assert quiet.returncode == 0
+    assert "Warning: the cassettes are 10 days old" in quiet.stdout
+    result = conformance(*args, "--strict-cassette-age", offline=True)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "the cassettes are 10 days old" in result.stderr and "--max-cassette-age 5" in result.stderr
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_a_partial_recording_into_a_recorded_set_is_refused(tmp_path: Path) -> None:
+    shutil.copytree(BUNDLED, tmp_path / "c")
+    before = snapshot(tmp_path / "c")
+    record(tmp_path, "-k", "valid_request", code=2)
+    assert snapshot(tmp_path / "c") == before
+    # Into an empty directory it is a complete new set of its own.
+    record(tmp_path, "-k", "valid_request", "--cassettes", str(tmp_path / "new"))
+    assert [p.name for p in (tmp_path / "new").iterdir()] == [
+        "test_grant.py__test_valid_request_is_granted.yaml"
+    ]
+
+
+def test_a_recording_replaces_the_set_whole_or_not_at_all(tmp_path: Path) -> None:
+    directory = tmp_path / "c"
+    shutil.copytree(BUNDLED, directory)
+    (directory / "README.md").write_text("kept")
+    foreign = load_cassette(next(directory.glob("*.yaml")))
+    write_atomic(
+        directory / "other.py__test_gone.yaml", dump_cassette("other.py::test_gone", foreign.header, [])
+    )
+    before = snapshot(directory)
+    record(tmp_path, "--max-requests", "20", code=2)  # ends in error: nothing replaced
+    assert snapshot(directory) == before
+    record(tmp_path, "--max-examples", "5", "--seed", "7")
+    after = sorted(p.name for p in directory.iterdir())
+    assert "other.py__test_gone.yaml" not in after and "README.md" in after
+    assert {load_cassette(p).header.seed for p in directory.glob("*.yaml")} == {7}
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
+
+
+VOLATILE_LINE = re.compile(
+    r"^\s*(sent_at|elapsed|recorded_at|digest): |\[date, |<(token|qrcode|expire)>|^\s*</?user_response>"
+)
+
+
+def test_re_recording_with_the_same_seed_changes_only_timestamps_and_stand_ins(tmp_path: Path) -> None:
+    for name in ("one", "two"):
+        record(tmp_path, "--max-examples", "20", "--seed", "5", "--cassettes", str(tmp_path / name))
+    one, two = snapshot(tmp_path / "one"), snapshot(tmp_path / "two")
+    assert one.keys() == two.keys()
+    for name in one:
+        lines = zip(one[name].decode().splitlines(), two[name].decode().splitlines(), strict=True)
+        changed = [(a, b) for a, b in lines if a != b]
+        assert changed, name  # the timestamps did change
+        assert all(VOLATILE_LINE.search(a) and VOLATILE_LINE.search(b) for a, b in changed), changed[:3]
 
 
 def test_interactions_the_suite_no_longer_sends_are_reported_stale(tmp_path: Path) -> None:
@@ -167,3 +321,104 @@ def test_corrupt_cassette(tmp_path: Path) -> None:
     (line,) = [line for line in result.stderr.splitlines() if line.strip()]
     assert line.startswith("conformance: error: ")
     assert victim.name in line
+
+
+# -- the same cassettes, any Hypothesis pyproject.toml allows -----------------------------------------
+
+LOW, HIGH = SUPPORTED["hypothesis"]
+HYPOTHESIS_SPECS = {
+    "oldest": f"hypothesis=={LOW}.0",
+    "newest": requirement("hypothesis"),
+    "unsupported": "hypothesis==6.131.0",
+}
+
+
+@pytest.fixture(scope="module")
+def hypotheses(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Throwaway environments: each a directory holding one Hypothesis, put first on PYTHONPATH."""
+    installed = {}
+    for name, spec in HYPOTHESIS_SPECS.items():
+        into = tmp_path_factory.mktemp(f"hypothesis-{name}")
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(into), spec],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        installed[name] = into
+    return installed
+
+
+def version_in(directory: Path) -> str:
+    (info,) = directory.glob("hypothesis-*.dist-info")
+    return info.name.removeprefix("hypothesis-").removesuffix(".dist-info")
+
+
+def outcomes(document: dict[str, Any]) -> dict[str, str]:
+    return {r["id"]: r["outcome"] for r in document["requirements"]}
+
+
+@pytest.fixture(scope="module")
+def faulty_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """The reference with a fault, recorded with the locked Hypothesis."""
+    tmp_path = tmp_path_factory.mktemp("faulty")
+    record(tmp_path, "--fault", "token_expire_59_accepted", "--max-examples", "40", code=1)
+    return tmp_path / "c", summary(tmp_path / "rec")
+
+
+@pytest.mark.parametrize("which", ["oldest", "newest"])
+def test_the_same_cassettes_replay_to_the_same_verdict_under_any_allowed_hypothesis(
+    tmp_path: Path, hypotheses: dict[str, Path], faulty_recording: tuple[Path, dict[str, Any]], which: str
+) -> None:
+    directory = hypotheses[which]
+    version = version_in(directory)
+    assert in_range(version, LOW, HIGH)
+    env = {"PYTHONPATH": str(directory)}
+    bundled = conformance("run", "--report-dir", str(tmp_path / "b"), "-q", env=env, offline=True)
+    assert bundled.returncode == 0, bundled.stdout + bundled.stderr
+    assert summary(tmp_path / "b")["verdict"] == "conformant"
+    cassettes, recorded = faulty_recording
+    args = ("run", "--cassettes", str(cassettes), "--report-dir", str(tmp_path / "f"), "-q")
+    replayed = conformance(*args, env=env, offline=True)
+    assert replayed.returncode == 1, replayed.stdout + replayed.stderr
+    document = summary(tmp_path / "f")
+    assert outcomes(document) == outcomes(recorded)
+    assert document["requests"] == recorded["requests"]
+    # The replay really ran under that version (it is importable first on the path).
+    probe = subprocess.run(
+        [sys.executable, "-c", "import hypothesis; print(hypothesis.__version__)"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.strip() == version
+
+
+def test_an_unsupported_hypothesis_is_refused_at_start_up(
+    tmp_path: Path, hypotheses: dict[str, Path]
+) -> None:
+    env = {"PYTHONPATH": str(hypotheses["unsupported"])}
+    result = conformance("run", "--report-dir", str(tmp_path), env=env, offline=True)
+    assert result.returncode == 2, result.stdout + result.stderr
+    (line,) = result.stderr.splitlines()
+    assert f"hypothesis 6.131.0 is installed but this suite supports {requirement('hypothesis')}" in line
+
+
+def test_record_missing_adds_only_the_absent_cassettes_to_the_set(tmp_path: Path) -> None:
+    directory = tmp_path / "c"
+    shutil.copytree(BUNDLED, directory)
+    absent = (
+        "test_grant.py__test_valid_request_is_granted.yaml",
+        "test_user_id.py__test_user_id_generated.yaml",
+    )
+    for name in absent:
+        (directory / name).unlink()
+    before = snapshot(directory)
+    record(tmp_path, "--record-missing", "--max-examples", "5", code=2)  # the set was recorded with 100
+    assert snapshot(directory) == before
+    record(tmp_path, "--record-missing")
+    after = snapshot(directory)
+    assert sorted(after.keys() - before.keys()) == sorted(absent)
+    assert all(after[name] == content for name, content in before.items())
+    assert replay(tmp_path).returncode == 0

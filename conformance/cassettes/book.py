@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -98,6 +101,8 @@ class CassetteBook:
         self._header: CassetteHeader | None = None
         self._loaded: dict[Path, LoadedCassette] = {}
         self._reports: dict[str, CassetteReport] = {}
+        self._staging: Path | None = None  # record: the new set is written here, then swapped in whole
+        self._finished: BookReport | None = None
         if mode == "record":
             if header is None or not api_key:
                 raise CassetteError("recording cassettes needs a header and the api_key to redact")
@@ -133,6 +138,11 @@ class CassetteBook:
         """The cassette file of a test."""
         return self.directory / cassette_file_name(name)
 
+    def loaded(self, name: str) -> LoadedCassette | None:
+        """The recorded cassette of a test (read and validated once), or None when it has none."""
+        path = self.path_for(name)
+        return self._load(path) if path.exists() else None
+
     @contextmanager
     def use(self, name: str) -> Iterator[CassetteSession]:
         """Record or replay the requests one test sends through httpx while the block runs."""
@@ -159,23 +169,65 @@ class CassetteBook:
             # recording must leave the previous cassette as it was.
         self._close(name, session, loaded)
 
-    def finish(self, *, prune_unused: bool = False) -> BookReport:
-        """Report every cassette of the run; ``prune_unused`` deletes files no test of this run used."""
-        used = {report.path for report in self._reports.values()}
-        on_disk = sorted(self.directory.glob(f"*{SUFFIX}")) if self.directory.is_dir() else []
-        unused = tuple(path for path in on_disk if path not in used)
-        removed: list[Path] = []
-        if prune_unused:
-            for path in unused:
-                path.unlink(missing_ok=True)
-                removed.append(path)
+    def existing_set(self) -> tuple[Path, ...]:
+        """The cassette files the directory holds now (another recording's set, when recording)."""
+        return tuple(sorted(self.directory.glob(f"*{SUFFIX}"))) if self.directory.is_dir() else ()
+
+    def finish(self, *, prune_unused: bool = False, commit: bool = True) -> BookReport:
+        """Report every cassette of the run; a recording replaces the directory's set here, all or nothing.
+
+        ``prune_unused`` (a recording of every test): the new set replaces the old one whole. Otherwise
+        the files no test of this run recorded are kept beside the new ones (``--record-missing``).
+        ``commit=False`` (a recording that ended in error): the old set stays as it was.
+        """
+        if self._finished is not None:
+            return self._finished
         cassettes = tuple(sorted(self._reports.values(), key=lambda r: r.name))
-        return BookReport(self.mode, self.directory, cassettes, unused, tuple(removed))
+        used = {report.path for report in cassettes}
+        unused = tuple(path for path in self.existing_set() if path not in used)
+        removed: tuple[Path, ...] = ()
+        if self.mode == "record":
+            if commit and self._reports:
+                removed = unused if prune_unused else ()
+                self._swap_in(keep=() if prune_unused else unused)
+                unused = ()
+            elif self._staging is not None:
+                shutil.rmtree(self._staging, ignore_errors=True)
+        self._finished = BookReport(self.mode, self.directory, cassettes, unused, removed)
+        return self._finished
+
+    def _staging_dir(self) -> Path:
+        if self._staging is None:
+            parent = self.directory.resolve().parent
+            parent.mkdir(parents=True, exist_ok=True)
+            self._staging = Path(tempfile.mkdtemp(prefix=f".{self.directory.name}.recording-", dir=parent))
+        return self._staging
+
+    def _swap_in(self, *, keep: tuple[Path, ...]) -> None:
+        """Put the staged set in place of the directory's: two renames, a reader sees one set or the other."""
+        staging = self._staging_dir()
+        for path in keep:
+            shutil.copy2(path, staging / path.name)
+        target = self.directory.resolve()
+        if not target.exists():
+            os.replace(staging, target)
+            self._staging = None
+            return
+        backup = Path(tempfile.mkdtemp(prefix=f".{target.name}.previous-", dir=target.parent))
+        backup.rmdir()
+        os.replace(target, backup)
+        os.replace(staging, target)
+        self._staging = None
+        # Whatever else the directory held (not cassettes of the old set) stays in it.
+        for entry in backup.iterdir():
+            if not (entry.suffix == SUFFIX and entry.is_file()):
+                os.replace(entry, target / entry.name)
+        shutil.rmtree(backup, ignore_errors=True)
 
     def _close(self, name: str, session: CassetteSession, loaded: LoadedCassette | None) -> None:
         if self.mode == "record":
             content = dump_cassette(name, self.header, session.interactions)
-            write_atomic(session.path, content)
+            write_atomic(self._staging_dir() / session.path.name, content)
             digest = hashlib.sha256(content).hexdigest()
             report = CassetteReport(name, session.path, digest, len(session.interactions), written=True)
         else:
@@ -215,7 +267,8 @@ class CassetteBook:
 def _patched_httpx(session: CassetteSession) -> Iterator[None]:
     """Route every sync httpx request through vcrpy's stub with ``session`` as the cassette."""
     import httpx
-    from vcr.stubs.httpx_stubs import vcr_handle_request
+
+    from conformance._thirdparty import vcr_handle_request
 
     if not _PATCH_LOCK.acquire(blocking=False):
         raise CassetteError(f"{session.path}: another cassette is already in use; cassettes do not nest")
@@ -226,7 +279,7 @@ def _patched_httpx(session: CassetteSession) -> Iterator[None]:
             raise CassetteError(f"{session.path}: replay tried to reach the network")
         return session.record_live(transport, request, original)
 
-    patched: Any = vcr_handle_request(session, live, httpx)
+    patched: Any = vcr_handle_request()(session, live, httpx)
     try:
         httpx.HTTPTransport.handle_request = patched  # type: ignore[method-assign]
         yield

@@ -16,6 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from conformance.cassettes.agreement import recording_lines
 from conformance.session import Session
 from conformance.summary import checked_verdict, declared_not_applicable, not_exercised, verdict_line
 
@@ -106,6 +107,8 @@ def print_header(session: Session) -> None:
         f"  seed {session.seed} · max examples {session.run.max_examples} · profile {session.profile.name} "
         f"· timeout {options.timeout:g}s · reports in {options.report_dir}/"
     )
+    for line in recording_lines({"recording": session.recording}):
+        out.print(f"  {line}", style="yellow" if line.startswith("Warning") else None, markup=False)
 
 
 def requirement_table(summary: Mapping[str, Any], *, width: int) -> Table:
@@ -155,6 +158,9 @@ def print_outcome(summary: Mapping[str, Any], *, report_dir: Path, quiet: bool) 
         )
     if summary.get("stopped_early"):
         out.print(f"[yellow]{summary['stopped_early']}[/]", markup=True)
+    if quiet:  # the header, which says it otherwise, is not printed
+        for line in recording_lines(summary)[1:]:
+            out.print(line, style="yellow", markup=False)
     verdict = checked_verdict(summary)
     for rid, reason in not_exercised(summary) if verdict != "error" else []:
         out.print(f"[yellow]not exercised: {rid}[/] — {escape(reason)}")

@@ -1,29 +1,102 @@
-"""`conformance diff`: replay the cassettes, run the same inputs live, list what changed."""
+"""`conformance diff`: replay the cassettes, send the same recorded inputs live, list what changed."""
 
 from __future__ import annotations
 
-import dataclasses
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
-from conformance.cli.run import run_options
-from conformance.config import resolve_options
+from conformance.config import CONFIG_SPECS, resolve_options
+from conformance.options import OPTION_SPECS, RunOptions
 from conformance.session import ConfigError, open_session
+from conformance.verdict import EXIT_CASSETTE_MISS, EXIT_UNREACHABLE, EXIT_USAGE
 
 EXIT_NO_DRIFT = 0
 EXIT_DRIFT = 1
+# The exit codes of `conformance diff` (README "Exit codes"); an error on either side keeps its own code.
+DIFF_EXIT_CODES = {
+    EXIT_NO_DRIFT: "no drift: the live target answers the recorded inputs as recorded",
+    EXIT_DRIFT: "drift: a requirement outcome or an answer changed",
+    EXIT_USAGE: "usage or configuration error (either side), e.g. an option that differs from the recording",
+    EXIT_UNREACHABLE: "the live target is unreachable",
+    EXIT_CASSETTE_MISS: "the replay of the cassettes is incomplete (re-record them)",
+}
+# What a diff is told: where the recording is, how to reach the live target. The seed, examples and
+# users come from the recording; reports, recording and sign-off options do not apply.
+DIFF_FIELDS = (
+    "target",
+    "fault",
+    "cassettes",
+    "api_key_env",
+    "user_id",
+    "foreign_user_id",
+    "unknown_user_id",
+    "timeout",
+    "profile",
+    "rate",
+    "max_requests",
+    "max_body_bytes",
+    "allow_http",
+    "allow_production",
+    "ca_bundle",
+)
+REPLAY_FIELDS = ("cassettes", "profile", "user_id", "foreign_user_id", "unknown_user_id")
+
+
+def diff_options(function: Callable[..., Any]) -> Callable[..., Any]:
+    """The run options that apply to a diff, spelt as `conformance run` spells them."""
+    specs = {spec.field: spec for spec in (*OPTION_SPECS, *CONFIG_SPECS)}
+    for field in reversed((*DIFF_FIELDS, *(spec.field for spec in CONFIG_SPECS))):
+        spec = specs[field]
+        if spec.flag:
+            function = click.option(spec.name, field, is_flag=True, default=None, help=spec.help)(function)
+        else:
+            kind = click.Path(path_type=Path) if spec.kind is Path else spec.kind
+            function = click.option(
+                spec.name, field, type=kind, default=None, metavar=spec.metavar, help=spec.help
+            )(function)
+    return function
+
+
+class SideError(Exception):
+    """One side of the diff could not be judged; the message says which side and why."""
+
+    def __init__(self, side: str, message: str, exit_code: int) -> None:
+        super().__init__(f"{side}: {message}")
+        self.exit_code = exit_code
+
+
+def _run(
+    side: str, options: RunOptions, *, inputs_from: Path | None = None
+) -> tuple[dict[str, Any], list[Any]]:
+    from conformance.cassettes import CassetteBook
+    from conformance.runner import execute
+
+    try:
+        with open_session(options) as session:
+            if inputs_from is not None:
+                session.recorded_inputs = CassetteBook(inputs_from, mode="replay")
+            summary = execute(session)
+            log = list(session.run.log)
+    except ConfigError as exc:
+        raise SideError(side, str(exc), exc.exit_code) from None
+    if summary.get("error"):
+        raise SideError(side, str(summary["error"]), int(summary["exit_code"]))
+    return summary, log
 
 
 @click.command("diff")
-@run_options
+@diff_options
 def diff_command(**values: Any) -> int:
-    """Compare a live --target with the --cassettes: statuses, schema validity, checks passing or failing."""
+    """Compare a live --target with the --cassettes: the recorded inputs sent again, the answers judged.
+
+    Exit codes: 0 no drift, 1 drift, 2 usage, 3 unreachable, 4 replay incomplete.
+    """
     from conformance.cli.console import console
-    from conformance.drift import exchange_changes, requirement_changes
-    from conformance.runner import execute
+    from conformance.drift import compare
 
     try:
         options = resolve_options(values)
@@ -35,35 +108,50 @@ def diff_command(**values: Any) -> int:
     out = console()
     with tempfile.TemporaryDirectory(prefix="conformance-diff-") as scratch:
         try:
-            replay_options = dataclasses.replace(
-                options, target=None, fault=None, record=False, report_dir=Path(scratch) / "r"
+            replay_options = RunOptions(
+                **{name: getattr(options, name) for name in REPLAY_FIELDS}, report_dir=Path(scratch) / "r"
             )
-            with open_session(replay_options) as replay:
-                recorded = execute(replay)
-                recorded_log = list(replay.run.log)
-                users = replay.run.builder.users
-            live_options = dataclasses.replace(
-                options,
-                record=False,
+            recorded, recorded_log = _run("recorded side (replay of the cassettes)", replay_options)
+            live_options = RunOptions(
+                **{name: getattr(options, name) for name in DIFF_FIELDS},
                 report_dir=Path(scratch) / "l",
                 seed=recorded["seed"],
                 max_examples=recorded["max_examples"],
-                user_id=options.user_id or users.user_id,
-                foreign_user_id=options.foreign_user_id or users.foreign_user_id,
-                unknown_user_id=options.unknown_user_id or users.unknown_user_id,
             )
-            with open_session(live_options) as live:
-                now = execute(live)
-                live_log = list(live.run.log)
-        except ConfigError as exc:
+            recording = recorded.get("recording") or {}
+            live_options = _with_recorded_users(live_options, cassettes=options.cassettes)
+            now, live_log = _run(f"live side ({options.target})", live_options, inputs_from=options.cassettes)
+        except SideError as exc:
             click.echo(f"conformance: error: {exc}", err=True)
             return exc.exit_code
-    changes = requirement_changes(recorded, now) + exchange_changes(recorded_log, live_log)
+    drift = compare(recorded, now, recorded_log, live_log)
+    when = f" of {recording['target']} at {recording['recorded_at']}" if recording else ""
     out.print(
-        f"recorded: {recorded['verdict']} ({recorded['requests']} requests) · live {now['target']}: "
-        f"{now['verdict']} ({now['requests']} requests)"
+        f"recording{when}: {recorded['verdict']} ({recorded['requests']} requests) · live {now['target']}: "
+        f"{now['verdict']} ({now['requests']} requests)",
+        markup=False,
     )
-    for change in changes:
-        out.print(f"  {change}", markup=False)
-    out.print(f"{len(changes)} change(s)" if changes else "no drift: the live target answers as recorded")
-    return EXIT_DRIFT if changes else EXIT_NO_DRIFT
+    for line in drift.lines(live_stopped=now.get("stopped_early")):
+        out.print(line, markup=False)
+    if not drift.drifted:
+        out.print("no drift: the live target answers the recorded inputs as recorded")
+    return EXIT_DRIFT if drift.drifted else EXIT_NO_DRIFT
+
+
+def _with_recorded_users(options: RunOptions, *, cassettes: Path) -> RunOptions:
+    """Users not given on the command line are the recording's (the recorded forms name them)."""
+    import dataclasses
+
+    from conformance.cassettes import CassetteBook
+
+    header = CassetteBook(cassettes, mode="replay").header
+    return dataclasses.replace(
+        options,
+        user_id=header.user_id if options.user_id is None else options.user_id,
+        foreign_user_id=header.foreign_user_id
+        if options.foreign_user_id is None
+        else options.foreign_user_id,
+        unknown_user_id=header.unknown_user_id
+        if options.unknown_user_id is None
+        else options.unknown_user_id,
+    )

@@ -59,6 +59,7 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
         options = resolve_options(values)  # command line > config file's [env.NAME] > config file > defaults
         with open_session(options) as session:
             session.full_run = keyword is None
+            session.check_partial_recording()
             if not quiet:
                 print_header(session)
             progress = ProgressReporter(session, quiet=quiet)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance import contract
+from conformance.cassettes.agreement import recording_lines
 from conformance.files import write_atomic
 from conformance.report._document import Block, Code, Heading, Para, Table, to_html, to_markdown
 from conformance.report._text import scrub
@@ -53,6 +54,7 @@ def _header(summary: Summary) -> list[Block]:
         )
     elif summary.get("complete") is False:
         blocks.append(Para("The run did not complete: this document cannot sign off a release."))
+    blocks += [Para(line) for line in recording_lines(summary)]  # replay: which recording, how old
     rows = [
         ("Target", summary.get("target")),
         ("Target version", summary.get("target_version")),

@@ -1,0 +1,122 @@
+"""What a replay must agree with: the options the recording ran with, and the recording's age.
+
+A replay re-judges a recording; it can neither change what was sent (users, examples, seed, profile,
+suite version: each mismatch is named with the recorded value) nor make an old recording new (its age
+is shown in the terminal and the summary, and can be made an error).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from conformance import __version__
+from conformance.cassettes.book import CassetteBook
+from conformance.cassettes.errors import rerecord_hint
+from conformance.cassettes.format import CassetteHeader
+from conformance.inputs import Users
+from conformance.options import RunOptions
+
+SECONDS_PER_DAY = 86_400
+# (option field, header field): options a replay takes from the recording when they are not given.
+RECORDED_OPTIONS = (
+    ("user_id", "user_id"),
+    ("unknown_user_id", "unknown_user_id"),
+    ("foreign_user_id", "foreign_user_id"),
+    ("max_examples", "max_examples"),
+    ("seed", "seed"),
+)
+
+
+def option_mismatches(
+    header: CassetteHeader, *, options: RunOptions, profile: str, suite_version: str
+) -> list[str]:
+    """Each way the replay's options differ from the recording's, naming the recorded value."""
+    found = []
+    for option, recorded in RECORDED_OPTIONS:
+        given, was = getattr(options, option), getattr(header, recorded)
+        if given is not None and given != was:
+            found.append(f"--{option.replace('_', '-')} {given} but the recording used {was}")
+    if profile != header.profile:
+        found.append(f"profile {profile!r} but the recording used {header.profile!r} (--profile FILE)")
+    if suite_version != header.suite_version:
+        found.append(f"suite version {suite_version} but the recording was made by {header.suite_version}")
+    return found
+
+
+def mismatch_message(header: CassetteHeader, mismatches: list[str]) -> str:
+    """One line: every mismatch and the two ways out."""
+    return (
+        f"replay options differ from the recording: {'; '.join(mismatches)}; replay without those options "
+        f"(or with the recorded values), or re-record with: {rerecord_hint(header.target)}"
+    )
+
+
+def recording_facts(header: CassetteHeader, *, now: dt.datetime, max_age_days: int) -> dict[str, Any]:
+    """The summary's ``recording`` field: which target was recorded when, and whether that is too long ago."""
+    recorded = dt.datetime.fromisoformat(header.recorded_at)
+    age_days = max(0, int((now - recorded).total_seconds() // SECONDS_PER_DAY))
+    return {
+        "target": header.target,
+        "recorded_at": header.recorded_at,
+        "age_days": age_days,
+        "max_age_days": max_age_days,
+        "too_old": age_days > max_age_days,
+    }
+
+
+def age_message(facts: Mapping[str, Any]) -> str:
+    """One line on a recording older than allowed, with the fix."""
+    return (
+        f"the cassettes are {facts['age_days']} days old (recorded {facts['recorded_at']}; "
+        f"--max-cassette-age {facts['max_age_days']}): re-record with: {rerecord_hint(str(facts['target']))}"
+    )
+
+
+def recording_lines(summary: Mapping[str, Any]) -> list[str]:
+    """For the sign-off and the terminal: what a replay is about, and a warning when it is old."""
+    facts = summary.get("recording")
+    if not isinstance(facts, Mapping):
+        return []
+    lines = [
+        f"This replay judges the recording of {facts['target']} made at {facts['recorded_at']} "
+        f"({facts['age_days']} days ago), not the target as it is today."
+    ]
+    if facts.get("too_old"):
+        lines.append(f"Warning: {age_message(facts)}")
+    return lines
+
+
+def partial_recording_problem(directory: Path, existing: tuple[Path, ...]) -> str | None:
+    """Why a recording of some tests may not go into ``directory`` (it holds a set), or None."""
+    if not existing:
+        return None
+    return (
+        f"{directory} holds a recorded set of {len(existing)} cassette(s); recording only some tests (-k) "
+        "into it would mix two recordings: record every test (drop -k) to replace the set whole, or "
+        "record into another directory with --cassettes NEW_DIR"
+    )
+
+
+def set_to_add_to(options: RunOptions) -> CassetteHeader | None:
+    """--record-missing: the header of the set in --cassettes (None when there is none yet)."""
+    if not options.record_missing:
+        return None
+    book = CassetteBook(options.cassettes, mode="replay")
+    return book.header if book.existing_set() else None
+
+
+def adding_problems(
+    header: CassetteHeader, *, options: RunOptions, users: Users, profile: str, target: str
+) -> list[str]:
+    """Why --record-missing may not add to a set: anything its own recording did differently."""
+    problems = option_mismatches(header, options=options, profile=profile, suite_version=__version__)
+    for name in ("user_id", "unknown_user_id", "foreign_user_id"):
+        mine, theirs = getattr(users, name), getattr(header, name)
+        if mine != theirs and getattr(options, name) is None:
+            problems.append(f"{name.replace('_', '-')} {mine} but the set used {theirs}")
+    if target != header.target:
+        problems.append(f"target {target} but the set was recorded from {header.target}")
+    return problems

@@ -1,0 +1,130 @@
+"""Generated tests without Hypothesis: the recorded requests, re-classified and re-judged in recorded order.
+
+A replay (and the live side of `conformance diff`) does not re-generate what a recording generated:
+each request is taken from the test's cassette as it was sent, its Case is re-derived from the recorded
+form with the same classifier (``CaseBuilder.case``), and every check runs on the answer. So a replay
+gives the recorded verdict whatever Hypothesis version is installed, and the Hypothesis engine never
+runs. A recorded request the classifier cannot rebuild byte for byte ends the run (exit 4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from conformance.cassettes.errors import CassetteMiss
+from conformance.cassettes.format import Interaction
+from conformance.cassettes.index import describe_request, parse_pairs
+from conformance.inputs import CaseBuilder, Param
+from conformance.model import API_KEY_PLACEHOLDER, Case
+
+if TYPE_CHECKING:
+    from conformance.cassettes.book import CassetteBook
+    from conformance.engine import Run
+
+FORM_FIELDS = ("api_key", "user_id", "token_expire")
+HTTP_TOO_MANY_REQUESTS = 429
+
+
+class RecordedInputs:
+    """The requests a cassette recorded for one test, from the first one this test has not sent yet."""
+
+    def __init__(
+        self,
+        path: Path,
+        interactions: Sequence[Interaction],
+        *,
+        target: str | None,
+        sent: Callable[[], int],
+    ) -> None:
+        self.path = path
+        self.target = target
+        self._interactions = interactions
+        self._sent = sent  # how many requests the test has sent so far (its explicit cases)
+
+    def __iter__(self) -> Iterator[tuple[int, Interaction]]:
+        start = self._sent()
+        previous: Interaction | None = None
+        for number, interaction in enumerate(self._interactions[start:], start + 1):
+            # A throttled request was sent again by the engine itself (Run.exchange): not a new input.
+            retried = previous is not None and previous.status == HTTP_TOO_MANY_REQUESTS
+            if not (retried and previous is not None and previous.body == interaction.body):
+                yield number, interaction
+            previous = interaction
+
+
+def recorded_inputs(book: CassetteBook, name: str, run: Run) -> RecordedInputs:
+    """The recorded inputs of test ``name`` for ``run``, counted from the requests it sends from now on."""
+    loaded = book.loaded(name)
+    start = run.requests
+    return RecordedInputs(
+        book.path_for(name),
+        loaded.interactions if loaded is not None else (),
+        target=loaded.header.target if loaded is not None else None,
+        sent=lambda: run.requests - start,
+    )
+
+
+def case_from_form(builder: CaseBuilder, body: bytes, *, vary: str) -> Case:
+    """The Case a recorded form came from: parameters that differ from the valid request are the given ones.
+
+    ``vary`` names the parameter a generated test varies: it counts as given even when the generated
+    value happens to equal the valid one, as it did when the case was generated. Raises ValueError
+    when the form is not one ``builder`` can produce.
+    """
+    values: dict[str, list[str]] = {name: [] for name in FORM_FIELDS}
+    for name, value in parse_pairs(body.decode("utf-8", "surrogateescape")):
+        if name not in values:
+            raise ValueError(f"parameter {name!r} is not one the suite sends")
+        values[name].append(value)
+    valid = builder.case().form
+    given: dict[str, Param] = {}
+    for name in FORM_FIELDS:
+        param = Param(tuple(values[name]))
+        if name == vary or param != Param(tuple(v for n, v in valid if n == name)):
+            given[name] = param
+    case = builder.case(**given)  # type: ignore[arg-type]
+    if case.body(api_key=API_KEY_PLACEHOLDER) != body:
+        raise ValueError("the classifier rebuilds it differently (parameter order or encoding)")
+    return case
+
+
+def rejudge(run: Run, recorded: RecordedInputs, *, label: str) -> None:
+    """Send a generated test's recorded inputs in recorded order; a ContractViolation shows the last."""
+    from conformance.engine import ContractViolation, RunAborted
+
+    violations: list[str] = []
+    judged = 0
+    for number, interaction in recorded:
+        try:
+            case = case_from_form(run.builder, interaction.body, vary=label)
+        except ValueError as exc:
+            miss = CassetteMiss(
+                recorded.path,
+                describe_request(interaction.method, interaction.path, interaction.body),
+                f"recorded request #{number} cannot be re-derived ({exc})",
+                target=recorded.target,
+            )
+            run.aborted = RunAborted(str(miss), exit_code=_code(run, miss))
+            raise run.aborted from None
+        judged += 1
+        try:
+            run.expect(case)
+        except ContractViolation as violation:
+            violations.append(str(violation))
+    if judged == 0:
+        miss = CassetteMiss(
+            recorded.path, label, "no recorded input for this generated test", target=recorded.target
+        )
+        run.aborted = RunAborted(str(miss), exit_code=_code(run, miss))
+        raise run.aborted
+    if violations:
+        raise ContractViolation(
+            f"{label}: minimal failing input as recorded (seed {run.seed}; {len(violations)} of {judged} "
+            f"recorded inputs failed; judged as recorded, not re-generated):\n{violations[-1]}"
+        )
+
+
+def _code(run: Run, error: Exception) -> int | None:
+    return next((code for kind, code in run.abort_codes.items() if isinstance(error, kind)), None)
