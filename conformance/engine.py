@@ -132,6 +132,9 @@ class Run:
         self._transport_errors_in_a_row = 0
         self.throttled = 0
         self.sleep: Callable[[float], None] = time.sleep  # replay sets a no-op: no server to wait for
+        # Called after every exchange (the session installs the sentinels of conformance.sentinels).
+        self.after_exchange: Callable[[Run, Exchange], None] | None = None
+        self.parallel = False  # True when sends may overlap (live, no cassette): the concurrency burst
 
     # -- tests ---------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -155,6 +158,28 @@ class Run:
             self.throttled += 1
             self.sleep(_retry_after(exchange, attempt))
             exchange = self._send(case)
+        return self._judge(exchange)
+
+    def exchange_burst(self, cases: Sequence[Case]) -> list[tuple[Exchange, list[CheckResult]]]:
+        """Send the cases at once, in parallel (in turn when recording or replaying), and judge each."""
+        if not self.parallel:
+            return [self.exchange(case) for case in cases]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+            sent = list(pool.map(self._send_unsettled, cases))
+        for exchange in sent:
+            self.requests += 1
+            exchange.sequence = self.requests
+        return [self._judge(exchange) for exchange in sent]
+
+    def _send_unsettled(self, case: Case) -> Exchange:
+        if self.aborted is not None:
+            raise self.aborted
+        return self.sender.send(case)
+
+    def _judge(self, exchange: Exchange) -> tuple[Exchange, list[CheckResult]]:
+        """Run every check on an answer, record the results, tell the observers."""
         self._note_transport(exchange)
         results = run_checks(Subject(exchange), self.context)
         self.redactor.learn_tokens(exchange.body.decode("utf-8", "replace"))
@@ -169,6 +194,8 @@ class Run:
         self.log.append(_note(self.current_test, exchange, results))
         for observer in self.observers:
             observer.on_exchange(exchange, results, evidence=evidence)
+        if self.after_exchange is not None:
+            self.after_exchange(self, exchange)
         return exchange, results
 
     def _send(self, case: Case) -> Exchange:
@@ -246,6 +273,18 @@ class Run:
     def case(self, **kwargs: Any) -> Case:
         """A classified case (see CaseBuilder.case)."""
         return self.builder.case(**kwargs)
+
+    def burst(self, cases: Sequence[Case]) -> list[Exchange]:
+        """Send cases at once (see exchange_burst); one ContractViolation lists every MUST failure."""
+        exchanges, problems = [], []
+        for exchange, results in self.exchange_burst(cases):
+            exchanges.append(exchange)
+            failures = [r.failure for r in results if r.failure is not None and _is_must(r.failure)]
+            if failures:
+                problems.append(_describe(exchange.case, failures, self.redactor))
+        if problems:
+            raise ContractViolation("\n".join(problems))
+        return exchanges
 
     def grants(self, cases: Sequence[Case]) -> list[Exchange]:
         """Send cases that must be granted."""

@@ -23,11 +23,13 @@ from conformance import __version__
 from conformance.cassettes import CassetteBook, CassetteError, CassetteHeader
 from conformance.checks import CheckContext
 from conformance.engine import Run
-from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users
-from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange
+from conformance.entropy import token_entropy_summary
+from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users, sentinel_cases
+from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange, key_probe_secrets
 from conformance.options import DEFAULT_KEY_VARIABLE, DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
 from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
+from conformance.sentinels import Sentinels
 from conformance.transport import (
     RequestBudgetExceeded,
     TargetRefused,
@@ -126,6 +128,7 @@ class Session:
             "stale_interactions": stale,
             "unused_cassettes": unused,
             "throttled": self.run.throttled,
+            "token_entropy": token_entropy_summary(self.run.context.tokens.ordered),
             "stopped_early": str(aborted) if aborted is not None and aborted.exit_code is None else None,
         }
         self.summary = build_summary(
@@ -288,9 +291,9 @@ def open_session(options: RunOptions) -> Iterator[Session]:
             book = CassetteBook(options.cassettes, mode="record", header=header, api_key=api_key)
         run = Run(
             sender=transport,
-            context=CheckContext(profile=profile, api_key=api_key),
+            context=CheckContext(profile=profile, api_key=api_key, not_owned=users.not_owned),
             builder=CaseBuilder(users=users, profile=profile),
-            redactor=Redactor(secrets=[api_key]),
+            redactor=Redactor(secrets=[api_key, *key_probe_secrets(api_key)]),
             max_examples=max_examples,
             seed=seed,
         )
@@ -303,6 +306,8 @@ def open_session(options: RunOptions) -> Iterator[Session]:
             book=book,
             key_variable=options.api_key_env,
         )
+        run.after_exchange = Sentinels(sentinel_cases(run.builder))
+        run.parallel = book is None  # a cassette records and replays one exchange at a time
         if book is not None and not options.record:
             run.sleep = lambda _seconds: None  # replay: the recorded answers come without waiting
         run.observers.append(session)

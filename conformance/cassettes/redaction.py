@@ -16,7 +16,7 @@ import secrets
 import string
 from urllib.parse import quote, quote_plus
 
-from conformance.model import API_KEY_PLACEHOLDER
+from conformance.model import API_KEY_PLACEHOLDER, key_probe_secrets
 
 # A key this short would also match unrelated text (a user_id, a status), garbling the recording.
 MIN_API_KEY_LENGTH = 8
@@ -43,6 +43,9 @@ class KeyScrubber:
 
     def __init__(self, api_key: str) -> None:
         self._pairs: list[tuple[str, str]] = []
+        # Key probes long enough to be told from other text are near-copies of the key: hidden like it.
+        for probe in key_probe_secrets(api_key):
+            self._pairs += [(spelling, API_KEY_PLACEHOLDER) for spelling in api_key_spellings(probe)]
         for spelling in api_key_spellings(api_key):
             if spelling == quote_plus(api_key):
                 self._pairs.append((spelling, quote_plus(API_KEY_PLACEHOLDER)))
@@ -52,6 +55,7 @@ class KeyScrubber:
                 self._pairs.append((spelling, XML_PLACEHOLDER))
             else:
                 self._pairs.append((spelling, API_KEY_PLACEHOLDER))
+        self._pairs.sort(key=lambda pair: len(pair[0]), reverse=True)  # a longer spelling first
 
     def text(self, text: str, *, xml: bool = False) -> str:
         """``text`` without the key; in XML the raw key becomes the escaped placeholder (well-formed)."""

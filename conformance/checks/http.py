@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import codecs
+import re
+
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
 from conformance.model import CheckFailure, TransportError
+
+_XML_DECLARATION = re.compile(r"<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
 
 
 @check(serves=("LT-HTTP-TIMELY",))
@@ -107,3 +112,55 @@ def content_type_conformance(subject: Subject, ctx: CheckContext) -> str | None:
             repr(header[:100]) if header is not None else "no Content-Type header",
         )
     return "LT-HTTP-CONTENT-TYPE"
+
+
+def _declared_encoding(text: str) -> str | None:
+    match = _XML_DECLARATION.match(text)
+    return match.group(1) if match else None
+
+
+@check(serves=("LT-HTTP-CHARSET",))
+def charset_agrees(subject: Subject, ctx: CheckContext) -> str | None:
+    """A charset parameter names the encoding the body is really in (and the XML declaration agrees)."""
+    if not subject.judged or not subject.exchange.body:
+        return None
+    header = subject.exchange.header("content-type") or ""
+    params = {
+        name.strip().lower(): value.strip().strip('"')
+        for name, _, value in (part.partition("=") for part in header.split(";")[1:])
+    }
+    charset = params.get("charset")
+    if charset is None:
+        return None
+    shown = f"charset={charset[:40]!r}"
+    try:
+        codec = codecs.lookup(charset).name
+        text = subject.exchange.body.decode(codec)
+    except (LookupError, UnicodeDecodeError, ValueError):
+        raise CheckFailure(
+            "LT-HTTP-CHARSET",
+            "body is not in the charset its Content-Type names",
+            f"a body that decodes as {charset[:40]}",
+            f"{shown}, and the body does not decode as it",
+        ) from None
+    start = text.lstrip("\ufeff \t\r\n")
+    if not start.startswith("<"):
+        raise CheckFailure(
+            "LT-HTTP-CHARSET",
+            "body is not in the charset its Content-Type names",
+            f"an XML document when decoded as {charset[:40]}",
+            f"{shown}, decoded it starts {start[:12]!r}",
+        )
+    declared = _declared_encoding(start)
+    try:
+        disagrees = declared is not None and codecs.lookup(declared).name != codec
+    except LookupError:
+        disagrees = True
+    if disagrees:
+        raise CheckFailure(
+            "LT-HTTP-CHARSET",
+            "Content-Type charset and XML declaration disagree",
+            f"encoding={charset[:40]!r} in the XML declaration (or none)",
+            f"{shown} but encoding={str(declared)[:40]!r}",
+        )
+    return "LT-HTTP-CHARSET"
