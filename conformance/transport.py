@@ -142,6 +142,12 @@ def _ssl_context(ca_bundle: Path) -> ssl.SSLContext:
     return context
 
 
+def _default_context() -> ssl.SSLContext:
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())  # what httpx builds for verify=True
+
+
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     seen: BaseException | None = exc
     for _ in range(10):  # bounded walk of the cause/context chain
@@ -204,9 +210,8 @@ class Transport:
         self._api_key = api_key
         self._now = now
         self._limiter = RateLimiter(self.rate)
-        verify: ssl.SSLContext | bool = True
-        if settings.ca_bundle is not None:
-            verify = _ssl_context(settings.ca_bundle)
+        # One TLS context for every client: a fresh connection must not reload the CA store (~0.1 s).
+        verify = _ssl_context(settings.ca_bundle) if settings.ca_bundle is not None else _default_context()
         self._verify = verify
         self._client = self._fresh_client()
 

@@ -7,8 +7,20 @@ the run, every spelling of every user, methods and paths).
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from conformance.reference.behaviour import SCOPES, Behaviour, Options
+from conformance.contract import ENDPOINT_PATH
+from conformance.reference.behaviour import (
+    BEYOND_ANY_RANGE,
+    REFERENCE_API_KEY,
+    SCOPES,
+    USERS,
+    Accepted,
+    Behaviour,
+    Form,
+    Options,
+    Reply,
+)
 from conformance.reference.faults import fault
 
 # A fault overrides a stage with the stage's full signature, used or not.
@@ -109,3 +121,83 @@ class AuthFailsOpenLate(Behaviour):
         if late and api_key is not None:
             return next(iter(SCOPES.values()))
         return super().authenticate(api_key)
+
+
+# -- every spelling of every user -------------------------------------------------------------------
+
+
+@fault(
+    name="scope_checked_on_spelling",
+    kind="authorization spelling",
+    requirements=("LT-AUTH-USER-SCOPE", "LT-AUTH-TOKEN-OWNER"),
+)
+class ScopeCheckedOnSpelling(Behaviour):
+    """The scope list is keyed by the user_id as spelt: a zero-padded existing user (the foreign one too)
+    is served without a scope check."""
+
+    def validate(self, form: Form) -> Accepted:
+        raw = self.pick(form, "user_id") or ""
+        if len(raw) > 1 and raw.startswith("0"):
+            api_key = self.pick(form, "api_key")
+            self.authenticate(api_key)
+            user_id = self.required_number(form, "user_id")
+            token_expire = self.expire_range(self.required_number(form, "token_expire"))
+            if user_id in USERS:
+                return Accepted(user_id=user_id, token_expire=token_expire, api_key=api_key)
+        return super().validate(form)
+
+
+@fault(name="user_id_wraps_at_2_64", kind="integer overflow", requirements=("LT-INPUT-USER-RANGE",))
+class UserIdWrapsAt264(Behaviour):
+    """user_id is read into an unsigned 64-bit integer: 2^64 + n is user n."""
+
+    def number(self, name: str, raw: str) -> int:
+        value = super().number(name, raw)
+        return value % 2**64 if name == "user_id" and value < BEYOND_ANY_RANGE else value
+
+
+@fault(name="wrapped_user_id_unchecked", kind="integer overflow", requirements=("LT-AUTH-TOKEN-OWNER",))
+class WrappedUserIdUnchecked(Behaviour):
+    """An id of 2^32 or more is taken modulo 2^32 after the scope check passed it as unknown-but-harmless:
+    2^32 + the foreign user gets a token for the foreign user."""
+
+    def validate(self, form: Form) -> Accepted:
+        api_key = self.pick(form, "api_key")
+        self.authenticate(api_key)
+        user_id = self.required_number(form, "user_id")
+        token_expire = self.expire_range(self.required_number(form, "token_expire"))
+        if 2**32 <= user_id < 2**64 and user_id % 2**32 in USERS:
+            return Accepted(user_id=user_id % 2**32, token_expire=token_expire, api_key=api_key)
+        return super().validate(form)
+
+
+# -- methods and paths ----------------------------------------------------------------------------------
+
+
+@fault(name="get_issues_token", kind="method confusion", requirements=("LT-HTTP-POST-ONLY",))
+class GetIssuesToken(Behaviour):
+    """GET with the form in the query string is served like the POST (a framework's `request.values`)."""
+
+    ROUTES_ELSEWHERE = True
+
+    def route(self, method: str, target: str, body: bytes, now: float) -> Reply | None:
+        split = urlsplit(target)
+        if method == "GET" and split.path == ENDPOINT_PATH:
+            return self.handle(split.query.encode("latin-1", "replace"), now)
+        return super().route(method, target, body, now)
+
+
+@fault(name="trailing_slash_skips_key_check", kind="path confusion", requirements=("LT-HTTP-PATH-VARIANT",))
+class TrailingSlashSkipsKeyCheck(Behaviour):
+    """The path with a trailing slash reaches the handler through a route that has no key check."""
+
+    ROUTES_ELSEWHERE = True
+
+    def route(self, method: str, target: str, body: bytes, now: float) -> Reply | None:
+        if method == "POST" and urlsplit(target).path == ENDPOINT_PATH + "/":
+            form = [
+                (k, REFERENCE_API_KEY if k == "api_key" else v)
+                for k, v in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+            ]
+            return self.handle(urlencode(form).encode(), now)
+        return super().route(method, target, body, now)
