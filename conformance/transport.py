@@ -275,7 +275,8 @@ class Transport:
     def _exchange(self, exchange: Exchange, content: bytes, deadline: Deadline) -> None:
         extensions = {"trace": deadline.trace}
         method, url, content = self._request(exchange.case, content)
-        exchange.url = url
+        # The URL kept as evidence: a form in the query shows the key as the placeholder.
+        exchange.url = self._request(exchange.case, exchange.case.body(api_key=API_KEY_PLACEHOLDER))[1]
         client = self._fresh_client() if exchange.case.fresh_connection else self._client
         with (
             contextlib.closing(client) if client is not self._client else contextlib.nullcontext(),
