@@ -131,14 +131,14 @@ class QrcodeEmpty(Behaviour):
 
 # -- issue 11: what only a sample, a burst or a second grant shows ---------------------------------------
 
-SMALL_SPACE_BITS = 12
+SMALL_SPACE_BITS = 8
 _BIASED_ALPHABET = "0123456789abcdef" + "0" * 16  # bytes mod 32 into a hex table padded with "0"
 RACE_WINDOW = 0.02  # seconds between reading and replacing the shared next token
 
 
 @fault(name="token_md5_of_small_random", kind="weak token", requirements=("LT-TOKEN-UNIQUE",))
 class TokenMd5OfSmallRandom(Behaviour):
-    """Tokens are md5 of a 12-bit random number: 32 hex digits that look like 128 bits."""
+    """Tokens are md5 of an 8-bit random number: 32 hex digits that look like 128 bits."""
 
     def token(self) -> str:
         return hashlib.md5(str(secrets.randbits(SMALL_SPACE_BITS)).encode()).hexdigest()
