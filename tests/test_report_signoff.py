@@ -217,3 +217,17 @@ def test_write_signoff_writes_both_files_and_no_temporaries(tmp_path: Path, summ
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([SIGNOFF_MD, SIGNOFF_HTML])
     assert (tmp_path / SIGNOFF_MD).read_text(encoding="utf-8").startswith("# Conformance sign-off")
     assert "Unchanged (4)" in (tmp_path / SIGNOFF_HTML).read_text(encoding="utf-8")
+
+
+def test_signoff_states_the_token_entropy_bound(tmp_path: Path) -> None:
+    from conformance.entropy import token_entropy_summary
+
+    summary = {
+        "verdict": "conformant",
+        "requirements": [],
+        "token_entropy": token_entropy_summary([f"{n * 7919:032x}" for n in range(1, 561)]),
+    }
+    write_signoff(tmp_path, summary)
+    text = next(tmp_path.glob("*.md")).read_text(encoding="utf-8")
+    assert "Token entropy: 560 distinct tokens without a collision" in text
+    assert "15.1" in text
