@@ -31,6 +31,9 @@ class EntropyReport:
     collision_bound_bits: float  # log2 of the smallest space the absence of collisions supports
     min_entropy_bits: float  # per-position estimate, positions assumed independent (an upper bound)
     biased: tuple[str, ...]  # what the chi-square tests found, one line each
+    # min-entropy of the positions the chi-square tests found uniform: bias elsewhere (a timestamp in a
+    # signed token) is no finding while these alone carry enough
+    clean_bits: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
         """The summary.json form."""
@@ -40,6 +43,7 @@ class EntropyReport:
             "collision_bound_bits": round(self.collision_bound_bits, 1),
             "min_entropy_estimate_bits": round(self.min_entropy_bits, 1),
             "biased": list(self.biased),
+            "unbiased_positions_bits": round(self.clean_bits, 1),
         }
 
 
@@ -72,39 +76,55 @@ def analyse(tokens: Sequence[str]) -> EntropyReport | None:
     varying = [(i, c) for i, c in enumerate(columns) if len(c) > 1]
     tests = len(varying) + 1
     biased: list[str] = []
-    min_entropy = 0.0
-    pooled: Counter[str] = Counter()
-    expected: dict[str, float] = {}
+    bits = {position: _min_entropy(counts, n) for position, counts in varying}
+    clean: list[tuple[int, Counter[str]]] = []
     for position, counts in varying:
         # The alphabet of a position is what was seen there (fixed structure such as a UUID's version
         # nibble, or a variant nibble drawn from 4 symbols, is not bias).
         size = len(counts)
         cell = n / size
-        if cell >= MIN_EXPECTED_PER_CELL:
-            statistic = sum((k - cell) ** 2 / cell for k in counts.values())
-            p = chi_square_p(statistic, size - 1)
-            if p * tests < P_THRESHOLD:
-                top, hits = counts.most_common(1)[0]
-                biased.append(
-                    f"position {position + 1}: {top!r} {hits}x of {n} (uniform over {size}: {cell:.0f}), "
-                    f"p={p:.1e}"
-                )
-        p_max = counts.most_common(1)[0][1] / n
-        margin = 3 * math.sqrt(p_max * (1 - p_max) / n)
-        min_entropy += -math.log2(min(1.0, p_max + margin))
+        p = _uniform_p(counts, dict.fromkeys(counts, cell)) if cell >= MIN_EXPECTED_PER_CELL else 1.0
+        if p * tests < P_THRESHOLD:
+            top, hits = counts.most_common(1)[0]
+            biased.append(
+                f"position {position + 1}: {top!r} {hits}x of {n} "
+                f"(uniform over {size}: {cell:.0f}), p={p:.1e}"
+            )
+        else:
+            clean.append((position, counts))
+    # Characters pooled over the positions that look uniform one by one: a bias spread thinly over every
+    # position shows here. Expected counts follow each position's own alphabet.
+    pooled: Counter[str] = Counter()
+    expected: dict[str, float] = {}
+    for _, counts in clean:
         pooled.update(counts)
         for symbol in counts:
-            expected[symbol] = expected.get(symbol, 0.0) + cell
+            expected[symbol] = expected.get(symbol, 0.0) + n / len(counts)
+    clean_bits = sum(bits[position] for position, _ in clean)
     if len(expected) > 1 and min(expected.values()) >= MIN_EXPECTED_PER_CELL:
-        statistic = sum((pooled[s] - e) ** 2 / e for s, e in expected.items())
-        p = chi_square_p(statistic, len(expected) - 1)
+        p = _uniform_p(pooled, expected)
         if p * tests < P_THRESHOLD:
-            top = max(expected, key=lambda s: pooled[s] / expected[s])
+            top = max(expected, key=lambda symbol: pooled[symbol] / expected[symbol])
             biased.append(
                 f"characters: {top!r} {pooled[top]}x where {expected[top]:.0f} were expected, p={p:.1e}"
             )
+            clean_bits = 0.0
     distinct = len(set(tokens))
-    return EntropyReport(n, length, collision_bound_bits(distinct), min_entropy, tuple(biased))
+    return EntropyReport(
+        n, length, collision_bound_bits(distinct), sum(bits.values()), tuple(biased), clean_bits
+    )
+
+
+def _min_entropy(counts: Counter[str], n: int) -> float:
+    """-log2 of the most common symbol's frequency at one position, plus three standard errors."""
+    p_max = counts.most_common(1)[0][1] / n
+    margin = 3 * math.sqrt(p_max * (1 - p_max) / n)
+    return -math.log2(min(1.0, p_max + margin))
+
+
+def _uniform_p(counts: Counter[str], expected: dict[str, float]) -> float:
+    statistic = sum((counts[symbol] - e) ** 2 / e for symbol, e in expected.items())
+    return chi_square_p(statistic, len(expected) - 1)
 
 
 def token_entropy_summary(tokens: Sequence[str]) -> dict[str, object] | None:

@@ -303,3 +303,13 @@ def test_path_variant_granting_what_the_endpoint_refuses_fails() -> None:
     failed, passed = judge(exchange_from(data))
     assert failed == set()
     assert "LT-HTTP-PATH-VARIANT" in passed
+
+
+def test_bias_in_some_positions_is_no_finding_while_the_uniform_ones_carry_enough() -> None:
+    import random
+
+    rng = random.Random(13)
+    # A timestamp-like prefix (few, unevenly used symbols) before 32 random hex digits: like a signed token.
+    tokens = [f"{1795824000 + n // 7:010d}{rng.getrandbits(128):032x}" for n in range(560)]
+    ctx, exchange = _sample_ctx(tokens)
+    assert "LT-TOKEN-ENTROPY" in judge(exchange, ctx)[1]

@@ -144,12 +144,13 @@ def token_entropy(subject: Subject, ctx: CheckContext) -> str | None:
     report = analyse(history.ordered)
     if report is None:
         return None
-    if report.biased:
+    if report.biased and report.clean_bits < ctx.profile.token_min_bits:
         raise CheckFailure(
             "LT-TOKEN-ENTROPY",
             "token characters are not uniformly random",
-            f"no position or character frequency off at p < {P_THRESHOLD:g} over {report.sample} tokens",
-            "; ".join(report.biased[:3]),
+            f"no position or character frequency off at p < {P_THRESHOLD:g} over {report.sample} tokens "
+            f"(or >= {ctx.profile.token_min_bits} bits in the positions that are uniform)",
+            "; ".join(report.biased[:3]) + f"; uniform positions carry {report.clean_bits:.0f} bits",
         )
     floor = ctx.profile.token_min_bits / 2
     if report.min_entropy_bits < floor:
