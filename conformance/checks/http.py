@@ -119,6 +119,7 @@ def content_type_conformance(subject: Subject, ctx: CheckContext) -> str | None:
     return "LT-HTTP-CONTENT-TYPE"
 
 
+_ASCII_COMPATIBLE = frozenset({"utf-8", "latin-1", "iso8859-1", "iso8859-15", "cp1252", "ascii"})
 _XML_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 
 
@@ -173,6 +174,10 @@ def charset_agrees(subject: Subject, ctx: CheckContext) -> str | None:
         disagrees = declared is not None and codecs.lookup(declared).name != codec
     except LookupError:
         disagrees = True
+    # Two names for the encoding of a pure-ASCII body (charset=iso-8859-1, encoding="UTF-8") read the
+    # same text: a disagreement only matters when a byte would be read differently.
+    if disagrees and subject.exchange.body.isascii() and codec in _ASCII_COMPATIBLE:
+        disagrees = False
     if disagrees:
         raise CheckFailure(
             "LT-HTTP-CHARSET",
