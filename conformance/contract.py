@@ -166,6 +166,37 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     # -- input validation ----------------------------------------------------------------------------
     Requirement(
+        "LT-HTTP-CHARSET",
+        "A Content-Type charset parameter agrees with the body's encoding",
+        G_HTTP,
+        _S.NORMAL,
+        35,
+        "Sample Response: an XML document (its encoding declared once)",
+        ("charset_agrees",),
+        ambiguities=("AMB-CONTENT-TYPE",),
+    ),
+    Requirement(
+        "LT-HTTP-POST-ONLY",
+        "No other method (GET with the form in the query, PUT, DELETE, PATCH, HEAD, OPTIONS) issues a token",
+        G_HTTP,
+        _S.BLOCKER,
+        30,
+        "Sample Request: POST with form parameters",
+        ("token_only_from_post",),
+        ambiguities=("AMB-METHODS",),
+    ),
+    Requirement(
+        "LT-HTTP-PATH-VARIANT",
+        "A variant of the endpoint path refuses, or answers exactly like the endpoint (authorization "
+        "included)",
+        G_HTTP,
+        _S.BLOCKER,
+        30,
+        "Sample Request: POST /v1/user/login_token",
+        ("path_variant_like_endpoint",),
+        ambiguities=("AMB-PATH-VARIANT",),
+    ),
+    Requirement(
         "LT-INPUT-EXPIRE-VALID",
         "Every token_expire in 60..86400 is accepted",
         G_INPUT,
@@ -232,6 +263,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ("input_outcome",),
     ),
     Requirement(
+        "LT-INPUT-USER-RANGE",
+        "A user_id above the profile's bound (default 2^63-1) is refused",
+        G_INPUT,
+        _S.CRITICAL,
+        13,
+        "user_id: the unique ID of the user",
+        ("input_outcome",),
+        ambiguities=("AMB-USER-ID-BOUND",),
+    ),
+    Requirement(
         "LT-INPUT-REPEATED",
         "A parameter given twice with different values is rejected",
         G_INPUT,
@@ -269,6 +310,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         12,
         "api_key: an API key that has access to the resource",
         ("input_outcome",),
+        ambiguities=("AMB-KEY-COMPARISON",),
     ),
     Requirement(
         "LT-AUTH-USER-UNKNOWN",
@@ -290,6 +332,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ambiguities=("AMB-SCOPE",),
     ),
     # -- response semantics --------------------------------------------------------------------------
+    Requirement(
+        "LT-AUTH-TOKEN-OWNER",
+        "No token names a user the key does not own (the foreign or an unknown user), whatever was asked",
+        G_AUTH,
+        _S.BLOCKER,
+        12,
+        "api_key: access to the resource you want to query for",
+        ("token_user_owned",),
+        ambiguities=("AMB-SCOPE",),
+    ),
     Requirement(
         "LT-ECHO-USER",
         "<user_id> equals the requested user (as integers)",
@@ -328,6 +380,17 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ambiguities=("AMB-TOKEN-FORMAT",),
     ),
     Requirement(
+        "LT-TOKEN-ENTROPY",
+        "A token sample across the run shows no collision, no biased position or character, and enough "
+        "min-entropy",
+        G_SEMANTICS,
+        _S.BLOCKER,
+        7,
+        "Token Security: tokens provide temporary access",
+        ("token_entropy",),
+        ambiguities=("AMB-TOKEN-SAMPLE",),
+    ),
+    Requirement(
         "LT-QRCODE-URL",
         "<qrcode> is an absolute https URL",
         G_SEMANTICS,
@@ -335,6 +398,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         23,
         "<qrcode> URL to the QR code image",
         ("qrcode_url",),
+        ambiguities=("AMB-ANYURI",),
+    ),
+    Requirement(
+        "LT-QRCODE-DISTINCT",
+        "<qrcode> differs per grant and has no unfilled template marker",
+        G_SEMANTICS,
+        _S.NORMAL,
+        23,
+        "<qrcode> URL to the QR code image (of this token)",
+        ("qrcode_distinct",),
         ambiguities=("AMB-ANYURI",),
     ),
     Requirement(
@@ -476,6 +549,51 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "At least 64 bits judged from length and alphabet, varying positions across tokens, and no "
         "small arithmetic steps between consecutive tokens.",
         "token_min_bits",
+    ),
+    Ambiguity(
+        "AMB-KEY-COMPARISON",
+        12,
+        "How the api_key is compared is undocumented.",
+        "Exactly: every character, its case and the full length; the key with whitespace or NUL added is "
+        "a different key. Probes derived from the configured key (case flips, one character changed, "
+        "prefixes, suffixes) must all be refused.",
+        None,
+    ),
+    Ambiguity(
+        "AMB-USER-ID-BOUND",
+        13,
+        "{integer} has no stated range, so no id is known not to exist.",
+        "User ids are at most 2^63-1 (a signed 64-bit column): a larger id names no user and is refused; "
+        "below the bound, ids other than the configured ones are lenient.",
+        "user_id_max",
+    ),
+    Ambiguity(
+        "AMB-METHODS",
+        30,
+        "Only POST is shown; what other methods do is undocumented.",
+        "No other method issues a token, and no GET with the form in the query string; any refusal "
+        "(404, 405, ...) or an answer without a token is fine.",
+        None,
+    ),
+    Ambiguity(
+        "AMB-PATH-VARIANT",
+        30,
+        "Whether /v1/user/login_token/ and other spellings of the path are the endpoint is undocumented.",
+        "A variant (trailing or doubled slash, case change, dot segment, percent-encoding, added query) "
+        "may refuse; if it issues a token it is judged like the endpoint, its key and scope checks "
+        "included.",
+        None,
+    ),
+    Ambiguity(
+        "AMB-TOKEN-SAMPLE",
+        7,
+        "How random a token must be is undocumented.",
+        "A sample of token_sample tokens across the run (default 560, which keeps a loopback run under "
+        "1,000 requests: a space of 2^15 collides with probability 99%, 2^16 with 91%; 780 reaches 99% "
+        "for 2^16) has no collision, no position or character frequency off at p < 1e-9 (chi-square), "
+        "and a per-position min-entropy estimate of at least half token_min_bits; the summary states "
+        "the bounds.",
+        "token_sample",
     ),
     Ambiguity(
         "AMB-CACHE",

@@ -147,6 +147,9 @@ class Run:
         self.sleep: Callable[[float], None] = time.sleep  # replay sets a no-op: no server to wait for
         # Replay (and diff's live side): a generated test's inputs as recorded; Hypothesis does not run.
         self.recorded: RecordedInputs | None = None
+        # Called after every exchange (the session installs the sentinels of conformance.sentinels).
+        self.after_exchange: Callable[[Run, Exchange], None] | None = None
+        self.parallel = False  # True when sends may overlap (live, no cassette): the concurrency burst
 
     # -- tests ---------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -182,8 +185,33 @@ class Run:
             self.sleep(wait)
             attempt += 1
             exchange = self._send(case)
+        return self._judged(exchange)
+
+    def exchange_burst(self, cases: Sequence[Case]) -> list[tuple[Exchange, list[CheckResult]]]:
+        """Send the cases at once, in parallel (in turn when recording or replaying), and judge each."""
+        if not self.parallel:
+            return [self.exchange(case) for case in cases]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+            sent = list(pool.map(self._send_unsettled, cases))
+        for exchange in sent:
+            self.requests += 1
+            exchange.sequence = self.requests
+        return [self._judged(exchange) for exchange in sent]
+
+    def _send_unsettled(self, case: Case) -> Exchange:
+        if self.aborted is not None:
+            raise self.aborted
+        return self.sender.send(case)
+
+    def _judged(self, exchange: Exchange) -> tuple[Exchange, list[CheckResult]]:
+        """Note the transport outcome, run every check on an answer, then let the sentinels follow."""
         self._note_transport(exchange)
-        return exchange, self._judge(exchange)
+        results = self._judge(exchange)
+        if self.after_exchange is not None:
+            self.after_exchange(self, exchange)
+        return exchange, results
 
     def _judge(self, exchange: Exchange, *, only: frozenset[str] | None = None) -> list[CheckResult]:
         """Run the checks on one answer (only those serving ``only``, when given); record and report them."""
@@ -283,6 +311,18 @@ class Run:
     def case(self, **kwargs: Any) -> Case:
         """A classified case (see CaseBuilder.case)."""
         return self.builder.case(**kwargs)
+
+    def burst(self, cases: Sequence[Case]) -> list[Exchange]:
+        """Send cases at once (see exchange_burst); one ContractViolation lists every MUST failure."""
+        exchanges, problems = [], []
+        for exchange, results in self.exchange_burst(cases):
+            exchanges.append(exchange)
+            failures = [r.failure for r in results if r.failure is not None and _is_must(r.failure)]
+            if failures:
+                problems.append(_describe(exchange.case, failures, self.redactor))
+        if problems:
+            raise ContractViolation("\n".join(problems))
+        return exchanges
 
     def grants(self, cases: Sequence[Case]) -> list[Exchange]:
         """Send cases that must be granted."""

@@ -7,6 +7,7 @@ exactly); the expected outcome of a Case follows from the class, never from what
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import random
 from dataclasses import dataclass
@@ -14,7 +15,16 @@ from typing import Literal, TypeVar
 
 from hypothesis import strategies as st
 
-from conformance.model import API_KEY_PLACEHOLDER, DIGITS, Case, Expect, plain_integer
+from conformance.model import (
+    API_KEY_PLACEHOLDER,
+    DIGITS,
+    KEY_PROBES,
+    PATH_VARIANTS,
+    Case,
+    Expect,
+    key_probe,
+    plain_integer,
+)
 from conformance.profile import Profile
 
 T = TypeVar("T")
@@ -55,6 +65,24 @@ class Users:
     user_id: int
     unknown_user_id: int = DEFAULT_UNKNOWN_USER_ID
     foreign_user_id: int | None = None
+    more_unknown_user_ids: tuple[int, ...] = ()  # further --unknown-user-id values
+
+    @property
+    def unknown_user_ids(self) -> tuple[int, ...]:
+        """Every user known not to exist."""
+        return (self.unknown_user_id, *self.more_unknown_user_ids)
+
+    @property
+    def not_owned(self) -> frozenset[int]:
+        """Users the key does not own: no token may name one of them."""
+        foreign = () if self.foreign_user_id is None else (self.foreign_user_id,)
+        return frozenset((*self.unknown_user_ids, *foreign))
+
+    @property
+    def others(self) -> tuple[int, ...]:
+        """The users the key must not get a token for: the foreign one (if known) and the unknown ones."""
+        foreign = () if self.foreign_user_id is None else (self.foreign_user_id,)
+        return (*foreign, *self.unknown_user_ids)
 
 
 @dataclass(frozen=True)
@@ -117,18 +145,19 @@ def classify_token_expire(param: Param, *, profile: Profile) -> Classified:
     return _repeated(param, single) if len(param.values) > 1 else single
 
 
-def classify_user_id(param: Param, *, users: Users) -> Classified:
-    """Classify a user_id parameter against the run's known users."""
+def classify_user_id(param: Param, *, users: Users, profile: Profile | None = None) -> Classified:
+    """Classify a user_id parameter against the run's known users and the profile's id bound."""
     if not param.values:
         return Classified(Expect.REJECT, "LT-INPUT-USER-MISSING", None)
     raw = param.values[0]
     value = plain_integer(raw)
+    bound = (profile or Profile()).user_id_max
     if not DIGITS.fullmatch(raw):
         single = Classified(Expect.REJECT, "LT-INPUT-USER-MALFORMED", None)
-    elif value is None:  # a huge well-formed ID: no such user, but refusing it is the target's call
-        single = Classified(Expect.EITHER, "LT-INPUT-LENIENT-HONOURED", None)
+    elif value is None or value > bound:  # names no user (AMB-USER-ID-BOUND): a wrap would grant it
+        single = Classified(Expect.REJECT, "LT-INPUT-USER-RANGE", value)
     else:
-        if value == users.unknown_user_id:
+        if value in users.unknown_user_ids:
             single = Classified(Expect.REJECT, "LT-AUTH-USER-UNKNOWN", value)
         elif value == users.foreign_user_id:
             single = Classified(Expect.REJECT, "LT-AUTH-USER-SCOPE", value)
@@ -200,6 +229,13 @@ def api_key_variants() -> list[Param]:
     ]
 
 
+def key_probe_cases(builder: CaseBuilder) -> list[Case]:
+    """One case per key probe, labelled with its redacted description; each must be refused."""
+    return [
+        builder.case(api_key=Param.of(key_probe(name)), label=f"api_key: {text}") for name, text in KEY_PROBES
+    ]
+
+
 def classify_api_key(param: Param) -> Classified:
     """The configured key (the placeholder) is valid; anything else must be refused."""
     if not param.values:
@@ -234,7 +270,7 @@ class CaseBuilder:
         key_param = api_key or Param.of(API_KEY_PLACEHOLDER)
         parts = {
             "api_key": classify_api_key(key_param),
-            "user_id": classify_user_id(user_param, users=self.users),
+            "user_id": classify_user_id(user_param, users=self.users, profile=self.profile),
             "token_expire": classify_token_expire(expire_param, profile=self.profile),
         }
         given = {"api_key": api_key, "user_id": user_id, "token_expire": token_expire}
@@ -376,4 +412,114 @@ def boundary_cases(builder: CaseBuilder) -> list[Case]:
     """The boundaries every run sends, whatever Hypothesis generates."""
     cases = [builder.case(token_expire=Param.of(v)) for v in TOKEN_EXPIRE_BOUNDARIES]
     cases += [builder.case(user_id=Param.of(v)) for v in USER_ID_BOUNDARIES]
+    return cases
+
+
+# -- issue 11: every spelling for every user, long digit runs, methods and paths -------------------------
+
+OTHER_METHODS = ("PUT", "DELETE", "PATCH")  # with the form in the body
+QUERY_METHODS = ("GET", "HEAD", "OPTIONS")  # with the form in the query string
+# Long digit runs followed or interrupted by junk, whitespace, separators and signs: a parser that scans
+# digits greedily and then backtracks, or converts before it validates, stalls or fails on these.
+DIGIT_RUN_SPELLINGS = (
+    "9" * 15 + "x",
+    "1" * 15 + " ",
+    "-" + "9" * 25,
+    "9" * 25 + ".5",
+    "1" * 40 + ",000",
+    "1" * 200 + "\t",
+    "1" * 400 + "x" + "1" * 400,
+    "9" * 1000 + "e9",
+    "+" + "1" * 2000,
+    "1" * 4000 + ";",
+    "0" * 3000 + "3600x",
+    " " + "9" * 3000,
+)
+
+
+def digit_run_cases(builder: CaseBuilder, name: str) -> list[Case]:
+    """Every long-digit-run spelling of the parameter ``name``: each must be refused (quickly)."""
+    cases = []
+    for raw in DIGIT_RUN_SPELLINGS:
+        label = f"{name}: {len(raw)} characters, {raw[:6]!r}...{raw[-4:]!r}"
+        param = Param.of(raw)
+        cases.append(
+            builder.case(user_id=param, label=label)
+            if name == "user_id"
+            else builder.case(token_expire=param, label=label)
+        )
+    return cases
+
+
+def user_spelling_cases(builder: CaseBuilder) -> list[Case]:
+    """Zero-padded, wrapped (+2^32, +2^64), repeated (with the own user, both orders) and signed spellings
+    of the foreign and every unknown user, and ids around the profile's bound."""
+    own = builder.users.user_id
+    bound = builder.profile.user_id_max
+    params: list[Param] = []
+    for other in builder.users.others:
+        text = str(other)
+        params += [
+            Param.of("00" + text),
+            Param.of(str(other + 2**32)),
+            Param.of(str(other + 2**64)),
+            Param((str(own), text)),
+            Param((text, str(own))),
+            Param((text, text)),
+            Param.of("+" + text),
+            Param.of(text + " "),
+        ]
+    params += [Param.of(str(v)) for v in (bound, bound + 1, 2**64 - 1, 2**64 + own, 2**32 + own)]
+    return [builder.case(user_id=p) for p in params]
+
+
+def route_cases(builder: CaseBuilder) -> list[Case]:
+    """The valid request by other methods, and valid, wrong-key and not-owned requests to path variants."""
+    valid = builder.case()
+    cases = [
+        dataclasses.replace(
+            valid,
+            label=f"{method} with the valid form in the {'query' if method in QUERY_METHODS else 'body'}",
+            method=method,
+            form_in_query=method in QUERY_METHODS,
+            expect=Expect.EITHER,  # any answer but a token (an empty 204 to OPTIONS is fine): see routes
+            requirement="LT-HTTP-POST-ONLY",
+        )
+        for method in (*QUERY_METHODS, *OTHER_METHODS)
+    ]
+    wrong_key = builder.case(
+        api_key=Param.of(key_probe("last")), label="api_key: key with the last character changed"
+    )
+    not_owned = builder.case(user_id=Param.of(str(builder.users.others[0])))
+    for variant in PATH_VARIANTS:
+        cases.append(
+            dataclasses.replace(
+                valid,
+                label=f"valid request to path variant {variant}",
+                path_variant=variant,
+                expect=Expect.EITHER,
+                requirement="LT-HTTP-PATH-VARIANT",
+            )
+        )
+        for refused in (wrong_key, not_owned):
+            cases.append(
+                dataclasses.replace(
+                    refused, label=f"{refused.label} to path variant {variant}", path_variant=variant
+                )
+            )
+    return cases
+
+
+def sentinel_cases(builder: CaseBuilder) -> list[Case]:
+    """The authentication and authorization sentinels the run repeats: wrong keys and not-owned users."""
+    cases = [
+        builder.case(api_key=Param.of(key_probe(name)), label=f"sentinel api_key: {text}")
+        for name, text in KEY_PROBES
+        if name in ("upper", "last", "prefix-half", "space", "chop")
+    ]
+    cases.append(builder.case(api_key=Param.of(INVALID_API_KEY), label="sentinel: wrong api_key"))
+    cases += [
+        builder.case(user_id=Param.of(str(other)), label=f"sentinel: not-owned user {other}")
+        for other in builder.users.others
+    ]
     return cases

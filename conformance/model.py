@@ -12,6 +12,11 @@ from urllib.parse import urlencode
 # Cassettes store the same placeholder, which is why replay needs no key.
 API_KEY_PLACEHOLDER = "__API_KEY_REDACTED__"
 
+# A key probe (a wrong key derived from the configured one) travels in a Case as a marker naming the
+# derivation; only the transport, which holds the key, derives the value. Cassettes keep the marker.
+KEY_PROBE = re.compile(r"__API_KEY_PROBE_([a-z0-9-]+)__")
+KEY_PROBE_MIN_LENGTH = 8  # derived keys at least this long are redacted like the key itself
+
 # The contract's number syntax: plain ASCII decimal digits.
 DIGITS = re.compile(r"[0-9]+", re.ASCII)
 # Longer numbers are not converted (Python's int() refuses more than 4300 digits): they are "huge".
@@ -23,6 +28,107 @@ def plain_integer(text: str) -> int | None:
     if not DIGITS.fullmatch(text) or len(text.lstrip("0")) > MAX_DIGITS:
         return None
     return int(text)
+
+
+def key_probe(name: str) -> str:
+    """The marker a Case carries for the key probe ``name`` (see derive_key)."""
+    return f"__API_KEY_PROBE_{name}__"
+
+
+def _changed(char: str, step: int = 1) -> str:
+    """Another character of the same class: a digit for a digit, a letter of the same case for a letter."""
+    for alphabet in ("0123456789", "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"):
+        if char in alphabet:
+            return alphabet[(alphabet.index(char) + step) % len(alphabet)]
+    return "x" if char != "x" else "y"
+
+
+def _flip_letter(key: str, which: int, of: int) -> str:
+    letters = [i for i, c in enumerate(key) if c.swapcase() != c]
+    if not letters:
+        return key
+    at = letters[round(which * (len(letters) - 1) / max(of - 1, 1))]
+    return key[:at] + key[at].swapcase() + key[at + 1 :]
+
+
+def derive_key(api_key: str, name: str) -> str:
+    """The wrong key the probe ``name`` derives from ``api_key``; never ``api_key`` itself."""
+    middle = len(api_key) // 2
+    kind, _, arg = name.partition("-")
+    derived = {
+        "upper": lambda: api_key.upper(),
+        "lower": lambda: api_key.lower(),
+        "flip": lambda: _flip_letter(api_key, int(arg or 0), KEY_FLIPS),
+        "first": lambda: _changed(api_key[:1]) + api_key[1:],
+        "middle": lambda: (
+            api_key[:middle] + _changed(api_key[middle : middle + 1], 7) + api_key[middle + 1 :]
+        ),
+        "last": lambda: api_key[:-1] + _changed(api_key[-1:]),
+        "prefix": lambda: api_key[: max(1, min(len(api_key) - 1, int(arg) if arg.isdigit() else middle))],
+        "chop": lambda: api_key[:-1],
+        "space": lambda: api_key + " ",
+        "tab": lambda: api_key + "\t",
+        "newline": lambda: api_key + "\n",
+        "nul": lambda: api_key + "\x00",
+        "lead": lambda: " " + api_key,
+    }.get(kind, lambda: api_key + "\x00")()
+    return derived if derived != api_key else api_key + "\x00"
+
+
+KEY_FLIPS = 16  # letters whose case is flipped one at a time, spread over the key
+# Wrong keys derived from the configured one (never another real key): the name travels in the Case,
+# the transport derives the value. A comparison that ignores case, checks a prefix, skips a character
+# or strips whitespace accepts one of these.
+KEY_PROBES: tuple[tuple[str, str], ...] = (
+    ("upper", "key upper-cased"),
+    ("lower", "key lower-cased"),
+    *(
+        (f"flip-{n}", f"key with letter {n + 1} of {KEY_FLIPS} (spread over the key) case-flipped")
+        for n in range(KEY_FLIPS)
+    ),
+    ("first", "key with the first character changed"),
+    ("middle", "key with a middle character changed"),
+    ("last", "key with the last character changed"),
+    ("chop", "key without its last character"),
+    ("prefix-half", "first half of the key"),
+    ("prefix-8", "first 8 characters of the key"),
+    ("prefix-4", "first 4 characters of the key"),
+    ("prefix-2", "first 2 characters of the key"),
+    ("space", "key + a space"),
+    ("tab", "key + a tab"),
+    ("newline", "key + a newline"),
+    ("nul", "key + NUL"),
+    ("lead", "a space + key"),
+)
+
+
+def key_probe_secrets(api_key: str) -> list[str]:
+    """The key probes long enough to hide wherever the suite writes text, like the key itself."""
+    if api_key == API_KEY_PLACEHOLDER:
+        return []
+    return [p for p in key_probe_values(api_key) if len(p.strip()) >= KEY_PROBE_MIN_LENGTH]
+
+
+def key_probe_values(api_key: str) -> list[str]:
+    """Every key probe's value for ``api_key`` (for redaction: these are near-copies of the key)."""
+    return [derive_key(api_key, name) for name, _ in KEY_PROBES]
+
+
+def path_variant(path: str, name: str) -> str:
+    """The endpoint ``path`` (with any query) spelt as the variant ``name``; unknown names change nothing."""
+    head, slash, last = path.rpartition("/")
+    variants = {
+        "trailing-slash": path + "/",
+        "double-slash": head + "//" + last,
+        "upper-case": head + slash + last.upper(),
+        "dot-segment": head + "/%2e" + slash + last,
+        "percent-encoded": head + slash + "".join(f"%{ord(c):02X}" if c in "_aeiou" else c for c in last),
+        "query": path + "?format=xml",
+    }
+    return variants.get(name, path)
+
+
+PATH_VARIANTS = ("trailing-slash", "double-slash", "upper-case", "dot-segment", "percent-encoded", "query")
 
 
 class Expect(StrEnum):
@@ -43,11 +149,35 @@ class Case:
     requirement: str
     user_id: int | None = None
     token_expire: int | None = None
+    # How the case travels (issue 11): another method, a variant of the endpoint path, the form in the
+    # query string instead of the body, a new connection instead of the pooled one.
+    method: str = "POST"
+    path_variant: str = ""  # a PATH_VARIANTS name; "" is the endpoint's exact path
+    form_in_query: bool = False
+    fresh_connection: bool = False
+
+    @property
+    def on_endpoint(self) -> bool:
+        """True for a POST of the form to the exact endpoint path: the request the contract describes."""
+        return self.method == "POST" and not self.path_variant and not self.form_in_query
 
     def body(self, *, api_key: str) -> bytes:
         """The form-encoded body with the placeholder replaced by ``api_key`` (also inside a longer value)."""
-        pairs = [(name, value.replace(API_KEY_PLACEHOLDER, api_key)) for name, value in self.form]
-        return urlencode(pairs).encode("ascii")
+        return urlencode(self.pairs(api_key=api_key)).encode("ascii")
+
+    def pairs(self, *, api_key: str) -> list[tuple[str, str]]:
+        """The form with the key (and any key probe derived from it) in place of the markers."""
+        if api_key == API_KEY_PLACEHOLDER:  # replay: the markers are what the cassette holds
+            return list(self.form)
+        return [
+            (
+                name,
+                KEY_PROBE.sub(lambda m: derive_key(api_key, m.group(1)), value).replace(
+                    API_KEY_PLACEHOLDER, api_key
+                ),
+            )
+            for name, value in self.form
+        ]
 
     def __str__(self) -> str:
         return f"{self.label} [{self.expect.value}, {self.requirement}]"

@@ -45,6 +45,12 @@ class Profile:
     rejection_schema: str = "error_response.xsd"
     success_schema: str = "user_response.xsd"
     token_min_bits: int = 64
+    # Tokens judged together for collisions and bias (AMB-TOKEN-SAMPLE): with n tokens from a space of
+    # N the chance of no collision is about exp(-n(n-1)/2N): n = 560 makes it 1% for N = 2**15 and 9%
+    # for N = 2**16 while a loopback run stays under 1,000 requests; 780 makes it 1% for N = 2**16.
+    token_sample: int = 560
+    user_id_max: int = 2**63 - 1  # AMB-USER-ID-BOUND: larger ids name no user and must be refused
+    burst_size: int = 8  # parallel identical requests in the concurrency burst
     production_hosts: tuple[str, ...] = field(default_factory=tuple)
     # Structural bounds checked before a body is parsed or validated (see xmldoc.Limits).
     max_elements: int = DEFAULT_LIMITS.max_elements
@@ -82,6 +88,8 @@ class Profile:
                 raise ProfileError(f"{name} must be a list of non-empty strings")
         for name in ("rejection_schema", "success_schema"):
             _check_schema(name, getattr(self, name))
+        if self.token_sample < 2 or self.burst_size < 1 or self.user_id_max < 0:
+            raise ProfileError("token_sample must be >= 2, burst_size >= 1 and user_id_max >= 0")
         for name in LIMIT_SETTINGS:
             value = getattr(self, name)
             if isinstance(value, bool) or not 1 <= value <= MAX_LIMIT:

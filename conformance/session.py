@@ -34,7 +34,8 @@ from conformance.cassettes.agreement import (
 )
 from conformance.checks import CheckContext
 from conformance.engine import Run
-from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users
+from conformance.entropy import token_entropy_summary
+from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users, sentinel_cases
 from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured
 from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange
 from conformance.options import DEFAULT_KEY_VARIABLE, DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
@@ -43,6 +44,7 @@ from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
 from conformance.rejudge import recorded_inputs
 from conformance.reportdir import ReportDirError, locked, set_aside_earlier_run
+from conformance.sentinels import Sentinels
 from conformance.transport import (
     RequestBudgetExceeded,
     TargetRefused,
@@ -178,6 +180,7 @@ class Session:
             "unused_cassettes": unused,
             "throttled": self.run.throttled,
             "throttle_waited_s": round(self.run.throttle_waited, 3),
+            "token_entropy": token_entropy_summary(self.run.context.tokens.ordered),
             "stopped_early": stopped_early,
             "recording": self.recording,
         }
@@ -465,7 +468,7 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
         live = book is None or options.record
         run = Run(
             sender=FirstAnswerGuard(transport) if live else transport,
-            context=CheckContext(profile=profile, api_key=api_key),
+            context=CheckContext(profile=profile, api_key=api_key, not_owned=users.not_owned),
             builder=CaseBuilder(users=users, profile=profile),
             redactor=Redactor(secrets=[api_key]),
             max_examples=max_examples,
@@ -482,6 +485,8 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             not_applicable=not_applicable_reasons(options.not_applicable),
             recording=recording,
         )
+        run.after_exchange = Sentinels(sentinel_cases(run.builder))
+        run.parallel = book is None  # a cassette records and replays one exchange at a time
         if book is not None and not options.record:
             run.sleep = lambda _seconds: None  # replay: the recorded answers come without waiting
         run.throttle_budget = options.max_throttle_wait

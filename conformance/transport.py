@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import socket
 import ssl
@@ -18,7 +19,7 @@ import httpx
 
 from conformance._limits import BodyTooLarge, CappedBody, Deadline, RateLimiter, UnsupportedEncoding
 from conformance.contract import ENDPOINT_PATH
-from conformance.model import Case, Exchange, TransportError
+from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, TransportError, path_variant
 from conformance.secrets import key_book
 
 DEFAULT_TIMEOUT = 10.0
@@ -164,6 +165,12 @@ def _ssl_context(ca_bundle: Path) -> ssl.SSLContext:
     return context
 
 
+def _default_context() -> ssl.SSLContext:
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())  # what httpx builds for verify=True
+
+
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
     seen: BaseException | None = exc
     for _ in range(10):  # bounded walk of the cause/context chain
@@ -226,12 +233,16 @@ class Transport:
         self._api_key = api_key
         self._now = now
         self._limiter = RateLimiter(self.rate)
-        verify: ssl.SSLContext | bool = True
-        if settings.ca_bundle is not None:
-            verify = _ssl_context(settings.ca_bundle)
-        self._client = httpx.Client(
-            verify=verify,
-            timeout=httpx.Timeout(settings.timeout),
+        # One TLS context for every client: a fresh connection must not reload the CA store (~0.1 s).
+        verify = _ssl_context(settings.ca_bundle) if settings.ca_bundle is not None else _default_context()
+        self._verify = verify
+        self._client = self._fresh_client()
+
+    def _fresh_client(self) -> httpx.Client:
+        """A client with the rails; a case that asks for a fresh connection gets one of its own."""
+        return httpx.Client(
+            verify=self._verify,
+            timeout=httpx.Timeout(self.settings.timeout),
             follow_redirects=False,
             trust_env=False,  # never route the key through a proxy named in the environment
         )
@@ -252,6 +263,17 @@ class Transport:
         if stale:  # the pooled connection was closed while idle: once more, on a fresh connection
             exchange, _ = self._attempt(case, content)
         return exchange
+
+    def _request(self, case: Case, content: bytes) -> tuple[str, str, bytes]:
+        """Method, URL and body of a case: the exact endpoint, or the variant the case asks for."""
+        if case.on_endpoint:
+            return "POST", self.url, content
+        split = urlsplit(self.url)
+        path = path_variant(split.path, case.path_variant) if case.path_variant else split.path
+        if case.form_in_query:
+            path += ("&" if "?" in path else "?") + content.decode("ascii")
+            content = b""
+        return case.method, f"{split.scheme}://{split.netloc}{path}", content
 
     def _attempt(self, case: Case, content: bytes) -> tuple[Exchange, bool]:
         """One try; True when the target hung up before answering at all (an idle keep-alive closed)."""
@@ -275,9 +297,16 @@ class Transport:
 
     def _exchange(self, exchange: Exchange, content: bytes, deadline: Deadline) -> None:
         extensions = {"trace": deadline.trace}
-        with self._client.stream(
-            "POST", self.url, content=content, headers=REQUEST_HEADERS, extensions=extensions
-        ) as response:
+        method, url, content = self._request(exchange.case, content)
+        # The URL kept as evidence: a form in the query shows the key as the placeholder.
+        exchange.url = self._request(exchange.case, exchange.case.body(api_key=API_KEY_PLACEHOLDER))[1]
+        client = self._fresh_client() if exchange.case.fresh_connection else self._client
+        with (
+            contextlib.closing(client) if client is not self._client else contextlib.nullcontext(),
+            client.stream(
+                method, url, content=content, headers=REQUEST_HEADERS, extensions=extensions
+            ) as response,
+        ):
             # A pooled connection emits no connect event; arm on its stream now that headers are in.
             deadline.arm(response.extensions.get("network_stream"))
             exchange.status = response.status_code

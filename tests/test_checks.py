@@ -33,6 +33,9 @@ def exchange_from(data: dict[str, Any], *, sequence: int = 1) -> Exchange:
         requirement=case_data["requirement"],
         user_id=case_data.get("user_id"),
         token_expire=case_data.get("token_expire"),
+        method=case_data.get("method", "POST"),
+        path_variant=case_data.get("path_variant", ""),
+        form_in_query=case_data.get("form_in_query", False),
     )
     response = data["response"]
     date = response["headers"].get("date")
@@ -82,6 +85,9 @@ def test_case_files_cover_every_requirement_both_ways() -> None:
         "LT-AUTH-KEY-INVALID",
         "LT-AUTH-USER-UNKNOWN",
         "LT-AUTH-USER-SCOPE",
+        "LT-INPUT-USER-RANGE",
+        "LT-AUTH-TOKEN-OWNER",  # needs the run's users: test_token_naming_a_user_not_owned_fails
+        "LT-TOKEN-ENTROPY",  # needs a sample: test_token_entropy_*
     }  # input_outcome is one check: judged per case class below
     assert set(REQUIREMENTS_BY_ID) - failed_somewhere <= unjudged
 
@@ -112,7 +118,7 @@ def test_repeated_token_fails_uniqueness_on_the_second_grant() -> None:
     first, _ = judge(exchange_from(conforming(), sequence=1), ctx)
     second, _ = judge(exchange_from(conforming(), sequence=2), ctx)
     assert first == set()
-    assert second == {"LT-TOKEN-UNIQUE"}
+    assert second == {"LT-TOKEN-UNIQUE", "LT-QRCODE-DISTINCT"}  # the same response twice: same QR code too
 
 
 @pytest.mark.parametrize(
@@ -130,7 +136,8 @@ def test_predictable_token_sequences(tokens: list[str], fails: bool) -> None:
     failed: set[str] = set()
     for number, token in enumerate(tokens, 1):
         data = conforming()
-        data["response"]["body"] = data["response"]["body"].replace("9f86d081884c7d659a2feaa0c55ad015", token)
+        body = data["response"]["body"].replace("9f86d081884c7d659a2feaa0c55ad015", token)
+        data["response"]["body"] = body.replace("</qrcode>", f"?n={number}</qrcode>")  # one per grant
         failed |= judge(exchange_from(data, sequence=number), ctx)[0]
     assert ("LT-TOKEN-STRENGTH" in failed) is fails
 
@@ -152,7 +159,7 @@ def test_random_tokens_of_common_shapes_pass() -> None:
         for number in range(1, 30):
             data = conforming()
             body = data["response"]["body"].replace("9f86d081884c7d659a2feaa0c55ad015", shape())
-            data["response"]["body"] = body
+            data["response"]["body"] = body.replace("</qrcode>", f"?n={number}</qrcode>")  # one per grant
             failed, _ = judge(exchange_from(data, sequence=number), ctx)
             assert failed == set(), (shape, body)
 
@@ -212,3 +219,97 @@ def test_every_check_names_catalogued_requirements_and_the_catalogue_names_every
 def test_check_failure_is_typed() -> None:
     failure = CheckFailure("LT-QRCODE-URL", "bad", "https URL", "'ftp://x'")
     assert str(failure) == "[LT-QRCODE-URL] bad: expected https URL; received 'ftp://x'"
+
+
+# -- issue 11 ------------------------------------------------------------------------------------------------
+
+
+def test_token_naming_a_user_not_owned_fails() -> None:
+    ctx = CheckContext(profile=Profile(), api_key=API_KEY, not_owned=frozenset({54321}))
+    data = conforming()
+    assert "LT-AUTH-TOKEN-OWNER" in judge(exchange_from(data), ctx)[1]
+    data["response"]["body"] = data["response"]["body"].replace("<user_id>12345<", "<user_id>0054321<")
+    data["case"]["expect"] = "either"  # a lenient request: only the owner check can tell
+    failed, _ = judge(exchange_from(data), ctx)
+    assert "LT-AUTH-TOKEN-OWNER" in failed
+
+
+def test_qrcode_repeated_across_grants_fails_on_the_second() -> None:
+    ctx = CheckContext(profile=Profile(), api_key=API_KEY)
+    first = exchange_from(conforming(), sequence=1)
+    second_data = conforming()
+    second_data["response"]["body"] = second_data["response"]["body"].replace(
+        "9f86d081884c7d659a2feaa0c55ad015", "0123456789abcdef0123456789abcdef"
+    )
+    second = exchange_from(second_data, sequence=2)
+    assert "LT-QRCODE-DISTINCT" in judge(first, ctx)[1]
+    assert "LT-QRCODE-DISTINCT" in judge(second, ctx)[0]
+
+
+def _sample_ctx(tokens: list[str]) -> tuple[CheckContext, Exchange]:
+    """A context whose history holds ``tokens`` but the last, and the exchange issuing the last one."""
+    ctx = CheckContext(profile=Profile(token_sample=len(tokens)), api_key=API_KEY)
+    for sequence, token in enumerate(tokens[:-1], 1):
+        ctx.tokens.first_seen[token] = sequence
+        ctx.tokens.ordered.append(token)
+    data = conforming()
+    data["response"]["body"] = data["response"]["body"].replace(
+        "9f86d081884c7d659a2feaa0c55ad015", tokens[-1]
+    )
+    return ctx, exchange_from(data, sequence=len(tokens))
+
+
+def test_token_entropy_passes_uniform_tokens_and_fails_biased_ones() -> None:
+    import random
+
+    rng = random.Random(11)
+    uniform = [f"{rng.getrandbits(128):032x}" for _ in range(560)]
+    ctx, exchange = _sample_ctx(uniform)
+    assert "LT-TOKEN-ENTROPY" in judge(exchange, ctx)[1]
+    table = "0123456789abcdef0123456789"
+    biased = ["".join(table[rng.randrange(256) % 26] for _ in range(32)) for _ in range(560)]
+    ctx, exchange = _sample_ctx(biased)
+    assert "LT-TOKEN-ENTROPY" in judge(exchange, ctx)[0]
+
+
+def test_token_entropy_judges_once_at_the_sample_size() -> None:
+    import random
+
+    rng = random.Random(12)
+    tokens = [f"{rng.getrandbits(128):032x}" for _ in range(10)]
+    ctx, exchange = _sample_ctx(tokens)
+    ctx = CheckContext(profile=Profile(token_sample=11), api_key=API_KEY, tokens=ctx.tokens)
+    failed, passed = judge(exchange, ctx)
+    assert "LT-TOKEN-ENTROPY" not in failed | passed
+
+
+def test_other_method_without_token_passes_and_is_not_judged_as_the_endpoint() -> None:
+    data = yaml.safe_load((CASES[0].parent / "get_with_token.yaml").read_text(encoding="utf-8"))
+    data["response"] = {"status": 204, "headers": {}, "body": ""}
+    failed, passed = judge(exchange_from(data))
+    assert failed == set()
+    assert "LT-HTTP-POST-ONLY" in passed
+    assert "LT-SCHEMA-SUCCESS" not in passed
+
+
+def test_path_variant_granting_what_the_endpoint_refuses_fails() -> None:
+    data = yaml.safe_load(
+        (CASES[0].parent / "path_variant_grant_like_endpoint.yaml").read_text(encoding="utf-8")
+    )
+    data["case"].update(expect="reject", requirement="LT-AUTH-KEY-INVALID")
+    failed, _ = judge(exchange_from(data))
+    assert {"LT-HTTP-PATH-VARIANT", "LT-AUTH-KEY-INVALID"} <= failed
+    data["response"] = {"status": 404, "headers": {"content-type": "text/html"}, "body": "<h1>no</h1>"}
+    failed, passed = judge(exchange_from(data))
+    assert failed == set()
+    assert "LT-HTTP-PATH-VARIANT" in passed
+
+
+def test_bias_in_some_positions_is_no_finding_while_the_uniform_ones_carry_enough() -> None:
+    import random
+
+    rng = random.Random(13)
+    # A timestamp-like prefix (few, unevenly used symbols) before 32 random hex digits: like a signed token.
+    tokens = [f"{1795824000 + n // 7:010d}{rng.getrandbits(128):032x}" for n in range(560)]
+    ctx, exchange = _sample_ctx(tokens)
+    assert "LT-TOKEN-ENTROPY" in judge(exchange, ctx)[1]

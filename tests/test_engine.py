@@ -10,7 +10,7 @@ import pytest
 from conformance.checks import CheckContext
 from conformance.engine import ContractViolation, Run, RunAborted, retry_after_seconds
 from conformance.inputs import CaseBuilder, Param, Users
-from conformance.model import Case, Exchange, TransportError
+from conformance.model import Case, Exchange, Expect, TransportError
 from conformance.profile import Profile
 from conformance.redact import Redactor
 from conformance.verdict import Coverage, build_summary
@@ -197,3 +197,47 @@ def test_a_503_without_retry_after_is_an_answer_not_throttling() -> None:
     with pytest.raises(ContractViolation):
         run.expect(run.case())
     assert run.throttled == 0 and run.ledger["LT-HTTP-NO-5XX"].failure_count == 1
+
+
+def test_sentinels_follow_the_first_grant_then_every_nth_on_both_kinds_of_connection() -> None:
+    from conformance.sentinels import Sentinels
+
+    sender = Scripted(*([grant] * 5 + [refusal] * 2) * 3)
+    run = make_run(sender)
+    bad = run.case(api_key=Param.of("wrong"))
+    run.after_exchange = Sentinels([bad], every=2)
+    for n in range(5):
+        run.exchange(run.case(token_expire=Param.of(str(60 + n))))  # distinct grants (their tokens repeat)
+    sentinels = [c for c in sender.sent if c.expect is Expect.REJECT]
+    # Grants 1, 2 and 4 each bring a round: the pooled connection, then a fresh one.
+    assert [c.fresh_connection for c in sentinels] == [False, True] * 3
+    assert run.requests == 11
+
+
+def test_a_sentinel_that_gets_a_token_is_a_finding_of_the_running_test() -> None:
+    from conformance.sentinels import Sentinels
+
+    run = make_run(Scripted(grant, grant, grant))
+    run.after_exchange = Sentinels([run.case(api_key=Param.of("wrong"))])
+    with run.test("t::x") as record:
+        run.expect(run.case())
+    assert run.ledger["LT-AUTH-KEY-INVALID"].failure_count == 2
+    assert "LT-AUTH-KEY-INVALID" in record.failed_requirements
+
+
+def test_burst_sends_in_parallel_live_and_judges_each() -> None:
+    import threading
+
+    barrier = threading.Barrier(4, timeout=5)
+
+    def together(case: Case) -> Exchange:
+        barrier.wait()  # only returns when all four requests are in flight at once
+        return grant(case, token=f"{threading.get_ident():032x}"[-32:])
+
+    run = make_run(Scripted(*[together] * 4, grant))
+    run.parallel = True
+    exchanges = run.exchange_burst([run.case(label=f"#{n}") for n in range(4)])
+    assert sorted(e.sequence for e, _ in exchanges) == [1, 2, 3, 4]
+    assert run.ledger["LT-TOKEN-PRESENT"].checks_run == 4
+    with pytest.raises(ContractViolation, match="LT-QRCODE-DISTINCT"):  # one canned QR code for all
+        run.burst([run.case()])

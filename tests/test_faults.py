@@ -156,6 +156,35 @@ def probe_slow(p: Probe) -> None:
     assert p.post(token_expire="61").status_code == 200
 
 
+def probe_fails_open_late(p: Probe) -> None:
+    assert status(p, api_key="wrong-key") == 401
+    for _ in range(250):
+        p.post(api_key="-")
+    assert status(p, api_key="wrong-key") == 200
+
+
+def probe_get_issues_token(p: Probe) -> None:
+    query = urlencode({"api_key": REFERENCE_API_KEY, "user_id": "12345", "token_expire": "3600"})
+    response = p.client.get(f"{p.server.endpoint}?{query}")
+    assert response.status_code == 200
+    assert elements(response)["token"]
+
+
+def probe_trailing_slash(p: Probe) -> None:
+    form = urlencode({"api_key": "wrong-key", "user_id": "12345", "token_expire": "3600"}).encode()
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert p.client.post(p.server.endpoint + "/", content=form, headers=headers).status_code == 200
+    assert status(p, api_key="wrong-key") == 401
+
+
+def probe_race(p: Probe) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        tokens = list(pool.map(lambda _: p.issued()["token"], range(8)))
+    assert len(set(tokens)) < len(tokens)
+
+
 def eq(actual: object, expected: object) -> bool:
     """Assert equality (pytest shows both values when it fails); True so probes can chain checks."""
     assert actual == expected
@@ -273,6 +302,53 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     ),
     "redirect_on_auth_failure": probe_redirect,
     "slow_on_min_expire": probe_slow,
+    # -- issue 11 --
+    "api_key_case_insensitive": lambda p: both(
+        eq(status(p, api_key=REFERENCE_API_KEY.upper()), 200), eq(status(p, api_key="x"), 401)
+    ),
+    "api_key_prefix_only": lambda p: both(
+        eq(status(p, api_key=REFERENCE_API_KEY[:8] + "-anything"), 200), eq(status(p, api_key="ref"), 401)
+    ),
+    "api_key_last_character_ignored": lambda p: both(
+        eq(status(p, api_key=REFERENCE_API_KEY[:-1] + "X"), 200),
+        eq(status(p, api_key=REFERENCE_API_KEY[:-1]), 401),
+    ),
+    "api_key_truncated_accepted": lambda p: both(
+        eq(status(p, api_key=REFERENCE_API_KEY[:4]), 200), eq(status(p, api_key=""), 401)
+    ),
+    "api_key_whitespace_stripped": lambda p: both(
+        eq(status(p, api_key=REFERENCE_API_KEY + "\x00"), 200), eq(status(p, api_key=" x "), 401)
+    ),
+    "auth_cached_after_grant": lambda p: both(
+        eq(status(p), 200), eq(status(p, api_key="wrong-key"), 200), eq(status(p, api_key="wrong-key"), 401)
+    ),
+    "auth_fails_open_late": probe_fails_open_late,
+    "scope_checked_on_spelling": lambda p: both(
+        eq(p.issued(user_id="0" + str(REFERENCE_FOREIGN_USER_ID))["user_id"], str(REFERENCE_FOREIGN_USER_ID)),
+        eq(status(p, user_id=str(REFERENCE_FOREIGN_USER_ID)), 403),
+    ),
+    "user_id_wraps_at_2_64": lambda p: eq(
+        p.issued(user_id=str(2**64 + REFERENCE_USER_ID))["user_id"], "12345"
+    ),
+    "wrapped_user_id_unchecked": lambda p: eq(
+        p.issued(user_id=str(2**32 + REFERENCE_FOREIGN_USER_ID))["user_id"], str(REFERENCE_FOREIGN_USER_ID)
+    ),
+    "get_issues_token": probe_get_issues_token,
+    "trailing_slash_skips_key_check": probe_trailing_slash,
+    "token_md5_of_small_random": lambda p: eq(len({p.issued()["token"] for _ in range(300)}) < 300, True),
+    "token_biased_characters": lambda p: eq(
+        "".join(p.issued()["token"] for _ in range(8)).count("0") > 80, True
+    ),
+    "token_race": probe_race,
+    "qrcode_same_for_every_grant": lambda p: eq(p.issued()["qrcode"], p.issued()["qrcode"]),
+    "qrcode_template_unfilled": lambda p: eq("{token}" in p.issued()["qrcode"], True),
+    "charset_label_utf16": lambda p: both(
+        eq(p.post().headers["content-type"], "application/xml; charset=utf-16"),
+        eq(p.post().content.startswith(b"<?xml"), True),
+    ),
+    "digit_run_overflow": lambda p: both(
+        eq(status(p, token_expire="9" * 25 + "x"), 500), eq(status(p, token_expire="9" * 18 + "x"), 400)
+    ),
 }
 
 
@@ -372,8 +448,9 @@ def test_fault_declaration_is_complete(name: str) -> None:
     assert issubclass(f.behaviour, Behaviour)
 
 
-def test_only_the_slow_fault_is_unrecordable() -> None:
-    assert [f.name for f in FAULTS.values() if not f.recordable] == ["slow_on_min_expire"]
+def test_only_the_slow_fault_and_the_race_are_unrecordable() -> None:
+    # A recording sends one request at a time, so a race between parallel requests only shows live.
+    assert {f.name for f in FAULTS.values() if not f.recordable} == {"slow_on_min_expire", "token_race"}
     assert FAULTS["slow_on_min_expire"].requirements == ("LT-HTTP-TIMELY",)
 
 
@@ -386,7 +463,9 @@ def test_required_faults_declare_the_requirements_that_catch_them() -> None:
 
 def test_get_fault_names_the_unknown_one_and_lists_the_valid() -> None:
     assert get_fault("qrcode_missing") is FAULTS["qrcode_missing"]
-    with pytest.raises(ValueError, match="unknown fault 'bogus'; valid faults: api_key_echoed, ") as info:
+    with pytest.raises(
+        ValueError, match="unknown fault 'bogus'; valid faults: api_key_case_insensitive, "
+    ) as info:
         get_fault("bogus")
     assert all(name in str(info.value) for name in FAULTS)
 

@@ -17,11 +17,24 @@ from conformance.inputs import (
     api_key_variants,
     classify_token_expire,
     classify_user_id,
+    digit_run_cases,
+    key_probe_cases,
     malformed_spellings,
+    route_cases,
+    sentinel_cases,
     token_expire_cases,
     user_id_cases,
+    user_spelling_cases,
 )
-from conformance.model import API_KEY_PLACEHOLDER, Expect
+from conformance.model import (
+    API_KEY_PLACEHOLDER,
+    KEY_PROBES,
+    PATH_VARIANTS,
+    Expect,
+    derive_key,
+    key_probe_values,
+    path_variant,
+)
 from conformance.profile import Profile
 
 USERS = Users(user_id=12345, unknown_user_id=999, foreign_user_id=54321)
@@ -121,3 +134,112 @@ def test_generated_cases_are_classified_consistently(data: st.DataObject) -> Non
         assert len(case.form) == 3
     if case.token_expire is not None and case.expect is not Expect.REJECT:
         assert 60 <= case.token_expire <= 86400
+
+
+# -- issue 11 ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key", ["ref-test-key-0001-public-fixture", "0123456789012345", "ABCDEFGH", "aB3$", "x"]
+)
+def test_key_probes_are_never_the_key(key: str) -> None:
+    assert key not in key_probe_values(key)
+
+
+def test_key_probes_cover_case_position_prefix_and_suffix() -> None:
+    key = "ref-test-key-0001-public-fixture"
+    values = dict(zip((name for name, _ in KEY_PROBES), key_probe_values(key), strict=True))
+    assert values["upper"] == key.upper()
+    assert values["flip-0"] == "R" + key[1:] and values["flip-15"] == key[:-1] + "E"
+    assert len({values[f"flip-{n}"] for n in range(16)}) == 16  # 16 different letters flipped
+    for name in ("first", "middle", "last"):
+        assert (
+            len(values[name]) == len(key) and sum(a != b for a, b in zip(values[name], key, strict=True)) == 1
+        )
+    assert values["first"][0] != key[0] and values["last"][-1] != key[-1]
+    assert [len(values[f"prefix-{n}"]) for n in ("half", "8", "4", "2")] == [16, 8, 4, 2]
+    assert {values[n] for n in ("space", "tab", "newline", "nul")} == {key + c for c in " \t\n\x00"}
+    assert derive_key(key, "middle") != "ref-test-key-0002-public-fixture"  # not the reference's other key
+
+
+def test_key_probe_cases_are_refused_and_hold_no_key() -> None:
+    cases = key_probe_cases(BUILDER)
+    assert len(cases) == len(KEY_PROBES)
+    for case in cases:
+        assert (case.expect, case.requirement) == (Expect.REJECT, "LT-AUTH-KEY-INVALID")
+        assert case.label.startswith("api_key: ")
+        assert API_KEY_PLACEHOLDER not in dict(case.form)["api_key"]
+    sent = cases[0].body(api_key="secret-key-123456")
+    assert b"SECRET-KEY-123456" in sent
+    assert (
+        cases[0].body(api_key=API_KEY_PLACEHOLDER)
+        == b"api_key=__API_KEY_PROBE_upper__&user_id=12345&token_expire=3600"
+    )
+
+
+def test_every_spelling_of_a_user_not_owned_is_refused_or_lenient() -> None:
+    cases = user_spelling_cases(BUILDER)
+    by_label = {case.label: case for case in cases}
+    assert by_label["user_id='0054321'"].requirement == "LT-AUTH-USER-SCOPE"
+    assert by_label["user_id='00999'"].requirement == "LT-AUTH-USER-UNKNOWN"
+    assert by_label[f"user_id='{2**64 + 54321}'"].requirement == "LT-INPUT-USER-RANGE"
+    assert by_label[f"user_id='{2**32 + 54321}'"].expect is Expect.EITHER
+    assert by_label["user_id='54321' & user_id='54321'"].requirement == "LT-AUTH-USER-SCOPE"
+    assert by_label["user_id='12345' & user_id='54321'"].requirement == "LT-INPUT-REPEATED"
+    assert by_label["user_id='54321' & user_id='12345'"].requirement == "LT-INPUT-REPEATED"
+    assert by_label[f"user_id='{2**63}'"].requirement == "LT-INPUT-USER-RANGE"
+    assert by_label[f"user_id='{2**63 - 1}'"].expect is Expect.EITHER
+    assert all(c.expect is not Expect.ACCEPT for c in cases)
+
+
+def test_several_unknown_users() -> None:
+    users = Users(user_id=1, unknown_user_id=2, foreign_user_id=3, more_unknown_user_ids=(4, 5))
+    assert users.not_owned == {2, 3, 4, 5}
+    builder = CaseBuilder(users=users, profile=Profile())
+    assert builder.case(user_id=Param.of("5")).requirement == "LT-AUTH-USER-UNKNOWN"
+    assert len(user_spelling_cases(builder)) == 4 * 8 + 5
+
+
+def test_user_id_bound_comes_from_the_profile() -> None:
+    low = Profile(user_id_max=100_000)
+    assert classify_user_id(Param.of("100001"), users=USERS, profile=low).requirement == "LT-INPUT-USER-RANGE"
+    assert classify_user_id(Param.of("100000"), users=USERS, profile=low).expect is Expect.EITHER
+
+
+@pytest.mark.parametrize("name", ["user_id", "token_expire"])
+def test_long_digit_runs_are_all_malformed(name: str) -> None:
+    cases = digit_run_cases(BUILDER, name)
+    lengths = [len(dict(c.form)[name]) for c in cases]
+    assert min(lengths) >= 16 and max(lengths) >= 4000
+    assert {c.expect for c in cases} == {Expect.REJECT}
+    assert {c.requirement for c in cases} == {
+        f"LT-INPUT-{'USER' if name == 'user_id' else 'EXPIRE'}-MALFORMED"
+    }
+
+
+def test_route_cases_cover_methods_and_path_variants() -> None:
+    cases = route_cases(BUILDER)
+    methods = {c.method for c in cases if c.requirement == "LT-HTTP-POST-ONLY"}
+    assert methods == {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"}
+    assert all(c.form_in_query for c in cases if c.method == "GET")
+    variants = {c.path_variant for c in cases if c.path_variant}
+    assert variants == set(PATH_VARIANTS)
+    refused = [c for c in cases if c.path_variant and c.expect is Expect.REJECT]
+    assert {c.requirement for c in refused} == {"LT-AUTH-KEY-INVALID", "LT-AUTH-USER-SCOPE"}
+    assert not any(c.on_endpoint for c in cases)
+
+
+def test_path_variants_differ_from_the_path() -> None:
+    path = "/base/v1/user/login_token"
+    spelt = {name: path_variant(path, name) for name in PATH_VARIANTS}
+    assert len(set(spelt.values())) == len(PATH_VARIANTS) and path not in spelt.values()
+    assert spelt["trailing-slash"] == path + "/"
+    assert spelt["double-slash"] == "/base/v1/user//login_token"
+
+
+def test_sentinels_are_refusals() -> None:
+    cases = sentinel_cases(BUILDER)
+    assert {c.expect for c in cases} == {Expect.REJECT}
+    assert {"LT-AUTH-KEY-INVALID", "LT-AUTH-USER-SCOPE", "LT-AUTH-USER-UNKNOWN"} <= {
+        c.requirement for c in cases
+    }

@@ -356,3 +356,20 @@ def test_repr_never_shows_a_key() -> None:
     with ReferenceServer(fault="api_key_echoed") as target:
         assert "api_key_echoed" in repr(target)
         assert REFERENCE_API_KEY not in repr(target)
+
+
+def test_another_method_with_a_body_leaves_the_connection_usable(
+    client: httpx.Client, server: ReferenceServer
+) -> None:
+    # The unread body of a PUT would otherwise be parsed as the next request on the keep-alive connection.
+    for method in ("PUT", "PATCH", "DELETE"):
+        assert_rejection(client.request(method, server.endpoint, content=b"api_key=x&user_id=1"), 405)
+        assert post(client, server, form()).status_code == 200
+
+
+def test_path_variants_are_404_and_an_added_query_is_the_endpoint(
+    client: httpx.Client, server: ReferenceServer
+) -> None:
+    assert_rejection(client.post(server.endpoint + "/", data=dict(form())), 404)
+    assert_rejection(client.post(server.url + "/v1/user//login_token", data=dict(form())), 404)
+    assert client.post(server.endpoint + "?format=xml", data=dict(form())).status_code == 200

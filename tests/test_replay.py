@@ -12,12 +12,14 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 
 from conformance._thirdparty import SUPPORTED, in_range, requirement
 from conformance.cassettes.format import dump_cassette, load_cassette
 from conformance.files import write_atomic
+from conformance.model import key_probe_secrets
 from conformance.reference import REFERENCE_FOREIGN_USER_ID, REFERENCE_USER_ID, ReferenceServer
 from conformance.reference import behaviour as reference_behaviour
 from tests.cli_support import ROOT, conformance, summary
@@ -131,7 +133,11 @@ def test_canary_key_and_live_tokens_never_reach_disk(
     assert len(issued) >= 20
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(written) > 20  # cassettes, summary, junit, allure results, sign-off, manifest
-    secrets = [CANARY, *issued]
+    # Key probes (the key upper-cased, with a character changed, its first half...) are near-copies of
+    # the key: recorded as their markers, never as values, in any spelling.
+    probes = key_probe_secrets(CANARY)
+    secrets = [CANARY, *probes, *(quote_plus(p) for p in probes), *issued]
+    assert any("__API_KEY_PROBE_upper__" in p.read_text(encoding="utf-8") for p in (tmp_path / "c").iterdir())
     for path in written:
         content = path.read_bytes().decode("utf-8", "replace")
         leaked = [s for s in secrets if s in content]

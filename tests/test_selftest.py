@@ -96,6 +96,14 @@ def test_unknown_fault_is_a_usage_error() -> None:
     assert "unknown fault 'no_such_fault'" in result.output
 
 
+def test_selftest_runs_with_a_small_token_sample_profile(tmp_path: Path) -> None:
+    from conformance.profile import load_profile
+    from conformance.selftest import _profile
+
+    path = _profile(tmp_path, SelftestOptions(token_sample=64))
+    assert load_profile(path).token_sample == 64
+
+
 # -- the real thing (end to end, against the reference on loopback) ----------------------------------------
 @pytest.mark.e2e
 def test_full_selftest_detects_every_fault_live_and_in_replay_without_false_alarms() -> None:

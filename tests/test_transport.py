@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import socket
 import struct
@@ -250,6 +251,20 @@ def test_valid_exchange_records_the_request_and_the_response() -> None:
     headers = dict(received.headers)
     assert headers["content-type"] == "application/x-www-form-urlencoded"
     assert received.body == f"api_key={KEY}&user_id=12345&token_expire=3600".encode()
+
+
+@e2e
+def test_other_methods_paths_and_fresh_connections_go_as_the_case_says() -> None:
+    get = dataclasses.replace(CASE, method="GET", form_in_query=True, fresh_connection=True)
+    slash = dataclasses.replace(CASE, path_variant="trailing-slash")
+    with HostileServer("valid") as server, Transport(server.url, api_key=KEY, settings=FAST) as transport:
+        got, slashed = transport.send(get), transport.send(slash)
+        first, second = server.requests
+    assert (first.method, first.body) == ("GET", b"")
+    assert first.path == f"/v1/user/login_token?api_key={KEY}&user_id=12345&token_expire=3600"
+    assert KEY not in got.url and "api_key=__API_KEY_REDACTED__" in got.url  # evidence never holds the key
+    assert (second.method, second.path) == ("POST", "/v1/user/login_token/")
+    assert slashed.url.endswith("/v1/user/login_token/")
 
 
 @e2e

@@ -13,7 +13,7 @@ import httpx
 from conformance.cassettes.errors import CassetteCorrupt, CassetteMiss
 from conformance.cassettes.format import Interaction, LoadedCassette
 from conformance.cassettes.index import InteractionIndex, describe_request, request_key
-from conformance.model import Exchange, TransportError
+from conformance.model import API_KEY_PLACEHOLDER, KEY_PROBE, Exchange, TransportError
 
 if TYPE_CHECKING:
     from conformance.cassettes.redaction import Redactor
@@ -77,6 +77,9 @@ class CassetteSession:
             return
         if self.mode == "record":
             interaction.sent_at, interaction.elapsed = exchange.sent_at, exchange.elapsed
+            if any(KEY_PROBE.search(value) for _, value in exchange.case.form):
+                # A key probe was sent as a value derived from the key: record the probe's marker.
+                interaction.body = exchange.case.body(api_key=API_KEY_PLACEHOLDER)
             # The transport's overall deadline judges wall time, which replay never spends: a timeout
             # (whatever httpx raised when the watchdog cut the socket) must replay as a timeout.
             if exchange.error is TransportError.TIMEOUT and interaction.error not in TIMEOUT_KINDS:

@@ -25,6 +25,9 @@ class CheckContext:
     profile: Profile
     api_key: str
     tokens: TokenHistory = field(default_factory=TokenHistory)
+    # Users the key does not own (the foreign user, the unknown ones): no token may name them.
+    not_owned: frozenset[int] = frozenset()
+    qrcodes: dict[str, int] = field(default_factory=dict)  # qrcode URL -> sequence of the first grant
 
 
 @dataclass
@@ -51,8 +54,11 @@ class Subject:
 
     @property
     def judged(self) -> bool:
-        """A complete 2xx or 4xx response: the kinds the contract describes."""
-        return 200 <= self.status < 300 or 400 <= self.status < 500
+        """A complete 2xx or 4xx response to the endpoint (or, from a variant, one carrying a token)."""
+        complete = 200 <= self.status < 300 or 400 <= self.status < 500
+        # Another method or path may answer anything (an empty 204 to OPTIONS, a 404 page) as long as it
+        # issues no token; one that does answers like the endpoint and is judged like it.
+        return complete and (self.case.on_endpoint or bool(self.token))
 
     @property
     def token(self) -> str:

@@ -77,3 +77,19 @@ def user_id_echo(subject: Subject, ctx: CheckContext) -> str | None:
     if mismatch:
         raise CheckFailure("LT-ECHO-USER", "token issued for a different user", *mismatch)
     return "LT-ECHO-USER" if subject.document.field("user_id") is not None else None
+
+
+@check(serves=("LT-AUTH-TOKEN-OWNER",))
+def token_user_owned(subject: Subject, ctx: CheckContext) -> str | None:
+    """A token never names a user the key does not own (the foreign or an unknown user)."""
+    if not subject.issued or not subject.token:
+        return None
+    echoed = _integer(subject.document.field("user_id"))
+    if echoed is not None and echoed in ctx.not_owned:
+        raise CheckFailure(
+            "LT-AUTH-TOKEN-OWNER",
+            "token issued for a user the key does not own",
+            "a token only for a user in the key's scope",
+            f"<user_id>{echoed}</user_id> (the foreign or an unknown user) for {subject.case.label[:80]}",
+        )
+    return "LT-AUTH-TOKEN-OWNER"

@@ -42,6 +42,38 @@ def qrcode_url(subject: Subject, ctx: CheckContext) -> str | None:
     return "LT-QRCODE-URL"
 
 
+# What a template left unfilled looks like: {token}, ${token}, %7Btoken%7D, {{token}}, <token>.
+TEMPLATE_MARKERS = ("{", "}", "%7b", "%7d", "${", "%24%7b", "<", ">", "%3c", "%3e")
+
+
+@check(serves=("LT-QRCODE-DISTINCT",))
+def qrcode_distinct(subject: Subject, ctx: CheckContext) -> str | None:
+    """Each grant's <qrcode> is a URL of its own, with no unfilled template marker."""
+    if not (200 <= subject.status < 300 and subject.token):
+        return None
+    url = (subject.document.field("qrcode") or "").strip()
+    if not url:
+        return None  # qrcode_url reports a missing or empty <qrcode>
+    lowered = url.lower()
+    marker = next((m for m in TEMPLATE_MARKERS if m in lowered), None)
+    if marker is not None:
+        raise CheckFailure(
+            "LT-QRCODE-DISTINCT",
+            "<qrcode> holds an unfilled template marker",
+            "a URL with every placeholder filled in",
+            f"{marker!r} in {url[:120]!r}",
+        )
+    first = ctx.qrcodes.setdefault(url, subject.exchange.sequence)
+    if first != subject.exchange.sequence:
+        raise CheckFailure(
+            "LT-QRCODE-DISTINCT",
+            "<qrcode> repeated across grants",
+            "a QR code URL of its own for every grant",
+            f"the <qrcode> of request #{first} again",
+        )
+    return "LT-QRCODE-DISTINCT"
+
+
 def suite_window(subject: Subject) -> tuple[float, float]:
     """When the token was issued by the suite's own clock: between sending the request and the answer."""
     sent = subject.exchange.sent_at

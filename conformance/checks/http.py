@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
+import re
+
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
 from conformance.model import CheckFailure, TransportError
+
+HTTP_NOT_IMPLEMENTED = 501
+_XML_DECLARATION = re.compile(r"<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
 
 
 @check(serves=("LT-HTTP-TIMELY",))
@@ -28,6 +34,8 @@ def no_server_error(subject: Subject, ctx: CheckContext) -> str | None:
     """No input makes the server fail."""
     if not subject.exchange.answered:
         return None
+    if subject.status == HTTP_NOT_IMPLEMENTED and subject.case.method != "POST":
+        return None  # the standard answer to a method a server does not implement
     if subject.status >= 500:
         raise CheckFailure(
             "LT-HTTP-NO-5XX",
@@ -41,8 +49,8 @@ def no_server_error(subject: Subject, ctx: CheckContext) -> str | None:
 @check(serves=("LT-HTTP-NO-REDIRECT",))
 def no_redirect(subject: Subject, ctx: CheckContext) -> str | None:
     """The endpoint answers itself; a 3xx is never followed."""
-    if not subject.exchange.answered:
-        return None
+    if not subject.exchange.answered or not subject.case.on_endpoint:
+        return None  # another method or path may redirect (to the canonical path): no token, no harm
     if 300 <= subject.status < 400:
         location = subject.exchange.header("location") or "(no Location)"
         raise CheckFailure(
@@ -57,6 +65,8 @@ def no_redirect(subject: Subject, ctx: CheckContext) -> str | None:
 @check(serves=("LT-HTTP-SUCCESS-200", "LT-HTTP-REJECT-4XX"))
 def status_code_conformance(subject: Subject, ctx: CheckContext) -> str | None:
     """A grant is exactly HTTP 200; a refusal is a 4xx (one the profile allows)."""
+    if not subject.case.on_endpoint and not subject.judged:
+        return None  # another method or path that issued nothing may answer with any status
     status = subject.status
     if 200 <= status < 300:
         element = (subject.document.field("status") or "").strip()
@@ -107,3 +117,72 @@ def content_type_conformance(subject: Subject, ctx: CheckContext) -> str | None:
             repr(header[:100]) if header is not None else "no Content-Type header",
         )
     return "LT-HTTP-CONTENT-TYPE"
+
+
+_ASCII_COMPATIBLE = frozenset({"utf-8", "latin-1", "iso8859-1", "iso8859-15", "cp1252", "ascii"})
+_XML_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+
+
+def _starts_xml(body: bytes, codec: str) -> bool:
+    try:
+        text = body[:64].decode(codec, "ignore")
+    except LookupError:
+        return False
+    return text.lstrip("\ufeff \t\r\n").startswith("<")
+
+
+def _declared_encoding(text: str) -> str | None:
+    match = _XML_DECLARATION.match(text)
+    return match.group(1) if match else None
+
+
+@check(serves=("LT-HTTP-CHARSET",))
+def charset_agrees(subject: Subject, ctx: CheckContext) -> str | None:
+    """A charset parameter names the encoding the body is really in (and the XML declaration agrees)."""
+    if not subject.judged or not subject.exchange.body:
+        return None
+    header = subject.exchange.header("content-type") or ""
+    params = {
+        name.strip().lower(): value.strip().strip('"')
+        for name, _, value in (part.partition("=") for part in header.split(";")[1:])
+    }
+    charset = params.get("charset")
+    if charset is None:
+        return None
+    shown = f"charset={charset[:40]!r}"
+    try:
+        codec = codecs.lookup(charset).name
+        text = subject.exchange.body.decode(codec)
+    except (LookupError, UnicodeDecodeError, ValueError):
+        raise CheckFailure(
+            "LT-HTTP-CHARSET",
+            "body is not in the charset its Content-Type names",
+            f"a body that decodes as {charset[:40]}",
+            f"{shown}, and the body does not decode as it",
+        ) from None
+    start = text.lstrip("\ufeff \t\r\n")
+    other = next((c for c in _XML_ENCODINGS if c != codec and _starts_xml(subject.exchange.body, c)), None)
+    if not start.startswith("<") and other is not None:  # (a body that is XML in no encoding: schema)
+        raise CheckFailure(
+            "LT-HTTP-CHARSET",
+            "body is not in the charset its Content-Type names",
+            f"an XML document when decoded as {charset[:40]}",
+            f"{shown}, but the body is {other}: decoded as labelled it starts {start[:12]!r}",
+        )
+    declared = _declared_encoding(start)
+    try:
+        disagrees = declared is not None and codecs.lookup(declared).name != codec
+    except LookupError:
+        disagrees = True
+    # Two names for the encoding of a pure-ASCII body (charset=iso-8859-1, encoding="UTF-8") read the
+    # same text: a disagreement only matters when a byte would be read differently.
+    if disagrees and subject.exchange.body.isascii() and codec in _ASCII_COMPATIBLE:
+        disagrees = False
+    if disagrees:
+        raise CheckFailure(
+            "LT-HTTP-CHARSET",
+            "Content-Type charset and XML declaration disagree",
+            f"encoding={charset[:40]!r} in the XML declaration (or none)",
+            f"{shown} but encoding={str(declared)[:40]!r}",
+        )
+    return "LT-HTTP-CHARSET"

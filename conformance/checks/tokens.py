@@ -8,6 +8,7 @@ import string
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
+from conformance.entropy import P_THRESHOLD, analyse
 from conformance.model import MAX_DIGITS, CheckFailure
 
 # Consecutive tokens whose values differ by less than this are sequential (a counter or a clock).
@@ -126,3 +127,37 @@ def token_strength(subject: Subject, ctx: CheckContext) -> str | None:
                 f"= {varying_bits:.0f} bits",
             )
     return "LT-TOKEN-STRENGTH"
+
+
+@check(serves=("LT-TOKEN-ENTROPY",))
+def token_entropy(subject: Subject, ctx: CheckContext) -> str | None:
+    """Once the run has issued token_sample tokens, the sample shows no bias and enough min-entropy."""
+    token = subject.token
+    history = ctx.tokens
+    if (
+        not subject.issued
+        or not token
+        or len(history.ordered) != ctx.profile.token_sample
+        or history.first_seen.get(token) != subject.exchange.sequence
+    ):
+        return None
+    report = analyse(history.ordered)
+    if report is None:
+        return None
+    if report.biased and report.clean_bits < ctx.profile.token_min_bits:
+        raise CheckFailure(
+            "LT-TOKEN-ENTROPY",
+            "token characters are not uniformly random",
+            f"no position or character frequency off at p < {P_THRESHOLD:g} over {report.sample} tokens "
+            f"(or >= {ctx.profile.token_min_bits} bits in the positions that are uniform)",
+            "; ".join(report.biased[:3]) + f"; uniform positions carry {report.clean_bits:.0f} bits",
+        )
+    floor = ctx.profile.token_min_bits / 2
+    if report.min_entropy_bits < floor:
+        raise CheckFailure(
+            "LT-TOKEN-ENTROPY",
+            "token min-entropy too low",
+            f">= {floor:.0f} bits of min-entropy estimated over {report.sample} tokens",
+            f"{report.min_entropy_bits:.0f} bits",
+        )
+    return "LT-TOKEN-ENTROPY"

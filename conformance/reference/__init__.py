@@ -7,7 +7,12 @@ program that happens to ship with the suite.
 from __future__ import annotations
 
 # Importing the catalogues registers the built-in faults.
-from conformance.reference import input_faults, issue_faults, response_faults  # noqa: F401
+from conformance.reference import (  # noqa: F401
+    auth_faults,
+    input_faults,
+    issue_faults,
+    response_faults,
+)
 from conformance.reference.behaviour import (
     REFERENCE_API_KEY,
     REFERENCE_FOREIGN_USER_ID,

@@ -15,10 +15,10 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from email.utils import formatdate
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
 
-from conformance.contract import TOKEN_EXPIRE_MAX, TOKEN_EXPIRE_MIN
+from conformance.contract import ENDPOINT_PATH, TOKEN_EXPIRE_MAX, TOKEN_EXPIRE_MIN
 
 # Stage methods share one signature so faults can override them; the conforming stage need not use
 # every argument a fault might.
@@ -100,6 +100,7 @@ class Behaviour:
     """The conforming implementation of POST /v1/user/login_token; faults override one stage."""
 
     SUCCESS_STATUS = 200
+    ROUTES_ELSEWHERE = False  # a fault that answers other methods or paths sets this
     EXPIRE_MIN = TOKEN_EXPIRE_MIN
     EXPIRE_MAX = TOKEN_EXPIRE_MAX
 
@@ -117,6 +118,12 @@ class Behaviour:
         except Rejection as rejection:
             reply = self.reject(rejection, now=now)
         return self.respond(accepted, reply, now=now)
+
+    def route(self, method: str, target: str, body: bytes, now: float) -> Reply | None:
+        """The endpoint answers only POST to its exact path (any query ignored); None: not routed here."""
+        if method != "POST" or urlsplit(target).path != ENDPOINT_PATH:
+            return None
+        return self.handle(body, now)
 
     # -- parsing and validation ------------------------------------------------------------------
     def read_form(self, body: bytes) -> Form:

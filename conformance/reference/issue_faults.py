@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import secrets
 
-from conformance.reference.behaviour import Behaviour, Options
+from conformance.reference.behaviour import QRCODE_BASE, Behaviour, Options
 from conformance.reference.faults import fault
 
 # A fault overrides a stage with the stage's full signature, used or not.
@@ -126,3 +127,62 @@ class QrcodeEmpty(Behaviour):
 
     def qrcode(self) -> str:
         return ""
+
+
+# -- issue 11: what only a sample, a burst or a second grant shows ---------------------------------------
+
+SMALL_SPACE_BITS = 8
+_BIASED_ALPHABET = "0123456789abcdef" + "0" * 16  # bytes mod 32 into a hex table padded with "0"
+RACE_WINDOW = 0.02  # seconds between reading and replacing the shared next token
+
+
+@fault(name="token_md5_of_small_random", kind="weak token", requirements=("LT-TOKEN-UNIQUE",))
+class TokenMd5OfSmallRandom(Behaviour):
+    """Tokens are md5 of an 8-bit random number: 32 hex digits that look like 128 bits."""
+
+    def token(self) -> str:
+        return hashlib.md5(str(secrets.randbits(SMALL_SPACE_BITS)).encode()).hexdigest()
+
+
+@fault(name="token_biased_characters", kind="weak token", requirements=("LT-TOKEN-ENTROPY",))
+class TokenBiasedCharacters(Behaviour):
+    """Random bytes mapped to hex by `byte % 32` into a table padded with "0": half the characters are 0."""
+
+    def token(self) -> str:
+        return "".join(_BIASED_ALPHABET[b % len(_BIASED_ALPHABET)] for b in secrets.token_bytes(32))
+
+
+@fault(
+    name="token_race",
+    kind="racy token generator",
+    requirements=("LT-TOKEN-UNIQUE",),
+    recordable=False,  # a recording sends one request at a time: only a live burst overlaps
+)
+class TokenRace(Behaviour):
+    """The next token is prepared ahead in shared state without a lock: parallel requests get the same one."""
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self.next_token = secrets.token_hex(16)
+
+    def token(self) -> str:
+        current = self.next_token
+        self.options.stopping.wait(RACE_WINDOW)
+        self.next_token = secrets.token_hex(16)
+        return current
+
+
+@fault(name="qrcode_same_for_every_grant", kind="qrcode URL", requirements=("LT-QRCODE-DISTINCT",))
+class QrcodeSameForEveryGrant(Behaviour):
+    """Every grant carries the same `<qrcode>` URL."""
+
+    def qrcode(self) -> str:
+        return f"{QRCODE_BASE}login.png"
+
+
+@fault(name="qrcode_template_unfilled", kind="qrcode URL", requirements=("LT-QRCODE-DISTINCT",))
+class QrcodeTemplateUnfilled(Behaviour):
+    """`<qrcode>` is a URL template whose placeholder was never filled: `.../{token}.png?n=...`."""
+
+    def qrcode(self) -> str:
+        return f"{QRCODE_BASE}{{token}}.png?n={secrets.token_hex(4)}"

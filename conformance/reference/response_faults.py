@@ -230,3 +230,24 @@ class SlowOnMinExpire(Behaviour):
         if accepted is not None and accepted.token_expire == self.EXPIRE_MIN:
             self.options.stopping.wait(self.options.slow_delay)
         return reply
+
+
+@fault(name="charset_label_utf16", kind="charset", requirements=("LT-HTTP-CHARSET",))
+class CharsetLabelUtf16(Behaviour):
+    """Content-Type says `charset=utf-16` while the body is UTF-8."""
+
+    def headers(self, *, success: bool) -> tuple[tuple[str, str], ...]:
+        return (("Content-Type", "application/xml; charset=utf-16"), ("Cache-Control", "no-store"))
+
+
+@fault(name="digit_run_overflow", kind="5xx on edge input", requirements=("LT-HTTP-NO-5XX",))
+class DigitRunOverflow(Behaviour):
+    """A number is converted from its leading digits into a 64-bit integer before its suffix is
+    validated (a decimal point goes another way): 19 or more digits followed by junk crash (500)."""
+
+    def number(self, name: str, raw: str) -> int:
+        digits = len(raw) - len(raw.lstrip("0123456789"))
+        suffix = raw[digits:]
+        if suffix and not suffix.startswith(".") and int(raw[:digits] or "0") >= 2**63:
+            raise OverflowError(f"{name} does not fit in int64")
+        return super().number(name, raw)

@@ -81,7 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         now = time.time()
-        if urlsplit(self.path).path != ENDPOINT_PATH:
+        if urlsplit(self.path).path != ENDPOINT_PATH and not self.server.behaviour.ROUTES_ELSEWHERE:
             self._send(self._error(404, "no such endpoint", now))
             return
         if "transfer-encoding" in self.headers:
@@ -102,8 +102,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send(self._error(400, "the body is shorter than its Content-Length", now))
             return
+        self._handle(body, now)
+
+    def _handle(self, body: bytes, now: float) -> None:
         try:
-            reply = self.server.behaviour.handle(body, now)
+            reply = self.server.behaviour.route(self.command, self.path, body, now)
+            if reply is None:
+                self._not_routed(now)
+                return
         except Exception:
             # A bug in a stage (or a fault) is answered as what it is, a 500, instead of a dropped
             # connection; the suite then reports LT-HTTP-NO-5XX.
@@ -112,6 +118,20 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _method_not_allowed(self) -> None:
         now = time.time()
+        # The body is read either way: left unread it would be parsed as the connection's next request.
+        length = self.headers.get("Content-Length", "0")
+        size = int(length) if length.isascii() and length.isdigit() and len(length) < 7 else -1
+        if size < 0 or size > MAX_BODY_BYTES or "transfer-encoding" in self.headers:
+            self.close_connection = True
+            body = b""
+        else:
+            body = self.rfile.read(size)
+        if self.server.behaviour.ROUTES_ELSEWHERE:  # a fault that serves other methods
+            self._handle(body, now)
+            return
+        self._not_routed(now)
+
+    def _not_routed(self, now: float) -> None:
         if urlsplit(self.path).path != ENDPOINT_PATH:
             self._send(self._error(404, "no such endpoint", now))
         else:

@@ -12,6 +12,7 @@ from typing import Any
 
 from conformance import contract
 from conformance.cassettes.agreement import recording_lines
+from conformance.entropy import entropy_line
 from conformance.files import write_atomic
 from conformance.report._document import Block, Code, Heading, Para, Table, to_html, to_markdown
 from conformance.report._text import scrub
@@ -71,6 +72,8 @@ def _header(summary: Summary) -> list[Block]:
         ("Exit code", summary.get("exit_code")),
     ]
     blocks += [Heading("What was tested"), Table(("Item", "Value"), tuple((k, _s(v)) for k, v in rows))]
+    if "token_entropy" in summary:  # the bound the token sample supports (issue 11)
+        blocks.append(Para(entropy_line(summary["token_entropy"])))
     cassettes = summary.get("cassettes") or []
     if cassettes:
         blocks += [

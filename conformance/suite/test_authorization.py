@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from conformance.engine import Run
-from conformance.inputs import MISSING, Param, api_key_variants
+from conformance.inputs import MISSING, Param, api_key_variants, key_probe_cases, user_spelling_cases
 
 
 @pytest.mark.requirements(
@@ -22,6 +22,12 @@ def test_api_key_required_and_checked(conformance: Run) -> None:
     conformance.expect_all(cases)
 
 
+@pytest.mark.requirements("LT-AUTH-KEY-INVALID", "LT-REJECT-NO-TOKEN")
+def test_api_key_probes_refused(conformance: Run) -> None:
+    """Keys derived from the configured one (case, one character, prefixes, whitespace/NUL): all refused."""
+    conformance.expect_all(key_probe_cases(conformance.builder))
+
+
 @pytest.mark.requirements("LT-AUTH-USER-UNKNOWN")
 def test_unknown_user_refused(conformance: Run) -> None:
     """A token for a user that does not exist is refused."""
@@ -35,3 +41,16 @@ def test_user_outside_scope_refused(conformance: Run) -> None:
     if foreign is None:
         pytest.skip("no --foreign-user-id given: LT-AUTH-USER-SCOPE not exercised")
     conformance.expect(conformance.case(user_id=Param.of(str(foreign))))
+
+
+@pytest.mark.requirements(
+    "LT-AUTH-USER-SCOPE",
+    "LT-AUTH-USER-UNKNOWN",
+    "LT-AUTH-TOKEN-OWNER",
+    "LT-INPUT-USER-RANGE",
+    "LT-INPUT-REPEATED",
+    "LT-INPUT-LENIENT-HONOURED",
+)
+def test_every_spelling_of_users_the_key_does_not_own(conformance: Run) -> None:
+    """The foreign and unknown users zero-padded, wrapped (+2^32, +2^64), repeated, signed; huge ids."""
+    conformance.expect_all(user_spelling_cases(conformance.builder))

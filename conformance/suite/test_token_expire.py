@@ -10,6 +10,7 @@ from conformance.inputs import (
     TOKEN_EXPIRE_BOUNDARIES,
     VALID_TOKEN_EXPIRE,
     Param,
+    digit_run_cases,
     malformed_spellings,
     spread_across,
     token_expire_cases,
@@ -65,3 +66,9 @@ def test_token_expire_malformed_spellings(conformance: Run) -> None:
     """Every malformed class once: sign, fraction, exponent, whitespace, foreign digits, words, empty."""
     spellings = malformed_spellings(VALID_TOKEN_EXPIRE)
     conformance.expect_all(conformance.case(token_expire=Param.of(v)) for v in spellings)
+
+
+@pytest.mark.requirements("LT-INPUT-EXPIRE-MALFORMED", "LT-HTTP-TIMELY", "LT-HTTP-NO-5XX")
+def test_token_expire_long_digit_runs(conformance: Run) -> None:
+    """15 to 4000 digits followed or interrupted by junk, whitespace, separators and signs: all refused."""
+    conformance.expect_all(digit_run_cases(conformance.builder, "token_expire"))

@@ -5,10 +5,17 @@ from __future__ import annotations
 import pytest
 
 from conformance.engine import Run
-from conformance.inputs import MISSING, USER_ID_BOUNDARIES, Param, malformed_spellings, user_id_cases
+from conformance.inputs import (
+    MISSING,
+    USER_ID_BOUNDARIES,
+    Param,
+    digit_run_cases,
+    malformed_spellings,
+    user_id_cases,
+)
 
 
-@pytest.mark.requirements("LT-INPUT-LENIENT-HONOURED", "LT-ECHO-USER")
+@pytest.mark.requirements("LT-INPUT-LENIENT-HONOURED", "LT-INPUT-USER-RANGE", "LT-ECHO-USER")
 def test_user_id_boundaries(conformance: Run) -> None:
     """0, 1, 2^31-1, 2^31, 2^63, a huge value, and the user + 2^32 / 2^64 (a wrapping parser's trap)."""
     user = conformance.builder.users.user_id
@@ -44,3 +51,9 @@ def test_user_id_malformed_spellings(conformance: Run) -> None:
 def test_user_id_generated(conformance: Run) -> None:
     """Hypothesis: known users, other well-formed IDs, padded, signed, fractional and foreign spellings."""
     conformance.explore(user_id_cases(conformance.builder), label="user_id")
+
+
+@pytest.mark.requirements("LT-INPUT-USER-MALFORMED", "LT-HTTP-TIMELY", "LT-HTTP-NO-5XX")
+def test_user_id_long_digit_runs(conformance: Run) -> None:
+    """15 to 4000 digits followed or interrupted by junk, whitespace, separators and signs: all refused."""
+    conformance.expect_all(digit_run_cases(conformance.builder, "user_id"))
