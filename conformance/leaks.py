@@ -24,7 +24,7 @@ def run_secrets(books: Iterable[SecretBook | None]) -> SecretBook:
     for book in books:
         for secret in book or ():
             if secret.kind == KEY_KIND:
-                merged.add_key(secret.value, probes=False)  # the probes are in the book already
+                merged.add_key(secret.value)
             else:
                 merged.add_token(secret.value)
     return merged

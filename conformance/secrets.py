@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, quote_plus, unquote_plus
 
-from conformance.model import API_KEY_PLACEHOLDER, key_probe_secrets
+from conformance.model import API_KEY_PLACEHOLDER
 
 # Shorter secrets would match unrelated text (a status, a user_id) and garble it.
 MIN_SECRET_LENGTH = 4
@@ -213,15 +213,10 @@ class SecretBook:
         """The length of the longest secret (0 when none)."""
         return len(self._ordered[0].value) if self._ordered else 0
 
-    def add_key(self, key: str, *, probes: bool = True) -> None:
-        """Know an api_key, and the key probes derived from it (near-copies); each becomes the placeholder."""
-        for value in (key, *(key_probe_secrets(key) if probes else ())):
-            if (
-                len(value) >= MIN_SECRET_LENGTH
-                and value != API_KEY_PLACEHOLDER
-                and value not in self._secrets
-            ):
-                self._add(Secret.build(value, KEY_KIND, API_KEY_PLACEHOLDER))
+    def add_key(self, key: str) -> None:
+        """Know an api_key; it is replaced by the placeholder."""
+        if len(key) >= MIN_SECRET_LENGTH and key != API_KEY_PLACEHOLDER and key not in self._secrets:
+            self._add(Secret.build(key, KEY_KIND, API_KEY_PLACEHOLDER))
 
     def add_token(self, token: str, *, replacement: str | None = None) -> str:
         """Know a token; returns what stands in for it (``<token#N len=L>`` unless given)."""

@@ -37,7 +37,7 @@ from conformance.engine import Run
 from conformance.entropy import token_entropy_summary
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users, sentinel_cases
 from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured
-from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange
+from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange, key_probe_secrets
 from conformance.options import DEFAULT_KEY_VARIABLE, DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
 from conformance.printable import printable
 from conformance.profile import Profile, ProfileError, load_profile
@@ -470,7 +470,7 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             sender=FirstAnswerGuard(transport) if live else transport,
             context=CheckContext(profile=profile, api_key=api_key, not_owned=users.not_owned),
             builder=CaseBuilder(users=users, profile=profile),
-            redactor=Redactor(secrets=[api_key]),
+            redactor=Redactor(secrets=[api_key, *key_probe_secrets(api_key)]),
             max_examples=max_examples,
             seed=seed,
         )
