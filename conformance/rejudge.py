@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from conformance.engine import Run
 
 FORM_FIELDS = ("api_key", "user_id", "token_expire")
-HTTP_TOO_MANY_REQUESTS = 429
 
 
 class RecordedInputs:
@@ -44,14 +43,11 @@ class RecordedInputs:
         self._sent = sent  # how many requests the test has sent so far (its explicit cases)
 
     def __iter__(self) -> Iterator[tuple[int, Interaction]]:
-        start = self._sent()
-        previous: Interaction | None = None
-        for number, interaction in enumerate(self._interactions[start:], start + 1):
-            # A throttled request was sent again by the engine itself (Run.exchange): not a new input.
-            retried = previous is not None and previous.status == HTTP_TOO_MANY_REQUESTS
-            if not (retried and previous is not None and previous.body == interaction.body):
-                yield number, interaction
-            previous = interaction
+        # Re-synchronised before each input with what the test has sent so far: the engine's own
+        # requests between two inputs (the resend of a throttled request, the sentinels' rounds) took
+        # their recorded interactions already, so they are never sent a second time as inputs.
+        while (index := self._sent()) < len(self._interactions):
+            yield index + 1, self._interactions[index]
 
 
 def recorded_inputs(book: CassetteBook, name: str, run: Run) -> RecordedInputs:
