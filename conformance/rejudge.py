@@ -46,7 +46,10 @@ class RecordedInputs:
         # Re-synchronised before each input with what the test has sent so far: the engine's own
         # requests between two inputs (the resend of a throttled request, the sentinels' rounds) took
         # their recorded interactions already, so they are never sent a second time as inputs.
-        while (index := self._sent()) < len(self._interactions):
+        # Each step moves on at least one interaction, whatever the test sent.
+        last = -1
+        while (index := max(self._sent(), last + 1)) < len(self._interactions):
+            last = index
             yield index + 1, self._interactions[index]
 
 

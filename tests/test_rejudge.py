@@ -49,13 +49,27 @@ def interaction(body: bytes, status: int) -> Interaction:
     return Interaction("POST", "/v1/user/login_token", body, 0.0, 0.0, status)
 
 
-def test_recorded_inputs_start_after_the_explicit_ones_and_skip_throttle_retries() -> None:
+def test_recorded_inputs_start_after_the_explicit_ones_and_skip_what_the_engine_sent_itself() -> None:
     recorded = [
         interaction(b"a=1", 200),
         interaction(b"b=1", 429),
         interaction(b"b=1", 200),
+        interaction(b"sentinel=1", 401),
         interaction(b"c=1", 200),
     ]
     sent = [1]
-    inputs = RecordedInputs(Path("x.yaml"), recorded, target=None, sent=lambda: sent[0])
-    assert [(n, i.body) for n, i in inputs] == [(2, b"b=1"), (4, b"c=1")]
+    # Sending b=1 also sends its throttled retry and a sentinel: three requests for one input.
+    advance = {b"b=1": 3, b"c=1": 1}
+    seen = []
+    for number, recorded_interaction in RecordedInputs(
+        Path("x.yaml"), recorded, target=None, sent=lambda: sent[0]
+    ):
+        seen.append((number, recorded_interaction.body))
+        sent[0] += advance[recorded_interaction.body]
+    assert seen == [(2, b"b=1"), (5, b"c=1")]
+
+
+def test_recorded_inputs_always_move_on_even_when_nothing_was_sent() -> None:
+    recorded = [interaction(b"a=1", 200), interaction(b"b=1", 200)]
+    inputs = RecordedInputs(Path("x.yaml"), recorded, target=None, sent=lambda: 0)
+    assert [n for n, _ in inputs] == [1, 2]
