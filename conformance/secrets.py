@@ -253,7 +253,7 @@ class SecretBook:
     # -- finding -------------------------------------------------------------------------------------
     def find(self, text: str) -> list[Secret]:
         """The secrets ``text`` holds in any spelling."""
-        if not self._ordered or not text:
+        if not self._ordered or len(text) < MIN_SECRET_LENGTH:
             return []
         found: dict[int, Secret] = {}
         texts = views(text)

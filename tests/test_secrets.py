@@ -155,3 +155,14 @@ def test_a_secret_is_found_at_every_offset_by_the_sampled_index() -> None:
     short = "ab12"
     book.add_token(short)
     assert [s.value for s in book.find(f"zz{short}zz")] == [short]
+
+
+def test_the_report_net_knows_every_registered_book_whatever_variable_held_the_key() -> None:
+    """A key read from --api-key-env OTHER_NAME is scrubbed from report text all the same."""
+    from conformance.report._text import scrub
+    from conformance.secrets import register
+
+    other = "OTHER-VARIABLE-KEY-0123456789"
+    book = SecretBook(api_keys=[other])
+    register(book)
+    assert scrub(f"version 2.1 ({other}) \x1b[2J") == f"version 2.1 ({API_KEY_PLACEHOLDER}) \\x1b[2J"
