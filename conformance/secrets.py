@@ -214,9 +214,15 @@ class SecretBook:
         return len(self._ordered[0].value) if self._ordered else 0
 
     def add_key(self, key: str) -> None:
-        """Know an api_key; it is replaced by the placeholder."""
-        if len(key) >= MIN_SECRET_LENGTH and key != API_KEY_PLACEHOLDER and key not in self._secrets:
-            self._add(Secret.build(key, KEY_KIND, API_KEY_PLACEHOLDER))
+        """Know an api_key; it is replaced by the placeholder.
+
+        Its lower-case form too: header names arrive lower-cased, and the key modulo case is the key.
+        """
+        if key == API_KEY_PLACEHOLDER:
+            return
+        for form in dict.fromkeys((key, key.lower())):
+            if len(form) >= MIN_SECRET_LENGTH and form not in self._secrets:
+                self._add(Secret.build(form, KEY_KIND, API_KEY_PLACEHOLDER))
 
     def add_token(self, token: str, *, replacement: str | None = None) -> str:
         """Know a token; returns what stands in for it (``<token#N len=L>`` unless given)."""
