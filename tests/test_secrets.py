@@ -166,3 +166,16 @@ def test_the_report_net_knows_every_registered_book_whatever_variable_held_the_k
     book = SecretBook(api_keys=[other])
     register(book)
     assert scrub(f"version 2.1 ({other}) \x1b[2J") == f"version 2.1 ({API_KEY_PLACEHOLDER}) \\x1b[2J"
+
+
+@pytest.mark.parametrize("text", ["a%2fb%2F+c", "%E2%82%AC+%zz%", "plain", "<!-- open &#65; %41"])
+def test_views_decode_like_the_standard_library(text: str) -> None:
+    """The linear percent view agrees with urllib; an unterminated comment runs to the end."""
+    from urllib.parse import unquote_plus
+
+    from conformance.secrets import views, xml_view
+
+    if "%" in text or "+" in text:
+        assert unquote_plus(text) in views(text)
+    if "<!--" in text:
+        assert xml_view(text) == ""
