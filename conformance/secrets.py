@@ -221,12 +221,13 @@ class SecretBook:
         """The length of the longest secret (0 when none)."""
         return len(self._ordered[0].value) if self._ordered else 0
 
-    def add_key(self, key: str) -> None:
+    def add_key(self, key: str, *, placeholder_too: bool = False) -> None:
         """Know an api_key; it is replaced by the placeholder.
 
         Its lower-case form too: header names arrive lower-cased, and the key modulo case is the key.
+        The placeholder itself is no secret unless ``placeholder_too`` (replay finds a recorded echo by it).
         """
-        if key == API_KEY_PLACEHOLDER:
+        if key == API_KEY_PLACEHOLDER and not placeholder_too:
             return
         for form in dict.fromkeys((key, key.lower())):
             if len(form) >= MIN_SECRET_LENGTH and form not in self._secrets:
@@ -398,6 +399,14 @@ _BOOKS: weakref.WeakSet[SecretBook] = weakref.WeakSet()
 def register(book: SecretBook) -> None:
     """Let the report writers' second net know this run's secrets (it scrubs with every live book)."""
     _BOOKS.add(book)
+
+
+@functools.lru_cache(maxsize=16)
+def echo_book(api_key: str) -> SecretBook:
+    """A book that finds ``api_key`` (in replay the placeholder: the recording replaced the echo by it)."""
+    book = SecretBook()
+    book.add_key(api_key, placeholder_too=True)
+    return book
 
 
 @functools.lru_cache(maxsize=16)
