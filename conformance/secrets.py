@@ -22,7 +22,7 @@ import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, quote_plus, unquote_plus
+from urllib.parse import quote, quote_plus
 
 from conformance.model import API_KEY_PLACEHOLDER
 
@@ -40,13 +40,16 @@ GRAM = 8
 LONG_NEEDLE = 16
 STRIDE = LONG_NEEDLE - GRAM + 1
 DIRECT_MAX_NEEDLES = 64
-_GAP = r"(?:<!--.*?-->|<!\[CDATA\[|\]\]>)*"
-_GAPS = re.compile(r"<!--.*?-->|<!\[CDATA\[|\]\]>", re.S)
+# A comment inside a spelled secret is bounded, and an unterminated comment runs to the end of the
+# text: either way no position is scanned twice to the end (a body of many "<!--" stays linear).
+_GAP = r"(?:<!--.{0,1024}?-->|<!\[CDATA\[|\]\]>)*"
+_GAPS = re.compile(r"<!--.*?(?:-->|\Z)|<!\[CDATA\[|\]\]>", re.S)
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
 _NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _NAMED_REF = re.compile(r"&(amp|lt|gt|quot|apos);")
 _MAX_CODE_POINT = 0x10FFFF
 _ESCAPE = re.compile(r"%[0-9A-F]{2}")
+_PERCENT_RUN = re.compile(r"(?:%[0-9a-fA-F]{2})+")
 
 
 def _char(match: re.Match[str]) -> str:
@@ -65,9 +68,14 @@ def xml_view(text: str) -> str | None:
 
 
 def _percent_view(text: str) -> str | None:
+    # Not urllib's unquote_plus: it splits at every "%", and a body of a million of them costs seconds.
     if "%" not in text and "+" not in text:
         return None
-    return unquote_plus(text, errors="surrogateescape")
+    return _PERCENT_RUN.sub(_percent_decoded, text.replace("+", " "))
+
+
+def _percent_decoded(match: re.Match[str]) -> str:
+    return bytes.fromhex(match.group(0).replace("%", "")).decode("utf-8", "surrogateescape")
 
 
 def views(text: str) -> list[str]:
@@ -213,10 +221,17 @@ class SecretBook:
         """The length of the longest secret (0 when none)."""
         return len(self._ordered[0].value) if self._ordered else 0
 
-    def add_key(self, key: str) -> None:
-        """Know an api_key; it is replaced by the placeholder."""
-        if len(key) >= MIN_SECRET_LENGTH and key != API_KEY_PLACEHOLDER and key not in self._secrets:
-            self._add(Secret.build(key, KEY_KIND, API_KEY_PLACEHOLDER))
+    def add_key(self, key: str, *, placeholder_too: bool = False) -> None:
+        """Know an api_key; it is replaced by the placeholder.
+
+        Its lower-case form too: header names arrive lower-cased, and the key modulo case is the key.
+        The placeholder itself is no secret unless ``placeholder_too`` (replay finds a recorded echo by it).
+        """
+        if key == API_KEY_PLACEHOLDER and not placeholder_too:
+            return
+        for form in dict.fromkeys((key, key.lower())):
+            if len(form) >= MIN_SECRET_LENGTH and form not in self._secrets:
+                self._add(Secret.build(form, KEY_KIND, API_KEY_PLACEHOLDER))
 
     def add_token(self, token: str, *, replacement: str | None = None) -> str:
         """Know a token; returns what stands in for it (``<token#N len=L>`` unless given)."""
@@ -253,7 +268,7 @@ class SecretBook:
     # -- finding -------------------------------------------------------------------------------------
     def find(self, text: str) -> list[Secret]:
         """The secrets ``text`` holds in any spelling."""
-        if not self._ordered or not text:
+        if not self._ordered or len(text) < MIN_SECRET_LENGTH:
             return []
         found: dict[int, Secret] = {}
         texts = views(text)
@@ -384,6 +399,14 @@ _BOOKS: weakref.WeakSet[SecretBook] = weakref.WeakSet()
 def register(book: SecretBook) -> None:
     """Let the report writers' second net know this run's secrets (it scrubs with every live book)."""
     _BOOKS.add(book)
+
+
+@functools.lru_cache(maxsize=16)
+def echo_book(api_key: str) -> SecretBook:
+    """A book that finds ``api_key`` (in replay the placeholder: the recording replaced the echo by it)."""
+    book = SecretBook()
+    book.add_key(api_key, placeholder_too=True)
+    return book
 
 
 @functools.lru_cache(maxsize=16)

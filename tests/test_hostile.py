@@ -122,7 +122,9 @@ def canary_key() -> str:
     return f"CANARY&KEY-{secrets.token_hex(12)}"
 
 
-def run_cli(target: str, tmp_path: Path, *extra: str, api_key: str) -> CliRun:
+def run_cli(
+    target: str, tmp_path: Path, *extra: str, api_key: str, key_variable: str = "CONFORMANCE_API_KEY"
+) -> CliRun:
     """Run `conformance run --target target` in a fresh process (wrapped to measure its peak RSS).
 
     Its temporary and cache directories are under ``tmp_path`` too, so a test can search all it wrote.
@@ -134,8 +136,8 @@ def run_cli(target: str, tmp_path: Path, *extra: str, api_key: str) -> CliRun:
     for folder in ("tmp", "cache"):
         (tmp_path / folder).mkdir(exist_ok=True)
     env = {
-        **os.environ,
-        "CONFORMANCE_API_KEY": api_key,
+        **{k: v for k, v in os.environ.items() if k != "CONFORMANCE_API_KEY"},
+        key_variable: api_key,
         "NO_COLOR": "1",
         "TMPDIR": str(tmp_path / "tmp"),
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
@@ -327,3 +329,18 @@ def secrets_in_files(folder: Path, api_key: str, tokens: list[str]) -> list[str]
             if found:
                 hits.append(f"{path.relative_to(folder)}: {sorted(set(found))}")
     return hits
+
+
+def test_a_key_from_another_variable_never_reaches_a_report(tmp_path: Path) -> None:
+    """--api-key-env OTHER: the key the target puts in its version header is redacted everywhere."""
+    api_key = canary_key()
+    ISSUED_TOKENS.clear()
+    with HostileServer("key_in_version_header") as server:
+        run = run_cli(
+            server.url, tmp_path, "--api-key-env", "OTHER_KEY", api_key=api_key, key_variable="OTHER_KEY"
+        )
+        tokens = list(ISSUED_TOKENS)
+    assert_finding(run, EXPECTED["key_in_version_header"])
+    assert run.summary["target_version"].startswith("2.1 (__API_KEY_REDACTED__")  # key + "x" comes first
+    assert secrets_in_files(tmp_path, api_key, tokens) == []
+    assert {p.name for p in run.report_dir.iterdir()} >= {"junit.xml", "signoff.md", "summary.json"}

@@ -65,4 +65,8 @@ def test_run_secrets_merges_keys_and_tokens() -> None:
     first, second = SecretBook(api_keys=[KEY]), SecretBook()
     second.add_token(TOKEN)
     merged = run_secrets([first, None, second])
-    assert sorted((s.kind, s.value) for s in merged) == [("api_key", KEY), ("token", TOKEN)]
+    assert sorted((s.kind, s.value) for s in merged) == [
+        ("api_key", KEY),
+        ("api_key", KEY.lower()),
+        ("token", TOKEN),
+    ]

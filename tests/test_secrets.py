@@ -155,3 +155,35 @@ def test_a_secret_is_found_at_every_offset_by_the_sampled_index() -> None:
     short = "ab12"
     book.add_token(short)
     assert [s.value for s in book.find(f"zz{short}zz")] == [short]
+
+
+def test_the_report_net_knows_every_registered_book_whatever_variable_held_the_key() -> None:
+    """A key read from --api-key-env OTHER_NAME is scrubbed from report text all the same."""
+    from conformance.report._text import scrub
+    from conformance.secrets import register
+
+    other = "OTHER-VARIABLE-KEY-0123456789"
+    book = SecretBook(api_keys=[other])
+    register(book)
+    assert scrub(f"version 2.1 ({other}) \x1b[2J") == f"version 2.1 ({API_KEY_PLACEHOLDER}) \\x1b[2J"
+
+
+@pytest.mark.parametrize("text", ["a%2fb%2F+c", "%E2%82%AC+%zz%", "plain", "<!-- open &#65; %41"])
+def test_views_decode_like_the_standard_library(text: str) -> None:
+    """The linear percent view agrees with urllib; an unterminated comment runs to the end."""
+    from urllib.parse import unquote_plus
+
+    from conformance.secrets import views, xml_view
+
+    if "%" in text or "+" in text:
+        assert unquote_plus(text) in views(text)
+    if "<!--" in text:
+        assert xml_view(text) == ""
+
+
+def test_the_echo_book_finds_the_placeholder_in_replay() -> None:
+    """A recorded echo holds the placeholder; replay judges it by that, in any spelling."""
+    from conformance.secrets import echo_book
+
+    assert echo_book(API_KEY_PLACEHOLDER).find(f"echo {quote(API_KEY_PLACEHOLDER)}")
+    assert not key_book(API_KEY_PLACEHOLDER).find(API_KEY_PLACEHOLDER)

@@ -7,7 +7,7 @@ import xml.etree.ElementTree as ET
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
 from conformance.model import CheckFailure
-from conformance.secrets import key_book
+from conformance.secrets import echo_book
 
 
 @check(serves=("LT-SEC-NO-DTD",))
@@ -27,7 +27,7 @@ def no_dtd(subject: Subject, ctx: CheckContext) -> str | None:
 
 def echo_places(subject: Subject, api_key: str) -> list[str]:
     """Where the response holds the api_key in any spelling (``conformance.secrets`` knows them all)."""
-    book = key_book(api_key)
+    book = echo_book(api_key)
     if not len(book):
         return []
     exchange = subject.exchange
