@@ -398,14 +398,24 @@ def user_id_params(users: Users) -> st.SearchStrategy[Param]:
     return _sent(single, repeat_same=False)
 
 
+def api_key_params() -> st.SearchStrategy[Param | None]:
+    """Mostly the configured key (None: the builder's default), sometimes a key probe derived from it."""
+    probes = st.sampled_from([name for name, _ in KEY_PROBES]).map(lambda name: Param.of(key_probe(name)))
+    return weighted((9, st.just(None)), (1, probes))
+
+
 def token_expire_cases(builder: CaseBuilder) -> st.SearchStrategy[Case]:
-    """Cases that vary token_expire only."""
-    return token_expire_params(builder.profile).map(lambda p: builder.case(token_expire=p))
+    """Cases that vary token_expire (and now and then the key: exploration probes authentication too)."""
+    return st.tuples(token_expire_params(builder.profile), api_key_params()).map(
+        lambda p: builder.case(token_expire=p[0], api_key=p[1])
+    )
 
 
 def user_id_cases(builder: CaseBuilder) -> st.SearchStrategy[Case]:
-    """Cases that vary user_id only."""
-    return user_id_params(builder.users).map(lambda p: builder.case(user_id=p))
+    """Cases that vary user_id (and now and then the key: exploration probes authentication too)."""
+    return st.tuples(user_id_params(builder.users), api_key_params()).map(
+        lambda p: builder.case(user_id=p[0], api_key=p[1])
+    )
 
 
 def boundary_cases(builder: CaseBuilder) -> list[Case]:

@@ -106,10 +106,10 @@ def key_probe_secrets(api_key: str) -> list[str]:
     """The key probes long enough to hide wherever the suite writes text, like the key itself."""
     if api_key == API_KEY_PLACEHOLDER:
         return []
-    # A probe holding the key whole (the key plus a suffix) is hidden by the key's own spellings.
-    return [
-        p for p in key_probe_values(api_key) if len(p.strip()) >= KEY_PROBE_MIN_LENGTH and api_key not in p
-    ]
+    # A probe that contains the key (the key + a space) is hidden by hiding the key; replacing it whole
+    # would also eat the space before a key echoed in text.
+    probes = key_probe_values(api_key)
+    return [p for p in dict.fromkeys(probes) if len(p.strip()) >= KEY_PROBE_MIN_LENGTH and api_key not in p]
 
 
 def key_probe_values(api_key: str) -> list[str]:

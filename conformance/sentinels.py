@@ -19,7 +19,7 @@ from conformance.model import Case, Exchange
 if TYPE_CHECKING:
     from conformance.engine import Run
 
-SENTINEL_EVERY = 25  # grants between two rounds
+SENTINEL_EVERY = 50  # grants between two rounds (about a dozen rounds in a default run)
 
 
 class Sentinels:

@@ -243,3 +243,11 @@ def test_sentinels_are_refusals() -> None:
     assert {"LT-AUTH-KEY-INVALID", "LT-AUTH-USER-SCOPE", "LT-AUTH-USER-UNKNOWN"} <= {
         c.requirement for c in cases
     }
+
+
+def test_exploration_varies_the_key_too() -> None:
+    from hypothesis import find
+
+    for strategy in (user_id_cases(BUILDER), token_expire_cases(BUILDER)):
+        probed = find(strategy, lambda c: "__API_KEY_PROBE_" in dict(c.form)["api_key"])
+        assert probed.expect is Expect.REJECT

@@ -29,7 +29,7 @@ def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:
 def test_conformant_reference(tmp_path: Path) -> None:
     result = pytest_run("--target", "reference", "--report-dir", str(tmp_path), "--max-examples", "20")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "14 passed" in result.stdout
+    assert "22 passed" in result.stdout
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["verdict"] == "conformant"
     assert (tmp_path / "signoff.md").is_file()
