@@ -617,6 +617,7 @@ def test_transport_records_replays_and_lets_misses_through(tmp_path: Path) -> No
             for each in cases:
                 live.append(transport.send(each))
                 session.settle(live[-1])
+        book.finish()  # the recorded set is swapped in here
     replay_book = CassetteBook(tmp_path, mode="replay")
     with Transport(replay_book.header.target, api_key=API_KEY_PLACEHOLDER) as transport:
         with replay_book.use(TEST_NAME) as session:
