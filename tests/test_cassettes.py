@@ -10,7 +10,7 @@ import secrets
 import socket
 import string
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -312,7 +312,7 @@ def _corrupt(path: Path, old: str, new: str) -> None:
     path.write_text(path.read_text().replace(old, new, 1))
 
 
-CORRUPTIONS = {
+CORRUPTIONS: dict[str, tuple[Callable[[Path], object], str]] = {
     "bad-yaml": (lambda p: p.write_text("format: 1\nheader: [unclosed\n"), "is not valid YAML at line 3"),
     "not-a-mapping": (lambda p: p.write_text("- just\n- a list\n"), "is not a cassette"),
     "missing-header": (lambda p: _corrupt(p, "header:", "heading:"), "the header is missing"),

@@ -7,6 +7,7 @@ requirements that must have been judged and passed.
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +94,10 @@ def test_case_files_cover_every_requirement_both_ways() -> None:
 
 
 def conforming() -> dict[str, Any]:
-    return yaml.safe_load((CASES[0].parent / "grant_conforming.yaml").read_text(encoding="utf-8"))
+    data: dict[str, Any] = yaml.safe_load(
+        (CASES[0].parent / "grant_conforming.yaml").read_text(encoding="utf-8")
+    )
+    return data
 
 
 def test_failure_carries_expected_and_received() -> None:
@@ -147,7 +151,7 @@ def test_random_tokens_of_common_shapes_pass() -> None:
     import secrets
     import uuid
 
-    shapes = [
+    shapes: list[Callable[[], str]] = [
         lambda: secrets.token_hex(16),
         lambda: secrets.token_urlsafe(24),
         lambda: str(uuid.uuid4()),

@@ -70,9 +70,14 @@ def test_every_requirement_has_a_check_and_a_source() -> None:
 @pytest.mark.skipif(not SEED.is_file(), reason="the seed document lives beside the repository")
 def test_seed_lines_point_at_the_seed() -> None:
     lines = SEED.read_text(encoding="utf-8").splitlines()
-    assert "minimum: 60, maximum: 86400" in lines[requirement("LT-INPUT-EXPIRE-RANGE").seed_line - 1]
-    assert "<expire>9090</expire>" in lines[AMBIGUITIES_BY_ID["AMB-EXPIRE-SAMPLE"].seed_line - 1]
-    assert "ConfidenceType" in lines[AMBIGUITIES_BY_ID["AMB-CONFIDENCE-TYPE"].seed_line - 1]
+
+    def line(seed_line: int | None) -> str:
+        assert seed_line is not None
+        return lines[seed_line - 1]
+
+    assert "minimum: 60, maximum: 86400" in line(requirement("LT-INPUT-EXPIRE-RANGE").seed_line)
+    assert "<expire>9090</expire>" in line(AMBIGUITIES_BY_ID["AMB-EXPIRE-SAMPLE"].seed_line)
+    assert "ConfidenceType" in line(AMBIGUITIES_BY_ID["AMB-CONFIDENCE-TYPE"].seed_line)
 
 
 def test_the_issue_ambiguities_are_registered() -> None:

@@ -7,7 +7,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.inputs import (
-    DIGITS,
     INVALID_API_KEY,
     MISSING,
     TOKEN_EXPIRE_BOUNDARIES,
@@ -28,6 +27,7 @@ from conformance.inputs import (
 )
 from conformance.model import (
     API_KEY_PLACEHOLDER,
+    DIGITS,
     KEY_PROBES,
     PATH_VARIANTS,
     Expect,

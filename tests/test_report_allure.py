@@ -168,10 +168,11 @@ def test_it():
 
 def evidence_part(part: str, expire: int) -> dict[str, Any]:
     form = [["api_key", API_KEY_PLACEHOLDER], ["token_expire", str(expire)]]
-    return {
+    parts: dict[str, dict[str, Any]] = {
         "request": {"method": "POST", "url": "http://127.0.0.1:1/x", "form": form},
         "response": {"status": 200, "headers": [], "body": "<user_response/>", "error": None},
-    }[part]
+    }
+    return parts[part]
 
 
 def test_attached_evidence_is_the_given_evidence(pytester: pytest.Pytester) -> None:

@@ -15,7 +15,8 @@ import pytest
 
 from conformance.reportdir import LOCK_NAME, PREVIOUS_NAME, locked
 from tests.cli_support import ROOT, conformance, summary
-from tests.test_interrupt import StallingServer, canary_key, cli_process, end, wait_for
+from tests.test_hostile import canary_key
+from tests.test_interrupt import StallingServer, cli_process, end, wait_for
 
 pytestmark = pytest.mark.e2e
 KEY = {"CONFORMANCE_API_KEY": "CANARY-KEY-reportdir-0001"}

@@ -65,7 +65,9 @@ def echo_url() -> Iterator[str]:
 
 def _forms() -> list[tuple[tuple[str, str], ...]]:
     key = ("api_key", API_KEY_PLACEHOLDER)
-    forms = [(key, ("user_id", "12345"), ("token_expire", value)) for value in malformed_spellings(3600)]
+    forms: list[tuple[tuple[str, str], ...]] = [
+        (key, ("user_id", "12345"), ("token_expire", value)) for value in malformed_spellings(3600)
+    ]
     forms += [(*(("api_key", v) for v in param.values), ("user_id", "12345")) for param in api_key_variants()]
     forms += [
         (key, ("user_id", "12345"), ("token_expire", "60"), ("token_expire", "61")),  # repeated
