@@ -3,7 +3,8 @@
 The body is served by the real hostile server on loopback and read through the real Transport; the
 judging (every check, token learning, evidence) then runs on it through the Run, with a sender that
 hands the same exchange back, so only the suite's own work is timed. The issue asks for this one timed
-assertion.
+assertion. It times the judging thread's CPU time (``time.thread_time``), not the wall clock: what it
+bounds is the work a body costs the suite, which other processes on a busy CI machine do not change.
 """
 
 from __future__ import annotations
@@ -56,9 +57,9 @@ def test_every_response_of_the_worst_case_is_judged_in_under_100_ms(case: str) -
     )
     timings = []
     for _ in range(JUDGED):
-        started = time.perf_counter()
+        started = time.thread_time()
         _, results = run.exchange(builder.case())
-        timings.append(time.perf_counter() - started)
+        timings.append(time.thread_time() - started)
     failed = {r.requirement for r in results if r.failure is not None}
     assert "LT-SCHEMA-SUCCESS" in failed
     print(f"judged {JUDGED} x {len(live.body)} bytes: max {max(timings) * 1000:.1f} ms")
