@@ -2,7 +2,7 @@
 
 A target that caches authentication per connection or per key, or whose checks fail open after some
 number of requests, passes a suite that probes keys and scope only at its start. The sentinels follow
-the first grant and then every SENTINEL_EVERY grants, whatever test is running: one on the keep-alive
+the first grant of each test and then every SENTINEL_EVERY grants of it: one on the keep-alive
 connection that has just carried the good key, one on a fresh connection. The suite's last test sends a
 final round (see suite/test_vigilance.py).
 """
@@ -10,6 +10,7 @@ final round (see suite/test_vigilance.py).
 from __future__ import annotations
 
 import dataclasses
+import zlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,16 @@ class Sentinels:
         self.grants = 0
         self.sent = 0
         self._busy = False
+
+    def begin(self, nodeid: str) -> None:
+        """Start counting afresh for the test ``nodeid``.
+
+        Each test's rounds depend on its own exchanges only, so a test's cassette is whole by itself: a
+        ``-k`` run, ``--record-missing`` and a replay of any subset send the same rounds as the full run.
+        The rotation starts at a place derived from the test's name, so tests still probe differently.
+        """
+        self.grants = 0
+        self.sent = zlib.crc32(nodeid.encode()) % len(self.cases) if self.cases else 0
 
     def __call__(self, run: Run, exchange: Exchange) -> None:
         """After a grant: the next sentinel on the same connection, then one on a fresh connection."""

@@ -116,6 +116,8 @@ class Session:
             if source is not None:
                 self.run.recorded = recorded_inputs(source, nodeid, self.run)
             stack.enter_context(self.run.test(nodeid))
+            if isinstance(self.run.after_exchange, Sentinels):
+                self.run.after_exchange.begin(nodeid)
             try:
                 yield self.run
             finally:
@@ -431,7 +433,7 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             seed = header.seed
             max_examples = header.max_examples
             users_default = Users(header.user_id, header.unknown_user_id, header.foreign_user_id)
-        users = _users(options, users_default)
+        users = _users(options, users_default, recorded=book is not None)
         settings = TransportSettings(
             timeout=options.timeout,
             max_body_bytes=options.max_body_bytes,
@@ -532,15 +534,16 @@ def _check_adding_to(
         )
 
 
-def _users(options: RunOptions, default: Users | None) -> Users:
+def _users(options: RunOptions, default: Users | None, *, recorded: bool = False) -> Users:
     user_id = options.user_id if options.user_id is not None else (default.user_id if default else None)
     if user_id is None:
         raise ConfigError("--user-id is required with --target URL: a user the key may issue tokens for")
     unknown = options.unknown_user_id or (default.unknown_user_id if default else DEFAULT_UNKNOWN_USER_ID)
-    # The default foreign user belongs with the default user: a user given on the command line without
-    # --foreign-user-id means no user outside the key's scope is known (LT-AUTH-USER-SCOPE not exercised).
+    # The reference's default foreign user belongs with its default user: a user given on the command
+    # line without --foreign-user-id means no user outside the key's scope is known (LT-AUTH-USER-SCOPE
+    # not exercised). A replay's users are the recording's: an option not given takes the recorded value.
     foreign = options.foreign_user_id
-    if foreign is None and options.user_id is None and default is not None:
+    if foreign is None and (options.user_id is None or recorded) and default is not None:
         foreign = default.foreign_user_id
     if len({user_id, unknown, foreign} - {None}) < len(
         [u for u in (user_id, unknown, foreign) if u is not None]

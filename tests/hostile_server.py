@@ -299,7 +299,9 @@ class HostileServer(_Listener):
         """Send the answer for the current case; True when the connection may serve another request."""
         case = self.case
         if request.method != "POST" or request.path.split("?")[0] != ENDPOINT_PATH:
-            conn.sendall(_response("404 Not Found", [("Content-Type", "text/plain")], b"not found"))
+            # A HEAD answer carries no body: a client reads none, so one would garble the next answer.
+            body = b"" if request.method == "HEAD" else b"not found"
+            conn.sendall(_response("404 Not Found", [("Content-Type", "text/plain")], body, length=9))
             return True
         if case in ISSUE10_CASES:
             status, extra, body = _issue10_answer(case, request)
