@@ -142,8 +142,32 @@ def verdict_line(summary: Mapping[str, Any]) -> str:
         reason = f" ({len(missing)} MUST requirement(s) not exercised: {shown})"
     return (
         f"verdict: {typed.verdict}{reason} · {typed.count(Outcome.PASSED)} passed, "
-        f"{typed.count(Outcome.FAILED)} failed, {typed.count(Outcome.WARNING)} warnings, "
+        f"{typed.count(Outcome.FAILED)} failed, {typed.count(Outcome.WAIVED)} waived, "
+        f"{typed.count(Outcome.WARNING)} warnings, "
         f"{typed.count(Outcome.SKIPPED)} not exercised, "
         f"{typed.count(Outcome.NOT_APPLICABLE)} not applicable · "
         f"{typed.requests} requests · exit {typed.exit_code} ({EXIT_CODES.get(typed.exit_code, '')})"
     )
+
+
+def waiver_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Plain lines on waivers: each waived requirement, each expired and each unused waiver."""
+    lines = []
+    for req in summary.get("requirements") or []:
+        if isinstance(req, Mapping) and req.get("outcome") == Outcome.WAIVED:
+            by = sorted(
+                {str(f.get("waived_by")) for f in req.get("failures") or [] if isinstance(f, Mapping)}
+            )
+            lines.append(
+                f"waived: {req.get('id')} — {req.get('failure_count')} failure(s) accepted by {', '.join(by)}"
+            )
+    block = summary.get("waivers")
+    if isinstance(block, Mapping):
+        for kind, says in (("expired", "no longer applies"), ("unused", "matched no failure")):
+            for waiver in block.get(kind) or []:
+                if isinstance(waiver, Mapping):
+                    lines.append(
+                        f"{kind} waiver: {waiver.get('requirement')} {waiver.get('ticket')} "
+                        f"(expires {waiver.get('expires')}) {says}"
+                    )
+    return lines

@@ -305,18 +305,28 @@ def test_categories_classify_failure_messages(tmp_path: Path, message: str, expe
     assert expected in {c["name"] for c in categories if re.fullmatch(c["messageRegex"], message)}
 
 
-def test_categories_has_the_six_kinds(tmp_path: Path) -> None:
+def test_categories_has_the_nine_kinds(tmp_path: Path) -> None:
     write_categories(tmp_path)
     categories = json.loads((tmp_path / CATEGORIES_FILE).read_text(encoding="utf-8"))
     assert [c["name"] for c in categories] == [
+        "Waived failures",
+        "Warnings (SHOULD)",
         "Cassette misses",
         "Transport errors",
         "Schema violations",
         "Valid input rejected",
         "Invalid input accepted",
         "Semantic violations",
+        "Suite errors",
     ]
-    assert _allure3_category(categories, "ValueError: the suite crashed", "broken") is None
+    assert _allure3_category(categories, "ValueError: the suite crashed", "broken") == "Suite errors"
+    assert _allure3_category(categories, "ValueError: the suite crashed", "failed") is None
+    assert _allure3_category(categories, "waived by PAY-1: [LT-QRCODE-URL] 1 failure(s)", "unknown") == (
+        "Waived failures"
+    )
+    assert _allure3_category(categories, "warning (SHOULD): [LT-QRCODE-URL] 1", "broken") == (
+        "Warnings (SHOULD)"
+    )
 
 
 def _unescape(text: str) -> str:
