@@ -178,3 +178,18 @@ def test_a_summary_claiming_waivers_it_does_not_have_is_refused() -> None:
     failed = summary_with("", "59")
     with pytest.raises(SummaryContradiction, match="give 'non-conformant'"):
         Summary.of({**failed, "verdict": "conformant with waivers", "exit_code": 0})
+
+
+def test_a_bad_waivers_file_is_exit_2_in_one_line(tmp_path: Path) -> None:
+    from tests.cli_support import conformance
+
+    bad = tmp_path / "waivers.toml"
+    bad.write_text(waiver("LT-NOPE"), encoding="utf-8")
+    done = conformance("run", "--waivers", str(bad), "--report-dir", str(tmp_path / "r"), "-q", offline=True)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"conformance: error: --waivers {bad}, waiver 1: unknown requirement 'LT-NOPE'; "
+        "list them with `conformance catalogue`"
+    ]
+    done = conformance("run", "--fail-on", "new", "--report-dir", str(tmp_path / "r2"), "-q", offline=True)
+    assert done.returncode == 2 and "--fail-on new needs --baseline FILE" in done.stderr
