@@ -58,6 +58,8 @@ class Summary:
                 raise SummaryContradiction(
                     f"summary.json has an unknown requirement outcome {item.get('outcome')!r}"
                 ) from None
+            if outcome is Outcome.WAIVED:
+                _check_waived(item)
             reason = item.get("reason")
             requirements.append(
                 RequirementResult(
@@ -113,6 +115,20 @@ class Summary:
     def count(self, outcome: Outcome) -> int:
         """How many requirements had ``outcome``."""
         return sum(1 for r in self.requirements if r.outcome is outcome)
+
+
+def _check_waived(item: Mapping[str, Any]) -> None:
+    """A waived requirement has failures, and each names the waiver that accepts it."""
+    failures = item.get("failures")
+    if (
+        not isinstance(failures, list)
+        or not failures
+        or not all(isinstance(f, Mapping) and f.get("waived_by") for f in failures)
+    ):
+        raise SummaryContradiction(
+            f"summary.json says requirement {item.get('id')!r} is waived, but not every failure of it names "
+            "its waiver; it was edited or written by another tool: run the suite again"
+        )
 
 
 def checked_verdict(summary: Mapping[str, Any]) -> Verdict:

@@ -193,3 +193,13 @@ def test_a_bad_waivers_file_is_exit_2_in_one_line(tmp_path: Path) -> None:
     ]
     done = conformance("run", "--fail-on", "new", "--report-dir", str(tmp_path / "r2"), "-q", offline=True)
     assert done.returncode == 2 and "--fail-on new needs --baseline FILE" in done.stderr
+
+
+def test_a_requirement_edited_to_waived_is_refused() -> None:
+    failed = summary_with("", "59")
+    for req in failed["requirements"]:
+        if req["id"] == RANGE:
+            req["outcome"] = "waived"
+    edited = {**failed, "verdict": "conformant with waivers", "exit_code": 0}
+    with pytest.raises(SummaryContradiction, match="is waived, but not every failure of it names its waiver"):
+        Summary.of(edited)
