@@ -97,7 +97,9 @@ def test_a_waived_run_says_so_and_lists_waived_expired_and_unused() -> None:
             {"id": "LT-QRCODE-URL", "title": "qrcode", "outcome": "waived", "failure_count": 2,
              "failures": [{"waived_by": "PAY-1"}]},
         ],
-        "waivers": {"expired": [{"requirement": "LT-TOKEN-UNIQUE", "ticket": "PAY-2", "expires": "2001-01-01"}]},
+        "waivers": {
+            "expired": [{"requirement": "LT-TOKEN-UNIQUE", "ticket": "PAY-2", "expires": "2001-01-01"}]
+        },
     }  # fmt: skip
     text = step_summary(waived)
     assert text.startswith("### Conformance: CONFORMANT WITH WAIVERS\n")
