@@ -49,6 +49,8 @@ class RunOptions:
     max_cassette_age: int = DEFAULT_MAX_CASSETTE_AGE
     strict_cassette_age: bool = False
     record_missing: bool = False
+    waivers: Path | None = None
+    fail_on: str | None = None  # "any" (default) | "new": with --baseline, fail only on new failures
 
     @property
     def mode(self) -> str:
@@ -181,6 +183,19 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "record_missing",
         "Record only the tests whose cassettes --cassettes lacks, adding them to its set (needs --target).",
         flag=True,
+    ),
+    OptionSpec(
+        "waivers",
+        "TOML file of waivers: accepted failures (requirement, optional check/case, reason, ticket, "
+        "expires, approver) or not-applicable declarations; the run is then 'conformant with waivers'.",
+        kind=Path,
+        metavar="FILE",
+    ),
+    OptionSpec(
+        "fail_on",
+        "'any' (default) or 'new': with --baseline, failures the baseline already had are accepted "
+        "(reported as waived by the baseline) and only new failures fail the run.",
+        metavar="any|new",
     ),
 )
 

@@ -9,8 +9,8 @@ from typing import Any
 
 from conformance.files import WriteFailed
 from conformance.leaks import guard_files
-from conformance.report.allure import write_categories, write_environment
-from conformance.report.junit import annotate_junit
+from conformance.report.allure import write_categories, write_environment, write_requirement_results
+from conformance.report.junit import write_junit
 from conformance.report.manifest import write_manifest
 from conformance.report.seed import write_seed_excerpt
 from conformance.report.signoff import write_signoff
@@ -57,6 +57,7 @@ def publish(session: Session, summary: Mapping[str, Any]) -> None:
     report_dir = session.options.report_dir
     results = report_dir / "allure-results"
     if results.is_dir():
+        write_requirement_results(results, summary)  # one result per requirement, as the sign-off matrix
         write_environment(
             results,
             {
@@ -69,9 +70,7 @@ def publish(session: Session, summary: Mapping[str, Any]) -> None:
             },
         )
         write_categories(results)
-    junit = report_dir / "junit.xml"
-    if junit.is_file():
-        annotate_junit(junit, summary)
+    write_junit(report_dir / "junit.xml", summary)  # per requirement, over pytest's per-test file
     write_signoff(report_dir, summary, baseline=load_baseline(session.options.baseline))
     write_seed_excerpt(report_dir)  # so the reports' seed line links resolve offline
     write_manifest(report_dir)

@@ -62,6 +62,7 @@ from conformance.verdict import (
     build_summary,
     write_json_atomic,
 )
+from conformance.waivers import WaiverError, WaiverSet, load_waivers
 
 MAX_EXAMPLES_LIMIT = 100_000
 MIN_SECONDS = 0.001
@@ -103,6 +104,7 @@ class Session:
     # diff's live side: the recorded inputs of generated tests come from these cassettes (see rejudge).
     recorded_inputs: CassetteBook | None = None
     recording: dict[str, Any] | None = None  # replay: which recording this run judges (summary, sign-off)
+    waivers: WaiverSet | None = None  # --waivers / --fail-on new: accepted failures
 
     @contextlib.contextmanager
     def test(self, nodeid: str) -> Iterator[Run]:
@@ -200,6 +202,7 @@ class Session:
                 stopped=stopped_early,
                 not_applicable=dict(self.not_applicable),
             ),
+            waivers=self.waivers,
         )
         write_json_atomic(self.options.report_dir / "summary.json", self.summary)
         return self.summary
@@ -311,6 +314,14 @@ def _validate(options: RunOptions) -> None:
         raise ConfigError(f"--baseline {options.baseline} is not a file; name a previous summary.json")
 
 
+def run_waivers(options: RunOptions) -> WaiverSet:
+    """The run's waivers (--waivers, --fail-on new with --baseline); a ConfigError naming the problem."""
+    try:
+        return load_waivers(options.waivers, fail_on=options.fail_on, baseline=options.baseline)
+    except WaiverError as exc:
+        raise ConfigError(str(exc)) from None
+
+
 def not_applicable_reasons(values: tuple[str, ...]) -> dict[str, str]:
     """--not-applicable ID=REASON values as {ID: reason}; a ConfigError for an unknown ID or no reason."""
     from conformance.contract import REQUIREMENTS_BY_ID
@@ -385,6 +396,7 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
     if options.record_missing:
         options = dataclasses.replace(options, record=True)
     _validate(options)
+    waivers = run_waivers(options)
     try:
         check_installed()
     except ThirdPartyMismatch as exc:
@@ -484,8 +496,9 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             seed=seed,
             book=book,
             key_variable=options.api_key_env,
-            not_applicable=not_applicable_reasons(options.not_applicable),
+            not_applicable={**waivers.not_applicable(), **not_applicable_reasons(options.not_applicable)},
             recording=recording,
+            waivers=waivers,
         )
         run.after_exchange = Sentinels(sentinel_cases(run.builder))
         run.parallel = book is None  # a cassette records and replays one exchange at a time

@@ -58,6 +58,8 @@ class Summary:
                 raise SummaryContradiction(
                     f"summary.json has an unknown requirement outcome {item.get('outcome')!r}"
                 ) from None
+            if outcome is Outcome.WAIVED:
+                _check_waived(item)
             reason = item.get("reason")
             requirements.append(
                 RequirementResult(
@@ -115,6 +117,20 @@ class Summary:
         return sum(1 for r in self.requirements if r.outcome is outcome)
 
 
+def _check_waived(item: Mapping[str, Any]) -> None:
+    """A waived requirement has failures, and each names the waiver that accepts it."""
+    failures = item.get("failures")
+    if (
+        not isinstance(failures, list)
+        or not failures
+        or not all(isinstance(f, Mapping) and f.get("waived_by") for f in failures)
+    ):
+        raise SummaryContradiction(
+            f"summary.json says requirement {item.get('id')!r} is waived, but not every failure of it names "
+            "its waiver; it was edited or written by another tool: run the suite again"
+        )
+
+
 def checked_verdict(summary: Mapping[str, Any]) -> Verdict:
     """The summary's verdict, after checking it follows from its outcomes; SummaryContradiction if not."""
     return Summary.of(summary).verdict
@@ -142,8 +158,32 @@ def verdict_line(summary: Mapping[str, Any]) -> str:
         reason = f" ({len(missing)} MUST requirement(s) not exercised: {shown})"
     return (
         f"verdict: {typed.verdict}{reason} · {typed.count(Outcome.PASSED)} passed, "
-        f"{typed.count(Outcome.FAILED)} failed, {typed.count(Outcome.WARNING)} warnings, "
+        f"{typed.count(Outcome.FAILED)} failed, {typed.count(Outcome.WAIVED)} waived, "
+        f"{typed.count(Outcome.WARNING)} warnings, "
         f"{typed.count(Outcome.SKIPPED)} not exercised, "
         f"{typed.count(Outcome.NOT_APPLICABLE)} not applicable · "
         f"{typed.requests} requests · exit {typed.exit_code} ({EXIT_CODES.get(typed.exit_code, '')})"
     )
+
+
+def waiver_lines(summary: Mapping[str, Any]) -> list[str]:
+    """Plain lines on waivers: each waived requirement, each expired and each unused waiver."""
+    lines = []
+    for req in summary.get("requirements") or []:
+        if isinstance(req, Mapping) and req.get("outcome") == Outcome.WAIVED:
+            by = sorted(
+                {str(f.get("waived_by")) for f in req.get("failures") or [] if isinstance(f, Mapping)}
+            )
+            lines.append(
+                f"waived: {req.get('id')} — {req.get('failure_count')} failure(s) accepted by {', '.join(by)}"
+            )
+    block = summary.get("waivers")
+    if isinstance(block, Mapping):
+        for kind, says in (("expired", "no longer applies"), ("unused", "matched no failure")):
+            for waiver in block.get(kind) or []:
+                if isinstance(waiver, Mapping):
+                    lines.append(
+                        f"{kind} waiver: {waiver.get('requirement')} {waiver.get('ticket')} "
+                        f"(expires {waiver.get('expires')}) {says}"
+                    )
+    return lines

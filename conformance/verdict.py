@@ -14,6 +14,7 @@ from conformance.engine import RequirementLedger, Run
 from conformance.evidence import curl_command
 from conformance.files import write_atomic
 from conformance.options import DEFAULT_KEY_VARIABLE
+from conformance.waivers import WaiverSet
 
 SCHEMA_VERSION = 1
 
@@ -31,6 +32,7 @@ class Verdict(StrEnum):
     """The run's verdict (a str: summary.json and every consumer keep reading plain strings)."""
 
     CONFORMANT = "conformant"
+    CONFORMANT_WITH_WAIVERS = "conformant with waivers"
     NON_CONFORMANT = "non-conformant"
     INCOMPLETE = "incomplete"
     ERROR = "error"
@@ -44,16 +46,18 @@ class Outcome(StrEnum):
     WARNING = "warning"
     SKIPPED = "skipped"
     NOT_APPLICABLE = "not-applicable"
+    WAIVED = "waived"  # failed, and every failure accepted by a waiver (or, with --fail-on new, the baseline)
 
 
-CONFORMANT, NON_CONFORMANT, INCOMPLETE, ERROR = Verdict
+CONFORMANT, CONFORMANT_WITH_WAIVERS, NON_CONFORMANT, INCOMPLETE, ERROR = Verdict
 VERDICTS = tuple(Verdict)
-PASSED, FAILED, WARNING, SKIPPED, NOT_APPLICABLE = Outcome
+PASSED, FAILED, WARNING, SKIPPED, NOT_APPLICABLE, WAIVED = Outcome
 OUTCOMES = tuple(Outcome)
 NO_TEST_REASON = "no conformance test exercised it"
 
 EXIT_CODES: dict[int, str] = {
-    EXIT_CONFORMANT: "conformant: every MUST requirement exercised and passed (warnings allowed)",
+    EXIT_CONFORMANT: "conformant (or conformant with waivers): every MUST requirement exercised and passed, "
+    "or failed only where a waiver accepts it (warnings allowed)",
     EXIT_NON_CONFORMANT: "non-conformant: at least one MUST requirement failed",
     EXIT_USAGE: "usage or configuration error (bad option or profile, missing key, invalid URL, corrupt "
     "cassette, report directory locked or unusable, --max-requests reached)",
@@ -66,9 +70,16 @@ EXIT_CODES: dict[int, str] = {
 }
 
 
-def requirement_outcome(entry: RequirementLedger, level: Level, *, exempt: bool = False) -> Outcome:
-    """passed | failed | warning | skipped (not exercised) | not-applicable for one requirement."""
+def requirement_outcome(
+    entry: RequirementLedger, level: Level, *, exempt: bool = False, waived: bool = False
+) -> Outcome:
+    """passed | failed | warning | waived | skipped (not exercised) | not-applicable for one requirement.
+
+    ``waived``: every failure of the requirement is accepted by a waiver.
+    """
     if entry.failure_count:
+        if waived:
+            return WAIVED
         return FAILED if level is Level.MUST else WARNING
     if exempt:
         return NOT_APPLICABLE
@@ -76,7 +87,7 @@ def requirement_outcome(entry: RequirementLedger, level: Level, *, exempt: bool 
 
 
 def verdict_of(outcomes: Mapping[str, str], *, error: str | None, stopped: bool = False) -> Verdict:
-    """conformant | non-conformant | incomplete | error, from the outcome of every requirement.
+    """conformant | conformant with waivers | non-conformant | incomplete | error, from every outcome.
 
     A MUST requirement that was not exercised cannot pass: the run is then incomplete, unless something
     failed (a failure is a failure whatever else was not looked at). A run that stopped early (the target
@@ -88,6 +99,8 @@ def verdict_of(outcomes: Mapping[str, str], *, error: str | None, stopped: bool 
         return NON_CONFORMANT
     if stopped or any(o == SKIPPED and _is_must(rid) for rid, o in outcomes.items()):
         return INCOMPLETE
+    if WAIVED in outcomes.values():
+        return CONFORMANT_WITH_WAIVERS
     return CONFORMANT
 
 
@@ -141,22 +154,30 @@ def build_summary(
     replay_command: str = "conformance run",
     key_variable: str = DEFAULT_KEY_VARIABLE,
     coverage: Coverage | None = None,
+    waivers: WaiverSet | None = None,
 ) -> dict[str, Any]:
-    """The summary.json document for a finished (or aborted) run."""
+    """The summary.json document for a finished (or aborted) run (``waivers``: accepted failures)."""
     coverage = coverage or Coverage()
+    waivers = waivers or WaiverSet()
     requirements = []
     outcomes: dict[str, str] = {}
     for req in REQUIREMENTS:
         entry = run.ledger[req.id]
         exempt = req.id in coverage.not_applicable
-        outcome = outcomes[req.id] = requirement_outcome(entry, req.level, exempt=exempt)
+        waived_by = [
+            waivers.waiver_for(req.id, record.failure.check, record.case.label) for record in entry.failures
+        ]
+        # Only the first failures are kept: the rest are covered only by a waiver of the whole requirement.
+        all_seen = entry.failure_count == len(entry.failures) or waivers.covers_whole(req.id)
+        waived = bool(waived_by) and all(w is not None for w in waived_by) and all_seen
+        outcome = outcomes[req.id] = requirement_outcome(entry, req.level, exempt=exempt, waived=waived)
         reason: str | None = None
         if outcome == SKIPPED:
             reason = not_exercised_reason(req.id, run, coverage)
         elif outcome == NOT_APPLICABLE:
             reason = f"declared not applicable: {coverage.not_applicable[req.id]}"
         failures = []
-        for record in entry.failures:
+        for record, waiver in zip(entry.failures, waived_by, strict=True):
             url = record.evidence["request"]["url"]
             test_name = record.test.rsplit("::", 1)[-1] if record.test else ""
             failures.append(
@@ -168,6 +189,7 @@ def build_summary(
                     "case": record.case.label,
                     "test": record.test,
                     "sequence": record.sequence,
+                    "waived_by": waiver,
                     **record.evidence,
                     "reproduce": {
                         "curl": curl_command(record.case, url, key_variable=key_variable),
@@ -187,6 +209,7 @@ def build_summary(
                 "reason": reason,
                 "checks_run": entry.checks_run,
                 "failure_count": entry.failure_count,
+                "waived": waived,
                 "ambiguities": list(req.ambiguities),
                 "failures": failures,
             }
@@ -211,6 +234,7 @@ def build_summary(
             if r["outcome"] == SKIPPED
         ],
         "not_applicable": [{"id": rid, "reason": text} for rid, text in coverage.not_applicable.items()],
+        "waivers": waivers.report(),
         "requirements": requirements,
         "ambiguities_exercised": [
             {"id": amb, "reading": AMBIGUITIES_BY_ID[amb].default_reading, "requirements": reqs}

@@ -1,4 +1,8 @@
-"""The built Allure report opened in headless Chromium shows the right numbers; a screenshot is kept."""
+"""The Allure report of a real failing run, opened in headless Chromium, shows the sign-off matrix's counts.
+
+A screenshot is kept. Allure shows one result per requirement; its status comes from the requirement's
+outcome through ``ALLURE_STATUS`` (not applicable is skipped, like not exercised).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from conformance.report.allure import ALLURE_STATUS
 from conformance.report.html import SINGLE_FILE_NAME, ReportError, build_html_report, find_allure
-from tests.test_report_html import make_allure_results
+from tests.cli_support import conformance, summary
 
-pytest_plugins = ["pytester"]
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,7 +37,8 @@ CHROMIUM_FLAGS = (
     "--virtual-time-budget=15000",
 )
 CHROMIUM_TIMEOUT_S = 120
-PASSED, FAILED = 3, 2
+FAULT = "token_expire_60_rejected"
+NOT_APPLICABLE = "LT-SEC-NO-STORE=served behind a caching proxy that sets its own headers"
 
 
 class _Counts(HTMLParser):
@@ -81,15 +86,38 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def report(pytester: pytest.Pytester) -> Path:
-    """An Allure HTML report of a session with PASSED passing and FAILED failing tests."""
+@pytest.fixture(scope="module")
+def run_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The report directory of a real failing run (one fault, one requirement declared not applicable)."""
     try:
         find_allure()
     except ReportError as exc:
         pytest.fail(str(exc))
-    results = make_allure_results(pytester, passed=PASSED, failed=FAILED)
-    return build_html_report(results, results.parent / "allure-report")
+    reports = tmp_path_factory.mktemp("run") / "reports"
+    done = conformance(
+        "run", "--target", "reference", "--fault", FAULT, "--not-applicable", NOT_APPLICABLE,
+        "--max-examples", "20", "--seed", "7", "--report-dir", str(reports), "-q",
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    return reports
+
+
+@pytest.fixture(scope="module")
+def matrix(run_reports: Path) -> dict[str, int]:
+    """The sign-off matrix's requirement counts, by the Allure status each outcome is shown with."""
+    counts = {"passed": 0, "failed": 0, "broken": 0, "skipped": 0, "unknown": 0}
+    tally = (run_reports / "signoff.md").read_text(encoding="utf-8")
+    for requirement in summary(run_reports)["requirements"]:
+        counts[ALLURE_STATUS[requirement["outcome"]]] += 1
+    assert counts["failed"] >= 1 and counts["skipped"] >= 1 and counts["passed"] >= 1
+    assert f"{counts['failed']} failed" in tally and f"{counts['passed']} passed" in tally
+    return counts
+
+
+@pytest.fixture(scope="module")
+def report(run_reports: Path) -> Path:
+    """The Allure HTML report built from the run's results."""
+    return build_html_report(run_reports / "allure-results", run_reports / "allure-report")
 
 
 @pytest.fixture
@@ -107,22 +135,25 @@ def served(report: Path) -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def _assert_counts(dom: str) -> None:
+def _assert_counts(dom: str, matrix: dict[str, int]) -> None:
     counts = _Counts()
     counts.feed(dom)
     assert "tab-failed" in counts.text, f"report did not render; DOM starts: {dom[:300]!r}"
-    assert counts.text["tab-all"].split() == ["Total", str(PASSED + FAILED)]
-    assert counts.text["tab-failed"].split() == ["Failed", str(FAILED)]
-    assert counts.text["tab-passed"].split() == ["Passed", str(PASSED)]
-    assert counts.text["metadata-item-failed"].split() == ["Failed", str(FAILED)]
+    assert counts.text["tab-all"].split() == ["Total", str(sum(matrix.values()))]
+    for status in ("failed", "passed", "skipped"):
+        assert counts.text[f"tab-{status}"].split() == [status.title(), str(matrix[status])], status
+    assert counts.text["metadata-item-failed"].split() == ["Failed", str(matrix["failed"])]
+    assert counts.text["metadata-item-passed"].split() == ["Passed", str(matrix["passed"])]
     # The tree is grouped epic > feature > story: failed leaves are shown, passed ones stay folded away.
-    assert counts.seen.get("tree-leaf-status-failed") == FAILED
+    assert counts.seen.get("tree-leaf-status-failed") == matrix["failed"]
 
 
-def test_served_report_shows_passed_and_failed_counts(served: str, report: Path, tmp_path: Path) -> None:
+def test_served_report_shows_the_matrix_counts(
+    served: str, report: Path, matrix: dict[str, int], tmp_path: Path
+) -> None:
     done = _chromium("--dump-dom", served, profile=tmp_path / "profile-dom")
     assert done.returncode == 0, done.stderr[-2000:]
-    _assert_counts(done.stdout)
+    _assert_counts(done.stdout, matrix)
     screenshot = report.parent / "allure-report.png"
     shot = _chromium(f"--screenshot={screenshot}", served, profile=tmp_path / "profile-shot")
     assert shot.returncode == 0, shot.stderr[-2000:]
@@ -130,7 +161,7 @@ def test_served_report_shows_passed_and_failed_counts(served: str, report: Path,
     assert screenshot.stat().st_size > 20_000  # a rendered page, not a blank one
 
 
-def test_single_file_report_renders_from_disk(report: Path, tmp_path: Path) -> None:
+def test_single_file_report_renders_from_disk(report: Path, matrix: dict[str, int], tmp_path: Path) -> None:
     done = _chromium("--dump-dom", (report / SINGLE_FILE_NAME).as_uri(), profile=tmp_path / "profile")
     assert done.returncode == 0, done.stderr[-2000:]
-    _assert_counts(done.stdout)
+    _assert_counts(done.stdout, matrix)

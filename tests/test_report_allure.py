@@ -18,6 +18,7 @@ from conformance.report.allure import (
     HIDDEN_PASSING,
     write_categories,
     write_environment,
+    write_requirement_results,
 )
 
 pytest_plugins = ["pytester"]
@@ -306,18 +307,28 @@ def test_categories_classify_failure_messages(tmp_path: Path, message: str, expe
     assert expected in {c["name"] for c in categories if re.fullmatch(c["messageRegex"], message)}
 
 
-def test_categories_has_the_six_kinds(tmp_path: Path) -> None:
+def test_categories_has_the_nine_kinds(tmp_path: Path) -> None:
     write_categories(tmp_path)
     categories = json.loads((tmp_path / CATEGORIES_FILE).read_text(encoding="utf-8"))
     assert [c["name"] for c in categories] == [
+        "Waived failures",
+        "Warnings (SHOULD)",
         "Cassette misses",
         "Transport errors",
         "Schema violations",
         "Valid input rejected",
         "Invalid input accepted",
         "Semantic violations",
+        "Suite errors",
     ]
-    assert _allure3_category(categories, "ValueError: the suite crashed", "broken") is None
+    assert _allure3_category(categories, "ValueError: the suite crashed", "broken") == "Suite errors"
+    assert _allure3_category(categories, "ValueError: the suite crashed", "failed") is None
+    assert _allure3_category(categories, "waived by PAY-1: [LT-QRCODE-URL] 1 failure(s)", "unknown") == (
+        "Waived failures"
+    )
+    assert _allure3_category(categories, "warning (SHOULD): [LT-QRCODE-URL] 1", "broken") == (
+        "Warnings (SHOULD)"
+    )
 
 
 def _unescape(text: str) -> str:
@@ -378,3 +389,68 @@ def test_it(run):
     assert labels(result, "tag") == ["LT-TOKEN-PRESENT", "LT-ECHO-USER"]
     assert labels(result, "severity") == ["blocker"]
     assert result["description"].count("**FAILED**") == 2
+
+
+def _summary_of(
+    *requirements: dict[str, Any], verdict: str = "non-conformant", **extra: Any
+) -> dict[str, Any]:
+    return {
+        "verdict": verdict,
+        "started": "2026-11-28T00:00:00+00:00",
+        "requirements": list(requirements),
+    } | extra
+
+
+def test_requirement_results_replace_the_per_test_ones_and_keep_their_exchange_steps(tmp_path: Path) -> None:
+    exchange = {
+        "name": "POST token_expire=59 -> 200",
+        "status": "failed",
+        "steps": [
+            {"name": "input_outcome [LT-INPUT-EXPIRE-RANGE]: failed"},
+            {"name": "x [LT-HTTP-NO-5XX]: passed"},
+        ],
+    }
+    (tmp_path / "t1-result.json").write_text(
+        json.dumps({"name": "test_x", "steps": [exchange]}), encoding="utf-8"
+    )
+    (tmp_path / "c1-container.json").write_text("{}", encoding="utf-8")
+    (tmp_path / "a1-attachment.json").write_text("{}", encoding="utf-8")
+    summary = _summary_of(
+        {"id": "LT-INPUT-EXPIRE-RANGE", "title": "t", "group": "Input validation", "outcome": "failed",
+         "failure_count": 1, "failures": [{"check": "input_outcome", "case": "token_expire=59",
+                                          "expected": "4xx", "received": "200", "request": {"form": []}}]},
+        {"id": "LT-HTTP-NO-5XX", "title": "t", "group": "HTTP", "outcome": "passed"},
+        {"id": "LT-SEC-NO-STORE", "title": "t", "group": "Security", "outcome": "waived",
+         "failure_count": 1, "failures": [{"check": "c", "waived_by": "PAY-1"}]},
+    )  # fmt: skip
+    assert write_requirement_results(tmp_path, summary) == 3
+    assert not (tmp_path / "t1-result.json").exists() and not (tmp_path / "c1-container.json").exists()
+    assert (tmp_path / "a1-attachment.json").exists()  # the kept steps still point at their attachments
+    results = {r["name"]: r for r in (json.loads(p.read_text()) for p in tmp_path.glob("*-result.json"))}
+    failed = results["LT-INPUT-EXPIRE-RANGE t"]
+    assert failed["status"] == "failed"
+    assert [s["name"] for s in failed["steps"]] == [
+        "failure 1: input_outcome on token_expire=59",
+        exchange["name"],
+    ]
+    assert {"name": "feature", "value": "Input validation"} in failed["labels"]
+    assert results["LT-HTTP-NO-5XX t"]["steps"] == [exchange]
+    waived = results["LT-SEC-NO-STORE t"]
+    assert waived["status"] == "unknown" and waived["statusDetails"]["message"].startswith(
+        "waived by PAY-1: "
+    )
+    assert results["LT-HTTP-NO-5XX t"]["historyId"] != failed["historyId"]
+
+
+def test_a_suite_error_is_one_broken_result(tmp_path: Path) -> None:
+    summary = _summary_of(
+        {"id": "LT-HTTP-NO-5XX", "title": "t", "group": "HTTP", "outcome": "passed"},
+        verdict="error",
+        error="not in cassette: POST ...",
+    )
+    assert write_requirement_results(tmp_path, summary) == 1
+    (result,) = [json.loads(p.read_text()) for p in tmp_path.glob("*-result.json")]
+    assert (result["name"], result["status"]) == ("suite error", "broken")
+    write_categories(tmp_path)
+    categories = json.loads((tmp_path / CATEGORIES_FILE).read_text(encoding="utf-8"))
+    assert _allure3_category(categories, result["statusDetails"]["message"], "broken") == "Cassette misses"

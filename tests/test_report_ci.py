@@ -87,3 +87,22 @@ def test_a_plain_pytest_run_appends_its_verdict_too(tmp_path: Path) -> None:
     )
     assert done.returncode == 1, done.stdout + done.stderr
     assert target.read_text(encoding="utf-8").count("### Conformance: NON-CONFORMANT") == 1
+
+
+def test_a_waived_run_says_so_and_lists_waived_expired_and_unused() -> None:
+    waived = {
+        "verdict": "conformant with waivers",
+        "exit_code": 0,
+        "requirements": [
+            {"id": "LT-QRCODE-URL", "title": "qrcode", "outcome": "waived", "failure_count": 2,
+             "failures": [{"waived_by": "PAY-1"}]},
+        ],
+        "waivers": {
+            "expired": [{"requirement": "LT-TOKEN-UNIQUE", "ticket": "PAY-2", "expires": "2001-01-01"}]
+        },
+    }  # fmt: skip
+    text = step_summary(waived)
+    assert text.startswith("### Conformance: CONFORMANT WITH WAIVERS\n")
+    assert "| LT-QRCODE-URL | waived | 2 | qrcode |" in text
+    assert "- waived: LT-QRCODE-URL — 2 failure(s) accepted by PAY-1" in text
+    assert "- expired waiver: LT-TOKEN-UNIQUE PAY-2 (expires 2001-01-01) no longer applies" in text

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 from defusedxml.ElementTree import parse as safe_parse
 
-from conformance.report.junit import JUNIT_OPTIONS, JUNIT_SUITE_NAME, annotate_junit, junit_properties
+from conformance.report.junit import (
+    JUNIT_OPTIONS,
+    JUNIT_SUITE_NAME,
+    annotate_junit,
+    junit_properties,
+    write_junit,
+)
 from conformance.summary import SummaryContradiction
 
 pytest_plugins = ["pytester"]
@@ -81,3 +87,70 @@ def test_annotate_keeps_a_bare_testsuite_root(tmp_path: Path) -> None:
     annotate_junit(junit, {"verdict": "conformant", "exit_code": 0, "requirements": [passed]})
     root = safe_parse(junit).getroot()
     assert root.find("properties/property").get("name") == "conformance.verdict"
+
+
+def _requirement(rid: str, outcome: str, **extra: object) -> dict[str, object]:
+    return {
+        "id": rid,
+        "title": f"title of {rid}",
+        "group": "Group",
+        "level": "must",
+        "outcome": outcome,
+    } | extra
+
+
+def test_write_junit_has_one_testcase_per_requirement_with_reasons(tmp_path: Path) -> None:
+    failure = {
+        "check": "qrcode_url",
+        "case": "token_expire=3600",
+        "expected": "an https URL",
+        "received": "ftp://x",
+        "reproduce": {"curl": "curl -sS -i -X POST http://127.0.0.1:1/x --data-raw user_id=1"},
+    }
+    document = {
+        "verdict": "non-conformant",
+        "exit_code": 1,
+        "requirements": [
+            _requirement("LT-QRCODE-URL", "failed", failure_count=1, failures=[failure]),
+            _requirement("LT-AUTH-USER-SCOPE", "skipped", reason="no --foreign-user-id"),
+            _requirement("LT-SEC-NO-STORE", "not-applicable", reason="declared not applicable: proxy"),
+            _requirement("LT-TOKEN-PRESENT", "passed"),
+        ],
+    }
+    write_junit(tmp_path / "junit.xml", document)
+    suite = safe_parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    assert list(cases) == [f"{r['id']} {r['title']}" for r in document["requirements"]]  # type: ignore[index]
+    failed = cases["LT-QRCODE-URL title of LT-QRCODE-URL"].find("failure")
+    assert failed.get("message") == (
+        "[LT-QRCODE-URL] 1 failure(s); case token_expire=3600: expected an https URL; received ftp://x"
+    )
+    assert "reproduce: curl -sS -i -X POST http://127.0.0.1:1/x --data-raw user_id=1" in failed.text
+    skipped = cases["LT-AUTH-USER-SCOPE title of LT-AUTH-USER-SCOPE"].find("skipped")
+    assert skipped.get("message") == "not exercised: no --foreign-user-id"
+    na = cases["LT-SEC-NO-STORE title of LT-SEC-NO-STORE"].find("skipped")
+    assert na.get("message") == "not applicable: declared not applicable: proxy"
+    assert list(cases["LT-TOKEN-PRESENT title of LT-TOKEN-PRESENT"]) == [
+        cases["LT-TOKEN-PRESENT title of LT-TOKEN-PRESENT"].find("properties")
+    ]
+    assert (suite.get("tests"), suite.get("failures"), suite.get("skipped")) == ("4", "1", "2")
+    assert all(c.get("classname") == "Group" for c in cases.values())
+
+
+def test_a_suite_error_is_one_testcase_with_the_error(tmp_path: Path) -> None:
+    document = {
+        "verdict": "error",
+        "exit_code": 5,
+        "error": "internal error: KeyError",
+        "requirements": [_requirement("LT-QRCODE-URL", "passed")],
+        "tests": [
+            {"nodeid": "t::x", "outcome": "failed", "message": "Traceback (most recent call last): ..."}
+        ],
+    }
+    write_junit(tmp_path / "junit.xml", document)
+    suite = safe_parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    cases = suite.findall("testcase")
+    assert [(c.get("classname"), c.get("name")) for c in cases] == [("suite", "suite error")]
+    error = cases[0].find("error")
+    assert error.get("message") == "internal error: KeyError"
+    assert "Traceback" in error.text  # only a suite failure carries one

@@ -18,7 +18,13 @@ from rich.table import Table
 
 from conformance.cassettes.agreement import recording_lines
 from conformance.session import Session
-from conformance.summary import checked_verdict, declared_not_applicable, not_exercised, verdict_line
+from conformance.summary import (
+    checked_verdict,
+    declared_not_applicable,
+    not_exercised,
+    verdict_line,
+    waiver_lines,
+)
 
 OUTCOME_STYLE = {
     "passed": "green",
@@ -26,9 +32,11 @@ OUTCOME_STYLE = {
     "warning": "yellow",
     "skipped": "dim",
     "not-applicable": "cyan",
+    "waived": "magenta",
 }
 VERDICT_STYLE = {
     "conformant": "bold green",
+    "conformant with waivers": "bold green",
     "non-conformant": "bold red",
     "incomplete": "bold yellow",
     "error": "bold magenta",
@@ -141,7 +149,8 @@ def print_outcome(summary: Mapping[str, Any], *, report_dir: Path, quiet: bool) 
         out.print(requirement_table(summary, width=out.width))
         for req in summary["requirements"]:
             for failure in req["failures"][:FAILURES_SHOWN]:
-                out.print(f"[red]✗ {req['id']}[/] {failure['title']} — {failure['case']}")
+                mark = f"[magenta]~ waived ({failure['waived_by']})" if failure.get("waived_by") else "[red]✗"
+                out.print(f"{mark} {req['id']}[/] {failure['title']} — {failure['case']}")
                 out.print(f"    expected: {failure['expected']}", markup=False)
                 out.print(f"    received: {failure['received']}", markup=False)
                 out.print(f"    reproduce: {failure['reproduce']['curl']}", markup=False, soft_wrap=True)
@@ -166,4 +175,6 @@ def print_outcome(summary: Mapping[str, Any], *, report_dir: Path, quiet: bool) 
         out.print(f"[yellow]not exercised: {rid}[/] — {escape(reason)}")
     for rid, reason in declared_not_applicable(summary):
         out.print(f"[cyan]not applicable: {rid}[/] — {escape(reason)}")
+    for line in waiver_lines(summary):
+        out.print(line, style="cyan", markup=False)
     out.print(f"[{VERDICT_STYLE[verdict]}]{escape(verdict_line(summary))}[/]")

@@ -7,7 +7,7 @@ core and ``conformance --help`` stay free of it.
 from __future__ import annotations
 
 from conformance.report.html import ReportError, build_html_report
-from conformance.report.junit import JUNIT_OPTIONS, annotate_junit, junit_properties
+from conformance.report.junit import JUNIT_OPTIONS, annotate_junit, junit_properties, write_junit
 from conformance.report.manifest import MANIFEST_NAME, ManifestError, verify_manifest, write_manifest
 from conformance.report.signoff import render_signoff, write_signoff
 
@@ -21,6 +21,7 @@ __all__ = [
     "junit_properties",
     "render_signoff",
     "verify_manifest",
+    "write_junit",
     "write_manifest",
     "write_signoff",
 ]

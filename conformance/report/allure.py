@@ -15,8 +15,13 @@ Sampling, so a Hypothesis test of hundreds of requests stays a small result file
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import os
+import re
+import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +56,12 @@ _dynamic: Any = allure.dynamic
 _ANY = r"[\s\S]*"
 _FAILED = ["failed", "broken"]
 CATEGORIES: tuple[dict[str, Any], ...] = (
+    {"name": "Waived failures", "matchedStatuses": ["unknown"], "messageRegex": r"waived by [\s\S]*"},
+    {
+        "name": "Warnings (SHOULD)",
+        "matchedStatuses": ["broken"],
+        "messageRegex": r"warning \(SHOULD\)[\s\S]*",
+    },
     {"name": "Cassette misses", "matchedStatuses": _FAILED, "messageRegex": f"{_ANY}not in cassette{_ANY}"},
     {
         "name": "Transport errors",
@@ -73,6 +84,7 @@ CATEGORIES: tuple[dict[str, Any], ...] = (
         "matchedStatuses": _FAILED,
         "messageRegex": rf"{_ANY}\[LT-(?!SCHEMA-|INPUT-|AUTH-|HTTP-TIMELY\]){_ANY}",
     },
+    {"name": "Suite errors", "matchedStatuses": ["broken"], "messageRegex": _ANY},
 )
 
 
@@ -281,3 +293,214 @@ def write_categories(results_dir: Path) -> None:
     (results_dir / CATEGORIES_FILE).write_text(
         json.dumps(list(CATEGORIES), indent=2) + "\n", encoding="utf-8"
     )
+
+
+# ---- One Allure result per requirement, written from summary.json after the run -----------------------
+#
+# allure-pytest writes one result per pytest test while the run goes; a test serves several requirements,
+# so those counts never equal the sign-off matrix. After the run, ``write_requirement_results`` replaces
+# them with one result per requirement of the catalogue (status from its outcome, through ALLURE_STATUS),
+# keeping the exchange steps the tests recorded (and their attachments) under each requirement they checked.
+
+ALLURE_STATUS: dict[str, str] = {
+    "passed": "passed",
+    "failed": "failed",
+    "warning": "broken",  # a SHOULD requirement failed: shown, but it does not fail the run
+    "skipped": "skipped",  # not exercised
+    "not-applicable": "skipped",
+    "waived": "unknown",  # failed, accepted by a waiver: its own colour, never green
+}
+SUITE_ERROR_NAME = "suite error"
+STEPS_PER_REQUIREMENT = 12
+_REQ_IN_STEP = re.compile(r"\[(LT-[A-Z0-9-]+)\]")
+WAIVED_PREFIX = "waived by "
+WARNING_PREFIX = "warning (SHOULD): "
+
+
+def _harvest_steps(results_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """The exchange steps of allure-pytest's per-test results, by the requirements their checks name."""
+    steps: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(results_dir.glob("*-result.json")):
+        try:
+            result = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        for step in result.get("steps") or [] if isinstance(result, dict) else []:
+            if not isinstance(step, dict):
+                continue
+            subs = step.get("steps") or []
+            for rid in {m for sub in subs for m in _REQ_IN_STEP.findall(str(sub.get("name")))}:
+                steps.setdefault(rid, []).append(step)
+    # failing exchanges first (stable), then as many passing ones as the cap leaves room for
+    return {
+        rid: sorted(kept, key=lambda s: s.get("status") == "passed")[:STEPS_PER_REQUIREMENT]
+        for rid, kept in steps.items()
+    }
+
+
+def _remove_per_test_results(results_dir: Path) -> None:
+    for pattern in ("*-result.json", "*-container.json"):
+        for path in results_dir.glob(pattern):
+            path.unlink(missing_ok=True)
+
+
+def _millis(stamp: object, default: int) -> int:
+    try:
+        return int(dt.datetime.fromisoformat(str(stamp)).timestamp() * 1000)
+    except ValueError:
+        return default
+
+
+def _attachment(results_dir: Path, name: str, body: str) -> dict[str, str]:
+    source = f"{uuid.uuid4()}-attachment.json"
+    (results_dir / source).write_text(scrub(body), encoding="utf-8")
+    return {"name": name, "source": source, "type": "application/json"}
+
+
+def _failure_steps(results_dir: Path, req: Mapping[str, Any], start: int) -> list[dict[str, Any]]:
+    out = []
+    for n, failure in enumerate(f for f in req.get("failures") or [] if isinstance(f, Mapping)):
+        attachments = [
+            _attachment(results_dir, part, json.dumps(failure[part], indent=2, ensure_ascii=False))
+            for part in ("request", "response")
+            if part in failure
+        ]
+        given = failure.get("reproduce")
+        reproduce: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+        parameters = [{"name": "check", "value": scrub(str(failure.get("check")))}]
+        if reproduce.get("curl"):
+            parameters.append({"name": "curl", "value": scrub(str(reproduce["curl"]))})
+        if failure.get("waived_by"):
+            parameters.append({"name": "waived by", "value": scrub(str(failure["waived_by"]))})
+        out.append(
+            {
+                "name": scrub(f"failure {n + 1}: {failure.get('check')} on {failure.get('case')}"),
+                "status": "failed",
+                "statusDetails": {
+                    "message": scrub(
+                        f"expected: {failure.get('expected')}\nreceived: {failure.get('received')}"
+                    ),
+                },
+                "stage": "finished",
+                "attachments": attachments,
+                "parameters": parameters,
+                "steps": [],
+                "start": start,
+                "stop": start,
+            }
+        )
+    return out
+
+
+def _message(req: Mapping[str, Any]) -> str | None:
+    outcome = str(req.get("outcome"))
+    failures = [f for f in req.get("failures") or [] if isinstance(f, Mapping)]
+    first = failures[0] if failures else {}
+    headline = (
+        f"[{req.get('id')}] {req.get('failure_count')} failure(s); case {first.get('case')}: "
+        f"expected {first.get('expected')}; received {first.get('received')}"
+    )
+    if outcome == "failed":
+        return scrub(headline)
+    if outcome == "warning":
+        return scrub(WARNING_PREFIX + headline)
+    if outcome == "waived":
+        by = ", ".join(sorted({str(f.get("waived_by")) for f in failures}))
+        return scrub(f"{WAIVED_PREFIX}{by}: {headline}")
+    if outcome == "skipped":
+        return scrub(f"not exercised: {req.get('reason')}")
+    if outcome == "not-applicable":
+        return scrub(f"not applicable: {req.get('reason')}")
+    return None
+
+
+def _result(
+    results_dir: Path, req: Mapping[str, Any], steps: list[dict[str, Any]], start: int, stop: int
+) -> dict[str, Any]:
+    rid = str(req.get("id"))
+    known = contract.REQUIREMENTS_BY_ID.get(rid)
+    outcome = str(req.get("outcome"))
+    labels = [
+        {"name": "epic", "value": contract.ENDPOINT},
+        {"name": "feature", "value": scrub(str(req.get("group")))},
+        {"name": "story", "value": scrub(f"{rid} {req.get('title')}")},
+        {"name": "suite", "value": scrub(str(req.get("group")))},
+        {"name": "tag", "value": rid},
+        {"name": "tag", "value": f"outcome:{outcome}"},
+        {"name": "severity", "value": scrub(str(req.get("severity") or "normal"))},
+    ]
+    links = []
+    if known is not None and known.seed_line is not None:
+        links.append(
+            {"name": f"seed line {known.seed_line}", "url": seed_link(known.seed_line), "type": "link"}
+        )
+    message = _message(req)
+    description = [
+        f"**{rid}** {req.get('title')} ({req.get('severity')}, {req.get('level')}; {req.get('seed_ref')})",
+        "",
+        f"Outcome: **{outcome}** · {req.get('checks_run', 0)} check(s) run · "
+        f"{req.get('failure_count', 0)} failure(s)",
+    ]
+    history = hashlib.sha256(f"requirement:{rid}".encode()).hexdigest()[:32]
+    return {
+        "uuid": str(uuid.uuid4()),
+        "historyId": history,
+        "testCaseId": history,
+        "fullName": f"{contract.ENDPOINT}::{rid}",
+        "name": scrub(f"{rid} {req.get('title')}"),
+        "status": ALLURE_STATUS.get(outcome, "unknown"),
+        "statusDetails": {"message": message} if message else {},
+        "stage": "finished",
+        "description": scrub("\n".join(description)),
+        "labels": labels,
+        "links": links,
+        "parameters": [],
+        "attachments": [],
+        "steps": _failure_steps(results_dir, req, start) + steps,
+        "start": start,
+        "stop": stop,
+    }
+
+
+def write_requirement_results(results_dir: Path, summary: Mapping[str, Any]) -> int:
+    """Replace the per-test results in ``results_dir`` by one result per requirement; returns how many.
+
+    For a run that ended in a suite error, a single broken "suite error" result carries the error.
+    """
+    results_dir.mkdir(parents=True, exist_ok=True)
+    steps = _harvest_steps(results_dir)
+    _remove_per_test_results(results_dir)
+    now = int(time.time() * 1000)
+    start = _millis(summary.get("started"), now)
+    stop = max(start, _millis(summary.get("finished"), now))
+    written = []
+    if summary.get("verdict") == "error":
+        history = "suite-error"
+        written.append(
+            {
+                "uuid": str(uuid.uuid4()),
+                "historyId": history,
+                "name": SUITE_ERROR_NAME,
+                "fullName": f"{contract.ENDPOINT}::{SUITE_ERROR_NAME}",
+                "status": "broken",
+                "statusDetails": {"message": scrub(str(summary.get("error") or "the suite failed"))},
+                "stage": "finished",
+                "labels": [
+                    {"name": "epic", "value": contract.ENDPOINT},
+                    {"name": "feature", "value": "suite"},
+                ],
+                "steps": [],
+                "attachments": [],
+                "start": start,
+                "stop": stop,
+            }
+        )
+    else:
+        for req in summary.get("requirements") or []:
+            if isinstance(req, Mapping):
+                written.append(_result(results_dir, req, steps.get(str(req.get("id")), []), start, stop))
+    for result in written:
+        (results_dir / f"{result['uuid']}-result.json").write_text(
+            json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+    return len(written)

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from conformance.report._text import scrub
+from conformance.summary import waiver_lines
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
-SHOWN_OUTCOMES = ("failed", "warning")
+SHOWN_OUTCOMES = ("failed", "waived", "warning")
 MAX_LISTED = 50
 
 
@@ -52,6 +53,9 @@ def step_summary(summary: Mapping[str, Any]) -> str:
             lines.append(f"| … | {len(listed) - MAX_LISTED} more | | |")
     else:
         lines.append("No failing requirement.")
+    notes = waiver_lines(summary)
+    if notes:
+        lines += ["", *(f"- {_plain(note)}" for note in notes)]
     return "\n".join(lines) + "\n\n"
 
 

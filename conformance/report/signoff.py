@@ -26,6 +26,7 @@ DEFAULT_MANIFEST_NOTE = (
 )
 FAILING_OUTCOMES = frozenset({"failed"})
 MISSING = "-"
+WAIVER_KEYS = ("requirement", "ticket", "reason", "approver", "expires")
 
 Summary = Mapping[str, Any]
 
@@ -42,8 +43,15 @@ def _header(summary: Summary) -> list[Block]:
     verdict = _s(checked_verdict(summary))
     blocks: list[Block] = [
         Heading(f"Conformance sign-off: {contract.ENDPOINT}", level=1),
-        Para(f"Verdict: {verdict.upper()}", css=f"verdict v-{verdict}"),
+        Para(f"Verdict: {verdict.upper()}", css=f"verdict v-{verdict.replace(' ', '-')}"),
     ]
+    if verdict == "conformant with waivers":
+        blocks.append(
+            Para(
+                "Every MUST requirement passed or failed only where a waiver (listed below, with its reason, "
+                "ticket, approver and expiry) accepts the failure; the failures keep their evidence."
+            )
+        )
     if summary.get("error"):
         blocks.append(Para(f"Error: {_s(summary['error'])}"))
     if verdict == "incomplete":
@@ -87,6 +95,57 @@ def _header(summary: Summary) -> list[Block]:
         blocks.append(
             Para(f"{len(stale)} recorded interaction(s) were never replayed (stale cassette entries).")
         )
+    return blocks
+
+
+def _waivers(summary: Summary) -> list[Block]:
+    """Waived requirements, then expired and unused waivers: near the top, so no one misses them."""
+    block = summary.get("waivers")
+    if not isinstance(block, Mapping):
+        return []
+    waived = [r for r in _requirements(summary) if r.get("outcome") == "waived"]
+    applied = {str(w.get("ticket")): w for w in block.get("applied") or [] if isinstance(w, Mapping)}
+    blocks: list[Block] = []
+    if waived or applied or block.get("expired") or block.get("unused"):
+        blocks.append(Heading("Waivers"))
+        if block.get("file"):
+            blocks.append(Para(f"Waivers file {_s(block.get('file'))}, judged on {_s(block.get('today'))}."))
+    if waived:
+        rows = []
+        for req in waived:
+            tickets = sorted({str(f.get("waived_by")) for f in req.get("failures") or []})
+            for ticket in tickets:
+                w = applied.get(ticket, {})
+                reason = "failed in the baseline (--fail-on new)" if ticket == "baseline" else w.get("reason")
+                rows.append(
+                    (
+                        _s(req.get("id")),
+                        _s(req.get("failure_count")),
+                        _s(ticket),
+                        _s(reason),
+                        _s(w.get("approver")),
+                        _s(w.get("expires")),
+                    )
+                )
+        blocks += [
+            Heading(f"Waived failures ({len(waived)})", level=3),
+            Table(("Requirement", "Failures", "Ticket", "Reason", "Approver", "Expires"), tuple(rows)),
+        ]
+    for kind, says in (("expired", "Expired waivers (no longer applied)"), ("unused", "Unused waivers")):
+        listed = [w for w in block.get(kind) or [] if isinstance(w, Mapping)]
+        if listed:
+            blocks += [
+                Heading(f"{says} ({len(listed)})", level=3),
+                Table(
+                    ("Requirement", "Ticket", "Reason", "Approver", "Expires"),  # WAIVER_KEYS
+                    tuple(
+                        tuple(
+                            _s(w.get(k)) for k in ("requirement", "ticket", "reason", "approver", "expires")
+                        )
+                        for w in listed
+                    ),
+                ),
+            ]
     return blocks
 
 
@@ -223,7 +282,12 @@ def render_signoff(
 ) -> tuple[str, str]:
     """The sign-off document as (markdown, html)."""
     blocks = (
-        _header(summary) + _matrix(summary) + _coverage(summary) + _failures(summary) + _ambiguities(summary)
+        _header(summary)
+        + _waivers(summary)
+        + _matrix(summary)
+        + _coverage(summary)
+        + _failures(summary)
+        + _ambiguities(summary)
     )
     if baseline is not None:
         blocks += _baseline(summary, baseline)
