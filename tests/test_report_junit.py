@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 from defusedxml.ElementTree import parse as safe_parse
@@ -120,7 +121,8 @@ def test_write_junit_has_one_testcase_per_requirement_with_reasons(tmp_path: Pat
     write_junit(tmp_path / "junit.xml", document)
     suite = safe_parse(tmp_path / "junit.xml").getroot().find("testsuite")
     cases = {c.get("name"): c for c in suite.findall("testcase")}
-    assert list(cases) == [f"{r['id']} {r['title']}" for r in document["requirements"]]  # type: ignore[index]
+    requirements = cast(list[dict[str, Any]], document["requirements"])
+    assert list(cases) == [f"{r['id']} {r['title']}" for r in requirements]
     failed = cases["LT-QRCODE-URL title of LT-QRCODE-URL"].find("failure")
     assert failed.get("message") == (
         "[LT-QRCODE-URL] 1 failure(s); case token_expire=3600: expected an https URL; received ftp://x"
