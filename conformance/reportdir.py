@@ -38,7 +38,9 @@ REPORT_ENTRIES = (
     "allure-results",
     "allure-report",
 )
-NOT_MOVED = {LOCK_NAME, PREVIOUS_NAME}
+# The folder's own README (reports/README.md in a checkout) is not a run's evidence: never moved or listed.
+FOLDER_README = "README.md"
+NOT_MOVED = {LOCK_NAME, PREVIOUS_NAME, FOLDER_README}
 
 
 class ReportDirError(Exception):
