@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from conformance.cassettes.format import dump_cassette, load_cassette
+from conformance.files import write_atomic
 from conformance.reportdir import LOCK_NAME, PREVIOUS_NAME, locked
 from tests.cli_support import ROOT, conformance, summary
 from tests.test_hostile import canary_key
 from tests.test_interrupt import StallingServer, cli_process, end, wait_for
 
 pytestmark = pytest.mark.e2e
+TRIMMED = "<trimmed copy of the bundled cassettes>"
 KEY = {"CONFORMANCE_API_KEY": "CANARY-KEY-reportdir-0001"}
 
 
@@ -53,13 +56,23 @@ def _assert_no_earlier_verdict(reports: Path, exit_code: int) -> None:
     assert summary(reports / PREVIOUS_NAME)["verdict"] == "conformant"  # kept apart, not beside
 
 
+def _trimmed_cassettes(tmp_path: Path) -> Path:
+    """A copy of the bundled set whose first cassette lost its last interaction (digest kept valid)."""
+    copy = tmp_path / "trimmed"
+    shutil.copytree(ROOT / "cassettes", copy)
+    path = sorted(copy.glob("*.yaml"))[0]
+    cassette = load_cassette(path)
+    write_atomic(path, dump_cassette(cassette.name, cassette.header, list(cassette.interactions[:-1])))
+    return copy
+
+
 @pytest.mark.parametrize(
     ("args", "env", "exit_code"),
     [
         (("--target", "http://127.0.0.1:9", "--user-id", "1"), {}, 2),  # missing key
         (("--target", "reference", "--rate", "0"), {}, 2),
         (("--target", "http://127.0.0.1:9", "--user-id", "1"), KEY, 3),  # nothing listens
-        (("--cassettes", str(ROOT / "cassettes"), "--user-id", "999"), {}, 4),  # not in the cassettes
+        (("--cassettes", TRIMMED), {}, 4),  # a request the (trimmed) cassettes do not hold
         (("--target", "reference", "--user-id", "12345", "--max-examples", "5"), {}, 6),  # no foreign user
     ],
     ids=["exit2-key", "exit2-option", "exit3", "exit4", "exit6"],
@@ -68,6 +81,8 @@ def test_a_failed_run_never_leaves_the_earlier_verdict_standing(
     green_reports: Path, tmp_path: Path, args: tuple[str, ...], env: dict[str, str], exit_code: int
 ) -> None:
     reports = _stale_copy(green_reports, tmp_path)
+    if TRIMMED in args:
+        args = tuple(str(_trimmed_cassettes(tmp_path)) if a == TRIMMED else a for a in args)
     result = conformance("run", *args, "--report-dir", str(reports), "-q", env=env, cwd=tmp_path)
     assert result.returncode == exit_code, result.stdout + result.stderr
     _assert_no_earlier_verdict(reports, exit_code)
