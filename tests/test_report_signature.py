@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -211,9 +212,11 @@ def test_report_signs_a_real_run_and_a_forged_rebuild_fails(
         assert not path.is_file() or secret.encode() not in path.read_bytes(), path
     verified = conformance("verify", reports, "--public-key", str(public_key_file))
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    # The forger's rebuild: summary edited, the report rebuilt without the key.
+    # The forger's rebuild: summary edited (consistently, so `report` accepts it), rebuilt without the key.
     summary_path = Path(reports) / "summary.json"
-    summary_path.write_text(summary_path.read_text().replace("conformant", "CONFORMANT"), encoding="utf-8")
+    document = json.loads(summary_path.read_text(encoding="utf-8"))
+    document["target_version"] = "9.9.9-forged"
+    summary_path.write_text(json.dumps(document), encoding="utf-8")
     assert conformance("report", "--report-dir", reports).returncode == 0
     assert conformance("verify", reports).returncode == 0
     forged = conformance("verify", reports, "--public-key", str(public_key_file))
