@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from conformance.engine import ExchangeNote
 
@@ -99,19 +98,18 @@ def exchange_changes(recorded: Iterable[ExchangeNote], live: Iterable[ExchangeNo
     return changes
 
 
-def requirement_changes(recorded: Mapping[str, Any], live: Mapping[str, Any]) -> list[Change]:
-    """Requirements whose outcome differs between two summaries."""
-    before = {r["id"]: r["outcome"] for r in recorded["requirements"]}
+def requirement_changes(recorded: Mapping[str, str], live: Mapping[str, str]) -> list[Change]:
+    """Requirements whose outcome differs between two runs (each: requirement ID -> outcome)."""
     return [
-        Change(r["id"], before.get(r["id"], "absent"), r["outcome"])
-        for r in live["requirements"]
-        if before.get(r["id"]) != r["outcome"]
+        Change(rid, str(recorded.get(rid, "absent")), str(outcome))
+        for rid, outcome in live.items()
+        if recorded.get(rid) != outcome
     ]
 
 
 def compare(
-    recorded: Mapping[str, Any],
-    live: Mapping[str, Any],
+    recorded: Mapping[str, str],
+    live: Mapping[str, str],
     recorded_log: Iterable[ExchangeNote],
     live_log: Iterable[ExchangeNote],
 ) -> Drift:

@@ -7,15 +7,16 @@ run fails as a suite defect (exit 5) naming the file.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+import contextlib
+import dataclasses
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from conformance.report.manifest import write_manifest
 from conformance.secrets import KEY_KIND, SecretBook, scan_files
 from conformance.session import Session
-from conformance.verdict import EXIT_SUITE_ERROR, write_json_atomic
+from conformance.summary import RunFacts, Summary, SummaryError, write_summary
+from conformance.verdict import EXIT_SUITE_ERROR
 
 
 def run_secrets(books: Iterable[SecretBook | None]) -> SecretBook:
@@ -30,16 +31,17 @@ def run_secrets(books: Iterable[SecretBook | None]) -> SecretBook:
     return merged
 
 
-def written_files(session: Session, summary: Mapping[str, Any]) -> list[Path]:
+def written_files(session: Session, summary: Summary) -> list[Path]:
     """The report directory's files and the cassettes this run wrote."""
     report_dir = session.options.report_dir
     files = [p for p in sorted(report_dir.rglob("*")) if p.is_file()] if report_dir.is_dir() else []
     if session.options.record:
-        files += [Path(c["path"]) for c in summary.get("cassettes", ()) if Path(c["path"]).is_file()]
+        paths = [Path(str(c.get("path"))) for c in summary.facts.cassettes]
+        files += [p for p in paths if p.is_file()]
     return files
 
 
-def guard_files(session: Session, summary: dict[str, Any]) -> dict[str, Any]:
+def guard_files(session: Session, summary: Summary) -> Summary:
     """Scan what the run wrote; on a hit, empty the file and return (and write) a suite-defect summary."""
     if session.options.target is None:
         return summary  # a replay holds no live secret: the key is the placeholder, tokens are stand-ins
@@ -49,16 +51,18 @@ def guard_files(session: Session, summary: dict[str, Any]) -> dict[str, Any]:
     if not hits:
         return summary
     names = ", ".join(str(p) for p in hits)
-    text = book.scrub(json.dumps(summary, ensure_ascii=False))
-    guarded: dict[str, Any] = json.loads(text) if not text.startswith("[withheld") else {}
-    guarded.update(
-        verdict="error",
-        complete=False,
-        exit_code=EXIT_SUITE_ERROR,
+    text = book.scrub(summary.to_json())
+    scrubbed = Summary.stub_of(RunFacts(), error="", exit_code=EXIT_SUITE_ERROR)
+    if not text.startswith("[withheld"):
+        with contextlib.suppress(SummaryError):  # scrubbing broke the document: keep only the error
+            scrubbed = Summary.from_json(text)
+    guarded = dataclasses.replace(
+        scrubbed,
         error=f"suite defect: a secret reached {names}; the content of each was deleted",
-        leaked_files=[str(p) for p in hits],
+        error_code=EXIT_SUITE_ERROR,
+        leaked_files=tuple(str(p) for p in hits),
     )
     report_dir = session.options.report_dir
-    write_json_atomic(report_dir / "summary.json", guarded)
+    write_summary(report_dir / "summary.json", guarded)
     write_manifest(report_dir)
     return guarded

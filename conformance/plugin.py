@@ -215,7 +215,7 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, Any, Any]:
     conformance_session.deselected |= watch.deselected
     conformance_session.keyword = conformance_session.keyword or session.config.option.keyword or None
     summary = finish_session(conformance_session, error=error, error_code=code)
-    session.exitstatus = summary["exit_code"]
+    session.exitstatus = summary.exit_code
     if _provider(session.config) is None:  # the CLI appends to the job summary itself
         from conformance.report.ci import append_step_summary
 

@@ -2,40 +2,38 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from conformance.files import WriteFailed
 from conformance.leaks import guard_files
-from conformance.report.allure import write_categories, write_environment, write_requirement_results
+from conformance.report.allure import (
+    environment_of,
+    write_categories,
+    write_environment,
+    write_requirement_results,
+)
 from conformance.report.junit import write_junit
 from conformance.report.manifest import write_manifest
 from conformance.report.seed import write_seed_excerpt
 from conformance.report.signoff import write_signoff
 from conformance.session import ConfigError, Session
-from conformance.summary import checked_verdict
+from conformance.summary import Summary, SummaryError, read_summary
 
 
-def load_baseline(path: Path | None) -> dict[str, Any] | None:
-    """A previous summary.json, or a ConfigError naming why it cannot be used."""
+def load_baseline(path: Path | None) -> Summary | None:
+    """A previous summary.json, checked like any summary, or a ConfigError naming why it cannot be used."""
     if path is None:
         return None
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read --baseline {path}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"--baseline {path} is not JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(document, dict) or not isinstance(document.get("requirements"), list):
-        raise ConfigError(f"--baseline {path} is not a summary.json (no requirements list)")
-    return document
+        baseline = read_summary(path)
+    except SummaryError as exc:
+        raise ConfigError(f"--baseline {exc}") from None
+    if baseline.stub:
+        raise ConfigError(f"--baseline {path} is not a finished run's summary.json (no requirements)")
+    return baseline
 
 
-def finish_session(
-    session: Session, *, error: str | None = None, error_code: int | None = None
-) -> dict[str, Any]:
+def finish_session(session: Session, *, error: str | None = None, error_code: int | None = None) -> Summary:
     """End a session the one way both front ends do: summary.json, JUnit stamp, sign-off, manifest.
 
     A file that cannot be written (disk full, read-only) ends the run with exit 2, and the summary, if it
@@ -52,23 +50,13 @@ def finish_session(
     return summary
 
 
-def publish(session: Session, summary: Mapping[str, Any]) -> None:
+def publish(session: Session, summary: Summary) -> None:
     """Write the report files for a finished run, the manifest last so it covers all of them."""
     report_dir = session.options.report_dir
     results = report_dir / "allure-results"
     if results.is_dir():
         write_requirement_results(results, summary)  # one result per requirement, as the sign-off matrix
-        write_environment(
-            results,
-            {
-                "verdict": checked_verdict(summary),
-                "target": str(summary["target"]),
-                "mode": str(summary["mode"]),
-                "suite.version": str(summary["suite_version"]),
-                "profile": str(summary["profile"]),
-                "seed": str(summary["seed"]),
-            },
-        )
+        write_environment(results, environment_of(summary))
         write_categories(results)
     write_junit(report_dir / "junit.xml", summary)  # per requirement, over pytest's per-test file
     write_signoff(report_dir, summary, baseline=load_baseline(session.options.baseline))

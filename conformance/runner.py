@@ -7,7 +7,6 @@ all execute the suite through here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import pytest
 
@@ -15,6 +14,7 @@ from conformance.plugin import SUITE_DIR, SessionProvider
 from conformance.publish import finish_session
 from conformance.report.junit import JUNIT_OPTIONS
 from conformance.session import Session
+from conformance.summary import Summary
 from conformance.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR
 
 
@@ -39,9 +39,7 @@ def pytest_args(session: Session, *, keyword: str | None) -> list[str]:
     return [*args, "-k", keyword] if keyword else args
 
 
-def execute(
-    session: Session, *, keyword: str | None = None, plugins: Sequence[object] = ()
-) -> dict[str, Any]:
+def execute(session: Session, *, keyword: str | None = None, plugins: Sequence[object] = ()) -> Summary:
     """Run the conformance tests against an open session, write the reports; returns the summary.
 
     The plugin finishes the session at the end of the pytest session (the same function plain pytest

@@ -238,11 +238,11 @@ def run_suite(options: RunOptions) -> RunOutcome:
             summary = execute(session)
     except ConfigError as exc:
         return RunOutcome(options.mode, "error", (), str(exc), time.monotonic() - started)
-    if summary["exit_code"] == EXIT_INTERRUPTED:  # execute() swallows Ctrl-C; the selftest must stop too
+    if summary.exit_code == EXIT_INTERRUPTED:  # execute() swallows Ctrl-C; the selftest must stop too
         raise KeyboardInterrupt
-    failed = tuple(r["id"] for r in summary["requirements"] if r["outcome"] in FAILED_OUTCOMES)
+    failed = tuple(r.id for r in summary.requirements if r.outcome in FAILED_OUTCOMES)
     duration = time.monotonic() - started
-    return RunOutcome(options.mode, summary["verdict"], failed, summary["error"], duration)
+    return RunOutcome(options.mode, summary.verdict.value, failed, summary.error, duration)
 
 
 def _detects(run: RunOutcome, expected: tuple[str, ...]) -> bool:

@@ -45,6 +45,7 @@ from conformance.redact import Redactor
 from conformance.rejudge import recorded_inputs
 from conformance.reportdir import ReportDirError, locked, set_aside_earlier_run
 from conformance.sentinels import Sentinels
+from conformance.summary import RunFacts, Summary, build_summary, write_summary
 from conformance.transport import (
     RequestBudgetExceeded,
     TargetRefused,
@@ -57,10 +58,7 @@ from conformance.verdict import (
     EXIT_INTERRUPTED,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
-    SCHEMA_VERSION,
     Coverage,
-    build_summary,
-    write_json_atomic,
 )
 from conformance.waivers import WaiverError, WaiverSet, load_waivers
 
@@ -94,7 +92,7 @@ class Session:
     book: CassetteBook | None = None
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     target_version: str | None = None
-    summary: dict[str, Any] | None = None
+    summary: Summary | None = None
     key_variable: str = DEFAULT_KEY_VARIABLE
     full_run: bool = True  # False under -k: a record run then keeps cassettes of tests it did not run
     keyword: str | None = None  # -k EXPR
@@ -150,7 +148,7 @@ class Session:
             version = next((v for h in VERSION_HEADERS if (v := exchange.header(h))), None)
             self.target_version = None if version is None else printable(self.run.redactor.text(version))
 
-    def finish(self, *, error: str | None = None, error_code: int | None = None) -> dict[str, Any]:
+    def finish(self, *, error: str | None = None, error_code: int | None = None) -> Summary:
         """Build and write summary.json (atomically); returns it."""
         aborted = self.run.aborted
         if error is None and aborted is not None and aborted.exit_code is not None:
@@ -167,30 +165,33 @@ class Session:
             stale = [{"cassette": str(c.path), "request": r} for c in report.cassettes for r in c.stale]
             unused = [str(p) for p in report.unused]
         stopped_early = str(aborted) if aborted is not None and aborted.exit_code is None else None
-        meta = {
-            "target": self.target_url,
-            "target_version": self.options.target_version or self.target_version,
-            "mode": self.options.mode,
-            "profile": self.profile.name,
-            "seed": self.seed,
-            "max_examples": self.run.max_examples,
-            "suite_version": __version__,
-            "suite_commit": suite_commit(),
-            "started": self.started.isoformat(timespec="seconds"),
-            "finished": finished.isoformat(timespec="seconds"),
-            "duration_s": round((finished - self.started).total_seconds(), 3),
-            "cassettes": cassettes,
-            "stale_interactions": stale,
-            "unused_cassettes": unused,
-            "throttled": self.run.throttled,
-            "throttle_waited_s": round(self.run.throttle_waited, 3),
-            "token_entropy": token_entropy_summary(self.run.context.tokens.ordered),
-            "stopped_early": stopped_early,
-            "recording": self.recording,
-        }
+        facts = RunFacts(
+            target=self.target_url,
+            target_version=self.options.target_version or self.target_version,
+            user_id=self.run.builder.users.user_id,
+            foreign_user_id=self.run.builder.users.foreign_user_id,
+            unknown_user_ids=self.run.builder.users.unknown_user_ids,
+            mode=self.options.mode,
+            profile=self.profile.name,
+            seed=self.seed,
+            max_examples=self.run.max_examples,
+            suite_version=__version__,
+            suite_commit=suite_commit(),
+            started=self.started.isoformat(timespec="seconds"),
+            finished=finished.isoformat(timespec="seconds"),
+            duration_s=round((finished - self.started).total_seconds(), 3),
+            cassettes=tuple(cassettes),
+            stale_interactions=tuple(stale),
+            unused_cassettes=tuple(unused),
+            throttled=self.run.throttled,
+            throttle_waited_s=round(self.run.throttle_waited, 3),
+            token_entropy=token_entropy_summary(self.run.context.tokens.ordered),
+            stopped_early=stopped_early,
+            recording=self.recording,
+        )
         self.summary = build_summary(
             self.run,
-            meta=meta,
+            facts=facts,
             error=error,
             error_code=error_code,
             replay_command=f"conformance run --cassettes {self.options.cassettes}",
@@ -204,33 +205,28 @@ class Session:
             ),
             waivers=self.waivers,
         )
-        write_json_atomic(self.options.report_dir / "summary.json", self.summary)
+        write_summary(self.options.report_dir / "summary.json", self.summary)
         return self.summary
 
-    def fail_writing(self, reason: str) -> dict[str, Any]:
+    def fail_writing(self, reason: str) -> Summary:
         """The run could not write its reports: an error summary naming why (exit 2), written if possible."""
         self.summary = _stub_summary(self.options, error=reason, exit_code=EXIT_USAGE)
         with contextlib.suppress(OSError):
-            write_json_atomic(self.options.report_dir / "summary.json", self.summary)
+            write_summary(self.options.report_dir / "summary.json", self.summary)
         return self.summary
 
     def mark_started(self) -> None:
         """Write an incomplete summary.json first, so a run killed outright still leaves one."""
-        write_json_atomic(
+        facts = RunFacts(
+            target=self.target_url,
+            mode=self.options.mode,
+            seed=self.seed,
+            suite_version=__version__,
+            started=self.started.isoformat(timespec="seconds"),
+        )
+        write_summary(
             self.options.report_dir / "summary.json",
-            {
-                "schema_version": SCHEMA_VERSION,
-                "verdict": "error",
-                "complete": False,
-                "exit_code": EXIT_INTERRUPTED,
-                "error": IN_PROGRESS,
-                "target": self.target_url,
-                "mode": self.options.mode,
-                "seed": self.seed,
-                "suite_version": __version__,
-                "started": self.started.isoformat(timespec="seconds"),
-                "requirements": [],
-            },
+            Summary.stub_of(facts, error=IN_PROGRESS, exit_code=EXIT_INTERRUPTED),
         )
 
 
@@ -343,20 +339,15 @@ def not_applicable_reasons(values: tuple[str, ...]) -> dict[str, str]:
     return reasons
 
 
-def _stub_summary(options: RunOptions, *, error: str, exit_code: int) -> dict[str, Any]:
+def _stub_summary(options: RunOptions, *, error: str, exit_code: int) -> Summary:
     """A summary.json that holds no verdict: a run in progress, or one that ended before it had one."""
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "verdict": "error",
-        "complete": False,
-        "exit_code": exit_code,
-        "error": error,
-        "target": options.target or f"replay:{options.cassettes}",
-        "mode": options.mode,
-        "suite_version": __version__,
-        "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "requirements": [],
-    }
+    facts = RunFacts(
+        target=options.target or f"replay:{options.cassettes}",
+        mode=options.mode,
+        suite_version=__version__,
+        started=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+    return Summary.stub_of(facts, error=error, exit_code=exit_code)
 
 
 @contextlib.contextmanager
@@ -374,9 +365,7 @@ def open_session(options: RunOptions) -> Iterator[Session]:
         except ReportDirError as exc:
             raise ConfigError(str(exc)) from None
         try:
-            write_json_atomic(
-                summary_path, _stub_summary(options, error=IN_PROGRESS, exit_code=EXIT_INTERRUPTED)
-            )
+            write_summary(summary_path, _stub_summary(options, error=IN_PROGRESS, exit_code=EXIT_INTERRUPTED))
         except OSError as exc:
             raise ConfigError(str(exc)) from None
         try:
@@ -384,9 +373,7 @@ def open_session(options: RunOptions) -> Iterator[Session]:
                 yield session
         except ConfigError as exc:
             with contextlib.suppress(OSError):
-                write_json_atomic(
-                    summary_path, _stub_summary(options, error=str(exc), exit_code=exc.exit_code)
-                )
+                write_summary(summary_path, _stub_summary(options, error=str(exc), exit_code=exc.exit_code))
             raise
 
 

@@ -1,104 +1,351 @@
-"""Reading a summary.json: a typed, checked Summary that every report derives its verdict from.
+"""The typed Summary of a run: built from the ledger, written as summary.json, read back checked.
 
-The sign-off, JUnit, the Allure environment and the console all read a summary through
-``Summary.of``, which recomputes the verdict from the requirement outcomes (``verdict.verdict_of``, the one
-place the rule lives) and refuses a document whose stated verdict or exit code contradicts them.
+The one home of the summary (docs/summary-format.md): ``build_summary`` makes it from a finished Run,
+``Summary.to_json`` writes it, ``Summary.from_json`` (or ``read_summary``) reads one back. The verdict, the
+exit code and ``complete`` are never stored in a Summary: they are derived from its requirement outcomes
+(``verdict.verdict_of``, the one place the rule lives), so the sign-off, JUnit, the Allure environment, the
+console and the CI step summary, which all take a Summary, cannot show a verdict the outcomes do not give.
+A document whose stated verdict or exit code contradicts its outcomes (a hand-edited "conformant") is
+refused when it is read.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+from conformance.contract import AMBIGUITIES_BY_ID, REQUIREMENTS
+from conformance.engine import Run
+from conformance.evidence import curl_command
+from conformance.files import write_atomic
+from conformance.options import DEFAULT_KEY_VARIABLE
 from conformance.verdict import (
     EXIT_CODES,
+    EXIT_SUITE_ERROR,
+    Coverage,
     Outcome,
     Verdict,
     exit_code_of,
+    not_exercised_reason,
+    requirement_outcome,
     verdict_of,
 )
+from conformance.waivers import WaiverSet
 
+SCHEMA_VERSION = 1
 LISTED = 4  # requirement IDs named in the verdict line
+# A summary written before the run had a verdict (in progress, or ended early) holds only these facts.
+STUB_FACTS = ("target", "mode", "seed", "suite_version", "started")
+
+JSON = dict[str, Any]  # a block passed through as written: evidence, waivers, recording, token entropy
 
 
-class SummaryContradiction(ValueError):
+class SummaryError(ValueError):
+    """A summary.json that cannot be used: unreadable, not a summary, or a field of the wrong type."""
+
+
+class SummaryContradiction(SummaryError):
     """A summary whose verdict or exit code does not follow from its requirement outcomes."""
 
 
 @dataclass(frozen=True)
-class RequirementResult:
-    """One requirement as a summary reports it."""
+class Reproduce:
+    """How to send a failing case again: a curl line (live) and a replay command."""
+
+    curl: str
+    replay: str
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One failure of a requirement, with its redacted evidence (``request``, ``response``)."""
+
+    check: str
+    title: str
+    expected: str
+    received: str
+    case: str
+    test: str = ""
+    sequence: int = 0
+    waived_by: str | None = None  # the ticket of the waiver that accepts it, or "baseline"
+    evidence: JSON = field(default_factory=dict)
+    reproduce: Reproduce | None = None
+
+    def document(self) -> JSON:
+        """This failure as summary.json writes it."""
+        doc: JSON = {
+            "check": self.check,
+            "title": self.title,
+            "expected": self.expected,
+            "received": self.received,
+            "case": self.case,
+            "test": self.test,
+            "sequence": self.sequence,
+            "waived_by": self.waived_by,
+            **self.evidence,
+        }
+        if self.reproduce is not None:
+            doc["reproduce"] = {"curl": self.reproduce.curl, "replay": self.reproduce.replay}
+        return doc
+
+    @classmethod
+    def of(cls, doc: Mapping[str, Any]) -> Failure:
+        """A failure read from summary.json."""
+        given = doc.get("reproduce")
+        reproduce = (
+            Reproduce(_text(given.get("curl")), _text(given.get("replay")))
+            if isinstance(given, Mapping)
+            else None
+        )
+        return cls(
+            check=_text(doc.get("check")),
+            title=_text(doc.get("title")),
+            expected=_text(doc.get("expected")),
+            received=_text(doc.get("received")),
+            case=_text(doc.get("case")),
+            test=_text(doc.get("test")),
+            sequence=_int(doc.get("sequence"), "failure sequence"),
+            waived_by=_optional_text(doc.get("waived_by")),
+            evidence={k: v for k, v in doc.items() if k not in _FAILURE_KEYS},
+            reproduce=reproduce,
+        )
+
+
+_FAILURE_KEYS = frozenset(
+    {"check", "title", "expected", "received", "case", "test", "sequence", "waived_by", "reproduce"}
+)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """One requirement of the catalogue as the run judged it."""
 
     id: str
-    level: str
     outcome: Outcome
-    reason: str | None
+    title: str = ""
+    group: str = ""
+    severity: str = ""
+    level: str = ""
+    seed_ref: str = ""
+    reason: str | None = None  # why it was not exercised, or the user's not-applicable reason
+    checks_run: int = 0
+    failure_count: int = 0  # all failures; ``failures`` keeps the first few
+    ambiguities: tuple[str, ...] = ()
+    failures: tuple[Failure, ...] = ()
+
+    @property
+    def waived(self) -> bool:
+        """Failed, and every failure accepted by a waiver (or the baseline)."""
+        return self.outcome is Outcome.WAIVED
+
+    def document(self) -> JSON:
+        """This requirement as summary.json writes it."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "group": self.group,
+            "severity": self.severity,
+            "level": self.level,
+            "seed_ref": self.seed_ref,
+            "outcome": self.outcome.value,
+            "reason": self.reason,
+            "checks_run": self.checks_run,
+            "failure_count": self.failure_count,
+            "waived": self.waived,
+            "ambiguities": list(self.ambiguities),
+            "failures": [f.document() for f in self.failures],
+        }
+
+    @classmethod
+    def of(cls, doc: Mapping[str, Any]) -> Requirement:
+        """A requirement read from summary.json; SummaryError for an unknown outcome."""
+        try:
+            outcome = Outcome(str(doc.get("outcome")))
+        except ValueError:
+            raise SummaryContradiction(
+                f"summary.json has an unknown requirement outcome {doc.get('outcome')!r}"
+            ) from None
+        failures = doc.get("failures") or []
+        if outcome is Outcome.WAIVED and (
+            not isinstance(failures, list)
+            or not failures
+            or not all(isinstance(f, Mapping) and f.get("waived_by") for f in failures)
+        ):
+            raise SummaryContradiction(
+                f"summary.json says requirement {doc.get('id')!r} is waived, but not every failure of it "
+                "names its waiver; it was edited or written by another tool: run the suite again"
+            )
+        return cls(
+            id=_text(doc.get("id")),
+            outcome=outcome,
+            title=_text(doc.get("title")),
+            group=_text(doc.get("group")),
+            severity=_text(doc.get("severity")),
+            level=_text(doc.get("level")),
+            seed_ref=_text(doc.get("seed_ref")),
+            reason=_optional_text(doc.get("reason")),
+            checks_run=_int(doc.get("checks_run"), "checks_run"),
+            failure_count=_int(doc.get("failure_count"), "failure_count"),
+            ambiguities=tuple(str(a) for a in _list(doc.get("ambiguities"), "ambiguities")),
+            failures=tuple(Failure.of(f) for f in _list(failures, "failures") if isinstance(f, Mapping)),
+        )
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A requirement the user declared not applicable, with the reason given."""
+
+    id: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class AmbiguityReading:
+    """A reading of the ambiguity register the run relied on, and the requirements it served."""
+
+    id: str
+    reading: str
+    requirements: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TestResult:
+    """One conformance test as the run saw it."""
+
+    __test__ = False  # not a pytest test class
+
+    nodeid: str
+    outcome: str
+    duration_s: float = 0.0
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """What was run, where and when: the identity of a run (no bearing on its verdict but stopped_early)."""
+
+    target: str | None = None
+    target_version: str | None = None
+    user_id: int | None = None  # the user in the key's scope
+    foreign_user_id: int | None = None  # a user outside it (None: LT-AUTH-USER-SCOPE not exercised)
+    unknown_user_ids: tuple[int, ...] = ()  # users known not to exist
+    mode: str | None = None
+    profile: str | None = None
+    seed: int | None = None
+    max_examples: int | None = None
+    suite_version: str | None = None
+    suite_commit: str | None = None
+    started: str | None = None
+    finished: str | None = None
+    duration_s: float | None = None
+    cassettes: tuple[JSON, ...] = ()  # {"path", "sha256"}
+    stale_interactions: tuple[JSON, ...] = ()  # {"cassette", "request"}
+    unused_cassettes: tuple[str, ...] = ()
+    throttled: int = 0
+    throttle_waited_s: float = 0.0
+    token_entropy: JSON | None = None
+    stopped_early: str | None = None  # why the run stopped sending early: at best incomplete
+    recording: JSON | None = None  # replay: the recording judged (target, recorded_at, age_days ...)
+
+    def document(self, *, only: tuple[str, ...] | None = None) -> JSON:
+        """These facts as summary.json writes them (``only``: just these, when set)."""
+        out: JSON = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if only is not None and (f.name not in only or value is None):
+                continue
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    @classmethod
+    def of(cls, doc: Mapping[str, Any]) -> RunFacts:
+        """The facts of a summary.json document (absent ones left at their defaults)."""
+        given: dict[str, Any] = {}
+        for f in fields(cls):
+            if f.name not in doc or doc[f.name] is None:
+                continue
+            value = doc[f.name]
+            expected = _FACT_TYPES[f.name]
+            if isinstance(value, bool) or not isinstance(value, expected):
+                raise SummaryError(f"summary.json field {f.name!r} has a value of the wrong type: {value!r}")
+            given[f.name] = tuple(value) if isinstance(value, list) else value
+        return cls(**given)
+
+
+_FACT_TYPES: dict[str, type | tuple[type, ...]] = {
+    "target": str,
+    "target_version": str,
+    "user_id": int,
+    "foreign_user_id": int,
+    "unknown_user_ids": list,
+    "mode": str,
+    "profile": str,
+    "seed": int,
+    "max_examples": int,
+    "suite_version": str,
+    "suite_commit": str,
+    "started": str,
+    "finished": str,
+    "duration_s": (int, float),
+    "cassettes": list,
+    "stale_interactions": list,
+    "unused_cassettes": list,
+    "throttled": int,
+    "throttle_waited_s": (int, float),
+    "token_entropy": dict,
+    "stopped_early": str,
+    "recording": dict,
+}
 
 
 @dataclass(frozen=True)
 class Summary:
-    """The facts of a summary.json a verdict follows from, typed and checked."""
+    """A run's summary: its facts, every requirement's outcome and the evidence; the verdict derived."""
 
-    verdict: Verdict
-    exit_code: int
-    error: str | None
-    stopped_early: str | None
-    requests: int
-    requirements: tuple[RequirementResult, ...]
+    facts: RunFacts = field(default_factory=RunFacts)
+    requirements: tuple[Requirement, ...] = ()
+    error: str | None = None
+    error_code: int | None = None  # the exit code of an error verdict (2, 3, 4, 5, 130)
+    requests: int = 0
+    not_applicable: tuple[Declared, ...] = ()
+    waivers: JSON | None = None  # WaiverSet.report(): file, today, applied, expired, unused
+    ambiguities_exercised: tuple[AmbiguityReading, ...] = ()
+    tests: tuple[TestResult, ...] = ()
+    leaked_files: tuple[str, ...] | None = None  # after a live run whose files held a secret
+    stub: bool = False  # written before the run had a verdict: only the error and the run's identity
+    schema_version: int = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        # An exit code of its own only for an error verdict; otherwise the verdict alone gives it.
+        if self.verdict is not Verdict.ERROR:
+            object.__setattr__(self, "error_code", None)
+        elif self.error_code is None:
+            object.__setattr__(self, "error_code", EXIT_SUITE_ERROR)
 
     @classmethod
-    def of(cls, document: Mapping[str, Any]) -> Summary:
-        """Parse and check a summary.json document; SummaryContradiction when it does not add up."""
-        requirements = []
-        for item in document.get("requirements") or []:
-            try:
-                outcome = Outcome(str(item.get("outcome")))
-            except ValueError:
-                raise SummaryContradiction(
-                    f"summary.json has an unknown requirement outcome {item.get('outcome')!r}"
-                ) from None
-            if outcome is Outcome.WAIVED:
-                _check_waived(item)
-            reason = item.get("reason")
-            requirements.append(
-                RequirementResult(
-                    str(item.get("id")),
-                    str(item.get("level")),
-                    outcome,
-                    None if reason is None else str(reason),
-                )
-            )
-        error = document.get("error")
-        stopped = document.get("stopped_early")
-        if not requirements and error is None:
-            derived = Verdict.ERROR  # no requirement at all: nothing can have been verified
-        else:
-            outcomes = {r.id: r.outcome.value for r in requirements}
-            derived = verdict_of(outcomes, error=None if error is None else str(error), stopped=bool(stopped))
-        stated = document.get("verdict")
-        if stated != derived:
-            raise SummaryContradiction(
-                f"summary.json states verdict {stated!r} but its requirement outcomes give '{derived}'; "
-                "it was edited or written by another tool: run the suite again"
-            )
-        stated_exit = document.get("exit_code")
-        error_code = stated_exit if derived is Verdict.ERROR and isinstance(stated_exit, int) else None
-        expected_exit = exit_code_of(derived, error_code=error_code)
-        if stated_exit != expected_exit:
-            raise SummaryContradiction(
-                f"summary.json states exit code {stated_exit!r} but verdict '{derived}' "
-                f"means exit {expected_exit}"
-            )
-        requests = document.get("requests")
-        return cls(
-            verdict=derived,
-            exit_code=expected_exit,
-            error=None if error is None else str(error),
-            stopped_early=None if not stopped else str(stopped),
-            requests=requests if isinstance(requests, int) else 0,
-            requirements=tuple(requirements),
-        )
+    def stub_of(cls, facts: RunFacts, *, error: str, exit_code: int) -> Summary:
+        """A summary that holds no verdict: a run in progress, or one that ended before it had one."""
+        return cls(facts=facts, error=error, error_code=exit_code, stub=True)
+
+    @cached_property
+    def verdict(self) -> Verdict:
+        """The verdict the requirement outcomes give (nothing verified at all: error)."""
+        outcomes = {r.id: r.outcome for r in self.requirements}
+        return verdict_of(outcomes, error=self.error, stopped=self.facts.stopped_early is not None)
+
+    @property
+    def exit_code(self) -> int:
+        """The process exit code for this summary."""
+        return exit_code_of(self.verdict, error_code=self.error_code)
+
+    @property
+    def complete(self) -> bool:
+        """The run finished and exercised every MUST requirement."""
+        return self.error is None and self.verdict is not Verdict.INCOMPLETE
 
     def not_exercised(self, *, level: str | None = "must") -> list[tuple[str, str]]:
         """(ID, reason) for each requirement (of ``level``) no check exercised."""
@@ -116,74 +363,318 @@ class Summary:
         """How many requirements had ``outcome``."""
         return sum(1 for r in self.requirements if r.outcome is outcome)
 
+    def outcomes(self) -> dict[str, Outcome]:
+        """Each requirement's outcome by ID."""
+        return {r.id: r.outcome for r in self.requirements}
 
-def _check_waived(item: Mapping[str, Any]) -> None:
-    """A waived requirement has failures, and each names the waiver that accepts it."""
-    failures = item.get("failures")
-    if (
-        not isinstance(failures, list)
-        or not failures
-        or not all(isinstance(f, Mapping) and f.get("waived_by") for f in failures)
-    ):
-        raise SummaryContradiction(
-            f"summary.json says requirement {item.get('id')!r} is waived, but not every failure of it names "
-            "its waiver; it was edited or written by another tool: run the suite again"
+    def document(self) -> JSON:
+        """The summary.json document (docs/summary-format.md), keys in their documented order."""
+        head: JSON = {
+            "schema_version": self.schema_version,
+            "verdict": self.verdict.value,
+            "complete": self.complete,
+            "exit_code": self.exit_code,
+            "error": self.error,
+        }
+        if self.stub:
+            doc = {**head, **self.facts.document(only=STUB_FACTS), "requirements": []}
+        else:
+            doc = {
+                **head,
+                **self.facts.document(),
+                "requests": self.requests,
+                "not_exercised": [
+                    {"id": r.id, "level": r.level, "reason": r.reason}
+                    for r in self.requirements
+                    if r.outcome is Outcome.SKIPPED
+                ],
+                "not_applicable": [{"id": d.id, "reason": d.reason} for d in self.not_applicable],
+                "waivers": self.waivers,
+                "requirements": [r.document() for r in self.requirements],
+                "ambiguities_exercised": [
+                    {"id": a.id, "reading": a.reading, "requirements": list(a.requirements)}
+                    for a in self.ambiguities_exercised
+                ],
+                "tests": [
+                    {
+                        "nodeid": t.nodeid,
+                        "outcome": t.outcome,
+                        "duration_s": t.duration_s,
+                        "message": t.message,
+                    }
+                    for t in self.tests
+                ],
+            }
+        if self.leaked_files is not None:
+            doc["leaked_files"] = list(self.leaked_files)
+        return doc
+
+    def to_json(self) -> str:
+        """summary.json's text."""
+        return json.dumps(self.document(), indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str) -> Summary:
+        """Read summary.json's text; SummaryError if it is not a summary, SummaryContradiction if it lies."""
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SummaryError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
+        if not isinstance(document, Mapping):
+            raise SummaryError("not a summary.json object")
+        return cls.of(document)
+
+    @classmethod
+    def of(cls, document: Mapping[str, Any]) -> Summary:
+        """Parse and check a summary.json document; SummaryContradiction when it does not add up."""
+        requirements = tuple(
+            Requirement.of(r)
+            for r in _list(document.get("requirements"), "requirements")
+            if isinstance(r, Mapping)
         )
+        stated_exit = document.get("exit_code")
+        leaked = document.get("leaked_files")
+        typed = cls(
+            facts=RunFacts.of(document),
+            requirements=requirements,
+            error=_optional_text(document.get("error")),
+            error_code=stated_exit
+            if isinstance(stated_exit, int) and not isinstance(stated_exit, bool)
+            else None,
+            requests=_int(document.get("requests"), "requests"),
+            not_applicable=tuple(
+                Declared(_text(d.get("id")), _text(d.get("reason")))
+                for d in _list(document.get("not_applicable"), "not_applicable")
+                if isinstance(d, Mapping)
+            ),
+            waivers=_mapping(document.get("waivers"), "waivers"),
+            ambiguities_exercised=tuple(
+                AmbiguityReading(
+                    _text(a.get("id")),
+                    _text(a.get("reading")),
+                    tuple(str(r) for r in _list(a.get("requirements"), "ambiguity requirements")),
+                )
+                for a in _list(document.get("ambiguities_exercised"), "ambiguities_exercised")
+                if isinstance(a, Mapping)
+            ),
+            tests=tuple(
+                TestResult(
+                    _text(t.get("nodeid")),
+                    _text(t.get("outcome")),
+                    _number(t.get("duration_s"), "test duration_s"),
+                    _text(t.get("message")),
+                )
+                for t in _list(document.get("tests"), "tests")
+                if isinstance(t, Mapping)
+            ),
+            leaked_files=None if leaked is None else tuple(str(p) for p in _list(leaked, "leaked_files")),
+            stub="requests" not in document and not requirements,
+            schema_version=_int(document.get("schema_version", SCHEMA_VERSION), "schema_version"),
+        )
+        stated = document.get("verdict")
+        if stated != typed.verdict:
+            raise SummaryContradiction(
+                f"summary.json states verdict {stated!r} but its requirement outcomes give "
+                f"'{typed.verdict}'; it was edited or written by another tool: run the suite again"
+            )
+        if stated_exit != typed.exit_code:
+            raise SummaryContradiction(
+                f"summary.json states exit code {stated_exit!r} but verdict '{typed.verdict}' "
+                f"means exit {typed.exit_code}"
+            )
+        return typed
 
 
-def checked_verdict(summary: Mapping[str, Any]) -> Verdict:
-    """The summary's verdict, after checking it follows from its outcomes; SummaryContradiction if not."""
-    return Summary.of(summary).verdict
+def read_summary(path: Path) -> Summary:
+    """The checked Summary of a summary.json file; SummaryError naming the file and the problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SummaryError(f"cannot read {path}: {exc}") from None
+    try:
+        return Summary.from_json(text)
+    except SummaryContradiction as exc:
+        raise SummaryContradiction(f"{path}: {exc}") from None
+    except SummaryError as exc:
+        raise SummaryError(f"{path}: {exc}; give the summary.json of a run") from None
 
 
-def not_exercised(summary: Mapping[str, Any], *, level: str | None = "must") -> list[tuple[str, str]]:
-    """(requirement ID, reason) for each requirement (of ``level``) that no check exercised."""
-    return Summary.of(summary).not_exercised(level=level)
+def write_summary(path: Path, summary: Summary) -> None:
+    """Write summary.json so that a reader never sees a half-written file."""
+    write_atomic(path, summary.to_json())
 
 
-def declared_not_applicable(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """(requirement ID, the user's reason) for each requirement declared not applicable."""
-    return Summary.of(summary).declared_not_applicable()
-
-
-def verdict_line(summary: Mapping[str, Any]) -> str:
-    """One plain line: the verdict, why when it is not conformant, the counts and the exit code."""
-    typed = Summary.of(summary)
-    missing = typed.not_exercised()
-    reason = f" ({typed.error})" if typed.error else ""
-    if not reason and typed.verdict is Verdict.INCOMPLETE and typed.stopped_early and not missing:
-        reason = f" ({typed.stopped_early})"
-    elif not reason and typed.verdict is Verdict.INCOMPLETE:
-        shown = ", ".join(r for r, _ in missing[:LISTED]) + (", …" if len(missing) > LISTED else "")
-        reason = f" ({len(missing)} MUST requirement(s) not exercised: {shown})"
-    return (
-        f"verdict: {typed.verdict}{reason} · {typed.count(Outcome.PASSED)} passed, "
-        f"{typed.count(Outcome.FAILED)} failed, {typed.count(Outcome.WAIVED)} waived, "
-        f"{typed.count(Outcome.WARNING)} warnings, "
-        f"{typed.count(Outcome.SKIPPED)} not exercised, "
-        f"{typed.count(Outcome.NOT_APPLICABLE)} not applicable · "
-        f"{typed.requests} requests · exit {typed.exit_code} ({EXIT_CODES.get(typed.exit_code, '')})"
+def build_summary(
+    run: Run,
+    *,
+    facts: RunFacts | None = None,
+    error: str | None = None,
+    error_code: int | None = None,
+    replay_command: str = "conformance run",
+    key_variable: str = DEFAULT_KEY_VARIABLE,
+    coverage: Coverage | None = None,
+    waivers: WaiverSet | None = None,
+) -> Summary:
+    """The Summary of a finished (or aborted) run (``waivers``: accepted failures)."""
+    coverage = coverage or Coverage()
+    waivers = waivers or WaiverSet()
+    facts = RunFacts.of(_plain((facts or RunFacts()).document()))  # JSON-native: equal to its round trip
+    if coverage.stopped is not None and facts.stopped_early is None:
+        facts = replace(facts, stopped_early=coverage.stopped)
+    requirements = []
+    for req in REQUIREMENTS:
+        entry = run.ledger[req.id]
+        exempt = req.id in coverage.not_applicable
+        waived_by = [
+            waivers.waiver_for(req.id, record.failure.check, record.case.label) for record in entry.failures
+        ]
+        # Only the first failures are kept: the rest are covered only by a waiver of the whole requirement.
+        all_seen = entry.failure_count == len(entry.failures) or waivers.covers_whole(req.id)
+        waived = bool(waived_by) and all(w is not None for w in waived_by) and all_seen
+        outcome = requirement_outcome(entry, req.level, exempt=exempt, waived=waived)
+        reason: str | None = None
+        if outcome is Outcome.SKIPPED:
+            reason = not_exercised_reason(req.id, run, coverage)
+        elif outcome is Outcome.NOT_APPLICABLE:
+            reason = f"declared not applicable: {coverage.not_applicable[req.id]}"
+        failures = []
+        for record, waiver in zip(entry.failures, waived_by, strict=True):
+            url = record.evidence["request"]["url"]
+            test_name = record.test.rsplit("::", 1)[-1] if record.test else ""
+            failures.append(
+                Failure(
+                    check=record.failure.check,
+                    title=record.failure.title,
+                    expected=record.failure.expected,
+                    received=record.failure.received,
+                    case=record.case.label,
+                    test=record.test,
+                    sequence=record.sequence,
+                    waived_by=waiver,
+                    evidence=_plain(record.evidence),
+                    reproduce=Reproduce(
+                        curl=curl_command(record.case, url, key_variable=key_variable),
+                        replay=f"{replay_command} -k {test_name}" if test_name else replay_command,
+                    ),
+                )
+            )
+        requirements.append(
+            Requirement(
+                id=req.id,
+                outcome=outcome,
+                title=req.title,
+                group=req.group,
+                severity=req.severity.value,
+                level=req.level.value,
+                seed_ref=req.seed_ref,
+                reason=reason,
+                checks_run=entry.checks_run,
+                failure_count=entry.failure_count,
+                ambiguities=tuple(req.ambiguities),
+                failures=tuple(failures),
+            )
+        )
+    exercised: dict[str, list[str]] = {}
+    for requirement, req in zip(requirements, REQUIREMENTS, strict=True):
+        if requirement.outcome not in (Outcome.SKIPPED, Outcome.NOT_APPLICABLE):
+            for amb in req.ambiguities:
+                exercised.setdefault(amb, []).append(req.id)
+    return Summary(
+        facts=facts,
+        requirements=tuple(requirements),
+        error=error,
+        error_code=error_code,
+        requests=run.requests,
+        not_applicable=tuple(Declared(rid, text) for rid, text in coverage.not_applicable.items()),
+        waivers=_plain(waivers.report()),
+        ambiguities_exercised=tuple(
+            AmbiguityReading(amb, AMBIGUITIES_BY_ID[amb].default_reading, tuple(reqs))
+            for amb, reqs in exercised.items()
+        ),
+        tests=tuple(
+            TestResult(t.nodeid, t.outcome, round(t.duration_s, 3), t.message) for t in run.tests.values()
+        ),
     )
 
 
-def waiver_lines(summary: Mapping[str, Any]) -> list[str]:
+def verdict_line(summary: Summary) -> str:
+    """One plain line: the verdict, why when it is not conformant, the counts and the exit code."""
+    missing = summary.not_exercised()
+    reason = f" ({summary.error})" if summary.error else ""
+    stopped = summary.facts.stopped_early
+    if not reason and summary.verdict is Verdict.INCOMPLETE and stopped and not missing:
+        reason = f" ({stopped})"
+    elif not reason and summary.verdict is Verdict.INCOMPLETE:
+        shown = ", ".join(r for r, _ in missing[:LISTED]) + (", …" if len(missing) > LISTED else "")
+        reason = f" ({len(missing)} MUST requirement(s) not exercised: {shown})"
+    return (
+        f"verdict: {summary.verdict}{reason} · {summary.count(Outcome.PASSED)} passed, "
+        f"{summary.count(Outcome.FAILED)} failed, {summary.count(Outcome.WAIVED)} waived, "
+        f"{summary.count(Outcome.WARNING)} warnings, "
+        f"{summary.count(Outcome.SKIPPED)} not exercised, "
+        f"{summary.count(Outcome.NOT_APPLICABLE)} not applicable · "
+        f"{summary.requests} requests · exit {summary.exit_code} ({EXIT_CODES.get(summary.exit_code, '')})"
+    )
+
+
+def waiver_lines(summary: Summary) -> list[str]:
     """Plain lines on waivers: each waived requirement, each expired and each unused waiver."""
     lines = []
-    for req in summary.get("requirements") or []:
-        if isinstance(req, Mapping) and req.get("outcome") == Outcome.WAIVED:
-            by = sorted(
-                {str(f.get("waived_by")) for f in req.get("failures") or [] if isinstance(f, Mapping)}
-            )
-            lines.append(
-                f"waived: {req.get('id')} — {req.get('failure_count')} failure(s) accepted by {', '.join(by)}"
-            )
-    block = summary.get("waivers")
-    if isinstance(block, Mapping):
-        for kind, says in (("expired", "no longer applies"), ("unused", "matched no failure")):
-            for waiver in block.get(kind) or []:
-                if isinstance(waiver, Mapping):
-                    lines.append(
-                        f"{kind} waiver: {waiver.get('requirement')} {waiver.get('ticket')} "
-                        f"(expires {waiver.get('expires')}) {says}"
-                    )
+    for req in summary.requirements:
+        if req.waived:
+            by = sorted({str(f.waived_by) for f in req.failures})
+            lines.append(f"waived: {req.id} — {req.failure_count} failure(s) accepted by {', '.join(by)}")
+    block = summary.waivers or {}
+    for kind, says in (("expired", "no longer applies"), ("unused", "matched no failure")):
+        for waiver in block.get(kind) or []:
+            if isinstance(waiver, Mapping):
+                lines.append(
+                    f"{kind} waiver: {waiver.get('requirement')} {waiver.get('ticket')} "
+                    f"(expires {waiver.get('expires')}) {says}"
+                )
     return lines
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as JSON reads it back (tuples become lists): a Summary equals its own round trip."""
+    return json.loads(json.dumps(value, ensure_ascii=False))
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _optional_text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _int(value: object, name: str) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SummaryError(f"summary.json field {name!r} is not an integer: {value!r}")
+    return value
+
+
+def _number(value: object, name: str) -> float:
+    if value is None:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SummaryError(f"summary.json field {name!r} is not a number: {value!r}")
+    return value
+
+
+def _list(value: object, name: str) -> list[Any]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise SummaryError(f"summary.json field {name!r} is not a list")
+    return value
+
+
+def _mapping(value: object, name: str) -> JSON | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise SummaryError(f"summary.json field {name!r} is not an object")
+    return value

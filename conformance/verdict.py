@@ -1,22 +1,13 @@
-"""Ledger → verdict, exit code and summary.json (see docs/summary-format.md)."""
+"""The verdict rule: requirement outcomes → verdict and exit code (the typed summary: ``summary``)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
-from typing import Any
 
-from conformance.contract import AMBIGUITIES_BY_ID, REQUIREMENTS, REQUIREMENTS_BY_ID, Level
+from conformance.contract import REQUIREMENTS_BY_ID, Level
 from conformance.engine import RequirementLedger, Run
-from conformance.evidence import curl_command
-from conformance.files import write_atomic
-from conformance.options import DEFAULT_KEY_VARIABLE
-from conformance.waivers import WaiverSet
-
-SCHEMA_VERSION = 1
 
 EXIT_CONFORMANT = 0
 EXIT_NON_CONFORMANT = 1
@@ -29,7 +20,7 @@ EXIT_INTERRUPTED = 130
 
 
 class Verdict(StrEnum):
-    """The run's verdict (a str: summary.json and every consumer keep reading plain strings)."""
+    """The run's verdict; summary.json writes its value."""
 
     CONFORMANT = "conformant"
     CONFORMANT_WITH_WAIVERS = "conformant with waivers"
@@ -93,8 +84,8 @@ def verdict_of(outcomes: Mapping[str, str], *, error: str | None, stopped: bool 
     failed (a failure is a failure whatever else was not looked at). A run that stopped early (the target
     stopped answering, the throttle budget was spent) did not send all it meant to: incomplete as well.
     """
-    if error is not None:
-        return ERROR
+    if error is not None or not outcomes:
+        return ERROR  # no requirement judged at all: nothing can have been verified
     if FAILED in outcomes.values():
         return NON_CONFORMANT
     if stopped or any(o == SKIPPED and _is_must(rid) for rid, o in outcomes.items()):
@@ -143,116 +134,3 @@ def not_exercised_reason(requirement_id: str, run: Run, coverage: Coverage) -> s
     if targeting and all(run.tests.get(n) is None for n in targeting):
         return f"its test did not run: {', '.join(sorted(n.rsplit('::', 1)[-1] for n in targeting))}"
     return NO_TEST_REASON
-
-
-def build_summary(
-    run: Run,
-    *,
-    meta: Mapping[str, Any],
-    error: str | None = None,
-    error_code: int | None = None,
-    replay_command: str = "conformance run",
-    key_variable: str = DEFAULT_KEY_VARIABLE,
-    coverage: Coverage | None = None,
-    waivers: WaiverSet | None = None,
-) -> dict[str, Any]:
-    """The summary.json document for a finished (or aborted) run (``waivers``: accepted failures)."""
-    coverage = coverage or Coverage()
-    waivers = waivers or WaiverSet()
-    requirements = []
-    outcomes: dict[str, str] = {}
-    for req in REQUIREMENTS:
-        entry = run.ledger[req.id]
-        exempt = req.id in coverage.not_applicable
-        waived_by = [
-            waivers.waiver_for(req.id, record.failure.check, record.case.label) for record in entry.failures
-        ]
-        # Only the first failures are kept: the rest are covered only by a waiver of the whole requirement.
-        all_seen = entry.failure_count == len(entry.failures) or waivers.covers_whole(req.id)
-        waived = bool(waived_by) and all(w is not None for w in waived_by) and all_seen
-        outcome = outcomes[req.id] = requirement_outcome(entry, req.level, exempt=exempt, waived=waived)
-        reason: str | None = None
-        if outcome == SKIPPED:
-            reason = not_exercised_reason(req.id, run, coverage)
-        elif outcome == NOT_APPLICABLE:
-            reason = f"declared not applicable: {coverage.not_applicable[req.id]}"
-        failures = []
-        for record, waiver in zip(entry.failures, waived_by, strict=True):
-            url = record.evidence["request"]["url"]
-            test_name = record.test.rsplit("::", 1)[-1] if record.test else ""
-            failures.append(
-                {
-                    "check": record.failure.check,
-                    "title": record.failure.title,
-                    "expected": record.failure.expected,
-                    "received": record.failure.received,
-                    "case": record.case.label,
-                    "test": record.test,
-                    "sequence": record.sequence,
-                    "waived_by": waiver,
-                    **record.evidence,
-                    "reproduce": {
-                        "curl": curl_command(record.case, url, key_variable=key_variable),
-                        "replay": f"{replay_command} -k {test_name}" if test_name else replay_command,
-                    },
-                }
-            )
-        requirements.append(
-            {
-                "id": req.id,
-                "title": req.title,
-                "group": req.group,
-                "severity": req.severity.value,
-                "level": req.level.value,
-                "seed_ref": req.seed_ref,
-                "outcome": outcome,
-                "reason": reason,
-                "checks_run": entry.checks_run,
-                "failure_count": entry.failure_count,
-                "waived": waived,
-                "ambiguities": list(req.ambiguities),
-                "failures": failures,
-            }
-        )
-    verdict = verdict_of(outcomes, error=error, stopped=coverage.stopped is not None)
-    exercised: dict[str, list[str]] = {}
-    for req in REQUIREMENTS:
-        if outcomes[req.id] not in (SKIPPED, NOT_APPLICABLE):
-            for amb in req.ambiguities:
-                exercised.setdefault(amb, []).append(req.id)
-    summary: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "verdict": verdict,
-        "complete": error is None and verdict != INCOMPLETE,
-        "exit_code": exit_code_of(verdict, error_code=error_code),
-        "error": error,
-        **meta,
-        "requests": run.requests,
-        "not_exercised": [
-            {"id": r["id"], "level": r["level"], "reason": r["reason"]}
-            for r in requirements
-            if r["outcome"] == SKIPPED
-        ],
-        "not_applicable": [{"id": rid, "reason": text} for rid, text in coverage.not_applicable.items()],
-        "waivers": waivers.report(),
-        "requirements": requirements,
-        "ambiguities_exercised": [
-            {"id": amb, "reading": AMBIGUITIES_BY_ID[amb].default_reading, "requirements": reqs}
-            for amb, reqs in exercised.items()
-        ],
-        "tests": [
-            {
-                "nodeid": t.nodeid,
-                "outcome": t.outcome,
-                "duration_s": round(t.duration_s, 3),
-                "message": t.message,
-            }
-            for t in run.tests.values()
-        ],
-    }
-    return summary
-
-
-def write_json_atomic(path: Path, document: Mapping[str, Any]) -> None:
-    """Write JSON so that a reader never sees a half-written file."""
-    write_atomic(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")

@@ -13,7 +13,8 @@ from conformance.inputs import CaseBuilder, Param, Users
 from conformance.model import Case, Exchange, Expect, TransportError
 from conformance.profile import Profile
 from conformance.redact import Redactor
-from conformance.verdict import Coverage, build_summary
+from conformance.summary import build_summary
+from conformance.verdict import Coverage
 
 KEY = "CANARY-KEY-77aa55"
 NOW = 1_795_824_000.0
@@ -88,7 +89,7 @@ def test_failures_are_recorded_redacted() -> None:
     assert KEY not in repr(record.evidence)
     assert "__API_KEY_REDACTED__" in record.evidence["response"]["body"]
     assert TOKEN not in repr(record.evidence)  # tokens are shown as <token#N len=L>
-    summary = build_summary(run, meta={})
+    summary = build_summary(run)
     assert KEY not in repr(summary) and TOKEN not in repr(summary)
 
 
@@ -144,7 +145,7 @@ def test_abort_codes_turn_sender_errors_into_a_stop_with_an_exit_code() -> None:
     with pytest.raises(RunAborted) as caught:
         run.expect(run.case())
     assert caught.value.exit_code == 4
-    assert build_summary(run, meta={}, error=str(caught.value), error_code=4)["verdict"] == "error"
+    assert build_summary(run, error=str(caught.value), error_code=4).verdict == "error"
 
 
 @pytest.mark.parametrize(
@@ -177,7 +178,7 @@ def test_throttling_forever_ends_within_the_budget_as_an_early_stop() -> None:
         run.expect(run.case())
     assert sum(waits) <= 10.0 and run.throttle_waited == sum(waits)
     assert run.aborted is not None and run.aborted.exit_code is None
-    assert build_summary(run, meta={}, coverage=Coverage(stopped=str(run.aborted)))["verdict"] == "incomplete"
+    assert build_summary(run, coverage=Coverage(stopped=str(run.aborted))).verdict == "incomplete"
 
 
 def test_a_throttled_answer_is_still_judged_as_a_refusal() -> None:

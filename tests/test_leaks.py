@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, cast
+from typing import cast
 
 from conformance.leaks import guard_files, run_secrets
 from conformance.redact import Redactor
 from conformance.secrets import SecretBook
 from conformance.session import Session
-from conformance.verdict import EXIT_SUITE_ERROR
+from conformance.summary import Requirement, Summary, write_summary
+from conformance.verdict import EXIT_SUITE_ERROR, Outcome
 
 KEY = "CANARY&KEY-0123456789abcdef"
 TOKEN = "f3a9c2e4b1d04e7a9c3b2a1d0e9f8a7b"
@@ -24,9 +25,9 @@ def _session(report_dir: Path, *, target: str | None) -> Session:
     return cast(Session, SimpleNamespace(options=options, book=None, run=SimpleNamespace(redactor=redactor)))
 
 
-def _summary(report_dir: Path) -> dict[str, Any]:
-    summary = {"verdict": "conformant", "exit_code": 0, "error": None, "complete": True, "cassettes": []}
-    (report_dir / "summary.json").write_text(json.dumps(summary))
+def _summary(report_dir: Path) -> Summary:
+    summary = Summary(requirements=(Requirement("LT-QRCODE-URL", Outcome.PASSED),))
+    write_summary(report_dir / "summary.json", summary)
     return summary
 
 
@@ -37,10 +38,10 @@ def test_a_file_with_a_secret_is_emptied_and_the_run_fails_as_a_suite_defect(tmp
     clean = tmp_path / "junit.xml"
     clean.write_text("<testsuite/>")
     summary = guard_files(_session(tmp_path, target="http://127.0.0.1:1"), _summary(tmp_path))
-    assert summary["exit_code"] == EXIT_SUITE_ERROR
-    assert summary["verdict"] == "error"
-    assert summary["leaked_files"] == [str(leaky)]
-    assert str(leaky) in summary["error"]
+    assert summary.exit_code == EXIT_SUITE_ERROR
+    assert summary.verdict == "error"
+    assert summary.leaked_files == (str(leaky),)
+    assert summary.error is not None and str(leaky) in summary.error
     assert leaky.read_bytes() == b""
     assert clean.read_text() == "<testsuite/>"
     written = json.loads((tmp_path / "summary.json").read_text())

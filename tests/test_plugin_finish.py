@@ -85,8 +85,8 @@ def test_a_crashing_suite_test_is_exit_5_in_the_cli_path(tmp_path: Path) -> None
     options = RunOptions(target="reference", report_dir=tmp_path / "r", max_examples=5, seed=1)
     with open_session(options) as session:
         summary = execute(session, plugins=[Crash()])
-    assert summary["verdict"] == "error" and summary["exit_code"] == 5
-    assert "ZeroDivisionError" in summary["error"]
+    assert summary.verdict == "error" and summary.exit_code == 5
+    assert summary.error is not None and "ZeroDivisionError" in summary.error
     assert (tmp_path / "r" / "signoff.md").is_file()  # finished by the same function: every report written
 
 

@@ -20,6 +20,7 @@ from conformance.report.allure import (
     write_environment,
     write_requirement_results,
 )
+from conformance.summary import Summary
 
 pytest_plugins = ["pytester"]
 
@@ -392,13 +393,15 @@ def test_it(run):
 
 
 def _summary_of(
-    *requirements: dict[str, Any], verdict: str = "non-conformant", **extra: Any
-) -> dict[str, Any]:
-    return {
+    *requirements: dict[str, Any], verdict: str = "non-conformant", exit_code: int = 1, **extra: Any
+) -> Summary:
+    document = {
         "verdict": verdict,
+        "exit_code": exit_code,
         "started": "2026-11-28T00:00:00+00:00",
         "requirements": list(requirements),
     } | extra
+    return Summary.of(document)
 
 
 def test_requirement_results_replace_the_per_test_ones_and_keep_their_exchange_steps(tmp_path: Path) -> None:
@@ -446,6 +449,7 @@ def test_a_suite_error_is_one_broken_result(tmp_path: Path) -> None:
     summary = _summary_of(
         {"id": "LT-HTTP-NO-5XX", "title": "t", "group": "HTTP", "outcome": "passed"},
         verdict="error",
+        exit_code=4,
         error="not in cassette: POST ...",
     )
     assert write_requirement_results(tmp_path, summary) == 1

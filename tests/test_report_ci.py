@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 
 from conformance.report.ci import STEP_SUMMARY_ENV, append_step_summary, step_summary
+from conformance.summary import Summary
 from tests.cli_support import ROOT, conformance
 
-FAILING: dict[str, Any] = {
+FAILING_DOCUMENT: dict[str, Any] = {
     "verdict": "non-conformant",
     "target": "https://staging.example.com/v1/user/login_token",
     "target_version": "2.4.1`|x",
@@ -27,6 +28,7 @@ FAILING: dict[str, Any] = {
         {"id": "LT-TOKEN-PRESENT", "title": "token", "outcome": "passed", "failure_count": 0},
     ],
 }
+FAILING = Summary.of(FAILING_DOCUMENT)
 
 
 def test_summary_names_verdict_target_and_each_failing_requirement() -> None:
@@ -39,7 +41,10 @@ def test_summary_names_verdict_target_and_each_failing_requirement() -> None:
 
 
 def test_a_conformant_run_says_so() -> None:
-    text = step_summary({**FAILING, "verdict": "conformant", "requirements": []})
+    passed = [{"id": "LT-TOKEN-PRESENT", "title": "token", "outcome": "passed"}]
+    text = step_summary(
+        Summary.of({**FAILING_DOCUMENT, "verdict": "conformant", "exit_code": 0, "requirements": passed})
+    )
     assert "### Conformance: CONFORMANT" in text
     assert "No failing requirement." in text
 
@@ -101,7 +106,7 @@ def test_a_waived_run_says_so_and_lists_waived_expired_and_unused() -> None:
             "expired": [{"requirement": "LT-TOKEN-UNIQUE", "ticket": "PAY-2", "expires": "2001-01-01"}]
         },
     }  # fmt: skip
-    text = step_summary(waived)
+    text = step_summary(Summary.of(waived))
     assert text.startswith("### Conformance: CONFORMANT WITH WAIVERS\n")
     assert "| LT-QRCODE-URL | waived | 2 | qrcode |" in text
     assert "- waived: LT-QRCODE-URL — 2 failure(s) accepted by PAY-1" in text

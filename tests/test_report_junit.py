@@ -15,7 +15,7 @@ from conformance.report.junit import (
     junit_properties,
     write_junit,
 )
-from conformance.summary import SummaryContradiction
+from conformance.summary import Summary, SummaryContradiction
 
 pytest_plugins = ["pytester"]
 
@@ -28,6 +28,7 @@ SUMMARY = {
     "suite_commit": None,
     "target_version": "2.4.1",
     "exit_code": 1,
+    "requests": 312,
     "requirements": [
         {"id": "LT-QRCODE-URL", "level": "must", "outcome": "failed"},
         {"id": "LT-AUTH-USER-SCOPE", "level": "must", "outcome": "skipped", "reason": "no --foreign-user-id"},
@@ -36,20 +37,21 @@ SUMMARY = {
 
 
 def test_junit_properties_skip_absent_values() -> None:
-    assert junit_properties(SUMMARY) == [
+    assert junit_properties(Summary.of(SUMMARY)) == [
         ("verdict", "non-conformant"),
         ("target", "http://127.0.0.1:8080/v1/user/login_token"),
         ("target_version", "2.4.1"),
         ("mode", "live"),
         ("seed", "1234"),
         ("suite_version", "0.1.0"),
+        ("requests", "312"),
         ("not_exercised.LT-AUTH-USER-SCOPE", "no --foreign-user-id"),
     ]
 
 
-def test_junit_refuses_a_summary_whose_verdict_contradicts_its_outcomes() -> None:
+def test_junit_refuses_a_summary_whose_verdict_contradicts_its_outcomes(tmp_path: Path) -> None:
     with pytest.raises(SummaryContradiction, match="states verdict 'conformant'"):
-        junit_properties({**SUMMARY, "verdict": "conformant", "exit_code": 0})
+        junit_properties(Summary.of({**SUMMARY, "verdict": "conformant", "exit_code": 0}))
 
 
 def test_pytest_junit_with_our_options_is_annotated(pytester: pytest.Pytester) -> None:
@@ -66,15 +68,15 @@ def test_expire_range(expire, record_property):
     junit = pytester.path / "junit.xml"
     result = pytester.runpytest("-p", "no:login_token_conformance", *JUNIT_OPTIONS, f"--junitxml={junit}")
     result.assert_outcomes(passed=1, failed=1)
-    annotate_junit(junit, SUMMARY)
-    annotate_junit(junit, SUMMARY)  # idempotent
+    annotate_junit(junit, Summary.of(SUMMARY))
+    annotate_junit(junit, Summary.of(SUMMARY))  # idempotent
     suite = safe_parse(junit).getroot().find("testsuite")
     assert suite is not None
     assert suite.get("name") == JUNIT_SUITE_NAME
     props = {p.get("name"): p.get("value") for p in suite.find("properties").findall("property")}
     assert props["conformance.verdict"] == "non-conformant"
     assert props["conformance.seed"] == "1234"
-    assert len(suite.find("properties").findall("property")) == len(junit_properties(SUMMARY))
+    assert len(suite.find("properties").findall("property")) == len(junit_properties(Summary.of(SUMMARY)))
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == ["test_expire_range[59]", "test_expire_range[86401]"]
     assert cases[0].find("properties/property").get("value") == "LT-INPUT-EXPIRE-RANGE"
@@ -85,7 +87,7 @@ def test_annotate_keeps_a_bare_testsuite_root(tmp_path: Path) -> None:
     junit = tmp_path / "junit.xml"
     junit.write_text('<testsuite name="x" tests="0"/>', encoding="utf-8")
     passed = {"id": "LT-QRCODE-URL", "level": "must", "outcome": "passed"}
-    annotate_junit(junit, {"verdict": "conformant", "exit_code": 0, "requirements": [passed]})
+    annotate_junit(junit, Summary.of({"verdict": "conformant", "exit_code": 0, "requirements": [passed]}))
     root = safe_parse(junit).getroot()
     assert root.find("properties/property").get("name") == "conformance.verdict"
 
@@ -118,7 +120,7 @@ def test_write_junit_has_one_testcase_per_requirement_with_reasons(tmp_path: Pat
             _requirement("LT-TOKEN-PRESENT", "passed"),
         ],
     }
-    write_junit(tmp_path / "junit.xml", document)
+    write_junit(tmp_path / "junit.xml", Summary.of(document))
     suite = safe_parse(tmp_path / "junit.xml").getroot().find("testsuite")
     cases = {c.get("name"): c for c in suite.findall("testcase")}
     requirements = cast(list[dict[str, Any]], document["requirements"])
@@ -149,7 +151,7 @@ def test_a_suite_error_is_one_testcase_with_the_error(tmp_path: Path) -> None:
             {"nodeid": "t::x", "outcome": "failed", "message": "Traceback (most recent call last): ..."}
         ],
     }
-    write_junit(tmp_path / "junit.xml", document)
+    write_junit(tmp_path / "junit.xml", Summary.of(document))
     suite = safe_parse(tmp_path / "junit.xml").getroot().find("testsuite")
     cases = suite.findall("testcase")
     assert [(c.get("classname"), c.get("name")) for c in cases] == [("suite", "suite error")]

@@ -11,7 +11,7 @@ import pytest
 
 from conformance import contract
 from conformance.report.signoff import SIGNOFF_HTML, SIGNOFF_MD, render_signoff, write_signoff
-from conformance.summary import SummaryContradiction
+from conformance.summary import Summary, SummaryContradiction
 
 SECRET = "sk_live_TOPSECRET_0123456789"
 SCRIPT = "<script>alert('x')</script>"
@@ -106,15 +106,15 @@ def summary() -> dict[str, Any]:
 
 
 def test_header_names_verdict_target_suite_mode_and_cassette_digests(summary: dict[str, Any]) -> None:
-    markdown, page = render_signoff(summary)
+    markdown, page = render_signoff(Summary.of(summary))
     for text in ("NON-CONFORMANT", "2.4.1", "0.1.0", "abc1234", "replay", "d" * 64, "1234"):
         assert text in markdown
         assert text in page
-    assert "127.0.0.1:8080/v1/user/login\\_token" in markdown  # escaped for Markdown, still readable
+    assert "- Target: http://127.0.0.1:8080/v1/user/login_token\n" in markdown  # plain text, no needless \\
 
 
 def test_matrix_has_one_row_per_requirement_with_outcome_and_evidence_count(summary: dict[str, Any]) -> None:
-    markdown, _ = render_signoff(summary)
+    markdown, _ = render_signoff(Summary.of(summary))
     rows = [line for line in markdown.splitlines() if line.startswith("| LT-")]
     assert [row.split(" | ")[0] for row in rows] == [
         "| LT-INPUT-EXPIRE-RANGE",
@@ -132,7 +132,7 @@ def test_every_failure_carries_a_curl_reproduction_without_the_key(
     monkeypatch.setenv("CONFORMANCE_API_KEY", SECRET)
     # A summary that leaked the key by mistake: the sign-off must still not carry it.
     summary["requirements"][0]["failures"][0]["received"] = f"body echoed {SECRET}"
-    markdown, page = render_signoff(summary)
+    markdown, page = render_signoff(Summary.of(summary))
     curls = re.findall(r"^curl .*$", markdown, flags=re.MULTILINE)
     assert len(curls) == 4  # 2 failing requirements x 2 failures
     assert all("$CONFORMANCE_API_KEY" in line for line in curls)
@@ -144,12 +144,12 @@ def test_every_failure_carries_a_curl_reproduction_without_the_key(
 
 def test_failures_beyond_the_listed_ones_are_counted(summary: dict[str, Any]) -> None:
     summary["requirements"][0]["failure_count"] = 9
-    markdown, _ = render_signoff(summary)
+    markdown, _ = render_signoff(Summary.of(summary))
     assert "7 more failure(s) of this requirement are not listed" in markdown
 
 
 def test_exercised_ambiguity_readings_are_listed(summary: dict[str, Any]) -> None:
-    markdown, _ = render_signoff(summary)
+    markdown, _ = render_signoff(Summary.of(summary))
     assert "AMB-EXPIRE-SAMPLE" in markdown
     assert "absolute Unix timestamp" in markdown
     assert contract.AMBIGUITIES_BY_ID["AMB-EXPIRE-SAMPLE"].issue.split()[0] in markdown
@@ -168,7 +168,7 @@ def test_baseline_diff_lists_new_fixed_and_unchanged(summary: dict[str, Any]) ->
         LT_TOKEN_PRESENT="failed",
         LT_SEC_NO_STORE="warning",
     )
-    markdown, page = render_signoff(summary, baseline=baseline)
+    markdown, page = render_signoff(Summary.of(summary), baseline=Summary.of(baseline))
     assert "LT-INPUT-EXPIRE-RANGE" in _section(markdown, "Newly failing (1)")
     assert "LT-TOKEN-PRESENT" in _section(markdown, "Fixed (1)")
     unchanged = _section(markdown, "Unchanged (2)")
@@ -178,14 +178,14 @@ def test_baseline_diff_lists_new_fixed_and_unchanged(summary: dict[str, Any]) ->
 
 
 def test_no_baseline_no_comparison(summary: dict[str, Any]) -> None:
-    markdown, _ = render_signoff(summary)
+    markdown, _ = render_signoff(Summary.of(summary))
     assert "baseline" not in markdown.lower()
 
 
 def test_target_controlled_markup_is_escaped(summary: dict[str, Any]) -> None:
     summary["requirements"][0]["failures"][0]["received"] = f"message {SCRIPT} | *bold* [x](http://evil)"
     summary["target_version"] = '"><img src=x onerror=alert(1)>'
-    markdown, page = render_signoff(summary)
+    markdown, page = render_signoff(Summary.of(summary))
     assert "<script" not in page.lower().replace("&lt;script", "")
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "<img" not in page
@@ -196,7 +196,7 @@ def test_target_controlled_markup_is_escaped(summary: dict[str, Any]) -> None:
 
 
 def test_html_is_self_contained(summary: dict[str, Any]) -> None:
-    _, page = render_signoff(summary)
+    _, page = render_signoff(Summary.of(summary))
     assert "<style>" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "<link" not in page
@@ -206,7 +206,7 @@ def test_html_is_self_contained(summary: dict[str, Any]) -> None:
 def test_incomplete_error_run_says_so() -> None:
     summary = make_summary()
     summary.update(verdict="error", complete=False, error="target unreachable: connect refused")
-    markdown, page = render_signoff(summary)
+    markdown, page = render_signoff(Summary.of(summary))
     assert "ERROR" in markdown
     assert "target unreachable: connect refused" in markdown
     assert "did not complete" in page
@@ -214,7 +214,7 @@ def test_incomplete_error_run_says_so() -> None:
 
 
 def test_write_signoff_writes_both_files_and_no_temporaries(tmp_path: Path, summary: dict[str, Any]) -> None:
-    write_signoff(tmp_path, summary, baseline=copy.deepcopy(summary))
+    write_signoff(tmp_path, Summary.of(summary), baseline=Summary.of(copy.deepcopy(summary)))
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([SIGNOFF_MD, SIGNOFF_HTML])
     assert (tmp_path / SIGNOFF_MD).read_text(encoding="utf-8").startswith("# Conformance sign-off")
     assert "Unchanged (4)" in (tmp_path / SIGNOFF_HTML).read_text(encoding="utf-8")
@@ -227,7 +227,7 @@ def test_incomplete_run_lists_each_not_exercised_requirement_with_its_reason() -
     summary["requirements"][1]["reason"] = "no --foreign-user-id given"
     summary["requirements"][2].update(outcome="not-applicable", reason="declared not applicable: no QR codes")
     summary.update(verdict="incomplete", complete=False, exit_code=6)
-    markdown, _ = render_signoff(summary)
+    markdown, _ = render_signoff(Summary.of(summary))
     assert "Verdict: INCOMPLETE" in markdown
     assert "cannot sign off a release" in markdown
     section = markdown[markdown.index("## Not exercised") : markdown.index("## Declared not applicable")]
@@ -241,7 +241,7 @@ def test_a_summary_claiming_conformant_with_a_must_requirement_unexercised_is_re
     summary = make_summary(LT_INPUT_EXPIRE_RANGE="passed", LT_AUTH_USER_SCOPE="skipped")
     assert summary["verdict"] == "conformant"  # what a hand edit or an older tool would write
     with pytest.raises(SummaryContradiction, match="give 'incomplete'"):
-        render_signoff(summary)
+        render_signoff(Summary.of(summary))
 
 
 def test_signoff_states_the_token_entropy_bound(tmp_path: Path) -> None:
@@ -249,7 +249,7 @@ def test_signoff_states_the_token_entropy_bound(tmp_path: Path) -> None:
 
     summary = make_summary(LT_TOKEN_UNIQUE="passed")
     summary["token_entropy"] = token_entropy_summary([f"{n * 7919:032x}" for n in range(1, 561)])
-    write_signoff(tmp_path, summary)
+    write_signoff(tmp_path, Summary.of(summary))
     text = next(tmp_path.glob("*.md")).read_text(encoding="utf-8")
     assert "Token entropy: 560 distinct tokens without a collision" in text
     assert "15.1" in text

@@ -123,8 +123,8 @@ def test_a_report_file_that_cannot_be_written_is_exit_2_naming_it(tmp_path: Path
     with open_session(options) as session:
         (tmp_path / "r" / "signoff.md").mkdir()  # stands in for a full disk: the rename onto it fails
         summary = execute(session, keyword="test_unknown_user_refused")
-    assert summary["exit_code"] == 2 and summary["verdict"] == "error"
-    assert "signoff.md" in summary["error"]
+    assert summary.exit_code == 2 and summary.verdict == "error"
+    assert summary.error is not None and "signoff.md" in summary.error
     assert "signoff.md" in (tmp_path / "r" / "summary.json").read_text(encoding="utf-8")
 
 

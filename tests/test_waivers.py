@@ -12,8 +12,8 @@ import pytest
 from conformance.contract import REQUIREMENTS
 from conformance.engine import Run
 from conformance.inputs import Param
-from conformance.summary import Summary, SummaryContradiction, verdict_line, waiver_lines
-from conformance.verdict import Coverage, build_summary, verdict_of
+from conformance.summary import Summary, SummaryContradiction, build_summary, verdict_line, waiver_lines
+from conformance.verdict import Coverage, verdict_of
 from conformance.waivers import (
     BASELINE_WAIVER,
     WaiverError,
@@ -46,7 +46,8 @@ def failing_run(*values: str) -> Run:
 def judged(run: Run, waivers: WaiverSet) -> dict[str, Any]:
     """build_summary, with what this small run did not exercise declared not applicable."""
     unexercised = {r.id: "not in this unit test" for r in REQUIREMENTS if not run.ledger[r.id].checks_run}
-    return build_summary(run, meta={}, waivers=waivers, coverage=Coverage(not_applicable=unexercised))
+    summary = build_summary(run, waivers=waivers, coverage=Coverage(not_applicable=unexercised))
+    return summary.document()  # as summary.json holds it
 
 
 def summary_with(text: str, *values: str, today: dt.date = TODAY) -> dict[str, Any]:
@@ -65,7 +66,7 @@ def test_a_waiver_turns_a_failure_into_conformant_with_waivers() -> None:
     assert req["failures"][0]["waived_by"] == "PAY-1"  # the evidence is kept
     assert req["failures"][0]["response"]["status"] == 200
     assert Summary.of(summary).verdict == "conformant with waivers"
-    assert "1 waived" in verdict_line(summary)
+    assert "1 waived" in verdict_line(Summary.of(summary))
     assert summary["waivers"]["applied"][0]["ticket"] == "PAY-1"
 
 
@@ -78,14 +79,15 @@ def test_an_expired_waiver_no_longer_applies_and_is_reported() -> None:
     assert outcome(summary) == "failed" and summary["verdict"] == "non-conformant"
     assert summary["waivers"]["expired"][0]["ticket"] == "PAY-1"
     assert any(
-        line.startswith("expired waiver: LT-INPUT-EXPIRE-RANGE PAY-1") for line in waiver_lines(summary)
+        line.startswith("expired waiver: LT-INPUT-EXPIRE-RANGE PAY-1")
+        for line in waiver_lines(Summary.of(summary))
     )
 
 
 def test_an_unused_waiver_is_reported() -> None:
     summary = summary_with(waiver("LT-QRCODE-URL") + waiver(), "59")
     assert [w["requirement"] for w in summary["waivers"]["unused"]] == ["LT-QRCODE-URL"]
-    assert any(line.startswith("unused waiver: LT-QRCODE-URL") for line in waiver_lines(summary))
+    assert any(line.startswith("unused waiver: LT-QRCODE-URL") for line in waiver_lines(Summary.of(summary)))
 
 
 def test_a_match_on_case_waives_only_those_failures() -> None:

@@ -61,6 +61,7 @@ def recording_facts(header: CassetteHeader, *, now: dt.datetime, max_age_days: i
     return {
         "target": header.target,
         "recorded_at": header.recorded_at,
+        "suite_version": header.suite_version,
         "age_days": age_days,
         "max_age_days": max_age_days,
         "too_old": age_days > max_age_days,

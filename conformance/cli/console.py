@@ -6,7 +6,6 @@ one plain line per test and a plain table.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,8 @@ from rich.table import Table
 
 from conformance.cassettes.agreement import recording_lines
 from conformance.session import Session
-from conformance.summary import (
-    checked_verdict,
-    declared_not_applicable,
-    not_exercised,
-    verdict_line,
-    waiver_lines,
-)
+from conformance.summary import Summary, verdict_line, waiver_lines
+from conformance.verdict import Verdict
 
 OUTCOME_STYLE = {
     "passed": "green",
@@ -119,7 +113,7 @@ def print_header(session: Session) -> None:
         out.print(f"  {line}", style="yellow" if line.startswith("Warning") else None, markup=False)
 
 
-def requirement_table(summary: Mapping[str, Any], *, width: int) -> Table:
+def requirement_table(summary: Summary, *, width: int) -> Table:
     """The requirement matrix; the titles only where the terminal has room for them."""
     with_titles = width >= TITLES_FROM_WIDTH
     table = Table(title="Requirements", title_justify="left")
@@ -134,46 +128,47 @@ def requirement_table(summary: Mapping[str, Any], *, width: int) -> Table:
         table.add_column(
             column, no_wrap=True, justify="right" if column in ("Checks", "Failures") else "left"
         )
-    for req in summary["requirements"]:
-        style = OUTCOME_STYLE.get(req["outcome"], "")
-        failures = str(req["failure_count"]) if req["failure_count"] else ""
-        row = [req["id"], f"[{style}]{req['outcome']}[/]", req["severity"], str(req["checks_run"]), failures]
-        table.add_row(*row, *((req["title"],) if with_titles else ()))
+    for req in summary.requirements:
+        style = OUTCOME_STYLE.get(req.outcome.value, "")
+        failures = str(req.failure_count) if req.failure_count else ""
+        row = [req.id, f"[{style}]{req.outcome.value}[/]", req.severity, str(req.checks_run), failures]
+        table.add_row(*row, *((req.title,) if with_titles else ()))
     return table
 
 
-def print_outcome(summary: Mapping[str, Any], *, report_dir: Path, quiet: bool) -> None:
+def print_outcome(summary: Summary, *, report_dir: Path, quiet: bool) -> None:
     """The matrix, the first failures with their reproduction, and the verdict line."""
     out = console()
     if not quiet:
         out.print(requirement_table(summary, width=out.width))
-        for req in summary["requirements"]:
-            for failure in req["failures"][:FAILURES_SHOWN]:
-                mark = f"[magenta]~ waived ({failure['waived_by']})" if failure.get("waived_by") else "[red]✗"
-                out.print(f"{mark} {req['id']}[/] {failure['title']} — {failure['case']}")
-                out.print(f"    expected: {failure['expected']}", markup=False)
-                out.print(f"    received: {failure['received']}", markup=False)
-                out.print(f"    reproduce: {failure['reproduce']['curl']}", markup=False, soft_wrap=True)
-            if req["failure_count"] > FAILURES_SHOWN:
-                out.print(f"    … {req['failure_count'] - FAILURES_SHOWN} more in {report_dir}/summary.json")
-        for test in summary["tests"]:
-            if test.get("message") and "minimal failing input" in test["message"]:
-                out.print(f"[red]✗ {test['nodeid']}[/]")
-                out.print("    " + test["message"].replace("\n", "\n    "), markup=False)
-    stale = summary.get("stale_interactions") or []
+        for req in summary.requirements:
+            for failure in req.failures[:FAILURES_SHOWN]:
+                mark = f"[magenta]~ waived ({failure.waived_by})" if failure.waived_by else "[red]✗"
+                out.print(f"{mark} {req.id}[/] {failure.title} — {failure.case}")
+                out.print(f"    expected: {failure.expected}", markup=False)
+                out.print(f"    received: {failure.received}", markup=False)
+                if failure.reproduce is not None:
+                    out.print(f"    reproduce: {failure.reproduce.curl}", markup=False, soft_wrap=True)
+            if req.failure_count > FAILURES_SHOWN:
+                out.print(f"    … {req.failure_count - FAILURES_SHOWN} more in {report_dir}/summary.json")
+        for test in summary.tests:
+            if test.message and "minimal failing input" in test.message:
+                out.print(f"[red]✗ {test.nodeid}[/]")
+                out.print("    " + test.message.replace("\n", "\n    "), markup=False)
+    stale = summary.facts.stale_interactions
     if stale:
         out.print(
             f"[yellow]{len(stale)} recorded interaction(s) no longer sent (stale): re-record the cassettes[/]"
         )
-    if summary.get("stopped_early"):
-        out.print(f"[yellow]{summary['stopped_early']}[/]", markup=True)
+    if summary.facts.stopped_early:
+        out.print(f"[yellow]{escape(summary.facts.stopped_early)}[/]")
     if quiet:  # the header, which says it otherwise, is not printed
-        for line in recording_lines(summary)[1:]:
+        for line in recording_lines({"recording": summary.facts.recording})[1:]:
             out.print(line, style="yellow", markup=False)
-    verdict = checked_verdict(summary)
-    for rid, reason in not_exercised(summary) if verdict != "error" else []:
+    verdict = summary.verdict
+    for rid, reason in summary.not_exercised() if verdict is not Verdict.ERROR else []:
         out.print(f"[yellow]not exercised: {rid}[/] — {escape(reason)}")
-    for rid, reason in declared_not_applicable(summary):
+    for rid, reason in summary.declared_not_applicable():
         out.print(f"[cyan]not applicable: {rid}[/] — {escape(reason)}")
     for line in waiver_lines(summary):
         out.print(line, style="cyan", markup=False)

@@ -12,6 +12,7 @@ import click
 from conformance.config import CONFIG_SPECS, resolve_options
 from conformance.options import OPTION_SPECS, RunOptions
 from conformance.session import ConfigError, open_session
+from conformance.summary import Summary
 from conformance.verdict import EXIT_CASSETTE_MISS, EXIT_UNREACHABLE, EXIT_USAGE
 
 EXIT_NO_DRIFT = 0
@@ -69,9 +70,7 @@ class SideError(Exception):
         self.exit_code = exit_code
 
 
-def _run(
-    side: str, options: RunOptions, *, inputs_from: Path | None = None
-) -> tuple[dict[str, Any], list[Any]]:
+def _run(side: str, options: RunOptions, *, inputs_from: Path | None = None) -> tuple[Summary, list[Any]]:
     from conformance.cassettes import CassetteBook
     from conformance.runner import execute
 
@@ -83,8 +82,8 @@ def _run(
             log = list(session.run.log)
     except ConfigError as exc:
         raise SideError(side, str(exc), exc.exit_code) from None
-    if summary.get("error"):
-        raise SideError(side, str(summary["error"]), int(summary["exit_code"]))
+    if summary.error:
+        raise SideError(side, summary.error, summary.exit_code)
     return summary, log
 
 
@@ -115,23 +114,23 @@ def diff_command(**values: Any) -> int:
             live_options = RunOptions(
                 **{name: getattr(options, name) for name in DIFF_FIELDS},
                 report_dir=Path(scratch) / "l",
-                seed=recorded["seed"],
-                max_examples=recorded["max_examples"],
+                seed=recorded.facts.seed,
+                max_examples=recorded.facts.max_examples,
             )
-            recording = recorded.get("recording") or {}
+            recording = recorded.facts.recording or {}
             live_options = _with_recorded_users(live_options, cassettes=options.cassettes)
             now, live_log = _run(f"live side ({options.target})", live_options, inputs_from=options.cassettes)
         except SideError as exc:
             click.echo(f"conformance: error: {exc}", err=True)
             return exc.exit_code
-    drift = compare(recorded, now, recorded_log, live_log)
+    drift = compare(recorded.outcomes(), now.outcomes(), recorded_log, live_log)
     when = f" of {recording['target']} at {recording['recorded_at']}" if recording else ""
     out.print(
-        f"recording{when}: {recorded['verdict']} ({recorded['requests']} requests) · live {now['target']}: "
-        f"{now['verdict']} ({now['requests']} requests)",
+        f"recording{when}: {recorded.verdict} ({recorded.requests} requests) · live {now.facts.target}: "
+        f"{now.verdict} ({now.requests} requests)",
         markup=False,
     )
-    for line in drift.lines(live_stopped=now.get("stopped_early")):
+    for line in drift.lines(live_stopped=now.facts.stopped_early):
         out.print(line, markup=False)
     if not drift.drifted:
         out.print("no drift: the live target answers the recorded inputs as recorded")

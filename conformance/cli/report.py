@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import stat
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from conformance.summary import Summary
 
 DEFAULT_REPORT_DIR = Path("reports")
 RESULTS_SUBDIR = "allure-results"
@@ -79,14 +81,14 @@ def regular_copy(results_dir: Path, scratch: Path) -> Path:
     return copy
 
 
-def _load_summary(path: Path) -> dict[str, Any]:
+def _load_summary(path: Path) -> Summary:
+    """The checked Summary of ``path``: unreadable or contradicting, a one-line error."""
+    from conformance.summary import SummaryError, read_summary
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.ClickException(f"cannot read {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise click.ClickException(f"{path}: not a summary.json object")
-    return data
+        return read_summary(path)
+    except SummaryError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("report")
@@ -129,7 +131,6 @@ def report_command(
     from conformance.report.html import SINGLE_FILE_NAME, ReportError, build_html_report
     from conformance.report.manifest import write_manifest
     from conformance.report.signoff import write_signoff
-    from conformance.summary import SummaryContradiction
 
     signing_key = _signing_key(sign_key_env)  # before any work: a bad key is a usage error
     out_dir = out if out is not None else report_dir / HTML_SUBDIR
@@ -156,10 +157,7 @@ def report_command(
     summary_path = report_dir / SUMMARY_FILE
     if summary_path.is_file() and not summary_path.is_symlink():
         base = _load_summary(baseline) if baseline is not None else None
-        try:
-            write_signoff(report_dir, _load_summary(summary_path), baseline=base)
-        except SummaryContradiction as exc:
-            raise click.ClickException(str(exc)) from None
+        write_signoff(report_dir, _load_summary(summary_path), baseline=base)
         click.echo(f"sign-off: {report_dir / 'signoff.html'}")
     elif baseline is not None:
         raise click.ClickException(f"no {summary_path} to compare with the baseline")
@@ -172,8 +170,8 @@ def report_command(
 def _target_version(report_dir: Path) -> str | None:
     """The run's target version (summary.json), which labels the report and its history entry."""
     path = report_dir / SUMMARY_FILE
-    version = _load_summary(path).get("target_version") if path.is_file() else None
-    return str(version) if version else None
+    version = _load_summary(path).facts.target_version if path.is_file() else None
+    return version or None
 
 
 def _signing_key(variable: str | None) -> Any:

@@ -9,9 +9,8 @@ The rerun never touches the summary it reads: its own bookkeeping goes to a scra
 from __future__ import annotations
 
 import dataclasses
-import json
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from conformance.engine import Run, RunAborted
 from conformance.inputs import VALID_TOKEN_EXPIRE, CaseBuilder, Param
 from conformance.model import API_KEY_PLACEHOLDER, Case
 from conformance.session import ConfigError, open_session
+from conformance.summary import Summary, SummaryError, read_summary
 from conformance.verdict import EXIT_USAGE
 
 DEFAULT_TIMES = 3
@@ -58,17 +58,18 @@ class Verdict:
         return "intermittent" if self.failed else "fixed"
 
 
-def failing_cases(summary: Mapping[str, Any], builder: CaseBuilder) -> list[Target]:
+def failing_cases(summary: Summary, builder: CaseBuilder) -> list[Target]:
     """Every distinct failure of a summary as a case the builder classifies again (its form kept as sent)."""
     seen, targets = set(), []
-    for requirement in summary.get("requirements") or []:
-        for failure in requirement.get("failures") or []:
-            form = tuple((str(n), str(v)) for n, v in failure["request"]["form"])
-            key = (requirement["id"], failure["check"], form)
+    for requirement in summary.requirements:
+        for failure in requirement.failures:
+            form = tuple((str(n), str(v)) for n, v in failure.evidence["request"]["form"])
+            key = (requirement.id, failure.check, form)
             if key not in seen:
                 seen.add(key)
-                case = _case(form, builder, label=str(failure.get("case") or ""))
-                targets.append(Target(requirement["id"], str(failure["check"]), case))
+                targets.append(
+                    Target(requirement.id, failure.check, _case(form, builder, label=failure.case))
+                )
     return targets
 
 
@@ -98,14 +99,14 @@ def resend(run: Run, targets: Iterable[Target], *, times: int) -> list[Verdict]:
     return verdicts
 
 
-def _load(path: Path) -> Mapping[str, Any]:
+def _load(path: Path) -> Summary:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; give the summary.json of a run") from None
-    if not isinstance(data, dict) or not isinstance(data.get("requirements"), list):
-        raise ConfigError(f"{path} is not a summary.json (no requirements list)")
-    return data
+        summary = read_summary(path)
+    except SummaryError as exc:
+        raise ConfigError(str(exc)) from None
+    if summary.stub:
+        raise ConfigError(f"{path} is not a summary.json of a finished run (no requirements list)")
+    return summary
 
 
 @click.command("rerun")

@@ -13,7 +13,7 @@ import click
 from conformance.config import CONFIG_SPECS, resolve_options
 from conformance.options import OPTION_SPECS
 from conformance.session import ConfigError, open_session
-from conformance.verdict import EXIT_UNREACHABLE
+from conformance.verdict import EXIT_UNREACHABLE, Verdict
 
 ONE_LINE_EXITS = (EXIT_UNREACHABLE,)
 
@@ -70,12 +70,10 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     except ConfigError as exc:
         click.echo(f"conformance: error: {exc}", err=True)
         return exc.exit_code
-    if summary["verdict"] == "error" and (
-        summary["exit_code"] in ONE_LINE_EXITS or not summary["requirements"]
-    ):
+    if summary.verdict is Verdict.ERROR and (summary.exit_code in ONE_LINE_EXITS or not summary.requirements):
         # the run never got to judge the target: the cause and the fix, not an empty matrix
-        click.echo(f"conformance: error: {summary['error']}", err=True)
-        return int(summary["exit_code"])
+        click.echo(f"conformance: error: {summary.error}", err=True)
+        return summary.exit_code
     print_outcome(summary, report_dir=options.report_dir, quiet=quiet)
     append_step_summary(summary)  # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set
-    return int(summary["exit_code"])
+    return summary.exit_code

@@ -34,6 +34,8 @@ from conformance import contract
 from conformance.model import CheckResult, Exchange
 from conformance.report._text import scrub
 from conformance.report.seed import seed_link
+from conformance.summary import Requirement, Summary
+from conformance.verdict import Outcome, Verdict
 
 PASSING_SAMPLE = 3
 FAILING_SAMPLE = 25
@@ -302,7 +304,7 @@ def write_categories(results_dir: Path) -> None:
 # them with one result per requirement of the catalogue (status from its outcome, through ALLURE_STATUS),
 # keeping the exchange steps the tests recorded (and their attachments) under each requirement they checked.
 
-ALLURE_STATUS: dict[str, str] = {
+ALLURE_STATUS: dict[str, str] = {  # by Outcome value
     "passed": "passed",
     "failed": "failed",
     "warning": "broken",  # a SHOULD requirement failed: shown, but it does not fail the run
@@ -357,29 +359,25 @@ def _attachment(results_dir: Path, name: str, body: str) -> dict[str, str]:
     return {"name": name, "source": source, "type": "application/json"}
 
 
-def _failure_steps(results_dir: Path, req: Mapping[str, Any], start: int) -> list[dict[str, Any]]:
+def _failure_steps(results_dir: Path, req: Requirement, start: int) -> list[dict[str, Any]]:
     out = []
-    for n, failure in enumerate(f for f in req.get("failures") or [] if isinstance(f, Mapping)):
+    for n, failure in enumerate(req.failures):
         attachments = [
-            _attachment(results_dir, part, json.dumps(failure[part], indent=2, ensure_ascii=False))
+            _attachment(results_dir, part, json.dumps(failure.evidence[part], indent=2, ensure_ascii=False))
             for part in ("request", "response")
-            if part in failure
+            if part in failure.evidence
         ]
-        given = failure.get("reproduce")
-        reproduce: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
-        parameters = [{"name": "check", "value": scrub(str(failure.get("check")))}]
-        if reproduce.get("curl"):
-            parameters.append({"name": "curl", "value": scrub(str(reproduce["curl"]))})
-        if failure.get("waived_by"):
-            parameters.append({"name": "waived by", "value": scrub(str(failure["waived_by"]))})
+        parameters = [{"name": "check", "value": scrub(failure.check)}]
+        if failure.reproduce is not None and failure.reproduce.curl:
+            parameters.append({"name": "curl", "value": scrub(failure.reproduce.curl)})
+        if failure.waived_by:
+            parameters.append({"name": "waived by", "value": scrub(failure.waived_by)})
         out.append(
             {
-                "name": scrub(f"failure {n + 1}: {failure.get('check')} on {failure.get('case')}"),
+                "name": scrub(f"failure {n + 1}: {failure.check} on {failure.case}"),
                 "status": "failed",
                 "statusDetails": {
-                    "message": scrub(
-                        f"expected: {failure.get('expected')}\nreceived: {failure.get('received')}"
-                    ),
+                    "message": scrub(f"expected: {failure.expected}\nreceived: {failure.received}"),
                 },
                 "stage": "finished",
                 "attachments": attachments,
@@ -392,42 +390,40 @@ def _failure_steps(results_dir: Path, req: Mapping[str, Any], start: int) -> lis
     return out
 
 
-def _message(req: Mapping[str, Any]) -> str | None:
-    outcome = str(req.get("outcome"))
-    failures = [f for f in req.get("failures") or [] if isinstance(f, Mapping)]
-    first = failures[0] if failures else {}
+def _message(req: Requirement) -> str | None:
+    first = req.failures[0] if req.failures else None
     headline = (
-        f"[{req.get('id')}] {req.get('failure_count')} failure(s); case {first.get('case')}: "
-        f"expected {first.get('expected')}; received {first.get('received')}"
+        f"[{req.id}] {req.failure_count} failure(s); case {first.case if first else None}: "
+        f"expected {first.expected if first else None}; received {first.received if first else None}"
     )
-    if outcome == "failed":
+    if req.outcome is Outcome.FAILED:
         return scrub(headline)
-    if outcome == "warning":
+    if req.outcome is Outcome.WARNING:
         return scrub(WARNING_PREFIX + headline)
-    if outcome == "waived":
-        by = ", ".join(sorted({str(f.get("waived_by")) for f in failures}))
+    if req.outcome is Outcome.WAIVED:
+        by = ", ".join(sorted({str(f.waived_by) for f in req.failures}))
         return scrub(f"{WAIVED_PREFIX}{by}: {headline}")
-    if outcome == "skipped":
-        return scrub(f"not exercised: {req.get('reason')}")
-    if outcome == "not-applicable":
-        return scrub(f"not applicable: {req.get('reason')}")
+    if req.outcome is Outcome.SKIPPED:
+        return scrub(f"not exercised: {req.reason}")
+    if req.outcome is Outcome.NOT_APPLICABLE:
+        return scrub(f"not applicable: {req.reason}")
     return None
 
 
 def _result(
-    results_dir: Path, req: Mapping[str, Any], steps: list[dict[str, Any]], start: int, stop: int
+    results_dir: Path, req: Requirement, steps: list[dict[str, Any]], start: int, stop: int
 ) -> dict[str, Any]:
-    rid = str(req.get("id"))
+    rid = req.id
     known = contract.REQUIREMENTS_BY_ID.get(rid)
-    outcome = str(req.get("outcome"))
+    outcome = req.outcome.value
     labels = [
         {"name": "epic", "value": contract.ENDPOINT},
-        {"name": "feature", "value": scrub(str(req.get("group")))},
-        {"name": "story", "value": scrub(f"{rid} {req.get('title')}")},
-        {"name": "suite", "value": scrub(str(req.get("group")))},
+        {"name": "feature", "value": scrub(req.group)},
+        {"name": "story", "value": scrub(f"{rid} {req.title}")},
+        {"name": "suite", "value": scrub(req.group)},
         {"name": "tag", "value": rid},
         {"name": "tag", "value": f"outcome:{outcome}"},
-        {"name": "severity", "value": scrub(str(req.get("severity") or "normal"))},
+        {"name": "severity", "value": scrub(req.severity or "normal")},
     ]
     links = []
     if known is not None and known.seed_line is not None:
@@ -436,10 +432,9 @@ def _result(
         )
     message = _message(req)
     description = [
-        f"**{rid}** {req.get('title')} ({req.get('severity')}, {req.get('level')}; {req.get('seed_ref')})",
+        f"**{rid}** {req.title} ({req.severity}, {req.level}; {req.seed_ref})",
         "",
-        f"Outcome: **{outcome}** · {req.get('checks_run', 0)} check(s) run · "
-        f"{req.get('failure_count', 0)} failure(s)",
+        f"Outcome: **{outcome}** · {req.checks_run} check(s) run · {req.failure_count} failure(s)",
     ]
     history = hashlib.sha256(f"requirement:{rid}".encode()).hexdigest()[:32]
     return {
@@ -447,7 +442,7 @@ def _result(
         "historyId": history,
         "testCaseId": history,
         "fullName": f"{contract.ENDPOINT}::{rid}",
-        "name": scrub(f"{rid} {req.get('title')}"),
+        "name": scrub(f"{rid} {req.title}"),
         "status": ALLURE_STATUS.get(outcome, "unknown"),
         "statusDetails": {"message": message} if message else {},
         "stage": "finished",
@@ -462,7 +457,20 @@ def _result(
     }
 
 
-def write_requirement_results(results_dir: Path, summary: Mapping[str, Any]) -> int:
+def environment_of(summary: Summary) -> dict[str, str]:
+    """environment.properties of a run: its verdict (derived from its outcomes), target, mode, seed ..."""
+    facts = summary.facts
+    return {
+        "verdict": summary.verdict.value,
+        "target": str(facts.target),
+        "mode": str(facts.mode),
+        "suite.version": str(facts.suite_version),
+        "profile": str(facts.profile),
+        "seed": str(facts.seed),
+    }
+
+
+def write_requirement_results(results_dir: Path, summary: Summary) -> int:
     """Replace the per-test results in ``results_dir`` by one result per requirement; returns how many.
 
     For a run that ended in a suite error, a single broken "suite error" result carries the error.
@@ -471,10 +479,10 @@ def write_requirement_results(results_dir: Path, summary: Mapping[str, Any]) -> 
     steps = _harvest_steps(results_dir)
     _remove_per_test_results(results_dir)
     now = int(time.time() * 1000)
-    start = _millis(summary.get("started"), now)
-    stop = max(start, _millis(summary.get("finished"), now))
+    start = _millis(summary.facts.started, now)
+    stop = max(start, _millis(summary.facts.finished, now))
     written = []
-    if summary.get("verdict") == "error":
+    if summary.verdict is Verdict.ERROR:
         history = "suite-error"
         written.append(
             {
@@ -483,7 +491,7 @@ def write_requirement_results(results_dir: Path, summary: Mapping[str, Any]) -> 
                 "name": SUITE_ERROR_NAME,
                 "fullName": f"{contract.ENDPOINT}::{SUITE_ERROR_NAME}",
                 "status": "broken",
-                "statusDetails": {"message": scrub(str(summary.get("error") or "the suite failed"))},
+                "statusDetails": {"message": scrub(summary.error or "the suite failed")},
                 "stage": "finished",
                 "labels": [
                     {"name": "epic", "value": contract.ENDPOINT},
@@ -496,9 +504,8 @@ def write_requirement_results(results_dir: Path, summary: Mapping[str, Any]) -> 
             }
         )
     else:
-        for req in summary.get("requirements") or []:
-            if isinstance(req, Mapping):
-                written.append(_result(results_dir, req, steps.get(str(req.get("id")), []), start, stop))
+        for req in summary.requirements:
+            written.append(_result(results_dir, req, steps.get(req.id, []), start, stop))
     for result in written:
         (results_dir / f"{result['uuid']}-result.json").write_text(
             json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"

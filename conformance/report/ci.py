@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from conformance.report._text import scrub
-from conformance.summary import waiver_lines
+from conformance.summary import Summary, waiver_lines
+from conformance.verdict import Outcome
 
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
-SHOWN_OUTCOMES = ("failed", "waived", "warning")
+SHOWN_OUTCOMES = (Outcome.FAILED, Outcome.WAIVED, Outcome.WARNING)
 MAX_LISTED = 50
 
 
@@ -26,28 +26,27 @@ def _plain(value: object) -> str:
     return text.replace("`", "'").replace("|", "/").replace("<", "&lt;")
 
 
-def step_summary(summary: Mapping[str, Any]) -> str:
+def step_summary(summary: Summary) -> str:
     """The Markdown block for the job summary: verdict, target, mode, then each failing requirement."""
-    verdict = _plain(summary.get("verdict", "error")).upper()
+    facts = summary.facts
     lines = [
-        f"### Conformance: {verdict}",
+        f"### Conformance: {summary.verdict.value.upper()}",
         "",
-        f"target `{_plain(summary.get('target'))}` · version `{_plain(summary.get('target_version') or '-')}`"
-        f" · mode {_plain(summary.get('mode'))} · seed {_plain(summary.get('seed'))}"
-        f" · exit {_plain(summary.get('exit_code'))}",
+        f"target `{_plain(facts.target)}` · version `{_plain(facts.target_version or '-')}`"
+        f" · mode {_plain(facts.mode)} · seed {_plain(facts.seed)}"
+        f" · exit {summary.exit_code}",
         "",
     ]
-    if summary.get("error"):
-        lines += [f"Error: {_plain(summary['error'])}", ""]
-    requirements = [r for r in summary.get("requirements") or [] if isinstance(r, Mapping)]
-    listed = [r for r in requirements if r.get("outcome") in SHOWN_OUTCOMES]
+    if summary.error:
+        lines += [f"Error: {_plain(summary.error)}", ""]
+    listed = [r for r in summary.requirements if r.outcome in SHOWN_OUTCOMES]
     if listed:
         lines.append("| Requirement | Outcome | Failures | Title |")
         lines.append("|---|---|---:|---|")
         for entry in listed[:MAX_LISTED]:
             lines.append(
-                f"| {_plain(entry.get('id'))} | {_plain(entry.get('outcome'))} "
-                f"| {_plain(entry.get('failure_count', '-'))} | {_plain(entry.get('title', ''))} |"
+                f"| {_plain(entry.id)} | {entry.outcome.value} "
+                f"| {entry.failure_count} | {_plain(entry.title)} |"
             )
         if len(listed) > MAX_LISTED:
             lines.append(f"| … | {len(listed) - MAX_LISTED} more | | |")
@@ -59,9 +58,7 @@ def step_summary(summary: Mapping[str, Any]) -> str:
     return "\n".join(lines) + "\n\n"
 
 
-def append_step_summary(
-    summary: Mapping[str, Any], *, environ: Mapping[str, str] = os.environ
-) -> Path | None:
+def append_step_summary(summary: Summary, *, environ: Mapping[str, str] = os.environ) -> Path | None:
     """Append ``step_summary`` to $GITHUB_STEP_SUMMARY when it is set; returns the file written, or None."""
     target = environ.get(STEP_SUMMARY_ENV)
     if not target:

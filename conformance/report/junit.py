@@ -12,15 +12,14 @@ properties beside the results, so the verdict, target and seed of a run travel w
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from defusedxml.ElementTree import parse as safe_parse
 
 from conformance.files import write_atomic
 from conformance.report._text import scrub
-from conformance.summary import checked_verdict, declared_not_applicable, not_exercised, waiver_lines
+from conformance.summary import Failure, Requirement, Summary, waiver_lines
+from conformance.verdict import Outcome, Verdict
 
 JUNIT_SUITE_NAME = "login_token_conformance"
 # Extra pytest arguments for `conformance run`. xunit1 because it is the family that keeps per-test
@@ -45,17 +44,29 @@ PROPERTY_KEYS = (
 )
 
 
-def junit_properties(summary: Mapping[str, Any]) -> list[tuple[str, str]]:
+def junit_properties(summary: Summary) -> list[tuple[str, str]]:
     """The run's identity as JUnit <property> pairs (absent values left out), and what was not exercised."""
-    checked = {**summary, "verdict": checked_verdict(summary)}
-    pairs = [(key, scrub(str(checked[key]))) for key in PROPERTY_KEYS if checked.get(key) is not None]
-    pairs += [(f"not_exercised.{rid}", scrub(reason)) for rid, reason in not_exercised(summary, level=None)]
-    pairs += [(f"not_applicable.{rid}", scrub(reason)) for rid, reason in declared_not_applicable(summary)]
+    facts = summary.facts
+    values: dict[str, object] = {
+        "verdict": summary.verdict.value,  # derived from the outcomes, never taken as stated
+        "target": facts.target,
+        "target_version": facts.target_version,
+        "mode": facts.mode,
+        "profile": facts.profile,
+        "seed": facts.seed,
+        "max_examples": facts.max_examples,
+        "suite_version": facts.suite_version,
+        "suite_commit": facts.suite_commit,
+        "requests": summary.requests if not summary.stub else None,
+    }
+    pairs = [(key, scrub(str(values[key]))) for key in PROPERTY_KEYS if values.get(key) is not None]
+    pairs += [(f"not_exercised.{rid}", scrub(reason)) for rid, reason in summary.not_exercised(level=None)]
+    pairs += [(f"not_applicable.{rid}", scrub(reason)) for rid, reason in summary.declared_not_applicable()]
     pairs += [(f"waiver.{n}", scrub(line)) for n, line in enumerate(waiver_lines(summary), start=1)]
     return pairs
 
 
-def annotate_junit(junit_path: Path, summary: Mapping[str, Any]) -> None:
+def annotate_junit(junit_path: Path, summary: Summary) -> None:
     """Add the run's properties to every <testsuite> of a pytest junit.xml (in place, atomically)."""
     tree = safe_parse(junit_path)
     root = tree.getroot()
@@ -78,106 +89,99 @@ SUITE_ERROR_NAME = "suite error"
 FAILURES_IN_MESSAGE = 1
 
 
-def _failure_text(failure: Mapping[str, Any]) -> str:
-    reproduce = failure.get("reproduce") or {}
+def _failure_text(failure: Failure) -> str:
     lines = [
-        f"check: {failure.get('check')}",
-        f"case: {failure.get('case')}",
-        f"expected: {failure.get('expected')}",
-        f"received: {failure.get('received')}",
+        f"check: {failure.check}",
+        f"case: {failure.case}",
+        f"expected: {failure.expected}",
+        f"received: {failure.received}",
     ]
-    if failure.get("waived_by"):
-        lines.append(f"waived by: {failure.get('waived_by')}")
-    if isinstance(reproduce, Mapping) and reproduce.get("curl"):
-        lines.append(f"reproduce: {reproduce['curl']}")
+    if failure.waived_by:
+        lines.append(f"waived by: {failure.waived_by}")
+    if failure.reproduce is not None and failure.reproduce.curl:
+        lines.append(f"reproduce: {failure.reproduce.curl}")
     return scrub("\n".join(lines))
 
 
-def _failures_body(req: Mapping[str, Any]) -> str:
-    failures = [f for f in req.get("failures") or [] if isinstance(f, Mapping)]
-    parts = [f"[{req.get('id')}] {req.get('title')}: {req.get('failure_count', len(failures))} failure(s)"]
-    parts += [_failure_text(f) for f in failures]
-    hidden = int(req.get("failure_count") or 0) - len(failures)
+def _failures_body(req: Requirement) -> str:
+    parts = [f"[{req.id}] {req.title}: {req.failure_count} failure(s)"]
+    parts += [_failure_text(f) for f in req.failures]
+    hidden = req.failure_count - len(req.failures)
     if hidden > 0:
         parts.append(f"... {hidden} more failure(s) counted, not kept")
     return "\n\n".join(parts)
 
 
-def _headline(req: Mapping[str, Any]) -> str:
-    failures = [f for f in req.get("failures") or [] if isinstance(f, Mapping)]
-    first = failures[0] if failures else {}
+def _headline(req: Requirement) -> str:
+    first = req.failures[0] if req.failures else None
     return scrub(
-        f"[{req.get('id')}] {req.get('failure_count')} failure(s); case {first.get('case')}: "
-        f"expected {first.get('expected')}; received {first.get('received')}"
+        f"[{req.id}] {req.failure_count} failure(s); case {first.case if first else None}: "
+        f"expected {first.expected if first else None}; received {first.received if first else None}"
     )
 
 
-def junit_document(summary: Mapping[str, Any]) -> ET.Element:
+def junit_document(summary: Summary) -> ET.Element:
     """The <testsuites> element of a summary: one testcase per requirement (or one for a suite error)."""
-    verdict = checked_verdict(summary)
     root = ET.Element("testsuites", name=JUNIT_SUITE_NAME)
     suite = ET.SubElement(root, "testsuite", name=JUNIT_SUITE_NAME)
     props = ET.SubElement(suite, "properties")
     for name, value in junit_properties(summary):
         ET.SubElement(props, "property", name=f"conformance.{name}", value=value)
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
-    if verdict == "error":
+    if summary.verdict is Verdict.ERROR:
         case = ET.SubElement(suite, "testcase", classname=SUITE_ERROR_CLASS, name=SUITE_ERROR_NAME, time="0")
-        error = scrub(str(summary.get("error") or "the suite failed"))
+        error = scrub(summary.error or "the suite failed")
         details = [error] + [
-            scrub(str(t.get("message")))
-            for t in summary.get("tests") or []
-            if isinstance(t, Mapping) and t.get("outcome") in ("error", "failed") and t.get("message")
+            scrub(t.message) for t in summary.tests if t.outcome in ("error", "failed") and t.message
         ]
         ET.SubElement(case, "error", message=error.splitlines()[0] if error else "").text = "\n\n".join(
             details
         )
         counts["tests"], counts["errors"] = 1, 1
     else:
-        for req in summary.get("requirements") or []:
-            if isinstance(req, Mapping):
-                _testcase(suite, req, counts)
+        for req in summary.requirements:
+            _testcase(suite, req, counts)
     for key, count in counts.items():
         suite.set(key, str(count))
         root.set(key, str(count))
-    suite.set("time", str(summary.get("duration_s") or 0))
+    suite.set("time", str(summary.facts.duration_s or 0))
     return root
 
 
-def _testcase(suite: ET.Element, req: Mapping[str, Any], counts: dict[str, int]) -> None:
-    outcome = str(req.get("outcome"))
+def _testcase(suite: ET.Element, req: Requirement, counts: dict[str, int]) -> None:
+    outcome = req.outcome
     case = ET.SubElement(
         suite,
         "testcase",
-        classname=scrub(str(req.get("group") or "")),
-        name=scrub(f"{req.get('id')} {req.get('title') or ''}".strip()),
+        classname=scrub(req.group),
+        name=scrub(f"{req.id} {req.title}".strip()),
         time="0",
     )
     props = ET.SubElement(case, "properties")
-    ET.SubElement(props, "property", name="requirement", value=str(req.get("id")))
-    ET.SubElement(props, "property", name="outcome", value=outcome)
-    ET.SubElement(props, "property", name="checks_run", value=str(req.get("checks_run", 0)))
+    ET.SubElement(props, "property", name="requirement", value=req.id)
+    ET.SubElement(props, "property", name="outcome", value=outcome.value)
+    ET.SubElement(props, "property", name="checks_run", value=str(req.checks_run))
     counts["tests"] += 1
-    reason = scrub(str(req.get("reason") or ""))
-    if outcome == "failed":
+    reason = scrub(req.reason or "")
+    if outcome is Outcome.FAILED:
         ET.SubElement(
             case, "failure", message=_headline(req), type="requirement failed"
         ).text = _failures_body(req)
         counts["failures"] += 1
-    elif outcome == "waived":
+    elif outcome is Outcome.WAIVED:
         ET.SubElement(case, "skipped", message=f"waived: {_headline(req)}").text = _failures_body(req)
         counts["skipped"] += 1
-    elif outcome == "skipped":
+    elif outcome is Outcome.SKIPPED:
         ET.SubElement(case, "skipped", message=f"not exercised: {reason}")
         counts["skipped"] += 1
-    elif outcome == "not-applicable":
+    elif outcome is Outcome.NOT_APPLICABLE:
         ET.SubElement(case, "skipped", message=f"not applicable: {reason}")
         counts["skipped"] += 1
-    elif outcome == "warning":  # a SHOULD requirement failed: reported, but it does not fail the run
+    elif outcome is Outcome.WARNING:  # a SHOULD requirement failed: reported, but it does not fail the run
         ET.SubElement(case, "system-out").text = f"warning (SHOULD)\n\n{_failures_body(req)}"
 
 
-def write_junit(junit_path: Path, summary: Mapping[str, Any]) -> None:
+def write_junit(junit_path: Path, summary: Summary) -> None:
     """Write junit.xml (atomically) from the summary: one testcase per requirement."""
     root = junit_document(summary)
     write_atomic(junit_path, ET.tostring(root, encoding="utf-8", xml_declaration=True))
