@@ -345,7 +345,7 @@ class Summary:
     @property
     def complete(self) -> bool:
         """The run finished and exercised every MUST requirement."""
-        return self.error is None and self.verdict is not Verdict.INCOMPLETE
+        return self.verdict not in (Verdict.ERROR, Verdict.INCOMPLETE)
 
     def not_exercised(self, *, level: str | None = "must") -> list[tuple[str, str]]:
         """(ID, reason) for each requirement (of ``level``) no check exercised."""
