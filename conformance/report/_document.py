@@ -136,9 +136,11 @@ def to_markdown(blocks: list[Block]) -> str:
     return "\n".join(out)
 
 
-def _h(text: str) -> str:
-    """Escaped text, each requirement or ambiguity ID in it kept on one line."""
+def _h(text: str, *, whole: bool = False) -> str:
+    """Escaped text, each requirement or ambiguity ID in it kept on one line (``whole``: the element is)."""
     escaped = html.escape(_truncate(text), quote=True)
+    if whole:
+        return escaped
     return ID_PATTERN.sub(lambda m: f'<span class="id">{m.group(0)}</span>', escaped)
 
 
@@ -162,7 +164,7 @@ def to_html(blocks: list[Block], *, title: str) -> str:
                 for i, cell in enumerate(row):
                     css = f' class="o-{html.escape(cell)}"' if i == block.outcome_column else ""
                     css = ' class="id"' if i == block.id_column else css
-                    cells.append(f"<td{css}>{_h(cell)}</td>")
+                    cells.append(f"<td{css}>{_h(cell, whole=i == block.id_column)}</td>")
                 rows.append("<tr>" + "".join(cells) + "</tr>")
             table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             body.append(f'<div class="scroll">{table}</div>')
