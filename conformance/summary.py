@@ -121,7 +121,7 @@ _FAILURE_KEYS = frozenset(
 
 
 @dataclass(frozen=True)
-class Requirement:
+class RequirementResult:
     """One requirement of the catalogue as the run judged it."""
 
     id: str
@@ -161,7 +161,7 @@ class Requirement:
         }
 
     @classmethod
-    def of(cls, doc: Mapping[str, Any]) -> Requirement:
+    def of(cls, doc: Mapping[str, Any]) -> RequirementResult:
         """A requirement read from summary.json; SummaryError for an unknown outcome."""
         try:
             outcome = Outcome(str(doc.get("outcome")))
@@ -307,7 +307,7 @@ class Summary:
     """A run's summary: its facts, every requirement's outcome and the evidence; the verdict derived."""
 
     facts: RunFacts = field(default_factory=RunFacts)
-    requirements: tuple[Requirement, ...] = ()
+    requirements: tuple[RequirementResult, ...] = ()
     error: str | None = None
     error_code: int | None = None  # the exit code of an error verdict (2, 3, 4, 5, 130)
     requests: int = 0
@@ -428,7 +428,7 @@ class Summary:
     def of(cls, document: Mapping[str, Any]) -> Summary:
         """Parse and check a summary.json document; SummaryContradiction when it does not add up."""
         requirements = tuple(
-            Requirement.of(r)
+            RequirementResult.of(r)
             for r in _list(document.get("requirements"), "requirements")
             if isinstance(r, Mapping)
         )
@@ -559,7 +559,7 @@ def build_summary(
                 )
             )
         requirements.append(
-            Requirement(
+            RequirementResult(
                 id=req.id,
                 outcome=outcome,
                 title=req.title,

@@ -11,7 +11,7 @@ from conformance.leaks import guard_files, run_secrets
 from conformance.redact import Redactor
 from conformance.secrets import SecretBook
 from conformance.session import Session
-from conformance.summary import Requirement, Summary, write_summary
+from conformance.summary import RequirementResult, Summary, write_summary
 from conformance.verdict import EXIT_SUITE_ERROR, Outcome
 
 KEY = "CANARY&KEY-0123456789abcdef"
@@ -26,7 +26,7 @@ def _session(report_dir: Path, *, target: str | None) -> Session:
 
 
 def _summary(report_dir: Path) -> Summary:
-    summary = Summary(requirements=(Requirement("LT-QRCODE-URL", Outcome.PASSED),))
+    summary = Summary(requirements=(RequirementResult("LT-QRCODE-URL", Outcome.PASSED),))
     write_summary(report_dir / "summary.json", summary)
     return summary
 

@@ -24,7 +24,7 @@ from conformance.session import ConfigError
 from conformance.summary import (
     Failure,
     Reproduce,
-    Requirement,
+    RequirementResult,
     RunFacts,
     Summary,
     SummaryContradiction,
@@ -109,8 +109,8 @@ def test_failure_evidence_and_reproduction_survive_the_round_trip() -> None:
     assert next(r for r in again.requirements if r.id == failed.id).failures[0] == first
 
 
-def _requirement(rid: str, outcome: Outcome, **extra: object) -> Requirement:
-    return Requirement(rid, outcome, level="must", **extra)  # type: ignore[arg-type]
+def _requirement(rid: str, outcome: Outcome, **extra: object) -> RequirementResult:
+    return RequirementResult(rid, outcome, level="must", **extra)  # type: ignore[arg-type]
 
 
 WAIVED = _requirement(
@@ -140,7 +140,7 @@ WAIVED = _requirement(
     ],
 )  # fmt: skip
 def test_the_verdict_is_derived_from_the_outcomes(
-    requirements: tuple[Requirement, ...],
+    requirements: tuple[RequirementResult, ...],
     changes: dict[str, object],
     verdict: Verdict,
     exit_code: int,

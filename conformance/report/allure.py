@@ -34,7 +34,7 @@ from conformance import contract
 from conformance.model import CheckResult, Exchange
 from conformance.report._text import scrub
 from conformance.report.seed import seed_link
-from conformance.summary import Requirement, Summary
+from conformance.summary import RequirementResult, Summary
 from conformance.verdict import Outcome, Verdict
 
 PASSING_SAMPLE = 3
@@ -359,7 +359,7 @@ def _attachment(results_dir: Path, name: str, body: str) -> dict[str, str]:
     return {"name": name, "source": source, "type": "application/json"}
 
 
-def _failure_steps(results_dir: Path, req: Requirement, start: int) -> list[dict[str, Any]]:
+def _failure_steps(results_dir: Path, req: RequirementResult, start: int) -> list[dict[str, Any]]:
     out = []
     for n, failure in enumerate(req.failures):
         attachments = [
@@ -390,7 +390,7 @@ def _failure_steps(results_dir: Path, req: Requirement, start: int) -> list[dict
     return out
 
 
-def _message(req: Requirement) -> str | None:
+def _message(req: RequirementResult) -> str | None:
     first = req.failures[0] if req.failures else None
     headline = (
         f"[{req.id}] {req.failure_count} failure(s); case {first.case if first else None}: "
@@ -411,7 +411,7 @@ def _message(req: Requirement) -> str | None:
 
 
 def _result(
-    results_dir: Path, req: Requirement, steps: list[dict[str, Any]], start: int, stop: int
+    results_dir: Path, req: RequirementResult, steps: list[dict[str, Any]], start: int, stop: int
 ) -> dict[str, Any]:
     rid = req.id
     known = contract.REQUIREMENTS_BY_ID.get(rid)

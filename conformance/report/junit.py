@@ -18,7 +18,7 @@ from defusedxml.ElementTree import parse as safe_parse
 
 from conformance.files import write_atomic
 from conformance.report._text import scrub
-from conformance.summary import Failure, Requirement, Summary, waiver_lines
+from conformance.summary import Failure, RequirementResult, Summary, waiver_lines
 from conformance.verdict import Outcome, Verdict
 
 JUNIT_SUITE_NAME = "login_token_conformance"
@@ -103,7 +103,7 @@ def _failure_text(failure: Failure) -> str:
     return scrub("\n".join(lines))
 
 
-def _failures_body(req: Requirement) -> str:
+def _failures_body(req: RequirementResult) -> str:
     parts = [f"[{req.id}] {req.title}: {req.failure_count} failure(s)"]
     parts += [_failure_text(f) for f in req.failures]
     hidden = req.failure_count - len(req.failures)
@@ -112,7 +112,7 @@ def _failures_body(req: Requirement) -> str:
     return "\n\n".join(parts)
 
 
-def _headline(req: Requirement) -> str:
+def _headline(req: RequirementResult) -> str:
     first = req.failures[0] if req.failures else None
     return scrub(
         f"[{req.id}] {req.failure_count} failure(s); case {first.case if first else None}: "
@@ -148,7 +148,7 @@ def junit_document(summary: Summary) -> ET.Element:
     return root
 
 
-def _testcase(suite: ET.Element, req: Requirement, counts: dict[str, int]) -> None:
+def _testcase(suite: ET.Element, req: RequirementResult, counts: dict[str, int]) -> None:
     outcome = req.outcome
     case = ET.SubElement(
         suite,
