@@ -238,6 +238,11 @@ def test_old_cassettes_warn_and_the_summary_says_what_was_judged(tmp_path: Path)
     signoff = (tmp_path / "r" / "signoff.md").read_text()
     assert "This replay judges the recording of" in signoff and recording["recorded_at"] in signoff
     assert "Warning: the cassettes are 120 days old" in signoff
+    header = load_cassette(next(BUNDLED.glob("*.yaml"))).header
+    assert recording["suite_version"] == header.suite_version
+    assert f"- Recorded by suite version: {header.suite_version}\n" in signoff
+    assert f"- User id (configured): {header.user_id}\n" in signoff
+    assert f"- Foreign user id: {header.foreign_user_id}\n" in signoff
 
 
 def test_old_cassettes_can_be_an_error(tmp_path: Path) -> None:
