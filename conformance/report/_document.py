@@ -32,7 +32,7 @@ table{border-collapse:collapse;width:100%}
 th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa;white-space:nowrap}
 .id{white-space:nowrap}
-dl.facts{display:grid;grid-template-columns:max-content auto;gap:.15rem 1rem;margin:.5rem 0}
+dl.facts{display:grid;grid-template-columns:max-content auto;gap:.15rem 1rem;margin:.5rem 0;overflow-x:auto}
 dl.facts dt{font-weight:bold;white-space:nowrap}dl.facts dd{margin:0}
 pre{background:#f6f8fa;border:1px solid #d0d7de;padding:.5rem;overflow-x:auto;white-space:pre}
 .verdict{font-size:1.3rem;font-weight:bold;padding:.4rem .8rem;display:inline-block;border-radius:4px}
