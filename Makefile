@@ -8,10 +8,10 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 LATEST := .venv-latest
 RECORD_SEED := 20261128
-# Tests spread over one worker per CPU (pytest-xdist); a worker steals queued tests when it runs dry, so
-# the long end-to-end cases do not leave a CPU idle at the end. `make test PYTEST_WORKERS=0` runs serially.
+# Tests spread over one worker per CPU (pytest-xdist); tests that share an expensive module fixture carry
+# one xdist_group mark and stay on one worker. `make test PYTEST_WORKERS=0` runs serially.
 PYTEST_WORKERS ?= auto
-PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: run test lint typecheck unit e2e bench report report-tools record selftest clean lock test-latest
 
