@@ -8,6 +8,10 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 LATEST := .venv-latest
 RECORD_SEED := 20261128
+# Tests spread over one worker per CPU (pytest-xdist); tests that share an expensive module fixture carry
+# one xdist_group mark and stay on one worker. `make test PYTEST_WORKERS=0` runs serially.
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 .PHONY: run test lint typecheck unit e2e bench report report-tools record selftest clean lock test-latest
 
@@ -37,13 +41,13 @@ run: $(STAMP)
 # Everything: lint, types, unit tests, end-to-end tests (real servers on loopback, the real Allure
 # generator, headless Chromium, the selftest against every reference fault).
 test: $(STAMP) report-tools lint typecheck
-	$(BIN)/pytest
+	$(PYTEST)
 
 unit: $(STAMP)
-	$(BIN)/pytest -m "not e2e"
+	$(PYTEST) -m "not e2e"
 
 e2e: $(STAMP) report-tools
-	$(BIN)/pytest -m e2e
+	$(PYTEST) -m e2e
 
 lint: $(STAMP)
 	$(BIN)/ruff check conformance tests benchmarks

@@ -13,6 +13,7 @@ text when even that cannot remove it: a scrubbed text never holds a secret in an
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
 import functools
 import hashlib
@@ -32,13 +33,13 @@ MIN_SECRET_LENGTH = 4
 MIN_ENCODED_LENGTH = 8
 WIDE_CODECS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
 KEY_KIND, TOKEN_KIND = "api_key", "token"
-# Finding samples the text every STRIDE characters and looks the GRAM characters there up in an index
-# of every GRAM-gram of every long needle: a needle of at least LONG_NEEDLE characters always covers a
-# sampled gram, so the cost grows with the text (divided by STRIDE), not with secrets x spellings.
-# Shorter needles (short secrets) and small books are searched directly.
-GRAM = 8
-LONG_NEEDLE = 16
-STRIDE = LONG_NEEDLE - GRAM + 1
+# Finding samples the text every few characters and looks the gram there up in an index of the grams a
+# sample can land on inside each needle: a needle always covers a sampled gram, so the cost grows with the
+# text (divided by the stride), not with secrets x spellings. Three sizes of needle, three indexes
+# (gram, shortest needle): the stride is shortest - gram + 1.
+LONG_INDEX = (8, 16)
+MEDIUM_INDEX = (4, MIN_ENCODED_LENGTH)  # short tokens' base64 spellings and 8-15 character values
+TINY_INDEX = (4, MIN_SECRET_LENGTH)  # 4-7 character values: every position is sampled
 DIRECT_MAX_NEEDLES = 64
 # A comment inside a spelled secret is bounded, and an unterminated comment runs to the end of the
 # text: either way no position is scanned twice to the end (a body of many "<!--" stays linear).
@@ -196,6 +197,40 @@ class Secret:
         return self._pattern
 
 
+@dataclass
+class _GramIndex:
+    """Needles of at least ``shortest`` characters, filed under every ``gram``-character slice that a sample
+    taken every ``stride`` characters of a text can land on inside an occurrence."""
+
+    gram: int
+    shortest: int
+    entries: dict[str, list[tuple[str, Secret]]] = field(default_factory=dict)
+
+    @property
+    def stride(self) -> int:
+        """The sampling step: an occurrence covers at least one sampled gram."""
+        return self.shortest - self.gram + 1
+
+    def add(self, needle: str, secret: Secret) -> None:
+        """File ``needle`` (at least ``shortest`` characters long) under its first ``stride`` grams."""
+        for offset in range(self.stride):
+            self.entries.setdefault(needle[offset : offset + self.gram], []).append((needle, secret))
+
+    def scan(self, view: str, found: dict[int, Secret]) -> None:
+        """Add to ``found`` every secret with a needle in ``view`` (the index is only the filter)."""
+        if not self.entries:
+            return
+        sampled = {view[p : p + self.gram] for p in range(0, len(view) - self.gram + 1, self.stride)}
+        for key in self.entries.keys() & sampled:
+            for needle, secret in self.entries[key]:
+                if id(secret) not in found and needle in view:
+                    found[id(secret)] = secret
+
+
+def _longest_first(secret: Secret) -> int:
+    return -len(secret.value)
+
+
 class SecretBook:
     """The key and every token a run has seen, found and scrubbed in every spelling."""
 
@@ -203,8 +238,8 @@ class SecretBook:
         self._secrets: dict[str, Secret] = {}
         self._ordered: list[Secret] = []
         self._token_count = 0
-        self._grams: dict[str, list[tuple[str, int, Secret]]] = {}
-        self._short: list[tuple[str, Secret]] = []
+        # Longest needles first: the first index whose shortest needle a needle reaches takes it.
+        self._indexes = tuple(_GramIndex(*shape) for shape in (LONG_INDEX, MEDIUM_INDEX, TINY_INDEX))
         self._needle_count = 0
         self._wide_only: list[Secret] = []  # non-ASCII secrets: their UTF-16/32 bytes may hold no NUL
         for key in api_keys:
@@ -249,16 +284,11 @@ class SecretBook:
         self._secrets[secret.value] = secret
         self._needle_count += len(secret.needles)
         for needle in secret.needles:
-            if len(needle) < LONG_NEEDLE:
-                self._short.append((needle, secret))
-                continue
-            # The first sampled position inside an occurrence is at most STRIDE - 1 past its start.
-            for offset in range(STRIDE):
-                self._grams.setdefault(needle[offset : offset + GRAM], []).append((needle, offset, secret))
+            next(index for index in self._indexes if len(needle) >= index.shortest).add(needle, secret)
         if not secret.value.isascii():
             self._wide_only.append(secret)
-        self._ordered.append(secret)
-        self._ordered.sort(key=lambda s: len(s.value), reverse=True)
+        # Longest first, equal lengths in the order they came (an insertion, not a sort per secret).
+        bisect.insort_right(self._ordered, secret, key=_longest_first)
 
     def replacement(self, value: str) -> str | None:
         """What stands in for a known secret."""
@@ -275,17 +305,9 @@ class SecretBook:
         if self._needle_count <= DIRECT_MAX_NEEDLES:
             # Few needles (the key alone, a short run): C substring search beats the index.
             return [s for s in self._ordered if any(n in view for view in texts for n in s.needles)]
-        grams = self._grams
         for view in texts:
-            for needle, secret in self._short:
-                if id(secret) not in found and needle in view:
-                    found[id(secret)] = secret
-            sampled = [p for p in range(0, len(view) - GRAM + 1, STRIDE) if view[p : p + GRAM] in grams]
-            for position in sampled:
-                for needle, offset, secret in grams[view[position : position + GRAM]]:
-                    start = position - offset
-                    if id(secret) not in found and start >= 0 and view.startswith(needle, start):
-                        found[id(secret)] = secret
+            for index in self._indexes:
+                index.scan(view, found)
         return sorted(found.values(), key=lambda s: len(s.value), reverse=True)
 
     def find_bytes(self, data: bytes) -> list[Secret]:

@@ -20,7 +20,8 @@ from conformance.report.allure import ALLURE_STATUS
 from conformance.report.html import SINGLE_FILE_NAME, ReportError, build_html_report, find_allure
 from tests.cli_support import conformance, summary
 
-pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+# One xdist worker runs the whole module: its tests share the module's runs.
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("browser")]
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_FLAGS = (

@@ -383,6 +383,7 @@ def faulty_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, di
     return tmp_path / "c", summary(tmp_path / "rec")
 
 
+@pytest.mark.xdist_group("hypotheses")  # one worker: these share the installs
 @pytest.mark.parametrize("which", ["oldest", "newest"])
 def test_the_same_cassettes_replay_to_the_same_verdict_under_any_allowed_hypothesis(
     tmp_path: Path, hypotheses: dict[str, Path], faulty_recording: tuple[Path, dict[str, Any]], which: str
@@ -412,6 +413,7 @@ def test_the_same_cassettes_replay_to_the_same_verdict_under_any_allowed_hypothe
     assert probe.stdout.strip() == version
 
 
+@pytest.mark.xdist_group("hypotheses")
 def test_an_unsupported_hypothesis_is_refused_at_start_up(
     tmp_path: Path, hypotheses: dict[str, Path]
 ) -> None:

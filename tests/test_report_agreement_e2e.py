@@ -15,7 +15,8 @@ from conformance.contract import REQUIREMENTS
 from conformance.report.allure import ALLURE_STATUS, CATEGORIES
 from tests.cli_support import conformance, summary
 
-pytestmark = pytest.mark.e2e
+# One xdist worker runs the whole module: its tests share the module's runs.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("agreement")]
 
 FAULT = "token_expire_60_rejected"
 FAILING = "LT-INPUT-EXPIRE-VALID"

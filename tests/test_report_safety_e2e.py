@@ -9,7 +9,8 @@ import pytest
 
 from tests.cli_support import conformance
 
-pytestmark = pytest.mark.e2e
+# One xdist worker runs the whole module: its tests share the module's runs.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("report-safety")]
 
 
 @pytest.fixture(scope="module")

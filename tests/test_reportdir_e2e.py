@@ -20,7 +20,8 @@ from tests.cli_support import ROOT, conformance, summary
 from tests.test_hostile import canary_key
 from tests.test_interrupt import StallingServer, cli_process, end, wait_for
 
-pytestmark = pytest.mark.e2e
+# One xdist worker runs the whole module: its tests share the module's runs.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("reportdir")]
 TRIMMED = "<trimmed copy of the bundled cassettes>"
 KEY = {"CONFORMANCE_API_KEY": "CANARY-KEY-reportdir-0001"}
 

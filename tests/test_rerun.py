@@ -37,6 +37,7 @@ def failing_summary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.e2e
+@pytest.mark.xdist_group("rerun")  # one worker: these share the failing run
 def test_the_same_fault_makes_every_failure_reproducible(failing_summary: Path) -> None:
     before = failing_summary.read_bytes()
     rerun = ("rerun", str(failing_summary), "--target", "reference", "--fault", FAULT, "--times", "2")
@@ -55,6 +56,7 @@ def test_the_same_fault_makes_every_failure_reproducible(failing_summary: Path) 
 
 
 @pytest.mark.e2e
+@pytest.mark.xdist_group("rerun")  # one worker: these share the failing run
 def test_a_fixed_target_makes_every_failure_fixed(failing_summary: Path) -> None:
     done = conformance("rerun", str(failing_summary), "--target", "reference", "-n", "1")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -64,6 +66,7 @@ def test_a_fixed_target_makes_every_failure_fixed(failing_summary: Path) -> None
 
 
 @pytest.mark.e2e
+@pytest.mark.xdist_group("rerun")  # one worker: these share the failing run
 @pytest.mark.parametrize(
     ("args", "message"),
     [

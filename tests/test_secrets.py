@@ -157,6 +157,24 @@ def test_a_secret_is_found_at_every_offset_by_the_sampled_index() -> None:
     assert [s.value for s in book.find(f"zz{short}zz")] == [short]
 
 
+def test_many_short_tokens_are_found_by_their_heads_like_by_a_direct_search() -> None:
+    """Short tokens (a faulty target's) are indexed by sampled grams once there are many: the
+    index finds exactly what searching for every needle would, at every offset, and scrubs them all."""
+    book = SecretBook()
+    tokens = [f"t{number:05d}" for number in range(300)]  # far more needles than a direct search takes
+    tokens += [f"s{number:09d}" for number in range(100)]  # 8-15 characters: the medium index
+    for token in tokens:
+        book.add_token(token)
+    for start in range(12):
+        for token in (tokens[0], tokens[150], tokens[299], tokens[300], tokens[-1]):
+            text = "<token>" + "x" * start + token + "</token>"
+            assert [s.value for s in book.find(text)] == [token], (start, token)
+            assert book.find(book.scrub(text)) == []
+    both = f"{tokens[3]}-{tokens[4]}"
+    assert sorted(s.value for s in book.find(both)) == [tokens[3], tokens[4]]
+    assert book.find("t0030 t3000 x00001 t0000") == []  # near misses
+
+
 def test_the_report_net_knows_every_registered_book_whatever_variable_held_the_key() -> None:
     """A key read from --api-key-env OTHER_NAME is scrubbed from report text all the same."""
     from conformance.report._text import scrub
