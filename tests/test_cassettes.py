@@ -671,3 +671,9 @@ def test_a_book_transport_answers_only_inside_one_cassette_and_never_reaches_the
     recording = CassetteBook(tmp_path, mode="record", header=header(server.endpoint), api_key=CANARY_KEY)
     with pytest.raises(ValueError, match="needs the real transport"):
         recording.transport()
+    with httpx.Client(transport=recording.transport(httpx.HTTPTransport())) as client:
+        assert (
+            send(client, server.endpoint, VALID, api_key=CANARY_KEY).status_code == 200
+        )  # no test: not recorded
+    assert len(server.issued) == len(issued) + 1
+    assert recording.finish().cassettes == ()
