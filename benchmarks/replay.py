@@ -103,7 +103,7 @@ def suite_replay(directory: Path, size: int) -> float:
     numbers = _sample(size, SAMPLE)
 
     def measure() -> float:
-        with httpx.Client() as client, book.use(name):
+        with httpx.Client(transport=book.transport()) as client, book.use(name):
             return _time_requests(client, REPLAY_URL, numbers)
 
     return _median(measure)

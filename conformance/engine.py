@@ -217,6 +217,8 @@ class Run:
         """Run the checks on one answer (only those serving ``only``, when given); record and report them."""
         subject = Subject(exchange, limits=self.context.profile.limits)
         results = run_checks(subject, self.context, serving=only)
+        if only is None:  # a throttled answer, judged only as a refusal, is not part of the run's history
+            self.context.state.observe(subject)
         self.redactor.learn_tokens(exchange.body, subject.document)
         evidence = exchange_evidence(exchange, self.redactor)
         for result in results:

@@ -47,6 +47,7 @@ from conformance.reportdir import ReportDirError, locked, set_aside_earlier_run
 from conformance.sentinels import Sentinels
 from conformance.summary import RunFacts, Summary, build_summary, write_summary
 from conformance.transport import (
+    NetworkTransport,
     RequestBudgetExceeded,
     TargetRefused,
     Transport,
@@ -443,29 +444,27 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             allow_production=options.allow_production,
             production_hosts=profile.production_hosts,
         )
+        replaying = book is not None
         try:
-            transport = stack.enter_context(
-                Transport(target, api_key=api_key, settings=settings, passthrough=(CassetteError,))
+            if options.record:
+                book = _record_book(options, target, api_key, profile, seed, max_examples, users)
+            # Record: the book's transport wraps the network; replay: it answers from the cassettes alone.
+            wire = (
+                None
+                if book is None
+                else book.transport(None if replaying else NetworkTransport(settings=settings))
             )
-        except (TargetRefused, ValueError) as exc:
+            transport = stack.enter_context(
+                Transport(
+                    target, api_key=api_key, settings=settings, passthrough=(CassetteError,), transport=wire
+                )
+            )
+        except (TargetRefused, CassetteError, ValueError) as exc:
             raise ConfigError(str(exc)) from None
-        if book is None:
+        if not replaying:
             preflight(transport.url, timeout=options.timeout)
         if adding_to is not None:
             _check_adding_to(adding_to, options=options, users=users, profile=profile.name, target=target)
-        if options.record:
-            header = CassetteHeader(
-                target=REFERENCE_TARGET if options.target == REFERENCE_TARGET else endpoint_url(target),
-                suite_version=__version__,
-                profile=profile.name,
-                recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                seed=seed,
-                max_examples=max_examples,
-                user_id=users.user_id,
-                unknown_user_id=users.unknown_user_id,
-                foreign_user_id=users.foreign_user_id,
-            )
-            book = CassetteBook(options.cassettes, mode="record", header=header, api_key=api_key)
         live = book is None or options.record
         run = Run(
             sender=FirstAnswerGuard(transport) if live else transport,
@@ -500,6 +499,29 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             TargetMisconfigured: EXIT_UNREACHABLE,
         }
         yield session
+
+
+def _record_book(
+    options: RunOptions,
+    target: str,
+    api_key: str,
+    profile: Profile,
+    seed: int,
+    max_examples: int,
+    users: Users,
+) -> CassetteBook:
+    header = CassetteHeader(
+        target=REFERENCE_TARGET if options.target == REFERENCE_TARGET else endpoint_url(target),
+        suite_version=__version__,
+        profile=profile.name,
+        recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        seed=seed,
+        max_examples=max_examples,
+        user_id=users.user_id,
+        unknown_user_id=users.unknown_user_id,
+        foreign_user_id=users.foreign_user_id,
+    )
+    return CassetteBook(options.cassettes, mode="record", header=header, api_key=api_key)
 
 
 def check_recording(header: CassetteHeader, *, options: RunOptions, profile: str) -> dict[str, Any]:

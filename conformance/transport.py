@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import socket
 import ssl
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -39,6 +39,9 @@ TLS_MARKERS = ("[SSL", "CERTIFICATE_VERIFY_FAILED", "certificate verify failed")
 # looks like on reuse; browsers and HTTP libraries retry it once. The rule looks only at the error, not at
 # whether the connection was pooled, so a replay (which has no connections) makes the same decision.
 HUNG_UP = "Server disconnected without sending a response"
+# A request extension: send this request on a connection of its own (NetworkTransport honours it; a
+# replaying or mock transport has no connections and ignores it).
+FRESH_CONNECTION = "conformance.fresh_connection"
 INVALID_TARGET = "invalid target URL {target!r}: expected http(s)://host[:port][/base]"
 
 
@@ -147,14 +150,20 @@ def _check_target(url: str, settings: TransportSettings) -> str:
             f"plain http to non-loopback host {host!r} would send the api key unencrypted; "
             "use https or pass --allow-http"
         )
-    if settings.ca_bundle is not None and not settings.ca_bundle.is_file():
-        raise TargetRefused(f"CA bundle {str(settings.ca_bundle)!r} is not a file; fix --ca-bundle")
+    if settings.ca_bundle is not None:
+        _check_ca_bundle(settings.ca_bundle)
     return host
+
+
+def _check_ca_bundle(ca_bundle: Path) -> None:
+    if not ca_bundle.is_file():
+        raise TargetRefused(f"CA bundle {str(ca_bundle)!r} is not a file; fix --ca-bundle")
 
 
 def _ssl_context(ca_bundle: Path) -> ssl.SSLContext:
     import certifi
 
+    _check_ca_bundle(ca_bundle)
     context = ssl.create_default_context(cafile=certifi.where())
     try:
         context.load_verify_locations(cafile=str(ca_bundle))
@@ -210,6 +219,56 @@ def hung_up_unanswered(exc: BaseException) -> bool:
     return isinstance(exc, httpx.ReadError | httpx.WriteError) and not any(m in str(exc) for m in TLS_MARKERS)
 
 
+class _ClosingStream(httpx.SyncByteStream):
+    """A response stream that closes the one-off transport it came through when it is closed."""
+
+    def __init__(self, stream: httpx.SyncByteStream, transport: httpx.BaseTransport) -> None:
+        self._stream = stream
+        self._transport = transport
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self._stream
+
+    def close(self) -> None:
+        try:
+            self._stream.close()
+        finally:
+            self._transport.close()
+
+
+class NetworkTransport(httpx.BaseTransport):
+    """The network, with the rails' TLS trust: pooled connections, or a connection of its own per request
+    that carries the FRESH_CONNECTION extension."""
+
+    def __init__(self, *, settings: TransportSettings = DEFAULT_SETTINGS) -> None:
+        # One TLS context for every connection: a fresh connection must not reload the CA store (~0.1 s).
+        self._verify = (
+            _ssl_context(settings.ca_bundle) if settings.ca_bundle is not None else _default_context()
+        )
+        self._pool = self._connect()
+
+    def _connect(self) -> httpx.HTTPTransport:
+        return httpx.HTTPTransport(verify=self._verify, trust_env=False)
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Send on a pooled connection, or on a one-off one closed with the response."""
+        if not request.extensions.get(FRESH_CONNECTION):
+            return self._pool.handle_request(request)
+        one_off = self._connect()
+        try:
+            response = one_off.handle_request(request)
+        except BaseException:
+            one_off.close()
+            raise
+        assert isinstance(response.stream, httpx.SyncByteStream)
+        response.stream = _ClosingStream(response.stream, one_off)
+        return response
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._pool.close()
+
+
 class Transport:
     """Sends Cases to one endpoint URL and returns Exchanges; never raises for what the target does."""
 
@@ -221,7 +280,10 @@ class Transport:
         settings: TransportSettings = DEFAULT_SETTINGS,
         passthrough: tuple[type[BaseException], ...] = (),
         now: Callable[[], float] = time.time,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
+        """``transport``: the httpx transport every request goes through (a recording or replaying one, a
+        ``httpx.MockTransport``); the default is the network (``NetworkTransport``) with the rails' TLS."""
         self.url = endpoint_url(target)
         self.host = _check_target(self.url, settings)
         self.settings = settings
@@ -233,15 +295,8 @@ class Transport:
         self._api_key = api_key
         self._now = now
         self._limiter = RateLimiter(self.rate)
-        # One TLS context for every client: a fresh connection must not reload the CA store (~0.1 s).
-        verify = _ssl_context(settings.ca_bundle) if settings.ca_bundle is not None else _default_context()
-        self._verify = verify
-        self._client = self._fresh_client()
-
-    def _fresh_client(self) -> httpx.Client:
-        """A client with the rails; a case that asks for a fresh connection gets one of its own."""
-        return httpx.Client(
-            verify=self._verify,
+        self._client = httpx.Client(
+            transport=transport if transport is not None else NetworkTransport(settings=settings),
             timeout=httpx.Timeout(self.settings.timeout),
             follow_redirects=False,
             trust_env=False,  # never route the key through a proxy named in the environment
@@ -296,17 +351,15 @@ class Transport:
         return exchange, stale
 
     def _exchange(self, exchange: Exchange, content: bytes, deadline: Deadline) -> None:
-        extensions = {"trace": deadline.trace}
+        extensions: dict[str, Any] = {"trace": deadline.trace}
+        if exchange.case.fresh_connection:
+            extensions[FRESH_CONNECTION] = True
         method, url, content = self._request(exchange.case, content)
         # The URL kept as evidence: a form in the query shows the key as the placeholder.
         exchange.url = self._request(exchange.case, exchange.case.body(api_key=API_KEY_PLACEHOLDER))[1]
-        client = self._fresh_client() if exchange.case.fresh_connection else self._client
-        with (
-            contextlib.closing(client) if client is not self._client else contextlib.nullcontext(),
-            client.stream(
-                method, url, content=content, headers=REQUEST_HEADERS, extensions=extensions
-            ) as response,
-        ):
+        with self._client.stream(
+            method, url, content=content, headers=REQUEST_HEADERS, extensions=extensions
+        ) as response:
             # A pooled connection emits no connect event; arm on its stream now that headers are in.
             deadline.arm(response.extensions.get("network_stream"))
             exchange.status = response.status_code
@@ -355,7 +408,7 @@ class Transport:
         return key_book(self._api_key).scrub(" ".join(text.split()))[:DETAIL_MAX_CHARS]
 
     def close(self) -> None:
-        """Close the connection pool."""
+        """Close the client and the httpx transport under it."""
         self._client.close()
 
     def __enter__(self) -> Transport:

@@ -143,7 +143,7 @@ def record(
     """Record each test's forms against ``srv``; settle gives every exchange a fixed time."""
     book = CassetteBook(directory, mode="record", header=header(srv.endpoint), api_key=api_key)
     responses = []
-    with httpx.Client() as client:
+    with httpx.Client(transport=book.transport(httpx.HTTPTransport())) as client:
         for name, forms in tests.items():
             with book.use(name) as session:
                 for number, form in enumerate(forms):
@@ -157,7 +157,7 @@ def replay(directory: Path, name: str, forms: list[Form]) -> list[tuple[int, Any
     """Replay ``forms`` under ``name``: status, headers, body and the settled time of each."""
     book = CassetteBook(directory, mode="replay")
     out = []
-    with httpx.Client() as client, book.use(name) as session:
+    with httpx.Client(transport=book.transport()) as client, book.use(name) as session:
         for form in forms:
             response = send(
                 client, "http://replay.invalid/v1/user/login_token", form, api_key=API_KEY_PLACEHOLDER
@@ -220,13 +220,16 @@ def test_replay_opens_no_socket(tmp_path: Path, server: _Server, monkeypatch: py
 def test_replay_needs_no_target_and_restores_transport_errors(tmp_path: Path, server: _Server) -> None:
     reset: Form = (*VALID, ("reset", "1"))
     book = CassetteBook(tmp_path, mode="record", header=header(server.endpoint), api_key=CANARY_KEY)
-    with httpx.Client() as client, book.use(TEST_NAME) as session:
+    with (
+        httpx.Client(transport=book.transport(httpx.HTTPTransport())) as client,
+        book.use(TEST_NAME) as session,
+    ):
         with pytest.raises(httpx.RemoteProtocolError):
             send(client, server.endpoint, reset, api_key=CANARY_KEY)
         session.settle(Exchange(case(reset), sent_at=5.0, elapsed=0.5, error=TransportError.PROTOCOL))
     book.finish()
     replay_book = CassetteBook(tmp_path, mode="replay")
-    with httpx.Client() as client, replay_book.use(TEST_NAME) as session:
+    with httpx.Client(transport=replay_book.transport()) as client, replay_book.use(TEST_NAME) as session:
         with pytest.raises(httpx.RemoteProtocolError):
             send(client, "http://replay.invalid/v1/user/login_token", reset, api_key=API_KEY_PLACEHOLDER)
         exchange = Exchange(case(reset), sent_at=0.0, elapsed=0.0, error=TransportError.PROTOCOL)
@@ -236,12 +239,19 @@ def test_replay_needs_no_target_and_restores_transport_errors(tmp_path: Path, se
 
 def test_a_recorded_deadline_replays_as_a_timeout(tmp_path: Path, server: _Server) -> None:
     book = CassetteBook(tmp_path, mode="record", header=header(server.endpoint), api_key=CANARY_KEY)
-    with httpx.Client() as client, book.use(TEST_NAME) as session:
+    with (
+        httpx.Client(transport=book.transport(httpx.HTTPTransport())) as client,
+        book.use(TEST_NAME) as session,
+    ):
         send(client, server.endpoint, VALID, api_key=CANARY_KEY)
         session.settle(Exchange(case(VALID), sent_at=5.0, elapsed=10.0, error=TransportError.TIMEOUT))
     book.finish()
     replay_book = CassetteBook(tmp_path, mode="replay")
-    with httpx.Client() as client, replay_book.use(TEST_NAME), pytest.raises(httpx.ReadTimeout):
+    with (
+        httpx.Client(transport=replay_book.transport()) as client,
+        replay_book.use(TEST_NAME),
+        pytest.raises(httpx.ReadTimeout),
+    ):
         send(client, "http://replay.invalid/v1/user/login_token", VALID, api_key=API_KEY_PLACEHOLDER)
 
 
@@ -292,7 +302,7 @@ def test_stale_interactions_and_unused_cassettes_are_reported(tmp_path: Path, se
     extra: Form = (("api_key", API_KEY_PLACEHOLDER), ("user_id", "7"), ("token_expire", "600"))
     record(tmp_path, server, {TEST_NAME: [VALID, extra, VALID], OTHER_NAME: [VALID]})
     book = CassetteBook(tmp_path, mode="replay")
-    with httpx.Client() as client, book.use(TEST_NAME):
+    with httpx.Client(transport=book.transport()) as client, book.use(TEST_NAME):
         send(client, "http://replay.invalid/v1/user/login_token", VALID, api_key=API_KEY_PLACEHOLDER)
     report = book.finish()
     (cassette,) = report.cassettes
@@ -523,7 +533,7 @@ def re_record(tmp_path: Path, server: _Server, **finish: bool) -> tuple[Cassette
     """Record TEST_NAME and OTHER_NAME, then re-record TEST_NAME alone, finishing with ``finish``."""
     record(tmp_path, server, {TEST_NAME: [VALID] * 3, OTHER_NAME: [VALID]})
     book = CassetteBook(tmp_path, mode="record", header=header(server.endpoint), api_key=CANARY_KEY)
-    with httpx.Client() as client, book.use(TEST_NAME):
+    with httpx.Client(transport=book.transport(httpx.HTTPTransport())) as client, book.use(TEST_NAME):
         send(client, server.endpoint, VALID, api_key=CANARY_KEY)
     assert len(load_cassette(tmp_path / cassette_file_name(TEST_NAME)).interactions) == 3  # not yet
     return book, book.finish(**finish)
@@ -557,7 +567,7 @@ def test_interrupted_recording_keeps_the_previous_cassette(tmp_path: Path, serve
     book = CassetteBook(tmp_path, mode="record", header=header(server.endpoint), api_key=CANARY_KEY)
 
     def interrupted_test() -> None:
-        with httpx.Client() as client, book.use(TEST_NAME):
+        with httpx.Client(transport=book.transport(httpx.HTTPTransport())) as client, book.use(TEST_NAME):
             send(client, server.endpoint, VALID, api_key=CANARY_KEY)
             raise KeyboardInterrupt
 
@@ -607,19 +617,24 @@ def test_any_interaction_survives_the_file_format(
 @pytest.mark.e2e
 def test_transport_records_replays_and_lets_misses_through(tmp_path: Path) -> None:
     from conformance.reference import REFERENCE_API_KEY, ReferenceServer
-    from conformance.transport import Transport
+    from conformance.transport import NetworkTransport, Transport
 
     cases = [case(VALID), case(VALID), case((*VALID[:2], ("token_expire", "59")))]
     with ReferenceServer() as reference:
         book = CassetteBook(tmp_path, mode="record", header=header(reference.url), api_key=REFERENCE_API_KEY)
-        with Transport(reference.url, api_key=REFERENCE_API_KEY) as transport, book.use(TEST_NAME) as session:
+        recorder = book.transport(NetworkTransport())
+        with (
+            Transport(reference.url, api_key=REFERENCE_API_KEY, transport=recorder) as transport,
+            book.use(TEST_NAME) as session,
+        ):
             live = []
             for each in cases:
                 live.append(transport.send(each))
                 session.settle(live[-1])
         book.finish()  # the recorded set is swapped in here
     replay_book = CassetteBook(tmp_path, mode="replay")
-    with Transport(replay_book.header.target, api_key=API_KEY_PLACEHOLDER) as transport:
+    replayer = replay_book.transport()
+    with Transport(replay_book.header.target, api_key=API_KEY_PLACEHOLDER, transport=replayer) as transport:
         with replay_book.use(TEST_NAME) as session:
             replayed = []
             for each in cases:
@@ -635,3 +650,30 @@ def test_transport_records_replays_and_lets_misses_through(tmp_path: Path) -> No
     assert len(set(replayed_tokens)) == 2
     assert not set(replayed_tokens) & set(live_tokens)
     assert all(e.error is None for e in replayed)
+
+
+def test_a_book_transport_answers_only_inside_one_cassette_and_never_reaches_the_target(
+    tmp_path: Path, server: _Server
+) -> None:
+    record(tmp_path, server, {TEST_NAME: [VALID]})
+    issued = list(server.issued)
+    book = CassetteBook(tmp_path, mode="replay")
+    with httpx.Client(transport=book.transport()) as client:
+        with pytest.raises(CassetteError, match="outside a cassette"):
+            send(client, server.endpoint, VALID, api_key=API_KEY_PLACEHOLDER)
+        with book.use(TEST_NAME):
+            assert send(client, server.endpoint, VALID, api_key=API_KEY_PLACEHOLDER).status_code == 200
+            with pytest.raises(CassetteError, match="do not nest"), book.use(OTHER_NAME):
+                pass
+    assert server.issued == issued  # the replay answered from the cassette, even with the live URL
+    with pytest.raises(ValueError, match="takes no real transport"):
+        book.transport(httpx.HTTPTransport())
+    recording = CassetteBook(tmp_path, mode="record", header=header(server.endpoint), api_key=CANARY_KEY)
+    with pytest.raises(ValueError, match="needs the real transport"):
+        recording.transport()
+    with httpx.Client(transport=recording.transport(httpx.HTTPTransport())) as client:
+        assert (
+            send(client, server.endpoint, VALID, api_key=CANARY_KEY).status_code == 200
+        )  # no test: not recorded
+    assert len(server.issued) == len(issued) + 1
+    assert recording.finish().cassettes == ()

@@ -7,7 +7,8 @@ requirements that must have been judged and passed.
 from __future__ import annotations
 
 import email.utils
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +55,11 @@ def exchange_from(data: dict[str, Any], *, sequence: int = 1) -> Exchange:
 
 
 def judge(exchange: Exchange, ctx: CheckContext | None = None) -> tuple[set[str], set[str]]:
-    """(failed, passed) requirement IDs for one exchange."""
-    results = run_checks(Subject(exchange), ctx or CheckContext(profile=Profile(), api_key=API_KEY))
+    """(failed, passed) requirement IDs for one exchange; the run's state then observes it."""
+    ctx = ctx or CheckContext(profile=Profile(), api_key=API_KEY)
+    subject = Subject(exchange)
+    results = run_checks(subject, ctx)
+    ctx.state.observe(subject)
     failed = {r.requirement for r in results if r.failure is not None}
     passed = {r.requirement for r in results if r.passed} - failed
     return {f for f in failed if f}, {p for p in passed if p}
@@ -282,7 +286,7 @@ def test_token_entropy_judges_once_at_the_sample_size() -> None:
     rng = random.Random(12)
     tokens = [f"{rng.getrandbits(128):032x}" for _ in range(10)]
     ctx, exchange = _sample_ctx(tokens)
-    ctx = CheckContext(profile=Profile(token_sample=11), api_key=API_KEY, tokens=ctx.tokens)
+    ctx = CheckContext(profile=Profile(token_sample=11), api_key=API_KEY, state=ctx.state)
     failed, passed = judge(exchange, ctx)
     assert "LT-TOKEN-ENTROPY" not in failed | passed
 
@@ -317,3 +321,129 @@ def test_bias_in_some_positions_is_no_finding_while_the_uniform_ones_carry_enoug
     tokens = [f"{1795824000 + n // 7:010d}{rng.getrandbits(128):032x}" for n in range(560)]
     ctx, exchange = _sample_ctx(tokens)
     assert "LT-TOKEN-ENTROPY" in judge(exchange, ctx)[1]
+
+
+# -- issue 14: run-wide state lives in RunState; checks only read it, none depends on another --------------
+
+
+def _grant(token: str, qrcode: str, sequence: int) -> Exchange:
+    data = conforming()
+    body = data["response"]["body"].replace("9f86d081884c7d659a2feaa0c55ad015", token)
+    data["response"]["body"] = re.sub(r"<qrcode>[^<]*</qrcode>", f"<qrcode>{qrcode}</qrcode>", body)
+    return exchange_from(data, sequence=sequence)
+
+
+def _stateful_run() -> list[Exchange]:
+    """Grants whose faults only the run's history shows: a hex counter, a repeated token and QR code."""
+    counter = [_grant(f"{n:032x}", f"https://qr.example/{n}.png", n) for n in range(1, 6)]
+    repeated = _grant(f"{3:032x}", "https://qr.example/3.png", 6)
+    return [*counter, repeated, *[_grant(random_hex(n), "https://qr.example/x.png", n) for n in (7, 8)]]
+
+
+def random_hex(seed: int) -> str:
+    import random
+
+    return f"{random.Random(seed).getrandbits(128):032x}"
+
+
+def _results_by_check(exchanges: list[Exchange], *, sample: int) -> dict[str, list[tuple[str | None, bool]]]:
+    """Each check's (requirement, failed) per exchange; the state observes each after its checks."""
+    ctx = CheckContext(profile=Profile(token_sample=sample), api_key=API_KEY)
+    out: dict[str, list[tuple[str | None, bool]]] = {}
+    for exchange in exchanges:
+        subject = Subject(exchange)
+        before = (dict(ctx.state.tokens.first_seen), list(ctx.state.tokens.ordered), dict(ctx.state.qrcodes))
+        for result in run_checks(subject, ctx):
+            out.setdefault(result.check, []).append((result.requirement, result.failure is not None))
+        after = (dict(ctx.state.tokens.first_seen), list(ctx.state.tokens.ordered), dict(ctx.state.qrcodes))
+        assert after == before, "a check wrote the run's state"
+        ctx.state.observe(subject)
+    return out
+
+
+@pytest.fixture
+def registry() -> Iterator[dict[str, CheckSpec]]:
+    """The check registry, restored whole (and in order) after the test reduces it."""
+    saved = dict(CHECKS)
+    try:
+        yield CHECKS
+    finally:
+        CHECKS.clear()
+        CHECKS.update(saved)
+
+
+def test_checks_never_write_the_run_state_and_judge_alike_alone_or_together(
+    registry: dict[str, CheckSpec],
+) -> None:
+    exchanges = _stateful_run()
+    together = _results_by_check(exchanges, sample=len(exchanges) - 1)
+    failing = {name for name, results in together.items() if any(failed for _, failed in results)}
+    assert {"token_strength", "token_unique", "qrcode_distinct"} <= failing  # the run does show the faults
+    everything = dict(registry)
+    for name, spec in everything.items():
+        registry.clear()
+        registry[name] = spec
+        assert _results_by_check(exchanges, sample=len(exchanges) - 1).get(name, []) == together.get(
+            name, []
+        ), name
+
+
+def test_the_run_state_remembers_each_token_and_qrcode_the_first_time() -> None:
+    ctx = CheckContext(profile=Profile(), api_key=API_KEY)
+    first, second = _grant(random_hex(1), "https://qr.example/a.png", 1), _grant(random_hex(2), "", 2)
+    for exchange in (first, second, _grant(random_hex(1), "https://qr.example/a.png", 3)):
+        ctx.state.observe(Subject(exchange))
+    assert ctx.state.tokens.ordered == [random_hex(1), random_hex(2)]
+    assert ctx.state.tokens.first_seen == {random_hex(1): 1, random_hex(2): 2}
+    assert ctx.state.qrcodes == {"https://qr.example/a.png": 1}
+
+
+# The checks that read the run's state, each alone against every reference fault it serves: the smallest
+# run that shows those faults (the token sample and the burst, a small sample) must still fail them.
+STATEFUL_FAULTS = [
+    ("token_unique", "token_repeated"),
+    ("token_unique", "token_md5_of_small_random"),
+    ("token_unique", "token_race"),
+    ("token_strength", "token_sequential_counter"),
+    ("token_strength", "token_hex_counter"),
+    ("token_strength", "token_short"),
+    ("token_entropy", "token_biased_characters"),
+    ("qrcode_distinct", "qrcode_same_for_every_grant"),
+    ("qrcode_distinct", "qrcode_template_unfilled"),
+]
+SAMPLE_TESTS = "test_token_sample_is_uniformly_random or test_parallel_identical_requests_get_distinct_tokens"
+SELFTEST_SAMPLE = 100  # the selftest's token sample: token_md5_of_small_random repeats within it
+
+
+def test_the_stateful_pairs_cover_every_fault_of_their_requirements() -> None:
+    from conformance.reference import FAULTS
+
+    names = {name for name, _ in STATEFUL_FAULTS}
+    served = {r for name in names for r in CHECKS[name].serves}
+    faults = {f.name for f in FAULTS.values() if set(f.requirements) & served}
+    assert faults == {fault for _, fault in STATEFUL_FAULTS}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize(("name", "fault"), STATEFUL_FAULTS, ids=[f"{c}-{f}" for c, f in STATEFUL_FAULTS])
+def test_a_stateful_check_alone_still_fails_its_faults(
+    name: str, fault: str, registry: dict[str, CheckSpec], tmp_path: Path
+) -> None:
+    from conformance.options import REFERENCE_TARGET, RunOptions
+    from conformance.reference import get_fault
+    from conformance.runner import execute
+    from conformance.session import open_session
+
+    spec = registry[name]
+    registry.clear()
+    registry[name] = spec
+    profile = tmp_path / "profile.toml"
+    profile.write_text(f"token_sample = {SELFTEST_SAMPLE}\n", encoding="utf-8")
+    options = RunOptions(
+        target=REFERENCE_TARGET, fault=fault, max_examples=5, seed=14, profile=profile, report_dir=tmp_path
+    )
+    with open_session(options) as session:
+        summary = execute(session, keyword=SAMPLE_TESTS)
+    failed = {r["id"] for r in summary["requirements"] if r["outcome"] in ("failed", "warning")}
+    assert set(get_fault(fault).requirements) <= failed
+    assert failed <= set(spec.serves)  # the one check left is the one that found it

@@ -242,3 +242,18 @@ def test_burst_sends_in_parallel_live_and_judges_each() -> None:
     assert run.ledger["LT-TOKEN-PRESENT"].checks_run == 4
     with pytest.raises(ContractViolation, match="LT-QRCODE-DISTINCT"):  # one canned QR code for all
         run.burst([run.case()])
+
+
+def test_the_run_state_learns_each_judged_grant_after_its_checks_not_a_throttled_answer() -> None:
+    def throttled_with_token(case: Case) -> Exchange:
+        exchange = grant(case, token="f" * 32)
+        exchange.status = 429
+        return exchange
+
+    run = make_run(Scripted(grant, throttled_with_token, lambda c: grant(c, token="e" * 32)))
+    run.exchange(run.case())
+    assert run.context.state.tokens.ordered == [TOKEN]
+    assert run.context.state.qrcodes == {"https://q.example.com/x.png": 1}
+    run.exchange(run.case())  # throttled (judged as a refusal only), then granted
+    assert run.context.state.tokens.ordered == [TOKEN, "e" * 32]
+    assert run.context.state.tokens.first_seen == {TOKEN: 1, "e" * 32: 3}

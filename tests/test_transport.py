@@ -19,6 +19,8 @@ from conformance._limits import EVIDENCE_BYTES, BodyTooLarge, CappedBody, RateLi
 from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError
 from conformance.transport import (
     DEFAULT_REMOTE_RATE,
+    FRESH_CONNECTION,
+    NetworkTransport,
     RequestBudgetExceeded,
     TargetRefused,
     Transport,
@@ -443,14 +445,13 @@ class FakeCassetteMiss(OSError):
 
 
 def transport_raising(exc: Exception, **kwargs: object) -> Transport:
-    """A Transport whose client raises ``exc`` from inside httpx, as vcrpy's patched transport does."""
+    """A Transport whose httpx transport raises ``exc``, as a replayed cassette's recorded error does."""
 
     def handler(request: httpx.Request) -> httpx.Response:
         raise exc
 
-    transport = Transport("http://127.0.0.1:9", api_key=KEY, settings=FAST, **kwargs)  # type: ignore[arg-type]
-    transport._client = httpx.Client(transport=httpx.MockTransport(handler))
-    return transport
+    mock = httpx.MockTransport(handler)
+    return Transport("http://127.0.0.1:9", api_key=KEY, settings=FAST, transport=mock, **kwargs)  # type: ignore[arg-type]
 
 
 def test_error_detail_is_one_redacted_line() -> None:
@@ -524,8 +525,8 @@ def test_undecodable_bodies_are_protocol_errors(headers: dict[str, str], content
         # A stream, not content=: httpx would decode content= eagerly; vcrpy replays this way too.
         return httpx.Response(200, headers=headers, stream=httpx.ByteStream(content))
 
-    with Transport("http://127.0.0.1:9", api_key=KEY, settings=FAST) as transport:
-        transport._client = httpx.Client(transport=httpx.MockTransport(handler))
+    mock = httpx.MockTransport(handler)
+    with Transport("http://127.0.0.1:9", api_key=KEY, settings=FAST, transport=mock) as transport:
         exchange = transport.send(CASE)
     assert exchange.error is TransportError.PROTOCOL
     assert exchange.error_detail.startswith(detail)
@@ -627,3 +628,74 @@ def test_a_reused_connection_dropped_before_any_answer_is_retried_once_on_a_fres
     assert second.error is None
     assert len(connections) == 2
     assert transport.requests_sent == 2  # the retry is the same request, not a new one
+
+
+# -- the seam: an httpx transport is injected, never patched in ---------------------------------------
+
+
+def test_an_injected_httpx_transport_carries_every_request() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(
+            200, headers={"Content-Type": "application/xml"}, stream=httpx.ByteStream(b"<ok/>")
+        )
+
+    fresh = dataclasses.replace(CASE, fresh_connection=True)
+    mock = httpx.MockTransport(handler)
+    with Transport("http://127.0.0.1:9", api_key=KEY, settings=FAST, transport=mock) as transport:
+        pooled, alone = transport.send(CASE), transport.send(fresh)
+    assert (pooled.status, pooled.body, alone.status) == (200, b"<ok/>", 200)
+    assert [r.extensions.get(FRESH_CONNECTION, False) for r in seen] == [False, True]
+    assert seen[0].content == f"api_key={KEY}&user_id=12345&token_expire=3600".encode()
+
+
+@e2e
+def test_network_transport_pools_connections_and_opens_one_of_its_own_when_asked() -> None:
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nContent-Length: %d\r\n\r\n"
+    peers: list[int] = []
+
+    def serve(listener: socket.socket) -> None:
+        for _ in range(2):  # the pooled connection (two requests), then the fresh one (one request)
+            conn, peer = listener.accept()
+            with conn:
+                for _ in range(2 if not peers else 1):
+                    read_request(conn)
+                    peers.append(peer[1])
+                    body = str(peer[1]).encode()
+                    conn.sendall(head % len(body) + body)
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        thread = threading.Thread(target=serve, args=(listener,), daemon=True)
+        thread.start()
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/"
+        with httpx.Client(transport=NetworkTransport(settings=FAST)) as client:
+            first = client.post(url, content=b"a").text
+            second = client.post(url, content=b"b").text
+            alone = client.post(url, content=b"c", extensions={FRESH_CONNECTION: True}).text
+        thread.join(timeout=5)
+    assert first == second != alone
+    assert len(set(peers)) == 2
+
+
+def test_no_test_touches_transport_internals_or_patches_httpx() -> None:
+    """Tests inject httpx transports (MockTransport, a book's, the network's): a seam, not a patch."""
+    import re
+
+    forbidden = re.compile(
+        r"\._client\b|\._pool\b|\._inner\b|setattr\(\s*httpx\b|patch\(\s*[\"']httpx\.|"
+        r"httpx\.\w+\.\w+\s*=[^=]|setattr\(\s*(Transport|NetworkTransport|CassetteTransport)\b"
+    )
+    marker = "def test_no_test_touches_transport_internals"  # this test's own patterns are not uses
+    offending = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted(Path(__file__).parent.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").split(marker)[0].splitlines(), 1)
+        if forbidden.search(line)
+    ]
+    assert offending == []
+    # The pattern itself catches what it is meant to catch.
+    for sample in ("transport._client = x", 'monkeypatch.setattr(httpx, "Client", x)',
+                   "httpx.HTTPTransport.handle_request = stub", 'mock.patch("httpx.Client")'):  # fmt: skip
+        assert forbidden.search(sample), sample

@@ -7,12 +7,11 @@ import hashlib
 import os
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
 from conformance.cassettes.errors import CassetteError, rerecord_hint
@@ -26,14 +25,17 @@ from conformance.cassettes.format import (
 )
 from conformance.cassettes.redaction import MIN_API_KEY_LENGTH, Redactor
 from conformance.cassettes.session import CassetteSession, Mode
+from conformance.cassettes.transport import CassetteTransport
 from conformance.files import write_atomic
 from conformance.secrets import SecretBook
+
+if TYPE_CHECKING:
+    import httpx
 
 # Recording reads at most this much of a body; the transport's own cap must be smaller for replay to
 # reproduce a "response too large" verdict.
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 AGREEING_FIELDS = ("target", "profile", "seed")
-_PATCH_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class CassetteBook:
         self._reports: dict[str, CassetteReport] = {}
         self._staging: Path | None = None  # record: the new set is written here, then swapped in whole
         self._finished: BookReport | None = None
+        self._in_use: CassetteSession | None = None
         if mode == "record":
             if header is None or not api_key:
                 raise CassetteError("recording cassettes needs a header and the api_key to redact")
@@ -134,6 +137,17 @@ class CassetteBook:
             self._header = self._shared_header()
         return self._header
 
+    def transport(self, inner: httpx.BaseTransport | None = None) -> CassetteTransport:
+        """The httpx transport of this book: records through ``inner`` (the real one), replays without one.
+
+        Every request it handles goes to the cassette ``use`` has open; replay never reaches a network.
+        """
+        if self.mode == "record" and inner is None:
+            raise ValueError("recording needs the real transport to record through")
+        if self.mode == "replay" and inner is not None:
+            raise ValueError("replay answers from the cassettes; it takes no real transport")
+        return CassetteTransport(lambda: self._in_use, inner=inner)
+
     def path_for(self, name: str) -> Path:
         """The cassette file of a test."""
         return self.directory / cassette_file_name(name)
@@ -145,7 +159,7 @@ class CassetteBook:
 
     @contextmanager
     def use(self, name: str) -> Iterator[CassetteSession]:
-        """Record or replay the requests one test sends through httpx while the block runs."""
+        """Record or replay in this test's cassette what the book's ``transport()`` handles in the block."""
         path = self.path_for(name)
         loaded = None
         if self.mode == "replay" and path.exists():
@@ -159,14 +173,18 @@ class CassetteBook:
             target=target,
             max_body=self._max_body,
         )
-        with _patched_httpx(session):
-            try:
-                yield session
-            except Exception:
-                self._close(name, session, loaded)
-                raise
-            # Other BaseExceptions (KeyboardInterrupt, SystemExit) skip _close: an interrupted
-            # recording must leave the previous cassette as it was.
+        if self._in_use is not None:
+            raise CassetteError(f"{path}: another cassette is already in use; cassettes do not nest")
+        self._in_use = session
+        try:
+            yield session
+        except Exception:
+            self._close(name, session, loaded)
+            raise
+        # Other BaseExceptions (KeyboardInterrupt, SystemExit) skip _close: an interrupted
+        # recording must leave the previous cassette as it was.
+        finally:
+            self._in_use = None
         self._close(name, session, loaded)
 
     def existing_set(self) -> tuple[Path, ...]:
@@ -261,28 +279,3 @@ class CassetteBook:
                         f"{rerecord_hint(first.header.target, cassettes=self.directory)}"
                     )
         return max((c.header for c in loaded), key=lambda h: h.recorded_at)
-
-
-@contextmanager
-def _patched_httpx(session: CassetteSession) -> Iterator[None]:
-    """Route every sync httpx request through vcrpy's stub with ``session`` as the cassette."""
-    import httpx
-
-    from conformance._thirdparty import vcr_handle_request
-
-    if not _PATCH_LOCK.acquire(blocking=False):
-        raise CassetteError(f"{session.path}: another cassette is already in use; cassettes do not nest")
-    original = httpx.HTTPTransport.handle_request
-
-    def live(transport: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
-        if session.mode == "replay":
-            raise CassetteError(f"{session.path}: replay tried to reach the network")
-        return session.record_live(transport, request, original)
-
-    patched: Any = vcr_handle_request()(session, live, httpx)
-    try:
-        httpx.HTTPTransport.handle_request = patched  # type: ignore[method-assign]
-        yield
-    finally:
-        httpx.HTTPTransport.handle_request = original  # type: ignore[method-assign]
-        _PATCH_LOCK.release()

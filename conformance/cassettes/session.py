@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -200,22 +201,24 @@ class CassetteSession:
         return headers, body, [f"content-encoding {codings[0]} undecodable; body kept as received"]
 
     def record_live(
-        self, transport: httpx.HTTPTransport, request: httpx.Request, send: Any
+        self, request: httpx.Request, send: Callable[[httpx.Request], httpx.Response]
     ) -> httpx.Response:
         """Send through the real transport, read the body (capped), remember timing, record errors."""
         assert self._redactor is not None
         sent_at, started = time.time(), time.perf_counter()
         try:
-            response = send(transport, request)
+            response = send(request)
+            stream = response.stream
+            assert isinstance(stream, httpx.SyncByteStream)  # a sync transport answers with a sync stream
             try:
                 chunks, size = [], 0
-                for chunk in response.stream:
+                for chunk in stream:
                     chunks.append(chunk)
                     size += len(chunk)
                     if size > self._max_body:
                         break
             finally:
-                response.stream.close()
+                stream.close()
         except httpx.TransportError as exc:
             elapsed = time.perf_counter() - started
             kind = next(c.__name__ for c in type(exc).__mro__ if error_class(c.__name__) is c)

@@ -1,7 +1,9 @@
 """The check registry. Built-in checks register through the same ``@check`` decorator users would use.
 
 Every check has one signature, ``(subject, ctx) -> requirement ID | None``: it returns the requirement it
-judged (passed), None when it does not apply to this response, or raises CheckFailure.
+judged (passed), None when it does not apply to this response, or raises CheckFailure. A check reads
+what the run has seen so far from ``ctx.state`` (RunState) and never writes it: the engine updates it
+after all checks have judged an exchange, so no check depends on another having run.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from conformance.checks._base import CheckContext, Subject, TokenHistory
+from conformance.checks._base import CheckContext, RunState, Subject, TokenHistory
 from conformance.contract import REQUIREMENTS_BY_ID
 from conformance.model import CheckFailure, CheckResult
 
@@ -77,4 +79,13 @@ def run_checks(
 # Importing the modules registers the built-in checks, in this order.
 from conformance.checks import body, grant, http, inputs, routes, security, tokens  # noqa: E402, F401
 
-__all__ = ["CHECKS", "CheckContext", "CheckSpec", "Subject", "TokenHistory", "check", "run_checks"]
+__all__ = [
+    "CHECKS",
+    "CheckContext",
+    "CheckSpec",
+    "RunState",
+    "Subject",
+    "TokenHistory",
+    "check",
+    "run_checks",
+]

@@ -19,15 +19,45 @@ class TokenHistory:
 
 
 @dataclass
+class RunState:
+    """What the run has seen so far: the one home of everything a check remembers across exchanges.
+
+    The engine calls ``observe`` after every check has judged an exchange; checks only read the state,
+    so each sees the exchanges before the one it judges, whichever other checks run (or not).
+    """
+
+    tokens: TokenHistory = field(default_factory=TokenHistory)
+    qrcodes: dict[str, int] = field(default_factory=dict)  # qrcode URL -> sequence of the first grant
+
+    def observe(self, subject: Subject) -> None:
+        """Remember what one judged exchange issued: its token and its QR code URL, each the first time."""
+        token = subject.token
+        if not (subject.issued and token):
+            return
+        sequence = subject.exchange.sequence
+        if token not in self.tokens.first_seen:
+            self.tokens.first_seen[token] = sequence
+            self.tokens.ordered.append(token)
+        if 200 <= subject.status < 300:
+            url = (subject.document.field("qrcode") or "").strip()
+            if url:
+                self.qrcodes.setdefault(url, sequence)
+
+
+@dataclass
 class CheckContext:
-    """Run-wide facts checks need: the profile, the key as sent, the token history."""
+    """Run-wide facts checks need: the profile, the key as sent, the users not owned, the run's state."""
 
     profile: Profile
     api_key: str
-    tokens: TokenHistory = field(default_factory=TokenHistory)
     # Users the key does not own (the foreign user, the unknown ones): no token may name them.
     not_owned: frozenset[int] = frozenset()
-    qrcodes: dict[str, int] = field(default_factory=dict)  # qrcode URL -> sequence of the first grant
+    state: RunState = field(default_factory=RunState)
+
+    @property
+    def tokens(self) -> TokenHistory:
+        """The tokens issued so far (``state.tokens``)."""
+        return self.state.tokens
 
 
 @dataclass

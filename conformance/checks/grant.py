@@ -63,8 +63,8 @@ def qrcode_distinct(subject: Subject, ctx: CheckContext) -> str | None:
             "a URL with every placeholder filled in",
             f"{marker!r} in {url[:120]!r}",
         )
-    first = ctx.qrcodes.setdefault(url, subject.exchange.sequence)
-    if first != subject.exchange.sequence:
+    first = ctx.state.qrcodes.get(url)  # the run's state: the grants before this one
+    if first is not None and first != subject.exchange.sequence:
         raise CheckFailure(
             "LT-QRCODE-DISTINCT",
             "<qrcode> repeated across grants",

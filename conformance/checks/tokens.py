@@ -75,8 +75,7 @@ def token_unique(subject: Subject, ctx: CheckContext) -> str | None:
     token = subject.token
     if not subject.issued or not token:
         return None
-    history = ctx.tokens
-    first = history.first_seen.get(token)
+    first = ctx.tokens.first_seen.get(token)  # the run's state: the exchanges before this one
     if first is not None and first != subject.exchange.sequence:
         raise CheckFailure(
             "LT-TOKEN-UNIQUE",
@@ -84,9 +83,6 @@ def token_unique(subject: Subject, ctx: CheckContext) -> str | None:
             "a token never issued before in this run",
             f"the token first issued in request #{first}",
         )
-    if first is None:
-        history.first_seen[token] = subject.exchange.sequence
-        history.ordered.append(token)
     return "LT-TOKEN-UNIQUE"
 
 
@@ -133,15 +129,20 @@ def token_strength(subject: Subject, ctx: CheckContext) -> str | None:
 def token_entropy(subject: Subject, ctx: CheckContext) -> str | None:
     """Once the run has issued token_sample tokens, the sample shows no bias and enough min-entropy."""
     token = subject.token
-    history = ctx.tokens
-    if (
-        not subject.issued
-        or not token
-        or len(history.ordered) != ctx.profile.token_sample
-        or history.first_seen.get(token) != subject.exchange.sequence
-    ):
+    if not subject.issued or not token:
         return None
-    report = analyse(history.ordered)
+    # The sample: the distinct tokens issued before this exchange, and this one when it is new.
+    history = ctx.tokens
+    first = history.first_seen.get(token)
+    if first is None:
+        sample = [*history.ordered, token]
+    elif first == subject.exchange.sequence:
+        sample = history.ordered  # this exchange was already observed
+    else:
+        return None  # a repeated token adds nothing to the sample (token_unique judges it)
+    if len(sample) != ctx.profile.token_sample:
+        return None
+    report = analyse(sample)
     if report is None:
         return None
     if report.biased and report.clean_bits < ctx.profile.token_min_bits:

@@ -1,0 +1,62 @@
+"""Recording and replay as httpx transports: the seam is ``httpx.Client(transport=...)``, never a patch.
+
+A ``CassetteTransport`` sends each request to the cassette its book has in use (``CassetteBook.use``)
+through vcrpy's httpx stub: recording wraps the real transport and writes what it answered, replay
+answers from the cassette's index and has no transport under it, so it cannot open a socket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from conformance.cassettes.errors import CassetteError
+
+if TYPE_CHECKING:
+    from conformance.cassettes.session import CassetteSession
+
+Handler = Callable[[Any, httpx.Request], httpx.Response]
+
+
+class CassetteTransport(httpx.BaseTransport):
+    """An httpx transport bound to a cassette book: records through ``inner``, or replays (``inner`` None)."""
+
+    def __init__(
+        self, in_use: Callable[[], CassetteSession | None], *, inner: httpx.BaseTransport | None
+    ) -> None:
+        self._in_use = in_use
+        self._inner = inner
+        self._handler: tuple[CassetteSession, Handler] | None = None
+
+    @property
+    def replaying(self) -> bool:
+        """True when there is no real transport under this one."""
+        return self._inner is None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Record or replay in the cassette in use; outside one, a recording passes the request on."""
+        session = self._in_use()
+        if session is None:
+            if self._inner is None:
+                raise CassetteError(f"replay tried to reach the network outside a cassette: {request.url}")
+            return self._inner.handle_request(request)
+        return self._stub(session)(self, request)
+
+    def _stub(self, session: CassetteSession) -> Handler:
+        if self._handler is None or self._handler[0] is not session:
+            from conformance._thirdparty import vcr_handle_request
+
+            def live(_transport: Any, request: httpx.Request) -> httpx.Response:
+                if self._inner is None:
+                    raise CassetteError(f"{session.path}: replay tried to reach the network")
+                return session.record_live(request, self._inner.handle_request)
+
+            self._handler = (session, vcr_handle_request()(session, live, httpx))
+        return self._handler[1]
+
+    def close(self) -> None:
+        """Close the real transport under this one (recording)."""
+        if self._inner is not None:
+            self._inner.close()
