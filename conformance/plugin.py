@@ -19,8 +19,9 @@ import pytest
 from conformance.config import CONFIG_SPECS, resolve_options
 from conformance.contract import REQUIREMENTS_BY_ID
 from conformance.engine import ContractViolation, Run, RunAborted
+from conformance.local import open_session
 from conformance.options import OPTION_SPECS, RunOptions
-from conformance.session import ConfigError, Session, open_session
+from conformance.session import ConfigError, Session
 from conformance.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, EXIT_USAGE
 
 MESSAGE_LINES = 12  # of a failing test's message kept in the summary
@@ -139,7 +140,9 @@ def _session(config: pytest.Config) -> Session:
         values = {spec.field: config.getoption(f"conformance_{spec.field}") for spec in specs}
         stack = contextlib.ExitStack()
         try:
-            session = stack.enter_context(open_session(resolve_options(values)))
+            session = stack.enter_context(
+                open_session(resolve_options(values), keyword=config.option.keyword or None)
+            )
         except ConfigError as exc:
             stack.close()
             pytest.exit(f"conformance: {exc}", returncode=exc.exit_code)
@@ -213,7 +216,6 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, Any, Any]:
     watch = session.config.stash[_STASH_WATCH]
     conformance_session.targets.update(watch.targets)
     conformance_session.deselected |= watch.deselected
-    conformance_session.keyword = conformance_session.keyword or session.config.option.keyword or None
     summary = finish_session(conformance_session, error=error, error_code=code)
     session.exitstatus = summary["exit_code"]
     if _provider(session.config) is None:  # the CLI appends to the job summary itself

@@ -18,6 +18,7 @@ from conformance.cassettes.format import Interaction
 from conformance.cassettes.index import describe_request, parse_pairs
 from conformance.inputs import CaseBuilder, Param
 from conformance.model import API_KEY_PLACEHOLDER, Case
+from conformance.violations import ContractViolation, RunAborted
 
 if TYPE_CHECKING:
     from conformance.cassettes.book import CassetteBook
@@ -91,8 +92,6 @@ def case_from_form(builder: CaseBuilder, body: bytes, *, vary: str) -> Case:
 
 def rejudge(run: Run, recorded: RecordedInputs, *, label: str) -> None:
     """Send a generated test's recorded inputs in recorded order; a ContractViolation shows the last."""
-    from conformance.engine import ContractViolation, RunAborted
-
     violations: list[str] = []
     judged = 0
     for number, interaction in recorded:
