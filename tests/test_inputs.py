@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from conformance.inputs import (
     INVALID_API_KEY,
+    MALFORMED_CLASSES,
     MISSING,
+    NOT_A_NUMBER,
     TOKEN_EXPIRE_BOUNDARIES,
     CaseBuilder,
     Param,
@@ -19,6 +21,7 @@ from conformance.inputs import (
     digit_run_cases,
     key_probe_cases,
     malformed_spellings,
+    malformed_variants,
     route_cases,
     sentinel_cases,
     token_expire_cases,
@@ -118,10 +121,25 @@ def test_boundaries_always_include_the_issue_list() -> None:
     assert {"59", "60", "61", "86399", "86400", "86401", "0", "-1"} <= set(TOKEN_EXPIRE_BOUNDARIES)
 
 
-def test_malformed_spellings_are_all_malformed() -> None:
-    spellings = malformed_spellings(3600)
+@pytest.mark.parametrize("value", [3600, 12345, 60, 7, 0])
+def test_malformed_spellings_are_all_malformed(value: int) -> None:
+    spellings = malformed_spellings(value)
     assert len(set(spellings)) == len(spellings) >= 25
-    assert not any(DIGITS.fullmatch(s) for s in spellings)
+    assert not any(DIGITS.fullmatch(s) for s in spellings), spellings  # f"{60:_}" was "60": a valid value
+
+
+def test_every_malformed_class_is_in_the_fixed_list_and_the_generated_ones_in_the_strategy() -> None:
+    spellings = set(malformed_spellings(3600))
+    for cls in MALFORMED_CLASSES:
+        assert cls.fixed, cls.name
+        assert {cls.spell(3600, extra) for extra in cls.fixed} <= spellings, cls.name
+    assert set(NOT_A_NUMBER) <= spellings
+
+
+@settings(max_examples=200, database=None, deadline=None)
+@given(malformed_variants(st.integers(0, 86400)))
+def test_generated_malformed_variants_are_never_plain_digits(spelling: str) -> None:
+    assert not DIGITS.fullmatch(spelling)
 
 
 @settings(max_examples=300, database=None, deadline=None)
