@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from conformance.files import WriteFailed
+from conformance.files import SummaryUnreadable, WriteFailed, load_summary
 from conformance.leaks import guard_files
 from conformance.report.allure import write_categories, write_environment, write_requirement_results
 from conformance.report.junit import write_junit
@@ -23,14 +22,9 @@ def load_baseline(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read --baseline {path}: {exc.strerror}") from None
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"--baseline {path} is not JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(document, dict) or not isinstance(document.get("requirements"), list):
-        raise ConfigError(f"--baseline {path} is not a summary.json (no requirements list)")
-    return document
+        return load_summary(path)
+    except SummaryUnreadable as exc:
+        raise ConfigError(f"--baseline: {exc}") from None
 
 
 def finish_session(

@@ -21,9 +21,9 @@ from typing import Any
 from conformance.options import REFERENCE_TARGET, RunOptions
 from conformance.reference import DEFAULT_SLOW_DELAY, FAULTS, get_fault
 
-DEFAULT_MAX_EXAMPLES = 25  # enough for every generated-input fault; the whole selftest stays ~1-2 minutes
+SELFTEST_MAX_EXAMPLES = 25  # enough for every generated-input fault; the whole selftest stays ~1-2 minutes
 # The slow fault costs one timeout per stalled request; 2 s is still ~1000x a loopback answer.
-DEFAULT_TIMEOUT = 2.0
+SELFTEST_TIMEOUT = 2.0
 # Tokens judged together in a selftest run (the profile default is 560): every token fault shows in
 # fewer, and the sample is what makes a run long (one grant per sampled token).
 DEFAULT_TOKEN_SAMPLE = 100
@@ -41,9 +41,9 @@ class SelftestOptions:
     faults: tuple[str, ...] | None = None  # None: every registered fault
     replay: bool = True
     reference: bool = True  # also run the conforming reference (the false-alarm baseline)
-    max_examples: int = DEFAULT_MAX_EXAMPLES
+    max_examples: int = SELFTEST_MAX_EXAMPLES
     seed: int | None = None
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = SELFTEST_TIMEOUT
     work_dir: Path | None = None  # kept: each selftest makes a fresh subdirectory; None: a temp dir, removed
     token_sample: int = DEFAULT_TOKEN_SAMPLE
 

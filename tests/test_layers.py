@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import configparser
 import os
 import shutil
@@ -73,3 +74,17 @@ def test_a_forbidden_import_is_caught_wherever_it_is(tmp_path: Path, where: str)
     result = lint_imports(tmp_path, pythonpath=tmp_path)
     assert result.returncode == 1, result.stdout
     assert "BROKEN" in result.stdout and "pkg.core -> pkg.front" in result.stdout
+
+
+def test_each_default_has_one_home() -> None:
+    homes: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "conformance").rglob("*.py")):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if isinstance(node, ast.AnnAssign):
+                targets = [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name) and target.id.startswith("DEFAULT_"):
+                    homes.setdefault(target.id, []).append(str(path.relative_to(ROOT)))
+    twice = {name: where for name, where in homes.items() if len(where) > 1}
+    assert not twice, f"defined in more than one module (import it from one): {twice}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import stat
@@ -11,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+
+from conformance.files import SummaryUnreadable, load_summary
 
 DEFAULT_REPORT_DIR = Path("reports")
 RESULTS_SUBDIR = "allure-results"
@@ -81,12 +82,9 @@ def regular_copy(results_dir: Path, scratch: Path) -> Path:
 
 def _load_summary(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise click.ClickException(f"cannot read {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise click.ClickException(f"{path}: not a summary.json object")
-    return data
+        return load_summary(path)
+    except SummaryUnreadable as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.command("report")

@@ -9,7 +9,6 @@ The rerun never touches the summary it reads: its own bookkeeping goes to a scra
 from __future__ import annotations
 
 import dataclasses
-import json
 import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import click
 from conformance.cli.run import run_options
 from conformance.config import resolve_options
 from conformance.engine import Run, RunAborted
+from conformance.files import SummaryUnreadable, load_summary
 from conformance.inputs import VALID_TOKEN_EXPIRE, CaseBuilder, Param
 from conformance.local import open_session
 from conformance.model import API_KEY_PLACEHOLDER, Case
@@ -101,12 +101,9 @@ def resend(run: Run, targets: Iterable[Target], *, times: int) -> list[Verdict]:
 
 def _load(path: Path) -> Mapping[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}; give the summary.json of a run") from None
-    if not isinstance(data, dict) or not isinstance(data.get("requirements"), list):
-        raise ConfigError(f"{path} is not a summary.json (no requirements list)")
-    return data
+        return load_summary(path)
+    except SummaryUnreadable as exc:
+        raise ConfigError(f"{exc}; give the summary.json of a run") from None
 
 
 @click.command("rerun")
