@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.inputs import (
+    HUGE,
     INVALID_API_KEY,
     MALFORMED_CLASSES,
     MISSING,
@@ -269,3 +272,15 @@ def test_exploration_varies_the_key_too() -> None:
     for strategy in (user_id_cases(BUILDER), token_expire_cases(BUILDER)):
         probed = find(strategy, lambda c: "__API_KEY_PROBE_" in dict(c.form)["api_key"])
         assert probed.expect is Expect.REJECT
+
+
+def test_the_boundary_test_lists_every_value_it_sends() -> None:
+    from conformance.suite.test_token_expire import test_token_expire_boundaries
+
+    first = (test_token_expire_boundaries.__doc__ or "").splitlines()[0]
+    listed = first.split(":", 1)[1].rstrip(".").split(",")
+    assert all(re.fullmatch(r"[\d\s*+-]+", item) for item in listed), listed
+    values = [eval(item, {"__builtins__": {}}) for item in listed]  # digits, +, - and ** only
+    huge = 10**5000  # beyond int()'s default digit limit: compared as a number, not parsed
+    assert values == [huge if v == HUGE else int(v) for v in TOKEN_EXPIRE_BOUNDARIES]
+    assert HUGE == "1" + "0" * 5000
