@@ -289,8 +289,7 @@ def preflight(url: str, *, timeout: float) -> None:
         ) from None
 
 
-def _api_key(options: RunOptions, environ: Mapping[str, str]) -> str:
-    key = environ.get(options.api_key_env, "")
+def _api_key(options: RunOptions, key: str) -> str:
     if not key.strip():
         raise ConfigError(
             f"environment variable {options.api_key_env} is not set; export the API key there "
@@ -398,7 +397,7 @@ class Found:
     waivers: WaiverSet
     replay_header: CassetteHeader | None = None  # replay: the header of the --cassettes set
     adding_to: CassetteHeader | None = None  # --record-missing: the header of the set added to
-    environ: Mapping[str, str] = field(default_factory=dict)
+    api_key: str = field(default="", repr=False)  # the value of --api-key-env's variable ("" when unset)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     fresh_seed: int = 0  # the seed when --seed is not given (and no recording fixes it)
 
@@ -413,7 +412,7 @@ class SessionPlan:
     max_examples: int
     target: str | None  # the URL to send to; None: the local target's, known once it is started
     label: str | None  # the summary's name for the target (replay:DIR); None: the URL sent to
-    api_key: str
+    api_key: str = field(repr=False)
     users: Users
     settings: TransportSettings
     waivers: WaiverSet
@@ -465,7 +464,7 @@ def resolve(
             raise ConfigError("--target reference is not available here; give --target URL")
         target, api_key, users_default = None, local.api_key, local.users
     elif options.target is not None:
-        target, api_key = options.target, _api_key(options, found.environ)
+        target, api_key = options.target, _api_key(options, found.api_key)
         try:
             endpoint_url(target)
         except TargetRefused as exc:
@@ -513,6 +512,11 @@ def resolve(
     return plan
 
 
+def _keyed(options: RunOptions) -> bool:
+    """A live target given by URL: the only kind of run that reads the key from the environment."""
+    return options.target not in (None, REFERENCE_TARGET)
+
+
 def find(options: RunOptions) -> Found:
     """Read what resolving needs from outside the options: the profile, waivers, cassette headers."""
     waivers = run_waivers(options)
@@ -535,7 +539,9 @@ def find(options: RunOptions) -> Found:
         waivers=waivers,
         replay_header=replay_header,
         adding_to=_set_to_add_to(options),
-        environ=dict(os.environ),
+        api_key=os.environ.get(options.api_key_env, "")
+        if options.target not in (None, REFERENCE_TARGET)
+        else "",
         fresh_seed=random.SystemRandom().randrange(2**32),
     )
 

@@ -39,7 +39,7 @@ def found(**overrides: object) -> Found:
     values: dict[str, object] = {
         "profile": Profile(),
         "waivers": no_waivers(),
-        "environ": {"CONFORMANCE_API_KEY": KEY},
+        "api_key": KEY,
         "now": NOW,
         "fresh_seed": 777,
     }
@@ -84,9 +84,14 @@ def test_live_url_takes_the_key_from_the_given_environment_and_a_fresh_seed() ->
     assert plan.recorded_as == "http://127.0.0.1:9/v1/user/login_token"
 
 
+def test_the_key_is_never_in_a_plan_s_or_found_s_repr() -> None:
+    plan = resolve(RunOptions(target="http://127.0.0.1:9", user_id=5), found())
+    assert KEY not in repr(plan) and KEY not in repr(found())
+
+
 def test_a_missing_key_in_the_given_environment_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="CONFORMANCE_API_KEY is not set"):
-        resolve(RunOptions(target="http://127.0.0.1:9", user_id=5), found(environ={}))
+        resolve(RunOptions(target="http://127.0.0.1:9", user_id=5), found(api_key=""))
 
 
 def test_an_invalid_target_url_is_refused_before_anything_starts() -> None:
