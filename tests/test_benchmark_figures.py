@@ -9,6 +9,7 @@ ROOT = Path(__file__).parent.parent
 RESULTS = (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8")
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 CASSETTES_DOC = (ROOT / "docs" / "cassettes.md").read_text(encoding="utf-8")
+SAFETY_DOC = (ROOT / "docs" / "safety.md").read_text(encoding="utf-8")
 
 
 def between(text: str, begin: str, end: str) -> str:
@@ -36,6 +37,11 @@ def test_the_readme_block_is_the_results_file() -> None:
 def test_the_cassettes_doc_quotes_the_replay_section() -> None:
     block = between(CASSETTES_DOC, "<!-- bench-replay:begin -->\n", "<!-- bench-replay:end -->")
     assert block.strip() == section("replay")
+
+
+def test_the_safety_doc_quotes_the_memory_section() -> None:
+    block = between(SAFETY_DOC, "<!-- bench-memory:begin -->\n```\n", "```\n<!-- bench-memory:end -->")
+    assert block.strip() == section("memory")
 
 
 def test_the_readme_prose_quotes_the_results() -> None:
