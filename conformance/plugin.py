@@ -214,9 +214,9 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, Any, Any]:
 
     error, code = _run_error(session, conformance_session)
     watch = session.config.stash[_STASH_WATCH]
-    conformance_session.targets.update(watch.targets)
-    conformance_session.deselected |= watch.deselected
-    summary = finish_session(conformance_session, error=error, error_code=code)
+    summary = finish_session(
+        conformance_session, error=error, error_code=code, targets=watch.targets, deselected=watch.deselected
+    )
     session.exitstatus = summary["exit_code"]
     if _provider(session.config) is None:  # the CLI appends to the job summary itself
         from conformance.report.ci import append_step_summary

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,12 @@ def load_baseline(path: Path | None) -> dict[str, Any] | None:
 
 
 def finish_session(
-    session: Session, *, error: str | None = None, error_code: int | None = None
+    session: Session,
+    *,
+    error: str | None = None,
+    error_code: int | None = None,
+    targets: Mapping[str, tuple[str, ...]] | None = None,
+    deselected: Iterable[str] = (),
 ) -> dict[str, Any]:
     """End a session the one way both front ends do: summary.json, JUnit stamp, sign-off, manifest.
 
@@ -36,7 +41,7 @@ def finish_session(
     can still be written, says which file it was.
     """
     try:
-        summary = session.finish(error=error, error_code=error_code)
+        summary = session.finish(error=error, error_code=error_code, targets=targets, deselected=deselected)
         publish(session, summary)
         summary = session.summary = guard_files(session, summary)
     except WriteFailed as exc:

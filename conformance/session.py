@@ -15,7 +15,7 @@ import random
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,9 +97,6 @@ class Session:
     summary: dict[str, Any] | None = None  # the outcome: written by finish()
     key_variable: str = DEFAULT_KEY_VARIABLE
     keyword: str | None = None  # -k EXPR
-    # What pytest collected, filled in as the run ends (the plugin's collection watch).
-    targets: dict[str, tuple[str, ...]] = field(default_factory=dict)  # test nodeid -> requirement IDs
-    deselected: set[str] = field(default_factory=set)  # nodeids -k left out
     not_applicable: dict[str, str] = field(default_factory=dict)  # requirement ID -> the user's reason
     # diff's live side: the recorded inputs of generated tests come from these cassettes (see rejudge).
     recorded_inputs: CassetteBook | None = None
@@ -144,8 +141,19 @@ class Session:
         """--record-missing: this test's cassette is in the set already, so the test is not run."""
         return self.options.record_missing and self.book is not None and self.book.path_for(nodeid).exists()
 
-    def finish(self, *, error: str | None = None, error_code: int | None = None) -> dict[str, Any]:
-        """Build and write summary.json (atomically); returns it."""
+    def finish(
+        self,
+        *,
+        error: str | None = None,
+        error_code: int | None = None,
+        targets: Mapping[str, tuple[str, ...]] | None = None,
+        deselected: Iterable[str] = (),
+    ) -> dict[str, Any]:
+        """Build and write summary.json (atomically); returns it.
+
+        ``targets`` (test nodeid -> requirement IDs) and ``deselected`` (nodeids -k left out) are what
+        pytest collected; the front end passes them as the run ends.
+        """
         aborted = self.run.aborted
         if error is None and aborted is not None and aborted.exit_code is not None:
             error, error_code = str(aborted), aborted.exit_code
@@ -190,8 +198,8 @@ class Session:
             replay_command=f"conformance run --cassettes {self.options.cassettes}",
             key_variable=self.key_variable,
             coverage=Coverage(
-                targets=dict(self.targets),
-                deselected=frozenset(self.deselected),
+                targets=dict(targets or {}),
+                deselected=frozenset(deselected),
                 keyword=self.keyword,
                 stopped=stopped_early,
                 not_applicable=dict(self.not_applicable),
