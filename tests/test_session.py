@@ -7,6 +7,8 @@ import dataclasses
 import datetime as dt
 import inspect
 import math
+import time
+from pathlib import Path
 
 import pytest
 
@@ -162,3 +164,31 @@ def test_the_session_s_run_state_is_not_assignable_afterwards() -> None:
     assert isinstance(inspect.getattr_static(Session, "full_run"), property)
     assert isinstance(inspect.getattr_static(Session, "target_version"), property)
     assert "full_run" not in {f.name for f in dataclasses.fields(SessionPlan)}
+
+
+def test_start_builds_the_run_complete_from_the_plan(tmp_path: Path) -> None:
+    from conformance.cassettes import CassetteError
+    from conformance.local import reference_target
+    from conformance.sentinels import Sentinels
+    from conformance.session import VersionWatch, start
+
+    options = RunOptions(target=REFERENCE_TARGET, report_dir=tmp_path, max_throttle_wait=7.0, seed=9)
+    plan = resolve(options, found(), local=reference_target(slow_delay=0.5))
+    with start(plan) as session:
+        run = session.run
+        assert run.parallel and run.throttle_budget == 7.0 and run.seed == 9
+        assert run.sleep is time.sleep
+        assert isinstance(run.after_exchange, Sentinels)
+        assert CassetteError in run.abort_codes
+        assert any(isinstance(o, VersionWatch) for o in run.observers)
+        assert session.full_run and session.keyword is None
+
+
+def test_a_replay_run_never_waits_and_sends_one_at_a_time(tmp_path: Path) -> None:
+    from conformance.session import find, start
+
+    options = RunOptions(cassettes=Path(__file__).parent.parent / "cassettes", report_dir=tmp_path)
+    plan = resolve(options, find(options), keyword="grant")
+    with start(plan) as session:
+        assert not session.run.parallel and session.run.sleep is not time.sleep
+        assert not session.full_run and session.keyword == "grant"
