@@ -153,22 +153,25 @@ class Run:
         *,
         settle: Callable[[Exchange], None] | None = None,
         recorded: RecordedInputs | None = None,
+        observers: Sequence[Observer] = (),
     ) -> Iterator[TestRecord]:
         """Attribute everything sent inside the block to the conformance test ``nodeid``.
 
-        ``settle`` (its cassette's hook) and ``recorded`` (its recorded inputs) hold for the block only.
+        ``settle`` (its cassette's hook), ``recorded`` (its recorded inputs) and ``observers`` (a
+        reporter's, watching this test) hold for the block only.
         """
         record = self.tests.setdefault(nodeid, TestRecord(nodeid))
-        saved = self.settle, self.recorded
+        saved = self.settle, self.recorded, self.observers
         self.settle = settle if settle is not None else self.settle
         self.recorded = recorded
+        self.observers = [*self.observers, *observers]
         self.current_test, started = nodeid, time.monotonic()
         try:
             yield record
         finally:
             record.duration_s += time.monotonic() - started
             self.current_test = ""
-            self.settle, self.recorded = saved
+            self.settle, self.recorded, self.observers = saved
 
     # -- exchanges -----------------------------------------------------------------------------------
     def exchange(self, case: Case) -> tuple[Exchange, list[CheckResult]]:

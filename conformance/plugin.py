@@ -18,7 +18,7 @@ import pytest
 
 from conformance.config import CONFIG_SPECS, resolve_options
 from conformance.contract import REQUIREMENTS_BY_ID
-from conformance.engine import ContractViolation, Run, RunAborted
+from conformance.engine import ContractViolation, Observer, Run, RunAborted
 from conformance.local import open_session
 from conformance.options import OPTION_SPECS, RunOptions
 from conformance.session import ConfigError, Session
@@ -148,10 +148,6 @@ def _session(config: pytest.Config) -> Session:
             pytest.exit(f"conformance: {exc}", returncode=exc.exit_code)
         config.stash[_STASH_STACK] = stack
     config.stash[_STASH_SESSION] = session
-    if config.getoption("allure_report_dir", None):
-        from conformance.report.allure import AllureObserver
-
-        session.run.observers.append(AllureObserver())
     return session
 
 
@@ -173,11 +169,14 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[Run]:
     if session.already_recorded(request.node.nodeid):
         pytest.skip("its cassette is in the set already (--record-missing)")
     allure = _allure_active(request.config)
+    observers: list[Observer] = []
     if allure:
-        from conformance.report.allure import label_test
+        from conformance.report.allure import AllureObserver, label_test
+
+        observers.append(AllureObserver())  # this test's exchanges as Allure steps
 
         label_test(requirement_ids=targeted)
-    with session.test(request.node.nodeid) as run:
+    with session.test(request.node.nodeid, observers=observers) as run:
         yield run
         failed = sorted(run.tests[request.node.nodeid].failed_requirements)
     if allure and failed:

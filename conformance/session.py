@@ -15,7 +15,7 @@ import random
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ from conformance.cassettes.agreement import (
     set_to_add_to,
 )
 from conformance.checks import CheckContext
-from conformance.engine import Run
+from conformance.engine import Observer, Run
 from conformance.entropy import token_entropy_summary
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users, sentinel_cases
 from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured
@@ -115,8 +115,9 @@ class Session:
         return self.version.seen
 
     @contextlib.contextmanager
-    def test(self, nodeid: str) -> Iterator[Run]:
-        """Run one conformance test: its own cassette (record/replay) and its attribution in the ledger."""
+    def test(self, nodeid: str, *, observers: Sequence[Observer] = ()) -> Iterator[Run]:
+        """Run one conformance test: its own cassette (record/replay), its attribution in the ledger, and
+        ``observers`` (a reporter's, e.g. Allure's) watching its exchanges."""
         with contextlib.ExitStack() as stack:
             settle = None
             if self.book is not None:
@@ -124,7 +125,7 @@ class Session:
             replaying = self.book is not None and self.book.mode == "replay"
             source = self.book if replaying else self.recorded_inputs
             recorded = None if source is None else recorded_inputs(source, nodeid, self.run)
-            stack.enter_context(self.run.test(nodeid, settle=settle, recorded=recorded))
+            stack.enter_context(self.run.test(nodeid, settle=settle, recorded=recorded, observers=observers))
             if isinstance(self.run.after_exchange, Sentinels):
                 self.run.after_exchange.begin(nodeid)
             yield self.run
