@@ -456,9 +456,7 @@ def resolve(
 
     A ConfigError names any problem; nothing is started and no file is written.
     """
-    if options.record_missing:
-        options = dataclasses.replace(options, record=True)
-    _validate(options)
+    options = checked(options)
     profile = found.profile
     seed = options.seed if options.seed is not None else found.fresh_seed
     max_examples = options.max_examples or DEFAULT_MAX_EXAMPLES
@@ -526,6 +524,14 @@ def _keyed(options: RunOptions) -> bool:
     return options.target not in (None, REFERENCE_TARGET)
 
 
+def checked(options: RunOptions) -> RunOptions:
+    """The options normalised (--record-missing records) and validated; a ConfigError names a bad one."""
+    if options.record_missing:
+        options = dataclasses.replace(options, record=True)
+    _validate(options)
+    return options
+
+
 def find(options: RunOptions) -> Found:
     """Read what resolving needs from outside the options: the profile, waivers, cassette headers."""
     waivers = run_waivers(options)
@@ -583,7 +589,8 @@ def open_session(
         except OSError as exc:
             raise ConfigError(str(exc)) from None
         try:
-            plan = resolve(options, find(options), local=local, keyword=keyword, inputs_from=inputs_from)
+            found = find(checked(options))  # the options' own mistakes first, before any file is read
+            plan = resolve(options, found, local=local, keyword=keyword, inputs_from=inputs_from)
             with start(plan) as session:
                 yield session
         except ConfigError as exc:

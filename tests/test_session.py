@@ -215,3 +215,11 @@ def test_a_test_s_exchanges_reach_allure_through_its_own_observer(tmp_path: Path
     test = [d for d in docs if d.get("name") == "test_valid_request_is_granted"]
     assert len(test) == 1, [d.get("name") for d in docs]
     assert any(step["name"].startswith("POST valid request -> 200") for step in test[0]["steps"])
+
+
+def test_an_option_mistake_is_named_before_any_file_is_read(tmp_path: Path) -> None:
+    from conformance.session import open_session
+
+    options = RunOptions(record=True, cassettes=tmp_path / "none", report_dir=tmp_path / "r")
+    with pytest.raises(ConfigError, match="--record needs --target"), open_session(options):
+        pass
