@@ -52,6 +52,7 @@ e2e: $(STAMP) report-tools
 lint: $(STAMP)
 	$(BIN)/ruff check conformance tests benchmarks
 	$(BIN)/ruff format --check conformance tests benchmarks
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -17,7 +17,8 @@ import time
 from pathlib import Path
 
 from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
-from conformance.transport import DEFAULT_TIMEOUT, Transport, TransportSettings
+from conformance.options import DEFAULT_TIMEOUT
+from conformance.transport import Transport, TransportSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_KEY = "BENCH-NOT-A-REAL-KEY"

@@ -117,12 +117,28 @@ class UnsupportedEncoding(Exception):
     """The response used a Content-Encoding the reader cannot decode under a cap."""
 
 
+# The one table of content codings the suite decodes: zlib window bits to try in turn. "deflate" is sent
+# both zlib-wrapped and raw in the wild; httpx accepts both.
+DECODING_WBITS: dict[str, tuple[int, ...]] = {
+    "gzip": (16 + zlib.MAX_WBITS,),
+    "x-gzip": (16 + zlib.MAX_WBITS,),
+    "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS),
+}
+
+
 def _decompressor(encoding: str) -> zlib._Decompress | None:
-    if encoding in ("gzip", "x-gzip"):
-        return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if encoding == "deflate":
-        return zlib.decompressobj()
-    return None
+    wbits = DECODING_WBITS.get(encoding)
+    return None if wbits is None else zlib.decompressobj(wbits[0])
+
+
+def decode_whole(encoding: str, body: bytes, *, max_bytes: int) -> bytes:
+    """A whole body in ``encoding`` decoded, at most ``max_bytes``; zlib.error when no reading fits."""
+    for wbits in DECODING_WBITS[encoding]:
+        try:
+            return zlib.decompressobj(wbits).decompress(body, max_bytes)
+        except zlib.error:
+            continue
+    raise zlib.error(f"undecodable {encoding} body")
 
 
 class CappedBody:
@@ -170,9 +186,8 @@ class CappedBody:
             except zlib.error:
                 if self.encoding != "deflate" or self._deflate_raw_tried or self._body:
                     raise
-                # "deflate" is sent both zlib-wrapped and raw in the wild; httpx accepts both.
-                self._deflate_raw_tried = True
-                self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._deflate_raw_tried = True  # the raw reading of DECODING_WBITS["deflate"]
+                self._inflater = zlib.decompressobj(DECODING_WBITS["deflate"][-1])
                 continue
             self._add(out)
             data = inflater.unconsumed_tail

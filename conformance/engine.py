@@ -19,6 +19,8 @@ from conformance.inputs import CaseBuilder
 from conformance.model import Case, CheckFailure, CheckResult, Exchange, Expect
 from conformance.printable import printable
 from conformance.redact import Redactor
+from conformance.violations import ContractViolation as ContractViolation  # re-exported
+from conformance.violations import RunAborted as RunAborted
 
 if TYPE_CHECKING:
     from conformance.rejudge import RecordedInputs
@@ -49,22 +51,6 @@ class Observer(Protocol):
     """Reporters watching the run (the Allure adapter is one)."""
 
     def on_exchange(self, exchange: Exchange, results: list[CheckResult], *, evidence: Evidence) -> None: ...
-
-
-class ContractViolation(AssertionError):
-    """A test's cases broke the contract; the message lists each failure with expected and received."""
-
-
-class RunAborted(Exception):
-    """The run cannot go on; the message is one line.
-
-    With an exit code the run ends in error (a cassette miss, the request budget). Without one it merely
-    stopped early (the target stopped answering): the verdict still follows from what was found.
-    """
-
-    def __init__(self, message: str, *, exit_code: int | None) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 @dataclass
@@ -122,7 +108,15 @@ class Run:
         max_examples: int,
         seed: int,
         settle: Callable[[Exchange], None] | None = None,
+        observers: Sequence[Observer] = (),
+        abort_codes: dict[type[Exception], int] | None = None,
+        throttle_budget: float = DEFAULT_THROTTLE_BUDGET,
+        sleep: Callable[[float], None] = time.sleep,
+        after_exchange: Callable[[Run, Exchange], None] | None = None,
+        parallel: bool = False,
     ) -> None:
+        # Built complete: the session passes everything here; afterwards only the run's own bookkeeping
+        # changes (and Run.test scopes a test's settle hook and recorded inputs to its block).
         self.sender = sender
         self.context = context
         self.builder = builder
@@ -130,7 +124,7 @@ class Run:
         self.max_examples = max_examples
         self.seed = seed
         self.settle = settle
-        self.observers: list[Observer] = []
+        self.observers: list[Observer] = list(observers)
         self.ledger: dict[str, RequirementLedger] = {rid: RequirementLedger() for rid in REQUIREMENTS_BY_ID}
         self.tests: dict[str, TestRecord] = {}
         self.log: list[ExchangeNote] = []
@@ -138,30 +132,46 @@ class Run:
         self.requests = 0
         self.aborted: RunAborted | None = None
         # Exceptions from the sender that end the run (a cassette miss, the request budget) -> exit code.
-        self.abort_codes: dict[type[Exception], int] = {}
+        self.abort_codes: dict[type[Exception], int] = dict(abort_codes or {})
         self._transport_errors_in_a_row = 0
         self.throttled = 0
-        self.throttle_budget = DEFAULT_THROTTLE_BUDGET  # seconds of waiting on throttling, run-wide
+        self.throttle_budget = throttle_budget  # seconds of waiting on throttling, run-wide
         self.throttle_waited = 0.0
         self.clock: Callable[[], float] = time.time  # for an HTTP-date Retry-After
-        self.sleep: Callable[[float], None] = time.sleep  # replay sets a no-op: no server to wait for
+        self.sleep = sleep  # replay passes a no-op: no server to wait for
         # Replay (and diff's live side): a generated test's inputs as recorded; Hypothesis does not run.
         self.recorded: RecordedInputs | None = None
-        # Called after every exchange (the session installs the sentinels of conformance.sentinels).
-        self.after_exchange: Callable[[Run, Exchange], None] | None = None
-        self.parallel = False  # True when sends may overlap (live, no cassette): the concurrency burst
+        # Called after every exchange (the session passes the sentinels of conformance.sentinels).
+        self.after_exchange = after_exchange
+        self.parallel = parallel  # True when sends may overlap (live, no cassette): the concurrency burst
 
     # -- tests ---------------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def test(self, nodeid: str) -> Iterator[TestRecord]:
-        """Attribute everything sent inside the block to the conformance test ``nodeid``."""
+    def test(
+        self,
+        nodeid: str,
+        *,
+        settle: Callable[[Exchange], None] | None = None,
+        recorded: RecordedInputs | None = None,
+        observers: Sequence[Observer] = (),
+    ) -> Iterator[TestRecord]:
+        """Attribute everything sent inside the block to the conformance test ``nodeid``.
+
+        ``settle`` (its cassette's hook), ``recorded`` (its recorded inputs) and ``observers`` (a
+        reporter's, watching this test) hold for the block only.
+        """
         record = self.tests.setdefault(nodeid, TestRecord(nodeid))
+        saved = self.settle, self.recorded, self.observers
+        self.settle = settle if settle is not None else self.settle
+        self.recorded = recorded
+        self.observers = [*self.observers, *observers]
         self.current_test, started = nodeid, time.monotonic()
         try:
             yield record
         finally:
             record.duration_s += time.monotonic() - started
             self.current_test = ""
+            self.settle, self.recorded, self.observers = saved
 
     # -- exchanges -----------------------------------------------------------------------------------
     def exchange(self, case: Case) -> tuple[Exchange, list[CheckResult]]:
@@ -305,7 +315,7 @@ class Run:
 
             rejudge(self, self.recorded, label=label)
             return
-        from conformance.exploration import explore
+        from conformance.exploration import explore  # Hypothesis: loaded when a run explores
 
         explore(self, strategy, label=label)
 

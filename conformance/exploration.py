@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import FlakyFailure, HypothesisException
 
 from conformance._thirdparty import hypothesis_local_constants
-from conformance.model import Case
+from conformance.model import Case, Exchange
+from conformance.violations import ContractViolation, RunAborted
 
-if TYPE_CHECKING:
-    from conformance.engine import Run
+
+class Explored(Protocol):
+    """What exploration needs of a run (the engine's Run); no import of the engine, which drives this."""
+
+    seed: int
+    max_examples: int
+    aborted: RunAborted | None
+
+    def expect(self, case: Case) -> Exchange: ...
 
 
 @contextlib.contextmanager
@@ -37,9 +45,8 @@ def seed_only_generation() -> Iterator[None]:
         providers._get_local_constants, providers.CONSTANTS_CACHE = saved
 
 
-def explore(run: Run, strategy: Any, *, label: str) -> None:
+def explore(run: Explored, strategy: Any, *, label: str) -> None:
     """Send ``run.max_examples`` generated cases; re-raise the minimal failure with the seed attached."""
-    from conformance.engine import ContractViolation, RunAborted
 
     # No database and a fixed seed: the same seed generates the same requests, which is what lets a
     # replay find every request in its cassette. Deadlines and health checks judge the target's speed,

@@ -1,11 +1,13 @@
-"""Writing files so that a reader (or a run killed mid-write) never sees half of one."""
+"""Writing files so that a reader (or a killed run) never sees half of one; reading a summary back."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 
 class WriteFailed(OSError):
@@ -55,3 +57,23 @@ def _umask() -> int:
     mask = os.umask(0o077)
     os.umask(mask)
     return mask
+
+
+class SummaryUnreadable(ValueError):
+    """A file that cannot be read as a summary.json; the message names the file and why."""
+
+
+def load_summary(path: Path) -> dict[str, Any]:
+    """A summary.json read back as a JSON object with a requirements list (the one summary loader;
+    ``summary.read_summary`` types and checks what it returns)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise SummaryUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise SummaryUnreadable(f"cannot read {path}: not UTF-8 text") from None
+    except json.JSONDecodeError as exc:
+        raise SummaryUnreadable(f"cannot read {path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(document, dict) or not isinstance(document.get("requirements"), list):
+        raise SummaryUnreadable(f"{path} is not a summary.json (no requirements list)")
+    return document

@@ -1,6 +1,7 @@
 """Run options, declared once: the CLI (`conformance run`) and the pytest plugin both build theirs from here.
 
-Precedence: command line > profile file > defaults (profile settings are resolved in conformance.profile).
+Precedence, resolved in conformance.config: command line > config file's [env.NAME] > config file > defaults.
+Profile settings are not options: they come from the --profile file or its defaults (conformance.profile).
 """
 
 from __future__ import annotations

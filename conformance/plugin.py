@@ -18,9 +18,10 @@ import pytest
 
 from conformance.config import CONFIG_SPECS, resolve_options
 from conformance.contract import REQUIREMENTS_BY_ID
-from conformance.engine import ContractViolation, Run, RunAborted
+from conformance.engine import ContractViolation, Observer, Run, RunAborted
+from conformance.local import open_session
 from conformance.options import OPTION_SPECS, RunOptions
-from conformance.session import ConfigError, Session, open_session
+from conformance.session import ConfigError, Session
 from conformance.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, EXIT_USAGE
 
 MESSAGE_LINES = 12  # of a failing test's message kept in the summary
@@ -139,16 +140,14 @@ def _session(config: pytest.Config) -> Session:
         values = {spec.field: config.getoption(f"conformance_{spec.field}") for spec in specs}
         stack = contextlib.ExitStack()
         try:
-            session = stack.enter_context(open_session(resolve_options(values)))
+            session = stack.enter_context(
+                open_session(resolve_options(values), keyword=config.option.keyword or None)
+            )
         except ConfigError as exc:
             stack.close()
             pytest.exit(f"conformance: {exc}", returncode=exc.exit_code)
         config.stash[_STASH_STACK] = stack
     config.stash[_STASH_SESSION] = session
-    if config.getoption("allure_report_dir", None):
-        from conformance.report.allure import AllureObserver
-
-        session.run.observers.append(AllureObserver())
     return session
 
 
@@ -170,11 +169,14 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[Run]:
     if session.already_recorded(request.node.nodeid):
         pytest.skip("its cassette is in the set already (--record-missing)")
     allure = _allure_active(request.config)
+    observers: list[Observer] = []
     if allure:
-        from conformance.report.allure import label_test
+        from conformance.report.allure import AllureObserver, label_test
+
+        observers.append(AllureObserver())  # this test's exchanges as Allure steps
 
         label_test(requirement_ids=targeted)
-    with session.test(request.node.nodeid) as run:
+    with session.test(request.node.nodeid, observers=observers) as run:
         yield run
         failed = sorted(run.tests[request.node.nodeid].failed_requirements)
     if allure and failed:
@@ -211,10 +213,9 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, Any, Any]:
 
     error, code = _run_error(session, conformance_session)
     watch = session.config.stash[_STASH_WATCH]
-    conformance_session.targets.update(watch.targets)
-    conformance_session.deselected |= watch.deselected
-    conformance_session.keyword = conformance_session.keyword or session.config.option.keyword or None
-    summary = finish_session(conformance_session, error=error, error_code=code)
+    summary = finish_session(
+        conformance_session, error=error, error_code=code, targets=watch.targets, deselected=watch.deselected
+    )
     session.exitstatus = summary.exit_code
     if _provider(session.config) is None:  # the CLI appends to the job summary itself
         from conformance.report.ci import append_step_summary

@@ -1,6 +1,7 @@
 """Profiles: the readings of the ambiguity register that a deployment may differ on, as TOML settings.
 
-Precedence, resolved here and nowhere else: command line > profile file > the defaults below.
+A setting comes from the profile file (--profile FILE), else from the defaults below; no command-line
+option sets a profile setting (tests/test_profile.py keeps it so), so there is no other precedence.
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from conformance.files import WriteFailed
@@ -33,14 +34,21 @@ def load_baseline(path: Path | None) -> Summary | None:
     return baseline
 
 
-def finish_session(session: Session, *, error: str | None = None, error_code: int | None = None) -> Summary:
+def finish_session(
+    session: Session,
+    *,
+    error: str | None = None,
+    error_code: int | None = None,
+    targets: Mapping[str, tuple[str, ...]] | None = None,
+    deselected: Iterable[str] = (),
+) -> Summary:
     """End a session the one way both front ends do: summary.json, JUnit stamp, sign-off, manifest.
 
     A file that cannot be written (disk full, read-only) ends the run with exit 2, and the summary, if it
     can still be written, says which file it was.
     """
     try:
-        summary = session.finish(error=error, error_code=error_code)
+        summary = session.finish(error=error, error_code=error_code, targets=targets, deselected=deselected)
         publish(session, summary)
         summary = session.summary = guard_files(session, summary)
     except WriteFailed as exc:

@@ -11,19 +11,31 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from conformance.cassettes.errors import CassetteMiss
 from conformance.cassettes.format import Interaction
 from conformance.cassettes.index import describe_request, parse_pairs
 from conformance.inputs import CaseBuilder, Param
-from conformance.model import API_KEY_PLACEHOLDER, Case
+from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange
+from conformance.violations import ContractViolation, RunAborted
 
 if TYPE_CHECKING:
     from conformance.cassettes.book import CassetteBook
-    from conformance.engine import Run
 
 FORM_FIELDS = ("api_key", "user_id", "token_expire")
+
+
+class Run(Protocol):
+    """What rejudging needs of a run (the engine's Run); no import of the engine, which drives this."""
+
+    builder: CaseBuilder
+    seed: int
+    requests: int
+    aborted: RunAborted | None
+    abort_codes: dict[type[Exception], int]
+
+    def expect(self, case: Case) -> Exchange: ...
 
 
 class RecordedInputs:
@@ -91,8 +103,6 @@ def case_from_form(builder: CaseBuilder, body: bytes, *, vary: str) -> Case:
 
 def rejudge(run: Run, recorded: RecordedInputs, *, label: str) -> None:
     """Send a generated test's recorded inputs in recorded order; a ContractViolation shows the last."""
-    from conformance.engine import ContractViolation, RunAborted
-
     violations: list[str] = []
     judged = 0
     for number, interaction in recorded:

@@ -39,17 +39,18 @@ def pytest_args(session: Session, *, keyword: str | None) -> list[str]:
     return [*args, "-k", keyword] if keyword else args
 
 
-def execute(session: Session, *, keyword: str | None = None, plugins: Sequence[object] = ()) -> Summary:
+def execute(session: Session, *, plugins: Sequence[object] = ()) -> Summary:
     """Run the conformance tests against an open session, write the reports; returns the summary.
 
     The plugin finishes the session at the end of the pytest session (the same function plain pytest
     uses); only when pytest never got that far is it finished here.
     """
     session.options.report_dir.mkdir(parents=True, exist_ok=True)
-    session.keyword = keyword
     try:
         status = int(
-            pytest.main(pytest_args(session, keyword=keyword), plugins=[SessionProvider(session), *plugins])
+            pytest.main(
+                pytest_args(session, keyword=session.keyword), plugins=[SessionProvider(session), *plugins]
+            )
         )
     except KeyboardInterrupt:
         status = -1

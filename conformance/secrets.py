@@ -23,6 +23,7 @@ import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import AnyStr
 from urllib.parse import quote, quote_plus
 
 from conformance.model import API_KEY_PLACEHOLDER
@@ -327,15 +328,10 @@ class SecretBook:
     # -- scrubbing -----------------------------------------------------------------------------------
     def scrub(self, text: str) -> str:
         """``text`` with every secret replaced; withheld whole when a spelling cannot be cut out."""
-        if not self._ordered or not text:
-            return text
-        found = self.find(text)
+        found = self.find(text) if self._ordered and text else []
         if not found:
             return text
-        for secret in found:
-            for spelling, replacement in secret.pairs:
-                if spelling in text:
-                    text = text.replace(spelling, replacement)
+        text = _replace_all(text, (pair for secret in found for pair in secret.pairs))
         left = self.find(text)
         if not left:
             return text
@@ -347,19 +343,14 @@ class SecretBook:
 
     def scrub_bytes(self, data: bytes) -> bytes:
         """``data`` with every secret replaced, in UTF-8 or UTF-16/32; withheld when it cannot be."""
-        if not self._ordered or not data:
-            return data
-        found = self.find_bytes(data)
+        found = self.find_bytes(data) if self._ordered and data else []
         if not found:
             return data
         codec = wide_codec(data)
         if codec is not None:  # a UTF-16/32 body: scrubbed as the text it is, every spelling included
             with contextlib.suppress(UnicodeError):
                 data = self.scrub(data.decode(codec)).encode(codec)
-        for secret in found:
-            for spelling, replacement in secret.wide:
-                if spelling in data:
-                    data = data.replace(spelling, replacement)
+        data = _replace_all(data, (pair for secret in found for pair in secret.wide))
         text = self.scrub(data.decode("utf-8", "surrogateescape"))
         data = text.encode("utf-8", "surrogateescape")
         if self.find_bytes(data):
@@ -387,6 +378,14 @@ def _wide_texts(data: bytes) -> Iterator[str]:
         width = 2 if "16" in codec else 4
         for offset in range(width):
             yield data[offset:].decode(codec, "replace")
+
+
+def _replace_all(value: AnyStr, pairs: Iterable[tuple[AnyStr, AnyStr]]) -> AnyStr:
+    """``value`` with each spelling replaced by its stand-in, in order (text and bytes alike)."""
+    for spelling, replacement in pairs:
+        if spelling in value:
+            value = value.replace(spelling, replacement)
+    return value
 
 
 def withheld(text: str) -> str:

@@ -9,7 +9,6 @@ drop.
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 import shutil
 import tempfile
@@ -20,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from conformance.options import REFERENCE_TARGET, RunOptions
-from conformance.reference import FAULTS, SLOW_DELAY_ENV, get_fault
+from conformance.reference import DEFAULT_SLOW_DELAY, FAULTS, get_fault
 
-DEFAULT_MAX_EXAMPLES = 25  # enough for every generated-input fault; the whole selftest stays ~1-2 minutes
+SELFTEST_MAX_EXAMPLES = 25  # enough for every generated-input fault; the whole selftest stays ~1-2 minutes
 # The slow fault costs one timeout per stalled request; 2 s is still ~1000x a loopback answer.
-DEFAULT_TIMEOUT = 2.0
+SELFTEST_TIMEOUT = 2.0
 # Tokens judged together in a selftest run (the profile default is 560): every token fault shows in
 # fewer, and the sample is what makes a run long (one grant per sampled token).
 DEFAULT_TOKEN_SAMPLE = 100
@@ -42,9 +41,9 @@ class SelftestOptions:
     faults: tuple[str, ...] | None = None  # None: every registered fault
     replay: bool = True
     reference: bool = True  # also run the conforming reference (the false-alarm baseline)
-    max_examples: int = DEFAULT_MAX_EXAMPLES
+    max_examples: int = SELFTEST_MAX_EXAMPLES
     seed: int | None = None
-    timeout: float = DEFAULT_TIMEOUT
+    timeout: float = SELFTEST_TIMEOUT
     work_dir: Path | None = None  # kept: each selftest makes a fresh subdirectory; None: a temp dir, removed
     token_sample: int = DEFAULT_TOKEN_SAMPLE
 
@@ -178,8 +177,7 @@ def run_selftest(
     seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
     report = SelftestReport(seed=seed, max_examples=options.max_examples)
     started = time.monotonic()
-    slow_delay = str(options.timeout * SLOW_DELAY_FACTOR)
-    with _work_dir(options.work_dir) as work, _environment(SLOW_DELAY_ENV, slow_delay):
+    with _work_dir(options.work_dir) as work:
         report.work_dir = work if options.work_dir is not None else None
         targets: list[str | None] = [None] if options.reference else []
         for name in [*targets, *names]:
@@ -208,7 +206,10 @@ def run_fault(name: str | None, *, options: SelftestOptions, seed: int, work_dir
         "profile": _profile(work_dir, options),
     }
     live = run_suite(
-        RunOptions(target=REFERENCE_TARGET, fault=name, record=replay, report_dir=work_dir / "live", **common)
+        RunOptions(
+            target=REFERENCE_TARGET, fault=name, record=replay, report_dir=work_dir / "live", **common
+        ),
+        slow_delay=options.timeout * SLOW_DELAY_FACTOR,
     )
     replayed = None
     if replay:
@@ -226,15 +227,19 @@ def _profile(work_dir: Path, options: SelftestOptions) -> Path:
     return path
 
 
-def run_suite(options: RunOptions) -> RunOutcome:
-    """One in-process, quiet conformance run; a configuration error becomes an errored outcome."""
+def run_suite(options: RunOptions, *, slow_delay: float = DEFAULT_SLOW_DELAY) -> RunOutcome:
+    """One in-process, quiet conformance run; a configuration error becomes an errored outcome.
+
+    ``slow_delay``: how long the reference's slow faults stall, in seconds.
+    """
+    from conformance.local import open_session, reference_target
     from conformance.runner import execute  # imports pytest: loaded when a run starts
-    from conformance.session import ConfigError, open_session
+    from conformance.session import ConfigError
     from conformance.verdict import EXIT_INTERRUPTED
 
     started = time.monotonic()
     try:
-        with open_session(options) as session:
+        with open_session(options, local=reference_target(slow_delay=slow_delay)) as session:
             summary = execute(session)
     except ConfigError as exc:
         return RunOutcome(options.mode, "error", (), str(exc), time.monotonic() - started)
@@ -262,17 +267,3 @@ def _work_dir(given: Path | None) -> Iterator[Path]:
         yield temp
     finally:
         shutil.rmtree(temp, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _environment(name: str, value: str) -> Iterator[None]:
-    # The reference server reads its slow delay from the environment when open_session starts it.
-    previous = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous

@@ -14,7 +14,8 @@ import os
 import random
 import socket
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,7 @@ from conformance.cassettes.agreement import (
     set_to_add_to,
 )
 from conformance.checks import CheckContext
-from conformance.engine import Run
+from conformance.engine import Observer, Run
 from conformance.entropy import token_entropy_summary
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users, sentinel_cases
 from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured
@@ -92,38 +93,41 @@ class Session:
     seed: int
     book: CassetteBook | None = None
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-    target_version: str | None = None
-    summary: Summary | None = None
+    summary: Summary | None = None  # the outcome: written by finish()
     key_variable: str = DEFAULT_KEY_VARIABLE
-    full_run: bool = True  # False under -k: a record run then keeps cassettes of tests it did not run
     keyword: str | None = None  # -k EXPR
-    targets: dict[str, tuple[str, ...]] = field(default_factory=dict)  # test nodeid -> requirement IDs
-    deselected: set[str] = field(default_factory=set)  # nodeids -k left out
     not_applicable: dict[str, str] = field(default_factory=dict)  # requirement ID -> the user's reason
     # diff's live side: the recorded inputs of generated tests come from these cassettes (see rejudge).
     recorded_inputs: CassetteBook | None = None
     recording: dict[str, Any] | None = None  # replay: which recording this run judges (summary, sign-off)
     waivers: WaiverSet | None = None  # --waivers / --fail-on new: accepted failures
+    version: VersionWatch = field(default_factory=lambda: VersionWatch())
+
+    @property
+    def full_run(self) -> bool:
+        """False under -k: a record run then keeps the cassettes of the tests it did not run."""
+        return self.keyword is None
+
+    @property
+    def target_version(self) -> str | None:
+        """The version the target announced in a response header, if any."""
+        return self.version.seen
 
     @contextlib.contextmanager
-    def test(self, nodeid: str) -> Iterator[Run]:
-        """Run one conformance test: its own cassette (record/replay) and its attribution in the ledger."""
+    def test(self, nodeid: str, *, observers: Sequence[Observer] = ()) -> Iterator[Run]:
+        """Run one conformance test: its own cassette (record/replay), its attribution in the ledger, and
+        ``observers`` (a reporter's, e.g. Allure's) watching its exchanges."""
         with contextlib.ExitStack() as stack:
+            settle = None
             if self.book is not None:
-                cassette = stack.enter_context(self.book.use(nodeid))
-                self.run.settle = cassette.settle
+                settle = stack.enter_context(self.book.use(nodeid)).settle
             replaying = self.book is not None and self.book.mode == "replay"
             source = self.book if replaying else self.recorded_inputs
-            if source is not None:
-                self.run.recorded = recorded_inputs(source, nodeid, self.run)
-            stack.enter_context(self.run.test(nodeid))
+            recorded = None if source is None else recorded_inputs(source, nodeid, self.run)
+            stack.enter_context(self.run.test(nodeid, settle=settle, recorded=recorded, observers=observers))
             if isinstance(self.run.after_exchange, Sentinels):
                 self.run.after_exchange.begin(nodeid)
-            try:
-                yield self.run
-            finally:
-                self.run.settle = None
-                self.run.recorded = None
+            yield self.run
 
     def check_partial_recording(self) -> None:
         """A recording of some tests (-k) into a directory holding a recorded set would mix two sets."""
@@ -137,20 +141,19 @@ class Session:
         """--record-missing: this test's cassette is in the set already, so the test is not run."""
         return self.options.record_missing and self.book is not None and self.book.path_for(nodeid).exists()
 
-    def on_exchange(
+    def finish(
         self,
-        exchange: Exchange,
-        results: list[CheckResult],  # noqa: ARG002 - the Observer protocol
         *,
-        evidence: dict[str, Any],  # noqa: ARG002
-    ) -> None:
-        """Observer: learn the target's version from a response header when it sends one."""
-        if self.target_version is None:
-            version = next((v for h in VERSION_HEADERS if (v := exchange.header(h))), None)
-            self.target_version = None if version is None else printable(self.run.redactor.text(version))
+        error: str | None = None,
+        error_code: int | None = None,
+        targets: Mapping[str, tuple[str, ...]] | None = None,
+        deselected: Iterable[str] = (),
+    ) -> Summary:
+        """Build and write summary.json (atomically); returns it.
 
-    def finish(self, *, error: str | None = None, error_code: int | None = None) -> Summary:
-        """Build and write summary.json (atomically); returns it."""
+        ``targets`` (test nodeid -> requirement IDs) and ``deselected`` (nodeids -k left out) are what
+        pytest collected; the front end passes them as the run ends.
+        """
         aborted = self.run.aborted
         if error is None and aborted is not None and aborted.exit_code is not None:
             error, error_code = str(aborted), aborted.exit_code
@@ -168,7 +171,7 @@ class Session:
         stopped_early = str(aborted) if aborted is not None and aborted.exit_code is None else None
         facts = RunFacts(
             target=self.target_url,
-            target_version=self.options.target_version or self.target_version,
+            target_version=self.options.target_version or self._shown_target_version(),
             user_id=self.run.builder.users.user_id,
             foreign_user_id=self.run.builder.users.foreign_user_id,
             unknown_user_ids=self.run.builder.users.unknown_user_ids,
@@ -198,8 +201,8 @@ class Session:
             replay_command=f"conformance run --cassettes {self.options.cassettes}",
             key_variable=self.key_variable,
             coverage=Coverage(
-                targets=dict(self.targets),
-                deselected=frozenset(self.deselected),
+                targets=dict(targets or {}),
+                deselected=frozenset(deselected),
                 keyword=self.keyword,
                 stopped=stopped_early,
                 not_applicable=dict(self.not_applicable),
@@ -208,6 +211,10 @@ class Session:
         )
         write_summary(self.options.report_dir / "summary.json", self.summary)
         return self.summary
+
+    def _shown_target_version(self) -> str | None:
+        seen = self.target_version
+        return None if seen is None else printable(self.run.redactor.text(seen))
 
     def fail_writing(self, reason: str) -> Summary:
         """The run could not write its reports: an error summary naming why (exit 2), written if possible."""
@@ -229,6 +236,24 @@ class Session:
             self.options.report_dir / "summary.json",
             Summary.stub_of(facts, error=IN_PROGRESS, exit_code=EXIT_INTERRUPTED),
         )
+
+
+class VersionWatch:
+    """Observer: the target's version, from the first response header that carries one."""
+
+    def __init__(self) -> None:
+        self.seen: str | None = None  # raw: redacted and made printable where it is shown
+
+    def on_exchange(
+        self,
+        exchange: Exchange,
+        results: list[CheckResult],  # noqa: ARG002 - the Observer protocol
+        *,
+        evidence: dict[str, Any],  # noqa: ARG002
+    ) -> None:
+        """Keep the first version header seen."""
+        if self.seen is None:
+            self.seen = next((v for h in VERSION_HEADERS if (v := exchange.header(h))), None)
 
 
 def suite_commit() -> str | None:
@@ -270,8 +295,7 @@ def preflight(url: str, *, timeout: float) -> None:
         ) from None
 
 
-def _api_key(options: RunOptions) -> str:
-    key = os.environ.get(options.api_key_env, "")
+def _api_key(options: RunOptions, key: str) -> str:
     if not key.strip():
         raise ConfigError(
             f"environment variable {options.api_key_env} is not set; export the API key there "
@@ -351,12 +375,197 @@ def _stub_summary(options: RunOptions, *, error: str, exit_code: int) -> Summary
     return Summary.stub_of(facts, error=error, exit_code=exit_code)
 
 
+@dataclass(frozen=True)
+class LocalTarget:
+    """An embedded target (the reference) that a front end resolved for --target reference.
+
+    The core never imports the reference (ARCHITECTURE.md): the CLI, the plugin and the selftest pass
+    this in, and the session starts it from the plan.
+    """
+
+    api_key: str
+    users: Users
+    # fault name (None: conforming) -> a context manager serving it, yielding its base URL;
+    # a ValueError names an unknown fault.
+    serve: Callable[[str | None], contextlib.AbstractContextManager[str]]
+
+
+@dataclass(frozen=True)
+class Found:
+    """What resolving the options reads from outside them: files, the environment, the clock, entropy."""
+
+    profile: Profile
+    waivers: WaiverSet
+    replay_header: CassetteHeader | None = None  # replay: the header of the --cassettes set
+    adding_to: CassetteHeader | None = None  # --record-missing: the header of the set added to
+    api_key: str = field(default="", repr=False)  # the value of --api-key-env's variable ("" when unset)
+    now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    fresh_seed: int = 0  # the seed when --seed is not given (and no recording fixes it)
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """Everything a session will be opened with, resolved from the options; no resource is open yet."""
+
+    options: RunOptions
+    profile: Profile
+    seed: int
+    max_examples: int
+    target: str | None  # the URL to send to; None: the local target's, known once it is started
+    label: str | None  # the summary's name for the target (replay:DIR); None: the URL sent to
+    api_key: str = field(repr=False)
+    users: Users
+    settings: TransportSettings
+    waivers: WaiverSet
+    not_applicable: Mapping[str, str]
+    recording: Mapping[str, Any] | None = None  # replay: the recording judged (see check_recording)
+    local: LocalTarget | None = None
+    keyword: str | None = None  # -k EXPR: a part of the suite
+    inputs_from: Path | None = None  # diff's live side: generated inputs as recorded in these cassettes
+
+    @property
+    def replay(self) -> bool:
+        """True when the answers come from the cassettes (no target is contacted)."""
+        return self.options.target is None
+
+    @property
+    def recorded_as(self) -> str:
+        """The target a recording names: 'reference', or the endpoint URL."""
+        if self.options.target == REFERENCE_TARGET or self.target is None:
+            return REFERENCE_TARGET
+        return endpoint_url(self.target)
+
+
+def resolve(
+    options: RunOptions,
+    found: Found,
+    *,
+    local: LocalTarget | None = None,
+    keyword: str | None = None,
+    inputs_from: Path | None = None,
+) -> SessionPlan:
+    """The options resolved into a plan (pure: everything read from outside comes in ``found``).
+
+    A ConfigError names any problem; nothing is started and no file is written.
+    """
+    options = checked(options)
+    profile = found.profile
+    seed = options.seed if options.seed is not None else found.fresh_seed
+    max_examples = options.max_examples or DEFAULT_MAX_EXAMPLES
+    if found.adding_to is not None:
+        seed, max_examples = found.adding_to.seed, found.adding_to.max_examples
+    recording: dict[str, Any] | None = None
+    label: str | None = None
+    users_default: Users | None = None
+    target: str | None
+    if options.target == REFERENCE_TARGET:
+        if local is None:
+            raise ConfigError("--target reference is not available here; give --target URL")
+        target, api_key, users_default = None, local.api_key, local.users
+    elif options.target is not None:
+        target, api_key = options.target, _api_key(options, found.api_key)
+        try:
+            endpoint_url(target)
+        except TargetRefused as exc:
+            raise ConfigError(str(exc)) from None
+    else:
+        header = found.replay_header
+        if header is None:
+            raise ConfigError(f"no recording found in {options.cassettes}")
+        # A recording of the embedded reference names it, not the loopback port it happened to use.
+        target = REFERENCE_REPLAY_URL if header.target == REFERENCE_TARGET else header.target
+        api_key, label = API_KEY_PLACEHOLDER, f"replay:{options.cassettes}"
+        recording = check_recording(header, options=options, profile=profile.name, now=found.now)
+        seed, max_examples = header.seed, header.max_examples
+        users_default = Users(header.user_id, header.unknown_user_id, header.foreign_user_id)
+    users = _users(options, users_default, recorded=options.target is None)
+    settings = TransportSettings(
+        timeout=options.timeout,
+        max_body_bytes=options.max_body_bytes,
+        rate=math.inf if options.target is None else options.rate,  # replay talks to no server
+        max_requests=options.max_requests,
+        ca_bundle=options.ca_bundle,
+        allow_http=options.allow_http,
+        allow_production=options.allow_production,
+        production_hosts=profile.production_hosts,
+    )
+    plan = SessionPlan(
+        options=options,
+        profile=profile,
+        seed=seed,
+        max_examples=max_examples,
+        target=target,
+        label=label,
+        api_key=api_key,
+        users=users,
+        settings=settings,
+        waivers=found.waivers,
+        not_applicable={**found.waivers.not_applicable(), **not_applicable_reasons(options.not_applicable)},
+        recording=recording,
+        local=local if options.target == REFERENCE_TARGET else None,
+        keyword=keyword,
+        inputs_from=inputs_from,
+    )
+    if found.adding_to is not None:
+        _check_adding_to(found.adding_to, options=options, users=users, profile=profile.name, plan=plan)
+    return plan
+
+
+def _keyed(options: RunOptions) -> bool:
+    """A live target given by URL: the only kind of run that reads the key from the environment."""
+    return options.target not in (None, REFERENCE_TARGET)
+
+
+def checked(options: RunOptions) -> RunOptions:
+    """The options normalised (--record-missing records) and validated; a ConfigError names a bad one."""
+    if options.record_missing:
+        options = dataclasses.replace(options, record=True)
+    _validate(options)
+    return options
+
+
+def find(options: RunOptions) -> Found:
+    """Read what resolving needs from outside the options: the profile, waivers, cassette headers."""
+    waivers = run_waivers(options)
+    try:
+        check_installed()
+    except ThirdPartyMismatch as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        profile = load_profile(options.profile)
+    except ProfileError as exc:
+        raise ConfigError(str(exc)) from None
+    replay_header: CassetteHeader | None = None
+    if options.target is None:
+        try:
+            replay_header = CassetteBook(options.cassettes, mode="replay").header
+        except CassetteError as exc:
+            raise ConfigError(str(exc)) from None
+    return Found(
+        profile=profile,
+        waivers=waivers,
+        replay_header=replay_header,
+        adding_to=_set_to_add_to(options),
+        api_key=os.environ.get(options.api_key_env, "")
+        if options.target not in (None, REFERENCE_TARGET)
+        else "",
+        fresh_seed=random.SystemRandom().randrange(2**32),
+    )
+
+
 @contextlib.contextmanager
-def open_session(options: RunOptions) -> Iterator[Session]:
+def open_session(
+    options: RunOptions,
+    *,
+    local: LocalTarget | None = None,
+    keyword: str | None = None,
+    inputs_from: Path | None = None,
+) -> Iterator[Session]:
     """Claim the report directory, then open the session; a ConfigError leaves its own error summary.
 
     Before anything else: the directory's lock (a second run is refused), the earlier run's files moved to
     previous/, and an "in progress" summary.json; so whatever ends this run, no earlier verdict is shown.
+    ``local`` serves --target reference (the front ends pass conformance.local.reference_target()).
     """
     summary_path = options.report_dir / "summary.json"
     with contextlib.ExitStack() as claim:
@@ -370,7 +579,9 @@ def open_session(options: RunOptions) -> Iterator[Session]:
         except OSError as exc:
             raise ConfigError(str(exc)) from None
         try:
-            with _open_session(options) as session:
+            found = find(checked(options))  # the options' own mistakes first, before any file is read
+            plan = resolve(options, found, local=local, keyword=keyword, inputs_from=inputs_from)
+            with start(plan) as session:
                 yield session
         except ConfigError as exc:
             with contextlib.suppress(OSError):
@@ -379,159 +590,115 @@ def open_session(options: RunOptions) -> Iterator[Session]:
 
 
 @contextlib.contextmanager
-def _open_session(options: RunOptions) -> Iterator[Session]:
-    """Resolve the options, start what the run needs (reference server, transport), yield the Session."""
-    if options.record_missing:
-        options = dataclasses.replace(options, record=True)
-    _validate(options)
-    waivers = run_waivers(options)
-    try:
-        check_installed()
-    except ThirdPartyMismatch as exc:
-        raise ConfigError(str(exc)) from None
-    try:
-        profile = load_profile(options.profile)
-    except ProfileError as exc:
-        raise ConfigError(str(exc)) from None
+def start(plan: SessionPlan) -> Iterator[Session]:
+    """Open what the plan needs (local target, transport, cassettes), build the Run and the Session."""
+    options = plan.options
     with contextlib.ExitStack() as stack:
-        book: CassetteBook | None = None
-        recording: dict[str, Any] | None = None
-        users_default: Users | None = None
-        seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
-        max_examples = options.max_examples or DEFAULT_MAX_EXAMPLES
-        adding_to = _set_to_add_to(options)  # --record-missing: the recorded set's header
-        if adding_to is not None:
-            seed, max_examples = adding_to.seed, adding_to.max_examples
-        if options.target == REFERENCE_TARGET:
-            from conformance.reference import (
-                REFERENCE_API_KEY,
-                REFERENCE_FOREIGN_USER_ID,
-                REFERENCE_UNKNOWN_USER_ID,
-                REFERENCE_USER_ID,
-                ReferenceServer,
-            )
-
+        target = plan.target
+        if plan.local is not None:
             try:
-                server = ReferenceServer(fault=options.fault)
+                target = stack.enter_context(plan.local.serve(options.fault))
             except ValueError as exc:
                 raise ConfigError(f"{exc}; list them with `conformance faults`") from None
-            stack.enter_context(server)
-            target, api_key, label = server.url, REFERENCE_API_KEY, None
-            users_default = Users(REFERENCE_USER_ID, REFERENCE_UNKNOWN_USER_ID, REFERENCE_FOREIGN_USER_ID)
-        elif options.target is not None:
-            target, api_key, label = options.target, _api_key(options), None
-        else:
-            try:
-                book = CassetteBook(options.cassettes, mode="replay")
-                header = book.header
-            except CassetteError as exc:
-                raise ConfigError(str(exc)) from None
-            # A recording of the embedded reference names it, not the loopback port it happened to use.
-            replay_url = REFERENCE_REPLAY_URL if header.target == REFERENCE_TARGET else header.target
-            target, api_key, label = replay_url, API_KEY_PLACEHOLDER, f"replay:{options.cassettes}"
-            recording = check_recording(header, options=options, profile=profile.name)
-            seed = header.seed
-            max_examples = header.max_examples
-            users_default = Users(header.user_id, header.unknown_user_id, header.foreign_user_id)
-        users = _users(options, users_default, recorded=book is not None)
-        settings = TransportSettings(
-            timeout=options.timeout,
-            max_body_bytes=options.max_body_bytes,
-            rate=math.inf if book is not None else options.rate,  # replay talks to no server
-            max_requests=options.max_requests,
-            ca_bundle=options.ca_bundle,
-            allow_http=options.allow_http,
-            allow_production=options.allow_production,
-            production_hosts=profile.production_hosts,
-        )
-        replaying = book is not None
+        assert target is not None
+        book: CassetteBook | None = None
         try:
+            if plan.replay:
+                book = CassetteBook(options.cassettes, mode="replay")
             if options.record:
-                book = _record_book(options, target, api_key, profile, seed, max_examples, users)
+                book = CassetteBook(
+                    options.cassettes, mode="record", header=_header(plan), api_key=plan.api_key
+                )
             # Record: the book's transport wraps the network; replay: it answers from the cassettes alone.
-            wire = (
-                None
-                if book is None
-                else book.transport(None if replaying else NetworkTransport(settings=settings))
-            )
+            network = None if plan.replay else NetworkTransport(settings=plan.settings)
+            wire = None if book is None else book.transport(network)
             transport = stack.enter_context(
                 Transport(
-                    target, api_key=api_key, settings=settings, passthrough=(CassetteError,), transport=wire
+                    target,
+                    api_key=plan.api_key,
+                    settings=plan.settings,
+                    passthrough=(CassetteError,),
+                    transport=wire,
                 )
             )
         except (TargetRefused, CassetteError, ValueError) as exc:
             raise ConfigError(str(exc)) from None
-        if not replaying:
+        if not plan.replay:
             preflight(transport.url, timeout=options.timeout)
-        if adding_to is not None:
-            _check_adding_to(adding_to, options=options, users=users, profile=profile.name, target=target)
-        live = book is None or options.record
+        recorded_inputs: CassetteBook | None = None
+        if plan.inputs_from is not None:
+            recorded_inputs = CassetteBook(plan.inputs_from, mode="replay")
+        live = not plan.replay
+        builder = CaseBuilder(users=plan.users, profile=plan.profile)
+        version = VersionWatch()
         run = Run(
             sender=FirstAnswerGuard(transport) if live else transport,
-            context=CheckContext(profile=profile, api_key=api_key, not_owned=users.not_owned),
-            builder=CaseBuilder(users=users, profile=profile),
-            redactor=Redactor(secrets=[api_key, *key_probe_secrets(api_key)]),
-            max_examples=max_examples,
-            seed=seed,
+            context=CheckContext(profile=plan.profile, api_key=plan.api_key, not_owned=plan.users.not_owned),
+            builder=builder,
+            redactor=Redactor(secrets=[plan.api_key, *key_probe_secrets(plan.api_key)]),
+            max_examples=plan.max_examples,
+            seed=plan.seed,
+            observers=[version],
+            abort_codes={
+                CassetteError: EXIT_CASSETTE_MISS,
+                RequestBudgetExceeded: EXIT_USAGE,
+                TargetMisconfigured: EXIT_UNREACHABLE,
+            },
+            throttle_budget=options.max_throttle_wait,
+            # replay: the recorded answers come without waiting
+            sleep=time.sleep if live else _no_wait,
+            after_exchange=Sentinels(sentinel_cases(builder)),
+            parallel=book is None,  # a cassette records and replays one exchange at a time
         )
         session = Session(
             options=options,
             run=run,
-            profile=profile,
-            target_url=label or transport.url,
-            seed=seed,
+            profile=plan.profile,
+            target_url=plan.label or transport.url,
+            seed=plan.seed,
             book=book,
             key_variable=options.api_key_env,
-            not_applicable={**waivers.not_applicable(), **not_applicable_reasons(options.not_applicable)},
-            recording=recording,
-            waivers=waivers,
+            not_applicable=dict(plan.not_applicable),
+            recording=None if plan.recording is None else dict(plan.recording),
+            waivers=plan.waivers,
+            recorded_inputs=recorded_inputs,
+            keyword=plan.keyword,
+            version=version,
         )
-        run.after_exchange = Sentinels(sentinel_cases(run.builder))
-        run.parallel = book is None  # a cassette records and replays one exchange at a time
-        if book is not None and not options.record:
-            run.sleep = lambda _seconds: None  # replay: the recorded answers come without waiting
-        run.throttle_budget = options.max_throttle_wait
-        run.observers.append(session)
         session.mark_started()
-        run.abort_codes = {
-            CassetteError: EXIT_CASSETTE_MISS,
-            RequestBudgetExceeded: EXIT_USAGE,
-            TargetMisconfigured: EXIT_UNREACHABLE,
-        }
         yield session
 
 
-def _record_book(
-    options: RunOptions,
-    target: str,
-    api_key: str,
-    profile: Profile,
-    seed: int,
-    max_examples: int,
-    users: Users,
-) -> CassetteBook:
-    header = CassetteHeader(
-        target=REFERENCE_TARGET if options.target == REFERENCE_TARGET else endpoint_url(target),
+def _no_wait(_seconds: float) -> None:
+    return None
+
+
+def _header(plan: SessionPlan) -> CassetteHeader:
+    """The header of a recording made from the plan."""
+    return CassetteHeader(
+        target=plan.recorded_as,
         suite_version=__version__,
-        profile=profile.name,
+        profile=plan.profile.name,
         recorded_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        seed=seed,
-        max_examples=max_examples,
-        user_id=users.user_id,
-        unknown_user_id=users.unknown_user_id,
-        foreign_user_id=users.foreign_user_id,
+        seed=plan.seed,
+        max_examples=plan.max_examples,
+        user_id=plan.users.user_id,
+        unknown_user_id=plan.users.unknown_user_id,
+        foreign_user_id=plan.users.foreign_user_id,
     )
-    return CassetteBook(options.cassettes, mode="record", header=header, api_key=api_key)
 
 
-def check_recording(header: CassetteHeader, *, options: RunOptions, profile: str) -> dict[str, Any]:
+def check_recording(
+    header: CassetteHeader, *, options: RunOptions, profile: str, now: dt.datetime | None = None
+) -> dict[str, Any]:
     """Replay: the options must agree with the recording (else exit 2); its age, checked (see agreement)."""
     mismatches = option_mismatches(header, options=options, profile=profile, suite_version=__version__)
     if mismatches:
         raise ConfigError(mismatch_message(header, mismatches))
     if options.max_cassette_age < 0:
         raise ConfigError("--max-cassette-age must be a number of days, 0 or more")
-    facts = recording_facts(header, now=dt.datetime.now(dt.UTC), max_age_days=options.max_cassette_age)
+    now = dt.datetime.now(dt.UTC) if now is None else now
+    facts = recording_facts(header, now=now, max_age_days=options.max_cassette_age)
     if facts["too_old"] and options.strict_cassette_age:
         raise ConfigError(age_message(facts))
     return facts
@@ -545,10 +712,9 @@ def _set_to_add_to(options: RunOptions) -> CassetteHeader | None:
 
 
 def _check_adding_to(
-    header: CassetteHeader, *, options: RunOptions, users: Users, profile: str, target: str
+    header: CassetteHeader, *, options: RunOptions, users: Users, profile: str, plan: SessionPlan
 ) -> None:
-    recorded_as = REFERENCE_TARGET if options.target == REFERENCE_TARGET else endpoint_url(target)
-    problems = adding_problems(header, options=options, users=users, profile=profile, target=recorded_as)
+    problems = adding_problems(header, options=options, users=users, profile=profile, target=plan.recorded_as)
     if problems:
         raise ConfigError(
             f"--record-missing cannot add to {options.cassettes}: {'; '.join(problems)}; "

@@ -21,7 +21,7 @@ from typing import Any
 from conformance.contract import AMBIGUITIES_BY_ID, REQUIREMENTS
 from conformance.engine import Run
 from conformance.evidence import curl_command
-from conformance.files import write_atomic
+from conformance.files import SummaryUnreadable, load_summary, write_atomic
 from conformance.options import DEFAULT_KEY_VARIABLE
 from conformance.verdict import (
     EXIT_CODES,
@@ -488,11 +488,11 @@ class Summary:
 def read_summary(path: Path) -> Summary:
     """The checked Summary of a summary.json file; SummaryError naming the file and the problem."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SummaryError(f"cannot read {path}: {exc}") from None
+        document = load_summary(path)
+    except SummaryUnreadable as exc:
+        raise SummaryError(f"{exc}; give the summary.json of a run") from None
     try:
-        return Summary.from_json(text)
+        return Summary.of(document)
     except SummaryContradiction as exc:
         raise SummaryContradiction(f"{path}: {exc}") from None
     except SummaryError as exc:

@@ -20,10 +20,9 @@ import httpx
 from conformance._limits import BodyTooLarge, CappedBody, Deadline, RateLimiter, UnsupportedEncoding
 from conformance.contract import ENDPOINT_PATH
 from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, TransportError, path_variant
+from conformance.options import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT  # the run defaults, one home
 from conformance.secrets import key_book
 
-DEFAULT_TIMEOUT = 10.0
-DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_REMOTE_RATE = 5.0  # requests/second to a non-loopback host when --rate is not given
 DETAIL_MAX_CHARS = 200
 REQUEST_HEADERS = {

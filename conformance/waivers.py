@@ -21,7 +21,6 @@ itself stays in ``verdict.verdict_of``.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.contract import REQUIREMENTS_BY_ID
+from conformance.files import SummaryUnreadable, load_summary
 
 FAIL_ON_ANY = "any"
 FAIL_ON_NEW = "new"
@@ -239,12 +239,9 @@ def load_waivers(
         if baseline is None:
             raise WaiverError("--fail-on new needs --baseline FILE (a previous summary.json)")
         try:
-            document = json.loads(baseline.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise WaiverError(f"--baseline {baseline} cannot be read as a summary.json: {exc}") from None
-        if not isinstance(document, dict):
-            raise WaiverError(f"--baseline {baseline} is not a summary.json")
-        known = baseline_failures(document)
+            known = baseline_failures(load_summary(baseline))
+        except SummaryUnreadable as exc:
+            raise WaiverError(f"--baseline: {exc}") from None
     return WaiverSet(
         waivers=waivers,
         today=today or dt.datetime.now(dt.UTC).date(),

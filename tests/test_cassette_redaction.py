@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.cassettes.redaction import MAX_EXCERPT_BYTES, Redactor
+from conformance.cassettes.redaction import MAX_EXCERPT_BYTES, CassetteRedactor
 from conformance.secrets import SecretBook
 
 KEY = "CANARY&KEY-0123456789abcdef"
@@ -29,7 +29,7 @@ def _leaks(data: bytes) -> bool:
 @pytest.mark.parametrize("markup", sorted(MARKUPS))
 @pytest.mark.parametrize("encoding", ["UTF-8", "UTF-16"])
 def test_a_token_in_any_markup_or_encoding_becomes_its_stand_in(markup: str, encoding: str) -> None:
-    redactor = Redactor(KEY)
+    redactor = CassetteRedactor(KEY)
     body = XML.format(encoding=encoding, token=MARKUPS[markup], qr=TOKEN).encode(encoding.lower())
     headers, redacted = redactor.response([("x-token", TOKEN), ("x-key", KEY)], body, xml=True)
     stand_in = redactor.stand_ins.stand_in(TOKEN)
@@ -42,14 +42,14 @@ def test_a_token_in_any_markup_or_encoding_becomes_its_stand_in(markup: str, enc
 def test_a_body_in_an_unknown_encoding_is_not_recorded() -> None:
     notes: list[str] = []
     body = XML.format(encoding="cp500", token=f"<token>{TOKEN}</token>", qr="x").encode("cp500")
-    _, redacted = Redactor(KEY).response([], body, xml=True, notes=notes)
+    _, redacted = CassetteRedactor(KEY).response([], body, xml=True, notes=notes)
     assert redacted == b""
     assert notes and notes[0].startswith("body not recorded: [not shown:")
 
 
 def test_an_unparsable_body_is_kept_as_a_bounded_scrubbed_excerpt() -> None:
     notes: list[str] = []
-    redactor = Redactor(KEY)
+    redactor = CassetteRedactor(KEY)
     body = f"<user_response><token>{TOKEN}</token> {KEY} <broken".encode() + b"x" * (2 * MAX_EXCERPT_BYTES)
     _, redacted = redactor.response([], body, xml=True, notes=notes)
     assert len(redacted) == MAX_EXCERPT_BYTES

@@ -417,11 +417,11 @@ def test_no_key_and_no_live_token_reaches_any_file(tmp_path: Path, server: _Serv
 
 
 def test_key_spellings_are_scrubbed_with_matching_placeholder_spellings(tmp_path: Path) -> None:
-    from conformance.cassettes.redaction import Redactor
+    from conformance.cassettes.redaction import CassetteRedactor
 
     key = "k&y<with>spaces and+plus"
     body = f"{key}|{quote_plus(key)}|k&amp;y&lt;with&gt;spaces and+plus".encode()
-    _, redacted = Redactor(key).response([], body, xml=False)
+    _, redacted = CassetteRedactor(key).response([], body, xml=False)
     assert redacted.decode() == f"{API_KEY_PLACEHOLDER}|{quote_plus(API_KEY_PLACEHOLDER)}|" + (
         API_KEY_PLACEHOLDER.replace("<", "&lt;").replace(">", "&gt;")
     )

@@ -431,8 +431,8 @@ def test_a_stateful_check_alone_still_fails_its_faults(
 ) -> None:
     from conformance.options import REFERENCE_TARGET, RunOptions
     from conformance.reference import get_fault
+    from conformance.local import open_session
     from conformance.runner import execute
-    from conformance.session import open_session
 
     spec = registry[name]
     registry.clear()
@@ -442,8 +442,8 @@ def test_a_stateful_check_alone_still_fails_its_faults(
     options = RunOptions(
         target=REFERENCE_TARGET, fault=fault, max_examples=5, seed=14, profile=profile, report_dir=tmp_path
     )
-    with open_session(options) as session:
-        summary = execute(session, keyword=SAMPLE_TESTS)
-    failed = {r["id"] for r in summary["requirements"] if r["outcome"] in ("failed", "warning")}
+    with open_session(options, keyword=SAMPLE_TESTS) as session:
+        summary = execute(session)
+    failed = {r.id for r in summary.requirements if r.outcome in ("failed", "warning")}
     assert set(get_fault(fault).requirements) <= failed
     assert failed <= set(spec.serves)  # the one check left is the one that found it

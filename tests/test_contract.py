@@ -47,7 +47,17 @@ CORE = (
     "drift",
     "cassettes",
 )
-FRONT_ENDS = ("pytest", "_pytest", "conformance.plugin", "conformance.cli", "conformance.suite")
+FRONT_ENDS = (
+    "pytest",
+    "_pytest",
+    "conformance.plugin",
+    "conformance.cli",
+    "conformance.suite",
+    "conformance.runner",
+    "conformance.selftest",
+    "conformance.local",
+    "conformance.reference",
+)
 
 
 def test_ids_are_unique_and_stable_in_form() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email.utils
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -59,17 +60,20 @@ class Scripted:
         return self.answers.pop(0)(case)
 
 
-def make_run(sender: Scripted) -> Run:
-    run = Run(
+BUILDER = CaseBuilder(users=Users(12345), profile=Profile())
+
+
+def make_run(sender: Scripted, **settings: Any) -> Run:
+    """A Run built complete: ``settings`` are Run's keyword arguments (no waiting unless one is given)."""
+    return Run(
         sender=sender,
         context=CheckContext(profile=Profile(), api_key=KEY),
-        builder=CaseBuilder(users=Users(12345), profile=Profile()),
+        builder=BUILDER,
         redactor=Redactor(secrets=[KEY]),
         max_examples=5,
         seed=1,
+        **{"sleep": lambda _seconds: None, **settings},
     )
-    run.sleep = lambda _seconds: None
-    return run
 
 
 def test_a_grant_passes_and_counts() -> None:
@@ -110,9 +114,9 @@ def test_expect_all_sends_every_case_and_lists_every_failure() -> None:
 def test_throttling_is_waited_out_then_judged() -> None:
     waits: list[float] = []
     run = make_run(
-        Scripted(lambda c: refusal(c, 429, (("retry-after", "2"),)), lambda c: refusal(c, 429), grant)
+        Scripted(lambda c: refusal(c, 429, (("retry-after", "2"),)), lambda c: refusal(c, 429), grant),
+        sleep=waits.append,
     )
-    run.sleep = waits.append
     run.expect(run.case())
     assert waits == [2.0, 2.0]
     assert run.throttled == 2 and run.requests == 3
@@ -140,8 +144,7 @@ def test_abort_codes_turn_sender_errors_into_a_stop_with_an_exit_code() -> None:
     def miss(case: Case) -> Exchange:
         raise Miss("request #1 is not in the cassette")
 
-    run = make_run(Scripted(miss))
-    run.abort_codes = {Miss: 4}
+    run = make_run(Scripted(miss), abort_codes={Miss: 4})
     with pytest.raises(RunAborted) as caught:
         run.expect(run.case())
     assert caught.value.exit_code == 4
@@ -171,9 +174,11 @@ def test_retry_after_is_parsed_safely(value: str, seconds: float | None) -> None
 
 def test_throttling_forever_ends_within_the_budget_as_an_early_stop() -> None:
     waits: list[float] = []
-    run = make_run(Scripted(*[lambda c: refusal(c, 429, (("retry-after", "²"),))] * 50))
-    run.sleep = waits.append
-    run.throttle_budget = 10.0
+    run = make_run(
+        Scripted(*[lambda c: refusal(c, 429, (("retry-after", "²"),))] * 50),
+        sleep=waits.append,
+        throttle_budget=10.0,
+    )
     with pytest.raises(RunAborted, match="throttle budget of 10 s"):
         run.expect(run.case())
     assert sum(waits) <= 10.0 and run.throttle_waited == sum(waits)
@@ -204,9 +209,8 @@ def test_sentinels_follow_the_first_grant_then_every_nth_on_both_kinds_of_connec
     from conformance.sentinels import Sentinels
 
     sender = Scripted(*([grant] * 5 + [refusal] * 2) * 3)
-    run = make_run(sender)
-    bad = run.case(api_key=Param.of("wrong"))
-    run.after_exchange = Sentinels([bad], every=2)
+    bad = BUILDER.case(api_key=Param.of("wrong"))
+    run = make_run(sender, after_exchange=Sentinels([bad], every=2))
     for n in range(5):
         run.exchange(run.case(token_expire=Param.of(str(60 + n))))  # distinct grants (their tokens repeat)
     sentinels = [c for c in sender.sent if c.expect is Expect.REJECT]
@@ -218,8 +222,8 @@ def test_sentinels_follow_the_first_grant_then_every_nth_on_both_kinds_of_connec
 def test_a_sentinel_that_gets_a_token_is_a_finding_of_the_running_test() -> None:
     from conformance.sentinels import Sentinels
 
-    run = make_run(Scripted(grant, grant, grant))
-    run.after_exchange = Sentinels([run.case(api_key=Param.of("wrong"))])
+    wrong = BUILDER.case(api_key=Param.of("wrong"))
+    run = make_run(Scripted(grant, grant, grant), after_exchange=Sentinels([wrong]))
     with run.test("t::x") as record:
         run.expect(run.case())
     assert run.ledger["LT-AUTH-KEY-INVALID"].failure_count == 2
@@ -235,8 +239,7 @@ def test_burst_sends_in_parallel_live_and_judges_each() -> None:
         barrier.wait()  # only returns when all four requests are in flight at once
         return grant(case, token=f"{threading.get_ident():032x}"[-32:])
 
-    run = make_run(Scripted(*[together] * 4, grant))
-    run.parallel = True
+    run = make_run(Scripted(*[together] * 4, grant), parallel=True)
     exchanges = run.exchange_burst([run.case(label=f"#{n}") for n in range(4)])
     assert sorted(e.sequence for e, _ in exchanges) == [1, 2, 3, 4]
     assert run.ledger["LT-TOKEN-PRESENT"].checks_run == 4

@@ -14,13 +14,13 @@ import xmlschema
 
 from conformance.contract import REQUIREMENTS, REQUIREMENTS_BY_ID
 from conformance.reference import (
+    DEFAULT_SLOW_DELAY,
     FAULTS,
     REFERENCE_API_KEY,
     REFERENCE_FOREIGN_USER_ID,
     REFERENCE_SECOND_USER_ID,
     REFERENCE_UNKNOWN_USER_ID,
     REFERENCE_USER_ID,
-    SLOW_DELAY_ENV,
     Behaviour,
     Fault,
     ReferenceServer,
@@ -538,9 +538,9 @@ def test_docs_embed_the_current_catalogue() -> None:
     assert faults_markdown() in docs
 
 
-def test_slow_delay_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(SLOW_DELAY_ENV, "0.25")
-    assert ReferenceServer(fault="slow_on_min_expire").options.slow_delay == 0.25
+def test_slow_delay_is_a_parameter_never_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONFORMANCE_REFERENCE_SLOW_DELAY", "0.25")  # the side channel it once read
+    assert ReferenceServer(fault="slow_on_min_expire").options.slow_delay == DEFAULT_SLOW_DELAY
     assert ReferenceServer(fault="slow_on_min_expire", slow_delay=2.0).options.slow_delay == 2.0
 
 

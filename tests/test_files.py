@@ -31,3 +31,26 @@ def test_written_files_get_the_users_umask(tmp_path: Path, umask: None, mask: in
     assert os.umask(mask) == mask  # the umask is left as it was
     assert path.read_text(encoding="utf-8") == "# report\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report.md"]  # no temporary file left
+
+
+def test_load_summary_is_the_one_summary_loader(tmp_path: Path) -> None:
+    from conformance.files import SummaryUnreadable, load_summary
+
+    good = tmp_path / "summary.json"
+    good.write_text('{"requirements": [], "verdict": "error"}', encoding="utf-8")
+    assert load_summary(good)["verdict"] == "error"
+    cases = {
+        "missing.json": None,
+        "not-json.json": "{",
+        "list.json": "[]",
+        "no-requirements.json": '{"verdict": "conformant"}',
+        "latin1.json": b"\xff\xfe{",
+    }
+    for name, content in cases.items():
+        path = tmp_path / name
+        if isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        elif isinstance(content, bytes):
+            path.write_bytes(content)
+        with pytest.raises(SummaryUnreadable, match=name):
+            load_summary(path)

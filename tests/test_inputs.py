@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.inputs import (
+    HUGE,
     INVALID_API_KEY,
+    MALFORMED_CLASSES,
     MISSING,
+    NOT_A_NUMBER,
     TOKEN_EXPIRE_BOUNDARIES,
     CaseBuilder,
     Param,
@@ -19,6 +24,7 @@ from conformance.inputs import (
     digit_run_cases,
     key_probe_cases,
     malformed_spellings,
+    malformed_variants,
     route_cases,
     sentinel_cases,
     token_expire_cases,
@@ -118,10 +124,25 @@ def test_boundaries_always_include_the_issue_list() -> None:
     assert {"59", "60", "61", "86399", "86400", "86401", "0", "-1"} <= set(TOKEN_EXPIRE_BOUNDARIES)
 
 
-def test_malformed_spellings_are_all_malformed() -> None:
-    spellings = malformed_spellings(3600)
+@pytest.mark.parametrize("value", [3600, 12345, 60, 7, 0])
+def test_malformed_spellings_are_all_malformed(value: int) -> None:
+    spellings = malformed_spellings(value)
     assert len(set(spellings)) == len(spellings) >= 25
-    assert not any(DIGITS.fullmatch(s) for s in spellings)
+    assert not any(DIGITS.fullmatch(s) for s in spellings), spellings  # f"{60:_}" was "60": a valid value
+
+
+def test_every_malformed_class_is_in_the_fixed_list_and_the_generated_ones_in_the_strategy() -> None:
+    spellings = set(malformed_spellings(3600))
+    for cls in MALFORMED_CLASSES:
+        assert cls.fixed, cls.name
+        assert {cls.spell(3600, extra) for extra in cls.fixed} <= spellings, cls.name
+    assert set(NOT_A_NUMBER) <= spellings
+
+
+@settings(max_examples=200, database=None, deadline=None)
+@given(malformed_variants(st.integers(0, 86400)))
+def test_generated_malformed_variants_are_never_plain_digits(spelling: str) -> None:
+    assert not DIGITS.fullmatch(spelling)
 
 
 @settings(max_examples=300, database=None, deadline=None)
@@ -251,3 +272,15 @@ def test_exploration_varies_the_key_too() -> None:
     for strategy in (user_id_cases(BUILDER), token_expire_cases(BUILDER)):
         probed = find(strategy, lambda c: "__API_KEY_PROBE_" in dict(c.form)["api_key"])
         assert probed.expect is Expect.REJECT
+
+
+def test_the_boundary_test_lists_every_value_it_sends() -> None:
+    from conformance.suite.test_token_expire import test_token_expire_boundaries
+
+    first = (test_token_expire_boundaries.__doc__ or "").splitlines()[0]
+    listed = first.split(":", 1)[1].rstrip(".").split(",")
+    assert all(re.fullmatch(r"[\d\s*+-]+", item) for item in listed), listed
+    values = [eval(item, {"__builtins__": {}}) for item in listed]  # digits, +, - and ** only
+    huge = 10**5000  # beyond int()'s default digit limit: compared as a number, not parsed
+    assert values == [huge if v == HUGE else int(v) for v in TOKEN_EXPIRE_BOUNDARIES]
+    assert HUGE == "1" + "0" * 5000

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from conformance.local import open_session
 from conformance.options import RunOptions
 from conformance.runner import execute
-from conformance.session import open_session
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parent.parent

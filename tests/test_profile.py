@@ -55,3 +55,15 @@ def test_bad_profiles_are_one_line_errors(tmp_path: Path, text: str, message: st
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ProfileError, match="cannot read profile"):
         load_profile(tmp_path / "absent.toml")
+
+
+def test_no_option_sets_a_profile_setting() -> None:
+    # profile.py's docstring: a setting comes from the profile file or the default, nothing else.
+    import dataclasses
+
+    from conformance.config import CONFIG_SPECS
+    from conformance.options import OPTION_SPECS
+
+    settings = {f.name for f in dataclasses.fields(Profile)}
+    options = {spec.field for spec in (*OPTION_SPECS, *CONFIG_SPECS)}
+    assert not settings & options

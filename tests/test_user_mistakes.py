@@ -14,9 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.cli import main
+from conformance.local import open_session
 from conformance.options import RunOptions
 from conformance.runner import execute
-from conformance.session import open_session
 
 REFUSED = "http://127.0.0.1:9"  # nothing listens: a run whose options are all fine ends with exit 3 at once
 KEY_VARIABLE = "CONFORMANCE_TEST_MISTAKES_KEY"
@@ -120,9 +120,9 @@ def test_serve_port_out_of_range(capsys: pytest.CaptureFixture[str]) -> None:
 def test_a_report_file_that_cannot_be_written_is_exit_2_naming_it(tmp_path: Path) -> None:
     options = RunOptions(target="reference", report_dir=tmp_path / "r", max_examples=5, seed=1, user_id=12345,
                          foreign_user_id=54321)  # fmt: skip
-    with open_session(options) as session:
+    with open_session(options, keyword="test_unknown_user_refused") as session:
         (tmp_path / "r" / "signoff.md").mkdir()  # stands in for a full disk: the rename onto it fails
-        summary = execute(session, keyword="test_unknown_user_refused")
+        summary = execute(session)
     assert summary.exit_code == 2 and summary.verdict == "error"
     assert summary.error is not None and "signoff.md" in summary.error
     assert "signoff.md" in (tmp_path / "r" / "summary.json").read_text(encoding="utf-8")

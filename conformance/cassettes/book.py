@@ -23,7 +23,7 @@ from conformance.cassettes.format import (
     dump_cassette,
     load_cassette,
 )
-from conformance.cassettes.redaction import MIN_API_KEY_LENGTH, Redactor
+from conformance.cassettes.redaction import MIN_API_KEY_LENGTH, CassetteRedactor
 from conformance.cassettes.session import CassetteSession, Mode
 from conformance.cassettes.transport import CassetteTransport
 from conformance.files import write_atomic
@@ -99,7 +99,7 @@ class CassetteBook:
         self.directory = Path(directory)
         self.mode = mode
         self._max_body = max_body
-        self._redactor: Redactor | None = None
+        self._redactor: CassetteRedactor | None = None
         self._header: CassetteHeader | None = None
         self._loaded: dict[Path, LoadedCassette] = {}
         self._reports: dict[str, CassetteReport] = {}
@@ -114,7 +114,7 @@ class CassetteBook:
                     f"the api_key has fewer than {MIN_API_KEY_LENGTH} characters: it cannot be scrubbed from "
                     "recorded text without garbling it; record with a longer key"
                 )
-            self._redactor = Redactor(api_key)
+            self._redactor = CassetteRedactor(api_key)
             scrub = self._redactor.message
             self._header = dataclasses.replace(
                 header,

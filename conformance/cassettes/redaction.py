@@ -103,7 +103,7 @@ def _entity_length(text: str, position: int) -> int:
     return len(match.group(0)) if match else 0
 
 
-class Redactor:
+class CassetteRedactor:
     """Redacts one recording session: the key everywhere, tokens in each response consistently.
 
     Tokens come from the parsed document (whatever the markup: CDATA, ``<token >``, comments, UTF-16)

@@ -11,22 +11,16 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from conformance._limits import DECODING_WBITS, decode_whole
 from conformance.cassettes.errors import CassetteCorrupt, CassetteMiss
 from conformance.cassettes.format import Interaction, LoadedCassette
 from conformance.cassettes.index import InteractionIndex, describe_request, request_key
 from conformance.model import API_KEY_PLACEHOLDER, KEY_PROBE, Exchange, TransportError
 
 if TYPE_CHECKING:
-    from conformance.cassettes.redaction import Redactor
+    from conformance.cassettes.redaction import CassetteRedactor
 
 Mode = Literal["record", "replay"]
-# The codings the transport decodes (conformance._limits.CappedBody); a body in any other coding is
-# never decoded by the suite, so it is dropped from the recording rather than stored unscanned.
-DECODERS = {
-    "gzip": (16 + zlib.MAX_WBITS,),
-    "x-gzip": (16 + zlib.MAX_WBITS,),
-    "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS),
-}
 TIMEOUT_KINDS = ("ReadTimeout", "ConnectTimeout", "WriteTimeout", "PoolTimeout", "TimeoutException")
 TIMEOUT_MESSAGE = "the overall deadline passed while the response was read (recorded live)"
 
@@ -51,7 +45,7 @@ class CassetteSession:
         *,
         mode: Mode,
         loaded: LoadedCassette | None = None,
-        redactor: Redactor | None = None,
+        redactor: CassetteRedactor | None = None,
         target: str | None = None,
         max_body: int,
     ) -> None:
@@ -189,16 +183,16 @@ class CassetteSession:
         codings = [c for c in codings if c and c != "identity"]
         if not codings:
             return headers, body, []
-        if len(codings) > 1 or codings[0] not in DECODERS:
+        # The codings the transport decodes (conformance._limits); a body in any other coding is never
+        # decoded by the suite, so it is dropped from the recording rather than stored unscanned.
+        if len(codings) > 1 or codings[0] not in DECODING_WBITS:
             return headers, b"", [f"body in unsupported content-encoding {', '.join(codings)} not recorded"]
-        for wbits in DECODERS[codings[0]]:
-            try:
-                decoded = zlib.decompressobj(wbits).decompress(body, self._max_body + 1)
-            except zlib.error:
-                continue
-            kept = [(n, v) for n, v in headers if n != "content-encoding"]
-            return kept, decoded, [f"content-encoding {codings[0]} decoded for the recording"]
-        return headers, body, [f"content-encoding {codings[0]} undecodable; body kept as received"]
+        try:
+            decoded = decode_whole(codings[0], body, max_bytes=self._max_body + 1)
+        except zlib.error:
+            return headers, body, [f"content-encoding {codings[0]} undecodable; body kept as received"]
+        kept = [(n, v) for n, v in headers if n != "content-encoding"]
+        return kept, decoded, [f"content-encoding {codings[0]} decoded for the recording"]
 
     def record_live(
         self, request: httpx.Request, send: Callable[[httpx.Request], httpx.Response]

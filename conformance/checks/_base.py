@@ -83,8 +83,8 @@ class Subject:
         return self.exchange.status or 0 if self.exchange.answered else 0
 
     @property
-    def judged(self) -> bool:
-        """A complete 2xx or 4xx response to the endpoint (or, from a variant, one carrying a token)."""
+    def decided(self) -> bool:
+        """The target decided: a complete 2xx or 4xx from the endpoint (from a variant: one with a token)."""
         complete = 200 <= self.status < 300 or 400 <= self.status < 500
         # Another method or path may answer anything (an empty 204 to OPTIONS, a 404 page) as long as it
         # issues no token; one that does answers like the endpoint and is judged like it.
@@ -97,5 +97,5 @@ class Subject:
 
     @property
     def issued(self) -> bool:
-        """The target granted the request: a 2xx, or any judged response carrying a non-empty token."""
-        return self.judged and (200 <= self.status < 300 or bool(self.token))
+        """The target granted the request: a 2xx, or any decided response carrying a non-empty token."""
+        return self.decided and (200 <= self.status < 300 or bool(self.token))

@@ -13,7 +13,7 @@ _TITLE_OVER_LIMIT = "body exceeds the structural limits (not parsed or validated
 @check(serves=("LT-SCHEMA-SUCCESS", "LT-SCHEMA-ERROR"))
 def schema_conformance(subject: Subject, ctx: CheckContext) -> str | None:
     """A 2xx body validates against the success XSD, a 4xx body against the rejection XSD."""
-    if not subject.judged:
+    if not subject.decided:
         return None
     success = 200 <= subject.status < 300
     requirement = "LT-SCHEMA-SUCCESS" if success else "LT-SCHEMA-ERROR"
@@ -44,7 +44,7 @@ def _integer(text: str | None) -> int | None:
 @check(serves=("LT-HTTP-STATUS-ECHO",))
 def status_element_echo(subject: Subject, ctx: CheckContext) -> str | None:
     """<status> equals the HTTP status of the same response."""
-    if not subject.judged:
+    if not subject.decided:
         return None
     text = subject.document.field("status")
     if text is None:

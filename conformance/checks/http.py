@@ -65,7 +65,7 @@ def no_redirect(subject: Subject, ctx: CheckContext) -> str | None:
 @check(serves=("LT-HTTP-SUCCESS-200", "LT-HTTP-REJECT-4XX"))
 def status_code_conformance(subject: Subject, ctx: CheckContext) -> str | None:
     """A grant is exactly HTTP 200; a refusal is a 4xx (one the profile allows)."""
-    if not subject.case.on_endpoint and not subject.judged:
+    if not subject.case.on_endpoint and not subject.decided:
         return None  # another method or path that issued nothing may answer with any status
     status = subject.status
     if 200 <= status < 300:
@@ -105,7 +105,7 @@ def status_code_conformance(subject: Subject, ctx: CheckContext) -> str | None:
 @check(serves=("LT-HTTP-CONTENT-TYPE",))
 def content_type_conformance(subject: Subject, ctx: CheckContext) -> str | None:
     """2xx and 4xx responses are XML: application/xml or text/xml."""
-    if not subject.judged:
+    if not subject.decided:
         return None
     header = subject.exchange.header("content-type")
     media_type = (header or "").split(";", 1)[0].strip().lower()
@@ -139,7 +139,7 @@ def _declared_encoding(text: str) -> str | None:
 @check(serves=("LT-HTTP-CHARSET",))
 def charset_agrees(subject: Subject, ctx: CheckContext) -> str | None:
     """A charset parameter names the encoding the body is really in (and the XML declaration agrees)."""
-    if not subject.judged or not subject.exchange.body:
+    if not subject.decided or not subject.exchange.body:
         return None
     header = subject.exchange.header("content-type") or ""
     params = {

@@ -13,7 +13,7 @@ from conformance.secrets import echo_book
 @check(serves=("LT-SEC-NO-DTD",))
 def no_dtd(subject: Subject, ctx: CheckContext) -> str | None:
     """A 2xx or 4xx body never carries a DTD or entity declaration (and the suite never expands one)."""
-    if not subject.judged or not subject.exchange.body:
+    if not subject.decided or not subject.exchange.body:
         return None
     if subject.document.has_dtd:
         raise CheckFailure(

@@ -61,7 +61,7 @@ def arithmetic_relation(token: str, previous: list[str]) -> str | None:
 @check(serves=("LT-TOKEN-PRESENT",))
 def token_present(subject: Subject, ctx: CheckContext) -> str | None:
     """A 2xx response carries a non-empty <token>."""
-    if not (subject.judged and 200 <= subject.status < 300):
+    if not (subject.decided and 200 <= subject.status < 300):
         return None
     if not subject.token:
         shown = "no <token> element" if subject.document.field("token") is None else "an empty <token>"

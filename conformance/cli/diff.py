@@ -10,8 +10,9 @@ from typing import Any
 import click
 
 from conformance.config import CONFIG_SPECS, resolve_options
+from conformance.local import open_session
 from conformance.options import OPTION_SPECS, RunOptions
-from conformance.session import ConfigError, open_session
+from conformance.session import ConfigError
 from conformance.summary import Summary
 from conformance.verdict import EXIT_CASSETTE_MISS, EXIT_UNREACHABLE, EXIT_USAGE
 
@@ -71,13 +72,10 @@ class SideError(Exception):
 
 
 def _run(side: str, options: RunOptions, *, inputs_from: Path | None = None) -> tuple[Summary, list[Any]]:
-    from conformance.cassettes import CassetteBook
     from conformance.runner import execute
 
     try:
-        with open_session(options) as session:
-            if inputs_from is not None:
-                session.recorded_inputs = CassetteBook(inputs_from, mode="replay")
+        with open_session(options, inputs_from=inputs_from) as session:
             summary = execute(session)
             log = list(session.run.log)
     except ConfigError as exc:

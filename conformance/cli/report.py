@@ -6,14 +6,16 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 if TYPE_CHECKING:
     from conformance.summary import Summary
 
+F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_REPORT_DIR = Path("reports")
 RESULTS_SUBDIR = "allure-results"
 HTML_SUBDIR = "allure-report"
@@ -91,24 +93,35 @@ def _load_summary(path: Path) -> Summary:
         raise click.ClickException(str(exc)) from None
 
 
+def _path_option(
+    name: str,
+    *,
+    help: str,
+    directory: bool = False,
+    default: Path | None = None,
+    exists: bool = False,
+    metavar: str | None = None,
+) -> Callable[[F], F]:
+    """A path option: a directory or a file, optionally one that must exist; its default shown."""
+    kind = click.Path(file_okay=not directory, dir_okay=directory, exists=exists, path_type=Path)
+    return click.option(
+        name, type=kind, default=default, show_default=default is not None, metavar=metavar, help=help
+    )
+
+
 @click.command("report")
-@click.option(
+@_path_option(
     "--report-dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    directory=True,
     default=DEFAULT_REPORT_DIR,
-    show_default=True,
     help="The run's report directory (holds allure-results/ and summary.json).",
 )
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Where the HTML report goes [default: <report-dir>/allure-report].",
+@_path_option(
+    "--out", directory=True, help="Where the HTML report goes [default: <report-dir>/allure-report]."
 )
-@click.option(
+@_path_option(
     "--baseline",
-    type=click.Path(dir_okay=False, exists=True, path_type=Path),
-    default=None,
+    exists=True,
     help="A previous summary.json: the sign-off lists newly failing, fixed and unchanged requirements.",
 )
 @click.option(
@@ -117,10 +130,8 @@ def _load_summary(path: Path) -> Summary:
     default=None,
     help="Sign the manifest with the Ed25519 private key (PEM) held by this environment variable.",
 )
-@click.option(
+@_path_option(
     "--history",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     metavar="FILE",
     help="Allure history file kept across runs (JSON lines): the report shows each requirement's trend.",
 )
@@ -197,10 +208,8 @@ def _sign(report_dir: Path, key: Any) -> None:
 
 @click.command("verify")
 @click.argument("report_dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
+@_path_option(
     "--public-key",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
     metavar="FILE",
     help="Ed25519 public key (PEM): also prove the manifest was signed by its private key.",
 )

@@ -21,8 +21,9 @@ from conformance.cli.run import run_options
 from conformance.config import resolve_options
 from conformance.engine import Run, RunAborted
 from conformance.inputs import VALID_TOKEN_EXPIRE, CaseBuilder, Param
+from conformance.local import open_session
 from conformance.model import API_KEY_PLACEHOLDER, Case
-from conformance.session import ConfigError, open_session
+from conformance.session import ConfigError
 from conformance.summary import Summary, SummaryError, read_summary
 from conformance.verdict import EXIT_USAGE
 

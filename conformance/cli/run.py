@@ -11,8 +11,9 @@ from typing import Any
 import click
 
 from conformance.config import CONFIG_SPECS, resolve_options
+from conformance.local import open_session
 from conformance.options import OPTION_SPECS
-from conformance.session import ConfigError, open_session
+from conformance.session import ConfigError
 from conformance.verdict import EXIT_UNREACHABLE, Verdict
 
 ONE_LINE_EXITS = (EXIT_UNREACHABLE,)
@@ -57,14 +58,13 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         options = resolve_options(values)  # command line > config file's [env.NAME] > config file > defaults
-        with open_session(options) as session:
-            session.full_run = keyword is None
+        with open_session(options, keyword=keyword) as session:
             session.check_partial_recording()
             if not quiet:
                 print_header(session)
             progress = ProgressReporter(session, quiet=quiet)
             try:
-                summary = execute(session, keyword=keyword, plugins=[progress])
+                summary = execute(session, plugins=[progress])
             finally:
                 progress.close()
     except ConfigError as exc:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from conformance.selftest import DEFAULT_MAX_EXAMPLES, DEFAULT_TIMEOUT
+from conformance.selftest import SELFTEST_MAX_EXAMPLES, SELFTEST_TIMEOUT
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -102,7 +102,7 @@ def _progress(out: Console, *, total: int) -> Iterator[Callable[[FaultResult], N
     "--max-examples",
     type=click.IntRange(min=1),
     metavar="N",
-    default=DEFAULT_MAX_EXAMPLES,
+    default=SELFTEST_MAX_EXAMPLES,
     show_default=True,
     help="Hypothesis examples per generated test, in every run.",
 )
@@ -113,7 +113,7 @@ def _progress(out: Console, *, total: int) -> Iterator[Callable[[FaultResult], N
     "--timeout",
     type=click.FloatRange(min=0, min_open=True),
     metavar="S",
-    default=DEFAULT_TIMEOUT,
+    default=SELFTEST_TIMEOUT,
     show_default=True,
     help="Per-request timeout in seconds; the slow fault stalls 5 times as long.",
 )

@@ -35,9 +35,10 @@ from conformance.reference.faults import (
     get_fault,
     uncovered_requirements,
 )
-from conformance.reference.server import SLOW_DELAY_ENV, ReferenceServer
+from conformance.reference.server import DEFAULT_SLOW_DELAY, ReferenceServer
 
 __all__ = [
+    "DEFAULT_SLOW_DELAY",
     "FAULTS",
     "REFERENCE_API_KEY",
     "REFERENCE_FOREIGN_USER_ID",
@@ -45,7 +46,6 @@ __all__ = [
     "REFERENCE_SECOND_USER_ID",
     "REFERENCE_UNKNOWN_USER_ID",
     "REFERENCE_USER_ID",
-    "SLOW_DELAY_ENV",
     "Accepted",
     "Behaviour",
     "Fault",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import socket
 import threading
 import time
@@ -20,7 +19,6 @@ from conformance.reference.faults import Fault, get_fault
 # The overrides keep http.server's signatures, used or not.
 # ruff: noqa: ARG002
 
-SLOW_DELAY_ENV = "CONFORMANCE_REFERENCE_SLOW_DELAY"
 DEFAULT_SLOW_DELAY = 15.0  # seconds; above the suite's default 10 s request timeout
 MAX_BODY_BYTES = 64 * 1024
 POLL_INTERVAL = 0.02  # seconds; how soon serve_forever notices stop()
@@ -176,13 +174,11 @@ class ReferenceServer:
         fault: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
-        slow_delay: float | None = None,
+        slow_delay: float = DEFAULT_SLOW_DELAY,
     ) -> None:
         self.fault: Fault | None = None if fault is None else get_fault(fault)
         self.host = host
         self.port = port
-        if slow_delay is None:
-            slow_delay = float(os.environ.get(SLOW_DELAY_ENV, DEFAULT_SLOW_DELAY))
         self.options = Options(slow_delay=slow_delay)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

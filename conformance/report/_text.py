@@ -1,4 +1,4 @@
-"""Small text helpers the report modules share: secret scrubbing and atomic writes."""
+"""The text helper the report modules share: secret scrubbing (atomic writes are conformance.files)."""
 
 from __future__ import annotations
 

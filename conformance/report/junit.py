@@ -22,8 +22,9 @@ from conformance.summary import Failure, RequirementResult, Summary, waiver_line
 from conformance.verdict import Outcome, Verdict
 
 JUNIT_SUITE_NAME = "login_token_conformance"
-# Extra pytest arguments for `conformance run`. xunit1 because it is the family that keeps per-test
-# <properties> (record_property), which carry the requirement IDs of each test.
+# Extra pytest arguments for `conformance run`. pytest's junit.xml is only a stand-in until the run ends:
+# write_junit replaces it with one <testcase> per requirement, whose <properties> (requirement, outcome,
+# checks_run) it writes itself; no per-test <properties> of pytest's survive.
 JUNIT_OPTIONS: tuple[str, ...] = (
     "-o", f"junit_suite_name={JUNIT_SUITE_NAME}",
     "-o", "junit_family=xunit1",

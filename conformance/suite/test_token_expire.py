@@ -19,7 +19,10 @@ from conformance.inputs import (
 
 @pytest.mark.requirements("LT-INPUT-EXPIRE-VALID", "LT-INPUT-EXPIRE-RANGE", "LT-EXPIRE-CONSISTENT")
 def test_token_expire_boundaries(conformance: Run) -> None:
-    """59, 60, 61, 86399, 86400, 86401, 0, -1 and a huge value, each judged by its class."""
+    """Judged by class: 59, 60, 61, 86399, 86400, 86401, 0, -1, 10**30, 2**32+3600, 2**64+3600, 10**5000.
+
+    A fixed-width parser wraps 2**32+3600 and 2**64+3600 to 3600; 10**5000 has more digits than int() takes.
+    """
     conformance.expect_all(conformance.case(token_expire=Param.of(v)) for v in TOKEN_EXPIRE_BOUNDARIES)
 
 

@@ -16,7 +16,7 @@ _DECIDED_BY_INPUT = tuple(r.id for r in REQUIREMENTS_BY_ID.values() if "input_ou
 def input_outcome(subject: Subject, ctx: CheckContext) -> str | None:
     """Valid input is granted, invalid input refused; lenient input may go either way."""
     case = subject.case
-    if not subject.judged or case.expect is Expect.EITHER:
+    if not subject.decided or case.expect is Expect.EITHER:
         return None
     if case.expect is Expect.ACCEPT and not subject.issued:
         raise CheckFailure(
