@@ -411,6 +411,17 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ambiguities=("AMB-ANYURI",),
     ),
     Requirement(
+        "LT-QRCODE-IMAGE",
+        "With --fetch-qrcode: each <qrcode> URL serves a decodable QR code of its own (carrying the token "
+        "where the profile says so)",
+        G_SEMANTICS,
+        _S.NORMAL,
+        23,
+        "<qrcode> URL to the QR code image",
+        ("qrcode_image",),
+        ambiguities=("AMB-QRCODE-PAYLOAD",),
+    ),
+    Requirement(
         "LT-EXPIRE-CONSISTENT",
         "<expire> is the Unix time of issue + token_expire",
         G_SEMANTICS,
@@ -497,6 +508,14 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "xs:anyURI admits relative and empty URIs for <qrcode>.",
         "<qrcode> must be an absolute URL with a host and an allowed scheme (https).",
         "qrcode_schemes",
+    ),
+    Ambiguity(
+        "AMB-QRCODE-PAYLOAD",
+        23,
+        "What the QR code image encodes is undocumented.",
+        "Fetched only with --fetch-qrcode (not fetched: LT-QRCODE-IMAGE not applicable). The image must "
+        "decode as a QR code and its payload must differ per grant; it need not contain the token.",
+        "qrcode_carries_token",
     ),
     Ambiguity(
         "AMB-REJECT-STATUS",

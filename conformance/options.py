@@ -51,6 +51,7 @@ class RunOptions:
     record_missing: bool = False
     waivers: Path | None = None
     fail_on: str | None = None  # "any" (default) | "new": with --baseline, fail only on new failures
+    fetch_qrcode: bool = False  # fetch and decode each grant's <qrcode> image (live runs only)
 
     @property
     def mode(self) -> str:
@@ -196,6 +197,12 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "'any' (default) or 'new': with --baseline, failures the baseline already had are accepted "
         "(reported as waived by the baseline) and only new failures fail the run.",
         metavar="any|new",
+    ),
+    OptionSpec(
+        "fetch_qrcode",
+        "Fetch each grant's <qrcode> image (no key, no redirects, same rails) and decode it: it must be a "
+        "QR code of its own (LT-QRCODE-IMAGE). Live runs only: not with --record or replay.",
+        flag=True,
     ),
 )
 

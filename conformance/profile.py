@@ -41,6 +41,8 @@ class Profile:
     date_tolerance: float = 60.0  # seconds a Date header may be off the suite's clock
     content_types: tuple[str, ...] = ("application/xml", "text/xml")
     qrcode_schemes: tuple[str, ...] = ("https",)
+    # AMB-QRCODE-PAYLOAD: with --fetch-qrcode, whether the decoded QR code must contain the grant's token
+    qrcode_carries_token: bool = False
     rejection_statuses: tuple[int, ...] = ()  # empty: any 4xx
     rejection_schema: str = "error_response.xsd"
     success_schema: str = "user_response.xsd"

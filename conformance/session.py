@@ -288,6 +288,12 @@ def _validate(options: RunOptions) -> None:
         raise ConfigError("--record needs --target (a URL or 'reference') to record from")
     if options.fault and options.target != REFERENCE_TARGET:
         raise ConfigError("--fault only applies to --target reference")
+    if options.fetch_qrcode and (options.target is None or options.mode == "record"):
+        # The image and its payload may carry the token, which a cassette may hold only as a stand-in.
+        raise ConfigError(
+            "--fetch-qrcode judges images live and is never recorded or replayed; "
+            "drop --record/--record-missing, or run live with --target"
+        )
     for name, value, low, high in (
         ("--max-examples", options.max_examples, 1, MAX_EXAMPLES_LIMIT),
         ("--timeout", options.timeout, MIN_SECONDS, MAX_TIMEOUT),
@@ -424,7 +430,7 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             )
 
             try:
-                server = ReferenceServer(fault=options.fault)
+                server = ReferenceServer(fault=options.fault, serve_qrcodes=options.fetch_qrcode)
             except ValueError as exc:
                 raise ConfigError(f"{exc}; list them with `conformance faults`") from None
             stack.enter_context(server)
@@ -482,7 +488,12 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
         live = book is None or options.record
         run = Run(
             sender=FirstAnswerGuard(transport) if live else transport,
-            context=CheckContext(profile=profile, api_key=api_key, not_owned=users.not_owned),
+            context=CheckContext(
+                profile=profile,
+                api_key=api_key,
+                not_owned=users.not_owned,
+                **_qrcode_fetching(options, settings, api_key=api_key, target=target, stack=stack),
+            ),
             builder=CaseBuilder(users=users, profile=profile),
             redactor=Redactor(secrets=[api_key, *key_probe_secrets(api_key)]),
             max_examples=max_examples,
@@ -496,7 +507,11 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             seed=seed,
             book=book,
             key_variable=options.api_key_env,
-            not_applicable={**waivers.not_applicable(), **not_applicable_reasons(options.not_applicable)},
+            not_applicable={
+                **qrcode_not_applicable(options),
+                **waivers.not_applicable(),
+                **not_applicable_reasons(options.not_applicable),
+            },
             recording=recording,
             waivers=waivers,
         )
@@ -513,6 +528,33 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             TargetMisconfigured: EXIT_UNREACHABLE,
         }
         yield session
+
+
+def qrcode_not_applicable(options: RunOptions) -> dict[str, str]:
+    """LT-QRCODE-IMAGE is exercised only when the images are fetched; otherwise it is said so."""
+    if options.fetch_qrcode:
+        return {}
+    return {"LT-QRCODE-IMAGE": "the QR code images were not fetched (pass --fetch-qrcode to judge them)"}
+
+
+def _qrcode_fetching(
+    options: RunOptions,
+    settings: TransportSettings,
+    *,
+    api_key: str,
+    target: str,
+    stack: contextlib.ExitStack,
+) -> dict[str, Any]:
+    """The CheckContext fields of --fetch-qrcode: the fetcher, and the reference's own http image host."""
+    if not options.fetch_qrcode:
+        return {}
+    from conformance.qrfetch import QrFetcher
+
+    fetcher = QrFetcher(api_key=api_key, settings=settings)
+    stack.callback(fetcher.close)
+    # The embedded reference has no TLS: its QR images are served over http from its loopback address.
+    own = frozenset({urlsplit(target).hostname or ""}) if options.target == REFERENCE_TARGET else frozenset()
+    return {"qrcode_fetcher": fetcher, "qrcode_http_hosts": own}
 
 
 def check_recording(header: CassetteHeader, *, options: RunOptions, profile: str) -> dict[str, Any]:

@@ -75,6 +75,6 @@ def run_checks(
 
 
 # Importing the modules registers the built-in checks, in this order.
-from conformance.checks import body, grant, http, inputs, routes, security, tokens  # noqa: E402, F401
+from conformance.checks import body, grant, http, inputs, qrcode, routes, security, tokens  # noqa: E402, F401
 
 __all__ = ["CHECKS", "CheckContext", "CheckSpec", "Subject", "TokenHistory", "check", "run_checks"]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from conformance import xmldoc
 from conformance.model import Case, Exchange
 from conformance.profile import Profile
+
+if TYPE_CHECKING:
+    from conformance.qrfetch import QrImage
 
 
 @dataclass
@@ -28,6 +33,11 @@ class CheckContext:
     # Users the key does not own (the foreign user, the unknown ones): no token may name them.
     not_owned: frozenset[int] = frozenset()
     qrcodes: dict[str, int] = field(default_factory=dict)  # qrcode URL -> sequence of the first grant
+    # --fetch-qrcode: fetches and decodes a <qrcode> URL (None: images are not fetched)
+    qrcode_fetcher: Callable[[str], QrImage] | None = None
+    qr_payloads: dict[str, int] = field(default_factory=dict)  # payload digest -> sequence of first grant
+    # Hosts whose plain-http <qrcode> URL is accepted: the embedded reference's own, when it serves images
+    qrcode_http_hosts: frozenset[str] = frozenset()
 
 
 @dataclass
