@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import io
 import ssl
+import warnings
 import zlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -47,7 +48,11 @@ def decode_qr(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[str |
     from PIL import Image, UnidentifiedImageError
 
     try:
-        image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)  # reads the header only
+        with warnings.catch_warnings():  # over Pillow's own limit: refused below, by our tighter bound
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)  # reads the header only
+    except Image.DecompressionBombError:
+        return None, f"an image over the {max_pixels}-pixel bound (a decompression bomb's size)"
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
         return None, f"not an image ({', '.join(IMAGE_FORMATS)}): {len(data)} bytes"
     width, height = image.size
