@@ -197,7 +197,8 @@ GRANT_ONLY = ("-k", "test_valid_request_is_granted", "--max-examples", "5", "-q"
 
 def qrcode_outcome(report_dir: Path) -> dict[str, Any]:
     """The LT-QRCODE-IMAGE entry of a run's summary."""
-    (entry,) = [r for r in summary(report_dir)["requirements"] if r["id"] == "LT-QRCODE-IMAGE"]
+    entries: list[dict[str, Any]] = summary(report_dir)["requirements"]
+    (entry,) = [r for r in entries if r["id"] == "LT-QRCODE-IMAGE"]
     return entry
 
 
