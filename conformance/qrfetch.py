@@ -21,7 +21,13 @@ import httpx
 
 from conformance._limits import BodyTooLarge, CappedBody, Deadline, RateLimiter, UnsupportedEncoding
 from conformance.secrets import key_book
-from conformance.transport import DEFAULT_SETTINGS, TransportSettings, _ssl_context, is_loopback
+from conformance.transport import (
+    DEFAULT_REMOTE_RATE,
+    DEFAULT_SETTINGS,
+    TransportSettings,
+    _ssl_context,
+    is_loopback,
+)
 
 # A QR code of any version fits in a few hundred pixels a side; 4096 x 4096 is far beyond any real one
 # and far below Pillow's own bomb limit (~89 Mpx), so its DecompressionBombWarning never fires first.
@@ -89,7 +95,9 @@ class QrFetcher:
         verify: ssl.SSLContext | bool = True
         if settings.ca_bundle is not None:
             verify = _ssl_context(settings.ca_bundle)
+        # Like the transport: --rate, else unthrottled on loopback and DEFAULT_REMOTE_RATE elsewhere.
         self._limiter = RateLimiter(settings.rate)
+        self._remote = RateLimiter(settings.rate or DEFAULT_REMOTE_RATE)
         self._client = httpx.Client(
             verify=verify,
             timeout=httpx.Timeout(settings.timeout),
@@ -102,7 +110,8 @@ class QrFetcher:
         refused = self._refusal(url)
         if refused:
             return QrImage(url, problem=refused)
-        self._limiter.wait()
+        host = urlsplit(url).hostname or ""
+        (self._limiter if self.settings.rate is not None or is_loopback(host) else self._remote).wait()
         self.fetched += 1
         deadline = Deadline(self.settings.timeout)
         try:
