@@ -30,7 +30,7 @@ class RunOptions:
     api_key_env: str = DEFAULT_KEY_VARIABLE
     user_id: int | None = None
     foreign_user_id: int | None = None
-    unknown_user_id: int | None = None
+    unknown_user_id: tuple[int, ...] = ()  # users that do not exist (repeatable); empty: not given
     report_dir: Path = Path("reports")
     max_examples: int | None = None  # None: DEFAULT_MAX_EXAMPLES live, the recorded number in replay
     timeout: float = DEFAULT_TIMEOUT
@@ -105,7 +105,11 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         metavar="ID",
     ),
     OptionSpec(
-        "unknown_user_id", "A user that does not exist (default 9223372036854775806).", kind=int, metavar="ID"
+        "unknown_user_id",
+        "A user that does not exist (repeatable; default 9223372036854775806).",
+        kind=int,
+        metavar="ID",
+        multiple=True,
     ),
     OptionSpec(
         "report_dir",
@@ -209,7 +213,8 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
 
 def options_from(values: dict[str, Any]) -> RunOptions:
     """RunOptions from a mapping of field -> value, where None means 'not given' (keep the default)."""
-    given = {k: v for k, v in values.items() if v is not None and k in _FIELDS}
+    # An empty tuple is a repeatable option not given (click's default for multiple=True).
+    given = {k: v for k, v in values.items() if v is not None and v != () and k in _FIELDS}
     return dataclasses.replace(RunOptions(), **given)
 
 

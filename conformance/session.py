@@ -187,6 +187,7 @@ class Session:
             "token_entropy": token_entropy_summary(self.run.context.tokens.ordered),
             "stopped_early": stopped_early,
             "recording": self.recording,
+            "users": users_summary(self.run.builder.users),
         }
         self.summary = build_summary(
             self.run,
@@ -232,6 +233,15 @@ class Session:
                 "requirements": [],
             },
         )
+
+
+def users_summary(users: Users) -> dict[str, Any]:
+    """The summary's ``users``: who the run asked for (every unknown user, in order)."""
+    return {
+        "user_id": users.user_id,
+        "foreign_user_id": users.foreign_user_id,
+        "unknown_user_ids": list(users.unknown_user_ids),
+    }
 
 
 def suite_commit() -> str | None:
@@ -311,7 +321,7 @@ def _validate(options: RunOptions) -> None:
     for name, user in (
         ("--user-id", options.user_id),
         ("--foreign-user-id", options.foreign_user_id),
-        ("--unknown-user-id", options.unknown_user_id),
+        *(("--unknown-user-id", unknown) for unknown in options.unknown_user_id),
     ):
         if user is not None and not 0 <= user < 2**63:
             raise ConfigError(f"{name} must be a user ID from 0 to {2**63 - 1}, not {user}")
@@ -450,7 +460,9 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
             recording = check_recording(header, options=options, profile=profile.name)
             seed = header.seed
             max_examples = header.max_examples
-            users_default = Users(header.user_id, header.unknown_user_id, header.foreign_user_id)
+            users_default = Users(
+                header.user_id, header.unknown_user_id, header.foreign_user_id, header.more_unknown_user_ids
+            )
         users = _users(options, users_default, recorded=book is not None)
         settings = TransportSettings(
             timeout=options.timeout,
@@ -483,6 +495,7 @@ def _open_session(options: RunOptions) -> Iterator[Session]:
                 user_id=users.user_id,
                 unknown_user_id=users.unknown_user_id,
                 foreign_user_id=users.foreign_user_id,
+                more_unknown_user_ids=users.more_unknown_user_ids,
             )
             book = CassetteBook(options.cassettes, mode="record", header=header, api_key=api_key)
         live = book is None or options.record
@@ -593,15 +606,19 @@ def _users(options: RunOptions, default: Users | None, *, recorded: bool = False
     user_id = options.user_id if options.user_id is not None else (default.user_id if default else None)
     if user_id is None:
         raise ConfigError("--user-id is required with --target URL: a user the key may issue tokens for")
-    unknown = options.unknown_user_id or (default.unknown_user_id if default else DEFAULT_UNKNOWN_USER_ID)
+    unknown = options.unknown_user_id or (default.unknown_user_ids if default else (DEFAULT_UNKNOWN_USER_ID,))
     # The reference's default foreign user belongs with its default user: a user given on the command
     # line without --foreign-user-id means no user outside the key's scope is known (LT-AUTH-USER-SCOPE
     # not exercised). A replay's users are the recording's: an option not given takes the recorded value.
     foreign = options.foreign_user_id
     if foreign is None and (options.user_id is None or recorded) and default is not None:
         foreign = default.foreign_user_id
-    if len({user_id, unknown, foreign} - {None}) < len(
-        [u for u in (user_id, unknown, foreign) if u is not None]
-    ):
-        raise ConfigError("--user-id, --foreign-user-id and --unknown-user-id must be three different users")
-    return Users(user_id=user_id, unknown_user_id=unknown, foreign_user_id=foreign)
+    named = [u for u in (user_id, *unknown, foreign) if u is not None]
+    if len(set(named)) < len(named):
+        raise ConfigError("--user-id, --foreign-user-id and each --unknown-user-id must be different users")
+    return Users(
+        user_id=user_id,
+        unknown_user_id=unknown[0],
+        foreign_user_id=foreign,
+        more_unknown_user_ids=unknown[1:],
+    )
