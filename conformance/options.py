@@ -213,8 +213,13 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
 
 def options_from(values: dict[str, Any]) -> RunOptions:
     """RunOptions from a mapping of field -> value, where None means 'not given' (keep the default)."""
-    # An empty tuple is a repeatable option not given (click's default for multiple=True).
-    given = {k: v for k, v in values.items() if v is not None and v != () and k in _FIELDS}
+    # An empty tuple is a repeatable option not given (click's default for multiple=True); argparse's
+    # "append" gives a list.
+    given = {
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in values.items()
+        if v is not None and v != () and k in _FIELDS
+    }
     return dataclasses.replace(RunOptions(), **given)
 
 

@@ -12,7 +12,7 @@ from conformance.cassettes.errors import CassetteCorrupt
 from conformance.cassettes.format import CassetteHeader, dump_cassette, load_cassette
 from conformance.config import ConfigFileError, resolve_options
 from conformance.inputs import Users
-from conformance.options import RunOptions
+from conformance.options import RunOptions, options_from
 from conformance.session import ConfigError, _users
 from tests.cli_support import conformance, summary
 
@@ -120,3 +120,9 @@ def test_a_recording_with_several_unknown_users_replays_with_them(tmp_path: Path
     assert mismatch.returncode == 2
     assert "--unknown-user-id 111 but the recording used 111 222" in mismatch.stderr
     assert json.loads((replay / "summary.json").read_text(encoding="utf-8"))["exit_code"] == 2
+
+
+def test_the_pytest_plugin_list_becomes_the_same_tuple() -> None:
+    # argparse's "append" (the plugin's --unknown-user-id) gives a list; click's multiple a tuple.
+    assert options_from({"unknown_user_id": [5, 6]}).unknown_user_id == (5, 6)
+    assert options_from({"unknown_user_id": (5, 6)}) == options_from({"unknown_user_id": [5, 6]})
