@@ -215,7 +215,7 @@ def options_from(values: dict[str, Any]) -> RunOptions:
     """RunOptions from a mapping of field -> value, where None means 'not given' (keep the default)."""
     # An empty tuple is a repeatable option not given (click's default for multiple=True); argparse's
     # "append" gives a list.
-    given = {
+    given: dict[str, Any] = {
         k: tuple(v) if isinstance(v, list) else v
         for k, v in values.items()
         if v is not None and v != () and k in _FIELDS
