@@ -35,6 +35,9 @@ MAX_IMAGE_PIXELS = 4096 * 4096
 IMAGE_FORMATS = ("PNG", "GIF", "JPEG", "WEBP")
 SCHEMES = ("http", "https")
 DETAIL_MAX_CHARS = 200
+# After this many image fetches ran out of time, the rest are not tried: a stalling image host costs a
+# few timeouts, not one per grant (the failures already make LT-QRCODE-IMAGE fail).
+MAX_TIMEOUTS = 3
 REQUEST_HEADERS = {"Accept": "image/png, image/*;q=0.8", "Accept-Encoding": "gzip, deflate"}
 
 
@@ -90,6 +93,7 @@ class QrFetcher:
         self.settings = settings
         self.max_pixels = max_pixels
         self.fetched = 0
+        self.timeouts = 0
         self._book = key_book(api_key)
         # The CA trusted for the target is trusted for its images too (one context, built once).
         verify: ssl.SSLContext | bool = True
@@ -110,6 +114,8 @@ class QrFetcher:
         refused = self._refusal(url)
         if refused:
             return QrImage(url, problem=refused)
+        if self.timeouts >= MAX_TIMEOUTS:
+            return QrImage(url, problem=f"not fetched: {self.timeouts} image fetches already timed out")
         host = urlsplit(url).hostname or ""
         (self._limiter if self.settings.rate is not None or is_loopback(host) else self._remote).wait()
         self.fetched += 1
@@ -117,7 +123,8 @@ class QrFetcher:
         try:
             status, data, problem = self._get(url, deadline)
         except (httpx.HTTPError, OSError) as exc:
-            late = deadline.expired
+            late = deadline.expired or isinstance(exc, httpx.TimeoutException)
+            self.timeouts += late
             why = f"no complete response within {self.settings.timeout:g} s" if late else type(exc).__name__
             return QrImage(url, problem=f"the image could not be fetched: {why}")
         finally:
@@ -159,6 +166,7 @@ class QrFetcher:
                     body.feed(chunk)
                     deadline.check()
                     if deadline.expired:
+                        self.timeouts += 1
                         return status, b"", f"no complete image within {self.settings.timeout:g} s"
                 return status, body.finish(), None
             except (UnsupportedEncoding, BodyTooLarge) as exc:

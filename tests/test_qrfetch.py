@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import pytest
 import segno
 
-from conformance.qrfetch import MAX_IMAGE_PIXELS, QrFetcher, decode_qr
+from conformance.qrfetch import MAX_IMAGE_PIXELS, MAX_TIMEOUTS, QrFetcher, decode_qr
 from conformance.reference.qrcode_faults import blank_png
 from conformance.transport import TransportSettings
 from tests.cli_support import conformance, summary
@@ -248,3 +248,13 @@ def test_fetch_qrcode_is_never_recorded_or_replayed(tmp_path: Path, mode: tuple[
     assert "--fetch-qrcode judges images live and is never recorded or replayed" in result.stderr
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "c").exists()
+
+
+def test_after_a_few_timeouts_the_other_images_are_not_tried(images: str, fetcher: QrFetcher) -> None:
+    for _ in range(MAX_TIMEOUTS):
+        assert "no complete response within 0.5 s" in (fetcher(f"{images}/slow").problem or "")
+    started = time.monotonic()
+    image = fetcher(f"{images}/qr.png")
+    assert time.monotonic() - started < 0.2
+    assert image.problem == f"not fetched: {MAX_TIMEOUTS} image fetches already timed out"
+    assert fetcher.fetched == MAX_TIMEOUTS
