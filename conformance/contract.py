@@ -412,8 +412,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "LT-QRCODE-IMAGE",
-        "With --fetch-qrcode: each <qrcode> URL serves a decodable QR code of its own (carrying the token "
-        "where the profile says so)",
+        "<qrcode> serves a QR code of its own, with the token if the profile says (--fetch-qrcode)",
         G_SEMANTICS,
         _S.NORMAL,
         23,
