@@ -102,7 +102,7 @@ def faults_markdown() -> str:
     for f in FAULTS.values():
         must_fail = ", ".join(f.requirements)
         stage = ", ".join(f"`{s}`" for s in f.stages)
-        recordable = "yes" if f.recordable else "no"
+        recordable = "yes" if f.recordable else "no (live with --fetch-qrcode)" if f.fetch_qrcode else "no"
         description = _markdown_text(f.description)
         lines.append(f"| `{f.name}` | {f.kind} | {description} | {must_fail} | {stage} | {recordable} |")
     return "\n".join(lines)
