@@ -54,7 +54,7 @@ class QrImage:
 def decode_qr(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[str | None, str | None]:
     """(payload, None) for an image holding a QR code, else (None, why): never raises for what it is fed."""
     import zxingcpp  # heavy: loaded when the first image is decoded
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with warnings.catch_warnings():  # over Pillow's own limit: refused below, by our tighter bound
@@ -62,7 +62,8 @@ def decode_qr(data: bytes, *, max_pixels: int = MAX_IMAGE_PIXELS) -> tuple[str |
             image = Image.open(io.BytesIO(data), formats=IMAGE_FORMATS)  # reads the header only
     except Image.DecompressionBombError:
         return None, f"an image over the {max_pixels}-pixel bound (a decompression bomb's size)"
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError):
+    # Pillow's header parsers raise many types on hostile input (struct.error, IndexError, zlib.error...).
+    except Exception:
         return None, f"not an image ({', '.join(IMAGE_FORMATS)}): {len(data)} bytes"
     width, height = image.size
     if width * height > max_pixels:
