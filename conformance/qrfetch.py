@@ -130,6 +130,7 @@ class QrFetcher:
             return QrImage(url, problem=f"the image could not be fetched: {why}")
         finally:
             deadline.finish()
+            self._client.cookies.clear()  # nothing an image host set travels with the next fetch
         if problem:
             return QrImage(url, problem=problem, status=status)
         payload, problem = decode_qr(data, max_pixels=self.max_pixels)

@@ -22,6 +22,7 @@ from conformance.transport import TransportSettings
 from tests.cli_support import conformance, summary
 
 API_KEY = "CANARY-KEY-qrfetch-0123456789"
+COOKIE = "session=tracked; Path=/"
 PAYLOAD = "https://login.example/qr?token=0123456789abcdef0123456789abcdef"
 
 
@@ -121,6 +122,11 @@ def images() -> Iterator[str]:
         "/big.png": (200, {"Content-Type": "image/png"}, big),
         "/bomb.png": (200, {"Content-Type": "image/png", "Content-Encoding": "deflate"}, bomb),
         "/slow": (200, {"Content-Type": "image/png"}, qr_png()),
+        "/cookie.png": (
+            200,
+            {"Content-Type": "image/png", "Set-Cookie": "session=tracked; Path=/"},
+            qr_png(),
+        ),
     }
     server = _QuietServer(("127.0.0.1", 0), _Images)
     thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
@@ -166,6 +172,13 @@ def test_hostile_answers_are_problems_within_the_rails(
     assert image.payload is None
     assert image.problem is not None and problem in image.problem
     assert time.monotonic() - started < 3
+
+
+def test_a_cookie_an_image_host_sets_is_never_sent_back(images: str, fetcher: QrFetcher) -> None:
+    _Images.seen.clear()
+    assert fetcher(f"{images}/cookie.png").payload == PAYLOAD
+    assert fetcher(f"{images}/qr.png").payload == PAYLOAD
+    assert [{k.lower() for k in headers} & {"cookie"} for _, headers in _Images.seen] == [set(), set()]
 
 
 def test_a_redirect_is_never_followed(images: str, fetcher: QrFetcher) -> None:
