@@ -5,8 +5,8 @@ approximation, accurate far beyond the 1e-9 threshold used here). The birthday a
 sample size: n tokens drawn from N equally likely values are all distinct with probability
 prod(1 - i/N, i < n), about exp(-n(n-1)/2N); for N = 2**16 that is <= 1% from n = 776 on, for N = 2**15
 from n = 549 on. Every token of the run counts (LT-TOKEN-UNIQUE compares each with all before it): a
-default loopback run issues 568 (the 560 of the sample plus the final sentinels' grants) in 969
-requests, 401 of which issue none, so it catches 2**15 with 99.3% and 2**16 with 91.5%; 776 tokens would
+default loopback run issues 568 (the 560 of the sample plus the final sentinels' grants) in 947-969
+requests, 379-401 of which issue none, so it catches 2**15 with 99.3% and 2**16 with 91.5%; 776 tokens would
 take about 1,180 requests (see AMB-TOKEN-SAMPLE). Conversely, n distinct tokens support, at 99%
 confidence, a space of at least n(n-1)/(2 ln 100): the collision bound.
 """

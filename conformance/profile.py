@@ -48,7 +48,7 @@ class Profile:
     success_schema: str = "user_response.xsd"
     token_min_bits: int = 64
     # Tokens judged together for bias (AMB-TOKEN-SAMPLE); every token of the run is checked for collisions.
-    # A default run issues 568 tokens in 969 requests: a 2**15 space collides with probability 99.3%,
+    # A default run issues 568 tokens in 947-969 requests: a 2**15 space collides with probability 99.3%,
     # 2**16 with 91.5%. 770 (778 tokens, ~1,190 requests) reaches 99% for 2**16 (see conformance.entropy).
     token_sample: int = 560
     user_id_max: int = 2**63 - 1  # AMB-USER-ID-BOUND: larger ids name no user and must be refused
