@@ -9,6 +9,7 @@ literal ``$``). The API key can never be in a config file: a key-like name, a va
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 import re
@@ -157,6 +158,10 @@ def _substitute(text: str, *, where: str, environ: Mapping[str, str], secrets: s
 
 
 def _typed(spec: OptionSpec, value: Any, *, where: str, base: Path) -> Any:
+    if spec.multiple and spec.kind is int:  # a repeatable number: one value or a list of them
+        items = value if isinstance(value, list) else [value]
+        single = dataclasses.replace(spec, multiple=False)
+        return tuple(_typed(single, item, where=where, base=base) for item in items)
     if spec.flag:
         if not isinstance(value, bool):
             raise ConfigFileError(f"{where} must be true or false, not {value!r}")
@@ -194,4 +199,4 @@ def resolve_options(
             raise ConfigFileError(f"--env {env} needs a config file: no ./{CONFIG_FILE} or --config FILE")
         return options_from(given)
     from_file = config_values(config, env, environ=environ, key_variable=given.get("api_key_env"))
-    return options_from(from_file | {k: v for k, v in given.items() if v is not None})
+    return options_from(from_file | {k: v for k, v in given.items() if v is not None and v != ()})

@@ -2,10 +2,13 @@
 
 Pure arithmetic on the run's token history (no scipy: the chi-square tail uses the Wilson-Hilferty
 approximation, accurate far beyond the 1e-9 threshold used here). The birthday arithmetic behind the
-sample size: n tokens drawn from N equally likely values are all distinct with probability about
-exp(-n(n-1)/2N); for N = 2**16 that is <= 1% from n = 777 on, for N = 2**15 from n = 550 on (the
-default sample is 560, so a loopback run stays under 1,000 requests). Conversely, n
-distinct tokens support, at 99% confidence, a space of at least n(n-1)/(2 ln 100): the collision bound.
+sample size: n tokens drawn from N equally likely values are all distinct with probability
+prod(1 - i/N, i < n), about exp(-n(n-1)/2N); for N = 2**16 that is <= 1% from n = 776 on, for N = 2**15
+from n = 549 on. Every token of the run counts (LT-TOKEN-UNIQUE compares each with all before it): a
+default loopback run issues 568 (the 560 of the sample plus the final sentinels' grants) in 947-969
+requests, 379-401 of which issue none, so it catches 2**15 with 99.3% and 2**16 with 91.5%; 776 tokens would
+take about 1,180 requests (see AMB-TOKEN-SAMPLE). Conversely, n distinct tokens support, at 99%
+confidence, a space of at least n(n-1)/(2 ln 100): the collision bound.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 # fails one run in ~10^9 / (tests per run), i.e. never in practice, while a real bias shows at once.
 P_THRESHOLD = 1e-9
 CONFIDENCE_MISS = 0.01  # the collision bound is stated at 99% confidence
+SMALL_SPACE_BITS = 16  # the sign-off states how surely the run's tokens would have caught a space this small
 MIN_EXPECTED_PER_CELL = 5.0  # chi-square is only trusted with this many expected hits per symbol
 
 
@@ -34,6 +38,7 @@ class EntropyReport:
     # min-entropy of the positions the chi-square tests found uniform: bias elsewhere (a timestamp in a
     # signed token) is no finding while these alone carry enough
     clean_bits: float = 0.0
+    judged: int = 0  # every token of the run, of any length: all of them are compared for collisions
 
     def as_dict(self) -> dict[str, object]:
         """The summary.json form."""
@@ -44,6 +49,10 @@ class EntropyReport:
             "min_entropy_estimate_bits": round(self.min_entropy_bits, 1),
             "biased": list(self.biased),
             "unbiased_positions_bits": round(self.clean_bits, 1),
+            "tokens_judged": self.judged,
+            "small_space_caught_probability": round(
+                collision_probability(self.judged, 2**SMALL_SPACE_BITS), 4
+            ),
         }
 
 
@@ -60,6 +69,24 @@ def collision_bound_bits(distinct: int) -> float:
     if distinct < 2:
         return 0.0
     return math.log2(distinct * (distinct - 1) / (2 * math.log(1 / CONFIDENCE_MISS)))
+
+
+def collision_probability(tokens: int, space: int) -> float:
+    """The exact chance that ``tokens`` uniform draws from ``space`` values repeat one (birthday)."""
+    if tokens > space:
+        return 1.0
+    return -math.expm1(sum(math.log1p(-i / space) for i in range(tokens)))
+
+
+def tokens_to_catch(space: int, probability: float = 1 - CONFIDENCE_MISS) -> int:
+    """The fewest tokens whose collision probability in a space of ``space`` reaches ``probability``."""
+    low, high = 1, space + 1
+    while low < high:  # collision_probability grows with the number of tokens
+        middle = (low + high) // 2
+        low, high = (
+            (middle + 1, high) if collision_probability(middle, space) < probability else (low, middle)
+        )
+    return low
 
 
 def analyse(tokens: Sequence[str]) -> EntropyReport | None:
@@ -111,7 +138,7 @@ def analyse(tokens: Sequence[str]) -> EntropyReport | None:
             clean_bits = 0.0
     distinct = len(set(tokens))
     return EntropyReport(
-        n, length, collision_bound_bits(distinct), sum(bits.values()), tuple(biased), clean_bits
+        n, length, collision_bound_bits(distinct), sum(bits.values()), tuple(biased), clean_bits, len(tokens)
     )
 
 
@@ -140,5 +167,15 @@ def entropy_line(summary: dict[str, object] | None) -> str:
     return (
         f"Token entropy: {summary['sample']} distinct tokens without a collision support a token space "
         f"of at least 2^{summary['collision_bound_bits']} (99% confidence); per-position min-entropy "
-        f"estimate {summary['min_entropy_estimate_bits']} bits."
+        f"estimate {summary['min_entropy_estimate_bits']} bits." + _small_space_sentence(summary)
+    )
+
+
+def _small_space_sentence(summary: dict[str, object]) -> str:
+    caught = summary.get("small_space_caught_probability")
+    if not isinstance(caught, float | int):
+        return ""  # a summary written before the field existed
+    return (
+        f" A token space of 2^{SMALL_SPACE_BITS} would have shown a collision among the run's "
+        f"{summary.get('tokens_judged')} tokens with probability {caught:.1%}."
     )

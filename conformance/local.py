@@ -33,10 +33,10 @@ def reference_target(*, slow_delay: float = DEFAULT_SLOW_DELAY) -> LocalTarget:
     )
 
 
-def _serving(slow_delay: float) -> Callable[[str | None], contextlib.AbstractContextManager[str]]:
+def _serving(slow_delay: float) -> Callable[[str | None, bool], contextlib.AbstractContextManager[str]]:
     @contextlib.contextmanager
-    def serve(fault: str | None) -> Iterator[str]:
-        with ReferenceServer(fault=fault, slow_delay=slow_delay) as server:
+    def serve(fault: str | None, serve_qrcodes: bool) -> Iterator[str]:
+        with ReferenceServer(fault=fault, slow_delay=slow_delay, serve_qrcodes=serve_qrcodes) as server:
             yield server.url
 
     return serve

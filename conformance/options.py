@@ -31,7 +31,7 @@ class RunOptions:
     api_key_env: str = DEFAULT_KEY_VARIABLE
     user_id: int | None = None
     foreign_user_id: int | None = None
-    unknown_user_id: int | None = None
+    unknown_user_id: tuple[int, ...] = ()  # users that do not exist (repeatable); empty: not given
     report_dir: Path = Path("reports")
     max_examples: int | None = None  # None: DEFAULT_MAX_EXAMPLES live, the recorded number in replay
     timeout: float = DEFAULT_TIMEOUT
@@ -52,6 +52,7 @@ class RunOptions:
     record_missing: bool = False
     waivers: Path | None = None
     fail_on: str | None = None  # "any" (default) | "new": with --baseline, fail only on new failures
+    fetch_qrcode: bool = False  # fetch and decode each grant's <qrcode> image (live runs only)
 
     @property
     def mode(self) -> str:
@@ -105,7 +106,11 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         metavar="ID",
     ),
     OptionSpec(
-        "unknown_user_id", "A user that does not exist (default 9223372036854775806).", kind=int, metavar="ID"
+        "unknown_user_id",
+        "A user that does not exist (repeatable; default 9223372036854775806).",
+        kind=int,
+        metavar="ID",
+        multiple=True,
     ),
     OptionSpec(
         "report_dir",
@@ -198,12 +203,24 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "(reported as waived by the baseline) and only new failures fail the run.",
         metavar="any|new",
     ),
+    OptionSpec(
+        "fetch_qrcode",
+        "Fetch each grant's <qrcode> image (no key, no redirects, same rails) and decode it: it must be a "
+        "QR code of its own (LT-QRCODE-IMAGE). Live runs only: not with --record or replay.",
+        flag=True,
+    ),
 )
 
 
 def options_from(values: dict[str, Any]) -> RunOptions:
     """RunOptions from a mapping of field -> value, where None means 'not given' (keep the default)."""
-    given = {k: v for k, v in values.items() if v is not None and k in _FIELDS}
+    # An empty tuple is a repeatable option not given (click's default for multiple=True); argparse's
+    # "append" gives a list.
+    given: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v
+        for k, v in values.items()
+        if v is not None and v != () and k in _FIELDS
+    }
     return dataclasses.replace(RunOptions(), **given)
 
 

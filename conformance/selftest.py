@@ -203,11 +203,16 @@ def run_fault(name: str | None, *, options: SelftestOptions, seed: int, work_dir
         "seed": seed,
         "timeout": options.timeout,
         "cassettes": cassettes,
-        "profile": _profile(work_dir, options),
+        "profile": _profile(work_dir, options, extra=fault.profile if fault else ""),
     }
     live = run_suite(
         RunOptions(
-            target=REFERENCE_TARGET, fault=name, record=replay, report_dir=work_dir / "live", **common
+            target=REFERENCE_TARGET,
+            fault=name,
+            record=replay,
+            report_dir=work_dir / "live",
+            fetch_qrcode=fault is not None and fault.fetch_qrcode,  # such faults are never recordable
+            **common,
         ),
         slow_delay=options.timeout * SLOW_DELAY_FACTOR,
     )
@@ -218,12 +223,12 @@ def run_fault(name: str | None, *, options: SelftestOptions, seed: int, work_dir
     return FaultResult(name, expected, recordable, live, replayed)
 
 
-def _profile(work_dir: Path, options: SelftestOptions) -> Path:
+def _profile(work_dir: Path, options: SelftestOptions, *, extra: str = "") -> Path:
     """The selftest's profile: the default one with a smaller token sample (each fault's own rule shows
     in far fewer tokens; the full sample is what the flakiness benchmark runs)."""
     path = work_dir / "selftest-profile.toml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"token_sample = {options.token_sample}\n", encoding="utf-8")
+    path.write_text(f"token_sample = {options.token_sample}\n{extra}", encoding="utf-8")  # + the fault's
     return path
 
 

@@ -309,6 +309,12 @@ def _validate(options: RunOptions) -> None:
         raise ConfigError("--record needs --target (a URL or 'reference') to record from")
     if options.fault and options.target != REFERENCE_TARGET:
         raise ConfigError("--fault only applies to --target reference")
+    if options.fetch_qrcode and (options.target is None or options.mode == "record"):
+        # The image and its payload may carry the token, which a cassette may hold only as a stand-in.
+        raise ConfigError(
+            "--fetch-qrcode judges images live and is never recorded or replayed; "
+            "drop --record/--record-missing, or run live with --target"
+        )
     for name, value, low, high in (
         ("--max-examples", options.max_examples, 1, MAX_EXAMPLES_LIMIT),
         ("--timeout", options.timeout, MIN_SECONDS, MAX_TIMEOUT),
@@ -326,7 +332,7 @@ def _validate(options: RunOptions) -> None:
     for name, user in (
         ("--user-id", options.user_id),
         ("--foreign-user-id", options.foreign_user_id),
-        ("--unknown-user-id", options.unknown_user_id),
+        *(("--unknown-user-id", unknown) for unknown in options.unknown_user_id),
     ):
         if user is not None and not 0 <= user < 2**63:
             raise ConfigError(f"{name} must be a user ID from 0 to {2**63 - 1}, not {user}")
@@ -385,9 +391,10 @@ class LocalTarget:
 
     api_key: str
     users: Users
-    # fault name (None: conforming) -> a context manager serving it, yielding its base URL;
+    # (fault name or None, serve real QR images) -> a context manager serving it, yielding its base URL;
     # a ValueError names an unknown fault.
-    serve: Callable[[str | None], contextlib.AbstractContextManager[str]]
+    # serve(fault, serve_qrcodes): the target's URL while it runs (with real QR images when asked)
+    serve: Callable[[str | None, bool], contextlib.AbstractContextManager[str]]
 
 
 @dataclass(frozen=True)
@@ -477,7 +484,9 @@ def resolve(
         api_key, label = API_KEY_PLACEHOLDER, f"replay:{options.cassettes}"
         recording = check_recording(header, options=options, profile=profile.name, now=found.now)
         seed, max_examples = header.seed, header.max_examples
-        users_default = Users(header.user_id, header.unknown_user_id, header.foreign_user_id)
+        users_default = Users(
+            header.user_id, header.unknown_user_id, header.foreign_user_id, header.more_unknown_user_ids
+        )
     users = _users(options, users_default, recorded=options.target is None)
     settings = TransportSettings(
         timeout=options.timeout,
@@ -500,7 +509,11 @@ def resolve(
         users=users,
         settings=settings,
         waivers=found.waivers,
-        not_applicable={**found.waivers.not_applicable(), **not_applicable_reasons(options.not_applicable)},
+        not_applicable={
+            **qrcode_not_applicable(options),
+            **found.waivers.not_applicable(),
+            **not_applicable_reasons(options.not_applicable),
+        },
         recording=recording,
         local=local if options.target == REFERENCE_TARGET else None,
         keyword=keyword,
@@ -597,7 +610,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
         target = plan.target
         if plan.local is not None:
             try:
-                target = stack.enter_context(plan.local.serve(options.fault))
+                target = stack.enter_context(plan.local.serve(options.fault, options.fetch_qrcode))
             except ValueError as exc:
                 raise ConfigError(f"{exc}; list them with `conformance faults`") from None
         assert target is not None
@@ -633,7 +646,12 @@ def start(plan: SessionPlan) -> Iterator[Session]:
         version = VersionWatch()
         run = Run(
             sender=FirstAnswerGuard(transport) if live else transport,
-            context=CheckContext(profile=plan.profile, api_key=plan.api_key, not_owned=plan.users.not_owned),
+            context=CheckContext(
+                profile=plan.profile,
+                api_key=plan.api_key,
+                not_owned=plan.users.not_owned,
+                **_qrcode_fetching(options, plan.settings, api_key=plan.api_key, target=target, stack=stack),
+            ),
             builder=builder,
             redactor=Redactor(secrets=[plan.api_key, *key_probe_secrets(plan.api_key)]),
             max_examples=plan.max_examples,
@@ -685,7 +703,35 @@ def _header(plan: SessionPlan) -> CassetteHeader:
         user_id=plan.users.user_id,
         unknown_user_id=plan.users.unknown_user_id,
         foreign_user_id=plan.users.foreign_user_id,
+        more_unknown_user_ids=plan.users.more_unknown_user_ids,
     )
+
+
+def qrcode_not_applicable(options: RunOptions) -> dict[str, str]:
+    """LT-QRCODE-IMAGE is exercised only when the images are fetched; otherwise it is said so."""
+    if options.fetch_qrcode:
+        return {}
+    return {"LT-QRCODE-IMAGE": "the QR code images were not fetched (pass --fetch-qrcode to judge them)"}
+
+
+def _qrcode_fetching(
+    options: RunOptions,
+    settings: TransportSettings,
+    *,
+    api_key: str,
+    target: str,
+    stack: contextlib.ExitStack,
+) -> dict[str, Any]:
+    """The CheckContext fields of --fetch-qrcode: the fetcher, and the reference's own http image host."""
+    if not options.fetch_qrcode:
+        return {}
+    from conformance.qrfetch import QrFetcher
+
+    fetcher = QrFetcher(api_key=api_key, settings=settings)
+    stack.callback(fetcher.close)
+    # The embedded reference has no TLS: its QR images are served over http from its loopback address.
+    own = frozenset({urlsplit(target).hostname or ""}) if options.target == REFERENCE_TARGET else frozenset()
+    return {"qrcode_fetcher": fetcher, "qrcode_http_hosts": own}
 
 
 def check_recording(
@@ -726,15 +772,19 @@ def _users(options: RunOptions, default: Users | None, *, recorded: bool = False
     user_id = options.user_id if options.user_id is not None else (default.user_id if default else None)
     if user_id is None:
         raise ConfigError("--user-id is required with --target URL: a user the key may issue tokens for")
-    unknown = options.unknown_user_id or (default.unknown_user_id if default else DEFAULT_UNKNOWN_USER_ID)
+    unknown = options.unknown_user_id or (default.unknown_user_ids if default else (DEFAULT_UNKNOWN_USER_ID,))
     # The reference's default foreign user belongs with its default user: a user given on the command
     # line without --foreign-user-id means no user outside the key's scope is known (LT-AUTH-USER-SCOPE
     # not exercised). A replay's users are the recording's: an option not given takes the recorded value.
     foreign = options.foreign_user_id
     if foreign is None and (options.user_id is None or recorded) and default is not None:
         foreign = default.foreign_user_id
-    if len({user_id, unknown, foreign} - {None}) < len(
-        [u for u in (user_id, unknown, foreign) if u is not None]
-    ):
-        raise ConfigError("--user-id, --foreign-user-id and --unknown-user-id must be three different users")
-    return Users(user_id=user_id, unknown_user_id=unknown, foreign_user_id=foreign)
+    named = [u for u in (user_id, *unknown, foreign) if u is not None]
+    if len(set(named)) < len(named):
+        raise ConfigError("--user-id, --foreign-user-id and each --unknown-user-id must be different users")
+    return Users(
+        user_id=user_id,
+        unknown_user_id=unknown[0],
+        foreign_user_id=foreign,
+        more_unknown_user_ids=unknown[1:],
+    )

@@ -28,7 +28,7 @@ def test_options_omitted_or_equal_to_the_recording_agree() -> None:
 
 def test_every_difference_is_named_with_the_recorded_value() -> None:
     found = mismatches(
-        RunOptions(user_id=1, unknown_user_id=2, foreign_user_id=3, max_examples=4, seed=5),
+        RunOptions(user_id=1, unknown_user_id=(2,), foreign_user_id=3, max_examples=4, seed=5),
         profile="staging",
         suite_version="0.2.0",
     )

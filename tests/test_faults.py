@@ -13,6 +13,7 @@ import pytest
 import xmlschema
 
 from conformance.contract import REQUIREMENTS, REQUIREMENTS_BY_ID
+from conformance.qrfetch import decode_qr
 from conformance.reference import (
     DEFAULT_SLOW_DELAY,
     FAULTS,
@@ -37,6 +38,7 @@ REQUIRED_NAMES = ("expire_one_hour_late", "token_expire_59_accepted", "qrcode_mi
 SLOW_DELAY = 5.0  # the stop event cuts it short; only has to outlast SHORT_TIMEOUT by a wide margin
 SHORT_TIMEOUT = 0.3
 DTD_PREFIX = "<!DOCTYPE user_response [<!ENTITY"
+HTTP_QRCODE = "http://qr.reference.invalid/"  # (the conforming probe serves its images over http)
 
 
 class Probe:
@@ -163,6 +165,36 @@ def probe_fails_open_late(p: Probe) -> None:
     assert status(p, api_key="wrong-key") == 200
 
 
+def qr_image(p: Probe, grant: dict[str, str]) -> httpx.Response:
+    """GET the grant's <qrcode> image from the server under probe (it serves its own)."""
+    assert urlsplit(grant["qrcode"]).hostname == "127.0.0.1", grant["qrcode"]
+    return p.client.get(grant["qrcode"])
+
+
+def qr_payload(p: Probe, grant: dict[str, str]) -> str | None:
+    """The decoded payload of the grant's image (None: no QR code in it)."""
+    response = qr_image(p, grant)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    return decode_qr(response.content)[0]
+
+
+def probe_qr_same(p: Probe) -> None:
+    first, second = p.issued(), p.issued()
+    assert first["qrcode"] != second["qrcode"]
+    assert qr_payload(p, first) == qr_payload(p, second) is not None
+
+
+def probe_qr_other_token(p: Probe) -> None:
+    grant = p.issued()
+    payload = qr_payload(p, grant)
+    assert payload is not None and grant["token"] not in payload
+
+
+def probe_qr_redirect(p: Probe) -> None:
+    response = qr_image(p, p.issued())
+    assert response.status_code == 302 and response.headers["location"].startswith("/qr/")
+
+
 def probe_get_issues_token(p: Probe) -> None:
     query = urlencode({"api_key": REFERENCE_API_KEY, "user_id": "12345", "token_expire": "3600"})
     response = p.client.get(f"{p.server.endpoint}?{query}")
@@ -249,7 +281,7 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     "token_sequential_counter": probe_token_sequence(length=10, base=10),
     "token_hex_counter": probe_token_sequence(length=32, base=16),
     "token_short": lambda p: eq(len(p.issued()["token"]), 8),
-    "qrcode_http": lambda p: eq(urlsplit(p.issued()["qrcode"]).scheme, "http"),
+    "qrcode_http": lambda p: eq(p.issued()["qrcode"][: len(HTTP_QRCODE)], HTTP_QRCODE),
     "qrcode_relative": lambda p: eq(p.issued()["qrcode"][:4], "/qr/"),
     "qrcode_empty": lambda p: eq(p.issued()["qrcode"], ""),
     "qrcode_missing": lambda p: both(
@@ -342,6 +374,10 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     "token_race": probe_race,
     "qrcode_same_for_every_grant": lambda p: eq(p.issued()["qrcode"], p.issued()["qrcode"]),
     "qrcode_template_unfilled": lambda p: eq("{token}" in p.issued()["qrcode"], True),
+    "qrcode_image_not_a_qr_code": lambda p: eq(qr_payload(p, p.issued()), None),
+    "qrcode_image_same_for_every_grant": probe_qr_same,
+    "qrcode_image_other_token": probe_qr_other_token,
+    "qrcode_image_redirect": probe_qr_redirect,
     "charset_label_utf16": lambda p: both(
         eq(p.post().headers["content-type"], "application/xml; charset=utf-16"),
         eq(p.post().content.startswith(b"<?xml"), True),
@@ -355,7 +391,10 @@ PROBES: dict[str, Callable[[Probe], object]] = {
 @pytest.fixture(scope="module")
 def conforming() -> Iterator[Probe]:
     """A probe of the conforming target (no fault)."""
-    with ReferenceServer() as server, httpx.Client(timeout=10.0, follow_redirects=False) as client:
+    with (
+        ReferenceServer(serve_qrcodes=True) as server,
+        httpx.Client(timeout=10.0, follow_redirects=False) as client,
+    ):
         yield Probe(server, client)
 
 
@@ -366,7 +405,7 @@ def probe_for(request: pytest.FixtureRequest) -> Iterator[Callable[[str], Probe]
     client = httpx.Client(timeout=10.0, follow_redirects=False)
 
     def start(name: str) -> Probe:
-        server = ReferenceServer(fault=name, slow_delay=SLOW_DELAY)
+        server = ReferenceServer(fault=name, slow_delay=SLOW_DELAY, serve_qrcodes=FAULTS[name].fetch_qrcode)
         server.start()
         servers.append(server)
         return Probe(server, client)
@@ -448,9 +487,13 @@ def test_fault_declaration_is_complete(name: str) -> None:
     assert issubclass(f.behaviour, Behaviour)
 
 
-def test_only_the_slow_fault_and_the_race_are_unrecordable() -> None:
-    # A recording sends one request at a time, so a race between parallel requests only shows live.
-    assert {f.name for f in FAULTS.values() if not f.recordable} == {"slow_on_min_expire", "token_race"}
+def test_only_the_slow_fault_the_race_and_the_qr_images_are_unrecordable() -> None:
+    # A recording sends one request at a time, so a race between parallel requests only shows live;
+    # --fetch-qrcode is never recorded (the image may carry the token).
+    fetching = {f.name for f in FAULTS.values() if f.fetch_qrcode}
+    assert fetching == {n for n in FAULTS if n.startswith("qrcode_image_")}
+    unrecordable = {f.name for f in FAULTS.values() if not f.recordable}
+    assert unrecordable == {"slow_on_min_expire", "token_race", *fetching}
     assert FAULTS["slow_on_min_expire"].requirements == ("LT-HTTP-TIMELY",)
 
 

@@ -17,6 +17,7 @@ import pytest
 import xmlschema
 
 import conformance.reference as reference
+from conformance.qrfetch import decode_qr
 from conformance.reference import (
     REFERENCE_API_KEY,
     REFERENCE_FOREIGN_USER_ID,
@@ -373,3 +374,31 @@ def test_path_variants_are_404_and_an_added_query_is_the_endpoint(
     assert_rejection(client.post(server.endpoint + "/", data=dict(form())), 404)
     assert_rejection(client.post(server.url + "/v1/user//login_token", data=dict(form())), 404)
     assert client.post(server.endpoint + "?format=xml", data=dict(form())).status_code == 200
+
+
+# -- the QR code images (served only when asked: --fetch-qrcode) -------------------------------------
+
+
+def test_by_default_qrcode_urls_point_at_a_host_that_never_resolves(
+    client: httpx.Client, server: ReferenceServer
+) -> None:
+    url = elements(post(client, server, form()))["qrcode"]
+    assert url.startswith("https://qr.reference.invalid/")
+    assert client.get(server.url + "/qr" + urlsplit(url).path).status_code == 404  # no image served
+
+
+def test_served_qrcodes_are_real_qr_images_carrying_the_token(client: httpx.Client) -> None:
+    with ReferenceServer(serve_qrcodes=True) as serving:
+        grants = [elements(post(client, serving, form())) for _ in range(3)]
+        payloads = []
+        for values in grants:
+            assert values["qrcode"].startswith(serving.url + "/qr/")
+            image = client.get(values["qrcode"])
+            assert image.status_code == 200
+            assert image.headers["content-type"] == "image/png"
+            payload, problem = decode_qr(image.content)
+            assert problem is None and payload is not None
+            assert values["token"] in payload
+            payloads.append(payload)
+        assert len(set(payloads)) == 3
+        assert client.get(serving.url + "/qr/never-issued.png").status_code == 404

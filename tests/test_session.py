@@ -63,7 +63,7 @@ def header(**overrides: object) -> CassetteHeader:
     return CassetteHeader(**{**values, **overrides})  # type: ignore[arg-type]
 
 
-def never_served(fault: str | None) -> contextlib.AbstractContextManager[str]:
+def never_served(fault: str | None, serve_qrcodes: bool) -> contextlib.AbstractContextManager[str]:
     raise AssertionError("resolve must not start anything")
 
 

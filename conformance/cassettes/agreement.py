@@ -23,7 +23,7 @@ SECONDS_PER_DAY = 86_400
 # (option field, header field): options a replay takes from the recording when they are not given.
 RECORDED_OPTIONS = (
     ("user_id", "user_id"),
-    ("unknown_user_id", "unknown_user_id"),
+    ("unknown_user_id", "unknown_user_ids"),
     ("foreign_user_id", "foreign_user_id"),
     ("max_examples", "max_examples"),
     ("seed", "seed"),
@@ -37,13 +37,18 @@ def option_mismatches(
     found = []
     for option, recorded in RECORDED_OPTIONS:
         given, was = getattr(options, option), getattr(header, recorded)
-        if given is not None and given != was:
-            found.append(f"--{option.replace('_', '-')} {given} but the recording used {was}")
+        if given is not None and given != () and given != was:
+            found.append(f"--{option.replace('_', '-')} {_shown(given)} but the recording used {_shown(was)}")
     if profile != header.profile:
         found.append(f"profile {profile!r} but the recording used {header.profile!r} (--profile FILE)")
     if suite_version != header.suite_version:
         found.append(f"suite version {suite_version} but the recording was made by {header.suite_version}")
     return found
+
+
+def _shown(value: object) -> str:
+    """An option value as typed: a repeated option's values joined with spaces."""
+    return " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 def mismatch_message(header: CassetteHeader, mismatches: list[str]) -> str:
@@ -114,10 +119,14 @@ def adding_problems(
 ) -> list[str]:
     """Why --record-missing may not add to a set: anything its own recording did differently."""
     problems = option_mismatches(header, options=options, profile=profile, suite_version=__version__)
-    for name in ("user_id", "unknown_user_id", "foreign_user_id"):
-        mine, theirs = getattr(users, name), getattr(header, name)
-        if mine != theirs and getattr(options, name) is None:
-            problems.append(f"{name.replace('_', '-')} {mine} but the set used {theirs}")
+    for name, attribute in (
+        ("user_id", "user_id"),
+        ("unknown_user_id", "unknown_user_ids"),
+        ("foreign_user_id", "foreign_user_id"),
+    ):
+        mine, theirs = getattr(users, attribute), getattr(header, attribute)
+        if mine != theirs and getattr(options, name) in (None, ()):
+            problems.append(f"{name.replace('_', '-')} {_shown(mine)} but the set used {_shown(theirs)}")
     if target != header.target:
         problems.append(f"target {target} but the set was recorded from {header.target}")
     return problems

@@ -39,6 +39,7 @@ _NUMBER_LIKE = re.compile(
 )
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+MORE_UNKNOWN = "more_unknown_user_ids"  # optional header key: the second and later --unknown-user-id
 _HEADER_FIELDS: dict[str, type | tuple[type, ...]] = {
     "target": str,
     "suite_version": str,
@@ -66,6 +67,14 @@ class CassetteHeader:
     user_id: int
     unknown_user_id: int
     foreign_user_id: int | None
+    # further --unknown-user-id values, in order; written only when there are some, so a recording with
+    # one unknown user is byte for byte what it was before the option was repeatable
+    more_unknown_user_ids: tuple[int, ...] = ()
+
+    @property
+    def unknown_user_ids(self) -> tuple[int, ...]:
+        """Every unknown user of the recording, in order."""
+        return (self.unknown_user_id, *self.more_unknown_user_ids)
 
 
 @dataclass
@@ -176,7 +185,8 @@ def dump_cassette(name: str, header: CassetteHeader, interactions: list[Interact
     document: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "name": name,
-        "header": {key: getattr(header, key) for key in _HEADER_FIELDS},
+        "header": {key: getattr(header, key) for key in _HEADER_FIELDS}
+        | ({MORE_UNKNOWN: list(header.more_unknown_user_ids)} if header.more_unknown_user_ids else {}),
         "interactions": [_interaction_dict(i) for i in interactions],
     }
     document["digest"] = _digest(document)
@@ -225,7 +235,12 @@ class _Reader:
             raise self.fail(f"header.recorded_at {values['recorded_at']!r} is not ISO 8601") from None
         if stamp.utcoffset() is None or stamp.utcoffset().total_seconds() != 0:  # type: ignore[union-attr]
             raise self.fail(f"header.recorded_at {values['recorded_at']!r} is not in UTC")
-        return CassetteHeader(**values)
+        more = self.get(raw, MORE_UNKNOWN, list, "header") if MORE_UNKNOWN in raw else []
+        if (not more and MORE_UNKNOWN in raw) or any(
+            isinstance(u, bool) or not isinstance(u, int) for u in more
+        ):
+            raise self.fail(f"header.{MORE_UNKNOWN} must be a non-empty list of user ids, not {more!r:.40}")
+        return CassetteHeader(**values, more_unknown_user_ids=tuple(more))
 
     def interaction(self, raw: Any, where: str) -> Interaction:
         if not isinstance(raw, dict):

@@ -77,7 +77,7 @@ def run_checks(
 
 
 # Importing the modules registers the built-in checks, in this order.
-from conformance.checks import body, grant, http, input_outcome, routes, security, tokens  # noqa: E402, F401
+from conformance.checks import body, grant, http, input_outcome, qrcode, routes, security, tokens  # noqa: E402, F401
 
 __all__ = [
     "CHECKS",

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from conformance import xmldoc
 from conformance.model import Case, Exchange
 from conformance.profile import Profile
+
+if TYPE_CHECKING:
+    from conformance.qrfetch import QrImage
 
 
 @dataclass
@@ -28,13 +33,17 @@ class RunState:
 
     tokens: TokenHistory = field(default_factory=TokenHistory)
     qrcodes: dict[str, int] = field(default_factory=dict)  # qrcode URL -> sequence of the first grant
+    qr_payloads: dict[str, int] = field(default_factory=dict)  # QR payload digest -> sequence of first grant
 
     def observe(self, subject: Subject) -> None:
-        """Remember what one judged exchange issued: its token and its QR code URL, each the first time."""
+        """Remember what one judged exchange issued: its token, its QR code URL and (--fetch-qrcode) the
+        digest of its image's payload, each the first time."""
         token = subject.token
         if not (subject.issued and token):
             return
         sequence = subject.exchange.sequence
+        if subject.qr_payload_digest is not None:
+            self.qr_payloads.setdefault(subject.qr_payload_digest, sequence)
         if token not in self.tokens.first_seen:
             self.tokens.first_seen[token] = sequence
             self.tokens.ordered.append(token)
@@ -53,6 +62,10 @@ class CheckContext:
     # Users the key does not own (the foreign user, the unknown ones): no token may name them.
     not_owned: frozenset[int] = frozenset()
     state: RunState = field(default_factory=RunState)
+    # --fetch-qrcode: fetches and decodes a <qrcode> URL (None: images are not fetched)
+    qrcode_fetcher: Callable[[str], QrImage] | None = None
+    # Hosts whose plain-http <qrcode> URL is accepted: the embedded reference's own, when it serves images
+    qrcode_http_hosts: frozenset[str] = frozenset()
 
     @property
     def tokens(self) -> TokenHistory:
@@ -66,6 +79,8 @@ class Subject:
 
     exchange: Exchange
     limits: xmldoc.Limits = xmldoc.DEFAULT_LIMITS  # the profile's structural bounds
+    # --fetch-qrcode: the digest of the decoded image payload, noted by qrcode_image for the run state
+    qr_payload_digest: str | None = None
 
     @property
     def case(self) -> Case:

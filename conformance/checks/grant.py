@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import email.utils
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
@@ -29,7 +29,7 @@ def qrcode_url(subject: Subject, ctx: CheckContext) -> str | None:
         parts = None
     if (
         parts is None
-        or parts.scheme.lower() not in schemes
+        or (parts.scheme.lower() not in schemes and not _reference_http(parts, ctx))
         or not parts.hostname
         or any(c.isspace() for c in url)
     ):
@@ -40,6 +40,11 @@ def qrcode_url(subject: Subject, ctx: CheckContext) -> str | None:
             repr(url[:200]) if url else "an empty <qrcode>",
         )
     return "LT-QRCODE-URL"
+
+
+def _reference_http(parts: SplitResult, ctx: CheckContext) -> bool:
+    """A plain-http URL on a host the run accepts it from (the embedded reference serving its images)."""
+    return parts.scheme.lower() == "http" and (parts.hostname or "") in ctx.qrcode_http_hosts
 
 
 # What a template left unfilled looks like: {token}, ${token}, %7Btoken%7D, {{token}}, <token>.

@@ -58,7 +58,13 @@ def diff_options(function: Callable[..., Any]) -> Callable[..., Any]:
         else:
             kind = click.Path(path_type=Path) if spec.kind is Path else spec.kind
             function = click.option(
-                spec.name, field, type=kind, default=None, metavar=spec.metavar, help=spec.help
+                spec.name,
+                field,
+                type=kind,
+                default=None,
+                metavar=spec.metavar,
+                help=spec.help,
+                multiple=spec.multiple,
             )(function)
     return function
 
@@ -148,7 +154,5 @@ def _with_recorded_users(options: RunOptions, *, cassettes: Path) -> RunOptions:
         foreign_user_id=header.foreign_user_id
         if options.foreign_user_id is None
         else options.foreign_user_id,
-        unknown_user_id=header.unknown_user_id
-        if options.unknown_user_id is None
-        else options.unknown_user_id,
+        unknown_user_id=options.unknown_user_id or header.unknown_user_ids,
     )

@@ -11,6 +11,7 @@ from conformance.reference import (  # noqa: F401
     auth_faults,
     input_faults,
     issue_faults,
+    qrcode_faults,
     response_faults,
 )
 from conformance.reference.behaviour import (

@@ -39,6 +39,9 @@ USERS: frozenset[int] = frozenset().union(*SCOPES.values())
 
 CONTENT_TYPE = "application/xml; charset=utf-8"
 QRCODE_BASE = "https://qr.reference.invalid/"
+QRCODE_PATH = "/qr/"  # where the server serves the images when it serves them
+LOGIN_URL = "https://login.reference.invalid/qr"  # what a QR code encodes: this URL with the token
+PNG_TYPE = "image/png"
 SUCCESS_MESSAGE = "The request has been successfully processed"
 XML_PROLOG = '<?xml version="1.0" encoding="UTF-8"?>'
 DIGITS = re.compile(r"[0-9]+", re.ASCII)
@@ -66,6 +69,9 @@ class Options:
 
     slow_delay: float
     stopping: threading.Event = field(default_factory=threading.Event)
+    # Where <qrcode> URLs point; the server's own /qr/ when it serves the images (serve_qrcodes).
+    qrcode_base: str = QRCODE_BASE
+    serve_qrcodes: bool = False
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,7 @@ class Behaviour:
     def __init__(self, options: Options) -> None:
         self.options = options
         self.lock = threading.Lock()
+        self.qr_payloads: dict[str, str] = {}  # image path -> payload, kept only while serving images
 
     def handle(self, body: bytes, now: float) -> Reply:
         """Run every stage for one request body received at Unix time ``now``."""
@@ -193,16 +200,43 @@ class Behaviour:
         return secrets.token_hex(16)
 
     def qrcode(self) -> str:
-        """An absolute https URL on a host that can never resolve."""
-        return f"{QRCODE_BASE}{secrets.token_hex(8)}.png"
+        """An absolute https URL on a host that can never resolve (or the server's own /qr/ path)."""
+        return f"{self.options.qrcode_base}{secrets.token_hex(8)}.png"
+
+    def qrcode_payload(self, grant: Grant) -> str:
+        """What the grant's QR code encodes: a login URL carrying its token."""
+        return f"{LOGIN_URL}?token={grant.token}"
+
+    def qrcode_image(self, payload: str) -> bytes:
+        """The PNG of a QR code (full size, never a Micro QR) encoding ``payload``."""
+        import io
+
+        import segno
+
+        out = io.BytesIO()
+        segno.make_qr(payload, error="m").save(out, kind="png", scale=4, border=4)
+        return out.getvalue()
+
+    def serve_qrcode(self, path: str, now: float) -> Reply | None:
+        """GET of an issued grant's image: the PNG; None for any other path (not served here)."""
+        with self.lock:
+            payload = self.qr_payloads.get(urlsplit(path).path)
+        if payload is None:
+            return None
+        return Reply(200, (("Content-Type", PNG_TYPE), date_header(now)), self.qrcode_image(payload))
 
     def expire(self, now: float, token_expire: int) -> int:
         """The Unix time the token expires."""
         return int(now) + token_expire
 
     def issue(self, accepted: Accepted, now: float) -> Grant:
-        """Token, QR code URL and expiry for an accepted request."""
-        return Grant(accepted, self.token(), self.qrcode(), self.expire(now, accepted.token_expire))
+        """Token, QR code URL and expiry for an accepted request (its image kept when images are served)."""
+        grant = Grant(accepted, self.token(), self.qrcode(), self.expire(now, accepted.token_expire))
+        if self.options.serve_qrcodes:
+            path = urlsplit(grant.qrcode).path
+            with self.lock:
+                self.qr_payloads[path] = self.qrcode_payload(grant)
+        return grant
 
     # -- rendering -------------------------------------------------------------------------------
     def success_elements(self, grant: Grant) -> Elements:

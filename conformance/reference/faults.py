@@ -25,6 +25,9 @@ class Fault:
     requirements: tuple[str, ...]
     recordable: bool
     behaviour: type[Behaviour]
+    # What a run needs to see the fault: --fetch-qrcode, and profile settings (TOML lines)
+    fetch_qrcode: bool = False
+    profile: str = ""
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -44,6 +47,8 @@ def fault(
     requirements: tuple[str, ...],
     recordable: bool = True,
     registry: dict[str, Fault] | None = None,
+    fetch_qrcode: bool = False,
+    profile: str = "",
 ) -> Callable[[BehaviourT], BehaviourT]:
     """Register the decorated Behaviour subclass as fault ``name`` (its docstring describes it)."""
     target = FAULTS if registry is None else registry
@@ -63,7 +68,11 @@ def fault(
             raise ValueError(f"fault {name!r} needs a docstring describing the misbehaviour")
         if not any(stage in vars(behaviour) for stage in stages()):
             raise ValueError(f"fault {name!r} overrides no stage of Behaviour")
-        target[name] = Fault(name, kind, description, tuple(requirements), recordable, behaviour)
+        if fetch_qrcode and recordable:
+            raise ValueError(f"fault {name!r} needs --fetch-qrcode, never recorded: set recordable=False")
+        target[name] = Fault(
+            name, kind, description, tuple(requirements), recordable, behaviour, fetch_qrcode, profile
+        )
         return behaviour
 
     return register
@@ -93,7 +102,7 @@ def faults_markdown() -> str:
     for f in FAULTS.values():
         must_fail = ", ".join(f.requirements)
         stage = ", ".join(f"`{s}`" for s in f.stages)
-        recordable = "yes" if f.recordable else "no"
+        recordable = "yes" if f.recordable else "no (live with --fetch-qrcode)" if f.fetch_qrcode else "no"
         description = _markdown_text(f.description)
         lines.append(f"| `{f.name}` | {f.kind} | {description} | {must_fail} | {stage} | {recordable} |")
     return "\n".join(lines)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import socket
 import threading
 import time
@@ -13,7 +14,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.contract import ENDPOINT_PATH
-from conformance.reference.behaviour import Behaviour, Options, Rejection, Reply, date_header
+from conformance.reference.behaviour import (
+    QRCODE_PATH,
+    Behaviour,
+    Options,
+    Rejection,
+    Reply,
+    date_header,
+)
 from conformance.reference.faults import Fault, get_fault
 
 # The overrides keep http.server's signatures, used or not.
@@ -76,6 +84,18 @@ class _Handler(BaseHTTPRequestHandler):
         if name.startswith("do_"):
             return self._method_not_allowed
         raise AttributeError(name)
+
+    def do_GET(self) -> None:
+        reply = None
+        if urlsplit(self.path).path.startswith(QRCODE_PATH):
+            try:
+                reply = self.server.behaviour.serve_qrcode(self.path, time.time())
+            except Exception:
+                reply = self._error(500, "internal server error", time.time())
+        if reply is None:
+            self._method_not_allowed()
+            return
+        self._send(reply)
 
     def do_POST(self) -> None:
         now = time.time()
@@ -175,11 +195,12 @@ class ReferenceServer:
         host: str = "127.0.0.1",
         port: int = 0,
         slow_delay: float = DEFAULT_SLOW_DELAY,
+        serve_qrcodes: bool = False,
     ) -> None:
         self.fault: Fault | None = None if fault is None else get_fault(fault)
         self.host = host
         self.port = port
-        self.options = Options(slow_delay=slow_delay)
+        self.options = Options(slow_delay=slow_delay, serve_qrcodes=serve_qrcodes)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -200,9 +221,11 @@ class ReferenceServer:
         """Bind and serve in a daemon thread; returns once the socket is listening."""
         if self._server is not None:
             return
-        behaviour = (Behaviour if self.fault is None else self.fault.behaviour)(self.options)
         self.options.stopping.clear()
-        self._server = _Server((self.host, self.port), behaviour)
+        self._server = _Server((self.host, self.port), Behaviour(self.options))  # replaced once bound
+        if self.options.serve_qrcodes:  # the <qrcode> URLs point at this server, now that it has a port
+            self.options = dataclasses.replace(self.options, qrcode_base=self.url + QRCODE_PATH)
+        self._server.behaviour = (Behaviour if self.fault is None else self.fault.behaviour)(self.options)
         name = f"reference-server-{self._server.server_address[1]}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(POLL_INTERVAL,), name=name, daemon=True

@@ -1,0 +1,116 @@
+"""qrcode_image (LT-QRCODE-IMAGE) on hand-made grants with an injected fetcher; the http exception."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import yaml
+
+from conformance.checks import CheckContext, Subject, run_checks
+from conformance.profile import Profile
+from conformance.qrfetch import QrImage
+from tests.test_checks import API_KEY, exchange_from
+
+CASES = Path(__file__).parent / "cases" / "checks"
+TOKEN = "token-of-the-grant"
+
+
+def grant(*, sequence: int, token: str = TOKEN, qrcode: str = "https://qr.example/a.png") -> Subject:
+    """The conforming grant of the case files with this token and <qrcode>."""
+    data = yaml.safe_load((CASES / "grant_conforming.yaml").read_text(encoding="utf-8"))
+    exchange = exchange_from(data, sequence=sequence)
+    body = exchange.body.decode("utf-8")
+    start, end = body.index("<token>") + 7, body.index("</token>")
+    body = body[:start] + token + body[end:]
+    start, end = body.index("<qrcode>") + 8, body.index("</qrcode>")
+    body = body[:start] + qrcode + body[end:]
+    return Subject(dataclasses.replace(exchange, body=body.encode("utf-8")))
+
+
+def fetcher(images: dict[str, QrImage]) -> tuple[list[str], CheckContext]:
+    """A context whose fetcher answers from ``images`` and lists the URLs asked for."""
+    asked: list[str] = []
+
+    def fetch(url: str) -> QrImage:
+        asked.append(url)
+        return images[url]
+
+    return asked, CheckContext(profile=Profile(), api_key=API_KEY, qrcode_fetcher=fetch)
+
+
+def outcome(subject: Subject, ctx: CheckContext) -> tuple[bool | None, str]:
+    """(passed, failure text) of qrcode_image; passed None when it did not judge."""
+    (result,) = [r for r in run_checks(subject, ctx) if r.check == "qrcode_image"]
+    if result.failure is not None:
+        return False, f"{result.failure.title}: {result.failure.received}"
+    return (True if result.passed else None), ""
+
+
+def test_a_decodable_qr_code_of_its_own_passes_and_is_fetched_once() -> None:
+    url = "https://qr.example/a.png"
+    asked, ctx = fetcher({url: QrImage(url, payload="https://login.example/qr?n=1")})
+    assert outcome(grant(sequence=1), ctx) == (True, "")
+    assert asked == [url]
+
+
+def test_without_a_fetcher_the_check_does_not_judge() -> None:
+    ctx = CheckContext(profile=Profile(), api_key=API_KEY)
+    assert outcome(grant(sequence=1), ctx) == (None, "")
+
+
+def test_an_image_without_a_qr_code_fails_with_the_reason() -> None:
+    url = "https://qr.example/a.png"
+    _, ctx = fetcher({url: QrImage(url, problem="a 64x64 PNG image without a readable QR code")})
+    passed, text = outcome(grant(sequence=1), ctx)
+    assert passed is False
+    assert text == "<qrcode> image is not a readable QR code: a 64x64 PNG image without a readable QR code"
+
+
+def test_the_same_payload_behind_two_urls_fails_without_showing_it() -> None:
+    payload = f"https://login.example/qr?token={TOKEN}"
+    images = {
+        u: QrImage(u, payload=payload) for u in ("https://qr.example/a.png", "https://qr.example/b.png")
+    }
+    _, ctx = fetcher(images)
+    assert outcome(grant(sequence=1, qrcode="https://qr.example/a.png"), ctx)[0] is True
+    passed, text = outcome(grant(sequence=2, qrcode="https://qr.example/b.png"), ctx)
+    assert passed is False
+    assert text == (
+        f"the same QR code for two grants: the QR code of request #1 again ({len(payload)}-character payload)"
+    )
+    assert TOKEN not in text
+
+
+def test_the_token_is_required_only_where_the_profile_says_so() -> None:
+    url = "https://qr.example/a.png"
+    image = QrImage(url, payload="https://login.example/qr?token=another-token")
+    _, ctx = fetcher({url: image})
+    assert outcome(grant(sequence=1), ctx) == (True, "")
+    _, ctx = fetcher({url: image})
+    ctx.profile = Profile(qrcode_carries_token=True)
+    passed, text = outcome(grant(sequence=1), ctx)
+    assert passed is False
+    assert text.startswith("the QR code does not carry the grant's token: a 44-character payload")
+    _, ctx = fetcher({url: QrImage(url, payload=f"https://login.example/qr?token={TOKEN}")})
+    ctx.profile = Profile(qrcode_carries_token=True)
+    assert outcome(grant(sequence=1), ctx) == (True, "")
+
+
+def test_a_url_that_is_not_absolute_is_left_to_qrcode_url() -> None:
+    asked, ctx = fetcher({})
+    assert outcome(grant(sequence=1, qrcode="/qr/a.png"), ctx) == (None, "")
+    assert asked == []
+
+
+def url_failed(subject: Subject, ctx: CheckContext) -> bool:
+    """Whether LT-QRCODE-URL failed on ``subject``."""
+    return "LT-QRCODE-URL" in {r.requirement for r in run_checks(subject, ctx) if r.failure}
+
+
+def test_plain_http_qrcode_is_accepted_only_from_the_hosts_the_run_names() -> None:
+    loopback = "http://127.0.0.1:8080/qr/a.png"
+    assert url_failed(grant(sequence=1, qrcode=loopback), CheckContext(Profile(), API_KEY))
+    ctx = CheckContext(profile=Profile(), api_key=API_KEY, qrcode_http_hosts=frozenset({"127.0.0.1"}))
+    assert not url_failed(grant(sequence=1, qrcode=loopback), ctx)
+    assert url_failed(grant(sequence=1, qrcode="http://qr.example/a.png"), ctx)
