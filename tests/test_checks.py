@@ -430,9 +430,9 @@ def test_the_stateful_pairs_cover_every_fault_of_their_requirements() -> None:
 def test_a_stateful_check_alone_still_fails_its_faults(
     name: str, fault: str, registry: dict[str, CheckSpec], tmp_path: Path
 ) -> None:
+    from conformance.local import open_session
     from conformance.options import REFERENCE_TARGET, RunOptions
     from conformance.reference import get_fault
-    from conformance.local import open_session
     from conformance.runner import execute
 
     spec = registry[name]

@@ -40,8 +40,10 @@ def fetcher(images: dict[str, QrImage]) -> tuple[list[str], CheckContext]:
 
 
 def outcome(subject: Subject, ctx: CheckContext) -> tuple[bool | None, str]:
-    """(passed, failure text) of qrcode_image; passed None when it did not judge."""
+    """(passed, failure text) of qrcode_image; passed None when it did not judge. The run state then learns
+    the exchange, as the engine has it do after the checks."""
     (result,) = [r for r in run_checks(subject, ctx) if r.check == "qrcode_image"]
+    ctx.state.observe(subject)
     if result.failure is not None:
         return False, f"{result.failure.title}: {result.failure.received}"
     return (True if result.passed else None), ""
