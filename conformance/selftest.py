@@ -45,6 +45,10 @@ class SelftestOptions:
     seed: int | None = None
     timeout: float = SELFTEST_TIMEOUT
     work_dir: Path | None = None  # kept: each selftest makes a fresh subdirectory; None: a temp dir, removed
+    # Each fault's runs send only the suite tests that declare one of its requirements (a fault none of
+    # them declares runs them all). The conforming reference always runs every test: a false alarm can be
+    # anywhere. `conformance selftest --focused`; the CI gate runs so.
+    focused: bool = False
     token_sample: int = DEFAULT_TOKEN_SAMPLE
 
 
@@ -205,6 +209,8 @@ def run_fault(name: str | None, *, options: SelftestOptions, seed: int, work_dir
         "cassettes": cassettes,
         "profile": _profile(work_dir, options, extra=fault.profile if fault else ""),
     }
+    focus = options.focused and fault is not None and not fault.whole_run
+    keyword = focus_keyword(fault.requirements) if focus and fault is not None else None
     live = run_suite(
         RunOptions(
             target=REFERENCE_TARGET,
@@ -215,10 +221,11 @@ def run_fault(name: str | None, *, options: SelftestOptions, seed: int, work_dir
             **common,
         ),
         slow_delay=options.timeout * SLOW_DELAY_FACTOR,
+        keyword=keyword,
     )
     replayed = None
     if replay:
-        replayed = run_suite(RunOptions(report_dir=work_dir / "replay", **common))
+        replayed = run_suite(RunOptions(report_dir=work_dir / "replay", **common), keyword=keyword)
     expected = () if fault is None else fault.requirements
     return FaultResult(name, expected, recordable, live, replayed)
 
@@ -232,10 +239,12 @@ def _profile(work_dir: Path, options: SelftestOptions, *, extra: str = "") -> Pa
     return path
 
 
-def run_suite(options: RunOptions, *, slow_delay: float = DEFAULT_SLOW_DELAY) -> RunOutcome:
+def run_suite(
+    options: RunOptions, *, slow_delay: float = DEFAULT_SLOW_DELAY, keyword: str | None = None
+) -> RunOutcome:
     """One in-process, quiet conformance run; a configuration error becomes an errored outcome.
 
-    ``slow_delay``: how long the reference's slow faults stall, in seconds.
+    ``slow_delay``: how long the reference's slow faults stall, in seconds; ``keyword``: a -k expression.
     """
     from conformance.local import open_session, reference_target
     from conformance.runner import execute  # imports pytest: loaded when a run starts
@@ -244,7 +253,8 @@ def run_suite(options: RunOptions, *, slow_delay: float = DEFAULT_SLOW_DELAY) ->
 
     started = time.monotonic()
     try:
-        with open_session(options, local=reference_target(slow_delay=slow_delay)) as session:
+        local = reference_target(slow_delay=slow_delay)
+        with open_session(options, local=local, keyword=keyword) as session:
             summary = execute(session)
     except ConfigError as exc:
         return RunOutcome(options.mode, "error", (), str(exc), time.monotonic() - started)
@@ -253,6 +263,32 @@ def run_suite(options: RunOptions, *, slow_delay: float = DEFAULT_SLOW_DELAY) ->
     failed = tuple(r.id for r in summary.requirements if r.outcome in FAILED_OUTCOMES)
     duration = time.monotonic() - started
     return RunOutcome(options.mode, summary.verdict.value, failed, summary.error, duration)
+
+
+def suite_targets() -> dict[str, tuple[str, ...]]:
+    """Each conformance test of the suite (by function name) and the requirements it declares."""
+    import importlib
+    import pkgutil
+
+    import conformance.suite
+
+    targets: dict[str, tuple[str, ...]] = {}
+    for module_info in pkgutil.iter_modules(conformance.suite.__path__):
+        if not module_info.name.startswith("test_"):
+            continue
+        module = importlib.import_module(f"conformance.suite.{module_info.name}")
+        for name, function in vars(module).items():
+            if name.startswith("test_") and callable(function):
+                marks = getattr(function, "pytestmark", [])
+                targets[name] = tuple(a for m in marks if m.name == "requirements" for a in m.args)
+    return targets
+
+
+def focus_keyword(requirements: tuple[str, ...]) -> str | None:
+    """A -k expression for the suite tests declaring any of ``requirements``; None (every test) if none."""
+    wanted = set(requirements)
+    names = sorted(name for name, declared in suite_targets().items() if wanted & set(declared))
+    return " or ".join(names) or None
 
 
 def _detects(run: RunOutcome, expected: tuple[str, ...]) -> bool:

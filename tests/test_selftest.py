@@ -18,8 +18,10 @@ from conformance.selftest import (
     RunOutcome,
     SelftestOptions,
     SelftestReport,
+    focus_keyword,
     run_selftest,
     selected_faults,
+    suite_targets,
 )
 
 GATE_SEED = 20_251_128  # fixed: the CI gate is deterministic; the flakiness test varies seeds instead
@@ -96,6 +98,19 @@ def test_unknown_fault_is_a_usage_error() -> None:
     assert "unknown fault 'no_such_fault'" in result.output
 
 
+def test_a_focused_fault_run_sends_the_tests_declaring_its_requirements() -> None:
+    targets = suite_targets()
+    assert targets["test_tokens_are_unique_and_unpredictable"] == ("LT-TOKEN-UNIQUE", "LT-TOKEN-STRENGTH")
+    keyword = focus_keyword(("LT-TOKEN-STRENGTH",))
+    assert keyword is not None
+    chosen = set(keyword.split(" or "))
+    assert chosen == {name for name, declared in targets.items() if "LT-TOKEN-STRENGTH" in declared}
+    assert "test_tokens_are_unique_and_unpredictable" in chosen
+    assert "test_user_id_generated" not in chosen
+    assert focus_keyword(("LT-NO-SUCH-REQUIREMENT",)) is None  # no test declares it: every test runs
+    assert all(name.startswith("test_") for name in targets) and len(targets) >= 20
+
+
 def test_selftest_runs_with_a_small_token_sample_profile(tmp_path: Path) -> None:
     from conformance.profile import load_profile
     from conformance.selftest import _profile
@@ -126,8 +141,10 @@ def test_gate_the_conforming_reference_raises_no_false_alarm_live_or_replayed() 
 @pytest.mark.parametrize("name", list(FAULTS))
 def test_gate_every_fault_is_detected_live_and_in_replay(name: str) -> None:
     """The CI gate, one fault per case (so the cases spread over the test workers): a change that blinds
-    a check fails here, naming the fault. The score over all of them is ``detected N/N``."""
-    report = run_selftest(SelftestOptions(faults=(name,), reference=False, seed=GATE_SEED))
+    a check fails here, naming the fault. The score over all of them is ``detected N/N``. Each fault's
+    runs send the suite tests that declare its requirements (the false-alarm baseline sends every test)."""
+    options = SelftestOptions(faults=(name,), reference=False, seed=GATE_SEED, focused=True)
+    report = run_selftest(options)
     (result,) = report.faults
     assert report.errors == []
     assert result.detected_live, f"{name}: live run failed {result.live.failed}, must fail {result.expected}"
@@ -182,7 +199,9 @@ def test_disabling_any_check_leaves_a_fault_undetected(
     monkeypatch.delitem(CHECKS, check_name)
     caught_anyway: dict[str, tuple[str, ...]] = {}
     for fault in faults:  # the first fault that goes unnoticed proves the point; the rest need not run
-        options = SelftestOptions(faults=(fault,), replay=False, reference=False, seed=GATE_SEED)
+        options = SelftestOptions(
+            faults=(fault,), replay=False, reference=False, seed=GATE_SEED, focused=True
+        )
         report = run_selftest(options)
         (result,) = report.faults
         if not result.detected:

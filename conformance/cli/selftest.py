@@ -118,6 +118,12 @@ def _progress(out: Console, *, total: int) -> Iterator[Callable[[FaultResult], N
     help="Per-request timeout in seconds; the slow fault stalls 5 times as long.",
 )
 @click.option(
+    "--focused",
+    is_flag=True,
+    help="Each fault's runs send only the suite tests that declare its requirements (faster; the "
+    "conforming reference still runs every test).",
+)
+@click.option(
     "--work-dir",
     type=click.Path(file_okay=False, path_type=Path),
     metavar="DIR",
@@ -130,6 +136,7 @@ def selftest_command(
     max_examples: int,
     seed: int | None,
     timeout: float,
+    focused: bool,
     work_dir: Path | None,
 ) -> int:
     """Run the suite against the conforming reference and every fault; exit 0 only on a full score."""
@@ -148,6 +155,7 @@ def selftest_command(
         seed=seed,
         timeout=timeout,
         work_dir=work_dir,
+        focused=focused,
     )
     out = console()
     plain = not out.is_terminal

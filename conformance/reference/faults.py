@@ -28,6 +28,9 @@ class Fault:
     # What a run needs to see the fault: --fetch-qrcode, and profile settings (TOML lines)
     fetch_qrcode: bool = False
     profile: str = ""
+    # It shows only after the volume of a whole run (state the target builds up over many requests): a
+    # focused selftest (`--focused`) sends it every test, not only those declaring its requirements.
+    whole_run: bool = False
 
     @property
     def stages(self) -> tuple[str, ...]:
@@ -49,6 +52,7 @@ def fault(
     registry: dict[str, Fault] | None = None,
     fetch_qrcode: bool = False,
     profile: str = "",
+    whole_run: bool = False,
 ) -> Callable[[BehaviourT], BehaviourT]:
     """Register the decorated Behaviour subclass as fault ``name`` (its docstring describes it)."""
     target = FAULTS if registry is None else registry
@@ -71,7 +75,15 @@ def fault(
         if fetch_qrcode and recordable:
             raise ValueError(f"fault {name!r} needs --fetch-qrcode, never recorded: set recordable=False")
         target[name] = Fault(
-            name, kind, description, tuple(requirements), recordable, behaviour, fetch_qrcode, profile
+            name,
+            kind,
+            description,
+            tuple(requirements),
+            recordable,
+            behaviour,
+            fetch_qrcode,
+            profile,
+            whole_run,
         )
         return behaviour
 
