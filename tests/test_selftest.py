@@ -158,7 +158,7 @@ def test_gate_every_fault_is_detected_live_and_in_replay(name: str) -> None:
 @pytest.mark.e2e
 def test_a_blinded_check_shows_as_an_undetected_fault(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delitem(CHECKS, "qrcode_url")
-    code, lines = invoke("--faults", "qrcode_http", "--no-replay", "--seed", str(GATE_SEED))
+    code, lines = invoke("--faults", "qrcode_http", "--no-replay", "--focused", "--seed", str(GATE_SEED))
     assert code == 1
     assert lines[-2:] == ["undetected: qrcode_http", "detected 0/1, false alarms 0"]
 
@@ -170,14 +170,15 @@ def test_a_check_that_fails_the_reference_is_a_false_alarm(monkeypatch: pytest.M
 
     spec = CHECKS["cache_control_no_store"]
     monkeypatch.setitem(CHECKS, spec.name, CheckSpec(spec.name, spec.serves, always_warns))
-    code, lines = invoke("--faults", "cache_control_missing", "--seed", str(GATE_SEED))
+    code, lines = invoke("--faults", "cache_control_missing", "--focused", "--seed", str(GATE_SEED))
     assert code == 1
     assert lines[-1] == "detected 1/1, false alarms 2"  # the SHOULD requirement, live and replayed
 
 
 @pytest.mark.e2e
 def test_work_dir_keeps_reports_and_cassettes(tmp_path: Path) -> None:
-    code, lines = invoke("--faults", "token_short", "--work-dir", str(tmp_path), "--seed", str(GATE_SEED))
+    args = ("--faults", "token_short", "--focused", "--work-dir", str(tmp_path), "--seed", str(GATE_SEED))
+    code, lines = invoke(*args)
     assert code == 0, "\n".join(lines)
     (kept,) = tmp_path.iterdir()
     assert f"reports and cassettes kept in {kept}" in lines

@@ -106,7 +106,12 @@ class AuthCachedAfterGrant(Behaviour):
 FAIL_OPEN_AFTER = 250
 
 
-@fault(name="auth_fails_open_late", kind="authentication state", requirements=("LT-AUTH-KEY-INVALID",))
+@fault(
+    name="auth_fails_open_late",
+    kind="authentication state",
+    requirements=("LT-AUTH-KEY-INVALID",),
+    whole_run=True,  # only after 250 requests
+)
 class AuthFailsOpenLate(Behaviour):
     """After 250 requests any api_key is accepted (a key cache that fails open when full)."""
 

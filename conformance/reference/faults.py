@@ -28,8 +28,9 @@ class Fault:
     # What a run needs to see the fault: --fetch-qrcode, and profile settings (TOML lines)
     fetch_qrcode: bool = False
     profile: str = ""
-    # It shows only after the volume of a whole run (state the target builds up over many requests): a
-    # focused selftest (`--focused`) sends it every test, not only those declaring its requirements.
+    # It shows only in a whole run (after many requests, or on an input that only the tests of other
+    # requirements send): a focused selftest (`--focused`) sends it every test, not only those declaring
+    # its requirements.
     whole_run: bool = False
 
     @property

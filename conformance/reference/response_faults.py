@@ -200,7 +200,12 @@ class RejectionHttp200(Behaviour):
         return reply
 
 
-@fault(name="server_error_on_max_expire", kind="5xx on edge input", requirements=("LT-HTTP-NO-5XX",))
+@fault(
+    name="server_error_on_max_expire",
+    kind="5xx on edge input",
+    requirements=("LT-HTTP-NO-5XX",),
+    whole_run=True,  # token_expire=86400 is sent by the tests of other requirements
+)
 class ServerErrorOnMaxExpire(Behaviour):
     """token_expire=86400 overflows an internal 16-bit field and the target answers 500."""
 
@@ -222,7 +227,13 @@ class RedirectOnAuthFailure(Behaviour):
         return reply
 
 
-@fault(name="slow_on_min_expire", kind="slow response", requirements=("LT-HTTP-TIMELY",), recordable=False)
+@fault(
+    name="slow_on_min_expire",
+    kind="slow response",
+    requirements=("LT-HTTP-TIMELY",),
+    recordable=False,
+    whole_run=True,  # token_expire=60 is sent by the tests of other requirements
+)
 class SlowOnMinExpire(Behaviour):
     """token_expire=60 is answered only after slow_delay seconds (longer than the client timeout)."""
 
