@@ -28,6 +28,8 @@ GATE_SEED = 20_251_128  # fixed: the CI gate is deterministic; the flakiness tes
 MIN_FAULTS = 25
 FLAKINESS_RUNS = 20
 FLAKINESS_MAX_EXAMPLES = 10
+# Requirements judged by statistics or by the clock: what a seed can make a correct target fail.
+STOCHASTIC_REQUIREMENTS = ("LT-TOKEN-ENTROPY", "LT-TOKEN-UNIQUE", "LT-TOKEN-STRENGTH", "LT-EXPIRE-CONSISTENT")
 
 
 def invoke(*args: str) -> tuple[int, list[str]]:
@@ -217,8 +219,11 @@ def test_disabling_any_check_leaves_a_fault_undetected(
 @pytest.mark.e2e
 @pytest.mark.parametrize("number", range(1, FLAKINESS_RUNS + 1))
 def test_conforming_reference_passes_twenty_seeds(number: int) -> None:
-    """Twenty live runs of the reference, each with its own random seed (printed when it fails)."""
-    (run,) = flakiness_runs(runs=1, max_examples=FLAKINESS_MAX_EXAMPLES)
+    """Twenty live runs of the reference, each with its own random seed (printed when it fails), of the
+    suite tests whose judgments are statistical or timed: the 560-token sample's entropy statistics, the
+    parallel burst, uniqueness and expire arithmetic (`python -m benchmarks.flakiness` runs whole suites)."""
+    keyword = focus_keyword(STOCHASTIC_REQUIREMENTS)
+    (run,) = flakiness_runs(runs=1, max_examples=FLAKINESS_MAX_EXAMPLES, keyword=keyword)
     assert run.conformant, (
         f"run {number}: false alarm (rerun with conformance run --target reference): {run.line()}"
     )
