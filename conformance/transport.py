@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import socket
 import ssl
@@ -173,7 +174,9 @@ def _ssl_context(ca_bundle: Path) -> ssl.SSLContext:
     return context
 
 
+@functools.lru_cache(maxsize=1)
 def _default_context() -> ssl.SSLContext:
+    # One per process: loading the CA store costs ~50 ms, and a context is shared safely by clients.
     import certifi
 
     return ssl.create_default_context(cafile=certifi.where())  # what httpx builds for verify=True
