@@ -13,6 +13,10 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 # A wheel carries the schemas inside the package; an editable checkout reads the top-level schemas/.
 SCHEMA_DIRS = (_PACKAGE_DIR / "_schemas", _PACKAGE_DIR.parent / "schemas")
 MAX_ERRORS = 3
+# Validation results remembered per body: refusals repeat the same few bodies hundreds of times a run,
+# and XSD validation is most of what judging a body costs. Small bodies only, a bounded number of them.
+CACHED_BODY_BYTES = 4096
+CACHED_BODIES = 512
 
 
 class SchemaError(ValueError):
@@ -42,6 +46,25 @@ def load_schema(name: str) -> Any:
         return xmlschema.XMLSchema(str(path))
     except (xmlschema.XMLSchemaException, OSError, ET.ParseError) as exc:
         raise SchemaError(f"schema {path} cannot be loaded: {exc}") from None
+
+
+_remembered: dict[tuple[str, bytes, Limits], tuple[str, ...]] = {}
+
+
+def body_validation_errors(
+    name: str, body: bytes, root: ET.Element, *, limits: Limits = DEFAULT_LIMITS
+) -> list[str]:
+    """``validation_errors`` of ``root``, parsed from ``body``: the same bytes give the same answer, so a
+    small body's answer is remembered (the first CACHED_BODIES of them, for the life of the process)."""
+    if len(body) > CACHED_BODY_BYTES:
+        return validation_errors(name, root, limits=limits)
+    key = (name, body, limits)
+    known = _remembered.get(key)
+    if known is None:
+        known = tuple(validation_errors(name, root, limits=limits))
+        if len(_remembered) < CACHED_BODIES:
+            _remembered[key] = known
+    return list(known)
 
 
 def validation_errors(name: str, root: ET.Element, *, limits: Limits = DEFAULT_LIMITS) -> list[str]:

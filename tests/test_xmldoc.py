@@ -67,3 +67,32 @@ def test_validation_checks_the_structure_before_the_schema() -> None:
     assert root is not None
     errors = schema.validation_errors("user_response.xsd", root, limits=Limits(max_attributes=10))
     assert errors == ["structural limit: 80 attributes on <user_response> (at most 10)"]
+
+
+def test_a_small_body_is_validated_once_and_answers_like_a_fresh_validation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[bytes] = []
+    real = schema.validation_errors
+
+    def counted(name: str, root: object, **kwargs: object) -> list[str]:
+        calls.append(name.encode())
+        return real(name, root, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(schema, "_remembered", {})
+    monkeypatch.setattr(schema, "validation_errors", counted)
+    invalid = VALID.replace("<status>", "<status>x").encode()  # a different body, invalid
+    for body in (VALID.encode(), invalid):
+        root = xmldoc.parse(body).root
+        assert root is not None
+        first = schema.body_validation_errors("user_response.xsd", body, root)
+        first.append("changed by the caller")  # the remembered answer is not the caller's list
+        again = schema.body_validation_errors("user_response.xsd", body, root)
+        assert again == real("user_response.xsd", root)
+    assert len(calls) == 2  # once per distinct body
+    big = VALID.replace("</message>", " " * schema.CACHED_BODY_BYTES + "</message>").encode()
+    big_root = xmldoc.parse(big).root
+    assert big_root is not None
+    schema.body_validation_errors("user_response.xsd", big, big_root)
+    schema.body_validation_errors("user_response.xsd", big, big_root)
+    assert len(calls) == 4  # a large body is validated every time (not kept in memory)

@@ -26,7 +26,7 @@ def schema_conformance(subject: Subject, ctx: CheckContext) -> str | None:
             f"XML valid against {schema_name}",
             document.error or "no document",
         )
-    errors = schema.validation_errors(schema_name, document.root)
+    errors = schema.body_validation_errors(schema_name, subject.exchange.body, document.root)
     if errors:
         raise CheckFailure(
             requirement,
