@@ -18,7 +18,7 @@ import pytest
 
 from conformance.report.allure import ALLURE_STATUS
 from conformance.report.html import SINGLE_FILE_NAME, ReportError, build_html_report, find_allure
-from tests.cli_support import conformance, summary
+from tests.cli_support import conformance, small_run, summary
 
 # One xdist worker runs the whole module: its tests share the module's runs.
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("browser")]
@@ -97,7 +97,7 @@ def run_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     reports = tmp_path_factory.mktemp("run") / "reports"
     done = conformance(
         "run", "--target", "reference", "--fault", FAULT, "--not-applicable", NOT_APPLICABLE,
-        "--max-examples", "20", "--seed", "7", "--report-dir", str(reports), "-q",
+        *small_run(reports.parent), "--seed", "7", "--report-dir", str(reports), "-q",
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     return reports

@@ -14,7 +14,7 @@ import pytest
 
 from conformance.reference import REFERENCE_API_KEY
 from conformance.verdict import EXIT_CODES
-from tests.cli_support import conformance
+from tests.cli_support import conformance, small_run
 
 pytestmark = pytest.mark.e2e
 CANARY = "CANARY-KEY-3e8d1f0a9b7c"
@@ -148,8 +148,7 @@ def test_shipped_faults_fail_their_requirement(tmp_path: Path, fault: str, requi
         fault,
         "--report-dir",
         str(tmp_path / "r"),
-        "--max-examples",
-        "20",
+        *small_run(tmp_path),
         cwd=tmp_path,
     )
     assert result.returncode == 1, result.stdout + result.stderr
@@ -172,10 +171,9 @@ def test_exit_codes_are_documented_in_the_readme() -> None:
 
 
 def test_plain_text_for_logs_colours_for_terminals(tmp_path: Path) -> None:
-    plain = conformance("run", "--report-dir", str(tmp_path / "a"), cwd=Path(__file__).parent.parent)
-    coloured = conformance(
-        "run", "--report-dir", str(tmp_path / "b"), env={"FORCE_COLOR": "1"}, cwd=Path(__file__).parent.parent
-    )
+    run = ("run", "--target", "reference", *small_run(tmp_path))
+    plain = conformance(*run, "--report-dir", str(tmp_path / "a"))
+    coloured = conformance(*run, "--report-dir", str(tmp_path / "b"), env={"FORCE_COLOR": "1"})
     assert plain.returncode == coloured.returncode == 0
     assert "\x1b[" not in plain.stdout
     assert "LT-EXPIRE-CONSISTENT" in plain.stdout and "PASS test_valid_request_is_granted" in plain.stdout

@@ -12,7 +12,7 @@ import pytest
 
 from conformance.config import ConfigFileError, resolve_options
 from conformance.options import OPTION_SPECS, RunOptions
-from tests.cli_support import ROOT, conformance
+from tests.cli_support import ROOT, conformance, small_profile
 
 KEY = "canary-key-0f9e8d7c6b5a"
 STAGING = """
@@ -170,13 +170,14 @@ target = "reference"
 fault = "${FAULT}"
 seed = 31
 max-examples = 5
+profile = "small.toml"
 user-id = 12345
 foreign-user-id = "${FOREIGN}"
 report-dir = "reports"
 """
 SAME_ON_THE_COMMAND_LINE = (
     "--target", "reference", "--fault", "qrcode_missing", "--seed", "31", "--max-examples", "5",
-    "--user-id", "12345", "--foreign-user-id", "54321", "--report-dir", "reports",
+    "--profile", "small.toml", "--user-id", "12345", "--foreign-user-id", "54321", "--report-dir", "reports",
 )  # fmt: skip
 SAME_RUN = ("verdict", "exit_code", "mode", "profile", "seed", "max_examples", "requests", "target_version")
 
@@ -199,6 +200,7 @@ def test_a_run_configured_only_by_the_file_equals_the_command_line_run(tmp_path:
     configured, commanded = tmp_path / "configured", tmp_path / "commanded"
     configured.mkdir()
     commanded.mkdir()
+    small_profile(configured), small_profile(commanded)  # a small run: 5 examples, a small token sample
     (configured / "conformance.toml").write_text(CONFIGURED_RUN, encoding="utf-8")
     variables = {"FAULT": "qrcode_missing", "FOREIGN": "54321"}
     by_file = conformance("run", "--env", "staging", cwd=configured, env=variables)
@@ -229,6 +231,7 @@ def test_cli_config_error_is_one_line_exit_2(tmp_path: Path) -> None:
 @pytest.mark.e2e
 def test_the_pytest_plugin_reads_the_same_config(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
+    small_profile(tmp_path)
     config.write_text(
         CONFIGURED_RUN.replace("${FAULT}", "qrcode_missing").replace("${FOREIGN}", "54321"), encoding="utf-8"
     )

@@ -13,7 +13,7 @@ from conformance.cli.diff import DIFF_EXIT_CODES
 from conformance.drift import Change, compare, exchange_changes, requirement_changes
 from conformance.engine import ExchangeNote
 from conformance.files import write_atomic
-from tests.cli_support import ROOT, conformance
+from tests.cli_support import ROOT, conformance, small_profile, small_run
 
 
 def note(
@@ -87,8 +87,17 @@ def test_diff_against_the_reference_without_a_fault_is_no_drift() -> None:
 
 
 @pytest.mark.e2e
-def test_diff_against_a_fault_lists_the_requirement_first_and_no_unsent_noise() -> None:
-    result = conformance("diff", "--target", "reference", "--fault", "qrcode_http")
+def test_diff_against_a_fault_lists_the_requirement_first_and_no_unsent_noise(tmp_path: Path) -> None:
+    cassettes = str(tmp_path / "c")  # a small recording: the diff replays it and runs its like live
+    recorded = conformance(
+        "run", "--target", "reference", "--record", "--cassettes", cassettes, *small_run(tmp_path),
+        "--report-dir", str(tmp_path / "rec"),
+    )  # fmt: skip
+    assert recorded.returncode == 0, recorded.stdout + recorded.stderr
+    result = conformance(
+        "diff", "--target", "reference", "--fault", "qrcode_http", "--cassettes", cassettes,
+        *small_profile(tmp_path),
+    )  # fmt: skip
     assert result.returncode == 1, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[1:3] == ["requirement outcomes changed (1):", "  LT-QRCODE-URL: passed -> failed"]

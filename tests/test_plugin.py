@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conformance.options import OPTION_SPECS
+from tests.cli_support import small_run
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parent.parent
@@ -27,12 +28,13 @@ def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_conformant_reference(tmp_path: Path) -> None:
-    result = pytest_run("--target", "reference", "--report-dir", str(tmp_path), "--max-examples", "20")
+    reports = tmp_path / "r"
+    result = pytest_run("--target", "reference", "--report-dir", str(reports), *small_run(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "22 passed" in result.stdout
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary = json.loads((reports / "summary.json").read_text())
     assert summary["verdict"] == "conformant"
-    assert (tmp_path / "signoff.md").is_file()
+    assert (reports / "signoff.md").is_file()
 
 
 def test_fault_fails_the_tests_and_names_the_requirement(tmp_path: Path) -> None:
@@ -42,13 +44,12 @@ def test_fault_fails_the_tests_and_names_the_requirement(tmp_path: Path) -> None
         "--fault",
         "qrcode_missing",
         "--report-dir",
-        str(tmp_path),
-        "--max-examples",
-        "20",
+        str(tmp_path / "r"),
+        *small_run(tmp_path),
     )
     assert result.returncode == 1
     assert "[LT-QRCODE-URL] no <qrcode> in a grant" in result.stdout
-    summary = json.loads((tmp_path / "summary.json").read_text())
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["verdict"] == "non-conformant"
 
 

@@ -13,6 +13,7 @@ import pytest
 from conformance.local import open_session
 from conformance.options import RunOptions
 from conformance.runner import execute
+from tests.cli_support import small_profile, small_run
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).parent.parent
@@ -51,7 +52,7 @@ def plain_pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]
 def test_plain_pytest_prints_seed_and_verdict_and_writes_junit(tmp_path: Path) -> None:
     reports = tmp_path / "r"
     result = plain_pytest(
-        tmp_path, "--target", "reference", "--report-dir", str(reports), "--max-examples", "5"
+        tmp_path, "--target", "reference", "--report-dir", str(reports), *small_run(tmp_path)
     )
     assert result.returncode == 0, result.stdout[-3000:]
     summary = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
@@ -69,8 +70,7 @@ def test_a_crashing_suite_test_is_exit_5_in_plain_pytest(tmp_path: Path) -> None
         "reference",
         "--report-dir",
         str(reports),
-        "--max-examples",
-        "5",
+        *small_run(tmp_path),
         "-p",
         "crash_plugin",
     )
@@ -82,7 +82,10 @@ def test_a_crashing_suite_test_is_exit_5_in_plain_pytest(tmp_path: Path) -> None
 
 
 def test_a_crashing_suite_test_is_exit_5_in_the_cli_path(tmp_path: Path) -> None:
-    options = RunOptions(target="reference", report_dir=tmp_path / "r", max_examples=5, seed=1)
+    _, profile = small_profile(tmp_path)
+    options = RunOptions(
+        target="reference", report_dir=tmp_path / "r", max_examples=5, seed=1, profile=Path(profile)
+    )
     with open_session(options) as session:
         summary = execute(session, plugins=[Crash()])
     assert summary.verdict == "error" and summary.exit_code == 5

@@ -23,7 +23,7 @@ from conformance.model import key_probe_secrets
 from conformance.reference import REFERENCE_FOREIGN_USER_ID, REFERENCE_USER_ID, ReferenceServer
 from conformance.reference import behaviour as reference_behaviour
 from conformance.verdict import EXIT_INCOMPLETE
-from tests.cli_support import ROOT, conformance, summary
+from tests.cli_support import ROOT, conformance, small_profile, small_run, summary
 
 pytestmark = pytest.mark.e2e
 CANARY = "CANARY-KEY-5b1e2f9a-77c3"
@@ -83,8 +83,8 @@ def replay(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 )
 def test_replay_reaches_the_live_verdict(tmp_path: Path, fault: str | None) -> None:
     code = 1 if fault else 0
-    record(tmp_path, *(["--fault", fault] if fault else []), "--max-examples", "30", code=code)
-    replayed = replay(tmp_path)
+    record(tmp_path, *(["--fault", fault] if fault else []), *small_run(tmp_path), code=code)
+    replayed = replay(tmp_path, *small_profile(tmp_path))
     assert replayed.returncode == code, replayed.stdout + replayed.stderr
     assert failed(summary(tmp_path / "r")) == failed(summary(tmp_path / "rec"))
     if fault == "expire_one_hour_late":  # a generated test fails: its last recorded failure is shown
@@ -129,8 +129,7 @@ def test_canary_key_and_live_tokens_never_reach_disk(
         str(tmp_path / "c"),
         "--report-dir",
         str(tmp_path / "r"),
-        "--max-examples",
-        "20",
+        *small_run(tmp_path),
         env={"CONFORMANCE_API_KEY": CANARY},
     )
     assert result.returncode == (1 if echoing else 0), result.stdout + result.stderr
@@ -214,22 +213,35 @@ def test_replay_options_that_differ_from_the_recording_are_named(tmp_path: Path)
     assert "re-record" not in line.split(";")[0]
 
 
-def aged_copy(tmp_path: Path, days: int) -> Path:
-    """The bundled cassettes, re-dumped as if recorded ``days`` ago."""
+@pytest.fixture(scope="module")
+def small_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, tuple[str, ...]]:
+    """A small complete recording of the reference (read-only: copy it to change it) and the options
+    (its profile) a replay of it needs."""
+    tmp_path = tmp_path_factory.mktemp("small")
+    record(tmp_path, *small_run(tmp_path))
+    return tmp_path / "c", small_profile(tmp_path)
+
+
+def aged_copy(tmp_path: Path, recording: Path, days: int) -> Path:
+    """The ``recording``'s cassettes, re-dumped as if recorded ``days`` ago."""
     directory = tmp_path / "old"
     directory.mkdir()
     stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).isoformat(timespec="seconds")
-    for path in BUNDLED.glob("*.yaml"):
+    for path in recording.glob("*.yaml"):
         cassette = load_cassette(path)
         old = dataclasses.replace(cassette.header, recorded_at=stamp)
         write_atomic(directory / path.name, dump_cassette(cassette.name, old, list(cassette.interactions)))
     return directory
 
 
-def test_old_cassettes_warn_and_the_summary_says_what_was_judged(tmp_path: Path) -> None:
-    directory = aged_copy(tmp_path, 120)
+@pytest.mark.xdist_group("small-recording")  # one worker: these share the recording
+def test_old_cassettes_warn_and_the_summary_says_what_was_judged(
+    tmp_path: Path, small_recording: tuple[Path, tuple[str, ...]]
+) -> None:
+    recorded, options = small_recording
+    directory = aged_copy(tmp_path, recorded, 120)
     result = conformance(
-        "run", "--cassettes", str(directory), "--report-dir", str(tmp_path / "r"), offline=True
+        "run", "--cassettes", str(directory), "--report-dir", str(tmp_path / "r"), *options, offline=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Warning: the cassettes are 120 days old" in result.stdout
@@ -238,15 +250,17 @@ def test_old_cassettes_warn_and_the_summary_says_what_was_judged(tmp_path: Path)
     signoff = (tmp_path / "r" / "signoff.md").read_text()
     assert "This replay judges the recording of" in signoff and recording["recorded_at"] in signoff
     assert "Warning: the cassettes are 120 days old" in signoff
-    header = load_cassette(next(BUNDLED.glob("*.yaml"))).header
+    header = load_cassette(next(recorded.glob("*.yaml"))).header
     assert recording["suite_version"] == header.suite_version
     assert f"- Recorded by suite version: {header.suite_version}\n" in signoff
     assert f"- User id (configured): {header.user_id}\n" in signoff
     assert f"- Foreign user id: {header.foreign_user_id}\n" in signoff
 
 
-def test_old_cassettes_can_be_an_error(tmp_path: Path) -> None:
-    directory = aged_copy(tmp_path, 10)
+@pytest.mark.xdist_group("small-recording")  # one worker: these share the recording
+def test_old_cassettes_can_be_an_error(tmp_path: Path, small_recording: tuple[Path, tuple[str, ...]]) -> None:
+    recorded, options = small_recording
+    directory = aged_copy(tmp_path, recorded, 10)
     args = (
         "run",
         "--cassettes",
@@ -255,6 +269,7 @@ def test_old_cassettes_can_be_an_error(tmp_path: Path) -> None:
         str(tmp_path / "r"),
         "--max-cassette-age",
         "5",
+        *options,
     )
     quiet = conformance(*args, "-q", offline=True)
     assert quiet.returncode == 0
@@ -280,9 +295,12 @@ def test_a_partial_recording_into_a_recorded_set_is_refused(tmp_path: Path) -> N
     ]
 
 
-def test_a_recording_replaces_the_set_whole_or_not_at_all(tmp_path: Path) -> None:
+@pytest.mark.xdist_group("small-recording")  # one worker: these share the recording
+def test_a_recording_replaces_the_set_whole_or_not_at_all(
+    tmp_path: Path, small_recording: tuple[Path, tuple[str, ...]]
+) -> None:
     directory = tmp_path / "c"
-    shutil.copytree(BUNDLED, directory)
+    shutil.copytree(small_recording[0], directory)
     (directory / "README.md").write_text("kept")
     foreign = load_cassette(next(directory.glob("*.yaml")))
     write_atomic(
@@ -291,7 +309,7 @@ def test_a_recording_replaces_the_set_whole_or_not_at_all(tmp_path: Path) -> Non
     before = snapshot(directory)
     record(tmp_path, "--max-requests", "20", code=2)  # ends in error: nothing replaced
     assert snapshot(directory) == before
-    record(tmp_path, "--max-examples", "5", "--seed", "7")
+    record(tmp_path, *small_run(tmp_path), "--seed", "7")
     after = sorted(p.name for p in directory.iterdir())
     assert "other.py__test_gone.yaml" not in after and "README.md" in after
     assert {load_cassette(p).header.seed for p in directory.glob("*.yaml")} == {7}
@@ -305,7 +323,7 @@ VOLATILE_LINE = re.compile(
 
 def test_re_recording_with_the_same_seed_changes_only_timestamps_and_stand_ins(tmp_path: Path) -> None:
     for name in ("one", "two"):
-        record(tmp_path, "--max-examples", "20", "--seed", "5", "--cassettes", str(tmp_path / name))
+        record(tmp_path, *small_run(tmp_path), "--seed", "5", "--cassettes", str(tmp_path / name))
     one, two = snapshot(tmp_path / "one"), snapshot(tmp_path / "two")
     assert one.keys() == two.keys()
     for name in one:
@@ -376,17 +394,22 @@ def outcomes(document: dict[str, Any]) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def faulty_recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
-    """The reference with a fault, recorded with the locked Hypothesis."""
+def faulty_recording(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, Any], tuple[str, ...]]:
+    """The reference with a fault, recorded with the locked Hypothesis; and the profile its replay needs."""
     tmp_path = tmp_path_factory.mktemp("faulty")
-    record(tmp_path, "--fault", "token_expire_59_accepted", "--max-examples", "40", code=1)
-    return tmp_path / "c", summary(tmp_path / "rec")
+    record(tmp_path, "--fault", "token_expire_59_accepted", *small_run(tmp_path), code=1)
+    return tmp_path / "c", summary(tmp_path / "rec"), small_profile(tmp_path)
 
 
 @pytest.mark.xdist_group("hypotheses")  # one worker: these share the installs
 @pytest.mark.parametrize("which", ["oldest", "newest"])
 def test_the_same_cassettes_replay_to_the_same_verdict_under_any_allowed_hypothesis(
-    tmp_path: Path, hypotheses: dict[str, Path], faulty_recording: tuple[Path, dict[str, Any]], which: str
+    tmp_path: Path,
+    hypotheses: dict[str, Path],
+    faulty_recording: tuple[Path, dict[str, Any], tuple[str, ...]],
+    which: str,
 ) -> None:
     directory = hypotheses[which]
     version = version_in(directory)
@@ -395,8 +418,8 @@ def test_the_same_cassettes_replay_to_the_same_verdict_under_any_allowed_hypothe
     bundled = conformance("run", "--report-dir", str(tmp_path / "b"), "-q", env=env, offline=True)
     assert bundled.returncode == 0, bundled.stdout + bundled.stderr
     assert summary(tmp_path / "b")["verdict"] == "conformant"
-    cassettes, recorded = faulty_recording
-    args = ("run", "--cassettes", str(cassettes), "--report-dir", str(tmp_path / "f"), "-q")
+    cassettes, recorded, options = faulty_recording
+    args = ("run", "--cassettes", str(cassettes), "--report-dir", str(tmp_path / "f"), "-q", *options)
     replayed = conformance(*args, env=env, offline=True)
     assert replayed.returncode == 1, replayed.stdout + replayed.stderr
     document = summary(tmp_path / "f")
@@ -424,9 +447,13 @@ def test_an_unsupported_hypothesis_is_refused_at_start_up(
     assert f"hypothesis 6.131.0 is installed but this suite supports {requirement('hypothesis')}" in line
 
 
-def test_record_missing_adds_only_the_absent_cassettes_to_the_set(tmp_path: Path) -> None:
+@pytest.mark.xdist_group("small-recording")  # one worker: these share the recording
+def test_record_missing_adds_only_the_absent_cassettes_to_the_set(
+    tmp_path: Path, small_recording: tuple[Path, tuple[str, ...]]
+) -> None:
     directory = tmp_path / "c"
-    shutil.copytree(BUNDLED, directory)
+    recorded, options = small_recording
+    shutil.copytree(recorded, directory)
     absent = (
         "test_grant.py__test_valid_request_is_granted.yaml",
         "test_user_id.py__test_user_id_generated.yaml",
@@ -434,11 +461,12 @@ def test_record_missing_adds_only_the_absent_cassettes_to_the_set(tmp_path: Path
     for name in absent:
         (directory / name).unlink()
     before = snapshot(directory)
-    record(tmp_path, "--record-missing", "--max-examples", "5", code=2)  # the set was recorded with 100
+    # The set was recorded with 5 examples.
+    record(tmp_path, "--record-missing", "--max-examples", "6", *options, code=2)
     assert snapshot(directory) == before
     # Only the absent tests run, so this run alone exercises too little: incomplete, as it should say.
-    record(tmp_path, "--record-missing", code=EXIT_INCOMPLETE)
+    record(tmp_path, "--record-missing", "--max-examples", "5", *options, code=EXIT_INCOMPLETE)
     after = snapshot(directory)
     assert sorted(after.keys() - before.keys()) == sorted(absent)
     assert all(after[name] == content for name, content in before.items())
-    assert replay(tmp_path).returncode == 0
+    assert replay(tmp_path, *options).returncode == 0

@@ -12,7 +12,7 @@ import pytest
 
 from conformance.report.ci import STEP_SUMMARY_ENV, append_step_summary, step_summary
 from conformance.summary import Summary
-from tests.cli_support import ROOT, conformance
+from tests.cli_support import ROOT, conformance, small_run
 
 FAILING_DOCUMENT: dict[str, Any] = {
     "verdict": "non-conformant",
@@ -66,7 +66,7 @@ def test_an_unwritable_summary_never_breaks_the_run(tmp_path: Path) -> None:
 def test_a_failing_run_appends_its_verdict_to_the_github_step_summary(tmp_path: Path) -> None:
     target = tmp_path / "step-summary.md"
     done = conformance(
-        "run", "--target", "reference", "--fault", "qrcode_missing", "--max-examples", "5",
+        "run", "--target", "reference", "--fault", "qrcode_missing", *small_run(tmp_path),
         "--report-dir", str(tmp_path / "reports"),
         env={STEP_SUMMARY_ENV: str(target)},
     )  # fmt: skip
@@ -82,7 +82,7 @@ def test_a_plain_pytest_run_appends_its_verdict_too(tmp_path: Path) -> None:
     target = tmp_path / "step-summary.md"
     arguments = ["--target", "reference", "--fault", "qrcode_missing", "--report-dir", str(tmp_path / "r")]
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "conformance", "-q", *arguments, "--max-examples", "5"],
+        [sys.executable, "-m", "pytest", "conformance", "-q", *arguments, *small_run(tmp_path)],
         capture_output=True,
         text=True,
         timeout=300,

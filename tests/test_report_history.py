@@ -9,7 +9,7 @@ import pytest
 
 from conformance.contract import REQUIREMENTS
 from conformance.report.html import ReportError, build_html_report
-from tests.cli_support import conformance
+from tests.cli_support import conformance, small_run
 
 pytestmark = pytest.mark.e2e
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.e2e
 def _run_and_report(tmp_path: Path, name: str, version: str, *fault: str) -> Path:
     reports = tmp_path / name
     done = conformance(
-        "run", "--target", "reference", *fault, "--target-version", version, "--max-examples", "5",
+        "run", "--target", "reference", *fault, "--target-version", version, *small_run(tmp_path),
         "--seed", "7", "--report-dir", str(reports), "-q",
     )  # fmt: skip
     assert done.returncode in (0, 1), done.stderr
@@ -46,7 +46,8 @@ def test_history_grows_one_entry_per_report_and_the_next_report_shows_the_previo
 
 def test_a_directory_as_history_is_one_line_error(tmp_path: Path) -> None:
     reports = tmp_path / "r"
-    assert conformance("run", "--report-dir", str(reports), "-q").returncode == 0
+    run = ("run", "--target", "reference", *small_run(tmp_path), "--report-dir", str(reports), "-q")
+    assert conformance(*run).returncode == 0
     done = conformance("report", "--report-dir", str(reports), "--history", str(tmp_path))
     assert done.returncode == 2
     assert "is a directory" in done.stderr

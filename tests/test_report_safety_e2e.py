@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import conformance
+from tests.cli_support import conformance, small_run
 
 # One xdist worker runs the whole module: its tests share the module's runs.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("report-safety")]
@@ -15,9 +15,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("report-safety")]
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A report directory of a replayed run (bundled cassettes, offline)."""
+    """A report directory of a small conformant run."""
     folder = tmp_path_factory.mktemp("run") / "reports"
-    assert conformance("run", "--report-dir", str(folder), "-q", offline=True).returncode == 0
+    small = small_run(folder.parent)
+    assert (
+        conformance("run", "--target", "reference", *small, "--report-dir", str(folder), "-q").returncode == 0
+    )
     return folder
 
 
@@ -68,6 +71,7 @@ def test_a_fifo_in_the_report_directory_does_not_hang_a_run(tmp_path: Path) -> N
     folder = tmp_path / "reports"
     folder.mkdir()
     os.mkfifo(folder / "pipe")
-    result = conformance("run", "--report-dir", str(folder), "-q", offline=True)  # bounded by its timeout
+    small = ("--target", "reference", *small_run(tmp_path))
+    result = conformance("run", *small, "--report-dir", str(folder), "-q")  # bounded by its timeout
     assert result.returncode == 0, result.stderr
     assert "pipe" not in (folder / "MANIFEST.sha256").read_text(encoding="utf-8")

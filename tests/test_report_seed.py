@@ -20,7 +20,7 @@ from conformance.report.seed import (
     write_seed_excerpt,
 )
 from conformance.schema import schema_path
-from tests.cli_support import conformance
+from tests.cli_support import conformance, small_run
 from tests.test_contract import SEED
 
 SEED_LINES = SEED.read_text(encoding="utf-8").splitlines()
@@ -56,7 +56,12 @@ def test_target_text_cannot_enter_and_lines_past_the_end_say_so() -> None:
 @pytest.mark.e2e
 def test_a_run_ships_the_seed_lines_and_allure_links_resolve_to_them(tmp_path: Path) -> None:
     reports = tmp_path / "reports"
-    assert conformance("run", "--report-dir", str(reports)).returncode == 0
+    assert (
+        conformance(
+            "run", "--target", "reference", *small_run(tmp_path), "--report-dir", str(reports)
+        ).returncode
+        == 0
+    )
     assert SEED_PAGE in read_manifest(reports)
     page = (reports / SEED_PAGE).read_text(encoding="utf-8")
     links = {

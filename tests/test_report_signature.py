@@ -24,7 +24,7 @@ from conformance.report.signature import (
     sign_manifest,
     verify_signature,
 )
-from tests.cli_support import conformance
+from tests.cli_support import conformance, small_run
 
 FILES = {
     "summary.json": '{"verdict": "non-conformant"}\n',
@@ -197,7 +197,10 @@ def test_report_signs_a_real_run_and_a_forged_rebuild_fails(
     tmp_path: Path, private_pem: str, public_key_file: Path
 ) -> None:
     reports = str(tmp_path / "reports")
-    assert conformance("run", "--report-dir", reports).returncode == 0
+    assert (
+        conformance("run", "--target", "reference", *small_run(tmp_path), "--report-dir", reports).returncode
+        == 0
+    )
     signing = {KEY_VARIABLE: private_pem}
     built = conformance("report", "--report-dir", reports, "--sign-key-env", KEY_VARIABLE, env=signing)
     assert built.returncode == 0, built.stdout + built.stderr

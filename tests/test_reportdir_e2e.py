@@ -16,13 +16,14 @@ import pytest
 from conformance.cassettes.format import dump_cassette, load_cassette
 from conformance.files import write_atomic
 from conformance.reportdir import LOCK_NAME, PREVIOUS_NAME, locked
-from tests.cli_support import ROOT, conformance, summary
+from tests.cli_support import ROOT, conformance, small_run, summary
 from tests.test_hostile import canary_key
 from tests.test_interrupt import StallingServer, cli_process, end, wait_for
 
 # One xdist worker runs the whole module: its tests share the module's runs.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("reportdir")]
 TRIMMED = "<trimmed copy of the bundled cassettes>"
+SMALL = "<the options of a small run>"
 KEY = {"CONFORMANCE_API_KEY": "CANARY-KEY-reportdir-0001"}
 
 
@@ -31,7 +32,7 @@ def green_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A report directory of a conformant run: the stale green every later run must not leave standing."""
     reports = tmp_path_factory.mktemp("green") / "reports"
     result = conformance(
-        "run", "--target", "reference", "--report-dir", str(reports), "-q", "--max-examples", "5"
+        "run", "--target", "reference", "--report-dir", str(reports), "-q", *small_run(reports.parent)
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return reports
@@ -74,7 +75,7 @@ def _trimmed_cassettes(tmp_path: Path) -> Path:
         (("--target", "reference", "--rate", "0"), {}, 2),
         (("--target", "http://127.0.0.1:9", "--user-id", "1"), KEY, 3),  # nothing listens
         (("--cassettes", TRIMMED), {}, 4),  # a request the (trimmed) cassettes do not hold
-        (("--target", "reference", "--user-id", "12345", "--max-examples", "5"), {}, 6),  # no foreign user
+        (("--target", "reference", "--user-id", "12345", SMALL), {}, 6),  # no foreign user
     ],
     ids=["exit2-key", "exit2-option", "exit3", "exit4", "exit6"],
 )
@@ -84,6 +85,7 @@ def test_a_failed_run_never_leaves_the_earlier_verdict_standing(
     reports = _stale_copy(green_reports, tmp_path)
     if TRIMMED in args:
         args = tuple(str(_trimmed_cassettes(tmp_path)) if a == TRIMMED else a for a in args)
+    args = tuple(option for a in args for option in (small_run(tmp_path) if a == SMALL else (a,)))
     result = conformance("run", *args, "--report-dir", str(reports), "-q", env=env, cwd=tmp_path)
     assert result.returncode == exit_code, result.stdout + result.stderr
     _assert_no_earlier_verdict(reports, exit_code)

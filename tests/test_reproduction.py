@@ -25,7 +25,7 @@ from conformance.reference import (
     REFERENCE_USER_ID,
     ReferenceServer,
 )
-from tests.cli_support import conformance
+from tests.cli_support import conformance, small_profile, small_run
 
 KEY = 'k3y-with $pecial `chars` "and" \\ =&+ 50%'
 KEY_VARIABLE = "REPRO_KEY"
@@ -106,11 +106,11 @@ def test_each_printed_line_reproduces_the_status_of_its_failure(tmp_path: Path) 
         done = conformance(
             "run", "--target", reference.url, "--user-id", str(REFERENCE_USER_ID),
             "--foreign-user-id", str(REFERENCE_FOREIGN_USER_ID), "--max-examples", "10", "--seed", "3",
-            "--report-dir", str(tmp_path), "--quiet",
+            *small_profile(tmp_path), "--report-dir", str(tmp_path / "r"), "--quiet",
             env={"CONFORMANCE_API_KEY": REFERENCE_API_KEY},
         )  # fmt: skip
         assert done.returncode == 1, done.stderr
-        summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+        summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
         failures = [f for r in summary["requirements"] for f in r["failures"]]
         statuses = {f["response"]["status"] for f in failures}
         assert len(failures) >= 10 and statuses == {200}, statuses
@@ -132,12 +132,12 @@ def test_each_printed_line_reproduces_the_status_of_its_failure(tmp_path: Path) 
 def test_the_console_prints_each_curl_line_unwrapped(tmp_path: Path) -> None:
     done = conformance(
         "run", "--target", "reference", "--fault", "token_expire_unicode_digits_accepted",
-        "--max-examples", "5", "--report-dir", str(tmp_path),
+        *small_run(tmp_path), "--report-dir", str(tmp_path / "r"),
         env={"COLUMNS": "40"},
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     printed = [line.split("reproduce: ", 1)[1] for line in done.stdout.splitlines() if "reproduce: " in line]
-    summary = json.loads((tmp_path / "summary.json").read_text(encoding="utf-8"))
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
     curls = {f["reproduce"]["curl"] for r in summary["requirements"] for f in r["failures"]}
     assert printed
     assert max(len(line) for line in printed) > 160  # longer than the console is wide
@@ -148,7 +148,7 @@ def test_the_console_prints_each_curl_line_unwrapped(tmp_path: Path) -> None:
 def test_the_rerecord_hint_carries_the_recordings_cassettes_and_users(tmp_path: Path) -> None:
     cassettes = tmp_path / "my cassettes"
     recorded = conformance(
-        "run", "--target", "reference", "--record", "--cassettes", str(cassettes), "--max-examples", "5",
+        "run", "--target", "reference", "--record", "--cassettes", str(cassettes), *small_run(tmp_path),
         "--seed", "1", "--foreign-user-id", str(REFERENCE_FOREIGN_USER_ID),
         "--report-dir", str(tmp_path / "rec"),
     )  # fmt: skip
@@ -158,7 +158,8 @@ def test_the_rerecord_hint_carries_the_recordings_cassettes_and_users(tmp_path: 
     cassette = load_cassette(path)
     write_atomic(path, dump_cassette(cassette.name, cassette.header, list(cassette.interactions[:-1])))
     replayed = conformance(
-        "run", "--cassettes", str(cassettes), "--report-dir", str(tmp_path / "r"), offline=True,
+        "run", "--cassettes", str(cassettes), *small_profile(tmp_path), "--report-dir", str(tmp_path / "r"),
+        offline=True,
     )  # fmt: skip
     assert replayed.returncode == 4, replayed.stderr
     error = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))["error"]

@@ -9,7 +9,7 @@ import pytest
 
 from conformance.cli.rerun import Target, Verdict
 from conformance.model import Case, Expect
-from tests.cli_support import conformance
+from tests.cli_support import conformance, small_profile
 
 FAULT = "token_expire_59_accepted"
 
@@ -27,10 +27,10 @@ def test_classification(failed: int, classification: str) -> None:
 @pytest.fixture(scope="module")
 def failing_summary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The summary.json of a run against a reference that accepts token_expire=59."""
-    reports = tmp_path_factory.mktemp("failing")
+    reports = tmp_path_factory.mktemp("failing") / "r"
     done = conformance(
         "run", "--target", "reference", "--fault", FAULT, "--max-examples", "10", "--seed", "5",
-        "--report-dir", str(reports), "-q",
+        *small_profile(reports.parent), "--report-dir", str(reports), "-q",
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     return reports / "summary.json"

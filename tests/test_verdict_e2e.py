@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from defusedxml.ElementTree import parse as safe_parse
 
-from tests.cli_support import conformance, summary
+from tests.cli_support import conformance, small_run, summary
 
 pytestmark = pytest.mark.e2e
-QUICK = ("--max-examples", "5", "--seed", "1")
+QUICK = ("--seed", "1")  # with small_run: 5 examples, a small token sample
 
 
 def _junit_properties(report_dir: Path) -> dict[str, str]:
@@ -35,6 +35,7 @@ def test_no_foreign_user_is_incomplete_with_the_reason_everywhere(tmp_path: Path
         "--report-dir",
         str(reports),
         *QUICK,
+        *small_run(tmp_path),
         cwd=tmp_path,
     )
     assert result.returncode == 6, result.stdout + result.stderr
@@ -62,6 +63,7 @@ def test_a_k_run_is_incomplete_naming_what_it_left_out(tmp_path: Path) -> None:
         "-k",
         "test_unknown_user_refused",
         *QUICK,
+        *small_run(tmp_path),
     )
     assert result.returncode == 6, result.stdout + result.stderr
     assert "not selected by -k 'test_unknown_user_refused'" in result.stdout
@@ -84,6 +86,7 @@ def test_every_option_given_is_conformant(tmp_path: Path) -> None:
         "--report-dir",
         str(reports),
         *QUICK,
+        *small_run(tmp_path),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     document = summary(reports)
@@ -103,6 +106,7 @@ def test_not_applicable_is_an_explicit_reasoned_exemption_shown_in_the_signoff(t
         "--report-dir",
         str(reports),
         *QUICK,
+        *small_run(tmp_path),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "not applicable: LT-AUTH-USER-SCOPE" in result.stdout
