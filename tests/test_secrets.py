@@ -9,6 +9,8 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conformance.model import API_KEY_PLACEHOLDER
 from conformance.secrets import SecretBook, display_text, key_book, scan_files, scannable, spellings
@@ -173,6 +175,33 @@ def test_many_short_tokens_are_found_by_their_heads_like_by_a_direct_search() ->
     both = f"{tokens[3]}-{tokens[4]}"
     assert sorted(s.value for s in book.find(both)) == [tokens[3], tokens[4]]
     assert book.find("t0030 t3000 x00001 t0000") == []  # near misses
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    length=st.integers(min_value=4, max_value=40),
+    start=st.integers(min_value=0, max_value=40),
+    tail=st.integers(min_value=0, max_value=10),
+    seed=st.integers(min_value=0, max_value=2**32 - 1),
+)
+def test_any_token_length_is_found_at_any_offset_among_many(
+    length: int, start: int, tail: int, seed: int
+) -> None:
+    """Whatever index a token's needles land in (tiny, medium, long), it is found wherever it starts in a
+    text, in a book holding enough tokens that the indexes (not a direct search) are used."""
+    import random
+
+    rng = random.Random(seed)
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+    book = SecretBook()
+    others = {"".join(rng.choice(alphabet) for _ in range(rng.randint(4, 40))) for _ in range(80)}
+    for other in sorted(others):
+        book.add_token(other)
+    token = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(length))  # none of the others
+    book.add_token(token)
+    text = "#" * start + token + "#" * tail
+    assert token in [s.value for s in book.find(text)]
+    assert token not in book.scrub(text)
 
 
 def test_the_report_net_knows_every_registered_book_whatever_variable_held_the_key() -> None:

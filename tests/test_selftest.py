@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from benchmarks.flakiness import flakiness_runs
+from benchmarks.flakiness import SeededRun, flakiness_runs
 from conformance.checks import CHECKS, CheckContext, CheckSpec, Subject
 from conformance.cli.selftest import selftest_command, selftest_table
 from conformance.model import CheckFailure
@@ -111,6 +111,19 @@ def test_a_focused_fault_run_sends_the_tests_declaring_its_requirements() -> Non
     assert "test_user_id_generated" not in chosen
     assert focus_keyword(("LT-NO-SUCH-REQUIREMENT",)) is None  # no test declares it: every test runs
     assert all(name.startswith("test_") for name in targets) and len(targets) >= 20
+
+
+def test_a_focused_seed_run_passes_only_when_nothing_failed_and_it_completed() -> None:
+    assert SeededRun(1, outcome(), focused=False).conformant
+    assert not SeededRun(1, RunOutcome("live", "incomplete", (), None, 0.5), focused=False).conformant
+    assert SeededRun(1, RunOutcome("live", "incomplete", (), None, 0.5), focused=True).conformant
+    assert not SeededRun(
+        1, RunOutcome("live", "incomplete", ("LT-TOKEN-ENTROPY",), None, 0.5), focused=True
+    ).conformant
+    assert not SeededRun(
+        1, RunOutcome("live", "non-conformant", ("LT-TOKEN-UNIQUE",), None, 0.5), focused=True
+    ).conformant
+    assert not SeededRun(1, outcome(error="target unreachable"), focused=True).conformant
 
 
 def test_selftest_runs_with_a_small_token_sample_profile(tmp_path: Path) -> None:
