@@ -209,8 +209,9 @@ def run_fault(name: str | None, *, options: SelftestOptions, seed: int, work_dir
         "cassettes": cassettes,
         "profile": _profile(work_dir, options, extra=fault.profile if fault else ""),
     }
-    focus = options.focused and fault is not None and not fault.whole_run
-    keyword = focus_keyword(fault.requirements) if focus and fault is not None else None
+    keyword = None
+    if options.focused and fault is not None and not fault.whole_run:
+        keyword = focus_keyword(fault.requirements)
     live = run_suite(
         RunOptions(
             target=REFERENCE_TARGET,

@@ -622,9 +622,11 @@ def start(plan: SessionPlan) -> Iterator[Session]:
                 book = CassetteBook(
                     options.cassettes, mode="record", header=_header(plan), api_key=plan.api_key
                 )
-            # Record: the book's transport wraps the network; replay: it answers from the cassettes alone.
-            network = None if plan.replay else NetworkTransport(settings=plan.settings)
-            wire = None if book is None else book.transport(network)
+            # Record: the book's transport wraps the network; replay: it answers from the cassettes alone;
+            # live without recording: the Transport's own network transport.
+            wire = None
+            if book is not None:
+                wire = book.transport(None if plan.replay else NetworkTransport(settings=plan.settings))
             transport = stack.enter_context(
                 Transport(
                     target,
