@@ -606,13 +606,12 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "AMB-TOKEN-SAMPLE",
         7,
         "How random a token must be is undocumented.",
-        "A sample of token_sample tokens across the run (default 560) has no position or character "
+        "A sample of token_sample tokens across the run (default 776) has no position or character "
         "frequency off at p < 1e-9 (chi-square) and a per-position min-entropy estimate of at least half "
-        "token_min_bits; every token of the run is checked for collisions: a default loopback run issues "
-        "568 in 947-969 requests (379-401 issue none), so a space of 2^15 collides with probability "
-        "99.3%, 2^16 with 91.5%. 99% at 2^16 needs 776 tokens, about 1,180 requests (token_sample = 770): "
-        "under 1,000 requests at most 598-620 tokens fit (93.5-94.7%). The summary states the bounds and "
-        "that probability.",
+        "token_min_bits; every token of the run is checked for collisions: 776 is the fewest tokens with "
+        "which a space of 2^16 repeats one with probability >= 99% (a default loopback run judges 784, in "
+        "about 1,150 requests: 2^16 caught with 99.1%, 2^17 with 90.4%; token_sample = 1098 for 99% at "
+        "2^17). The summary states the bounds and that probability.",
         "token_sample",
     ),
     Ambiguity(

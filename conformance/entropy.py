@@ -4,11 +4,10 @@ Pure arithmetic on the run's token history (no scipy: the chi-square tail uses t
 approximation, accurate far beyond the 1e-9 threshold used here). The birthday arithmetic behind the
 sample size: n tokens drawn from N equally likely values are all distinct with probability
 prod(1 - i/N, i < n), about exp(-n(n-1)/2N); for N = 2**16 that is <= 1% from n = 776 on, for N = 2**15
-from n = 549 on. Every token of the run counts (LT-TOKEN-UNIQUE compares each with all before it): a
-default loopback run issues 568 (the 560 of the sample plus the final sentinels' grants) in 947-969
-requests, 379-401 of which issue none, so it catches 2**15 with 99.3% and 2**16 with 91.5%; 776 tokens would
-take about 1,180 requests (see AMB-TOKEN-SAMPLE). Conversely, n distinct tokens support, at 99%
-confidence, a space of at least n(n-1)/(2 ln 100): the collision bound.
+from n = 549 on. Every token of the run counts (LT-TOKEN-UNIQUE compares each with all before it); the
+profile's default sample is tokens_to_catch(2**16) = 776, and a default loopback run judges 784 (the
+sample plus the final sentinels' grants) in about 1,150 requests (see AMB-TOKEN-SAMPLE). Conversely, n
+distinct tokens support, at 99% confidence, a space of at least n(n-1)/(2 ln 100): the collision bound.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import FlakyFailure, HypothesisException
 
 from conformance._thirdparty import hypothesis_local_constants
+from conformance.checks import Subject
 from conformance.model import Case, Exchange
 from conformance.violations import ContractViolation, RunAborted
 
@@ -46,7 +47,14 @@ def seed_only_generation() -> Iterator[None]:
 
 
 def explore(run: Explored, strategy: Any, *, label: str) -> None:
-    """Send ``run.max_examples`` generated cases; re-raise the minimal failure with the seed attached."""
+    """Send ``run.max_examples`` generated cases; re-raise the minimal failure with the seed attached.
+
+    A generated case this test has already sent and seen refused as it should be is not sent again:
+    the strategies' small branches (a known user, a missing parameter, a key probe) repeat requests
+    byte for byte, and a second identical refusal tells nothing the first did not (the sentinels probe
+    refusals again later in the run on purpose). Repeats of grants are sent: each issues a token.
+    """
+    refused: set[tuple[object, ...]] = set()
 
     # No database and a fixed seed: the same seed generates the same requests, which is what lets a
     # replay find every request in its cassette. Deadlines and health checks judge the target's speed,
@@ -64,7 +72,11 @@ def explore(run: Explored, strategy: Any, *, label: str) -> None:
     )
     @given(case=strategy)
     def explore_inputs(case: Case) -> None:
-        run.expect(case)
+        request = _request_of(case)
+        if request in refused:
+            return
+        if _refused(run.expect(case)):
+            refused.add(request)
 
     try:
         with seed_only_generation():
@@ -85,3 +97,14 @@ def explore(run: Explored, strategy: Any, *, label: str) -> None:
         raise ContractViolation(f"{label}: inconsistent answers (seed {run.seed}):\n{inner}") from None
     except HypothesisException as exc:
         raise ContractViolation(f"{label}: exploration stopped (seed {run.seed}): {exc}") from None
+
+
+def _request_of(case: Case) -> tuple[object, ...]:
+    """What goes on the wire for ``case`` (its label and expectation aside)."""
+    return case.method, case.path_variant, case.form_in_query, case.fresh_connection, case.form
+
+
+def _refused(exchange: Exchange) -> bool:
+    """The target answered and issued nothing (``expect`` has already judged that this was right)."""
+    subject = Subject(exchange)
+    return exchange.error is None and subject.decided and not subject.issued

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.contract import TOKEN_EXPIRE_MAX, TOKEN_EXPIRE_MIN
+from conformance.entropy import SMALL_SPACE_BITS, tokens_to_catch
 from conformance.xmldoc import DEFAULT_LIMITS, Limits
 
 DEFAULT_PROFILE_NAME = "default"
@@ -49,9 +50,8 @@ class Profile:
     success_schema: str = "user_response.xsd"
     token_min_bits: int = 64
     # Tokens judged together for bias (AMB-TOKEN-SAMPLE); every token of the run is checked for collisions.
-    # A default run issues 568 tokens in 947-969 requests: a 2**15 space collides with probability 99.3%,
-    # 2**16 with 91.5%. 770 (778 tokens, ~1,190 requests) reaches 99% for 2**16 (see conformance.entropy).
-    token_sample: int = 560
+    # 776, the fewest with which a space of 2**16 repeats a token with probability >= 99%.
+    token_sample: int = tokens_to_catch(2**SMALL_SPACE_BITS)
     user_id_max: int = 2**63 - 1  # AMB-USER-ID-BOUND: larger ids name no user and must be refused
     burst_size: int = 8  # parallel identical requests in the concurrency burst
     production_hosts: tuple[str, ...] = field(default_factory=tuple)

@@ -24,7 +24,7 @@ from conformance.reference import DEFAULT_SLOW_DELAY, FAULTS, get_fault
 SELFTEST_MAX_EXAMPLES = 25  # enough for every generated-input fault; the whole selftest stays ~1-2 minutes
 # The slow fault costs one timeout per stalled request; 2 s is still ~1000x a loopback answer.
 SELFTEST_TIMEOUT = 2.0
-# Tokens judged together in a selftest run (the profile default is 560): every token fault shows in
+# Tokens judged together in a selftest run (the profile default is 776): every token fault shows in
 # fewer, and the sample is what makes a run long (one grant per sampled token).
 DEFAULT_TOKEN_SAMPLE = 100
 SLOW_DELAY_FACTOR = 5  # the slow fault stalls this many timeouts (stopping the server wakes it at once)

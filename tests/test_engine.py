@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from conformance.checks import CheckContext
-from conformance.engine import ContractViolation, Run, RunAborted, retry_after_seconds
+from conformance.engine import ContractViolation, Run, RunAborted, Sender, retry_after_seconds
 from conformance.inputs import CaseBuilder, Param, Users
 from conformance.model import Case, Exchange, Expect, TransportError
 from conformance.profile import Profile
@@ -63,16 +63,14 @@ class Scripted:
 BUILDER = CaseBuilder(users=Users(12345), profile=Profile())
 
 
-def make_run(sender: Scripted, **settings: Any) -> Run:
+def make_run(sender: Sender, **settings: Any) -> Run:
     """A Run built complete: ``settings`` are Run's keyword arguments (no waiting unless one is given)."""
     return Run(
         sender=sender,
         context=CheckContext(profile=Profile(), api_key=KEY),
         builder=BUILDER,
         redactor=Redactor(secrets=[KEY]),
-        max_examples=5,
-        seed=1,
-        **{"sleep": lambda _seconds: None, **settings},
+        **{"max_examples": 5, "seed": 1, "sleep": lambda _seconds: None, **settings},
     )
 
 

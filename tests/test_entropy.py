@@ -7,6 +7,7 @@ import math
 import pytest
 
 from conformance.entropy import collision_probability, entropy_line, token_entropy_summary, tokens_to_catch
+from conformance.profile import Profile
 
 
 @pytest.mark.parametrize(
@@ -35,13 +36,20 @@ def test_the_tokens_needed_for_99_percent() -> None:
     assert collision_probability(775, 2**16) < 0.99 <= collision_probability(776, 2**16)
 
 
+def test_the_default_sample_alone_catches_a_2_16_space_at_99_percent() -> None:
+    # Issue 11: the default is sized for 2^16 (the run's other grants only add to it).
+    sample = Profile().token_sample
+    assert sample == tokens_to_catch(2**16)
+    assert collision_probability(sample, 2**16) >= 0.99
+
+
 def test_the_summary_and_sign_off_state_how_surely_a_2_16_space_would_have_shown() -> None:
-    summary = token_entropy_summary([f"{n * 7919:032x}" for n in range(1, 569)])
+    summary = token_entropy_summary([f"{n * 7919:032x}" for n in range(1, 785)])
     assert summary is not None
-    assert summary["tokens_judged"] == 568
-    assert summary["small_space_caught_probability"] == pytest.approx(0.9149, abs=1e-4)
+    assert summary["tokens_judged"] == 784
+    assert summary["small_space_caught_probability"] == pytest.approx(0.9909, abs=1e-4)
     line = entropy_line(summary)
     assert line.endswith(
-        "A token space of 2^16 would have shown a collision among the run's 568 tokens "
-        "with probability 91.5%."
+        "A token space of 2^16 would have shown a collision among the run's 784 tokens "
+        "with probability 99.1%."
     )

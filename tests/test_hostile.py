@@ -135,7 +135,7 @@ def run_cli(
     report_dir = tmp_path / "report"
     rss_file = tmp_path / RSS_FILE
     # A small token sample: the hostile cases are about what the target sends, not about entropy, and
-    # 560 grants of a 1 MiB body each would cost minutes per case.
+    # 776 grants of a 1 MiB body each would cost minutes per case.
     profile = tmp_path / "hostile-profile.toml"
     profile.write_text("token_sample = 20\n", encoding="utf-8")
     args = ["run", "--target", target, "--user-id", "12345", "--timeout", "1", "--max-examples", "5"]

@@ -233,7 +233,7 @@ def test_disabling_any_check_leaves_a_fault_undetected(
 @pytest.mark.parametrize("number", range(1, FLAKINESS_RUNS + 1))
 def test_conforming_reference_passes_twenty_seeds(number: int) -> None:
     """Twenty live runs of the reference, each with its own random seed (printed when it fails), of the
-    suite tests whose judgments are statistical or timed: the 560-token sample's entropy statistics, the
+    suite tests whose judgments are statistical or timed: the 776-token sample's entropy statistics, the
     parallel burst, uniqueness and expire arithmetic (`python -m benchmarks.flakiness` runs whole suites)."""
     keyword = focus_keyword(STOCHASTIC_REQUIREMENTS)
     (run,) = flakiness_runs(runs=1, max_examples=FLAKINESS_MAX_EXAMPLES, keyword=keyword)
