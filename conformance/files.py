@@ -74,6 +74,8 @@ def load_summary(path: Path) -> dict[str, Any]:
         raise SummaryUnreadable(f"cannot read {path}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise SummaryUnreadable(f"cannot read {path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except (ValueError, RecursionError):  # an integer of thousands of digits; nesting too deep
+        raise SummaryUnreadable(f"cannot read {path}: a JSON value too large or too deeply nested") from None
     if not isinstance(document, dict) or not isinstance(document.get("requirements"), list):
         raise SummaryUnreadable(f"{path} is not a summary.json (no requirements list)")
     return document
