@@ -385,10 +385,13 @@ def _check_derived(typed: Summary, document: Mapping[str, Any]) -> None:
     ]
     for where, given, written in places:
         key = where.rsplit(".", 1)[-1]
-        if key in given and (given[key] != written[key] or type(given[key]) is not type(written[key])):
+        if key not in given:
+            continue
+        if key not in written or given[key] != written[key] or type(given[key]) is not type(written[key]):
+            derived_value = _short(written[key]) if key in written else "none (a summary without a verdict)"
             raise SummaryContradiction(
                 f"summary.json field {where} states {_short(given[key])} but its requirement outcomes "
-                f"give {_short(written[key])}; it was edited or written by another tool: run the suite again"
+                f"give {derived_value}; it was edited or written by another tool: run the suite again"
             )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import math
 import types
 import typing
@@ -160,7 +161,7 @@ def _unchecked(hint: Any, found: list[str], seen: set[Any]) -> None:
         return
     seen.add(hint)
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
-        hints = typing.get_type_hints(hint)
+        hints = _hints(hint)
         for f in dataclasses.fields(hint):
             if f.metadata.get(DERIVED):
                 continue
@@ -170,11 +171,17 @@ def _unchecked(hint: Any, found: list[str], seen: set[Any]) -> None:
             for inner in _inner(shape):
                 _unchecked(inner, found, seen)
     elif typing.is_typeddict(hint):
-        for name, inner in typing.get_type_hints(hint).items():
+        for name, inner in _hints(hint).items():
             if not _supported(inner):
                 found.append(f"{hint.__name__}.{name}: {inner}")
             for each in _inner(inner):
                 _unchecked(each, found, seen)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    """The resolved annotations of a dataclass or TypedDict (resolved once: reading is hot)."""
+    return typing.get_type_hints(cls)
 
 
 def _inner(hint: Any) -> list[Any]:
@@ -250,7 +257,7 @@ def _decode(value: object, hint: Any, path: str, *, nullable: bool = False) -> A
 
 def _fields(cls: type, document: Mapping[str, Any], path: str) -> dict[str, Any]:
     """The keyword arguments of dataclass ``cls`` read from ``document`` (its INLINE fields from it too)."""
-    hints = typing.get_type_hints(cls)
+    hints = _hints(cls)
     given: dict[str, Any] = {}
     rest: dataclasses.Field[Any] | None = None
     claimed: set[str] = set()
@@ -285,7 +292,7 @@ def _fields(cls: type, document: Mapping[str, Any], path: str) -> dict[str, Any]
 
 
 def _check_keys(shape: Any, value: Mapping[str, Any], path: str) -> None:
-    for key, hint in typing.get_type_hints(shape).items():
+    for key, hint in _hints(shape).items():
         where = f"{path}.{key}" if path else key
         if key in value:
             _decode(value[key], hint, where)
