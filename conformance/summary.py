@@ -6,7 +6,8 @@ exit code and ``complete`` are never stored in a Summary: they are derived from 
 (``verdict.verdict_of``, the one place the rule lives), so the sign-off, JUnit, the Allure environment, the
 console and the CI step summary, which all take a Summary, cannot show a verdict the outcomes do not give.
 A document whose stated verdict or exit code contradicts its outcomes (a hand-edited "conformant") is
-refused when it is read.
+refused when it is read, and so is any field of the wrong type or shape (``summary_load``, which reads
+the dataclasses below by their own annotations and field metadata).
 """
 
 from __future__ import annotations

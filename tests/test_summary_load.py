@@ -15,6 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.cli.rerun import _load as load_rerun_summary
+from conformance.cli.rerun import failing_cases
+from conformance.inputs import CaseBuilder
+from conformance.inputs.classify import Users
+from conformance.profile import Profile
 from conformance.publish import load_baseline
 from conformance.report.allure import environment_of
 from conformance.report.ci import step_summary
@@ -55,6 +59,7 @@ FULL_FACTS = dataclasses.replace(
     throttled=2,
     throttle_waited_s=1.5,
 )
+BUILDER = CaseBuilder(Users(12345), Profile())
 WAIVERS = waiver() + waiver("LT-QRCODE-URL", expires="2026-01-01") + waiver("LT-TOKEN-UNIQUE")
 
 
@@ -150,6 +155,8 @@ def _render_all(summary: Summary, *, baseline: bool = True) -> None:
     step_summary(summary)
     verdict_line(summary)
     waiver_lines(summary)
+    if all("request" in f.evidence for r in summary.requirements for f in r.failures):  # rerun's _load
+        failing_cases(summary, BUILDER)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
