@@ -350,8 +350,7 @@ class Summary:
 
     @classmethod
     def of(cls, document: Mapping[str, Any]) -> Summary:
-        """Parse and check a summary.json document: SummaryError naming a field of the wrong type or shape,
-        SummaryContradiction when what it states does not follow from its outcomes."""
+        """A checked summary.json document: SummaryError naming a bad field, SummaryContradiction a lie."""
         typed = decode(cls, document)
         typed = replace(typed, stub="requests" not in document and not typed.requirements)
         _check_derived(typed, document)
@@ -380,10 +379,17 @@ def _check_derived(typed: Summary, document: Mapping[str, Any]) -> None:
         )
     derived = typed.document()
     stated_requirements = document.get("requirements") or []
-    places = [("complete", document, derived), ("not_exercised", document, derived)] + [
+    places = [("complete", document, derived)] + [
         (f"requirements[{i}].waived", given, written)
         for i, (given, written) in enumerate(zip(stated_requirements, derived["requirements"], strict=True))
     ]
+    if "not_exercised" in document:  # compared by ID: what else an entry says is the outcome's reason
+        listed = document["not_exercised"]
+        if not isinstance(listed, list) or not all(isinstance(e, Mapping) for e in listed):
+            raise SummaryError(f"field not_exercised: expected a list of objects, got {_short(listed)}")
+        stated_ids = {"not_exercised": [e.get("id") for e in listed]}
+        derived_ids = {"not_exercised": [e["id"] for e in derived.get("not_exercised", [])]}
+        places.append(("not_exercised", stated_ids, derived_ids))
     for where, given, written in places:
         key = where.rsplit(".", 1)[-1]
         if key not in given:

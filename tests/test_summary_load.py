@@ -289,6 +289,7 @@ def test_unknown_keys_are_ignored_for_forward_compatibility() -> None:
     [
         ("complete", False, "field complete states False but its requirement outcomes give True"),
         ("not_exercised", [], "field not_exercised states []"),
+        ("not_exercised", [{"id": "LT-X"}], "field not_exercised states ['LT-X']"),
     ],
 )
 def test_a_stated_derived_field_must_follow_from_the_outcomes(
@@ -297,6 +298,16 @@ def test_a_stated_derived_field_must_follow_from_the_outcomes(
     document = DOCUMENTS["stopped"] if field == "not_exercised" else DOCUMENTS["failing"]
     with pytest.raises(SummaryContradiction, match=re.escape(message)):
         Summary.from_json(json.dumps(document | {field: value}))
+
+
+def test_a_stated_waived_flag_follows_from_the_outcome_and_reasons_may_differ() -> None:
+    document = json.loads(json.dumps(DOCUMENTS["stopped"]))
+    for entry in document["not_exercised"]:
+        entry["reason"] = "worded by another suite version"  # only the IDs must follow from the outcomes
+    assert Summary.from_json(json.dumps(document)) == Summary.from_json(json.dumps(DOCUMENTS["stopped"]))
+    document["requirements"][0]["waived"] = True
+    with pytest.raises(SummaryContradiction, match=re.escape("field requirements[0].waived states True")):
+        Summary.from_json(json.dumps(document))
 
 
 def test_every_field_of_the_summary_is_checked() -> None:
