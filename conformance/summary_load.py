@@ -218,7 +218,8 @@ def _decode(value: object, hint: Any, path: str, *, nullable: bool = False) -> A
             return None
         return _decode(value, args[0], path, nullable=optional)
     if hint is str:
-        return _expect(value, isinstance(value, str), "a string", path, nullable)
+        text = "a string" if not isinstance(value, str) else "a string of Unicode text (no lone surrogate)"
+        return _expect(value, _text(value), text, path, nullable)
     if hint is bool:
         return _expect(value, isinstance(value, bool), "true or false", path, nullable)
     if hint is int:
@@ -298,6 +299,17 @@ def _check_keys(shape: Any, value: Mapping[str, Any], path: str) -> None:
             _decode(value[key], hint, where)
         elif key in shape.__required_keys__:
             raise SummaryError(f"field {where}: missing (expected {_expected(hint)})")
+
+
+def _text(value: object) -> bool:
+    """A string every report can write: no lone surrogate (JSON's "\\ud800" reads as one)."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _finite(value: object) -> bool:

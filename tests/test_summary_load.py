@@ -114,7 +114,23 @@ JSON_VALUES = st.recursive(
     max_leaves=6,
 )
 ODD_VALUES: st.SearchStrategy[object] = st.sampled_from(
-    [math.nan, math.inf, -math.inf, 10**30, -(10**30), 1e308, -1, 0, "", "bogus", [], {}, True, None]
+    [
+        math.nan,
+        math.inf,
+        -math.inf,
+        10**30,
+        -(10**30),
+        1e308,
+        -1,
+        0,
+        True,
+        None,
+        "",
+        "bogus",
+        "\ud800",
+        [],
+        {},
+    ]
 )
 
 
@@ -149,7 +165,8 @@ def _render_all(summary: Summary, *, baseline: bool = True) -> None:
     """A loaded summary is one the suite could have written, and every consumer of it renders it."""
     assert Summary.from_json(summary.to_json()) == summary
     json.dumps(summary.document(), allow_nan=False)  # standard JSON: no NaN or Infinity
-    render_signoff(summary, baseline=summary if baseline else None)
+    markdown, page = render_signoff(summary, baseline=summary if baseline else None)
+    (markdown + page).encode("utf-8")  # as write_signoff writes it
     junit_properties(summary)
     environment_of(summary)
     step_summary(summary)
@@ -171,6 +188,7 @@ FIXED_CHANGES: tuple[tuple[str, object], ...] = (
     ("nest", None),
     ("replace", None),
     ("replace", "bogus"),
+    ("replace", "\udfff"),  # a lone surrogate: JSON allows it, no file can hold it
     ("replace", math.nan),
     ("replace", 10**30),
     ("replace", {}),
