@@ -349,6 +349,8 @@ def malformed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A report directory whose summary.json has a hand-edited token_entropy (built once)."""
     report_dir = tmp_path_factory.mktemp("malformed")
     _with(report_dir, token_entropy={"sample": "x"})
+    (report_dir / "good").mkdir()
+    _with(report_dir / "good")  # a report directory whose own summary.json is fine
     return report_dir
 
 
@@ -357,6 +359,7 @@ def malformed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ("args", "exit_code"),
     [
         (("report", "--report-dir", "{dir}"), 1),  # docs/reports.md: its errors are one line, exit 1
+        (("report", "--report-dir", "{dir}/good", "--baseline", "{dir}/summary.json"), 1),
         (
             (
                 "run",
@@ -371,7 +374,7 @@ def malformed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ),
         (("rerun", "{dir}/summary.json", "--target", "reference", "--report-dir", "{dir}/r"), 2),
     ],
-    ids=["report", "run --baseline", "rerun"],
+    ids=["report", "report --baseline", "run --baseline", "rerun"],
 )
 def test_each_reader_command_refuses_it_in_one_line(
     malformed: Path, args: tuple[str, ...], exit_code: int
@@ -383,3 +386,4 @@ def test_each_reader_command_refuses_it_in_one_line(
     assert len(lines) == 1, result.stderr
     assert f"{malformed}/summary.json" in lines[0]
     assert "field token_entropy.sample: expected an integer" in lines[0]
+    assert not (malformed / "good" / "allure-report").exists()  # refused before any work
