@@ -30,7 +30,7 @@ INLINE = "summary.inline"  # a nested dataclass whose keys sit beside the owner'
 REST = "summary.rest"  # a JSON block made of every key the owner does not name (a failure's evidence)
 DERIVED = "summary.derived"  # never read: derived from the rest of the document
 CHOICES = "summary.choices"  # the only values allowed
-INT_LIMIT = 2**63  # an integer must lie in [-INT_LIMIT, INT_LIMIT)
+INT_RANGE = range(-(2**63), 2**64)  # 64 bits, signed or not (a --seed may be up to 2^64-1)
 SHOWN = 40  # characters of a bad value shown in the error
 
 
@@ -223,7 +223,7 @@ def _decode(value: object, hint: Any, path: str, *, nullable: bool = False) -> A
     if hint is bool:
         return _expect(value, isinstance(value, bool), "true or false", path, nullable)
     if hint is int:
-        fits = isinstance(value, int) and not isinstance(value, bool) and -INT_LIMIT <= value < INT_LIMIT
+        fits = isinstance(value, int) and not isinstance(value, bool) and value in INT_RANGE
         return _expect(value, fits, "an integer of at most 64 bits", path, nullable)
     if hint is float:
         return _expect(value, _finite(value), "a finite number", path, nullable)
@@ -284,7 +284,7 @@ def _fields(cls: type, document: Mapping[str, Any], path: str) -> dict[str, Any]
         choices = f.metadata.get(CHOICES)
         if choices is not None and value is not None and value not in choices:
             allowed = ", ".join(repr(c) for c in choices)
-            raise _wrong(where, f"one of {allowed}", value, None in choices)
+            raise _wrong(where, f"one of {allowed}", value, type(None) in typing.get_args(hints[f.name]))
         given[f.name] = value
     if rest is not None:
         block = {k: v for k, v in document.items() if k not in claimed}
@@ -355,7 +355,7 @@ def _shown(value: object) -> str:
         return "an object"
     if isinstance(value, list):
         return f"a list of {len(value)} item(s)"
-    if isinstance(value, int) and not -INT_LIMIT <= value < INT_LIMIT:
+    if isinstance(value, int) and value not in INT_RANGE:
         return f"an integer of {value.bit_length()} bits"
     text = repr(value)
     return text if len(text) <= SHOWN else text[:SHOWN] + "…"

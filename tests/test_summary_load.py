@@ -276,7 +276,14 @@ def test_a_malformed_token_entropy_is_refused_naming_the_file_and_the_field(
         ('{"requirements": [], "schema_version": 2}', "field schema_version: expected one of 1, got 2"),
         ('{"requirements": [], "seed": 1e400}', "field seed: expected an integer"),
         ('{"requirements": [], "duration_s": 1e400}', "field duration_s: expected a finite number or null"),
-        ('{"requirements": [], "mode": "bogus"}', "field mode: expected one of 'live', 'record', 'replay'"),
+        (
+            '{"requirements": [], "mode": "bogus"}',
+            "field mode: expected one of 'live', 'record', 'replay' or null",
+        ),
+        (
+            '{"requirements": [], "seed": 18446744073709551616}',
+            "field seed: expected an integer of at most 64 bits",
+        ),
         (
             '{"requirements": [{"id": "LT-X", "outcome": "bogus"}]}',
             "field requirements[0].outcome: expected one",
@@ -291,6 +298,11 @@ def test_a_file_too_deep_too_large_or_out_of_range_is_one_error(
     path.write_text(text, encoding="utf-8")
     with pytest.raises(SummaryError, match=re.escape(message)):
         read_summary(path)
+
+
+def test_a_seed_of_64_bits_loads() -> None:
+    document = DOCUMENTS["failing"] | {"seed": 2**64 - 1}  # the largest --seed a run accepts
+    assert Summary.from_json(json.dumps(document)).facts.seed == 2**64 - 1
 
 
 def test_unknown_keys_are_ignored_for_forward_compatibility() -> None:
