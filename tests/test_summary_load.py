@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from conformance.cli.rerun import _load as load_rerun_summary
 from conformance.cli.rerun import failing_cases
+from conformance.files import SummaryUnreadable, load_summary
 from conformance.inputs import CaseBuilder
 from conformance.inputs.classify import Users
 from conformance.profile import Profile
@@ -298,6 +300,18 @@ def test_a_file_too_deep_too_large_or_out_of_range_is_one_error(
     path.write_text(text, encoding="utf-8")
     with pytest.raises(SummaryError, match=re.escape(message)):
         read_summary(path)
+
+
+def test_a_fifo_or_an_oversized_file_is_refused_unread(tmp_path: Path) -> None:
+    fifo = tmp_path / "summary.json"
+    os.mkfifo(fifo)  # opened for reading, it would block until a writer came
+    with pytest.raises(SummaryError, match="not a regular file"):
+        read_summary(fifo)
+    (tmp_path / "big").mkdir()
+    big = _with(tmp_path / "big")
+    assert load_summary(big)["verdict"] == "non-conformant"
+    with pytest.raises(SummaryUnreadable, match="larger than 1000 bytes"):
+        load_summary(big, max_bytes=1000)
 
 
 def test_a_seed_of_64_bits_loads() -> None:
