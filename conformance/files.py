@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -59,21 +60,36 @@ def _umask() -> int:
     return mask
 
 
+# Far above any summary the suite writes (failures are capped per requirement, bodies per failure).
+MAX_SUMMARY_BYTES = 64 * 1024 * 1024
+
+
 class SummaryUnreadable(ValueError):
     """A file that cannot be read as a summary.json; the message names the file and why."""
 
 
-def load_summary(path: Path) -> dict[str, Any]:
+def load_summary(path: Path, *, max_bytes: int = MAX_SUMMARY_BYTES) -> dict[str, Any]:
     """A summary.json read back as a JSON object with a requirements list (the one summary loader;
     ``summary.read_summary`` types and checks what it returns)."""
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        regular = stat.S_ISREG(os.stat(path).st_mode)  # a FIFO or a device would block or never end
+        if regular:
+            with path.open("rb") as handle:
+                data = handle.read(max_bytes + 1)
     except OSError as exc:
         raise SummaryUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not regular:
+        raise SummaryUnreadable(f"cannot read {path}: not a regular file")
+    if len(data) > max_bytes:
+        raise SummaryUnreadable(f"cannot read {path}: larger than {max_bytes} bytes, no summary.json is")
+    try:
+        document = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise SummaryUnreadable(f"cannot read {path}: not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         raise SummaryUnreadable(f"cannot read {path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except (ValueError, RecursionError):  # an integer of thousands of digits; nesting too deep
+        raise SummaryUnreadable(f"cannot read {path}: a JSON value too large or too deeply nested") from None
     if not isinstance(document, dict) or not isinstance(document.get("requirements"), list):
         raise SummaryUnreadable(f"{path} is not a summary.json (no requirements list)")
     return document

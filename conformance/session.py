@@ -46,7 +46,7 @@ from conformance.redact import Redactor
 from conformance.rejudge import recorded_inputs
 from conformance.reportdir import ReportDirError, locked, set_aside_earlier_run
 from conformance.sentinels import Sentinels
-from conformance.summary import RunFacts, Summary, build_summary, write_summary
+from conformance.summary import RunFacts, Summary, SummaryError, build_summary, read_summary, write_summary
 from conformance.transport import (
     NetworkTransport,
     RequestBudgetExceeded,
@@ -339,6 +339,11 @@ def _validate(options: RunOptions) -> None:
     not_applicable_reasons(options.not_applicable)
     if options.baseline is not None and not options.baseline.is_file():
         raise ConfigError(f"--baseline {options.baseline} is not a file; name a previous summary.json")
+    if options.baseline is not None:
+        try:  # before anything is sent: a malformed baseline is refused now, not after the run
+            read_summary(options.baseline)
+        except SummaryError as exc:
+            raise ConfigError(f"--baseline {exc}") from None
 
 
 def run_waivers(options: RunOptions) -> WaiverSet:

@@ -6,7 +6,8 @@ exit code and ``complete`` are never stored in a Summary: they are derived from 
 (``verdict.verdict_of``, the one place the rule lives), so the sign-off, JUnit, the Allure environment, the
 console and the CI step summary, which all take a Summary, cannot show a verdict the outcomes do not give.
 A document whose stated verdict or exit code contradicts its outcomes (a hand-edited "conformant") is
-refused when it is read.
+refused when it is read, and so is any field of the wrong type or shape (``summary_load``, which reads
+the dataclasses below by their own annotations and field metadata).
 """
 
 from __future__ import annotations
@@ -23,6 +24,24 @@ from conformance.engine import Run
 from conformance.evidence import curl_command
 from conformance.files import SummaryUnreadable, load_summary, write_atomic
 from conformance.options import DEFAULT_KEY_VARIABLE
+from conformance.summary_load import (
+    CHOICES,
+    DERIVED,
+    INLINE,
+    KEY,
+    REST,
+    SHAPE,
+    SHOWN,
+    CassetteRef,
+    Evidence,
+    Recording,
+    StaleInteraction,
+    TokenEntropy,
+    Waivers,
+    decode,
+)
+from conformance.summary_load import SummaryContradiction as SummaryContradiction  # re-exported
+from conformance.summary_load import SummaryError as SummaryError  # the readers catch it from here
 from conformance.verdict import (
     EXIT_CODES,
     EXIT_SUITE_ERROR,
@@ -42,14 +61,7 @@ LISTED = 4  # requirement IDs named in the verdict line
 STUB_FACTS = ("target", "mode", "seed", "suite_version", "started")
 
 JSON = dict[str, Any]  # a block passed through as written: evidence, waivers, recording, token entropy
-
-
-class SummaryError(ValueError):
-    """A summary.json that cannot be used: unreadable, not a summary, or a field of the wrong type."""
-
-
-class SummaryContradiction(SummaryError):
-    """A summary whose verdict or exit code does not follow from its requirement outcomes."""
+MODES = ("live", "record", "replay")
 
 
 @dataclass(frozen=True)
@@ -57,22 +69,23 @@ class Reproduce:
     """How to send a failing case again: a curl line (live) and a replay command."""
 
     curl: str
-    replay: str
+    replay: str = ""
 
 
 @dataclass(frozen=True)
 class Failure:
     """One failure of a requirement, with its redacted evidence (``request``, ``response``)."""
 
-    check: str
-    title: str
-    expected: str
-    received: str
-    case: str
+    check: str = ""
+    title: str = ""
+    expected: str = ""
+    received: str = ""
+    case: str = ""
     test: str = ""
     sequence: int = 0
     waived_by: str | None = None  # the ticket of the waiver that accepts it, or "baseline"
-    evidence: JSON = field(default_factory=dict)
+    # summary.json writes the evidence (``request``, ``response``) beside the failure's own keys
+    evidence: JSON = field(default_factory=dict, metadata={REST: True, SHAPE: Evidence})
     reproduce: Reproduce | None = None
 
     def document(self) -> JSON:
@@ -91,33 +104,6 @@ class Failure:
         if self.reproduce is not None:
             doc["reproduce"] = {"curl": self.reproduce.curl, "replay": self.reproduce.replay}
         return doc
-
-    @classmethod
-    def of(cls, doc: Mapping[str, Any]) -> Failure:
-        """A failure read from summary.json."""
-        given = doc.get("reproduce")
-        reproduce = (
-            Reproduce(_text(given.get("curl")), _text(given.get("replay")))
-            if isinstance(given, Mapping)
-            else None
-        )
-        return cls(
-            check=_text(doc.get("check")),
-            title=_text(doc.get("title")),
-            expected=_text(doc.get("expected")),
-            received=_text(doc.get("received")),
-            case=_text(doc.get("case")),
-            test=_text(doc.get("test")),
-            sequence=_int(doc.get("sequence"), "failure sequence"),
-            waived_by=_optional_text(doc.get("waived_by")),
-            evidence={k: v for k, v in doc.items() if k not in _FAILURE_KEYS},
-            reproduce=reproduce,
-        )
-
-
-_FAILURE_KEYS = frozenset(
-    {"check", "title", "expected", "received", "case", "test", "sequence", "waived_by", "reproduce"}
-)
 
 
 @dataclass(frozen=True)
@@ -160,40 +146,6 @@ class RequirementResult:
             "failures": [f.document() for f in self.failures],
         }
 
-    @classmethod
-    def of(cls, doc: Mapping[str, Any]) -> RequirementResult:
-        """A requirement read from summary.json; SummaryError for an unknown outcome."""
-        try:
-            outcome = Outcome(str(doc.get("outcome")))
-        except ValueError:
-            raise SummaryContradiction(
-                f"summary.json has an unknown requirement outcome {doc.get('outcome')!r}"
-            ) from None
-        failures = doc.get("failures") or []
-        if outcome is Outcome.WAIVED and (
-            not isinstance(failures, list)
-            or not failures
-            or not all(isinstance(f, Mapping) and f.get("waived_by") for f in failures)
-        ):
-            raise SummaryContradiction(
-                f"summary.json says requirement {doc.get('id')!r} is waived, but not every failure of it "
-                "names its waiver; it was edited or written by another tool: run the suite again"
-            )
-        return cls(
-            id=_text(doc.get("id")),
-            outcome=outcome,
-            title=_text(doc.get("title")),
-            group=_text(doc.get("group")),
-            severity=_text(doc.get("severity")),
-            level=_text(doc.get("level")),
-            seed_ref=_text(doc.get("seed_ref")),
-            reason=_optional_text(doc.get("reason")),
-            checks_run=_int(doc.get("checks_run"), "checks_run"),
-            failure_count=_int(doc.get("failure_count"), "failure_count"),
-            ambiguities=tuple(str(a) for a in _list(doc.get("ambiguities"), "ambiguities")),
-            failures=tuple(Failure.of(f) for f in _list(failures, "failures") if isinstance(f, Mapping)),
-        )
-
 
 @dataclass(frozen=True)
 class Declared:
@@ -233,7 +185,7 @@ class RunFacts:
     user_id: int | None = None  # the user in the key's scope
     foreign_user_id: int | None = None  # a user outside it (None: LT-AUTH-USER-SCOPE not exercised)
     unknown_user_ids: tuple[int, ...] = ()  # users known not to exist
-    mode: str | None = None
+    mode: str | None = field(default=None, metadata={CHOICES: MODES})
     profile: str | None = None
     seed: int | None = None
     max_examples: int | None = None
@@ -242,14 +194,15 @@ class RunFacts:
     started: str | None = None
     finished: str | None = None
     duration_s: float | None = None
-    cassettes: tuple[JSON, ...] = ()  # {"path", "sha256"}
-    stale_interactions: tuple[JSON, ...] = ()  # {"cassette", "request"}
+    cassettes: tuple[JSON, ...] = field(default=(), metadata={SHAPE: tuple[CassetteRef, ...]})
+    stale_interactions: tuple[JSON, ...] = field(default=(), metadata={SHAPE: tuple[StaleInteraction, ...]})
     unused_cassettes: tuple[str, ...] = ()
     throttled: int = 0
     throttle_waited_s: float = 0.0
-    token_entropy: JSON | None = None
+    token_entropy: JSON | None = field(default=None, metadata={SHAPE: TokenEntropy | None})
     stopped_early: str | None = None  # why the run stopped sending early: at best incomplete
-    recording: JSON | None = None  # replay: the recording judged (target, recorded_at, age_days ...)
+    # replay: the recording judged (target, recorded_at, age_days ...)
+    recording: JSON | None = field(default=None, metadata={SHAPE: Recording | None})
 
     def document(self, *, only: tuple[str, ...] | None = None) -> JSON:
         """These facts as summary.json writes them (``only``: just these, when set)."""
@@ -263,61 +216,29 @@ class RunFacts:
 
     @classmethod
     def of(cls, doc: Mapping[str, Any]) -> RunFacts:
-        """The facts of a summary.json document (absent ones left at their defaults)."""
-        given: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name not in doc or doc[f.name] is None:
-                continue
-            value = doc[f.name]
-            expected = _FACT_TYPES[f.name]
-            if isinstance(value, bool) or not isinstance(value, expected):
-                raise SummaryError(f"summary.json field {f.name!r} has a value of the wrong type: {value!r}")
-            given[f.name] = tuple(value) if isinstance(value, list) else value
-        return cls(**given)
-
-
-_FACT_TYPES: dict[str, type | tuple[type, ...]] = {
-    "target": str,
-    "target_version": str,
-    "user_id": int,
-    "foreign_user_id": int,
-    "unknown_user_ids": list,
-    "mode": str,
-    "profile": str,
-    "seed": int,
-    "max_examples": int,
-    "suite_version": str,
-    "suite_commit": str,
-    "started": str,
-    "finished": str,
-    "duration_s": (int, float),
-    "cassettes": list,
-    "stale_interactions": list,
-    "unused_cassettes": list,
-    "throttled": int,
-    "throttle_waited_s": (int, float),
-    "token_entropy": dict,
-    "stopped_early": str,
-    "recording": dict,
-}
+        """The facts of a summary.json document (absent ones left at their defaults); SummaryError."""
+        return decode(cls, doc)
 
 
 @dataclass(frozen=True)
 class Summary:
     """A run's summary: its facts, every requirement's outcome and the evidence; the verdict derived."""
 
-    facts: RunFacts = field(default_factory=RunFacts)
+    facts: RunFacts = field(default_factory=RunFacts, metadata={INLINE: True})  # beside the other keys
     requirements: tuple[RequirementResult, ...] = ()
     error: str | None = None
-    error_code: int | None = None  # the exit code of an error verdict (2, 3, 4, 5, 130)
+    # the exit code of an error verdict (2, 3, 4, 5, 130); written as exit_code
+    error_code: int | None = field(default=None, metadata={KEY: "exit_code", CHOICES: tuple(EXIT_CODES)})
     requests: int = 0
     not_applicable: tuple[Declared, ...] = ()
-    waivers: JSON | None = None  # WaiverSet.report(): file, today, applied, expired, unused
+    # WaiverSet.report(): file, today, applied, expired, unused
+    waivers: JSON | None = field(default=None, metadata={SHAPE: Waivers | None})
     ambiguities_exercised: tuple[AmbiguityReading, ...] = ()
     tests: tuple[TestResult, ...] = ()
     leaked_files: tuple[str, ...] | None = None  # after a live run whose files held a secret
-    stub: bool = False  # written before the run had a verdict: only the error and the run's identity
-    schema_version: int = SCHEMA_VERSION
+    # written before the run had a verdict: only the error and the run's identity
+    stub: bool = field(default=False, metadata={DERIVED: True})
+    schema_version: int = field(default=SCHEMA_VERSION, metadata={CHOICES: (SCHEMA_VERSION,)})
 
     def __post_init__(self) -> None:
         # An exit code of its own only for an error verdict; otherwise the verdict alone gives it.
@@ -420,69 +341,64 @@ class Summary:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
             raise SummaryError(f"not JSON ({exc.msg} at line {exc.lineno})") from None
+        except (ValueError, RecursionError) as exc:  # an integer of thousands of digits; nesting too deep
+            raise SummaryError(f"not a JSON document this suite reads ({type(exc).__name__})") from None
         if not isinstance(document, Mapping):
             raise SummaryError("not a summary.json object")
         return cls.of(document)
 
     @classmethod
     def of(cls, document: Mapping[str, Any]) -> Summary:
-        """Parse and check a summary.json document; SummaryContradiction when it does not add up."""
-        requirements = tuple(
-            RequirementResult.of(r)
-            for r in _list(document.get("requirements"), "requirements")
-            if isinstance(r, Mapping)
-        )
-        stated_exit = document.get("exit_code")
-        leaked = document.get("leaked_files")
-        typed = cls(
-            facts=RunFacts.of(document),
-            requirements=requirements,
-            error=_optional_text(document.get("error")),
-            error_code=stated_exit
-            if isinstance(stated_exit, int) and not isinstance(stated_exit, bool)
-            else None,
-            requests=_int(document.get("requests"), "requests"),
-            not_applicable=tuple(
-                Declared(_text(d.get("id")), _text(d.get("reason")))
-                for d in _list(document.get("not_applicable"), "not_applicable")
-                if isinstance(d, Mapping)
-            ),
-            waivers=_mapping(document.get("waivers"), "waivers"),
-            ambiguities_exercised=tuple(
-                AmbiguityReading(
-                    _text(a.get("id")),
-                    _text(a.get("reading")),
-                    tuple(str(r) for r in _list(a.get("requirements"), "ambiguity requirements")),
-                )
-                for a in _list(document.get("ambiguities_exercised"), "ambiguities_exercised")
-                if isinstance(a, Mapping)
-            ),
-            tests=tuple(
-                TestResult(
-                    _text(t.get("nodeid")),
-                    _text(t.get("outcome")),
-                    _number(t.get("duration_s"), "test duration_s"),
-                    _text(t.get("message")),
-                )
-                for t in _list(document.get("tests"), "tests")
-                if isinstance(t, Mapping)
-            ),
-            leaked_files=None if leaked is None else tuple(str(p) for p in _list(leaked, "leaked_files")),
-            stub="requests" not in document and not requirements,
-            schema_version=_int(document.get("schema_version", SCHEMA_VERSION), "schema_version"),
-        )
-        stated = document.get("verdict")
-        if stated != typed.verdict:
-            raise SummaryContradiction(
-                f"summary.json states verdict {stated!r} but its requirement outcomes give "
-                f"'{typed.verdict}'; it was edited or written by another tool: run the suite again"
-            )
-        if stated_exit != typed.exit_code:
-            raise SummaryContradiction(
-                f"summary.json states exit code {stated_exit!r} but verdict '{typed.verdict}' "
-                f"means exit {typed.exit_code}"
-            )
+        """A checked summary.json document: SummaryError naming a bad field, SummaryContradiction a lie."""
+        typed = decode(cls, document)
+        typed = replace(typed, stub="requests" not in document and not typed.requirements)
+        _check_derived(typed, document)
         return typed
+
+
+def _check_derived(typed: Summary, document: Mapping[str, Any]) -> None:
+    """What summary.json states but a Summary derives (verdict, exit code ...) must be what it derives."""
+    for req in typed.requirements:
+        if req.outcome is Outcome.WAIVED and not (req.failures and all(f.waived_by for f in req.failures)):
+            raise SummaryContradiction(
+                f"summary.json says requirement {req.id!r} is waived, but not every failure of it "
+                "names its waiver; it was edited or written by another tool: run the suite again"
+            )
+    stated = document.get("verdict")
+    if stated != typed.verdict:
+        raise SummaryContradiction(
+            f"summary.json states verdict {_short(stated)} but its requirement outcomes give "
+            f"'{typed.verdict}'; it was edited or written by another tool: run the suite again"
+        )
+    stated_exit = document.get("exit_code")
+    if stated_exit != typed.exit_code or isinstance(stated_exit, bool):
+        raise SummaryContradiction(
+            f"summary.json states exit code {_short(stated_exit)} but verdict '{typed.verdict}' "
+            f"means exit {typed.exit_code}"
+        )
+    derived = typed.document()
+    stated_requirements = document.get("requirements") or []
+    places = [("complete", document, derived)] + [
+        (f"requirements[{i}].waived", given, written)
+        for i, (given, written) in enumerate(zip(stated_requirements, derived["requirements"], strict=True))
+    ]
+    if "not_exercised" in document:  # compared by ID: what else an entry says is the outcome's reason
+        listed = document["not_exercised"]
+        if not isinstance(listed, list) or not all(isinstance(e, Mapping) for e in listed):
+            raise SummaryError(f"field not_exercised: expected a list of objects, got {_short(listed)}")
+        stated_ids = {"not_exercised": [e.get("id") for e in listed]}
+        derived_ids = {"not_exercised": [e["id"] for e in derived.get("not_exercised", [])]}
+        places.append(("not_exercised", stated_ids, derived_ids))
+    for where, given, written in places:
+        key = where.rsplit(".", 1)[-1]
+        if key not in given:
+            continue
+        if key not in written or given[key] != written[key] or type(given[key]) is not type(written[key]):
+            derived_value = _short(written[key]) if key in written else "none (a summary without a verdict)"
+            raise SummaryContradiction(
+                f"summary.json field {where} states {_short(given[key])} but its requirement outcomes "
+                f"give {derived_value}; it was edited or written by another tool: run the suite again"
+            )
 
 
 def read_summary(path: Path) -> Summary:
@@ -640,41 +556,7 @@ def _plain(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False))
 
 
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def _optional_text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _int(value: object, name: str) -> int:
-    if value is None:
-        return 0
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise SummaryError(f"summary.json field {name!r} is not an integer: {value!r}")
-    return value
-
-
-def _number(value: object, name: str) -> float:
-    if value is None:
-        return 0.0
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise SummaryError(f"summary.json field {name!r} is not a number: {value!r}")
-    return value
-
-
-def _list(value: object, name: str) -> list[Any]:
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise SummaryError(f"summary.json field {name!r} is not a list")
-    return value
-
-
-def _mapping(value: object, name: str) -> JSON | None:
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise SummaryError(f"summary.json field {name!r} is not an object")
-    return value
+def _short(value: object) -> str:
+    """A stated value in one short line."""
+    text = repr(value)
+    return text if len(text) <= SHOWN else text[:SHOWN] + "…"

@@ -210,8 +210,8 @@ def test_an_edited_exit_code_is_refused_too(tmp_path: Path) -> None:
     [
         ("[]", "not a summary.json object"),
         ("{", "not JSON"),
-        ('{"verdict": "error", "exit_code": 5, "seed": "7"}', "field 'seed' has a value of the wrong type"),
-        ('{"verdict": "error", "exit_code": 5, "requirements": {}}', "field 'requirements' is not a list"),
+        ('{"verdict": "error", "exit_code": 5, "seed": "7"}', "field seed: expected an integer"),
+        ('{"verdict": "error", "exit_code": 5, "requirements": {}}', "field requirements: expected a list"),
     ],
 )
 def test_a_document_that_is_not_a_summary_is_refused(text: str, message: str) -> None:

@@ -144,6 +144,7 @@ def report_command(
     from conformance.report.signoff import write_signoff
 
     signing_key = _signing_key(sign_key_env)  # before any work: a bad key is a usage error
+    base = _load_summary(baseline) if baseline is not None else None  # and a malformed baseline refused
     out_dir = out if out is not None else report_dir / HTML_SUBDIR
     check_replaceable(out_dir)
     for path in special_files(report_dir) if report_dir.is_dir() else []:
@@ -167,7 +168,6 @@ def report_command(
     click.echo(f"  browsable: {out_dir / 'index.html'} (serve the folder over HTTP; from file:// it spins)")
     summary_path = report_dir / SUMMARY_FILE
     if summary_path.is_file() and not summary_path.is_symlink():
-        base = _load_summary(baseline) if baseline is not None else None
         write_signoff(report_dir, _load_summary(summary_path), baseline=base)
         click.echo(f"sign-off: {report_dir / 'signoff.html'}")
     elif baseline is not None:

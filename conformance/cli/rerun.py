@@ -107,6 +107,13 @@ def _load(path: Path) -> Summary:
         raise ConfigError(str(exc)) from None
     if summary.stub:
         raise ConfigError(f"{path} is not a summary.json of a finished run (no requirements list)")
+    for requirement in summary.requirements:
+        for failure in requirement.failures:
+            if "request" not in failure.evidence:
+                raise ConfigError(
+                    f"{path}: a failure of {requirement.id} has no request to send again (no field "
+                    "'request'); give the summary.json of a run"
+                )
     return summary
 
 
