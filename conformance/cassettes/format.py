@@ -302,8 +302,18 @@ def _check_shape(reader: _Reader, text: str, loader: Any) -> None:
             raise reader.fail(f"holds a number of {len(event.value)} characters (at most {MAX_NUMBER_CHARS})")
 
 
+# Cassettes read in this process, by path and content: a replay reads its set when it checks the options
+# and again when it runs, and tests replay one set many times. A file whose bytes changed is read afresh.
+_READ: dict[tuple[Path, str], LoadedCassette] = {}
+MAX_READ_REMEMBERED = 256
+
+
 def load_cassette(path: Path) -> LoadedCassette:
-    """Read and validate a cassette file; CassetteCorrupt names the file and the first problem found."""
+    """Read and validate a cassette file; CassetteCorrupt names the file and the first problem found.
+
+    The same bytes at the same path give the same answer, so it is remembered (nothing changes a
+    cassette read back: a recording builds interactions of its own).
+    """
     reader = _Reader(path)
     try:
         size = path.stat().st_size
@@ -312,6 +322,16 @@ def load_cassette(path: Path) -> LoadedCassette:
         content = path.read_bytes()
     except OSError as exc:
         raise reader.fail(f"cannot be read ({exc.strerror or exc})") from None
+    key = (path, hashlib.sha256(content).hexdigest())
+    known = _READ.get(key)
+    if known is None:
+        known = _parse(reader, path, content, key[1])
+        if len(_READ) < MAX_READ_REMEMBERED:
+            _READ[key] = known
+    return known
+
+
+def _parse(reader: _Reader, path: Path, content: bytes, sha256: str) -> LoadedCassette:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     try:
         text = content.decode("utf-8")
@@ -339,4 +359,4 @@ def load_cassette(path: Path) -> LoadedCassette:
     digest = reader.get(document, "digest", str, "cassette")
     if _digest({key: value for key, value in document.items() if key != "digest"}) != digest:
         raise reader.fail("its digest does not match its content (edited by hand?)")
-    return LoadedCassette(path, name, header, interactions, hashlib.sha256(content).hexdigest())
+    return LoadedCassette(path, name, header, interactions, sha256)
