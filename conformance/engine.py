@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import email.utils
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -50,7 +51,10 @@ class Sender(Protocol):
 class Observer(Protocol):
     """Reporters watching the run (the Allure adapter is one)."""
 
-    def on_exchange(self, exchange: Exchange, results: list[CheckResult], *, evidence: Evidence) -> None: ...
+    def on_exchange(
+        self, exchange: Exchange, results: list[CheckResult], *, evidence: Callable[[], Evidence]
+    ) -> None:
+        """``evidence`` builds the redacted view of the exchange when first called (most are never shown)."""
 
 
 @dataclass
@@ -230,7 +234,8 @@ class Run:
         if only is None:  # a throttled answer, judged only as a refusal, is not part of the run's history
             self.context.state.observe(subject)
         self.redactor.learn_tokens(exchange.body, subject.document)
-        evidence = exchange_evidence(exchange, self.redactor)
+        # Built when a failure is kept or a reporter shows the exchange, after the tokens above are learnt.
+        evidence = functools.cache(lambda: exchange_evidence(exchange, self.redactor))
         for result in results:
             if result.requirement is None:
                 continue
@@ -271,7 +276,11 @@ class Run:
             )
 
     def _record_failure(
-        self, entry: RequirementLedger, failure: CheckFailure, exchange: Exchange, evidence: Evidence
+        self,
+        entry: RequirementLedger,
+        failure: CheckFailure,
+        exchange: Exchange,
+        evidence: Callable[[], Evidence],
     ) -> None:
         entry.failure_count += 1
         if self.current_test:
@@ -285,7 +294,7 @@ class Run:
                 check=failure.check,
             )
             entry.failures.append(
-                FailureRecord(safe, exchange.case, self.current_test, exchange.sequence, evidence)
+                FailureRecord(safe, exchange.case, self.current_test, exchange.sequence, evidence())
             )
 
     def expect(self, case: Case) -> Exchange:

@@ -249,7 +249,7 @@ class VersionWatch:
         exchange: Exchange,
         results: list[CheckResult],  # noqa: ARG002 - the Observer protocol
         *,
-        evidence: dict[str, Any],  # noqa: ARG002
+        evidence: Callable[[], dict[str, Any]],  # noqa: ARG002
     ) -> None:
         """Keep the first version header seen."""
         if self.seen is None:

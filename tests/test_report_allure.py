@@ -131,10 +131,10 @@ def test_observer_samples_passing_and_records_failing_exchanges(pytester: pytest
 def test_it():
     observer = AllureObserver()
     for expire in range(1, 11):
-        observer.on_exchange(exchange(expire), results(False), evidence=evidence(expire))
+        observer.on_exchange(exchange(expire), results(False), evidence=lambda: evidence(expire))
     for expire in (59, 86401):
         observer.on_exchange(exchange(expire, body=b"raw body never shown"), results(True),
-                             evidence=evidence(expire))
+                             evidence=lambda: evidence(expire))
 """,
         passed=1,
     )
@@ -182,7 +182,7 @@ def test_attached_evidence_is_the_given_evidence(pytester: pytest.Pytester) -> N
         pytester,
         """
 def test_it():
-    AllureObserver().on_exchange(exchange(7), results(False), evidence=evidence(7))
+    AllureObserver().on_exchange(exchange(7), results(False), evidence=lambda: evidence(7))
 """,
         passed=1,
     )
@@ -198,9 +198,9 @@ def test_failing_exchanges_beyond_the_sample_are_counted(pytester: pytest.Pytest
         """
 def test_it():
     observer = AllureObserver(passing_sample=0, failing_sample=2)
-    observer.on_exchange(exchange(1), results(False), evidence=evidence(1))
+    observer.on_exchange(exchange(1), results(False), evidence=lambda: evidence(1))
     for expire in range(50, 55):
-        observer.on_exchange(exchange(expire), results(True), evidence=evidence(expire))
+        observer.on_exchange(exchange(expire), results(True), evidence=lambda: evidence(expire))
 """,
         passed=1,
     )
@@ -224,7 +224,7 @@ from hypothesis import given, settings, strategies as st
 @given(st.integers(0, 10_000))
 def test_it(expire):
     failing = expire >= 500
-    AllureObserver().on_exchange(exchange(expire), results(failing), evidence=evidence(expire))
+    AllureObserver().on_exchange(exchange(expire), results(failing), evidence=lambda: evidence(expire))
     assert not failing, "[LT-INPUT-EXPIRE-RANGE] out-of-range token_expire accepted"
 """,
         failed=1,
@@ -246,7 +246,7 @@ def test_api_key_in_evidence_is_scrubbed_from_results(
         pytester,
         f"""
 def test_it():
-    AllureObserver().on_exchange(exchange(1), results(True), evidence=evidence(1, extra="{SECRET}"))
+    AllureObserver().on_exchange(exchange(1), results(True), evidence=lambda: evidence(1, extra="{SECRET}"))
 """,
         passed=1,
     )
@@ -263,7 +263,7 @@ from conformance.model import TransportError
 def test_it():
     ex = exchange(60, status=None)
     ex.error = TransportError.TIMEOUT
-    AllureObserver().on_exchange(ex, [], evidence=evidence(60))
+    AllureObserver().on_exchange(ex, [], evidence=lambda: evidence(60))
 """,
         passed=1,
     )

@@ -22,7 +22,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -209,7 +209,7 @@ class AllureObserver:
         self.failing_sample = failing_sample
 
     def on_exchange(
-        self, exchange: Exchange, results: list[CheckResult], *, evidence: dict[str, Any]
+        self, exchange: Exchange, results: list[CheckResult], *, evidence: Callable[[], dict[str, Any]]
     ) -> None:
         """Record one exchange and the checks applied to it."""
         state = _test_state()
@@ -227,7 +227,7 @@ class AllureObserver:
             return
         else:
             state.passing_shown += 1
-        self._record(exchange, applied, failures, evidence)
+        self._record(exchange, applied, failures, evidence())
 
     def _record(
         self,
