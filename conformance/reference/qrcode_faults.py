@@ -8,16 +8,29 @@ from __future__ import annotations
 
 import struct
 import zlib
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from conformance.reference.behaviour import LOGIN_URL, PNG_TYPE, Behaviour, Grant, Reply, date_header
-from conformance.reference.faults import fault
+from conformance.reference.faults import BehaviourT, fault
 
 # A fault overrides a stage with the stage's full signature, used or not.
 # ruff: noqa: ARG002
 
 BLANK_SIDE = 64  # pixels of the blank image
 REDIRECTED_SUFFIX = "/image"
+
+
+def image_fault(name: str, *, profile: str = "") -> Callable[[BehaviourT], BehaviourT]:
+    """Register a fault of the QR image: fails LT-QRCODE-IMAGE, runs with --fetch-qrcode, never recorded."""
+    return fault(
+        name=name,
+        kind="qrcode image",
+        requirements=("LT-QRCODE-IMAGE",),
+        recordable=False,
+        fetch_qrcode=True,
+        profile=profile,
+    )
 
 
 def blank_png(side: int = BLANK_SIDE) -> bytes:
@@ -36,13 +49,7 @@ def blank_png(side: int = BLANK_SIDE) -> bytes:
     )
 
 
-@fault(
-    name="qrcode_image_not_a_qr_code",
-    kind="qrcode image",
-    requirements=("LT-QRCODE-IMAGE",),
-    recordable=False,
-    fetch_qrcode=True,
-)
+@image_fault("qrcode_image_not_a_qr_code")
 class QrcodeImageNotAQrCode(Behaviour):
     """The `<qrcode>` URL serves a valid PNG that holds no QR code (a blank placeholder)."""
 
@@ -50,13 +57,7 @@ class QrcodeImageNotAQrCode(Behaviour):
         return blank_png()
 
 
-@fault(
-    name="qrcode_image_same_for_every_grant",
-    kind="qrcode image",
-    requirements=("LT-QRCODE-IMAGE",),
-    recordable=False,
-    fetch_qrcode=True,
-)
+@image_fault("qrcode_image_same_for_every_grant")
 class QrcodeImageSameForEveryGrant(Behaviour):
     """Each grant has a URL of its own, but every image encodes the same payload."""
 
@@ -64,14 +65,7 @@ class QrcodeImageSameForEveryGrant(Behaviour):
         return f"{LOGIN_URL}?app=login"
 
 
-@fault(
-    name="qrcode_image_other_token",
-    kind="qrcode image",
-    requirements=("LT-QRCODE-IMAGE",),
-    recordable=False,
-    fetch_qrcode=True,
-    profile="qrcode_carries_token = true\n",
-)
+@image_fault("qrcode_image_other_token", profile="qrcode_carries_token = true\n")
 class QrcodeImageOtherToken(Behaviour):
     """The QR code carries a token of its own, not the grant's (found where the profile wants the token)."""
 
@@ -79,13 +73,7 @@ class QrcodeImageOtherToken(Behaviour):
         return super().qrcode_payload(grant)[:-1] + ("0" if grant.token[-1] != "0" else "1")
 
 
-@fault(
-    name="qrcode_image_redirect",
-    kind="qrcode image",
-    requirements=("LT-QRCODE-IMAGE",),
-    recordable=False,
-    fetch_qrcode=True,
-)
+@image_fault("qrcode_image_redirect")
 class QrcodeImageRedirect(Behaviour):
     """The `<qrcode>` URL answers 302 to where the image really is."""
 
