@@ -18,7 +18,7 @@ from conformance.contract import REQUIREMENTS_BY_ID, Level
 from conformance.evidence import Evidence, exchange_evidence
 from conformance.inputs import CaseBuilder
 from conformance.model import Case, CheckFailure, CheckResult, Exchange, Expect
-from conformance.printable import printable
+from conformance.printable import one_line
 from conformance.redact import Redactor
 from conformance.violations import ContractViolation as ContractViolation  # re-exported
 from conformance.violations import RunAborted as RunAborted
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from conformance.rejudge import RecordedInputs
 
 MAX_FAILURES_KEPT = 5  # per requirement, with full evidence; the count keeps going
+MAX_CRASH_CHARS = 300  # of a crashed check's message, and of the case label beside it
 # After this many transport errors in a row the target is not answering: stop instead of waiting out
 # a timeout for every remaining case (a 30 s stall would otherwise cost timeout x hundreds of requests).
 MAX_CONSECUTIVE_TRANSPORT_ERRORS = 3
@@ -135,6 +136,8 @@ class Run:
         self.current_test = ""
         self.requests = 0
         self.aborted: RunAborted | None = None
+        # Checks that raised (suite defects, the first few): the run's verdict is then error, exit 5.
+        self.check_crashes: list[str] = []
         # Exceptions from the sender that end the run (a cassette miss, the request budget) -> exit code.
         self.abort_codes: dict[type[Exception], int] = dict(abort_codes or {})
         self._transport_errors_in_a_row = 0
@@ -234,6 +237,9 @@ class Run:
         if only is None:  # a throttled answer, judged only as a refusal, is not part of the run's history
             self.context.state.observe(subject)
         self.redactor.learn_tokens(exchange.body, subject.document)
+        for result in results:
+            if result.crash:
+                self._record_crash(result, exchange)
         # Built when a failure is kept or a reporter shows the exchange, after the tokens above are learnt.
         evidence = functools.cache(lambda: exchange_evidence(exchange, self.redactor))
         for result in results:
@@ -247,6 +253,13 @@ class Run:
         for observer in self.observers:
             observer.on_exchange(exchange, results, evidence=evidence)
         return results
+
+    def _record_crash(self, result: CheckResult, exchange: Exchange) -> None:
+        """A check raised: a defect of the suite, which decides the verdict (error), never the target's."""
+        if len(self.check_crashes) < MAX_FAILURES_KEPT:
+            text = f"check {result.check} raised {result.crash}"[:MAX_CRASH_CHARS]
+            where = f" (request #{exchange.sequence}, case {exchange.case.label[:MAX_CRASH_CHARS]})"
+            self.check_crashes.append(one_line(self.redactor.text(text + where)))
 
     def _send(self, case: Case) -> Exchange:
         if self.aborted is not None:
@@ -288,9 +301,9 @@ class Run:
         if len(entry.failures) < MAX_FAILURES_KEPT:
             safe = CheckFailure(
                 failure.requirement,
-                failure.title,
-                printable(self.redactor.text(failure.expected)),
-                printable(self.redactor.text(failure.received)),
+                one_line(failure.title),
+                one_line(self.redactor.text(failure.expected)),
+                one_line(self.redactor.text(failure.received)),
                 check=failure.check,
             )
             entry.failures.append(
@@ -402,6 +415,6 @@ def _is_must(failure: CheckFailure) -> bool:
 
 
 def _describe(case: Case, failures: list[CheckFailure], redactor: Redactor) -> str:
-    lines = [f"{case}:"]
-    lines += [f"  - {printable(redactor.text(f.message))}" for f in failures]
+    lines = [f"{one_line(str(case))}:"]
+    lines += [f"  - {one_line(redactor.text(f.message))}" for f in failures]
     return "\n".join(lines)

@@ -258,8 +258,10 @@ class CheckResult:
     """What one check concluded about one exchange: not applicable, passed, or a failure."""
 
     check: str
-    requirement: str | None  # None: the check did not apply to this exchange
+    requirement: str | None  # None: the check did not apply to this exchange (or it crashed)
     failure: CheckFailure | None = None
+    # The check itself raised (a suite defect, never the target's failure): the exception, one line.
+    crash: str = ""
 
     @property
     def applied(self) -> bool:

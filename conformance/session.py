@@ -58,6 +58,7 @@ from conformance.transport import (
 from conformance.verdict import (
     EXIT_CASSETTE_MISS,
     EXIT_INTERRUPTED,
+    EXIT_SUITE_ERROR,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     Coverage,
@@ -157,6 +158,8 @@ class Session:
         aborted = self.run.aborted
         if error is None and aborted is not None and aborted.exit_code is not None:
             error, error_code = str(aborted), aborted.exit_code
+        if error is None and self.run.check_crashes:  # the suite's defect decides: never the target's
+            error, error_code = f"suite error: {self.run.check_crashes[0]}", EXIT_SUITE_ERROR
         finished = dt.datetime.now(dt.UTC)
         cassettes: list[dict[str, str]] = []
         stale: list[dict[str, str]] = []

@@ -208,13 +208,20 @@ def test_registry_rejects_unknown_requirement_and_duplicates() -> None:
         check(serves=("LT-TOKEN-PRESENT",), name="token_present")(lambda s, c: None)
 
 
-def test_crashing_check_is_reported_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_crashing_check_is_a_suite_defect_not_a_failure_of_the_target(registry: dict[str, CheckSpec]) -> None:
+    @check(serves=("LT-TOKEN-PRESENT",), name="broken_for_the_test")
     def broken(subject: Subject, ctx: CheckContext) -> str | None:
-        raise RuntimeError("boom")
+        raise RuntimeError(f"boom on {subject.token}")
 
-    monkeypatch.setitem(CHECKS, "broken", CheckSpec("broken", ("LT-TOKEN-PRESENT",), broken))
-    failed, _ = judge(exchange_from(conforming()))
-    assert failed == {"LT-TOKEN-PRESENT"}
+    results = run_checks(
+        Subject(exchange_from(conforming())), CheckContext(profile=Profile(), api_key=API_KEY)
+    )
+    (crashed,) = [r for r in results if r.check == "broken_for_the_test"]
+    assert crashed.requirement is None and crashed.failure is None  # judged nothing: no pass, no failure
+    assert crashed.crash.startswith("RuntimeError at test_checks.py:")
+    assert crashed.crash.endswith("boom on 9f86d081884c7d659a2feaa0c55ad015")  # raw: the engine redacts it
+    assert [r for r in results if r.failure is not None] == []
+    assert "LT-TOKEN-PRESENT" in {r.requirement for r in results if r.passed}  # the other checks still judge
 
 
 def test_every_check_names_catalogued_requirements_and_the_catalogue_names_every_check() -> None:

@@ -8,8 +8,10 @@ after all checks have judged an exchange, so no check depends on another having 
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from conformance.checks._base import CheckContext, RunState, Subject, TokenHistory
 from conformance.contract import REQUIREMENTS_BY_ID
@@ -49,7 +51,10 @@ def check(*, serves: tuple[str, ...], name: str | None = None) -> Callable[[Chec
 def run_checks(
     subject: Subject, ctx: CheckContext, *, serving: frozenset[str] | None = None
 ) -> list[CheckResult]:
-    """Run every registered check (or those serving only ``serving``) on one response; never raises."""
+    """Run every registered check (or those serving only ``serving``) on one response; never raises.
+
+    A check that raises anything but CheckFailure is reported as a result with ``crash`` set.
+    """
     results = []
     for spec in list(CHECKS.values()):
         if serving is not None and not set(spec.serves) <= serving:
@@ -60,20 +65,22 @@ def run_checks(
             found.check = spec.name
             results.append(CheckResult(spec.name, found.requirement, found))
             continue
-        except Exception as exc:  # a hostile response must never crash the run: report the check's defect
-            crashed = CheckFailure(
-                spec.serves[0],
-                f"check {spec.name} could not judge the response",
-                "a response the check can evaluate",
-                f"{type(exc).__name__}: {exc}"[:200],
-                check=spec.name,
-            )
-            results.append(CheckResult(spec.name, crashed.requirement, crashed))
+        except Exception as exc:
+            # The suite's own defect, never the target's failure: judged nothing (no pass, no failure);
+            # the run ends with the error verdict naming the check (the engine redacts the message).
+            results.append(CheckResult(spec.name, None, crash=crash_line(exc)))
             continue
         if judged is not None and judged not in spec.serves:
             raise ValueError(f"check {spec.name} judged {judged}, which it does not declare in serves")
         results.append(CheckResult(spec.name, judged))
     return results
+
+
+def crash_line(exc: Exception) -> str:
+    """A check's exception: its type, where it was raised and its message (raw: it may quote the target)."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+    return f"{type(exc).__name__}{where}: {exc}"
 
 
 # Importing the modules registers the built-in checks, in this order.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import math
+from fractions import Fraction
 from urllib.parse import SplitResult, urlsplit
 
 from conformance.checks import check
@@ -10,6 +12,7 @@ from conformance.checks._base import CheckContext, Subject
 from conformance.model import CheckFailure, Expect, plain_integer
 
 DATE_RESOLUTION = 1.0  # seconds: a Date header is truncated to whole seconds
+SHOWN_DIGITS = 16  # a number of seconds with more digits (and its sign) is shown by its size
 
 
 @check(serves=("LT-QRCODE-URL",))
@@ -79,10 +82,22 @@ def qrcode_distinct(subject: Subject, ctx: CheckContext) -> str | None:
     return "LT-QRCODE-DISTINCT"
 
 
-def suite_window(subject: Subject) -> tuple[float, float]:
-    """When the token was issued by the suite's own clock: between sending the request and the answer."""
-    sent = subject.exchange.sent_at
-    return sent, sent + max(0.0, subject.exchange.elapsed)
+def suite_window(subject: Subject) -> tuple[Fraction, Fraction] | None:
+    """When the token was issued by the suite's own clock: between sending the request and the answer.
+
+    Exact (a Fraction), so a window moved by any number of seconds compares and subtracts without
+    overflow; None when the recorded clock is no finite number (nothing can be judged against it).
+    """
+    sent, elapsed = subject.exchange.sent_at, subject.exchange.elapsed
+    if not (math.isfinite(sent) and math.isfinite(elapsed)):
+        return None
+    return Fraction(sent), Fraction(sent) + Fraction(max(0.0, elapsed))
+
+
+def _seconds(value: Fraction | int) -> str:
+    """A whole number of seconds as shown: a huge one by its size, not 400 digits."""
+    text = f"{round(value):+d}"
+    return text if len(text) <= SHOWN_DIGITS else f"{text[:2]}... ({len(text) - 1} digits: out of range)"
 
 
 def expire_mismatch(subject: Subject, ctx: CheckContext) -> tuple[str, str] | None:
@@ -91,43 +106,49 @@ def expire_mismatch(subject: Subject, ctx: CheckContext) -> tuple[str, str] | No
     Judged against the suite's clock, never the target's: <expire> must lie within send time + token_expire
     and receive time + token_expire, widened by the profile's expire_tolerance. A server whose clock is off
     issues tokens valid for a different length of real time than asked: that fails, whatever its Date says.
+    Any number is judged exactly (a 400-digit <expire> is a finding, out of range).
     """
     seconds = subject.case.token_expire
     text = subject.document.field("expire")
-    if seconds is None or text is None:
+    window = suite_window(subject)
+    tolerance = ctx.profile.expire_tolerance
+    if seconds is None or text is None or window is None or not math.isfinite(tolerance):
         return None
     value = text.strip()
     received = f"<expire>{value[:40]}</expire>"
     if ctx.profile.expire_reading == "relative":
         return None if value == str(seconds) else (f"<expire>{seconds}</expire>", received)
-    sent, answered = suite_window(subject)
-    tolerance = ctx.profile.expire_tolerance
-    low, high = sent + seconds - tolerance, answered + seconds + tolerance
+    sent, answered = window
+    low, high = sent + seconds - Fraction(tolerance), answered + seconds + Fraction(tolerance)
     expire = plain_integer(value)
     if expire is not None and low <= expire <= high:
         return None
-    drift = f" ({expire - (sent + seconds):+.0f}s)" if expire is not None else ""
-    expected = f"{low:.0f}..{high:.0f} (suite clock at send..receive + {seconds}s, ± {tolerance:g}s)"
+    drift = f" ({_seconds(expire - (sent + seconds))}s)" if expire is not None else ""
+    expected = (
+        f"{_seconds(low).lstrip('+')}..{_seconds(high).lstrip('+')} "
+        f"(suite clock at send..receive + {_seconds(seconds).lstrip('+')}s, ± {tolerance:g}s)"
+    )
     return expected, received + drift
 
 
 def date_skew(subject: Subject, ctx: CheckContext) -> tuple[str, str] | None:
     """(expected, received) when the Date header is further from the suite's clock than date_tolerance."""
     date = subject.exchange.header("date")
-    if not date:
+    window = suite_window(subject)
+    if not date or window is None:
         return None
     try:
-        stamp = email.utils.parsedate_to_datetime(date).timestamp()
+        stamp = Fraction(email.utils.parsedate_to_datetime(date).timestamp())
     except (TypeError, ValueError, IndexError, OverflowError):
         return None  # an unreadable Date says nothing about the clock
-    sent, answered = suite_window(subject)
-    allowed = ctx.profile.date_tolerance + DATE_RESOLUTION
+    sent, answered = window
+    allowed = Fraction(ctx.profile.date_tolerance + DATE_RESOLUTION)
     if sent - allowed <= stamp <= answered + allowed:
         return None
     off = stamp - sent if stamp < sent else stamp - answered
     return (
         f"a Date within {ctx.profile.date_tolerance:g}s of the suite's clock",
-        f"Date {date[:40]} ({off:+.0f}s off the suite's clock)",
+        f"Date {date[:40]} ({_seconds(off)}s off the suite's clock)",
     )
 
 
