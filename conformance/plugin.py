@@ -21,6 +21,7 @@ from conformance.contract import REQUIREMENTS_BY_ID
 from conformance.engine import ContractViolation, Observer, Run, RunAborted
 from conformance.local import open_session
 from conformance.options import OPTION_SPECS, RunOptions
+from conformance.printable import one_line
 from conformance.session import ConfigError, Session
 from conformance.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, EXIT_USAGE
 
@@ -259,7 +260,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     from conformance.summary import verdict_line
 
     terminalreporter.write_line(f"conformance: seed {session.seed}")
-    terminalreporter.write_line(f"conformance: {verdict_line(session.summary)}")
+    terminalreporter.write_line(f"conformance: {one_line(verdict_line(session.summary))}")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

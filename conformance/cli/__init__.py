@@ -16,6 +16,7 @@ from conformance.cli.rerun import rerun_command
 from conformance.cli.run import run_command
 from conformance.cli.selftest import selftest_command
 from conformance.cli.serve import catalogue_command, faults_command, serve_command
+from conformance.printable import one_line
 from conformance.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, EXIT_USAGE
 
 
@@ -65,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("CONFORMANCE_DEBUG"):
             raise
         click.echo(
-            f"conformance: internal error: {type(exc).__name__}: {str(exc)[:200]} (a suite defect: please "
-            "report it; set CONFORMANCE_DEBUG=1 for the traceback)",
+            f"conformance: internal error: {type(exc).__name__}: {one_line(str(exc)[:200])} "
+            "(a suite defect: please report it; set CONFORMANCE_DEBUG=1 for the traceback)",
             err=True,
         )
         return EXIT_SUITE_ERROR

@@ -16,6 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from conformance.cassettes.agreement import recording_lines
+from conformance.printable import one_line
 from conformance.session import Session
 from conformance.summary import Summary, verdict_line, waiver_lines
 from conformance.verdict import Verdict
@@ -36,6 +37,7 @@ VERDICT_STYLE = {
     "error": "bold magenta",
 }
 FAILURES_SHOWN = 3
+INDENT = "    "
 PLAIN_WIDTH = 160
 TITLES_FROM_WIDTH = 130
 
@@ -89,8 +91,9 @@ class ProgressReporter:
         elif not self.quiet:
             word = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP"}[report.outcome]
             self.console.print(
-                f"  {word} {report.nodeid.rsplit('::', 1)[-1]} "
-                f"({self.session.run.requests} requests so far, {report.duration:.1f}s)"
+                f"  {word} {one_line(report.nodeid.rsplit('::', 1)[-1])} "
+                f"({self.session.run.requests} requests so far, {report.duration:.1f}s)",
+                markup=False,
             )
 
     def close(self) -> None:
@@ -104,13 +107,20 @@ def print_header(session: Session) -> None:
     """What is about to run, with the seed that reproduces it."""
     out = console()
     options = session.options
-    out.print(f"[bold]conformance[/] {options.mode} run against {session.target_url}")
+    out.print(f"[bold]conformance[/] {options.mode} run against {_markup(session.target_url)}")
     out.print(
-        f"  seed {session.seed} · max examples {session.run.max_examples} · profile {session.profile.name} "
-        f"· timeout {options.timeout:g}s · reports in {options.report_dir}/"
+        f"  seed {session.seed} · max examples {session.run.max_examples} · profile "
+        f"{one_line(session.profile.name)} · timeout {options.timeout:g}s · reports in {options.report_dir}/",
+        markup=False,
     )
     for line in recording_lines({"recording": session.recording}):
-        out.print(f"  {line}", style="yellow" if line.startswith("Warning") else None, markup=False)
+        out.print(f"  {one_line(line)}", style="yellow" if line.startswith("Warning") else None, markup=False)
+
+
+def _markup(text: object) -> str:
+    """Text that is not the suite's own (the target's, a file's, the user's) inside rich markup: one line,
+    every control character escaped, no markup of its own."""
+    return escape(one_line(str(text)))
 
 
 def requirement_table(summary: Summary, *, width: int) -> Table:
@@ -131,8 +141,13 @@ def requirement_table(summary: Summary, *, width: int) -> Table:
     for req in summary.requirements:
         style = OUTCOME_STYLE.get(req.outcome.value, "")
         failures = str(req.failure_count) if req.failure_count else ""
-        row = [req.id, f"[{style}]{req.outcome.value}[/]", req.severity, str(req.checks_run), failures]
-        table.add_row(*row, *((req.title,) if with_titles else ()))
+        row = [
+            _markup(req.id),
+            f"[{style}]{req.outcome.value}[/]",
+            _markup(req.severity),
+            str(req.checks_run),
+        ]
+        table.add_row(*row, failures, *((_markup(req.title),) if with_titles else ()))
     return table
 
 
@@ -143,33 +158,37 @@ def print_outcome(summary: Summary, *, report_dir: Path, quiet: bool) -> None:
         out.print(requirement_table(summary, width=out.width))
         for req in summary.requirements:
             for failure in req.failures[:FAILURES_SHOWN]:
-                mark = f"[magenta]~ waived ({failure.waived_by})" if failure.waived_by else "[red]✗"
-                out.print(f"{mark} {req.id}[/] {failure.title} — {failure.case}")
-                out.print(f"    expected: {failure.expected}", markup=False)
-                out.print(f"    received: {failure.received}", markup=False)
+                waived = f"[magenta]~ waived ({_markup(failure.waived_by)})" if failure.waived_by else ""
+                mark = waived or "[red]✗"
+                out.print(f"{mark} {_markup(req.id)}[/] {_markup(failure.title)} — {_markup(failure.case)}")
+                out.print(f"{INDENT}expected: {one_line(failure.expected)}", markup=False)
+                out.print(f"{INDENT}received: {one_line(failure.received)}", markup=False)
                 if failure.reproduce is not None:
-                    out.print(f"    reproduce: {failure.reproduce.curl}", markup=False, soft_wrap=True)
+                    curl = one_line(failure.reproduce.curl)
+                    out.print(f"{INDENT}reproduce: {curl}", markup=False, soft_wrap=True)
             if req.failure_count > FAILURES_SHOWN:
                 out.print(f"    … {req.failure_count - FAILURES_SHOWN} more in {report_dir}/summary.json")
         for test in summary.tests:
             if test.message and "minimal failing input" in test.message:
-                out.print(f"[red]✗ {test.nodeid}[/]")
-                out.print("    " + test.message.replace("\n", "\n    "), markup=False)
+                out.print(f"[red]✗ {_markup(test.nodeid)}[/]")
+                # The suite's own lines, indented; whatever the target wrote inside one stays in it.
+                lines = test.message.split("\n")
+                out.print("\n".join(INDENT + one_line(line) for line in lines), markup=False)
     stale = summary.facts.stale_interactions
     if stale:
         out.print(
             f"[yellow]{len(stale)} recorded interaction(s) no longer sent (stale): re-record the cassettes[/]"
         )
     if summary.facts.stopped_early:
-        out.print(f"[yellow]{escape(summary.facts.stopped_early)}[/]")
+        out.print(f"[yellow]{_markup(summary.facts.stopped_early)}[/]")
     if quiet:  # the header, which says it otherwise, is not printed
         for line in recording_lines({"recording": summary.facts.recording})[1:]:
-            out.print(line, style="yellow", markup=False)
+            out.print(one_line(line), style="yellow", markup=False)
     verdict = summary.verdict
     for rid, reason in summary.not_exercised() if verdict is not Verdict.ERROR else []:
-        out.print(f"[yellow]not exercised: {rid}[/] — {escape(reason)}")
+        out.print(f"[yellow]not exercised: {_markup(rid)}[/] — {_markup(reason)}")
     for rid, reason in summary.declared_not_applicable():
-        out.print(f"[cyan]not applicable: {rid}[/] — {escape(reason)}")
+        out.print(f"[cyan]not applicable: {_markup(rid)}[/] — {_markup(reason)}")
     for line in waiver_lines(summary):
-        out.print(line, style="cyan", markup=False)
-    out.print(f"[{VERDICT_STYLE[verdict]}]{escape(verdict_line(summary))}[/]")
+        out.print(one_line(line), style="cyan", markup=False)
+    out.print(f"[{VERDICT_STYLE[verdict]}]{_markup(verdict_line(summary))}[/]")

@@ -12,6 +12,7 @@ import click
 from conformance.config import CONFIG_SPECS, resolve_options
 from conformance.local import open_session
 from conformance.options import OPTION_SPECS, RunOptions
+from conformance.printable import one_line
 from conformance.session import ConfigError
 from conformance.summary import Summary
 from conformance.verdict import EXIT_CASSETTE_MISS, EXIT_UNREACHABLE, EXIT_USAGE
@@ -125,17 +126,19 @@ def diff_command(**values: Any) -> int:
             live_options = _with_recorded_users(live_options, cassettes=options.cassettes)
             now, live_log = _run(f"live side ({options.target})", live_options, inputs_from=options.cassettes)
         except SideError as exc:
-            click.echo(f"conformance: error: {exc}", err=True)
+            click.echo(f"conformance: error: {one_line(str(exc))}", err=True)
             return exc.exit_code
     drift = compare(recorded.outcomes(), now.outcomes(), recorded_log, live_log)
     when = f" of {recording['target']} at {recording['recorded_at']}" if recording else ""
     out.print(
-        f"recording{when}: {recorded.verdict} ({recorded.requests} requests) · live {now.facts.target}: "
-        f"{now.verdict} ({now.requests} requests)",
+        one_line(
+            f"recording{when}: {recorded.verdict} ({recorded.requests} requests) · live {now.facts.target}: "
+            f"{now.verdict} ({now.requests} requests)"
+        ),
         markup=False,
     )
     for line in drift.lines(live_stopped=now.facts.stopped_early):
-        out.print(line, markup=False)
+        out.print(one_line(line), markup=False)
     if not drift.drifted:
         out.print("no drift: the live target answers the recorded inputs as recorded")
     return EXIT_DRIFT if drift.drifted else EXIT_NO_DRIFT

@@ -23,9 +23,10 @@ from conformance.engine import Run, RunAborted
 from conformance.inputs import VALID_TOKEN_EXPIRE, CaseBuilder, Param
 from conformance.local import open_session
 from conformance.model import API_KEY_PLACEHOLDER, Case
+from conformance.printable import one_line
 from conformance.session import ConfigError
 from conformance.summary import Summary, SummaryError, read_summary
-from conformance.verdict import EXIT_USAGE
+from conformance.verdict import EXIT_SUITE_ERROR, EXIT_USAGE
 
 DEFAULT_TIMES = 3
 EXIT_ALL_FIXED = 0
@@ -140,21 +141,28 @@ def rerun_command(failures: Path, times: int, **values: Any) -> int:
             with open_session(options) as session:
                 targets = failing_cases(summary, session.run.builder)
                 click.echo(
-                    f"rerun: {len(targets)} failing case(s) of {failures}, {times}x each, "
-                    f"against {session.target_url}"
+                    one_line(
+                        f"rerun: {len(targets)} failing case(s) of {failures}, {times}x each, "
+                        f"against {session.target_url}"
+                    )
                 )
                 try:
                     verdicts = resend(session.run, targets, times=times)
                 except RunAborted as exc:
-                    click.echo(f"conformance: error: rerun stopped: {exc}", err=True)
+                    click.echo(f"conformance: error: rerun stopped: {one_line(str(exc))}", err=True)
                     return exc.exit_code or EXIT_STILL_FAILING
+                if session.run.check_crashes:  # a check of the suite raised: nothing can be called fixed
+                    click.echo(f"conformance: error: suite error: {session.run.check_crashes[0]}", err=True)
+                    return EXIT_SUITE_ERROR
     except ConfigError as exc:
-        click.echo(f"conformance: error: {exc}", err=True)
+        click.echo(f"conformance: error: {one_line(str(exc))}", err=True)
         return exc.exit_code if exc.exit_code else EXIT_USAGE
     for verdict in verdicts:
+        # Every field comes from the summary.json read (a file anyone can edit) or the target: one line each.
+        target = verdict.target
         click.echo(
-            f"{verdict.classification:<13}{verdict.failed}/{verdict.sent}  {verdict.target.requirement}  "
-            f"{verdict.target.check}  {verdict.target.case.label}"
+            f"{verdict.classification:<13}{verdict.failed}/{verdict.sent}  {one_line(target.requirement)}  "
+            f"{one_line(target.check)}  {one_line(target.case.label)}"
         )
     counts = {name: sum(v.classification == name for v in verdicts) for name in CLASSES}
     click.echo(", ".join(f"{counts[name]} {name}" for name in CLASSES))

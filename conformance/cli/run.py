@@ -13,6 +13,7 @@ import click
 from conformance.config import CONFIG_SPECS, resolve_options
 from conformance.local import open_session
 from conformance.options import OPTION_SPECS
+from conformance.printable import one_line
 from conformance.session import ConfigError
 from conformance.verdict import EXIT_UNREACHABLE, Verdict
 
@@ -72,7 +73,7 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
         return exc.exit_code
     if summary.verdict is Verdict.ERROR and (summary.exit_code in ONE_LINE_EXITS or not summary.requirements):
         # the run never got to judge the target: the cause and the fix, not an empty matrix
-        click.echo(f"conformance: error: {summary.error}", err=True)
+        click.echo(f"conformance: error: {one_line(summary.error or '')}", err=True)
         return summary.exit_code
     print_outcome(summary, report_dir=options.report_dir, quiet=quiet)
     append_step_summary(summary)  # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set

@@ -17,6 +17,8 @@ import html
 import re
 from dataclasses import dataclass
 
+from conformance.printable import one_line
+
 MAX_CELL_CHARS = 600
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 
@@ -102,9 +104,9 @@ _MD_ENTITY = re.compile(r"&(?=#?[0-9A-Za-z]+;)")  # only an & that would start a
 
 
 def md_escape(text: str) -> str:
-    """One line of Markdown showing ``text`` literally (no markup, no raw HTML)."""
-    one_line = " ".join(_truncate(text).splitlines())
-    escaped = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), one_line)
+    """One line of Markdown showing ``text`` literally (no markup, no raw HTML, no control character:
+    a line break or any other is escaped visibly, so no cell or line can start a line of its own)."""
+    escaped = _MD_SPECIAL.sub(lambda m: "\\" + m.group(0), one_line(_truncate(text)))
     return _MD_ENTITY.sub("&amp;", escaped).replace("<", "&lt;").replace(">", "&gt;")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from conformance.printable import printable
+from conformance.printable import one_line, printable
 from conformance.secrets import key_book, scrub_known
 
 # The evidence handed to the report layer is already redacted by the core. This is a second net: if
@@ -18,3 +18,8 @@ def scrub(text: str) -> str:
     if key:
         text = key_book(key).scrub(text)
     return printable(scrub_known(text))
+
+
+def scrub_line(text: str) -> str:
+    """``scrub`` for one line (a cell, an attribute, a message): line breaks and tabs escaped too."""
+    return one_line(scrub(text))

@@ -11,7 +11,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from conformance.report._text import scrub
+from conformance.report._text import scrub_line
 from conformance.summary import Summary, waiver_lines
 from conformance.verdict import Outcome
 
@@ -21,8 +21,8 @@ MAX_LISTED = 50
 
 
 def _plain(value: object) -> str:
-    # Markdown-inert one-liner: no backticks, pipes or newlines from a URL or version a user gave.
-    text = " ".join(scrub(str(value)).split())
+    # Markdown-inert one-liner: no backticks, pipes, line breaks or control characters from a URL or version.
+    text = scrub_line(str(value))
     return text.replace("`", "'").replace("|", "/").replace("<", "&lt;")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from defusedxml.ElementTree import parse as safe_parse
 
 from conformance.files import write_atomic
-from conformance.report._text import scrub
+from conformance.report._text import scrub_line
 from conformance.summary import Failure, RequirementResult, Summary, waiver_lines
 from conformance.verdict import Outcome, Verdict
 
@@ -60,10 +60,17 @@ def junit_properties(summary: Summary) -> list[tuple[str, str]]:
         "suite_commit": facts.suite_commit,
         "requests": summary.requests if not summary.stub else None,
     }
-    pairs = [(key, scrub(str(values[key]))) for key in PROPERTY_KEYS if values.get(key) is not None]
-    pairs += [(f"not_exercised.{rid}", scrub(reason)) for rid, reason in summary.not_exercised(level=None)]
-    pairs += [(f"not_applicable.{rid}", scrub(reason)) for rid, reason in summary.declared_not_applicable()]
-    pairs += [(f"waiver.{n}", scrub(line)) for n, line in enumerate(waiver_lines(summary), start=1)]
+    # Every value one line: a CI dashboard shows a property (or message) attribute as a line of its log.
+    pairs = [(key, scrub_line(str(values[key]))) for key in PROPERTY_KEYS if values.get(key) is not None]
+    pairs += [
+        (f"not_exercised.{scrub_line(rid)}", scrub_line(reason))
+        for rid, reason in summary.not_exercised(level=None)
+    ]
+    pairs += [
+        (f"not_applicable.{scrub_line(rid)}", scrub_line(reason))
+        for rid, reason in summary.declared_not_applicable()
+    ]
+    pairs += [(f"waiver.{n}", scrub_line(line)) for n, line in enumerate(waiver_lines(summary), start=1)]
     return pairs
 
 
@@ -91,21 +98,24 @@ FAILURES_IN_MESSAGE = 1
 
 
 def _failure_text(failure: Failure) -> str:
-    lines = [
-        f"check: {failure.check}",
-        f"case: {failure.case}",
-        f"expected: {failure.expected}",
-        f"received: {failure.received}",
+    fields = [
+        ("check", failure.check),
+        ("case", failure.case),
+        ("expected", failure.expected),
+        ("received", failure.received),
+        ("waived by", failure.waived_by or ""),
+        ("reproduce", failure.reproduce.curl if failure.reproduce is not None else ""),
     ]
-    if failure.waived_by:
-        lines.append(f"waived by: {failure.waived_by}")
-    if failure.reproduce is not None and failure.reproduce.curl:
-        lines.append(f"reproduce: {failure.reproduce.curl}")
-    return scrub("\n".join(lines))
+    return "\n".join(f"{name}: {scrub_line(value)}" for name, value in fields if value)
+
+
+def _message_text(message: str) -> str:
+    """A test's message: the suite's own lines kept, whatever the target wrote inside one kept inside it."""
+    return "\n".join(scrub_line(line) for line in message.split("\n"))
 
 
 def _failures_body(req: RequirementResult) -> str:
-    parts = [f"[{req.id}] {req.title}: {req.failure_count} failure(s)"]
+    parts = [scrub_line(f"[{req.id}] {req.title}: {req.failure_count} failure(s)")]
     parts += [_failure_text(f) for f in req.failures]
     hidden = req.failure_count - len(req.failures)
     if hidden > 0:
@@ -115,7 +125,7 @@ def _failures_body(req: RequirementResult) -> str:
 
 def _headline(req: RequirementResult) -> str:
     first = req.failures[0] if req.failures else None
-    return scrub(
+    return scrub_line(
         f"[{req.id}] {req.failure_count} failure(s); case {first.case if first else None}: "
         f"expected {first.expected if first else None}; received {first.received if first else None}"
     )
@@ -131,13 +141,11 @@ def junit_document(summary: Summary) -> ET.Element:
     counts = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     if summary.verdict is Verdict.ERROR:
         case = ET.SubElement(suite, "testcase", classname=SUITE_ERROR_CLASS, name=SUITE_ERROR_NAME, time="0")
-        error = scrub(summary.error or "the suite failed")
+        error = scrub_line(summary.error or "the suite failed")
         details = [error] + [
-            scrub(t.message) for t in summary.tests if t.outcome in ("error", "failed") and t.message
+            _message_text(t.message) for t in summary.tests if t.outcome in ("error", "failed") and t.message
         ]
-        ET.SubElement(case, "error", message=error.splitlines()[0] if error else "").text = "\n\n".join(
-            details
-        )
+        ET.SubElement(case, "error", message=error).text = "\n\n".join(details)
         counts["tests"], counts["errors"] = 1, 1
     else:
         for req in summary.requirements:
@@ -154,16 +162,16 @@ def _testcase(suite: ET.Element, req: RequirementResult, counts: dict[str, int])
     case = ET.SubElement(
         suite,
         "testcase",
-        classname=scrub(req.group),
-        name=scrub(f"{req.id} {req.title}".strip()),
+        classname=scrub_line(req.group),
+        name=scrub_line(f"{req.id} {req.title}".strip()),
         time="0",
     )
     props = ET.SubElement(case, "properties")
-    ET.SubElement(props, "property", name="requirement", value=req.id)
+    ET.SubElement(props, "property", name="requirement", value=scrub_line(req.id))
     ET.SubElement(props, "property", name="outcome", value=outcome.value)
     ET.SubElement(props, "property", name="checks_run", value=str(req.checks_run))
     counts["tests"] += 1
-    reason = scrub(req.reason or "")
+    reason = scrub_line(req.reason or "")
     if outcome is Outcome.FAILED:
         ET.SubElement(
             case, "failure", message=_headline(req), type="requirement failed"
