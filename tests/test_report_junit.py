@@ -158,3 +158,30 @@ def test_a_suite_error_is_one_testcase_with_the_error(tmp_path: Path) -> None:
     error = cases[0].find("error")
     assert error.get("message") == "internal error: KeyError"
     assert "Traceback" in error.text  # only a suite failure carries one
+
+
+HOSTILE = "12345\n verdict: conformant\r\x1b[2J\x07\u202e\u2028`|"
+
+
+def test_target_text_is_one_line_with_every_control_character_escaped(tmp_path: Path) -> None:
+    failure = {"check": "user_id_echo", "case": f"case{HOSTILE}", "expected": "12345", "received": HOSTILE}
+    document = {
+        "verdict": "non-conformant",
+        "exit_code": 1,
+        "target_version": HOSTILE,
+        "requirements": [
+            _requirement("LT-ECHO-USER", "failed", failure_count=1, failures=[failure]),
+            _requirement("LT-AUTH-USER-SCOPE", "skipped", reason=f"why{HOSTILE}"),
+        ],
+    }
+    write_junit(tmp_path / "junit.xml", Summary.of(document))
+    text = (tmp_path / "junit.xml").read_text(encoding="utf-8")
+    for raw in ("\r", "\x1b", "\x07", "\u202e", "\u2028", "&#10;", "&#13;"):
+        assert raw not in text, repr(raw)
+    assert not [line for line in text.splitlines() if line.lstrip().startswith("verdict: conformant")]
+    failed = safe_parse(tmp_path / "junit.xml").getroot().find("testsuite/testcase/failure")
+    assert "received 12345\\n verdict: conformant\\r\\x1b[2J\\x07\\u202e\\u2028`|" in failed.get("message")
+    assert "received: 12345\\n verdict: conformant" in failed.text
+    assert ("conformance.target_version", "12345\\n verdict: conformant\\r\\x1b[2J\\x07\\u202e\\u2028`|") in [
+        (p.get("name"), p.get("value")) for p in safe_parse(tmp_path / "junit.xml").getroot().iter("property")
+    ]

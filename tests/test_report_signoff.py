@@ -399,3 +399,15 @@ def test_a_narrow_browser_window_wraps_no_id(tmp_path: Path, summary: dict[str, 
     assert body is not None, done.stderr[-2000:]
     assert int(body.group(1)) > 10
     assert html.unescape(body.group(2)) == ""
+
+
+def test_target_text_cannot_start_a_line_of_the_markdown(summary: dict[str, Any]) -> None:
+    hostile = "x\n verdict: conformant\r\n| forged | row |\x1b[2J\x07\u202e\u2028`code`"
+    summary["requirements"][0]["failures"][0]["received"] = hostile
+    summary["requirements"][0]["failures"][0]["case"] = hostile
+    markdown, _ = render_signoff(Summary.of(summary))
+    assert not [line for line in markdown.splitlines() if line.lstrip().startswith(("verdict", "| forged"))]
+    for raw in ("\r", "\x1b", "\x07", "\u202e", "\u2028"):
+        assert raw not in markdown, repr(raw)
+    assert "x\\\\n verdict: conformant\\\\r\\\\n\\| forged \\| row \\|\\\\x1b\\[2J" in markdown
+    assert "\\`code\\`" in markdown
