@@ -336,6 +336,14 @@ CORRUPTIONS: dict[str, tuple[Callable[[Path], object], str]] = {
     "not-utf8": (lambda p: p.write_bytes(b"\xff\xfe\x00"), "is not UTF-8 text"),
     "old-format": (lambda p: _corrupt(p, "format: 1", "format: 0"), "has format 0"),
     "bad-time": (lambda p: _corrupt(p, "recorded_at: '2025", "recorded_at: 'x2025"), "is not ISO 8601"),
+    "sent-at-nan": (
+        lambda p: p.write_text(re.sub(r"sent_at: \S+", "sent_at: .nan", p.read_text())),
+        "interaction 1.sent_at is no finite number of seconds",
+    ),
+    "elapsed-infinite": (
+        lambda p: p.write_text(re.sub(r"elapsed: \S+", "elapsed: .inf", p.read_text())),
+        "interaction 1.elapsed is no finite number of seconds",
+    ),
 }
 
 

@@ -11,6 +11,7 @@ import base64
 import binascii
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,7 @@ FILE_COMMENT = (
 MAX_CASSETTE_BYTES = 64 * 1024 * 1024
 MAX_NESTING = 16
 MAX_NUMBER_CHARS = 40
+MAX_SECONDS = 2**63  # a recorded sent_at or elapsed beyond this (or NaN, infinity) is a corrupt cassette
 # What YAML 1.1 resolves a plain scalar to a number from (ints with base prefixes and sexagesimal parts,
 # floats); quoted scalars are strings whatever they hold.
 _NUMBER_LIKE = re.compile(
@@ -242,6 +244,13 @@ class _Reader:
             raise self.fail(f"header.{MORE_UNKNOWN} must be a non-empty list of user ids, not {more!r:.40}")
         return CassetteHeader(**values, more_unknown_user_ids=tuple(more))
 
+    def seconds(self, raw: Any, key: str, where: str) -> float:
+        """A finite number of seconds (a YAML .nan, .inf or 400-digit number is a corrupt cassette)."""
+        value = self.get(raw, key, (int, float), where)
+        if abs(value) >= MAX_SECONDS or not math.isfinite(value):  # compared as int: no overflow
+            raise self.fail(f"{where}.{key} is no finite number of seconds: {value!r:.40}")
+        return float(value)
+
     def interaction(self, raw: Any, where: str) -> Interaction:
         if not isinstance(raw, dict):
             raise self.fail(f"{where} is not a mapping")
@@ -250,8 +259,8 @@ class _Reader:
         path = self.get(request, "path", str, f"{where}.request")
         if not method or not path.startswith("/"):
             raise self.fail(f"{where}.request needs a method and a path starting with '/'")
-        sent_at = float(self.get(raw, "sent_at", (int, float), where))
-        elapsed = float(self.get(raw, "elapsed", (int, float), where))
+        sent_at = self.seconds(raw, "sent_at", where)
+        elapsed = self.seconds(raw, "elapsed", where)
         if elapsed < 0:
             raise self.fail(f"{where}.elapsed is negative")
         notes = [str(n) for n in self.get(raw, "notes", list, where)] if "notes" in raw else []
