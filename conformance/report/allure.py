@@ -32,7 +32,7 @@ import allure_commons
 
 from conformance import contract
 from conformance.model import CheckResult, Exchange
-from conformance.report._text import scrub
+from conformance.report._text import scrub, scrub_line
 from conformance.report.seed import seed_link
 from conformance.summary import RequirementResult, Summary
 from conformance.verdict import Outcome, Verdict
@@ -190,7 +190,7 @@ def _exchange_title(exchange: Exchange) -> str:
         outcome = str(exchange.status)
     else:
         outcome = f"transport error: {exchange.error.value if exchange.error else 'no response'}"
-    return scrub(f"POST {exchange.case.label} -> {outcome}")
+    return scrub_line(f"POST {exchange.case.label} -> {outcome}")
 
 
 def _in_final_hypothesis_replay() -> bool:
@@ -248,8 +248,12 @@ class AllureObserver:
                             pass
                     else:
                         failure = result.failure
-                        detail = f"expected: {failure.expected}\nreceived: {failure.received}"
-                        _failed_step(f"{step_title}: failed", scrub(f"{failure.message}\n{detail}"))
+                        lines = (
+                            failure.message,
+                            f"expected: {failure.expected}",
+                            f"received: {failure.received}",
+                        )
+                        _failed_step(f"{step_title}: failed", "\n".join(scrub_line(line) for line in lines))
                 if failures:
                     raise marker
         except AssertionError as exc:
@@ -367,17 +371,22 @@ def _failure_steps(results_dir: Path, req: RequirementResult, start: int) -> lis
             for part in ("request", "response")
             if part in failure.evidence
         ]
-        parameters = [{"name": "check", "value": scrub(failure.check)}]
+        parameters = [{"name": "check", "value": scrub_line(failure.check)}]
         if failure.reproduce is not None and failure.reproduce.curl:
-            parameters.append({"name": "curl", "value": scrub(failure.reproduce.curl)})
+            parameters.append({"name": "curl", "value": scrub_line(failure.reproduce.curl)})
         if failure.waived_by:
-            parameters.append({"name": "waived by", "value": scrub(failure.waived_by)})
+            parameters.append({"name": "waived by", "value": scrub_line(failure.waived_by)})
         out.append(
             {
-                "name": scrub(f"failure {n + 1}: {failure.check} on {failure.case}"),
+                "name": scrub_line(f"failure {n + 1}: {failure.check} on {failure.case}"),
                 "status": "failed",
                 "statusDetails": {
-                    "message": scrub(f"expected: {failure.expected}\nreceived: {failure.received}"),
+                    "message": "\n".join(
+                        (
+                            f"expected: {scrub_line(failure.expected)}",
+                            f"received: {scrub_line(failure.received)}",
+                        )
+                    ),
                 },
                 "stage": "finished",
                 "attachments": attachments,
@@ -397,16 +406,16 @@ def _message(req: RequirementResult) -> str | None:
         f"expected {first.expected if first else None}; received {first.received if first else None}"
     )
     if req.outcome is Outcome.FAILED:
-        return scrub(headline)
+        return scrub_line(headline)
     if req.outcome is Outcome.WARNING:
-        return scrub(WARNING_PREFIX + headline)
+        return scrub_line(WARNING_PREFIX + headline)
     if req.outcome is Outcome.WAIVED:
         by = ", ".join(sorted({str(f.waived_by) for f in req.failures}))
-        return scrub(f"{WAIVED_PREFIX}{by}: {headline}")
+        return scrub_line(f"{WAIVED_PREFIX}{by}: {headline}")
     if req.outcome is Outcome.SKIPPED:
-        return scrub(f"not exercised: {req.reason}")
+        return scrub_line(f"not exercised: {req.reason}")
     if req.outcome is Outcome.NOT_APPLICABLE:
-        return scrub(f"not applicable: {req.reason}")
+        return scrub_line(f"not applicable: {req.reason}")
     return None
 
 
