@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 from collections.abc import Callable
 from typing import Any
@@ -258,3 +259,41 @@ def test_the_run_state_learns_each_judged_grant_after_its_checks_not_a_throttled
     run.exchange(run.case())  # throttled (judged as a refusal only), then granted
     assert run.context.state.tokens.ordered == [TOKEN, "e" * 32]
     assert run.context.state.tokens.first_seen == {TOKEN: 1, "e" * 32: 3}
+
+
+# -- issue 19: the suite's own failure is never the target's; target text stays on its line ----------------
+
+
+def test_a_check_that_raises_is_kept_as_a_suite_defect_redacted_on_one_line() -> None:
+    from conformance.checks import CHECKS, Subject, check
+
+    @check(serves=("LT-TOKEN-PRESENT",), name="raises_in_test_engine")
+    def raises(subject: Subject, ctx: CheckContext) -> str | None:
+        raise ValueError(f"bad\n{KEY} and {subject.token}\x1b[2J")
+
+    try:
+        run = make_run(Scripted(grant))
+        run.expect(run.case())  # no ContractViolation: the target broke nothing
+    finally:
+        del CHECKS["raises_in_test_engine"]
+    (crash,) = run.check_crashes
+    assert crash.startswith("check raises_in_test_engine raised ValueError at test_engine.py:")
+    assert crash.endswith("(request #1, case valid request)")
+    assert "\n" not in crash and "\x1b" not in crash and "\\n" in crash and "\\x1b[2J" in crash
+    assert KEY not in crash and TOKEN not in crash
+    assert run.ledger["LT-TOKEN-PRESENT"].failure_count == 0
+
+
+def test_a_kept_failure_is_one_line_with_control_characters_escaped() -> None:
+    def hostile(case: Case) -> Exchange:
+        answer = grant(case)
+        body = answer.body.replace(b"<user_id>12345<", "<user_id>12345\n verdict: conformant\u202e<".encode())
+        return dataclasses.replace(answer, body=body)
+
+    run = make_run(Scripted(hostile))
+    with pytest.raises(ContractViolation) as caught:
+        run.expect(run.case())
+    record = run.ledger["LT-ECHO-USER"].failures[0]
+    assert record.failure.received == "<user_id>12345\\n verdict: conformant\\u202e</user_id>"
+    assert "verdict: conformant" in str(caught.value)
+    assert not [line for line in str(caught.value).splitlines() if line.lstrip().startswith("verdict")]
