@@ -68,7 +68,7 @@ def run_checks(
         except Exception as exc:
             # The suite's own defect, never the target's failure: judged nothing (no pass, no failure);
             # the run ends with the error verdict naming the check (the engine redacts the message).
-            results.append(CheckResult(spec.name, None, crash=crash_line(exc)))
+            results.append(CheckResult(spec.name, None, crash=_crash_line(exc)))
             continue
         if judged is not None and judged not in spec.serves:
             raise ValueError(f"check {spec.name} judged {judged}, which it does not declare in serves")
@@ -76,7 +76,7 @@ def run_checks(
     return results
 
 
-def crash_line(exc: Exception) -> str:
+def _crash_line(exc: Exception) -> str:
     """A check's exception: its type, where it was raised and its message (raw: it may quote the target)."""
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
