@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from conformance.printable import one_line
+
 if TYPE_CHECKING:
     from conformance.summary import Summary
 
@@ -225,15 +227,15 @@ def verify_command(report_dir: Path, public_key: Path | None) -> None:
         problems = verify_manifest(report_dir)
         listed = len(read_manifest(report_dir))
     except ManifestMissing as exc:
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(f"Error: {one_line(str(exc))}", err=True)
         raise SystemExit(EXIT_NO_MANIFEST) from None
     except ManifestError as exc:
         problems, listed = [str(exc)], 0
     if signature_problem is not None:
         problems = [signature_problem, *problems]
     if problems:
-        for problem in problems:
-            click.echo(problem)
+        for problem in problems:  # names read from an edited MANIFEST may hold anything: one line each
+            click.echo(one_line(problem))
         raise SystemExit(EXIT_PROBLEMS)
     if public_key is None:
         click.echo(f"verified {listed} files: {UNSIGNED_NOTE}")
