@@ -137,6 +137,7 @@ def body_of(values: dict[str, str], *, root: str = "user_response") -> bytes:
 
 
 GOOD_BODY = body_of(GOOD)
+REFUSAL = {"status": "400", "message": "no"}
 # Shapes of body: missing, duplicated, nested, attributed, foreign elements; DTDs; non-XML.
 STRUCTURES = (
     *(body_of({k: v for k, v in GOOD.items() if k != name}) for name in FIELDS),
@@ -292,8 +293,12 @@ def test_every_check_is_fed_by_this_test() -> None:
 
 @pytest.mark.parametrize("name", FIELDS)
 def test_extreme_text_in_each_element(name: str) -> None:
-    bodies = [body_of({**GOOD, name: text}) for text in EXTREME_TEXTS]
-    assert_no_check_raises(*(exchange(body, case=case) for body in bodies for case in CASES[:3]))
+    # In a whole grant, alone, and in a refusal's shape (no token: what other branches of the checks read).
+    grants = [
+        exchange(body_of({**GOOD, name: text}), case=case) for text in EXTREME_TEXTS for case in CASES[:3]
+    ]
+    others = [body_of({**shape, name: text}) for text in EXTREME_TEXTS for shape in ({}, REFUSAL)]
+    assert_no_check_raises(*grants, *(exchange(body) for body in others))
 
 
 @pytest.mark.parametrize("name", HEADERS)

@@ -7,7 +7,7 @@ import re
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
-from conformance.model import CheckFailure, TransportError
+from conformance.model import CheckFailure, TransportError, plain_integer
 
 HTTP_NOT_IMPLEMENTED = 501
 _XML_DECLARATION = re.compile(r"<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")
@@ -70,7 +70,8 @@ def status_code_conformance(subject: Subject, ctx: CheckContext) -> str | None:
     status = subject.status
     if 200 <= status < 300:
         element = (subject.document.field("status") or "").strip()
-        if not subject.token and element.isdigit() and 400 <= int(element) < 500:
+        echoed = plain_integer(element)  # ASCII digits only: '²', '٤٠٠' or 5,000 digits are no status
+        if not subject.token and echoed is not None and 400 <= echoed < 500:
             raise CheckFailure(
                 "LT-HTTP-REJECT-4XX",
                 "refusal answered with a success status",
