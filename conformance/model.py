@@ -260,7 +260,7 @@ class CheckResult:
     check: str
     requirement: str | None  # None: the check did not apply to this exchange (or it crashed)
     failure: CheckFailure | None = None
-    # The check itself raised (a suite defect, never the target's failure): the exception, one line.
+    # The check itself raised (a suite defect, never the target's failure): the exception, as raised.
     crash: str = ""
 
     @property
