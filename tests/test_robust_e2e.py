@@ -156,6 +156,20 @@ def test_a_check_that_raises_is_exit_5_naming_the_check(
     assert not [r["id"] for r in document["requirements"] if r["outcome"] == "failed"]  # type: ignore[attr-defined]
 
 
+def test_a_check_that_raises_during_rerun_is_exit_5_never_fixed(
+    crashing_check: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with ScriptedServer(lambda request: ("200 OK", XML, grant(request, expire="9" * 400))) as server:
+        code, output = run_against(server.url, tmp_path, capsys)
+        assert code == 5, output[-3000:]
+        assert requirement(summary(tmp_path), "LT-EXPIRE-CONSISTENT")["failures"]  # kept: something to rerun
+        rerun = ["rerun", str(tmp_path / "r" / "summary.json"), "--target", server.url, "--user-id", "12345"]
+        code, output = conformance(capsys, *rerun, "--times", "1", "--timeout", "2")
+    assert code == 5, output[-3000:]
+    assert f"suite error: check {crashing_check} raised ZeroDivisionError" in output
+    assert " fixed" not in output.replace("0 fixed", "")
+
+
 # -- 19.9: target text cannot forge output -----------------------------------------------------------------
 
 
