@@ -60,7 +60,7 @@ DOCUMENT_KEYS = [
     "foreign_user_id", "unknown_user_ids", "mode", "profile", "seed", "max_examples", "suite_version",
     "suite_commit", "started", "finished", "duration_s", "cassettes", "stale_interactions",
     "unused_cassettes", "throttled", "throttle_waited_s", "token_entropy", "stopped_early", "recording",
-    "requests",
+    "config_file", "settings", "requests",
     "not_exercised", "not_applicable", "waivers", "requirements", "ambiguities_exercised", "tests",
 ]  # fmt: skip
 
