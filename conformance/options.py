@@ -220,8 +220,9 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec(
         "fetch_qrcode",
-        "Fetch each grant's <qrcode> image (no key, no redirects, same rails) and decode it: it must be a "
-        "QR code of its own (LT-QRCODE-IMAGE). Live runs only: not with --record or replay.",
+        "Judge every grant's <qrcode> image, not only a spread of them (a live run fetches those by default: "
+        "no key, no redirects, same rails; each must be a QR code of its own, LT-QRCODE-IMAGE). Live runs "
+        "only: not with --record or replay.",
         flag=True,
     ),
 )

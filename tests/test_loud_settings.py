@@ -31,7 +31,8 @@ def configured(tmp_path: Path, profile_name: str, setting: str) -> Path:
 
 
 def qrcode_image(document: dict[str, Any]) -> dict[str, Any]:
-    (entry,) = [r for r in document["requirements"] if r["id"] == "LT-QRCODE-IMAGE"]
+    entries: list[dict[str, Any]] = document["requirements"]
+    (entry,) = [r for r in entries if r["id"] == "LT-QRCODE-IMAGE"]
     return entry
 
 
