@@ -89,8 +89,9 @@ VERSION_HEADERS = ("x-api-version", "x-app-version", "x-version", "api-version")
 REFERENCE_REPLAY_URL = "http://127.0.0.1"  # replay of a reference recording: matched by path, never sent
 QRCODE_IMAGE = "LT-QRCODE-IMAGE"
 NOT_RECORDED_IMAGES = (
-    "a recording holds no QR code image (images are fetched only in live runs, never recorded or "
-    "replayed): run live against the target, or declare it not applicable with the reason"
+    "a recording holds no QR code image (images are fetched only in live runs, never recorded, replayed "
+    "or compared with a recording): run live against the target, or declare it not applicable with the "
+    "reason"
 )
 
 
@@ -469,13 +470,15 @@ class SessionPlan:
 
     @property
     def fetches_qrcodes(self) -> bool:
-        """QR code images are fetched (LT-QRCODE-IMAGE): in every live run not declaring it not applicable."""
-        return self.options.mode == "live" and QRCODE_IMAGE not in self.not_applicable
+        """QR code images are fetched (LT-QRCODE-IMAGE) in every live run not declaring it not applicable;
+        but not in diff's live side, compared with a recording that holds no image."""
+        live = self.options.mode == "live" and self.inputs_from is None
+        return live and QRCODE_IMAGE not in self.not_applicable
 
     @property
     def cannot_exercise(self) -> dict[str, str]:
         """Requirement ID -> why this run cannot exercise it (a recording holds no QR image)."""
-        if self.options.mode == "live" or QRCODE_IMAGE in self.not_applicable:
+        if self.fetches_qrcodes or QRCODE_IMAGE in self.not_applicable:
             return {}
         return {QRCODE_IMAGE: NOT_RECORDED_IMAGES}
 
