@@ -108,7 +108,7 @@ def test_a_pyproject_table_is_named_in_the_header(tmp_path: Path) -> None:
     result = conformance(
         "run", "--target", "reference", "-k", "valid_request_is_granted", "--max-examples", "5", cwd=tmp_path
     )
-    assert "config file: pyproject.toml" in result.stdout
+    assert "config file: pyproject.toml [tool.conformance]" in result.stdout
     assert "setting: --seed = 3 (default -; from config file pyproject.toml)" in result.stdout
 
 

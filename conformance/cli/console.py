@@ -122,7 +122,8 @@ def settings_lines(session: Session) -> list[tuple[str, bool]]:
     lines: list[tuple[str, bool]] = []
     config = session.options.provenance.config_file
     if config is not None:
-        lines.append((f"config file: {config}", False))
+        table = " [tool.conformance]" if config.name == "pyproject.toml" else ""
+        lines.append((f"config file: {config}{table}", False))
     for setting in session.settings:
         if setting.name == "--not-applicable":
             continue  # each declaration has its own line below
