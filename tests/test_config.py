@@ -257,6 +257,7 @@ def test_each_option_remembers_where_it_came_from(tmp_path: Path) -> None:
     sources = dict(options.provenance.sources)
     assert sources["timeout"] == file
     assert sources["max_examples"] == sources["target"] == f"{file} [env.staging]"
+    assert sources["user_id"] == f"{file} [env.staging] from ${{STAGING_USER}}"
     assert sources["seed"] == "command line"
     assert resolve_options({"seed": 3}, cwd=tmp_path / "none", environ={}).provenance.config_file is None
 
