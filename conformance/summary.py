@@ -171,7 +171,7 @@ class Setting:
     default: str
     value: str
     source: str  # "command line", "config file F", "config file F [env.N]", "profile file F"
-    kind: str = field(default="option", metadata={CHOICES: SETTING_KINDS})
+    kind: str = field(default=OPTION, metadata={CHOICES: SETTING_KINDS})
     fixed_by: str | None = None  # contract: what the vendor document fixes that the value changes
 
     @property
