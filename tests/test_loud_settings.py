@@ -226,3 +226,20 @@ def test_the_bundled_config_declares_nothing_for_a_live_run(tmp_path: Path) -> N
     assert "config file: conformance.toml" in result.stdout and "declared not applicable" not in result.stdout
     document = summary(reports)
     assert document["not_applicable"] == [] and qrcode_image(document)["outcome"] == "passed"
+
+
+def test_fetching_every_image_and_declaring_them_not_applicable_is_a_usage_error(tmp_path: Path) -> None:
+    result = conformance(
+        "run",
+        "--target",
+        "reference",
+        "--fetch-qrcode",
+        "--not-applicable",
+        "LT-QRCODE-IMAGE=no images here",
+        "--report-dir",
+        str(tmp_path / "r"),
+        cwd=tmp_path,
+    )
+    assert result.returncode == EXIT_USAGE
+    (line,) = result.stderr.splitlines()
+    assert "--fetch-qrcode judges LT-QRCODE-IMAGE, which --not-applicable declares not applicable" in line
