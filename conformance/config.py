@@ -1,10 +1,13 @@
 """The config file: every run option in ``conformance.toml`` (or ``[tool.conformance]`` in pyproject.toml).
 
-Precedence, resolved here and nowhere else: command line > ``[env.NAME]`` section (``--env NAME``) > the
-file's top level > the defaults in conformance.options. Keys are the command line's option names without
-the dashes (``user-id``; ``user_id`` is the same key). String values may use ``${VAR}`` (``$$`` is a
-literal ``$``). The API key can never be in a config file: a key-like name, a value equal to the key, or
-``${...}`` of the key's variable is refused. Relative paths are relative to the config file's directory.
+Precedence, resolved here and nowhere else: command line > ``[env.NAME]`` section (``--env NAME``) >
+``[recording]`` section (only for a run that records or replays cassettes) > the file's top level > the
+defaults in conformance.options. Each option keeps where it came from (``RunOptions.provenance``): every
+report lists the options and settings that differ from the defaults, and the config file used.
+Keys are the command line's option names without the dashes (``user-id``; ``user_id`` is the same
+key). String values may use ``${VAR}`` (``$$`` is a literal ``$``). The API key can never be in a config
+file: a key-like name, a value equal to the key, or ``${...}`` of the key's variable is refused. Relative
+paths are relative to the config file's directory.
 """
 
 from __future__ import annotations
@@ -19,12 +22,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.options import DEFAULT_KEY_VARIABLE, OPTION_SPECS, OptionSpec, RunOptions, options_from
+from conformance.options import (
+    COMMAND_LINE,
+    DEFAULT_KEY_VARIABLE,
+    OPTION_SPECS,
+    OptionSpec,
+    Provenance,
+    RunOptions,
+    options_from,
+)
 from conformance.session import ConfigError
 
 CONFIG_FILE = "conformance.toml"
 PYPROJECT_FILE = "pyproject.toml"
 ENV_TABLE = "env"
+# Options only for runs through cassettes (record, replay): what a recording cannot exercise, declared.
+RECORDING_TABLE = "recording"
 # Names a config author might give the key itself: refused, whatever the value.
 SECRET_NAMES = frozenset({"api-key", "apikey", "key", "api-token", "secret", "password"})
 _SPECS = {spec.field.replace("_", "-"): spec for spec in OPTION_SPECS}
@@ -53,6 +66,7 @@ class ConfigFile:
     path: Path
     options: Mapping[str, Any]
     environments: Mapping[str, Mapping[str, Any]]
+    recording: Mapping[str, Any] = dataclasses.field(default_factory=dict)  # the [recording] table
 
 
 def find_config(explicit: Path | None, *, cwd: Path) -> ConfigFile | None:
@@ -88,16 +102,20 @@ def _load(path: Path, *, required: bool) -> ConfigFile | None:
         where = ""
     if not isinstance(data, dict):
         raise ConfigFileError(f"{path}: {where or 'the file'} must be a table")
-    options = {k: v for k, v in data.items() if k != ENV_TABLE}
+    options = {k: v for k, v in data.items() if k not in (ENV_TABLE, RECORDING_TABLE)}
     environments = data.get(ENV_TABLE, {})
     if not isinstance(environments, dict) or not all(isinstance(v, dict) for v in environments.values()):
         raise ConfigFileError(f"{path}: {ENV_TABLE} must hold tables, e.g. [{ENV_TABLE}.staging]")
+    recording = data.get(RECORDING_TABLE, {})
+    if not isinstance(recording, dict) or any(isinstance(v, dict) for v in recording.values()):
+        raise ConfigFileError(f"{path}: [{RECORDING_TABLE}] must be one table of options")
     _check_keys(path, options, where or "top level")
+    _check_keys(path, recording, f"[{RECORDING_TABLE}]")
     for name, section in environments.items():
         if ENV_TABLE in section:
             raise ConfigFileError(f"{path}: [{ENV_TABLE}.{name}] cannot hold another {ENV_TABLE} table")
         _check_keys(path, section, f"[{ENV_TABLE}.{name}]")
-    return ConfigFile(path=path, options=options, environments=environments)
+    return ConfigFile(path=path, options=options, environments=environments, recording=recording)
 
 
 def _check_keys(path: Path, table: Mapping[str, Any], where: str) -> None:
@@ -115,30 +133,60 @@ def _check_keys(path: Path, table: Mapping[str, Any], where: str) -> None:
 
 
 def config_values(
-    config: ConfigFile, env: str | None, *, environ: Mapping[str, str], key_variable: str | None = None
-) -> dict[str, Any]:
-    """The run option values the file sets (field -> typed value), its [env.NAME] over its top level."""
-    raw = {k.replace("_", "-"): v for k, v in config.options.items()}
+    config: ConfigFile,
+    env: str | None,
+    *,
+    environ: Mapping[str, str],
+    key_variable: str | None = None,
+    given: Mapping[str, Any] | None = None,
+) -> dict[str, tuple[Any, str]]:
+    """field -> (typed value, where in the file it was set): [env.NAME] over [recording] over the top level.
+
+    ``given``: the command line's values, which decide (with the file's) whether the run records or
+    replays, and so whether the [recording] table applies.
+    """
+    file = f"config file {config.path}"
+    raw = {k.replace("_", "-"): (v, file) for k, v in config.options.items()}
+    section: dict[str, tuple[Any, str]] = {}
     if env is not None:
         if env not in config.environments:
             known = ", ".join(sorted(config.environments)) or "none"
             raise ConfigFileError(
                 f"--env {env}: no [{ENV_TABLE}.{env}] in {config.path} (environments: {known})"
             )
-        raw |= {k.replace("_", "-"): v for k, v in config.environments[env].items()}
-    key_variable = key_variable or str(raw.get("api-key-env", DEFAULT_KEY_VARIABLE))
+        where = f"{file} [{ENV_TABLE}.{env}]"
+        section = {k.replace("_", "-"): (v, where) for k, v in config.environments[env].items()}
+    if config.recording and _through_cassettes({**raw, **section}, given or {}):
+        raw |= {k.replace("_", "-"): (v, f"{file} [{RECORDING_TABLE}]") for k, v in config.recording.items()}
+    raw |= section
+    key_variable = key_variable or str(raw.get("api-key-env", (DEFAULT_KEY_VARIABLE, ""))[0])
     secrets = {key_variable, DEFAULT_KEY_VARIABLE}
     keys = [environ[variable] for variable in secrets if environ.get(variable)]
-    values: dict[str, Any] = {}
-    for name, value in raw.items():
+    values: dict[str, tuple[Any, str]] = {}
+    for name, (value, source) in raw.items():
         spec = _SPECS[name]
         where = f"{config.path}: {name}"
         if isinstance(value, str):
+            variables = [m.group(2) for m in _VARIABLE.finditer(value) if m.group(2)]
+            if variables:  # the value came from the environment, through the file
+                source += " from " + ", ".join(f"${{{name}}}" for name in variables)
             value = _substitute(value, where=where, environ=environ, secrets=secrets)
             if any(key in value for key in keys):  # the message never shows the value
                 raise ConfigFileError(f"{where} holds the API key: the key is never kept in a config file")
-        values[spec.field] = _typed(spec, value, where=where, base=config.path.parent)
+        values[spec.field] = (_typed(spec, value, where=where, base=config.path.parent), source)
     return values
+
+
+def _through_cassettes(raw: Mapping[str, tuple[Any, str]], given: Mapping[str, Any]) -> bool:
+    """The run records or replays: no target (replay), or --record / --record-missing, wherever set."""
+
+    def setting(name: str) -> Any:
+        field = name.replace("-", "_")
+        if given.get(field) not in (None, ()):
+            return given[field]
+        return raw.get(name, (None, ""))[0]
+
+    return setting("target") is None or bool(setting("record")) or bool(setting("record-missing"))
 
 
 def _substitute(text: str, *, where: str, environ: Mapping[str, str], secrets: set[str]) -> str:
@@ -158,7 +206,7 @@ def _substitute(text: str, *, where: str, environ: Mapping[str, str], secrets: s
 
 
 def _typed(spec: OptionSpec, value: Any, *, where: str, base: Path) -> Any:
-    if spec.multiple and spec.kind is int:  # a repeatable number: one value or a list of them
+    if spec.multiple:  # a repeatable option: one value or a list of them
         items = value if isinstance(value, list) else [value]
         single = dataclasses.replace(spec, multiple=False)
         return tuple(_typed(single, item, where=where, base=base) for item in items)
@@ -194,9 +242,19 @@ def resolve_options(
     flags = {spec.field for spec in OPTION_SPECS if spec.flag}
     given = {k: v for k, v in given.items() if not (k in flags and v is False)}
     config = find_config(explicit, cwd=cwd or Path())
+    from_command_line = {k: v for k, v in given.items() if v is not None and v != ()}
+    sources = dict.fromkeys(from_command_line, COMMAND_LINE)
     if config is None:
         if env is not None:
             raise ConfigFileError(f"--env {env} needs a config file: no ./{CONFIG_FILE} or --config FILE")
-        return options_from(given)
-    from_file = config_values(config, env, environ=environ, key_variable=given.get("api_key_env"))
-    return options_from(from_file | {k: v for k, v in given.items() if v is not None and v != ()})
+        return _with_provenance(options_from(given), None, sources)
+    key_variable = given.get("api_key_env")
+    from_file = config_values(config, env, environ=environ, key_variable=key_variable, given=given)
+    options = options_from({k: v for k, (v, _) in from_file.items()} | from_command_line)
+    return _with_provenance(options, config.path, {k: s for k, (_, s) in from_file.items()} | sources)
+
+
+def _with_provenance(options: RunOptions, config: Path | None, sources: Mapping[str, str]) -> RunOptions:
+    known = {spec.field for spec in OPTION_SPECS}
+    kept = tuple((name, source) for name, source in sources.items() if name in known)
+    return dataclasses.replace(options, provenance=Provenance(config_file=config, sources=kept))

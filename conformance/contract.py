@@ -412,7 +412,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "LT-QRCODE-IMAGE",
-        "<qrcode> serves a QR code of its own, with the token if the profile says (--fetch-qrcode)",
+        "<qrcode> serves a QR code of its own, with the token if the profile says (judged in live runs)",
         G_SEMANTICS,
         _S.NORMAL,
         23,
@@ -512,8 +512,10 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "AMB-QRCODE-PAYLOAD",
         23,
         "What the QR code image encodes is undocumented.",
-        "Fetched only with --fetch-qrcode (not fetched: LT-QRCODE-IMAGE not applicable). The image must "
-        "decode as a QR code and its payload must differ per grant; it need not contain the token.",
+        "Fetched in live runs (a spread of the grants; every grant with --fetch-qrcode), never recorded: a "
+        "recording or replay lists LT-QRCODE-IMAGE as not exercised unless the user declares it not "
+        "applicable. The image must decode as a QR code and its payload must differ per grant; it need not "
+        "contain the token.",
         "qrcode_carries_token",
     ),
     Ambiguity(

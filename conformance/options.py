@@ -7,7 +7,7 @@ Profile settings are not options: they come from the --profile file or its defau
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,19 @@ DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_MAX_THROTTLE_WAIT = 120.0  # seconds, run-wide, waiting on 429/503 answers
 REFERENCE_TARGET = "reference"
 DEFAULT_MAX_CASSETTE_AGE = 90  # days
+COMMAND_LINE = "command line"
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a run's options came from (conformance.config): the config file used, each option's source."""
+
+    config_file: Path | None = None
+    sources: tuple[tuple[str, str], ...] = ()  # (field, "command line" | "config file F" | "... [env.N]")
+
+    def source(self, name: str) -> str:
+        """Where option ``name`` came from (an option set by a program, not a user: the command line)."""
+        return dict(self.sources).get(name, COMMAND_LINE)
 
 
 @dataclass(frozen=True)
@@ -53,6 +66,8 @@ class RunOptions:
     waivers: Path | None = None
     fail_on: str | None = None  # "any" (default) | "new": with --baseline, fail only on new failures
     fetch_qrcode: bool = False  # fetch and decode each grant's <qrcode> image (live runs only)
+    # not an option: where the others came from (shown with every setting that differs from its default)
+    provenance: Provenance = field(default_factory=Provenance, compare=False)
 
     @property
     def mode(self) -> str:
@@ -205,8 +220,9 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
     ),
     OptionSpec(
         "fetch_qrcode",
-        "Fetch each grant's <qrcode> image (no key, no redirects, same rails) and decode it: it must be a "
-        "QR code of its own (LT-QRCODE-IMAGE). Live runs only: not with --record or replay.",
+        "Judge every grant's <qrcode> image, not only a spread of them (a live run fetches those by default: "
+        "no key, no redirects, same rails; each must be a QR code of its own, LT-QRCODE-IMAGE). Live runs "
+        "only: not with --record or replay.",
         flag=True,
     ),
 )
@@ -224,5 +240,27 @@ def options_from(values: dict[str, Any]) -> RunOptions:
     return dataclasses.replace(RunOptions(), **given)
 
 
-_FIELDS = {f.name for f in dataclasses.fields(RunOptions)}
+_FIELDS = {f.name for f in dataclasses.fields(RunOptions)} - {"provenance"}
 assert {spec.field for spec in OPTION_SPECS} == _FIELDS, "every run option needs an OptionSpec"
+
+
+def option_changes(options: RunOptions) -> list[tuple[str, str, str, str]]:
+    """(option, default, value, where it came from) for each run option that differs from its default."""
+    defaults = RunOptions()
+    changes = []
+    for spec in OPTION_SPECS:
+        value, default = getattr(options, spec.field), getattr(defaults, spec.field)
+        if value != default:
+            source = options.provenance.source(spec.field)
+            changes.append((spec.name, _shown(default), _shown(value), source))
+    return changes
+
+
+def _shown(value: object) -> str:
+    if value is None or value == ():
+        return "-"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, tuple):
+        return " ".join(str(v) for v in value)
+    return str(value)

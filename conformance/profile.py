@@ -2,6 +2,13 @@
 
 A setting comes from the profile file (--profile FILE), else from the defaults below; no command-line
 option sets a profile setting (tests/test_profile.py keeps it so), so there is no other precedence.
+
+Two kinds of setting (``VENDOR_FIXED``): most are *readings*, where the vendor document is silent and a
+deployment may differ (the ambiguity register) or the suite's own rails; a few change what the vendor
+document fixes (the 60..86400 range, token_expire being required, the vendor's XSD, an <expire> tolerance
+wider than half the shortest lifetime). Every setting that differs from its default is listed by every
+report; one that changes what the vendor fixes makes a pass ``conformant under a modified contract``.
+The name ``default`` is the built-in profile's: a file cannot take it (it would read as no profile at all).
 """
 
 from __future__ import annotations
@@ -24,6 +31,18 @@ MAX_TOKEN_BITS = 4096
 EXPIRE_READINGS = ("absolute", "relative")
 LIMIT_SETTINGS = ("max_elements", "max_depth", "max_attributes", "max_attribute_chars", "max_text_chars")
 MAX_LIMIT = 10**8
+# An <expire> tolerance up to half the shortest lifetime the vendor allows (60 s) is a measurement
+# allowance (clock skew, latency); beyond it a token of 60 s could live 30 s or 90 s and still pass.
+EXPIRE_TOLERANCE_READING_MAX = TOKEN_EXPIRE_MIN / 2
+# The settings that can change what the vendor document fixes, and where it fixes it.
+VENDOR_FIXED: dict[str, str] = {
+    "token_expire_min": f"seed line 14: token_expire minimum {TOKEN_EXPIRE_MIN}",
+    "token_expire_max": f"seed line 14: token_expire maximum {TOKEN_EXPIRE_MAX}",
+    "token_expire_required": "seed line 14: token_expire is required",
+    "success_schema": "seed line 47: the vendor's XSD (user_response.xsd)",
+    "expire_tolerance": "seed line 24: <expire> is the issue time + token_expire "
+    f"(a tolerance over {EXPIRE_TOLERANCE_READING_MAX:g} s changes it)",
+}
 
 
 class ProfileError(ValueError):
@@ -110,6 +129,45 @@ class Profile:
         )
 
 
+@dataclass(frozen=True)
+class ProfileChange:
+    """A profile setting that differs from its default; ``fixed_by``: what the vendor fixes, if it does."""
+
+    name: str
+    default: str
+    value: str
+    fixed_by: str | None = None
+
+
+def profile_changes(profile: Profile) -> tuple[ProfileChange, ...]:
+    """Every setting of ``profile`` that differs from the default profile, in declaration order."""
+    defaults = Profile()
+    changes = []
+    for f in fields(Profile):
+        value, default = getattr(profile, f.name), getattr(defaults, f.name)
+        if f.name == "name" or value == default:
+            continue
+        changes.append(ProfileChange(f.name, _shown(default), _shown(value), _fixed_by(f.name, value)))
+    return tuple(changes)
+
+
+def _fixed_by(name: str, value: object) -> str | None:
+    """What the vendor document fixes that this value changes, or None for a reading."""
+    if name == "expire_tolerance" and isinstance(value, int | float):
+        return VENDOR_FIXED[name] if value > EXPIRE_TOLERANCE_READING_MAX else None
+    return VENDOR_FIXED.get(name)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _check_schema(setting: str, name: object) -> None:
     from conformance.schema import SchemaError, schema_path
 
@@ -148,6 +206,12 @@ def profile_from_mapping(data: dict[str, Any], *, origin: str, default_name: str
         )
     values: dict[str, Any] = {"name": default_name}
     defaults = Profile()
+    name = data.get("name", default_name)
+    if isinstance(name, str) and name.strip().casefold() == DEFAULT_PROFILE_NAME:
+        raise ProfileError(
+            f"profile {origin}: the name {DEFAULT_PROFILE_NAME!r} is the built-in profile's; rename the "
+            "file (or its name setting) so reports say which profile judged the run"
+        )
     for key, value in data.items():
         expected = getattr(defaults, key)
         if isinstance(expected, tuple):

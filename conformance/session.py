@@ -39,14 +39,29 @@ from conformance.entropy import token_entropy_summary
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users, sentinel_cases
 from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured
 from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange, key_probe_secrets
-from conformance.options import DEFAULT_KEY_VARIABLE, DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
+from conformance.options import (
+    COMMAND_LINE,
+    DEFAULT_KEY_VARIABLE,
+    DEFAULT_MAX_EXAMPLES,
+    REFERENCE_TARGET,
+    RunOptions,
+)
 from conformance.printable import printable
 from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
 from conformance.rejudge import recorded_inputs
 from conformance.reportdir import ReportDirError, locked, set_aside_earlier_run
 from conformance.sentinels import Sentinels
-from conformance.summary import RunFacts, Summary, SummaryError, build_summary, read_summary, write_summary
+from conformance.summary import (
+    RunFacts,
+    Setting,
+    Summary,
+    SummaryError,
+    build_summary,
+    read_summary,
+    run_settings,
+    write_summary,
+)
 from conformance.transport import (
     NetworkTransport,
     RequestBudgetExceeded,
@@ -73,6 +88,12 @@ MAX_THROTTLE_WAIT_LIMIT = 86_400.0
 IN_PROGRESS = "run in progress, or it did not finish (interrupted or killed)"
 VERSION_HEADERS = ("x-api-version", "x-app-version", "x-version", "api-version")
 REFERENCE_REPLAY_URL = "http://127.0.0.1"  # replay of a reference recording: matched by path, never sent
+QRCODE_IMAGE = "LT-QRCODE-IMAGE"
+NOT_RECORDED_IMAGES = (
+    "a recording holds no QR code image (images are fetched only in live runs, never recorded, replayed "
+    "or compared with a recording): run live against the target, or declare it not applicable with the "
+    "reason"
+)
 
 
 class ConfigError(Exception):
@@ -98,6 +119,9 @@ class Session:
     key_variable: str = DEFAULT_KEY_VARIABLE
     keyword: str | None = None  # -k EXPR
     not_applicable: dict[str, str] = field(default_factory=dict)  # requirement ID -> the user's reason
+    declared_by: dict[str, str] = field(default_factory=dict)  # requirement ID -> who declared it
+    cannot_exercise: dict[str, str] = field(default_factory=dict)  # requirement ID -> why this run cannot
+    settings: tuple[Setting, ...] = ()  # the options and profile settings that differ from the defaults
     # diff's live side: the recorded inputs of generated tests come from these cassettes (see rejudge).
     recorded_inputs: CassetteBook | None = None
     recording: dict[str, Any] | None = None  # replay: which recording this run judges (summary, sign-off)
@@ -195,6 +219,8 @@ class Session:
             token_entropy=token_entropy_summary(self.run.context.tokens.ordered),
             stopped_early=stopped_early,
             recording=self.recording,
+            config_file=_shown_path(self.options.provenance.config_file),
+            settings=self.settings,
         )
         self.summary = build_summary(
             self.run,
@@ -209,6 +235,8 @@ class Session:
                 keyword=self.keyword,
                 stopped=stopped_early,
                 not_applicable=dict(self.not_applicable),
+                declared_by=dict(self.declared_by),
+                cannot_exercise=dict(self.cannot_exercise),
             ),
             waivers=self.waivers,
         )
@@ -378,6 +406,10 @@ def not_applicable_reasons(values: tuple[str, ...]) -> dict[str, str]:
     return reasons
 
 
+def _shown_path(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
 def _stub_summary(options: RunOptions, *, error: str, exit_code: int) -> Summary:
     """A summary.json that holds no verdict: a run in progress, or one that ended before it had one."""
     facts = RunFacts(
@@ -437,6 +469,21 @@ class SessionPlan:
     local: LocalTarget | None = None
     keyword: str | None = None  # -k EXPR: a part of the suite
     inputs_from: Path | None = None  # diff's live side: generated inputs as recorded in these cassettes
+    declared_by: Mapping[str, str] = field(default_factory=dict)  # requirement ID -> who declared it
+
+    @property
+    def fetches_qrcodes(self) -> bool:
+        """QR code images are fetched (LT-QRCODE-IMAGE) in every live run not declaring it not applicable;
+        but not in diff's live side, compared with a recording that holds no image."""
+        live = self.options.mode == "live" and self.inputs_from is None
+        return live and QRCODE_IMAGE not in self.not_applicable
+
+    @property
+    def cannot_exercise(self) -> dict[str, str]:
+        """Requirement ID -> why this run cannot exercise it (a recording holds no QR image)."""
+        if self.fetches_qrcodes or QRCODE_IMAGE in self.not_applicable:
+            return {}
+        return {QRCODE_IMAGE: NOT_RECORDED_IMAGES}
 
     @property
     def replay(self) -> bool:
@@ -496,6 +543,7 @@ def resolve(
             header.user_id, header.unknown_user_id, header.foreign_user_id, header.more_unknown_user_ids
         )
     users = _users(options, users_default, recorded=options.target is None)
+    declared = declarations(options, found.waivers)
     settings = TransportSettings(
         timeout=options.timeout,
         max_body_bytes=options.max_body_bytes,
@@ -517,11 +565,8 @@ def resolve(
         users=users,
         settings=settings,
         waivers=found.waivers,
-        not_applicable={
-            **qrcode_not_applicable(options),
-            **found.waivers.not_applicable(),
-            **not_applicable_reasons(options.not_applicable),
-        },
+        not_applicable={rid: reason for rid, (reason, _) in declared.items()},
+        declared_by={rid: by for rid, (_, by) in declared.items()},
         recording=recording,
         local=local if options.target == REFERENCE_TARGET else None,
         keyword=keyword,
@@ -530,6 +575,25 @@ def resolve(
     if found.adding_to is not None:
         _check_adding_to(found.adding_to, options=options, users=users, profile=profile.name, plan=plan)
     return plan
+
+
+def declarations(options: RunOptions, waivers: WaiverSet) -> dict[str, tuple[str, str]]:
+    """Requirement ID -> (reason, who declared it) for each requirement the user declared not applicable."""
+    by = options.provenance.source("not_applicable")
+    in_waivers = f"waivers file {options.waivers}"
+    declared = {
+        **{rid: (reason, in_waivers) for rid, reason in waivers.not_applicable().items()},
+        **{
+            rid: (reason, "--not-applicable" if by == COMMAND_LINE else by)
+            for rid, reason in not_applicable_reasons(options.not_applicable).items()
+        },
+    }
+    if options.fetch_qrcode and QRCODE_IMAGE in declared:
+        raise ConfigError(
+            f"--fetch-qrcode judges {QRCODE_IMAGE}, which {declared[QRCODE_IMAGE][1]} declares not "
+            "applicable; drop one of the two"
+        )
+    return declared
 
 
 def _keyed(options: RunOptions) -> bool:
@@ -618,7 +682,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
         target = plan.target
         if plan.local is not None:
             try:
-                target = stack.enter_context(plan.local.serve(options.fault, options.fetch_qrcode))
+                target = stack.enter_context(plan.local.serve(options.fault, plan.fetches_qrcodes))
             except ValueError as exc:
                 raise ConfigError(f"{exc}; list them with `conformance faults`") from None
         assert target is not None
@@ -660,7 +724,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
                 profile=plan.profile,
                 api_key=plan.api_key,
                 not_owned=plan.users.not_owned,
-                **_qrcode_fetching(options, plan.settings, api_key=plan.api_key, target=target, stack=stack),
+                **_qrcode_fetching(plan, api_key=plan.api_key, target=target, stack=stack),
             ),
             builder=builder,
             redactor=Redactor(secrets=[plan.api_key, *key_probe_secrets(plan.api_key)]),
@@ -687,6 +751,9 @@ def start(plan: SessionPlan) -> Iterator[Session]:
             book=book,
             key_variable=options.api_key_env,
             not_applicable=dict(plan.not_applicable),
+            declared_by=dict(plan.declared_by),
+            cannot_exercise=plan.cannot_exercise,
+            settings=run_settings(options, plan.profile),
             recording=None if plan.recording is None else dict(plan.recording),
             waivers=plan.waivers,
             recorded_inputs=recorded_inputs,
@@ -717,31 +784,21 @@ def _header(plan: SessionPlan) -> CassetteHeader:
     )
 
 
-def qrcode_not_applicable(options: RunOptions) -> dict[str, str]:
-    """LT-QRCODE-IMAGE is exercised only when the images are fetched; otherwise it is said so."""
-    if options.fetch_qrcode:
-        return {}
-    return {"LT-QRCODE-IMAGE": "the QR code images were not fetched (pass --fetch-qrcode to judge them)"}
-
-
 def _qrcode_fetching(
-    options: RunOptions,
-    settings: TransportSettings,
-    *,
-    api_key: str,
-    target: str,
-    stack: contextlib.ExitStack,
+    plan: SessionPlan, *, api_key: str, target: str, stack: contextlib.ExitStack
 ) -> dict[str, Any]:
-    """The CheckContext fields of --fetch-qrcode: the fetcher, and the reference's own http image host."""
-    if not options.fetch_qrcode:
+    """The CheckContext fields of a live run: the image fetcher (every grant's with --fetch-qrcode, else a
+    spread of them), and the reference's own http image host."""
+    options = plan.options
+    if not plan.fetches_qrcodes:
         return {}
     from conformance.qrfetch import QrFetcher
 
-    fetcher = QrFetcher(api_key=api_key, settings=settings)
+    fetcher = QrFetcher(api_key=api_key, settings=plan.settings)
     stack.callback(fetcher.close)
     # The embedded reference has no TLS: its QR images are served over http from its loopback address.
     own = frozenset({urlsplit(target).hostname or ""}) if options.target == REFERENCE_TARGET else frozenset()
-    return {"qrcode_fetcher": fetcher, "qrcode_http_hosts": own}
+    return {"qrcode_fetcher": fetcher, "qrcode_http_hosts": own, "qrcode_every_grant": options.fetch_qrcode}
 
 
 def check_recording(

@@ -12,6 +12,7 @@ the dataclasses below by their own annotations and field metadata).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -23,7 +24,8 @@ from conformance.contract import AMBIGUITIES_BY_ID, REQUIREMENTS
 from conformance.engine import Run
 from conformance.evidence import curl_command
 from conformance.files import SummaryUnreadable, load_summary, write_atomic
-from conformance.options import DEFAULT_KEY_VARIABLE
+from conformance.options import DEFAULT_KEY_VARIABLE, RunOptions, option_changes
+from conformance.profile import Profile, profile_changes
 from conformance.summary_load import (
     CHOICES,
     DERIVED,
@@ -59,6 +61,11 @@ SCHEMA_VERSION = 1
 LISTED = 4  # requirement IDs named in the verdict line
 # A summary written before the run had a verdict (in progress, or ended early) holds only these facts.
 STUB_FACTS = ("target", "mode", "seed", "suite_version", "started")
+
+# The kinds of setting: a run option; a profile reading (where the vendor is silent, or the suite's
+# rails); a profile setting that changes what the vendor document fixes (the verdict says so).
+OPTION, READING, CONTRACT = "option", "reading", "contract"
+SETTING_KINDS = (OPTION, READING, CONTRACT)
 
 JSON = dict[str, Any]  # a block passed through as written: evidence, waivers, recording, token entropy
 MODES = ("live", "record", "replay")
@@ -149,10 +156,38 @@ class RequirementResult:
 
 @dataclass(frozen=True)
 class Declared:
-    """A requirement the user declared not applicable, with the reason given."""
+    """A requirement the user declared not applicable, with the reason given and who declared it."""
 
     id: str
     reason: str
+    by: str = ""  # "--not-applicable" on the command line, a config file, or a waiver
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A run option or profile setting that differs from its default, and where the value came from."""
+
+    name: str
+    default: str
+    value: str
+    source: str  # "command line", "config file F", "config file F [env.N]", "profile file F"
+    kind: str = field(default=OPTION, metadata={CHOICES: SETTING_KINDS})
+    fixed_by: str | None = None  # contract: what the vendor document fixes that the value changes
+
+    @property
+    def modifies_contract(self) -> bool:
+        """The value changes a limit the vendor document fixes."""
+        return self.kind == CONTRACT
+
+
+def run_settings(options: RunOptions, profile: Profile) -> tuple[Setting, ...]:
+    """Every run option and profile setting that differs from its default, with where it came from."""
+    rows = [Setting(name, default, value, source) for name, default, value, source in option_changes(options)]
+    where = f"profile file {options.profile}"
+    for change in profile_changes(profile):
+        kind = CONTRACT if change.fixed_by else READING
+        rows.append(Setting(change.name, change.default, change.value, where, kind, change.fixed_by))
+    return tuple(rows)
 
 
 @dataclass(frozen=True)
@@ -203,6 +238,14 @@ class RunFacts:
     stopped_early: str | None = None  # why the run stopped sending early: at best incomplete
     # replay: the recording judged (target, recorded_at, age_days ...)
     recording: JSON | None = field(default=None, metadata={SHAPE: Recording | None})
+    config_file: str | None = None  # the config file the options came from (found or --config)
+    # every option and profile setting that differs from its default; a "contract" one bears on the verdict
+    settings: tuple[Setting, ...] = ()
+
+    @property
+    def modified_contract(self) -> tuple[Setting, ...]:
+        """The settings that change what the vendor document fixes."""
+        return tuple(s for s in self.settings if s.modifies_contract)
 
     def document(self, *, only: tuple[str, ...] | None = None) -> JSON:
         """These facts as summary.json writes them (``only``: just these, when set)."""
@@ -211,6 +254,8 @@ class RunFacts:
             value = getattr(self, f.name)
             if only is not None and (f.name not in only or value is None):
                 continue
+            if f.name == "settings":
+                value = tuple(dataclasses.asdict(s) for s in value)
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
@@ -256,7 +301,12 @@ class Summary:
     def verdict(self) -> Verdict:
         """The verdict the requirement outcomes give (nothing verified at all: error)."""
         outcomes = {r.id: r.outcome for r in self.requirements}
-        return verdict_of(outcomes, error=self.error, stopped=self.facts.stopped_early is not None)
+        return verdict_of(
+            outcomes,
+            error=self.error,
+            stopped=self.facts.stopped_early is not None,
+            modified=bool(self.facts.modified_contract),
+        )
 
     @property
     def exit_code(self) -> int:
@@ -277,7 +327,7 @@ class Summary:
         ]
 
     def declared_not_applicable(self) -> list[tuple[str, str]]:
-        """(ID, the user's reason) for each requirement declared not applicable."""
+        """(ID, who declared it and the reason) for each requirement declared not applicable."""
         return [(r.id, r.reason or "") for r in self.requirements if r.outcome is Outcome.NOT_APPLICABLE]
 
     def count(self, outcome: Outcome) -> int:
@@ -309,7 +359,7 @@ class Summary:
                     for r in self.requirements
                     if r.outcome is Outcome.SKIPPED
                 ],
-                "not_applicable": [{"id": d.id, "reason": d.reason} for d in self.not_applicable],
+                "not_applicable": [{"id": d.id, "reason": d.reason, "by": d.by} for d in self.not_applicable],
                 "waivers": self.waivers,
                 "requirements": [r.document() for r in self.requirements],
                 "ambiguities_exercised": [
@@ -452,7 +502,8 @@ def build_summary(
         if outcome is Outcome.SKIPPED:
             reason = not_exercised_reason(req.id, run, coverage)
         elif outcome is Outcome.NOT_APPLICABLE:
-            reason = f"declared not applicable: {coverage.not_applicable[req.id]}"
+            by = coverage.declared_by.get(req.id)
+            reason = f"declared not applicable{f' by {by}' if by else ''}: {coverage.not_applicable[req.id]}"
         failures = []
         for record, waiver in zip(entry.failures, waived_by, strict=True):
             url = record.evidence["request"]["url"]
@@ -501,7 +552,10 @@ def build_summary(
         error=error,
         error_code=error_code,
         requests=run.requests,
-        not_applicable=tuple(Declared(rid, text) for rid, text in coverage.not_applicable.items()),
+        not_applicable=tuple(
+            Declared(rid, text, coverage.declared_by.get(rid, ""))
+            for rid, text in coverage.not_applicable.items()
+        ),
         waivers=_plain(waivers.report()),
         ambiguities_exercised=tuple(
             AmbiguityReading(amb, AMBIGUITIES_BY_ID[amb].default_reading, tuple(reqs))
@@ -523,6 +577,9 @@ def verdict_line(summary: Summary) -> str:
     elif not reason and summary.verdict is Verdict.INCOMPLETE:
         shown = ", ".join(r for r, _ in missing[:LISTED]) + (", …" if len(missing) > LISTED else "")
         reason = f" ({len(missing)} MUST requirement(s) not exercised: {shown})"
+    elif not reason and summary.verdict is Verdict.MODIFIED_CONTRACT:
+        changed = ", ".join(f"{s.name} = {s.value}" for s in summary.facts.modified_contract)
+        reason = f" (a setting changes what the vendor document fixes: {changed})"
     return (
         f"verdict: {summary.verdict}{reason} · {summary.count(Outcome.PASSED)} passed, "
         f"{summary.count(Outcome.FAILED)} failed, {summary.count(Outcome.WAIVED)} waived, "

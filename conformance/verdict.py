@@ -16,6 +16,9 @@ EXIT_UNREACHABLE = 3
 EXIT_CASSETTE_MISS = 4
 EXIT_SUITE_ERROR = 5
 EXIT_INCOMPLETE = 6
+# Every MUST requirement passed, but judged by a contract a setting changed where the vendor document fixes
+# it: not 0, so no pipeline takes it for a pass; not 1, since the target failed nothing it was held to.
+EXIT_MODIFIED_CONTRACT = 7
 EXIT_INTERRUPTED = 130
 
 
@@ -24,6 +27,7 @@ class Verdict(StrEnum):
 
     CONFORMANT = "conformant"
     CONFORMANT_WITH_WAIVERS = "conformant with waivers"
+    MODIFIED_CONTRACT = "conformant under a modified contract"
     NON_CONFORMANT = "non-conformant"
     INCOMPLETE = "incomplete"
     ERROR = "error"
@@ -40,7 +44,7 @@ class Outcome(StrEnum):
     WAIVED = "waived"  # failed, and every failure accepted by a waiver (or, with --fail-on new, the baseline)
 
 
-CONFORMANT, CONFORMANT_WITH_WAIVERS, NON_CONFORMANT, INCOMPLETE, ERROR = Verdict
+CONFORMANT, CONFORMANT_WITH_WAIVERS, MODIFIED_CONTRACT, NON_CONFORMANT, INCOMPLETE, ERROR = Verdict
 VERDICTS = tuple(Verdict)
 PASSED, FAILED, WARNING, SKIPPED, NOT_APPLICABLE, WAIVED = Outcome
 OUTCOMES = tuple(Outcome)
@@ -57,6 +61,8 @@ EXIT_CODES: dict[int, str] = {
     EXIT_CASSETTE_MISS: "replay incomplete: a request is not in the cassettes (re-record them)",
     EXIT_SUITE_ERROR: "the suite itself failed (a defect: please report it)",
     EXIT_INCOMPLETE: "incomplete: nothing failed, but a MUST requirement was not exercised (see why)",
+    EXIT_MODIFIED_CONTRACT: "conformant under a modified contract: nothing failed, but a profile setting "
+    "loosened or changed a limit the vendor document fixes (listed with the run's settings)",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C or a signal); summary.json is marked incomplete",
 }
 
@@ -77,12 +83,16 @@ def requirement_outcome(
     return PASSED if entry.checks_run else SKIPPED
 
 
-def verdict_of(outcomes: Mapping[str, str], *, error: str | None, stopped: bool = False) -> Verdict:
-    """conformant | conformant with waivers | non-conformant | incomplete | error, from every outcome.
+def verdict_of(
+    outcomes: Mapping[str, str], *, error: str | None, stopped: bool = False, modified: bool = False
+) -> Verdict:
+    """conformant | conformant with waivers | under a modified contract | non-conformant | incomplete | error.
 
     A MUST requirement that was not exercised cannot pass: the run is then incomplete, unless something
     failed (a failure is a failure whatever else was not looked at). A run that stopped early (the target
     stopped answering, the throttle budget was spent) did not send all it meant to: incomplete as well.
+    ``modified``: a setting changed a limit the vendor document fixes; a pass is then a pass of another
+    contract, never plain conformant (with or without waivers).
     """
     if error is not None or not outcomes:
         return ERROR  # no requirement judged at all: nothing can have been verified
@@ -90,6 +100,8 @@ def verdict_of(outcomes: Mapping[str, str], *, error: str | None, stopped: bool 
         return NON_CONFORMANT
     if stopped or any(o == SKIPPED and _is_must(rid) for rid, o in outcomes.items()):
         return INCOMPLETE
+    if modified:
+        return MODIFIED_CONTRACT
     if WAIVED in outcomes.values():
         return CONFORMANT_WITH_WAIVERS
     return CONFORMANT
@@ -104,7 +116,11 @@ def exit_code_of(verdict: str, *, error_code: int | None) -> int:
     """The process exit code for a verdict."""
     if verdict == ERROR:
         return error_code if error_code is not None else EXIT_SUITE_ERROR
-    codes: dict[str, int] = {NON_CONFORMANT: EXIT_NON_CONFORMANT, INCOMPLETE: EXIT_INCOMPLETE}
+    codes: dict[str, int] = {
+        NON_CONFORMANT: EXIT_NON_CONFORMANT,
+        INCOMPLETE: EXIT_INCOMPLETE,
+        MODIFIED_CONTRACT: EXIT_MODIFIED_CONTRACT,
+    }
     return codes.get(verdict, EXIT_CONFORMANT)
 
 
@@ -117,10 +133,15 @@ class Coverage:
     keyword: str | None = None
     stopped: str | None = None  # why the run stopped sending early (transport errors, throttle budget)
     not_applicable: Mapping[str, str] = field(default_factory=dict)  # requirement ID -> the user's reason
+    declared_by: Mapping[str, str] = field(default_factory=dict)  # requirement ID -> who declared it
+    # requirement ID -> why this kind of run cannot exercise it (a replay holds no QR image)
+    cannot_exercise: Mapping[str, str] = field(default_factory=dict)
 
 
 def not_exercised_reason(requirement_id: str, run: Run, coverage: Coverage) -> str:
-    """Why a requirement got no check at all: a skipped test, an early stop, -k, or no test for it."""
+    """Why a requirement got no check at all: what the run cannot do, a skipped test, an early stop, -k."""
+    if requirement_id in coverage.cannot_exercise:
+        return coverage.cannot_exercise[requirement_id]
     targeting = [nodeid for nodeid, ids in coverage.targets.items() if requirement_id in ids]
     for nodeid in targeting:
         record = run.tests.get(nodeid)

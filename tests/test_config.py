@@ -247,3 +247,52 @@ def test_the_pytest_plugin_reads_the_same_config(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "reports" / "summary.json").read_text(encoding="utf-8"))
     assert (summary["verdict"], summary["seed"]) == ("non-conformant", 31)
     assert "LT-QRCODE-URL" in done.stdout
+
+
+def test_each_option_remembers_where_it_came_from(tmp_path: Path) -> None:
+    environ = {"STAGING_USER": "4242"}
+    options = resolve(tmp_path, STAGING, {"env": "staging", "seed": 3}, environ)
+    file = f"config file {tmp_path / 'conformance.toml'}"
+    assert options.provenance.config_file == tmp_path / "conformance.toml"
+    sources = dict(options.provenance.sources)
+    assert sources["timeout"] == file
+    assert sources["max_examples"] == sources["target"] == f"{file} [env.staging]"
+    assert sources["user_id"] == f"{file} [env.staging] from ${{STAGING_USER}}"
+    assert sources["seed"] == "command line"
+    assert resolve_options({"seed": 3}, cwd=tmp_path / "none", environ={}).provenance.config_file is None
+
+
+RECORDING = """
+seed = 4
+[recording]
+not-applicable = ["LT-QRCODE-IMAGE=a recording holds no image"]
+seed = 5
+"""
+
+
+@pytest.mark.parametrize(
+    ("cli", "applies"),
+    [
+        ({}, True),  # replay
+        ({"target": "reference", "record": True}, True),
+        ({"target": "reference", "record_missing": True}, True),
+        ({"target": "reference"}, False),  # live: the table is not read
+    ],
+)
+def test_the_recording_table_applies_only_to_runs_through_cassettes(
+    tmp_path: Path, cli: dict[str, Any], applies: bool
+) -> None:
+    options = resolve(tmp_path, RECORDING, cli)
+    if applies:
+        assert options.not_applicable == ("LT-QRCODE-IMAGE=a recording holds no image",)
+        assert options.seed == 5
+        assert dict(options.provenance.sources)["not_applicable"].endswith("conformance.toml [recording]")
+    else:
+        assert (options.not_applicable, options.seed) == ((), 4)
+
+
+def test_the_recording_table_is_checked_like_the_rest(tmp_path: Path) -> None:
+    with pytest.raises(ConfigFileError, match=r"\[recording\]: unknown option 'sed'; did you mean 'seed'"):
+        resolve(tmp_path, "[recording]\nsed = 1\n")
+    with pytest.raises(ConfigFileError, match="one table of options"):
+        resolve(tmp_path, "[recording.x]\nseed = 1\n")

@@ -26,6 +26,7 @@ from conformance.summary import (
     Reproduce,
     RequirementResult,
     RunFacts,
+    Setting,
     Summary,
     SummaryContradiction,
     SummaryError,
@@ -60,7 +61,7 @@ DOCUMENT_KEYS = [
     "foreign_user_id", "unknown_user_ids", "mode", "profile", "seed", "max_examples", "suite_version",
     "suite_commit", "started", "finished", "duration_s", "cassettes", "stale_interactions",
     "unused_cassettes", "throttled", "throttle_waited_s", "token_entropy", "stopped_early", "recording",
-    "requests",
+    "config_file", "settings", "requests",
     "not_exercised", "not_applicable", "waivers", "requirements", "ambiguities_exercised", "tests",
 ]  # fmt: skip
 
@@ -240,3 +241,45 @@ def test_every_consumer_shows_the_derived_verdict(capsys: pytest.CaptureFixture[
     assert shown["ci step summary"].startswith("### Conformance: NON-CONFORMANT")
     print_outcome(summary, report_dir=Path("reports"), quiet=True)
     assert "verdict: non-conformant" in capsys.readouterr().out
+
+
+LOOSENED = Setting(
+    "expire_tolerance", "5", "3700", "profile file lenient.toml", "contract", "seed line 24: <expire> ..."
+)
+
+
+def test_a_modified_contract_round_trips_and_gives_its_own_verdict() -> None:
+    facts = dataclasses.replace(FACTS, config_file="conformance.toml", settings=(LOOSENED,))
+    summary = Summary(facts=facts, requirements=(_requirement("LT-QRCODE-URL", Outcome.PASSED),))
+    assert (summary.verdict, summary.exit_code) == (Verdict.MODIFIED_CONTRACT, 7)
+    assert Summary.from_json(summary.to_json()) == summary
+    assert "conformant under a modified contract (a setting changes what the vendor document fixes: " \
+        "expire_tolerance = 3700)" in verdict_line(summary)  # fmt: skip
+    document = json.loads(summary.to_json())
+    assert document["settings"][0]["kind"] == "contract"
+    document["settings"][0]["kind"] = "reading"  # hand-edited to hide the change
+    with pytest.raises(SummaryContradiction, match="give 'conformant'"):
+        Summary.of(document)
+    document["settings"][0]["kind"] = "lenient"
+    with pytest.raises(SummaryError, match=r"settings\[0\]\.kind"):
+        Summary.of(document)
+
+
+def test_the_signoff_says_the_contract_was_modified_and_lists_every_setting() -> None:
+    option = Setting("--seed", "-", "3", "config file conformance.toml")
+    facts = dataclasses.replace(FACTS, config_file="conformance.toml", settings=(option, LOOSENED))
+    summary = Summary(facts=facts, requirements=(_requirement("LT-QRCODE-URL", Outcome.PASSED),))
+    markdown, page = render_signoff(summary)
+    assert "**Verdict: CONFORMANT UNDER A MODIFIED CONTRACT**" in markdown
+    assert "This is not a sign-off of the vendor's contract." in markdown
+    assert "| --seed | - | 3 | config file conformance.toml | run option |" in markdown
+    assert "| expire_tolerance | 5 | 3700 | profile file lenient.toml | modifies the contract" in markdown
+    assert "Options were read from the config file conformance.toml." in markdown
+    assert "v-conformant-under-a-modified-contract" in page
+
+
+def test_the_signoff_says_when_every_setting_was_its_default() -> None:
+    markdown, _ = render_signoff(
+        Summary(facts=FACTS, requirements=(_requirement("LT-QRCODE-URL", Outcome.PASSED),))
+    )
+    assert "None: every option and profile setting was its default." in markdown

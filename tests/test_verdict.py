@@ -7,6 +7,7 @@ import pytest
 from conformance.verdict import (
     EXIT_CONFORMANT,
     EXIT_INCOMPLETE,
+    EXIT_MODIFIED_CONTRACT,
     EXIT_NON_CONFORMANT,
     exit_code_of,
     verdict_of,
@@ -55,3 +56,31 @@ def test_a_hand_edited_summary_is_refused_by_every_consumer() -> None:
     document["exit_code"] = 6
     typed = Summary.of(document)
     assert typed.not_exercised() == [("LT-AUTH-USER-SCOPE", "r")]
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "verdict"),
+    [
+        ({"LT-QRCODE-URL": "passed"}, "conformant under a modified contract"),
+        ({"LT-QRCODE-URL": "waived"}, "conformant under a modified contract"),  # waivers do not hide it
+        ({"LT-QRCODE-URL": "failed"}, "non-conformant"),  # a failure under a looser contract still fails
+        ({"LT-AUTH-USER-SCOPE": "skipped"}, "incomplete"),
+    ],
+)
+def test_a_modified_contract_is_never_plain_conformant(outcomes: dict[str, str], verdict: str) -> None:
+    assert verdict_of(outcomes, error=None, modified=True) == verdict
+
+
+def test_a_modified_contract_has_an_exit_code_of_its_own() -> None:
+    code = exit_code_of("conformant under a modified contract", error_code=None)
+    assert code == EXIT_MODIFIED_CONTRACT == 7
+    assert code not in (EXIT_CONFORMANT, EXIT_NON_CONFORMANT, EXIT_INCOMPLETE)
+
+
+def test_a_requirement_the_run_cannot_exercise_says_why() -> None:
+    from conformance.engine import Run
+    from conformance.verdict import Coverage, not_exercised_reason
+
+    coverage = Coverage(cannot_exercise={"LT-QRCODE-IMAGE": "a recording holds no QR code image"})
+    reason = not_exercised_reason("LT-QRCODE-IMAGE", Run.__new__(Run), coverage)
+    assert reason == "a recording holds no QR code image"

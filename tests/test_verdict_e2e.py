@@ -111,9 +111,12 @@ def test_not_applicable_is_an_explicit_reasoned_exemption_shown_in_the_signoff(t
     assert result.returncode == 0, result.stdout + result.stderr
     assert "not applicable: LT-AUTH-USER-SCOPE" in result.stdout
     document = summary(reports)
-    declared = [item for item in document["not_applicable"] if item["id"] != "LT-QRCODE-IMAGE"]  # no images
-    assert declared == [
-        {"id": "LT-AUTH-USER-SCOPE", "reason": "single-tenant deployment: every user is in scope"}
+    assert document["not_applicable"] == [
+        {
+            "id": "LT-AUTH-USER-SCOPE",
+            "reason": "single-tenant deployment: every user is in scope",
+            "by": "--not-applicable",
+        }
     ]
     signoff = (reports / "signoff.md").read_text(encoding="utf-8")
     assert "single-tenant deployment" in signoff

@@ -62,10 +62,12 @@ class CheckContext:
     # Users the key does not own (the foreign user, the unknown ones): no token may name them.
     not_owned: frozenset[int] = frozenset()
     state: RunState = field(default_factory=RunState)
-    # --fetch-qrcode: fetches and decodes a <qrcode> URL (None: images are not fetched)
+    # live runs: fetches and decodes a <qrcode> URL (None: images are not fetched)
     qrcode_fetcher: Callable[[str], QrImage] | None = None
     # Hosts whose plain-http <qrcode> URL is accepted: the embedded reference's own, when it serves images
     qrcode_http_hosts: frozenset[str] = frozenset()
+    # --fetch-qrcode: every grant's image is judged; otherwise a spread of them (checks/qrcode.py)
+    qrcode_every_grant: bool = False
 
     @property
     def tokens(self) -> TokenHistory:

@@ -32,6 +32,7 @@ OUTCOME_STYLE = {
 VERDICT_STYLE = {
     "conformant": "bold green",
     "conformant with waivers": "bold green",
+    "conformant under a modified contract": "bold yellow",
     "non-conformant": "bold red",
     "incomplete": "bold yellow",
     "error": "bold magenta",
@@ -115,12 +116,38 @@ def print_header(session: Session) -> None:
     )
     for line in recording_lines({"recording": session.recording}):
         out.print(f"  {one_line(line)}", style="yellow" if line.startswith("Warning") else None, markup=False)
+    for line, loud in settings_lines(session):
+        out.print(f"  {one_line(line)}", style="bold yellow" if loud else None, markup=False)
 
 
 def _markup(text: object) -> str:
     """Text that is not the suite's own (the target's, a file's, the user's) inside rich markup: one line,
     every control character escaped, no markup of its own."""
     return escape(one_line(str(text)))
+
+
+def settings_lines(session: Session) -> list[tuple[str, bool]]:
+    """The config file used, every setting that differs from its default, each declaration and what this
+    run cannot exercise; (line, loud): loud for what bears on the verdict."""
+    lines: list[tuple[str, bool]] = []
+    config = session.options.provenance.config_file
+    if config is not None:
+        table = " [tool.conformance]" if config.name == "pyproject.toml" else ""
+        lines.append((f"config file: {config}{table}", False))
+    for setting in session.settings:
+        if setting.name == "--not-applicable":
+            continue  # each declaration has its own line below
+        where = f"{setting.name} = {setting.value} (default {setting.default}; from {setting.source})"
+        if setting.modifies_contract:
+            lines.append((f"modified contract: {where}: changes {setting.fixed_by}", True))
+        else:
+            lines.append((f"setting: {where}", False))
+    for rid, reason in session.not_applicable.items():
+        by = session.declared_by.get(rid)
+        lines.append((f"declared not applicable{f' by {by}' if by else ''}: {rid}: {reason}", False))
+    for rid, reason in session.cannot_exercise.items():
+        lines.append((f"not exercised in this run: {rid}: {reason}", True))
+    return lines
 
 
 def requirement_table(summary: Summary, *, width: int) -> Table:

@@ -40,6 +40,7 @@ pre{background:#f6f8fa;border:1px solid #d0d7de;padding:.5rem;overflow-x:auto;wh
 .verdict{font-size:1.3rem;font-weight:bold;padding:.4rem .8rem;display:inline-block;border-radius:4px}
 .v-conformant{background:#dafbe1;color:#116329}
 .v-conformant-with-waivers{background:#fff8c5;color:#7d4e00}
+.v-conformant-under-a-modified-contract{background:#fff1e5;color:#953800}
 .v-non-conformant{background:#ffebe9;color:#a40e26}
 .v-error{background:#fff8c5;color:#7d4e00}
 .o-passed{color:#116329}.o-failed{color:#a40e26;font-weight:bold}.o-warning{color:#7d4e00}

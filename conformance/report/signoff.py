@@ -34,7 +34,8 @@ WAIVER_KEYS = ("requirement", "ticket", "reason", "approver", "expires")
 FAILURES_HEADING = "Failures and how to reproduce them"
 WAIVERS_HEADING = "Waivers"
 NOT_EXERCISED_HEADING = "Not exercised"
-NOT_APPLICABLE_HEADING = "Declared not applicable (--not-applicable)"
+NOT_APPLICABLE_HEADING = "Declared not applicable"
+SETTINGS_HEADING = "Settings that differ from the defaults"
 BASELINE_HEADING = "Compared with the baseline"
 MATRIX_HEADING = "Requirement matrix"
 DETAILS_HEADING = "What was tested"
@@ -56,6 +57,15 @@ def _verdict(summary: Summary) -> list[Block]:
             Para(
                 "Every MUST requirement passed or failed only where a waiver (listed below, with its reason, "
                 "ticket, approver and expiry) accepts the failure; the failures keep their evidence."
+            )
+        )
+    if summary.verdict is Verdict.MODIFIED_CONTRACT:
+        changed = ", ".join(f"{s.name} = {s.value}" for s in summary.facts.modified_contract)
+        blocks.append(
+            Para(
+                f"Nothing failed, but the run held the target to a modified contract ({_s(changed)}): a "
+                "setting changed a limit the vendor document fixes (listed below). This is not a sign-off "
+                "of the vendor's contract."
             )
         )
     if summary.error:
@@ -94,6 +104,28 @@ def _identity(summary: Summary) -> list[Block]:
     blocks: list[Block] = [Fields(tuple(items))]
     blocks += [Para(_s(line)) for line in recording_lines({"recording": facts.recording})]  # and how old
     return blocks
+
+
+def _settings(summary: Summary) -> list[Block]:
+    """The config file used and every option or profile setting that differs from its default."""
+    facts = summary.facts
+    blocks: list[Block] = [Heading(SETTINGS_HEADING)]
+    if facts.config_file:
+        blocks.append(Para(f"Options were read from the config file {_s(facts.config_file)}."))
+    if not facts.settings:
+        return [*blocks, Para("None: every option and profile setting was its default.")]
+    kinds = {"option": "run option", "reading": "profile reading", "contract": "modifies the contract"}
+    rows = tuple(
+        (
+            _s(s.name),
+            _s(s.default),
+            _s(s.value),
+            _s(s.source),
+            kinds.get(s.kind, _s(s.kind)) + (f" ({_s(s.fixed_by)})" if s.fixed_by else ""),
+        )
+        for s in facts.settings
+    )
+    return [*blocks, Table(("Setting", "Default", "Value", "From", "Kind"), rows)]
 
 
 def _details(summary: Summary) -> list[Block]:
@@ -206,17 +238,31 @@ def _coverage(summary: Summary) -> list[Block]:
     blocks: list[Block] = [Heading(NOT_EXERCISED_HEADING)]
     missing = summary.not_exercised(level=None)
     levels = {r.id: _s(r.level) for r in summary.requirements}
+    declared = summary.declared_not_applicable()
     if missing:
         rows = tuple((_s(rid), levels.get(rid, MISSING), _s(reason)) for rid, reason in missing)
         blocks.append(Table(("ID", "Level", "Why it was not exercised"), rows))
+    elif declared:
+        blocks.append(
+            Para(
+                f"Every requirement was exercised except the {len(declared)} declared not applicable "
+                "(below), which were not judged."
+            )
+        )
     else:
         blocks.append(Para("Every requirement was exercised."))
-    exempt = summary.declared_not_applicable()
     blocks.append(Heading(NOT_APPLICABLE_HEADING))
-    if exempt:
-        blocks.append(Table(("ID", "Reason given"), tuple((_s(rid), _s(reason)) for rid, reason in exempt)))
+    if declared:
+        given = {d.id: d for d in summary.not_applicable}
+        rows = tuple(
+            (_s(rid), _s(given[rid].by), _s(given[rid].reason))
+            if rid in given
+            else (_s(rid), MISSING, _s(why))
+            for rid, why in declared
+        )
+        blocks.append(Table(("ID", "Declared by", "Reason given"), rows))
     else:
-        blocks.append(Para("None."))
+        blocks.append(Para("None: nothing was declared not applicable."))
     return blocks
 
 
@@ -312,6 +358,7 @@ def signoff_blocks(
     blocks = (
         _verdict(summary)
         + _identity(summary)
+        + _settings(summary)
         + _failures(summary)
         + _waivers(summary)
         + _coverage(summary)
