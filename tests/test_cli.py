@@ -197,6 +197,10 @@ def test_serve_prints_where_and_how_then_answers(tmp_path: Path) -> None:
         answer = httpx.post(endpoint, data=form, timeout=10)
         assert answer.status_code == 200
         assert "<token>" in answer.text
+        qrcode = answer.text.split("<qrcode>", 1)[1].split("</qrcode>", 1)[0]
+        assert qrcode.startswith(endpoint.split("/v1/", 1)[0] + "/")  # its own images: a live run judges them
+        image = httpx.get(qrcode, timeout=10)
+        assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
     finally:
         server.send_signal(signal.SIGINT)
         code = server.wait(timeout=10)

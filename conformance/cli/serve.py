@@ -22,7 +22,8 @@ def serve_command(host: str, port: int, fault: str | None) -> None:
     from conformance import reference
 
     try:
-        server = reference.ReferenceServer(fault=fault, host=host, port=port)
+        # It serves its own QR images: a live run judges them (LT-QRCODE-IMAGE) by default.
+        server = reference.ReferenceServer(fault=fault, host=host, port=port, serve_qrcodes=True)
         server.start()
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
