@@ -639,6 +639,8 @@ def start(plan: SessionPlan) -> Iterator[Session]:
                     settings=plan.settings,
                     passthrough=(CassetteError,),
                     transport=wire,
+                    user_agent=options.user_agent,
+                    send_key_in_query=options.send_key_in_query,
                 )
             )
         except (TargetRefused, CassetteError, ValueError) as exc:
@@ -649,7 +651,9 @@ def start(plan: SessionPlan) -> Iterator[Session]:
         if plan.inputs_from is not None:
             recorded_inputs = CassetteBook(plan.inputs_from, mode="replay")
         live = not plan.replay
-        builder = CaseBuilder(users=plan.users, profile=plan.profile)
+        builder = CaseBuilder(
+            users=plan.users, profile=plan.profile, valid_key_in_query=transport.key_in_query
+        )
         version = VersionWatch()
         run = Run(
             sender=FirstAnswerGuard(transport) if live else transport,
