@@ -124,7 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, body: bytes, now: float) -> None:
         try:
-            reply = self.server.behaviour.route(self.command, self.path, body, now)
+            headers = tuple((name.lower(), value) for name, value in self.headers.items())
+            reply = self.server.behaviour.serve(self.command, self.path, headers, body, now)
             if reply is None:
                 self._not_routed(now)
                 return
