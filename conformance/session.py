@@ -53,6 +53,7 @@ from conformance.transport import (
     TargetRefused,
     Transport,
     TransportSettings,
+    client_identities,
     endpoint_url,
 )
 from conformance.verdict import (
@@ -189,6 +190,8 @@ class Session:
             unused_cassettes=tuple(unused),
             throttled=self.run.throttled,
             throttle_waited_s=round(self.run.throttle_waited, 3),
+            user_agent=client_identities(self.options.user_agent)[0].user_agent,
+            valid_key_in_query=self.run.builder.valid_key_in_query,
             token_entropy=token_entropy_summary(self.run.context.tokens.ordered),
             stopped_early=stopped_early,
             recording=self.recording,

@@ -18,6 +18,7 @@ from rich.table import Table
 from conformance.cassettes.agreement import recording_lines
 from conformance.session import Session
 from conformance.summary import Summary, verdict_line, waiver_lines
+from conformance.transport import client_identities
 from conformance.verdict import Verdict
 
 OUTCOME_STYLE = {
@@ -111,6 +112,17 @@ def print_header(session: Session) -> None:
     )
     for line in recording_lines({"recording": session.recording}):
         out.print(f"  {line}", style="yellow" if line.startswith("Warning") else None, markup=False)
+    out.print(f"  {client_line(session)}", markup=False)
+
+
+def client_line(session: Session) -> str:
+    """Who the suite says it is, and whether the valid key travels in a URL (issue 19)."""
+    key = (
+        "the valid key also in GET/HEAD/OPTIONS query strings (loopback target, or --send-key-in-query)"
+        if session.run.builder.valid_key_in_query
+        else "no valid key in any URL (GET/HEAD/OPTIONS query strings carry a fixed wrong key)"
+    )
+    return f"User-Agent {client_identities(session.options.user_agent)[0].user_agent} · {key}"
 
 
 def requirement_table(summary: Summary, *, width: int) -> Table:
