@@ -11,12 +11,22 @@ import tracemalloc
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 import pytest
 
 from conformance._limits import EVIDENCE_BYTES, BodyTooLarge, CappedBody, RateLimiter, UnsupportedEncoding
-from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError
+from conformance.inputs import (
+    CaseBuilder,
+    Users,
+    identity_cases,
+    key_probe_cases,
+    route_cases,
+    sentinel_cases,
+)
+from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError, key_probe_secrets
+from conformance.profile import Profile
 from conformance.transport import (
     DEFAULT_REMOTE_RATE,
     FRESH_CONNECTION,
@@ -710,7 +720,7 @@ REMOTE = "https://192.0.2.1"  # a literal: judged not loopback without a DNS loo
 def recording_transport(
     target: str = "http://127.0.0.1:9", **kwargs: object
 ) -> tuple[Transport, list[httpx.Request]]:
-    """A Transport to ``target`` whose requests are kept and answered 401."""
+    """A Transport to ``target`` (never rate-limited) whose requests are kept and answered 401."""
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -718,7 +728,8 @@ def recording_transport(
         return httpx.Response(401, stream=httpx.ByteStream(b""))
 
     mock = httpx.MockTransport(handler)
-    return Transport(target, api_key=KEY, settings=FAST, transport=mock, **kwargs), seen  # type: ignore[arg-type]
+    settings = TransportSettings(timeout=TIMEOUT, rate=math.inf)
+    return Transport(target, api_key=KEY, settings=settings, transport=mock, **kwargs), seen  # type: ignore[arg-type]
 
 
 def test_requests_carry_a_stock_client_identity_and_the_second_differs() -> None:
@@ -777,3 +788,22 @@ def test_loopback_targets_may_carry_the_key_in_a_url() -> None:
     transport, _ = recording_transport("http://127.0.0.1:9")
     with transport:
         assert transport.key_in_query is True
+
+
+def test_no_case_the_suite_sends_puts_the_key_in_a_url_to_a_remote_target() -> None:
+    transport, seen = recording_transport(REMOTE)
+    users = Users(user_id=12345, unknown_user_id=999, foreign_user_id=54321)
+    builder = CaseBuilder(users=users, profile=Profile(), valid_key_in_query=transport.key_in_query)
+    cases = [
+        *route_cases(builder),
+        *identity_cases(builder),
+        *sentinel_cases(builder),
+        *key_probe_cases(builder),
+    ]
+    with transport:
+        for case in cases:
+            transport.send(case)
+    assert len(seen) == len(cases) and any(r.url.query for r in seen)
+    urls = [unquote(str(r.url)) for r in seen]
+    for secret in (KEY, *key_probe_secrets(KEY)):
+        assert not [url for url in urls if secret.strip() in url], secret
