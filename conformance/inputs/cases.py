@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from conformance.contract import TOKEN_EXPIRE_MAX
 from conformance.inputs.classify import (
     MISSING,
     VALID_TOKEN_EXPIRE,
@@ -174,7 +173,7 @@ def variant_cases(builder: CaseBuilder) -> list[Case]:
         ),
         builder.case(api_key=MISSING),
         builder.case(user_id=Param.of(str(builder.users.others[0]))),
-        builder.case(token_expire=Param.of(str(TOKEN_EXPIRE_MAX + 1))),
+        builder.case(token_expire=Param.of(str(builder.profile.token_expire_max + 1))),
     ]
     cases = []
     for variant in PATH_VARIANTS:
