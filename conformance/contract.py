@@ -626,7 +626,7 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "frequency off at p < 1e-9 (chi-square) and a per-position min-entropy estimate of at least half "
         "token_min_bits; every token of the run is checked for collisions: 776 is the fewest tokens with "
         "which a space of 2^16 repeats one with probability >= 99% (a default loopback run judges 784, in "
-        "about 1,150 requests: 2^16 caught with 99.1%, 2^17 with 90.4%; token_sample = 1098 for 99% at "
+        "about 1,190 requests: 2^16 caught with 99.1%, 2^17 with 90.4%; token_sample = 1098 for 99% at "
         "2^17). The summary states the bounds and that probability.",
         "token_sample",
     ),
