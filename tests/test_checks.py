@@ -488,3 +488,21 @@ def test_a_stateful_check_alone_still_fails_its_faults(
     failed = {r.id for r in summary.requirements if r.outcome in ("failed", "warning")}
     assert set(get_fault(fault).requirements) <= failed
     assert failed <= set(spec.serves)  # the one check left is the one that found it
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "method_get_redirect_token_in_fragment",
+        "path_variant_redirect_with_query",
+        "endpoint_wrong_key_redirect",
+    ],
+)
+def test_a_redirect_failure_names_the_location_without_its_credential(name: str) -> None:
+    data = yaml.safe_load((CASES[0].parent / f"{name}.yaml").read_text(encoding="utf-8"))
+    results = run_checks(Subject(exchange_from(data)), CheckContext(profile=Profile(), api_key=API_KEY))
+    texts = [r.failure.message for r in results if r.failure is not None]
+    assert texts and all("9f86d081884c7d659a2feaa0c55ad015" not in text for text in texts)
+    assert any(
+        "Location '" in text and (" with a query" in text or " with a fragment" in text) for text in texts
+    )

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from conformance import xmldoc
 from conformance.model import Case, Exchange
@@ -13,6 +14,8 @@ from conformance.profile import Profile
 
 if TYPE_CHECKING:
     from conformance.qrfetch import QrImage
+
+LOCATION_SHOWN = 120  # characters of a Location's scheme, host and path shown in a failure
 
 
 @dataclass
@@ -71,6 +74,32 @@ def answer_class(subject: Subject) -> str | None:
     if subject.issued:
         return "a token" if subject.token else "HTTP 2xx (a grant)"
     return f"HTTP {subject.status // 100}xx"
+
+
+def shown_location(exchange: Exchange) -> str:
+    """A redirect's Location as a failure shows it: scheme, host and path only (its query, fragment or
+    user info may hold a credential), and which of those it had."""
+    location = exchange.header("location")
+    if location is None:
+        return "no Location"
+    try:
+        split = urlsplit(location.strip())
+        host = split.hostname or ""
+        port = f":{split.port}" if split.port is not None else ""
+    except ValueError:
+        return "an unreadable Location"
+    where = f"{split.scheme}://{host}{port}" if split.scheme or host else ""
+    extras = [
+        name
+        for name, part in (
+            ("user info", split.username),
+            ("a query", split.query),
+            ("a fragment", split.fragment),
+        )
+        if part
+    ]
+    shown = f"Location {(where + split.path)[:LOCATION_SHOWN]!r}"
+    return shown + (f" with {' and '.join(extras)}" if extras else "")
 
 
 @dataclass

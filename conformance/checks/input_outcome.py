@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conformance.checks import check
-from conformance.checks._base import CheckContext, Subject
+from conformance.checks._base import CheckContext, Subject, shown_location
 from conformance.checks.body import user_id_mismatch
 from conformance.checks.grant import expire_mismatch
 from conformance.contract import REQUIREMENTS_BY_ID
@@ -26,7 +26,7 @@ def input_outcome(subject: Subject, ctx: CheckContext) -> str | None:
                 case.requirement,
                 "invalid input answered with a redirect",
                 f"a 4xx refusal of {case.label}",
-                f"HTTP {subject.status} to {(subject.exchange.header('location') or '(no Location)')[:120]}",
+                f"HTTP {subject.status}, {shown_location(subject.exchange)}",
             )
         return None
     if not subject.decided or case.expect is Expect.EITHER:

@@ -13,13 +13,12 @@ from __future__ import annotations
 from urllib.parse import urljoin, urlsplit
 
 from conformance.checks import check
-from conformance.checks._base import CheckContext, Subject, answer_class, request_of
+from conformance.checks._base import CheckContext, Subject, answer_class, request_of, shown_location
 from conformance.checks.body import user_id_mismatch
 from conformance.checks.grant import expire_mismatch
 from conformance.contract import ENDPOINT_PATH
 from conformance.model import CheckFailure, Expect
 
-LOCATION_SHOWN = 120  # characters of a Location shown in a failure (redacted by the engine)
 _ENDPOINT_PARENT = ENDPOINT_PATH.rsplit("/", 1)[0] + "/"  # "/v1/user/": every variant keeps it
 
 
@@ -31,13 +30,13 @@ def _where(subject: Subject) -> str:
 
 
 def _answer(subject: Subject) -> str:
-    """The status and what came with it, never the values: the engine redacts, this keeps it short."""
+    """The status and what came with it, never a value that may be a credential."""
     exchange = subject.exchange
     parts = [f"HTTP {subject.status}"]
     if subject.token:
         parts.append(f"a {len(subject.token)}-character <token>")
     if 300 <= subject.status < 400:
-        parts.append(f"Location {(exchange.header('location') or '(none)')[:LOCATION_SHOWN]!r}")
+        parts.append(shown_location(exchange))
     media = (exchange.header("content-type") or "no Content-Type").split(";", 1)[0].strip()[:60]
     parts.append(f"{len(exchange.body)} bytes of {media}" if exchange.body else "an empty body")
     return ", ".join(parts)
