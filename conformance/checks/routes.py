@@ -10,7 +10,7 @@ redirect_slashes).
 
 from __future__ import annotations
 
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject, answer_class, request_of, shown_location
@@ -20,6 +20,7 @@ from conformance.contract import ENDPOINT_PATH
 from conformance.model import CheckFailure, Expect
 
 _ENDPOINT_PARENT = ENDPOINT_PATH.rsplit("/", 1)[0] + "/"  # "/v1/user/": every variant keeps it
+DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _where(subject: Subject) -> str:
@@ -42,6 +43,12 @@ def _answer(subject: Subject) -> str:
     return ", ".join(parts)
 
 
+def _origin(url: SplitResult) -> tuple[str, str, int | None]:
+    """Scheme, host and port, compared as RFC 6454 does (case-insensitive, the default port filled in)."""
+    scheme = url.scheme.lower()
+    return scheme, (url.hostname or "").lower(), url.port or DEFAULT_PORTS.get(scheme)
+
+
 def canonical_redirect(subject: Subject) -> bool:
     """A 3xx whose Location is the endpoint's own path on the same origin, with no query or fragment."""
     location = subject.exchange.header("location")
@@ -50,7 +57,7 @@ def canonical_redirect(subject: Subject) -> bool:
     sent = urlsplit(subject.exchange.url)
     try:
         target = urlsplit(urljoin(subject.exchange.url, location.strip()))
-        same_origin = (target.scheme, target.netloc) == (sent.scheme, sent.netloc)
+        same_origin = _origin(target) == _origin(sent) and target.username is None
     except ValueError:
         return False
     # The variant URL keeps the base path and "/v1/user/" (see model.path_variant): the endpoint's path
