@@ -177,7 +177,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "LT-HTTP-POST-ONLY",
-        "No other method (GET with the form in the query, PUT, DELETE, PATCH, HEAD, OPTIONS) issues a token",
+        "Another method (GET, HEAD, OPTIONS, PUT, DELETE, PATCH; the form in the body or the query) is "
+        "refused with a 4xx and issues no token",
         G_HTTP,
         _S.BLOCKER,
         30,
@@ -187,8 +188,8 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "LT-HTTP-PATH-VARIANT",
-        "A variant of the endpoint path refuses, or answers exactly like the endpoint (authorization "
-        "included)",
+        "A variant of the endpoint path refuses, redirects to the endpoint's own path, or answers exactly "
+        "like the endpoint (authorization included)",
         G_HTTP,
         _S.BLOCKER,
         30,
@@ -459,6 +460,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ("api_key_not_echoed",),
     ),
     Requirement(
+        "LT-SEC-IDENTITY-BLIND",
+        "A decision does not depend on the client's User-Agent, Accept or Accept-Encoding",
+        G_SECURITY,
+        _S.BLOCKER,
+        12,
+        "api_key: the key decides access (RFC 9110 section 10.1.5: User-Agent is what a client claims)",
+        ("identity_blind",),
+        ambiguities=("AMB-CLIENT-IDENTITY",),
+    ),
+    Requirement(
         "LT-SEC-NO-STORE",
         "A token response says Cache-Control: no-store",
         G_SECURITY,
@@ -591,8 +602,11 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "AMB-METHODS",
         30,
         "Only POST is shown; what other methods do is undocumented.",
-        "No other method issues a token, and no GET with the form in the query string; any refusal "
-        "(404, 405, ...) or an answer without a token is fine.",
+        "Another method is refused with a 4xx (404, 405, ...) and no token, the form in the body or in "
+        "the query; a 2xx or 3xx is a failure whatever its body or Location, except an empty 2xx to "
+        "OPTIONS (RFC 9110 section 9.3.7, Flask's automatic OPTIONS). The valid key goes in a query "
+        "string only to a loopback target or with --send-key-in-query; otherwise the query carries a "
+        "fixed wrong key.",
         None,
     ),
     Ambiguity(
@@ -600,8 +614,10 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         30,
         "Whether /v1/user/login_token/ and other spellings of the path are the endpoint is undocumented.",
         "A variant (trailing or doubled slash, case change, dot segment, percent-encoding, added query) "
-        "may refuse; if it issues a token it is judged like the endpoint, its key and scope checks "
-        "included.",
+        "may refuse (4xx) or redirect to the endpoint's own path on the same origin with no query or "
+        "fragment (Starlette's redirect_slashes); a 3xx anywhere else is a failure. A variant that "
+        "answers 2xx is the endpoint: judged like it, schema, key and scope checks included, so a 2xx to "
+        "a request the endpoint must refuse fails whatever its body.",
         None,
     ),
     Ambiguity(
@@ -612,9 +628,18 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "frequency off at p < 1e-9 (chi-square) and a per-position min-entropy estimate of at least half "
         "token_min_bits; every token of the run is checked for collisions: 776 is the fewest tokens with "
         "which a space of 2^16 repeats one with probability >= 99% (a default loopback run judges 784, in "
-        "about 1,150 requests: 2^16 caught with 99.1%, 2^17 with 90.4%; token_sample = 1098 for 99% at "
+        "about 1,190 requests: 2^16 caught with 99.1%, 2^17 with 90.4%; token_sample = 1098 for 99% at "
         "2^17). The summary states the bounds and that probability.",
         "token_sample",
+    ),
+    Ambiguity(
+        "AMB-CLIENT-IDENTITY",
+        12,
+        "The document names no client headers; a gateway may require a User-Agent.",
+        "The suite sends a stock httpx client's User-Agent and Accept (--user-agent sets another); a "
+        "sample of the security probes goes again as curl asking for XML without compression, and must "
+        "get the same kind of answer (a token, or the same status class).",
+        None,
     ),
     Ambiguity(
         "AMB-CACHE",

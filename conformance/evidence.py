@@ -61,8 +61,22 @@ def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:
 
 
 def curl_command(case: Case, url: str, *, key_variable: str = DEFAULT_KEY_VARIABLE) -> str:
-    """One pasteable line that sends this case's form exactly; the key is read from the environment."""
-    parts = ["curl", "-sS", "-i", "-X", "POST", shlex.quote(url)]
+    """One pasteable line that sends this case's form exactly (its method, in the query string when the
+    case sent it there, under the second client identity's headers when it was sent so); the key is read
+    from the environment."""
+    if case.form_in_query:
+        url = url.split("?", 1)[0]  # the form goes back there through -G
+    parts = [
+        "curl",
+        "-sS",
+        "-i",
+        "-X",
+        case.method,
+        *(["-G"] if case.form_in_query else []),
+        shlex.quote(url),
+    ]
+    if case.alternate_identity:
+        parts += ["-H", "'Accept: application/xml'", "-H", "'Accept-Encoding: identity'"]
     for name, value in case.form:
         if API_KEY_PLACEHOLDER in value:
             parts += ["--data-urlencode", _with_key(f"{name}={value}", key_variable)]

@@ -101,7 +101,14 @@ def explore(run: Explored, strategy: Any, *, label: str) -> None:
 
 def _request_of(case: Case) -> tuple[object, ...]:
     """What goes on the wire for ``case`` (its label and expectation aside)."""
-    return case.method, case.path_variant, case.form_in_query, case.fresh_connection, case.form
+    return (
+        case.method,
+        case.path_variant,
+        case.form_in_query,
+        case.fresh_connection,
+        case.alternate_identity,
+        case.form,
+    )
 
 
 def _refused(exchange: Exchange) -> bool:

@@ -158,6 +158,9 @@ class Case:
     path_variant: str = ""  # a PATH_VARIANTS name; "" is the endpoint's exact path
     form_in_query: bool = False
     fresh_connection: bool = False
+    # Sent under the second client identity (other User-Agent, Accept, Accept-Encoding): an answer that
+    # depends on who the client claims to be is a finding (LT-SEC-IDENTITY-BLIND).
+    alternate_identity: bool = False
 
     @property
     def on_endpoint(self) -> bool:

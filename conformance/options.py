@@ -66,6 +66,8 @@ class RunOptions:
     waivers: Path | None = None
     fail_on: str | None = None  # "any" (default) | "new": with --baseline, fail only on new failures
     fetch_qrcode: bool = False  # fetch and decode each grant's <qrcode> image (live runs only)
+    user_agent: str | None = None  # None: a stock httpx client's (conformance.transport)
+    send_key_in_query: bool = False  # the valid key in a query string to a non-loopback target
     # not an option: where the others came from (shown with every setting that differs from its default)
     provenance: Provenance = field(default_factory=Provenance, compare=False)
 
@@ -223,6 +225,18 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "Judge every grant's <qrcode> image, not only a spread of them (a live run fetches those by default: "
         "no key, no redirects, same rails; each must be a QR code of its own, LT-QRCODE-IMAGE). Live runs "
         "only: not with --record or replay.",
+        flag=True,
+    ),
+    OptionSpec(
+        "user_agent",
+        "User-Agent to send, for a deployment that requires one (default: a stock httpx client's; the "
+        "second identity's probes then differ only in Accept and Accept-Encoding).",
+        metavar="TEXT",
+    ),
+    OptionSpec(
+        "send_key_in_query",
+        "Also send GET/HEAD/OPTIONS with the valid key in the query string to a target that is not loopback "
+        "(URLs land in access logs; off by default: the query then carries a fixed wrong key).",
         flag=True,
     ),
 )

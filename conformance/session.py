@@ -68,6 +68,7 @@ from conformance.transport import (
     TargetRefused,
     Transport,
     TransportSettings,
+    client_identities,
     endpoint_url,
 )
 from conformance.verdict import (
@@ -216,6 +217,8 @@ class Session:
             unused_cassettes=tuple(unused),
             throttled=self.run.throttled,
             throttle_waited_s=round(self.run.throttle_waited, 3),
+            user_agent=client_identities(self.options.user_agent)[0].user_agent,
+            valid_key_in_query=self.run.builder.valid_key_in_query,
             token_entropy=token_entropy_summary(self.run.context.tokens.ordered),
             stopped_early=stopped_early,
             recording=self.recording,
@@ -706,6 +709,8 @@ def start(plan: SessionPlan) -> Iterator[Session]:
                     settings=plan.settings,
                     passthrough=(CassetteError,),
                     transport=wire,
+                    user_agent=options.user_agent,
+                    send_key_in_query=options.send_key_in_query,
                 )
             )
         except (TargetRefused, CassetteError, ValueError) as exc:
@@ -716,7 +721,9 @@ def start(plan: SessionPlan) -> Iterator[Session]:
         if plan.inputs_from is not None:
             recorded_inputs = CassetteBook(plan.inputs_from, mode="replay")
         live = not plan.replay
-        builder = CaseBuilder(users=plan.users, profile=plan.profile)
+        builder = CaseBuilder(
+            users=plan.users, profile=plan.profile, valid_key_in_query=transport.key_in_query
+        )
         version = VersionWatch()
         run = Run(
             sender=FirstAnswerGuard(transport) if live else transport,

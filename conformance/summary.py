@@ -234,6 +234,10 @@ class RunFacts:
     unused_cassettes: tuple[str, ...] = ()
     throttled: int = 0
     throttle_waited_s: float = 0.0
+    user_agent: str | None = None  # the stock identity's User-Agent (a stock client's, or --user-agent)
+    # GET/HEAD/OPTIONS also sent the valid key in the query string (loopback or --send-key-in-query);
+    # False: only a fixed wrong key travelled in a URL. None: not known (a stub).
+    valid_key_in_query: bool | None = None
     token_entropy: JSON | None = field(default=None, metadata={SHAPE: TokenEntropy | None})
     stopped_early: str | None = None  # why the run stopped sending early: at best incomplete
     # replay: the recording judged (target, recorded_at, age_days ...)

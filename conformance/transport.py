@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -20,19 +21,58 @@ import httpx
 
 from conformance._limits import BodyTooLarge, CappedBody, Deadline, RateLimiter, UnsupportedEncoding
 from conformance.contract import ENDPOINT_PATH
-from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, TransportError, path_variant
+from conformance.model import API_KEY_PLACEHOLDER, KEY_PROBE, Case, Exchange, TransportError, path_variant
 from conformance.options import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT  # the run defaults, one home
 from conformance.secrets import key_book
 
 DEFAULT_REMOTE_RATE = 5.0  # requests/second to a non-loopback host when --rate is not given
 DETAIL_MAX_CHARS = 200
-REQUEST_HEADERS = {
-    "Content-Type": "application/x-www-form-urlencoded",
-    "Accept": "application/xml, text/xml;q=0.9, */*;q=0.1",
-    # Only what CappedBody can decode under the cap (httpx would also offer br/zstd when installed).
-    "Accept-Encoding": "gzip, deflate",
-    "User-Agent": "login-token-conformance",
-}
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+# The suite is not recognisable by its headers (issue 19): by default it sends what a stock httpx client
+# sends (User-Agent python-httpx/<version>, Accept */*; Accept-Encoding limited to what CappedBody decodes
+# under the cap, which is also httpx's own offer without brotli/zstd installed). A sample of the security
+# probes goes again under a second identity, a stock curl asking for XML without compression: a target that
+# answers them differently decides by who the client claims to be (LT-SEC-IDENTITY-BLIND).
+DEFAULT_USER_AGENT = f"python-httpx/{httpx.__version__}"
+ALTERNATE_USER_AGENT = "curl/8.5.0"
+USER_AGENT_VALUE = re.compile(r"[!-~](?:[ !-~]{0,198}[!-~])?")
+
+
+@dataclass(frozen=True)
+class ClientIdentity:
+    """The request headers that say who the client is."""
+
+    user_agent: str
+    accept: str
+    accept_encoding: str
+
+    def headers(self) -> dict[str, str]:
+        """Every request header the transport sends besides those httpx derives from the request."""
+        return {
+            "Content-Type": FORM_CONTENT_TYPE,
+            "Accept": self.accept,
+            "Accept-Encoding": self.accept_encoding,
+            "User-Agent": self.user_agent,
+        }
+
+
+def client_identities(user_agent: str | None = None) -> tuple[ClientIdentity, ClientIdentity]:
+    """The stock identity and the second one; ``user_agent`` (--user-agent) is sent by both, since a
+    deployment that requires one would refuse any other before the endpoint decides.
+
+    ValueError names a User-Agent that is no valid header value (RFC 9110 section 5.5: visible ASCII).
+    """
+    if user_agent is not None and not USER_AGENT_VALUE.fullmatch(user_agent):
+        raise ValueError(
+            f"--user-agent {user_agent[:60]!r} is not a valid header value; "
+            "give 1 to 200 visible ASCII characters and spaces"
+        )
+    return (
+        ClientIdentity(user_agent or DEFAULT_USER_AGENT, "*/*", "gzip, deflate"),
+        ClientIdentity(user_agent or ALTERNATE_USER_AGENT, "application/xml", "identity"),
+    )
+
+
 TLS_MARKERS = ("[SSL", "CERTIFICATE_VERIFY_FAILED", "certificate verify failed")
 # httpx's words when a server closes the connection without a byte of response. With a reset (RST: the
 # server closed with our request unread) this is what an idle keep-alive connection closed by the server
@@ -75,6 +115,14 @@ DEFAULT_SETTINGS = TransportSettings()
 
 class TargetRefused(Exception):
     """The target is refused by configuration; the one-line message names the problem and the fix."""
+
+
+class KeyInUrlRefused(Exception):
+    """A case would put the key, or a wrong key derived from it, in a URL the rails do not allow."""
+
+
+def _carries_key(case: Case) -> bool:
+    return any(API_KEY_PLACEHOLDER in value or KEY_PROBE.search(value) for _, value in case.form)
 
 
 class RequestBudgetExceeded(Exception):
@@ -283,9 +331,14 @@ class Transport:
         passthrough: tuple[type[BaseException], ...] = (),
         now: Callable[[], float] = time.time,
         transport: httpx.BaseTransport | None = None,
+        user_agent: str | None = None,
+        send_key_in_query: bool = False,
     ) -> None:
         """``transport``: the httpx transport every request goes through (a recording or replaying one, a
-        ``httpx.MockTransport``); the default is the network (``NetworkTransport``) with the rails' TLS."""
+        ``httpx.MockTransport``); the default is the network (``NetworkTransport``) with the rails' TLS.
+        ``user_agent``: the User-Agent a deployment requires (--user-agent); None: a stock client's.
+        ``send_key_in_query`` (--send-key-in-query): the valid key may travel in a URL to a host that is
+        not loopback (URLs end up in access logs)."""
         self.url = endpoint_url(target)
         self.host = _check_target(self.url, settings)
         self.settings = settings
@@ -294,7 +347,11 @@ class Transport:
         if self.rate is None and not is_loopback(self.host):
             self.rate = DEFAULT_REMOTE_RATE  # loopback stays unthrottled: our reference or a dev server
         self.requests_sent = 0
+        # Whether the key (or a wrong key derived from it) may travel in a query string: on loopback, or
+        # when the user opts in. Elsewhere a case that would put it there is a suite defect, never sent.
+        self.key_in_query = send_key_in_query or is_loopback(self.host)
         self._api_key = api_key
+        self._identities = client_identities(user_agent)
         self._now = now
         self._limiter = RateLimiter(self.rate)
         self._client = httpx.Client(
@@ -328,6 +385,11 @@ class Transport:
         split = urlsplit(self.url)
         path = path_variant(split.path, case.path_variant) if case.path_variant else split.path
         if case.form_in_query:
+            if not self.key_in_query and _carries_key(case):
+                raise KeyInUrlRefused(
+                    f"{case.label!r} would send the api key in the URL to {self.host!r}; "
+                    "pass --send-key-in-query to allow it"
+                )
             path += ("&" if "?" in path else "?") + content.decode("ascii")
             content = b""
         return case.method, f"{split.scheme}://{split.netloc}{path}", content
@@ -360,7 +422,11 @@ class Transport:
         # The URL kept as evidence: a form in the query shows the key as the placeholder.
         exchange.url = self._request(exchange.case, exchange.case.body(api_key=API_KEY_PLACEHOLDER))[1]
         with self._client.stream(
-            method, url, content=content, headers=REQUEST_HEADERS, extensions=extensions
+            method,
+            url,
+            content=content,
+            headers=self._identities[exchange.case.alternate_identity].headers(),
+            extensions=extensions,
         ) as response:
             # A pooled connection emits no connect event; arm on its stream now that headers are in.
             deadline.arm(response.extensions.get("network_stream"))

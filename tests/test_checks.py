@@ -38,6 +38,7 @@ def exchange_from(data: dict[str, Any], *, sequence: int = 1) -> Exchange:
         method=case_data.get("method", "POST"),
         path_variant=case_data.get("path_variant", ""),
         form_in_query=case_data.get("form_in_query", False),
+        alternate_identity=case_data.get("alternate_identity", False),
     )
     response = data["response"]
     date = response["headers"].get("date")
@@ -49,7 +50,7 @@ def exchange_from(data: dict[str, Any], *, sequence: int = 1) -> Exchange:
         status=response["status"],
         headers=tuple((k.lower(), str(v)) for k, v in response["headers"].items()),
         body=response["body"].encode("utf-8"),
-        url="http://127.0.0.1:9/v1/user/login_token",
+        url=case_data.get("url", "http://127.0.0.1:9/v1/user/login_token"),
         sequence=sequence,
     )
 
@@ -94,6 +95,7 @@ def test_case_files_cover_every_requirement_both_ways() -> None:
         "LT-AUTH-TOKEN-OWNER",  # needs the run's users: test_token_naming_a_user_not_owned_fails
         "LT-TOKEN-ENTROPY",  # needs a sample: test_token_entropy_*
         "LT-QRCODE-IMAGE",  # needs a fetcher: tests/test_qrfetch.py
+        "LT-SEC-IDENTITY-BLIND",  # needs the stock identity's answer first: test_identity_*
     }  # input_outcome is one check: judged per case class below
     assert set(REQUIREMENTS_BY_ID) - failed_somewhere <= unjudged
 
@@ -299,13 +301,51 @@ def test_token_entropy_judges_once_at_the_sample_size() -> None:
     assert "LT-TOKEN-ENTROPY" not in failed | passed
 
 
-def test_other_method_without_token_passes_and_is_not_judged_as_the_endpoint() -> None:
+def test_other_method_refused_passes_and_is_not_judged_as_the_endpoint() -> None:
     data = yaml.safe_load((CASES[0].parent / "get_with_token.yaml").read_text(encoding="utf-8"))
-    data["response"] = {"status": 204, "headers": {}, "body": ""}
+    data["response"] = {"status": 405, "headers": {"content-type": "text/html"}, "body": "<h1>405</h1>"}
     failed, passed = judge(exchange_from(data))
     assert failed == set()
     assert "LT-HTTP-POST-ONLY" in passed
-    assert "LT-SCHEMA-SUCCESS" not in passed
+    assert "LT-SCHEMA-ERROR" not in passed
+
+
+@pytest.mark.parametrize("status", [200, 204, 301, 303, 307])
+def test_other_method_answered_2xx_or_3xx_fails_whatever_the_body(status: int) -> None:
+    data = yaml.safe_load((CASES[0].parent / "get_with_token.yaml").read_text(encoding="utf-8"))
+    data["response"] = {"status": status, "headers": {"location": "/elsewhere"}, "body": ""}
+    failed, _ = judge(exchange_from(data))
+    assert failed == {"LT-HTTP-POST-ONLY"}
+
+
+def _identity_pair(first: int, again: int, *, body: str = "") -> set[str]:
+    """What the second identity's answer fails after the stock identity got ``first``."""
+    data = yaml.safe_load((CASES[0].parent / "method_get_405.yaml").read_text(encoding="utf-8"))
+    data["case"].update(method="POST", form_in_query=False, requirement="LT-AUTH-KEY-INVALID")
+    ctx = CheckContext(profile=Profile(), api_key=API_KEY)
+    data["response"].update(status=first, body="")
+    judge(exchange_from(data, sequence=1), ctx)
+    data["case"]["alternate_identity"] = True
+    data["response"].update(status=again, body=body)
+    failed, passed = judge(exchange_from(data, sequence=2), ctx)
+    assert ("LT-SEC-IDENTITY-BLIND" in passed) is ("LT-SEC-IDENTITY-BLIND" not in failed)
+    return failed
+
+
+def test_identity_refused_alike_under_either_identity_passes() -> None:
+    assert "LT-SEC-IDENTITY-BLIND" not in _identity_pair(401, 403)  # the same class: a refusal
+
+
+@pytest.mark.parametrize(("first", "again"), [(401, 200), (401, 302), (200, 401), (401, 500)])
+def test_identity_a_different_kind_of_answer_fails(first: int, again: int) -> None:
+    assert "LT-SEC-IDENTITY-BLIND" in _identity_pair(first, again)
+
+
+def test_identity_not_judged_without_the_stock_answer() -> None:
+    data = yaml.safe_load((CASES[0].parent / "method_get_405.yaml").read_text(encoding="utf-8"))
+    data["case"]["alternate_identity"] = True
+    failed, passed = judge(exchange_from(data))
+    assert "LT-SEC-IDENTITY-BLIND" not in failed | passed
 
 
 def test_path_variant_granting_what_the_endpoint_refuses_fails() -> None:
@@ -455,3 +495,21 @@ def test_a_stateful_check_alone_still_fails_its_faults(
     failed = {r.id for r in summary.requirements if r.outcome in ("failed", "warning")}
     assert set(get_fault(fault).requirements) <= failed
     assert failed <= set(spec.serves)  # the one check left is the one that found it
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "method_get_redirect_token_in_fragment",
+        "path_variant_redirect_with_query",
+        "endpoint_wrong_key_redirect",
+    ],
+)
+def test_a_redirect_failure_names_the_location_without_its_credential(name: str) -> None:
+    data = yaml.safe_load((CASES[0].parent / f"{name}.yaml").read_text(encoding="utf-8"))
+    results = run_checks(Subject(exchange_from(data)), CheckContext(profile=Profile(), api_key=API_KEY))
+    texts = [r.failure.message for r in results if r.failure is not None]
+    assert texts and all("9f86d081884c7d659a2feaa0c55ad015" not in text for text in texts)
+    assert any(
+        "Location '" in text and (" with a query" in text or " with a fragment" in text) for text in texts
+    )

@@ -209,6 +209,59 @@ def probe_trailing_slash(p: Probe) -> None:
     assert status(p, api_key="wrong-key") == 401
 
 
+FORM = {"api_key": REFERENCE_API_KEY, "user_id": str(REFERENCE_FOREIGN_USER_ID), "token_expire": "3600"}
+FORM_TYPE = {"Content-Type": "application/x-www-form-urlencoded"}
+OLD_SUITE_HEADERS = {
+    "User-Agent": "login-token-conformance",
+    "Accept": "application/xml, text/xml;q=0.9, */*;q=0.1",
+}
+CURL_HEADERS = {"User-Agent": "curl/8.5.0", "Accept": "application/xml"}
+
+
+def probe_get_redirects_token(p: Probe) -> None:
+    body = urlencode({**FORM, "user_id": "12345"}).encode()
+    response = p.client.request("GET", p.server.endpoint, content=body, headers=FORM_TYPE)
+    assert response.status_code == 302
+    assert response.headers["location"].startswith("https://app.reference.invalid/#token=")
+    assert p.client.get(f"{p.server.endpoint}?{urlencode({**FORM, 'api_key': 'wrong'})}").status_code == 401
+
+
+def probe_get_answers_json_token(p: Probe) -> None:
+    response = p.client.get(f"{p.server.endpoint}?{urlencode(FORM)}")  # the foreign user
+    assert response.status_code == 200
+    assert response.json()["token"]
+    assert response.json()["user_id"] == REFERENCE_FOREIGN_USER_ID
+
+
+def probe_trailing_slash_json(p: Probe) -> None:
+    form = urlencode({**FORM, "api_key": "wrong-key"}).encode()
+    response = p.client.post(p.server.endpoint + "/", content=form, headers=FORM_TYPE)
+    assert response.status_code == 200
+    assert response.json()["token"]
+    assert status(p, api_key="wrong-key") == 401
+
+
+def probe_trailing_slash_redirect(p: Probe) -> None:
+    form = urlencode({**FORM, "api_key": "wrong-key"}).encode()
+    response = p.client.post(p.server.endpoint + "/", content=form, headers=FORM_TYPE)
+    assert response.status_code == 308
+    assert "?session=" in response.headers["location"]
+
+
+def probe_grants_unless_suite_identity(p: Probe) -> None:
+    form = urlencode({**FORM, "api_key": "wrong-key"}).encode()
+    assert status(p, api_key="wrong-key") == 200  # the stock httpx client
+    headers = {**FORM_TYPE, **OLD_SUITE_HEADERS}
+    assert p.client.post(p.server.endpoint, content=form, headers=headers).status_code == 401
+
+
+def probe_grants_unless_stock_identity(p: Probe) -> None:
+    form = urlencode({**FORM, "api_key": "wrong-key"}).encode()
+    assert status(p, api_key="wrong-key") == 401  # the stock httpx client
+    headers = {**FORM_TYPE, **CURL_HEADERS}
+    assert p.client.post(p.server.endpoint, content=form, headers=headers).status_code == 200
+
+
 def probe_race(p: Probe) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -367,6 +420,13 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     ),
     "get_issues_token": probe_get_issues_token,
     "trailing_slash_skips_key_check": probe_trailing_slash,
+    # -- issue 19 --
+    "get_redirects_token": probe_get_redirects_token,
+    "get_answers_json_token": probe_get_answers_json_token,
+    "trailing_slash_grants_json": probe_trailing_slash_json,
+    "trailing_slash_redirect_with_token": probe_trailing_slash_redirect,
+    "grants_unless_suite_identity": probe_grants_unless_suite_identity,
+    "grants_unless_stock_identity": probe_grants_unless_stock_identity,
     "token_md5_of_small_random": lambda p: eq(len({p.issued()["token"] for _ in range(300)}) < 300, True),
     "token_biased_characters": lambda p: eq(
         "".join(p.issued()["token"] for _ in range(8)).count("0") > 80, True

@@ -83,7 +83,7 @@ EXPECTED: dict[str, Finding] = {
     "slow": Finding("LT-HTTP-TIMELY", "no complete response within the 1 s deadline", stops_early=True),
     "slow_drip": Finding("LT-HTTP-TIMELY", "no complete response within the 1 s deadline", stops_early=True),
     "reset_mid_body": Finding("LT-HTTP-TIMELY", "connection reset", stops_early=True),
-    "redirect_other_host": Finding("LT-HTTP-NO-REDIRECT", "HTTP 302 to "),
+    "redirect_other_host": Finding("LT-HTTP-NO-REDIRECT", "HTTP 302, Location "),
     "malformed_http": Finding("LT-HTTP-TIMELY", "protocol error", stops_early=True),
     # Issue 10. A token in an unusual spelling or place breaks no requirement by itself (the hostile
     # server grants anything, which is the finding); what matters is that no file holds it.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -22,6 +23,7 @@ from conformance.inputs import (
     classify_token_expire,
     classify_user_id,
     digit_run_cases,
+    identity_cases,
     key_probe_cases,
     malformed_spellings,
     malformed_variants,
@@ -34,8 +36,10 @@ from conformance.inputs import (
 from conformance.model import (
     API_KEY_PLACEHOLDER,
     DIGITS,
+    KEY_PROBE,
     KEY_PROBES,
     PATH_VARIANTS,
+    Case,
     Expect,
     derive_key,
     key_probe_values,
@@ -242,12 +246,48 @@ def test_route_cases_cover_methods_and_path_variants() -> None:
     cases = route_cases(BUILDER)
     methods = {c.method for c in cases if c.requirement == "LT-HTTP-POST-ONLY"}
     assert methods == {"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "PATCH"}
-    assert all(c.form_in_query for c in cases if c.method == "GET")
+    assert all(c.expect is Expect.REJECT for c in cases if c.requirement == "LT-HTTP-POST-ONLY")
+    in_body = {c.method for c in cases if c.method != "POST" and not c.form_in_query}
+    assert in_body == methods  # every method with the valid form in the body
     variants = {c.path_variant for c in cases if c.path_variant}
     assert variants == set(PATH_VARIANTS)
     refused = [c for c in cases if c.path_variant and c.expect is Expect.REJECT]
-    assert {c.requirement for c in refused} == {"LT-AUTH-KEY-INVALID", "LT-AUTH-USER-SCOPE"}
+    assert {c.requirement for c in refused} == {
+        "LT-AUTH-KEY-INVALID",
+        "LT-AUTH-KEY-MISSING",
+        "LT-AUTH-USER-SCOPE",
+        "LT-INPUT-EXPIRE-RANGE",
+    }
     assert not any(c.on_endpoint for c in cases)
+
+
+def _key_in_query(case: Case) -> bool:
+    return case.form_in_query and any(
+        API_KEY_PLACEHOLDER in value or KEY_PROBE.search(value) for _, value in case.form
+    )
+
+
+def test_the_key_goes_in_a_query_string_only_when_allowed() -> None:
+    guarded = route_cases(BUILDER)
+    in_query = [c for c in guarded if c.form_in_query]
+    assert {c.method for c in in_query} == {"GET", "HEAD", "OPTIONS"}
+    assert not any(_key_in_query(c) for c in guarded)  # a fixed wrong key, nothing derived from the key
+    assert all(dict(c.form)["api_key"] == INVALID_API_KEY for c in in_query)
+    allowed = route_cases(dataclasses.replace(BUILDER, valid_key_in_query=True))
+    assert {c.method for c in allowed if _key_in_query(c)} == {"GET", "HEAD", "OPTIONS"}
+    assert set(guarded) < set(allowed)
+
+
+def test_identity_cases_pair_each_probe_with_the_second_identity() -> None:
+    cases = identity_cases(BUILDER)
+    stock, second = cases[0::2], cases[1::2]
+    assert not any(c.alternate_identity for c in stock) and all(c.alternate_identity for c in second)
+    assert [dataclasses.replace(c, label="", alternate_identity=False) for c in second] == [
+        dataclasses.replace(c, label="") for c in stock
+    ]
+    assert all(c.expect is Expect.REJECT for c in cases)  # only requests every target must refuse
+    assert {c.method for c in stock} == {"POST", "GET"} and any(c.path_variant for c in stock)
+    assert {c.requirement for c in stock} >= {"LT-AUTH-KEY-INVALID", "LT-AUTH-USER-SCOPE"}
 
 
 def test_path_variants_differ_from_the_path() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import ClassVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -40,12 +41,16 @@ def _curl() -> str:
 
 class _Echo(BaseHTTPRequestHandler):
     bodies: ClassVar[list[bytes]] = []
+    seen: ClassVar[list[tuple[str, str, dict[str, str]]]] = []  # method, path, headers of each request
 
     def do_POST(self) -> None:
         _Echo.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        _Echo.seen.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    do_GET = do_PUT = do_OPTIONS = do_POST
 
     def log_message(self, *args: object) -> None:
         pass
@@ -57,7 +62,7 @@ def echo_url() -> Iterator[str]:
     server = HTTPServer(("127.0.0.1", 0), _Echo)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    _Echo.bodies = []
+    _Echo.bodies, _Echo.seen = [], []
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/v1/user/login_token"
     finally:
@@ -97,6 +102,27 @@ def test_every_curl_line_is_one_line_and_sends_exactly_the_case(echo_url: str) -
         expected = parse_qsl(case.body(api_key=KEY).decode("ascii"), keep_blank_values=True)
         assert sent == expected, line
     assert len(_Echo.bodies) == len(forms)
+
+
+def test_a_curl_line_keeps_the_method_the_query_and_the_second_identity(echo_url: str) -> None:
+    curl = _curl()
+    form = (("api_key", API_KEY_PLACEHOLDER), ("user_id", "12345"), ("token_expire", "3600"))
+    base = Case(label="c", form=form, expect=Expect.REJECT, requirement="LT-HTTP-POST-ONLY", method="GET")
+    in_query = dataclasses.replace(base, form_in_query=True)
+    cases = [base, in_query, dataclasses.replace(base, method="PUT", alternate_identity=True)]
+    for case in cases:
+        url = echo_url + ("?" + case.body(api_key=API_KEY_PLACEHOLDER).decode() if case.form_in_query else "")
+        line = curl_command(case, url, key_variable=KEY_VARIABLE).replace("curl ", f"{curl} ", 1)
+        done = subprocess.run(
+            ["bash", "-c", line], env={KEY_VARIABLE: KEY}, capture_output=True, timeout=30, check=False
+        )
+        assert done.returncode == 0, done.stderr
+    expected = parse_qsl(base.body(api_key=KEY).decode("ascii"), keep_blank_values=True)
+    (get, body), (get_query, query), (put, _) = zip(_Echo.seen, _Echo.bodies, strict=True)
+    assert get[0] == "GET" and parse_qsl(body.decode()) == expected
+    assert get_query[0] == "GET" and not query
+    assert parse_qsl(urlsplit(get_query[1]).query, keep_blank_values=True) == expected
+    assert put[0] == "PUT" and put[2]["accept"] == "application/xml"
 
 
 @pytest.mark.e2e

@@ -11,15 +11,26 @@ import tracemalloc
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import unquote
 
 import httpx
 import pytest
 
 from conformance._limits import EVIDENCE_BYTES, BodyTooLarge, CappedBody, RateLimiter, UnsupportedEncoding
-from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError
+from conformance.inputs import (
+    CaseBuilder,
+    Users,
+    identity_cases,
+    key_probe_cases,
+    route_cases,
+    sentinel_cases,
+)
+from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError, key_probe_secrets
+from conformance.profile import Profile
 from conformance.transport import (
     DEFAULT_REMOTE_RATE,
     FRESH_CONNECTION,
+    KeyInUrlRefused,
     NetworkTransport,
     RequestBudgetExceeded,
     TargetRefused,
@@ -699,3 +710,100 @@ def test_no_test_touches_transport_internals_or_patches_httpx() -> None:
     for sample in ("transport._client = x", 'monkeypatch.setattr(httpx, "Client", x)',
                    "httpx.HTTPTransport.handle_request = stub", 'mock.patch("httpx.Client")'):  # fmt: skip
         assert forbidden.search(sample), sample
+
+
+# -- who the suite says it is, and where the key travels (issue 19) -------------------------------------
+
+REMOTE = "https://192.0.2.1"  # a literal: judged not loopback without a DNS lookup
+
+
+def recording_transport(
+    target: str = "http://127.0.0.1:9", **kwargs: object
+) -> tuple[Transport, list[httpx.Request]]:
+    """A Transport to ``target`` (never rate-limited) whose requests are kept and answered 401."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(401, stream=httpx.ByteStream(b""))
+
+    mock = httpx.MockTransport(handler)
+    settings = TransportSettings(timeout=TIMEOUT, rate=math.inf)
+    return Transport(target, api_key=KEY, settings=settings, transport=mock, **kwargs), seen  # type: ignore[arg-type]
+
+
+def test_requests_carry_a_stock_client_identity_and_the_second_differs() -> None:
+    transport, seen = recording_transport()
+    with transport:
+        transport.send(CASE)
+        transport.send(dataclasses.replace(CASE, alternate_identity=True))
+    stock, second = (request.headers for request in seen)
+    assert stock["user-agent"] == f"python-httpx/{httpx.__version__}" and stock["accept"] == "*/*"
+    assert "conformance" not in str(stock).lower() and "conformance" not in str(second).lower()
+    for name in ("user-agent", "accept", "accept-encoding"):
+        assert stock[name] != second[name], name
+    assert second["user-agent"].startswith("curl/")
+
+
+def test_user_agent_option_is_sent_by_both_identities() -> None:
+    transport, seen = recording_transport(user_agent="Acme-Gateway/2.1 (ops@example.com)")
+    with transport:
+        transport.send(CASE)
+        transport.send(dataclasses.replace(CASE, alternate_identity=True))
+    assert {r.headers["user-agent"] for r in seen} == {"Acme-Gateway/2.1 (ops@example.com)"}
+    assert len({r.headers["accept"] for r in seen}) == 2
+
+
+@pytest.mark.parametrize("value", ["", " lead", "trail ", "a\r\nX-Injected: 1", "caf\u00e9", "x" * 201])
+def test_user_agent_that_is_no_header_value_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match=r"--user-agent .* is not a valid header value"):
+        recording_transport(user_agent=value)
+
+
+def test_the_key_never_goes_in_a_url_to_a_remote_target_unless_allowed() -> None:
+    in_query = dataclasses.replace(CASE, method="GET", form_in_query=True)
+    probe = dataclasses.replace(in_query, form=(("api_key", "__API_KEY_PROBE_last__"), *CASE.form[1:]))
+    wrong = dataclasses.replace(in_query, form=(("api_key", "placeholder-invalid-key-0000"), *CASE.form[1:]))
+    transport, seen = recording_transport(REMOTE)
+    with transport:
+        assert transport.key_in_query is False
+        for case in (in_query, probe):
+            with pytest.raises(KeyInUrlRefused, match="--send-key-in-query"):
+                transport.send(case)
+        transport.send(wrong)
+        transport.send(dataclasses.replace(CASE, method="GET"))  # the form in the body
+    assert [str(r.url) for r in seen] == [
+        f"{REMOTE}/v1/user/login_token?api_key=placeholder-invalid-key-0000&user_id=12345&token_expire=3600",
+        f"{REMOTE}/v1/user/login_token",
+    ]
+    assert KEY.encode() in seen[1].content
+    allowed, seen = recording_transport(REMOTE, send_key_in_query=True)
+    with allowed:
+        assert allowed.key_in_query is True
+        allowed.send(in_query)
+    assert KEY in str(seen[0].url)
+
+
+def test_loopback_targets_may_carry_the_key_in_a_url() -> None:
+    transport, _ = recording_transport("http://127.0.0.1:9")
+    with transport:
+        assert transport.key_in_query is True
+
+
+def test_no_case_the_suite_sends_puts_the_key_in_a_url_to_a_remote_target() -> None:
+    transport, seen = recording_transport(REMOTE)
+    users = Users(user_id=12345, unknown_user_id=999, foreign_user_id=54321)
+    builder = CaseBuilder(users=users, profile=Profile(), valid_key_in_query=transport.key_in_query)
+    cases = [
+        *route_cases(builder),
+        *identity_cases(builder),
+        *sentinel_cases(builder),
+        *key_probe_cases(builder),
+    ]
+    with transport:
+        for case in cases:
+            transport.send(case)
+    assert len(seen) == len(cases) and any(r.url.query for r in seen)
+    urls = [unquote(str(r.url)) for r in seen]
+    for secret in (KEY, *key_probe_secrets(KEY)):
+        assert not [url for url in urls if secret.strip() in url], secret

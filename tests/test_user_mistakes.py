@@ -65,6 +65,7 @@ def run_args(tmp_path: Path, *extra: str) -> list[str]:
         (("--seed", "-1"), "--seed must be"),
         (("--user-id", "-3"), "--user-id must be"),
         (("--baseline", "/nonexistent/summary.json"), "--baseline"),
+        (("--user-agent", "gateway\r\nX-Injected: 1"), "--user-agent"),
     ],
 )
 def test_option_ranges(

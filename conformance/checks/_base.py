@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from conformance import xmldoc
 from conformance.model import Case, Exchange
@@ -13,6 +14,8 @@ from conformance.profile import Profile
 
 if TYPE_CHECKING:
     from conformance.qrfetch import QrImage
+
+LOCATION_SHOWN = 120  # characters of a Location's scheme, host and path shown in a failure
 
 
 @dataclass
@@ -34,10 +37,15 @@ class RunState:
     tokens: TokenHistory = field(default_factory=TokenHistory)
     qrcodes: dict[str, int] = field(default_factory=dict)  # qrcode URL -> sequence of the first grant
     qr_payloads: dict[str, int] = field(default_factory=dict)  # QR payload digest -> sequence of first grant
+    # request (as sent under the stock identity) -> the class of its latest answer (see answer_class)
+    answers: dict[tuple[object, ...], str] = field(default_factory=dict)
 
     def observe(self, subject: Subject) -> None:
         """Remember what one judged exchange issued: its token, its QR code URL and (--fetch-qrcode) the
-        digest of its image's payload, each the first time."""
+        digest of its image's payload, each the first time; and the class of every stock-identity answer."""
+        answer = answer_class(subject)
+        if answer is not None and not subject.case.alternate_identity:
+            self.answers[request_of(subject.case)] = answer
         token = subject.token
         if not (subject.issued and token):
             return
@@ -51,6 +59,47 @@ class RunState:
             url = (subject.document.field("qrcode") or "").strip()
             if url:
                 self.qrcodes.setdefault(url, sequence)
+
+
+def request_of(case: Case) -> tuple[object, ...]:
+    """What goes on the wire for ``case`` but the client identity (its label and expectation aside)."""
+    return case.method, case.path_variant, case.form_in_query, case.form
+
+
+def answer_class(subject: Subject) -> str | None:
+    """What the target decided, in the words two answers are compared in: 'a token' (a grant or any answer
+    carrying one), else the status class ('2xx' ... '5xx'); None when no complete answer was read."""
+    if not subject.exchange.answered:
+        return None
+    if subject.issued:
+        return "a token" if subject.token else "HTTP 2xx (a grant)"
+    return f"HTTP {subject.status // 100}xx"
+
+
+def shown_location(exchange: Exchange) -> str:
+    """A redirect's Location as a failure shows it: scheme, host and path only (its query, fragment or
+    user info may hold a credential), and which of those it had."""
+    location = exchange.header("location")
+    if location is None:
+        return "no Location"
+    try:
+        split = urlsplit(location.strip())
+        host = split.hostname or ""
+        port = f":{split.port}" if split.port is not None else ""
+    except ValueError:
+        return "an unreadable Location"
+    where = f"{split.scheme}://{host}{port}" if split.scheme or host else ""
+    extras = [
+        name
+        for name, part in (
+            ("user info", split.username),
+            ("a query", split.query),
+            ("a fragment", split.fragment),
+        )
+        if part
+    ]
+    shown = f"Location {(where + split.path)[:LOCATION_SHOWN]!r}"
+    return shown + (f" with {' and '.join(extras)}" if extras else "")
 
 
 @dataclass
@@ -101,11 +150,15 @@ class Subject:
 
     @property
     def decided(self) -> bool:
-        """The target decided: a complete 2xx or 4xx from the endpoint (from a variant: one with a token)."""
+        """The target decided: a complete 2xx or 4xx from the endpoint; from a path variant a 2xx or one
+        with a token; from another method one with a token."""
         complete = 200 <= self.status < 300 or 400 <= self.status < 500
-        # Another method or path may answer anything (an empty 204 to OPTIONS, a 404 page) as long as it
-        # issues no token; one that does answers like the endpoint and is judged like it.
-        return complete and (self.case.on_endpoint or bool(self.token))
+        # Another method or path may refuse with anything (a 404 page, a 405) as long as it issues no token.
+        # A path variant that answers 2xx serves the endpoint: it is judged like it, whatever its body
+        # (schema, key refusal, user scope ...); a token from anywhere is judged like a grant.
+        case = self.case
+        variant_served = case.method == "POST" and not case.form_in_query and 200 <= self.status < 300
+        return complete and (case.on_endpoint or bool(self.token) or variant_served)
 
     @property
     def token(self) -> str:

@@ -6,7 +6,7 @@ import codecs
 import re
 
 from conformance.checks import check
-from conformance.checks._base import CheckContext, Subject
+from conformance.checks._base import CheckContext, Subject, shown_location
 from conformance.model import CheckFailure, TransportError, plain_integer
 
 HTTP_NOT_IMPLEMENTED = 501
@@ -52,12 +52,11 @@ def no_redirect(subject: Subject, ctx: CheckContext) -> str | None:
     if not subject.exchange.answered or not subject.case.on_endpoint:
         return None  # another method or path may redirect (to the canonical path): no token, no harm
     if 300 <= subject.status < 400:
-        location = subject.exchange.header("location") or "(no Location)"
         raise CheckFailure(
             "LT-HTTP-NO-REDIRECT",
             "redirect (not followed)",
             "no 3xx status",
-            f"HTTP {subject.status} to {location[:200]}",
+            f"HTTP {subject.status}, {shown_location(subject.exchange)}",
         )
     return "LT-HTTP-NO-REDIRECT"
 

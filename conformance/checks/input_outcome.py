@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conformance.checks import check
-from conformance.checks._base import CheckContext, Subject
+from conformance.checks._base import CheckContext, Subject, shown_location
 from conformance.checks.body import user_id_mismatch
 from conformance.checks.grant import expire_mismatch
 from conformance.contract import REQUIREMENTS_BY_ID
@@ -14,8 +14,21 @@ _DECIDED_BY_INPUT = tuple(r.id for r in REQUIREMENTS_BY_ID.values() if "input_ou
 
 @check(serves=_DECIDED_BY_INPUT)
 def input_outcome(subject: Subject, ctx: CheckContext) -> str | None:
-    """Valid input is granted, invalid input refused; lenient input may go either way."""
+    """Valid input is granted, invalid input refused with a 4xx; lenient input may go either way."""
     case = subject.case
+    if case.method != "POST" or case.form_in_query:
+        return None  # another method: token_only_from_post judges it, under LT-HTTP-POST-ONLY
+    if case.expect is Expect.REJECT and 300 <= subject.status < 400:
+        # A refusal is a refusal on every channel: a redirect (a token in its Location, a login page ...)
+        # is not one. A variant's redirect to the endpoint's own path is judged by path_variant_like_endpoint.
+        if case.on_endpoint:
+            raise CheckFailure(
+                case.requirement,
+                "invalid input answered with a redirect",
+                f"a 4xx refusal of {case.label}",
+                f"HTTP {subject.status}, {shown_location(subject.exchange)}",
+            )
+        return None
     if not subject.decided or case.expect is Expect.EITHER:
         return None
     if case.expect is Expect.ACCEPT and not subject.issued:

@@ -19,6 +19,7 @@ from conformance.cassettes.agreement import recording_lines
 from conformance.printable import one_line
 from conformance.session import Session
 from conformance.summary import Summary, verdict_line, waiver_lines
+from conformance.transport import client_identities
 from conformance.verdict import Verdict
 
 OUTCOME_STYLE = {
@@ -118,6 +119,7 @@ def print_header(session: Session) -> None:
         out.print(f"  {one_line(line)}", style="yellow" if line.startswith("Warning") else None, markup=False)
     for line, loud in settings_lines(session):
         out.print(f"  {one_line(line)}", style="bold yellow" if loud else None, markup=False)
+    out.print(f"  {one_line(client_line(session))}", markup=False)
 
 
 def _markup(text: object) -> str:
@@ -148,6 +150,16 @@ def settings_lines(session: Session) -> list[tuple[str, bool]]:
     for rid, reason in session.cannot_exercise.items():
         lines.append((f"not exercised in this run: {rid}: {reason}", True))
     return lines
+
+
+def client_line(session: Session) -> str:
+    """Who the suite says it is, and whether the valid key travels in a URL (issue 19)."""
+    key = (
+        "the valid key also in GET/HEAD/OPTIONS query strings (loopback target, or --send-key-in-query)"
+        if session.run.builder.valid_key_in_query
+        else "no valid key in any URL (GET/HEAD/OPTIONS query strings carry a fixed wrong key)"
+    )
+    return f"User-Agent {client_identities(session.options.user_agent)[0].user_agent} · {key}"
 
 
 def requirement_table(summary: Summary, *, width: int) -> Table:

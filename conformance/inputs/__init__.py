@@ -11,10 +11,13 @@ from conformance.inputs.cases import (
     CaseBuilder,
     boundary_cases,
     digit_run_cases,
+    identity_cases,
     key_probe_cases,
+    method_cases,
     route_cases,
     sentinel_cases,
     user_spelling_cases,
+    variant_cases,
 )
 from conformance.inputs.classify import (
     DEFAULT_UNKNOWN_USER_ID,
@@ -80,9 +83,11 @@ __all__ = [
     "classify_user_id",
     "digit_run_cases",
     "garbage",
+    "identity_cases",
     "key_probe_cases",
     "malformed_spellings",
     "malformed_variants",
+    "method_cases",
     "route_cases",
     "sentinel_cases",
     "spread_across",
@@ -91,5 +96,6 @@ __all__ = [
     "user_id_cases",
     "user_id_params",
     "user_spelling_cases",
+    "variant_cases",
     "weighted",
 ]

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from conformance.inputs.classify import (
+    MISSING,
     VALID_TOKEN_EXPIRE,
     Param,
     Users,
@@ -31,6 +32,9 @@ class CaseBuilder:
 
     users: Users
     profile: Profile
+    # The valid key may travel in a query string (loopback, or --send-key-in-query): only then do the
+    # method probes include GET/HEAD/OPTIONS with the valid form in the URL.
+    valid_key_in_query: bool = False
 
     def case(
         self,
@@ -136,24 +140,42 @@ def user_spelling_cases(builder: CaseBuilder) -> list[Case]:
     return [builder.case(user_id=p) for p in params]
 
 
-def route_cases(builder: CaseBuilder) -> list[Case]:
-    """The valid request by other methods, and valid, wrong-key and not-owned requests to path variants."""
+def method_cases(builder: CaseBuilder) -> list[Case]:
+    """The valid form by every other method, in the body; GET/HEAD/OPTIONS with a wrong key in the query
+    string, and with the valid form there only when the key may travel in a URL (loopback or opted in)."""
     valid = builder.case()
-    cases = [
+    wrong_key = builder.case(api_key=Param.of(INVALID_API_KEY), label="a wrong api_key")
+    probes = [(valid, method, False) for method in (*QUERY_METHODS, *OTHER_METHODS)]
+    probes += [(wrong_key, method, True) for method in QUERY_METHODS]
+    if builder.valid_key_in_query:
+        probes += [(valid, method, True) for method in QUERY_METHODS]
+    return [
         dataclasses.replace(
-            valid,
-            label=f"{method} with the valid form in the {'query' if method in QUERY_METHODS else 'body'}",
+            case,
+            label=f"{method} with {'the valid form' if case is valid else 'a wrong api_key'} in the "
+            f"{'query' if in_query else 'body'}",
             method=method,
-            form_in_query=method in QUERY_METHODS,
-            expect=Expect.EITHER,  # any answer but a token (an empty 204 to OPTIONS is fine): see routes
+            form_in_query=in_query,
+            expect=Expect.REJECT,  # a 4xx (OPTIONS: also an empty 2xx), never a token: see checks.routes
             requirement="LT-HTTP-POST-ONLY",
         )
-        for method in (*QUERY_METHODS, *OTHER_METHODS)
+        for case, method, in_query in probes
     ]
-    wrong_key = builder.case(
-        api_key=Param.of(key_probe("last")), label="api_key: key with the last character changed"
-    )
-    not_owned = builder.case(user_id=Param.of(str(builder.users.others[0])))
+
+
+def variant_cases(builder: CaseBuilder) -> list[Case]:
+    """To every path variant: the valid request, and requests the endpoint must refuse (a wrong or no key,
+    a user the key does not own, an out-of-range token_expire)."""
+    valid = builder.case()
+    refused = [
+        builder.case(
+            api_key=Param.of(key_probe("last")), label="api_key: key with the last character changed"
+        ),
+        builder.case(api_key=MISSING),
+        builder.case(user_id=Param.of(str(builder.users.others[0]))),
+        builder.case(token_expire=Param.of(str(builder.profile.token_expire_max + 1))),
+    ]
+    cases = []
     for variant in PATH_VARIANTS:
         cases.append(
             dataclasses.replace(
@@ -164,13 +186,45 @@ def route_cases(builder: CaseBuilder) -> list[Case]:
                 requirement="LT-HTTP-PATH-VARIANT",
             )
         )
-        for refused in (wrong_key, not_owned):
-            cases.append(
-                dataclasses.replace(
-                    refused, label=f"{refused.label} to path variant {variant}", path_variant=variant
-                )
-            )
+        cases += [
+            dataclasses.replace(case, label=f"{case.label} to path variant {variant}", path_variant=variant)
+            for case in refused
+        ]
     return cases
+
+
+def route_cases(builder: CaseBuilder) -> list[Case]:
+    """Every method probe, then every path variant probe."""
+    return [*method_cases(builder), *variant_cases(builder)]
+
+
+def identity_cases(builder: CaseBuilder) -> list[Case]:
+    """A sample of the security probes, each followed by the same request under the second client
+    identity (other User-Agent, Accept and Accept-Encoding): both must be refused alike."""
+    sample = [
+        builder.case(api_key=Param.of(INVALID_API_KEY), label="a wrong api_key"),
+        builder.case(
+            api_key=Param.of(key_probe("last")), label="api_key: key with the last character changed"
+        ),
+        builder.case(api_key=Param.of(key_probe("upper")), label="api_key: key upper-cased"),
+        builder.case(api_key=MISSING),
+        *(builder.case(user_id=Param.of(str(other))) for other in builder.users.others),
+        *(c for c in method_cases(builder) if c.method == "GET"),
+        *(
+            c
+            for c in variant_cases(builder)
+            if c.path_variant == "trailing-slash" and c.expect is Expect.REJECT
+        ),
+    ]
+    pairs = []
+    for case in sample:
+        pairs += [
+            case,
+            dataclasses.replace(
+                case, label=f"{case.label} (second client identity)", alternate_identity=True
+            ),
+        ]
+    return pairs
 
 
 def sentinel_cases(builder: CaseBuilder) -> list[Case]:

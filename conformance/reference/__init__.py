@@ -9,6 +9,7 @@ from __future__ import annotations
 # Importing the catalogues registers the built-in faults.
 from conformance.reference import (  # noqa: F401
     auth_faults,
+    channel_faults,
     input_faults,
     issue_faults,
     qrcode_faults,

@@ -126,6 +126,12 @@ class Behaviour:
             reply = self.reject(rejection, now=now)
         return self.respond(accepted, reply, now=now)
 
+    def serve(
+        self, method: str, target: str, headers: tuple[tuple[str, str], ...], body: bytes, now: float
+    ) -> Reply | None:
+        """One request as received, its headers included (names lower-cased): routed whoever sends it."""
+        return self.route(method, target, body, now)
+
     def route(self, method: str, target: str, body: bytes, now: float) -> Reply | None:
         """The endpoint answers only POST to its exact path (any query ignored); None: not routed here."""
         if method != "POST" or urlsplit(target).path != ENDPOINT_PATH:

@@ -124,7 +124,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self, body: bytes, now: float) -> None:
         try:
-            reply = self.server.behaviour.route(self.command, self.path, body, now)
+            headers = tuple((name.lower(), value) for name, value in self.headers.items())
+            reply = self.server.behaviour.serve(self.command, self.path, headers, body, now)
             if reply is None:
                 self._not_routed(now)
                 return
@@ -196,8 +197,11 @@ class ReferenceServer:
         port: int = 0,
         slow_delay: float = DEFAULT_SLOW_DELAY,
         serve_qrcodes: bool = False,
+        behaviour: type[Behaviour] = Behaviour,
     ) -> None:
+        """``behaviour``: served when no ``fault`` is named (a test's own variant of the conforming one)."""
         self.fault: Fault | None = None if fault is None else get_fault(fault)
+        self.behaviour = behaviour if self.fault is None else self.fault.behaviour
         self.host = host
         self.port = port
         self.options = Options(slow_delay=slow_delay, serve_qrcodes=serve_qrcodes)
@@ -225,7 +229,7 @@ class ReferenceServer:
         self._server = _Server((self.host, self.port), Behaviour(self.options))  # replaced once bound
         if self.options.serve_qrcodes:  # the <qrcode> URLs point at this server, now that it has a port
             self.options = dataclasses.replace(self.options, qrcode_base=self.url + QRCODE_PATH)
-        self._server.behaviour = (Behaviour if self.fault is None else self.fault.behaviour)(self.options)
+        self._server.behaviour = self.behaviour(self.options)
         name = f"reference-server-{self._server.server_address[1]}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(POLL_INTERVAL,), name=name, daemon=True

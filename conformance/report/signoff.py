@@ -39,6 +39,10 @@ SETTINGS_HEADING = "Settings that differ from the defaults"
 BASELINE_HEADING = "Compared with the baseline"
 MATRIX_HEADING = "Requirement matrix"
 DETAILS_HEADING = "What was tested"
+KEY_IN_URL: dict[bool | None, str] = {
+    True: "sent (loopback target, or --send-key-in-query)",
+    False: "not sent: a fixed wrong key only",
+}
 
 
 def _s(value: object) -> str:
@@ -141,6 +145,7 @@ def _details(summary: Summary) -> list[Block]:
         ("Finished", facts.finished),
         ("Duration (s)", facts.duration_s),
         ("Requests sent", summary.requests),
+        ("Valid key in a URL (GET/HEAD/OPTIONS query)", KEY_IN_URL.get(facts.valid_key_in_query)),
         ("Exit code", summary.exit_code),
     ]
     blocks: list[Block] = [

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from conformance.engine import Run
-from conformance.inputs import MISSING, Param, api_key_variants, key_probe_cases, user_spelling_cases
+from conformance.inputs import (
+    MISSING,
+    Param,
+    api_key_variants,
+    identity_cases,
+    key_probe_cases,
+    user_spelling_cases,
+)
 
 
 @pytest.mark.requirements(
@@ -54,3 +61,17 @@ def test_user_outside_scope_refused(conformance: Run) -> None:
 def test_every_spelling_of_users_the_key_does_not_own(conformance: Run) -> None:
     """The foreign and unknown users zero-padded, wrapped (+2^32, +2^64), repeated, signed; huge ids."""
     conformance.expect_all(user_spelling_cases(conformance.builder))
+
+
+@pytest.mark.requirements(
+    "LT-SEC-IDENTITY-BLIND",
+    "LT-AUTH-KEY-INVALID",
+    "LT-AUTH-USER-SCOPE",
+    "LT-AUTH-USER-UNKNOWN",
+    "LT-HTTP-POST-ONLY",
+    "LT-HTTP-PATH-VARIANT",
+)
+def test_refusals_do_not_depend_on_the_client_identity(conformance: Run) -> None:
+    """Wrong keys, users the key does not own, GET and a path variant, each sent again at once as another
+    client (User-Agent, Accept, Accept-Encoding): refused alike."""
+    conformance.expect_all(identity_cases(conformance.builder))
