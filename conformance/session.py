@@ -57,7 +57,10 @@ from conformance.transport import (
 )
 from conformance.verdict import (
     EXIT_CASSETTE_MISS,
+    EXIT_CONFORMANT,
+    EXIT_INCOMPLETE,
     EXIT_INTERRUPTED,
+    EXIT_NON_CONFORMANT,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
     Coverage,
@@ -65,6 +68,9 @@ from conformance.verdict import (
 from conformance.waivers import WaiverError, WaiverSet, load_waivers
 
 MAX_EXAMPLES_LIMIT = 100_000
+# A recording replaces the old set only after a run that judged the target to the end (exit 6 included: a
+# setup without a foreign user is incomplete every time); any other end leaves the old set as it was.
+RECORDING_KEPT_EXITS = (EXIT_CONFORMANT, EXIT_NON_CONFORMANT, EXIT_INCOMPLETE)
 MIN_SECONDS = 0.001
 MAX_TIMEOUT = 3600.0
 MIN_RATE = 0.001  # requests/second
@@ -100,6 +106,7 @@ class Session:
     # diff's live side: the recorded inputs of generated tests come from these cassettes (see rejudge).
     recorded_inputs: CassetteBook | None = None
     recording: dict[str, Any] | None = None  # replay: which recording this run judges (summary, sign-off)
+    recording_complete: bool = False  # record: every test ran to its end (set by finish)
     waivers: WaiverSet | None = None  # --waivers / --fail-on new: accepted failures
     version: VersionWatch = field(default_factory=lambda: VersionWatch())
 
@@ -162,9 +169,10 @@ class Session:
         stale: list[dict[str, str]] = []
         unused: list[str] = []
         if self.book is not None:
-            whole = error is None and aborted is None  # a recording that ended early replaces nothing
+            # a recording that ended early replaces nothing (see keep_recording)
+            self.recording_complete = error is None and aborted is None
             whole_set = self.full_run and self.options.record and not self.options.record_missing
-            report = self.book.finish(prune_unused=whole_set, commit=whole)
+            report = self.book.finish(prune_unused=whole_set)
             cassettes = [{"path": str(c.path), "sha256": c.sha256} for c in report.cassettes]
             stale = [{"cassette": str(c.path), "request": r} for c in report.cassettes for r in c.stale]
             unused = [str(p) for p in report.unused]
@@ -211,6 +219,14 @@ class Session:
         )
         write_summary(self.options.report_dir / "summary.json", self.summary)
         return self.summary
+
+    def keep_recording(self, summary: Summary) -> None:
+        """Swap a recording in only when the run completed and its files passed the leak scan."""
+        if self.book is None or not self.options.record:
+            return
+        if self.recording_complete and summary.exit_code in RECORDING_KEPT_EXITS:
+            self.book.commit()
+        self.book.discard()
 
     def _shown_target_version(self) -> str | None:
         seen = self.target_version
@@ -627,6 +643,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
                 book = CassetteBook(
                     options.cassettes, mode="record", header=_header(plan), api_key=plan.api_key
                 )
+                stack.callback(book.discard)  # whatever ends the run, an uncommitted recording goes
             # Record: the book's transport wraps the network; replay: it answers from the cassettes alone;
             # live without recording: the Transport's own network transport.
             wire = None

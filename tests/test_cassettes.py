@@ -150,6 +150,7 @@ def record(
                     responses.append(send(client, srv.endpoint, form, api_key=api_key))
                     session.settle(Exchange(case(form), sent_at=1_700_000_000.0 + number, elapsed=0.25))
     book.finish()
+    book.commit()
     return responses
 
 
@@ -228,6 +229,7 @@ def test_replay_needs_no_target_and_restores_transport_errors(tmp_path: Path, se
             send(client, server.endpoint, reset, api_key=CANARY_KEY)
         session.settle(Exchange(case(reset), sent_at=5.0, elapsed=0.5, error=TransportError.PROTOCOL))
     book.finish()
+    book.commit()
     replay_book = CassetteBook(tmp_path, mode="replay")
     with httpx.Client(transport=replay_book.transport()) as client, replay_book.use(TEST_NAME) as session:
         with pytest.raises(httpx.RemoteProtocolError):
@@ -246,6 +248,7 @@ def test_a_recorded_deadline_replays_as_a_timeout(tmp_path: Path, server: _Serve
         send(client, server.endpoint, VALID, api_key=CANARY_KEY)
         session.settle(Exchange(case(VALID), sent_at=5.0, elapsed=10.0, error=TransportError.TIMEOUT))
     book.finish()
+    book.commit()
     replay_book = CassetteBook(tmp_path, mode="replay")
     with (
         httpx.Client(transport=replay_book.transport()) as client,
@@ -543,14 +546,19 @@ def test_cassette_file_names_are_safe_and_distinct() -> None:
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+\.yaml", f) and len(f) < 120 and "/" not in f for f in files)
 
 
-def re_record(tmp_path: Path, server: _Server, **finish: bool) -> tuple[CassetteBook, BookReport]:
-    """Record TEST_NAME and OTHER_NAME, then re-record TEST_NAME alone, finishing with ``finish``."""
+def re_record(
+    tmp_path: Path, server: _Server, *, prune_unused: bool = False, commit: bool = True
+) -> tuple[CassetteBook, BookReport]:
+    """Record TEST_NAME and OTHER_NAME, then re-record TEST_NAME alone; commit it or discard it."""
     record(tmp_path, server, {TEST_NAME: [VALID] * 3, OTHER_NAME: [VALID]})
     book = CassetteBook(tmp_path, mode="record", header=header(server.endpoint), api_key=CANARY_KEY)
     with httpx.Client(transport=book.transport(httpx.HTTPTransport())) as client, book.use(TEST_NAME):
         send(client, server.endpoint, VALID, api_key=CANARY_KEY)
     assert len(load_cassette(tmp_path / cassette_file_name(TEST_NAME)).interactions) == 3  # not yet
-    return book, book.finish(**finish)
+    report = book.finish(prune_unused=prune_unused)
+    assert len(load_cassette(tmp_path / cassette_file_name(TEST_NAME)).interactions) == 3  # staged only
+    book.commit() if commit else book.discard()
+    return book, report
 
 
 def test_a_recording_of_every_test_replaces_the_set_whole(tmp_path: Path, server: _Server) -> None:
@@ -568,9 +576,9 @@ def test_a_recording_of_some_tests_keeps_the_others(tmp_path: Path, server: _Ser
 
 
 def test_a_recording_not_committed_leaves_the_old_set_and_no_staging(tmp_path: Path, server: _Server) -> None:
-    _, report = re_record(tmp_path, server, prune_unused=True, commit=False)
+    re_record(tmp_path, server, prune_unused=True, commit=False)
     assert len(load_cassette(tmp_path / cassette_file_name(TEST_NAME)).interactions) == 3
-    assert (tmp_path / cassette_file_name(OTHER_NAME)).exists() and report.removed == ()
+    assert (tmp_path / cassette_file_name(OTHER_NAME)).exists()
     assert not [p for p in tmp_path.parent.iterdir() if p.name.startswith(f".{tmp_path.name}.")]
 
 
@@ -645,7 +653,8 @@ def test_transport_records_replays_and_lets_misses_through(tmp_path: Path) -> No
             for each in cases:
                 live.append(transport.send(each))
                 session.settle(live[-1])
-        book.finish()  # the recorded set is swapped in here
+        book.finish()
+        book.commit()  # the recorded set is swapped in here
     replay_book = CassetteBook(tmp_path, mode="replay")
     replayer = replay_book.transport()
     with Transport(replay_book.header.target, api_key=API_KEY_PLACEHOLDER, transport=replayer) as transport:

@@ -105,6 +105,7 @@ class CassetteBook:
         self._reports: dict[str, CassetteReport] = {}
         self._staging: Path | None = None  # record: the new set is written here, then swapped in whole
         self._finished: BookReport | None = None
+        self._keep: tuple[Path, ...] = ()  # record: files of the old set the new one keeps (commit)
         self._in_use: CassetteSession | None = None
         if mode == "record":
             if header is None or not api_key:
@@ -191,12 +192,11 @@ class CassetteBook:
         """The cassette files the directory holds now (another recording's set, when recording)."""
         return tuple(sorted(self.directory.glob(f"*{SUFFIX}"))) if self.directory.is_dir() else ()
 
-    def finish(self, *, prune_unused: bool = False, commit: bool = True) -> BookReport:
-        """Report every cassette of the run; a recording replaces the directory's set here, all or nothing.
+    def finish(self, *, prune_unused: bool = False) -> BookReport:
+        """Report every cassette of the run; a recording is only staged here (see ``commit``).
 
-        ``prune_unused`` (a recording of every test): the new set replaces the old one whole. Otherwise
-        the files no test of this run recorded are kept beside the new ones (``--record-missing``).
-        ``commit=False`` (a recording that ended in error): the old set stays as it was.
+        ``prune_unused`` (a recording of every test): the new set is to replace the old one whole.
+        Otherwise the files no test of this run recorded are kept beside the new ones (``--record-missing``).
         """
         if self._finished is not None:
             return self._finished
@@ -204,15 +204,34 @@ class CassetteBook:
         used = {report.path for report in cassettes}
         unused = tuple(path for path in self.existing_set() if path not in used)
         removed: tuple[Path, ...] = ()
-        if self.mode == "record":
-            if commit and self._reports:
-                removed = unused if prune_unused else ()
-                self._swap_in(keep=() if prune_unused else unused)
-                unused = ()
-            elif self._staging is not None:
-                shutil.rmtree(self._staging, ignore_errors=True)
+        if self.mode == "record" and self._reports:
+            removed = unused if prune_unused else ()
+            self._keep = () if prune_unused else unused
+            unused = ()
         self._finished = BookReport(self.mode, self.directory, cassettes, unused, removed)
         return self._finished
+
+    def staged(self) -> tuple[Path, ...]:
+        """The files of the new set, before ``commit`` (scanned for secrets while the old set is in place)."""
+        if self._staging is None:
+            return ()
+        return tuple(sorted(self._staging.glob(f"*{SUFFIX}")))
+
+    def commit(self) -> None:
+        """Swap the finished recording in for the directory's set: the one moment the old set changes.
+
+        Called only when the run completed and its files passed the leak scan; until then the old set is
+        never opened for writing, so an error, an interrupt or a kill leaves it byte for byte as it was.
+        """
+        if self.mode != "record" or self._finished is None or self._staging is None:
+            return
+        self._swap_in(keep=self._keep)
+
+    def discard(self) -> None:
+        """Drop a recording that was not committed (the old set stays as it was); nothing after a commit."""
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
 
     def _staging_dir(self) -> Path:
         if self._staging is None:
