@@ -36,6 +36,7 @@ from conformance.cassettes.agreement import (
 from conformance.checks import CheckContext
 from conformance.engine import Observer, Run
 from conformance.entropy import token_entropy_summary
+from conformance.files import SummaryUnreadable, load_summary
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users, sentinel_cases
 from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured
 from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange, key_probe_secrets
@@ -353,8 +354,11 @@ def _validate(options: RunOptions) -> None:
         if user is not None and not 0 <= user < 2**63:
             raise ConfigError(f"{name} must be a user ID from 0 to {2**63 - 1}, not {user}")
     not_applicable_reasons(options.not_applicable)
-    if options.baseline is not None and not options.baseline.is_file():
-        raise ConfigError(f"--baseline {options.baseline} is not a file; name a previous summary.json")
+    if options.baseline is not None:
+        try:  # read now, not when the run ends: a FIFO, a device or a non-summary is refused up front
+            load_summary(options.baseline, what="--baseline")
+        except SummaryUnreadable as exc:
+            raise ConfigError(f"{exc}; name a previous summary.json") from None
     if options.baseline is not None:
         try:  # before anything is sent: a malformed baseline is refused now, not after the run
             read_summary(options.baseline)

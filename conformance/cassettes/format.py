@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from conformance.cassettes.errors import CassetteCorrupt
+from conformance.files import InputUnreadable, read_input
 
 FORMAT_VERSION = 1
 SUFFIX = ".yaml"
@@ -316,12 +317,9 @@ def load_cassette(path: Path) -> LoadedCassette:
     """
     reader = _Reader(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_CASSETTE_BYTES:
-            raise reader.fail(f"is {size} bytes, over the {MAX_CASSETTE_BYTES}-byte bound for a cassette")
-        content = path.read_bytes()
-    except OSError as exc:
-        raise reader.fail(f"cannot be read ({exc.strerror or exc})") from None
+        content = read_input(path, what="cassette", max_bytes=MAX_CASSETTE_BYTES)
+    except InputUnreadable as exc:
+        raise reader.fail(str(exc).replace(f"cassette {path} ", "", 1)) from None
     key = (path, hashlib.sha256(content).hexdigest())
     known = _READ.get(key)
     if known is None:

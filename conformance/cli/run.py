@@ -52,13 +52,14 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     """Run the conformance suite against --target, or replay --cassettes offline."""
     from conformance.cli.console import ProgressReporter, print_header, print_outcome
     from conformance.report.ci import append_step_summary
-    from conformance.runner import execute
+    from conformance.runner import check_keyword, execute
 
     # SIGTERM (CI cancelling a job) ends the run like Ctrl-C: an incomplete summary.json, exit 130.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         options = resolve_options(values)  # command line > config file's [env.NAME] > config file > defaults
         with open_session(options, keyword=keyword) as session:
+            check_keyword(keyword)  # inside the session: its error summary replaces the earlier verdict
             session.check_partial_recording()
             if not quiet:
                 print_header(session)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from conformance.files import write_atomic
+from conformance.files import InputUnreadable, read_input, write_atomic
 from conformance.report.manifest import MANIFEST_NAME, SIGNATURE_NAME
 
 if TYPE_CHECKING:
@@ -60,9 +60,9 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SignatureError(f"cannot read public key {path}: {exc.strerror}") from None
+        data = read_input(path, what="--public-key")
+    except InputUnreadable as exc:
+        raise SignatureError(str(exc)) from None
     try:
         key = load_pem_public_key(data)
     except (ValueError, TypeError):
