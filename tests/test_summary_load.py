@@ -384,8 +384,8 @@ def malformed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.parametrize(
     ("args", "exit_code"),
     [
-        (("report", "--report-dir", "{dir}"), 1),  # docs/reports.md: its errors are one line, exit 1
-        (("report", "--report-dir", "{dir}/good", "--baseline", "{dir}/summary.json"), 1),
+        (("report", "--report-dir", "{dir}"), 2),  # the exit-code table of `run`: a usage error is 2
+        (("report", "--report-dir", "{dir}/good", "--baseline", "{dir}/summary.json"), 2),
         (
             (
                 "run",
