@@ -609,14 +609,16 @@ def open_session(
     with contextlib.ExitStack() as claim:
         try:
             claim.enter_context(locked(options.report_dir))
-            set_aside_earlier_run(options.report_dir)
-        except ReportDirError as exc:
+        except ReportDirError as exc:  # another run's directory, or none usable: nothing of it is touched
             raise ConfigError(str(exc)) from None
         try:
-            write_summary(summary_path, _stub_summary(options, error=IN_PROGRESS, exit_code=EXIT_INTERRUPTED))
-        except OSError as exc:
-            raise ConfigError(str(exc)) from None
-        try:
+            try:
+                set_aside_earlier_run(options.report_dir)
+                write_summary(
+                    summary_path, _stub_summary(options, error=IN_PROGRESS, exit_code=EXIT_INTERRUPTED)
+                )
+            except (ReportDirError, OSError) as exc:
+                raise ConfigError(str(exc)) from None
             found = find(checked(options))  # the options' own mistakes first, before any file is read
             plan = resolve(options, found, local=local, keyword=keyword, inputs_from=inputs_from)
             with start(plan) as session:
@@ -625,6 +627,23 @@ def open_session(
             with contextlib.suppress(OSError):
                 write_summary(summary_path, _stub_summary(options, error=str(exc), exit_code=exc.exit_code))
             raise
+
+
+def refuse_run(report_dir: Path, options: RunOptions | None, error: ConfigError) -> None:
+    """A run refused before its session opened (its config unreadable): no earlier verdict left standing.
+
+    Only a report directory that exists is claimed (the earlier run's files set aside, this error's summary
+    in their place); one held by another run is left alone.
+    """
+    if not report_dir.is_dir():
+        return
+    options = dataclasses.replace(options or RunOptions(), report_dir=report_dir)
+    with contextlib.suppress(ReportDirError, OSError), locked(report_dir):
+        with contextlib.suppress(ReportDirError):  # a foreign previous/: the files are set aside anyway
+            set_aside_earlier_run(report_dir)
+        write_summary(
+            report_dir / "summary.json", _stub_summary(options, error=str(error), exit_code=error.exit_code)
+        )
 
 
 @contextlib.contextmanager

@@ -145,6 +145,10 @@ def test_a_run_ended_early_keeps_the_old_set(
         summary = execute(session, plugins=[_EndMidRun(session, how, options.report_dir)])
     assert summary.exit_code == exit_code, summary.error
     assert_untouched(old_set, before)
+    for name in ("signoff.md", "junit.xml"):  # no report of the run says what summary.json does not
+        path = options.report_dir / name
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+        assert "Verdict: CONFORMANT" not in text and 'value="conformant"' not in text, name
 
 
 def test_sigkill_keeps_the_old_set(old_set: Path, tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ import click
 
 from conformance.config import CONFIG_SPECS, resolve_options
 from conformance.local import open_session
-from conformance.options import OPTION_SPECS
-from conformance.session import ConfigError
+from conformance.options import OPTION_SPECS, RunOptions
+from conformance.session import ConfigError, refuse_run
 from conformance.verdict import EXIT_UNREACHABLE, Verdict
 
 ONE_LINE_EXITS = (EXIT_UNREACHABLE,)
@@ -58,6 +58,11 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         options = resolve_options(values)  # command line > config file's [env.NAME] > config file > defaults
+    except ConfigError as exc:
+        refuse_run(values.get("report_dir") or RunOptions().report_dir, None, exc)
+        click.echo(f"conformance: error: {exc}", err=True)
+        return exc.exit_code
+    try:
         with open_session(options, keyword=keyword) as session:
             check_keyword(keyword)  # inside the session: its error summary replaces the earlier verdict
             session.check_partial_recording()
