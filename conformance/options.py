@@ -53,6 +53,8 @@ class RunOptions:
     waivers: Path | None = None
     fail_on: str | None = None  # "any" (default) | "new": with --baseline, fail only on new failures
     fetch_qrcode: bool = False  # fetch and decode each grant's <qrcode> image (live runs only)
+    sign_key_env: str | None = None  # --record: seal the cassette set with the Ed25519 key in this variable
+    public_key: Path | None = None  # replay: refuse cassettes whose seal does not verify with this key
 
     @property
     def mode(self) -> str:
@@ -208,6 +210,19 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "Fetch each grant's <qrcode> image (no key, no redirects, same rails) and decode it: it must be a "
         "QR code of its own (LT-QRCODE-IMAGE). Live runs only: not with --record or replay.",
         flag=True,
+    ),
+    OptionSpec(
+        "sign_key_env",
+        "With --record: seal the cassette set with the Ed25519 private key (PEM) held by this environment "
+        "variable, so a replay with --public-key refuses an edited, added or missing cassette.",
+        metavar="NAME",
+    ),
+    OptionSpec(
+        "public_key",
+        "Replay: refuse the cassettes unless their seal verifies with this Ed25519 public key (PEM file). "
+        "Without it a replay proves integrity against accidental change only.",
+        kind=Path,
+        metavar="FILE",
     ),
 )
 

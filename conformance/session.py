@@ -33,6 +33,7 @@ from conformance.cassettes.agreement import (
     recording_facts,
     set_to_add_to,
 )
+from conformance.cassettes.seal import NOT_SEALED
 from conformance.checks import CheckContext
 from conformance.engine import Observer, Run
 from conformance.entropy import token_entropy_summary
@@ -46,6 +47,7 @@ from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
 from conformance.rejudge import recorded_inputs
 from conformance.reportdir import ReportDirError, locked, set_aside_earlier_run
+from conformance.sealing import sealer, verified_seal
 from conformance.sentinels import Sentinels
 from conformance.summary import RunFacts, Summary, SummaryError, build_summary, read_summary, write_summary
 from conformance.transport import (
@@ -324,6 +326,12 @@ def _api_key(options: RunOptions, key: str) -> str:
 def _validate(options: RunOptions) -> None:
     if options.record and options.target is None:
         raise ConfigError("--record needs --target (a URL or 'reference') to record from")
+    if options.sign_key_env is not None and not options.record:
+        raise ConfigError("--sign-key-env seals a recording: add --record, or drop it")
+    if options.public_key is not None and options.target is not None:
+        raise ConfigError(
+            "--public-key checks the seal of the cassettes a replay reads: drop --target, or it"
+        )
     if options.fault and options.target != REFERENCE_TARGET:
         raise ConfigError("--fault only applies to --target reference")
     if options.fetch_qrcode and (options.target is None or options.mode == "record"):
@@ -430,6 +438,7 @@ class Found:
     waivers: WaiverSet
     replay_header: CassetteHeader | None = None  # replay: the header of the --cassettes set
     adding_to: CassetteHeader | None = None  # --record-missing: the header of the set added to
+    seal: str = ""  # replay: how the set's seal was checked (cassettes.seal)
     api_key: str = field(default="", repr=False)  # the value of --api-key-env's variable ("" when unset)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     fresh_seed: int = 0  # the seed when --seed is not given (and no recording fixes it)
@@ -507,7 +516,9 @@ def resolve(
         # A recording of the embedded reference names it, not the loopback port it happened to use.
         target = REFERENCE_REPLAY_URL if header.target == REFERENCE_TARGET else header.target
         api_key, label = API_KEY_PLACEHOLDER, f"replay:{options.cassettes}"
-        recording = check_recording(header, options=options, profile=profile.name, now=found.now)
+        recording = check_recording(
+            header, options=options, profile=profile.name, now=found.now, seal=found.seal
+        )
         seed, max_examples = header.seed, header.max_examples
         users_default = Users(
             header.user_id, header.unknown_user_id, header.foreign_user_id, header.more_unknown_user_ids
@@ -574,15 +585,18 @@ def find(options: RunOptions) -> Found:
     except ProfileError as exc:
         raise ConfigError(str(exc)) from None
     replay_header: CassetteHeader | None = None
+    seal = ""
     if options.target is None:
         try:
-            replay_header = CassetteBook(options.cassettes, mode="replay").header
+            book = _replay_book(options)
+            replay_header, seal = book.header, book.seal_status
         except CassetteError as exc:
             raise ConfigError(str(exc)) from None
     return Found(
         profile=profile,
         waivers=waivers,
         replay_header=replay_header,
+        seal=seal,
         adding_to=_set_to_add_to(options),
         api_key=os.environ.get(options.api_key_env, "")
         if options.target not in (None, REFERENCE_TARGET)
@@ -661,10 +675,14 @@ def start(plan: SessionPlan) -> Iterator[Session]:
         book: CassetteBook | None = None
         try:
             if plan.replay:
-                book = CassetteBook(options.cassettes, mode="replay")
+                book = _replay_book(options)
             if options.record:
                 book = CassetteBook(
-                    options.cassettes, mode="record", header=_header(plan), api_key=plan.api_key
+                    options.cassettes,
+                    mode="record",
+                    header=_header(plan),
+                    api_key=plan.api_key,
+                    seal=None if options.sign_key_env is None else sealer(options.sign_key_env),
                 )
                 stack.callback(book.discard)  # whatever ends the run, an uncommitted recording goes
             # Record: the book's transport wraps the network; replay: it answers from the cassettes alone;
@@ -781,8 +799,19 @@ def _qrcode_fetching(
     return {"qrcode_fetcher": fetcher, "qrcode_http_hosts": own}
 
 
+def _replay_book(options: RunOptions) -> CassetteBook:
+    """The cassettes a replay reads; with --public-key, only the bytes of a set whose seal verifies."""
+    sealed = None if options.public_key is None else verified_seal(options.cassettes, options.public_key)
+    return CassetteBook(options.cassettes, mode="replay", sealed=sealed)
+
+
 def check_recording(
-    header: CassetteHeader, *, options: RunOptions, profile: str, now: dt.datetime | None = None
+    header: CassetteHeader,
+    *,
+    options: RunOptions,
+    profile: str,
+    now: dt.datetime | None = None,
+    seal: str = NOT_SEALED,
 ) -> dict[str, Any]:
     """Replay: the options must agree with the recording (else exit 2); its age, checked (see agreement)."""
     mismatches = option_mismatches(header, options=options, profile=profile, suite_version=__version__)
@@ -791,7 +820,7 @@ def check_recording(
     if options.max_cassette_age < 0:
         raise ConfigError("--max-cassette-age must be a number of days, 0 or more")
     now = dt.datetime.now(dt.UTC) if now is None else now
-    facts = recording_facts(header, now=now, max_age_days=options.max_cassette_age)
+    facts = recording_facts(header, now=now, max_age_days=options.max_cassette_age, seal=seal)
     if facts["too_old"] and options.strict_cassette_age:
         raise ConfigError(age_message(facts))
     return facts

@@ -7,7 +7,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +24,7 @@ from conformance.cassettes.format import (
     load_cassette,
 )
 from conformance.cassettes.redaction import MIN_API_KEY_LENGTH, CassetteRedactor
+from conformance.cassettes.seal import SEAL_FILES, check_sealed, check_sealed_set, seal_status
 from conformance.cassettes.session import CassetteSession, Mode
 from conformance.cassettes.transport import CassetteTransport
 from conformance.files import write_atomic
@@ -95,7 +96,11 @@ class CassetteBook:
         header: CassetteHeader | None = None,
         api_key: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        seal: Callable[[Path, Iterable[Path]], None] | None = None,
+        sealed: tuple[Mapping[str, str], str] | None = None,
     ) -> None:
+        """``seal`` (record) seals the set it commits; ``sealed`` (replay: the digests of a verified seal
+        and how it was checked) refuses an edited, added-to or shortened set (``conformance.sealing``)."""
         self.directory = Path(directory)
         self.mode = mode
         self._max_body = max_body
@@ -107,6 +112,9 @@ class CassetteBook:
         self._finished: BookReport | None = None
         self._keep: tuple[Path, ...] = ()  # record: files of the old set the new one keeps (commit)
         self._in_use: CassetteSession | None = None
+        self._seal = seal
+        self._sealed: Mapping[str, str] | None = None  # replay with --public-key: the sealed digests
+        self.seal_status = ""  # replay: how the set's seal was checked (sign-off, terminal)
         if mode == "record":
             if header is None or not api_key:
                 raise CassetteError("recording cassettes needs a header and the api_key to redact")
@@ -125,6 +133,11 @@ class CassetteBook:
             )
         elif mode != "replay":
             raise ValueError(f"mode must be 'record' or 'replay', not {mode!r}")
+        elif sealed is not None:
+            self._sealed, self.seal_status = sealed
+            check_sealed_set(self.directory, self._sealed, self.existing_set())
+        else:
+            self.seal_status = seal_status(self.directory)
 
     @property
     def secrets(self) -> SecretBook | None:
@@ -245,6 +258,8 @@ class CassetteBook:
         staging = self._staging_dir()
         for path in keep:
             shutil.copy2(path, staging / path.name)
+        if self._seal is not None:
+            self._seal(staging, sorted(staging.glob(f"*{SUFFIX}")))
         target = self.directory.resolve()
         if not target.exists():
             os.replace(staging, target)
@@ -255,9 +270,9 @@ class CassetteBook:
         os.replace(target, backup)
         os.replace(staging, target)
         self._staging = None
-        # Whatever else the directory held (not cassettes of the old set) stays in it.
+        # Whatever else the directory held (not the old set: its cassettes and seal) stays in it.
         for entry in backup.iterdir():
-            if not (entry.suffix == SUFFIX and entry.is_file()):
+            if not (entry.suffix == SUFFIX and entry.is_file()) and entry.name not in SEAL_FILES:
                 os.replace(entry, target / entry.name)
         shutil.rmtree(backup, ignore_errors=True)
 
@@ -276,7 +291,10 @@ class CassetteBook:
 
     def _load(self, path: Path) -> LoadedCassette:
         if path not in self._loaded:
-            self._loaded[path] = load_cassette(path)
+            loaded = load_cassette(path)
+            if self._sealed is not None:  # the bytes parsed are the bytes checked
+                check_sealed(path, loaded.sha256, self._sealed)
+            self._loaded[path] = loaded
         return self._loaded[path]
 
     def _shared_header(self) -> CassetteHeader:
