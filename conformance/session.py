@@ -130,7 +130,10 @@ class Session:
         with contextlib.ExitStack() as stack:
             settle = None
             if self.book is not None:
-                settle = stack.enter_context(self.book.use(nodeid)).settle
+                cassette = stack.enter_context(self.book.use(nodeid))
+                settle = cassette.settle
+                if self.book.mode == "record":  # an excerpted body keeps what the checks concluded of it
+                    observers = [*observers, cassette]
             replaying = self.book is not None and self.book.mode == "replay"
             source = self.book if replaying else self.recorded_inputs
             recorded = None if source is None else recorded_inputs(source, nodeid, self.run)

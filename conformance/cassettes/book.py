@@ -25,7 +25,7 @@ from conformance.cassettes.format import (
 )
 from conformance.cassettes.redaction import MIN_API_KEY_LENGTH, CassetteRedactor
 from conformance.cassettes.seal import SEAL_FILES, check_sealed, check_sealed_set, seal_status
-from conformance.cassettes.session import CassetteSession, Mode
+from conformance.cassettes.session import BodyBudget, CassetteSession, Mode
 from conformance.cassettes.transport import CassetteTransport
 from conformance.files import write_atomic
 from conformance.secrets import SecretBook
@@ -113,6 +113,7 @@ class CassetteBook:
         self._keep: tuple[Path, ...] = ()  # record: files of the old set the new one keeps (commit)
         self._in_use: CassetteSession | None = None
         self._seal = seal
+        self._budget = BodyBudget()  # record: what the set stores of bodies (excerpts past it)
         self._sealed: Mapping[str, str] | None = None  # replay with --public-key: the sealed digests
         self.seal_status = ""  # replay: how the set's seal was checked (sign-off, terminal)
         if mode == "record":
@@ -186,6 +187,7 @@ class CassetteBook:
             redactor=self._redactor,
             target=target,
             max_body=self._max_body,
+            budget=self._budget,
         )
         if self._in_use is not None:
             raise CassetteError(f"{path}: another cassette is already in use; cassettes do not nest")
