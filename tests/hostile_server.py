@@ -510,3 +510,19 @@ def _issue10_answer(case: str, request: ReceivedRequest) -> tuple[str, list[tupl
 
 
 ISSUE10_CASES = frozenset(CASES[CASES.index("token_cdata") :])
+
+
+PADDING_BYTES = 256 * 1024
+
+
+class PaddedServer(HostileServer):
+    """Valid answers, each padded with a 256 KB comment that does not compress (issue 23: the recorder)."""
+
+    def __init__(self) -> None:
+        super().__init__("valid")
+        self.case = "padded_comment"  # answered by _case_padded_comment, outside CASES: not a finding
+
+    def _case_padded_comment(self, conn: socket.socket, request: ReceivedRequest) -> None:
+        padding = b"<!-- " + secrets.token_hex(PADDING_BYTES // 2).encode() + b" -->"
+        body = _valid_body(request).replace(b"<user_response>", b"<user_response>" + padding, 1)
+        conn.sendall(_response("200 OK", [("Content-Type", XML), ("Cache-Control", "no-store"), CLOSE], body))

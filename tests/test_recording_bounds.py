@@ -8,8 +8,6 @@ and every requirement's outcome are the recording's own.
 
 from __future__ import annotations
 
-import secrets
-import socket
 from pathlib import Path
 
 import pytest
@@ -17,25 +15,11 @@ import pytest
 from conformance.cassettes.format import MAX_CASSETTE_BYTES, load_cassette
 from conformance.cassettes.session import STORED_BODY_BYTES, BodyBudget, excerpt
 from tests.cli_support import conformance, summary
-from tests.hostile_server import CLOSE, XML, HostileServer, ReceivedRequest, _response, _valid_body
+from tests.hostile_server import PADDING_BYTES, PaddedServer
 from tests.test_hostile import HOSTILE_TESTS, canary_key, run_cli
 
 pytestmark = pytest.mark.e2e
-PADDING_BYTES = 256 * 1024
 MAX_RSS_MIB = 500  # issue 23: the padded target at most 500 MB (benchmarks.recording prints the figure)
-
-
-class PaddedServer(HostileServer):
-    """Valid answers, each padded with a 256 KB comment that does not compress."""
-
-    def __init__(self) -> None:
-        super().__init__("valid")
-        self.case = "padded_comment"
-
-    def _case_padded_comment(self, conn: socket.socket, request: ReceivedRequest) -> None:
-        padding = b"<!-- " + secrets.token_hex(PADDING_BYTES // 2).encode() + b" -->"
-        body = _valid_body(request).replace(b"<user_response>", b"<user_response>" + padding, 1)
-        conn.sendall(_response("200 OK", [("Content-Type", XML), ("Cache-Control", "no-store"), CLOSE], body))
 
 
 def _outcomes(summary: dict[str, object]) -> dict[str, tuple[str, int]]:
