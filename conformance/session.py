@@ -646,7 +646,7 @@ def open_session(
             raise
 
 
-def refuse_run(report_dir: Path, options: RunOptions | None, error: ConfigError) -> None:
+def refuse_run(report_dir: Path, error: ConfigError) -> None:
     """A run refused before its session opened (its config unreadable): no earlier verdict left standing.
 
     Only a report directory that exists is claimed (the earlier run's files set aside, this error's summary
@@ -654,7 +654,7 @@ def refuse_run(report_dir: Path, options: RunOptions | None, error: ConfigError)
     """
     if not report_dir.is_dir():
         return
-    options = dataclasses.replace(options or RunOptions(), report_dir=report_dir)
+    options = RunOptions(report_dir=report_dir)
     with contextlib.suppress(ReportDirError, OSError), locked(report_dir):
         with contextlib.suppress(ReportDirError):  # a foreign previous/: the files are set aside anyway
             set_aside_earlier_run(report_dir)

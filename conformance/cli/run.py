@@ -59,7 +59,7 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     try:
         options = resolve_options(values)  # command line > config file's [env.NAME] > config file > defaults
     except ConfigError as exc:
-        refuse_run(values.get("report_dir") or RunOptions().report_dir, None, exc)
+        refuse_run(values.get("report_dir") or RunOptions().report_dir, exc)
         click.echo(f"conformance: error: {exc}", err=True)
         return exc.exit_code
     try:
