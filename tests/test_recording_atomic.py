@@ -32,6 +32,7 @@ from conformance.verdict import (
 from conformance.violations import RunAborted
 from tests.cli_support import ROOT, SMALL_TOKEN_SAMPLE, conformance, small_run
 
+pytestmark = pytest.mark.e2e
 KEY = "canary-key-for-atomic-recording-0000"  # --target reference records with its own key
 Snapshot = dict[str, tuple[int, bytes]]
 WAIT_SECONDS = 60.0
