@@ -28,10 +28,14 @@ def _outcomes(summary: dict[str, object]) -> dict[str, tuple[str, int]]:
     return {r["id"]: (r["outcome"], len(r["failures"])) for r in requirements}
 
 
-def test_a_padded_target_is_recorded_within_bounds_and_replays_to_the_same_outcomes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("echo_key", [False, True], ids=["padded", "key-echoed-in-the-padding"])
+def test_a_padded_target_is_recorded_within_bounds_and_replays_to_the_same_outcomes(
+    tmp_path: Path, echo_key: bool
+) -> None:
+    """The key echoed in the padding is a finding live that the excerpt no longer shows: replay keeps it."""
     cassettes = tmp_path / "cassettes"
     (tmp_path / "live").mkdir()
-    with PaddedServer() as server:
+    with PaddedServer(echo_key=echo_key) as server:
         live = run_cli(
             server.url, tmp_path / "live", "--record", "--cassettes", str(cassettes), api_key=canary_key()
         )
@@ -51,6 +55,8 @@ def test_a_padded_target_is_recorded_within_bounds_and_replays_to_the_same_outco
     replayed = summary(tmp_path / "replay")
     assert replayed["verdict"] == live.summary["verdict"]
     assert _outcomes(replayed) == _outcomes(live.summary)
+    echo = _outcomes(replayed)["LT-SEC-KEY-NOT-ECHOED"][0]
+    assert echo == ("failed" if echo_key else "passed")
 
 
 def test_an_excerpt_keeps_the_elements_and_fits_its_limit() -> None:
