@@ -31,7 +31,7 @@ from conformance.cassettes import (
     api_key_spellings,
     cassette_file_name,
 )
-from conformance.cassettes.format import Interaction, dump_cassette, load_cassette
+from conformance.cassettes.format import MAX_REPLAYED_BODY, Interaction, dump_cassette, load_cassette
 from conformance.cassettes.redaction import StandIns
 from conformance.files import write_atomic
 from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError
@@ -700,3 +700,35 @@ def test_a_book_transport_answers_only_inside_one_cassette_and_never_reaches_the
         )  # no test: not recorded
     assert len(server.issued) == len(issued) + 1
     assert recording.finish().cassettes == ()
+
+
+def _excerpted(length: int, sha256: str = "ab" * 32) -> Interaction:
+    interaction = Interaction("POST", "/v1/user/login_token", b"a=1", 1.0, 0.5, status=200)
+    interaction.response_body = b"<user_response><status>200</status></user_response>"
+    interaction.excerpt_of = (length, sha256)
+    interaction.judged = [
+        ("status_code_conformance", "LT-HTTP-SUCCESS-200", None),
+        ("no_key_echo", "LT-SEC-KEY-NOT-ECHOED", {
+            "requirement": "LT-SEC-KEY-NOT-ECHOED", "title": "key echoed", "expected": "no key",
+            "received": API_KEY_PLACEHOLDER}),
+        ("qrcode_image", None, None),
+    ]  # fmt: skip
+    return interaction
+
+
+def test_an_excerpted_body_keeps_its_length_digest_and_judged_results(tmp_path: Path) -> None:
+    path = tmp_path / cassette_file_name(TEST_NAME)
+    path.write_bytes(dump_cassette(TEST_NAME, header(), [_excerpted(300_000)]))
+    (loaded,) = load_cassette(path).interactions
+    assert loaded.excerpt_of == (300_000, "ab" * 32)
+    assert loaded.judged == _excerpted(300_000).judged
+
+
+@pytest.mark.parametrize(
+    ("length", "sha256"), [(10, "ab" * 32), (MAX_REPLAYED_BODY + 1, "ab" * 32), (300_000, "not-a-digest")]
+)
+def test_an_excerpt_that_replay_could_not_serve_is_refused(tmp_path: Path, length: int, sha256: str) -> None:
+    path = tmp_path / cassette_file_name(TEST_NAME)
+    path.write_bytes(dump_cassette(TEST_NAME, header(), [_excerpted(length, sha256)]))
+    with pytest.raises(CassetteCorrupt, match="excerpt_of needs a sha256 and bytes"):
+        load_cassette(path)
