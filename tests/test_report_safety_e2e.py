@@ -47,7 +47,7 @@ def test_a_symlinked_allure_report_is_never_followed(reports: Path, tmp_path: Pa
         result = conformance("report", "--report-dir", str(reports))
     finally:
         link.unlink()
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error, as in the exit-code table of `run`
     assert "symbolic link" in result.stderr
     assert (elsewhere / "index.html").read_text(encoding="utf-8") == "precious"
 
