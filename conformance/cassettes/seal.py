@@ -49,10 +49,11 @@ def parse_seal(directory: Path, text: bytes) -> dict[str, str]:
 def check_sealed_set(directory: Path, digests: Mapping[str, str], present: Iterable[Path]) -> None:
     """A SealError naming a sealed cassette that is missing, or a cassette the seal does not list."""
     names = {path.name for path in present}
-    for name in sorted(set(digests) - names):
-        raise SealError(f"{directory / name}: sealed but missing; restore the sealed set or re-record it")
-    for name in sorted(names - set(digests)):
-        raise SealError(f"{directory / name}: not in the sealed set (added after sealing); remove it")
+    missing, added = sorted(set(digests) - names), sorted(names - set(digests))
+    if missing:
+        raise SealError(f"{directory / missing[0]}: sealed but missing; restore the sealed set or re-record")
+    if added:
+        raise SealError(f"{directory / added[0]}: not in the sealed set (added after sealing); remove it")
 
 
 def check_sealed(path: Path, sha256: str, digests: Mapping[str, str]) -> None:
