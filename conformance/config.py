@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance.files import InputUnreadable, read_input_text
 from conformance.options import (
     COMMAND_LINE,
     DEFAULT_KEY_VARIABLE,
@@ -72,12 +73,10 @@ class ConfigFile:
 def find_config(explicit: Path | None, *, cwd: Path) -> ConfigFile | None:
     """The config file named by --config, else ./conformance.toml, else ./pyproject.toml's table, or None."""
     if explicit is not None:
-        if not explicit.is_file():
-            raise ConfigFileError(f"--config {explicit}: no such file")
         return _load(explicit, required=True)
     for name in (CONFIG_FILE, PYPROJECT_FILE):
         path = cwd / name
-        if path.is_file():
+        if os.path.lexists(path):  # whatever it is: a FIFO or a directory there is refused, not skipped
             found = _load(path, required=name == CONFIG_FILE)
             if found is not None:
                 return found
@@ -86,10 +85,10 @@ def find_config(explicit: Path | None, *, cwd: Path) -> ConfigFile | None:
 
 def _load(path: Path, *, required: bool) -> ConfigFile | None:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigFileError(f"cannot read config {path}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(read_input_text(path, what="--config" if required else "config"))
+    except InputUnreadable as exc:
+        raise ConfigFileError(str(exc)) from None
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigFileError(f"config {path} is not valid TOML: {exc}") from None
     if path.name == PYPROJECT_FILE:
         table = data.get("tool", {}).get("conformance")

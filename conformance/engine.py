@@ -233,7 +233,10 @@ class Run:
     def _judge(self, exchange: Exchange, *, only: frozenset[str] | None = None) -> list[CheckResult]:
         """Run the checks on one answer (only those serving ``only``, when given); record and report them."""
         subject = Subject(exchange, limits=self.context.profile.limits)
-        results = run_checks(subject, self.context, serving=only)
+        if exchange.judged is not None:  # a replayed excerpt: the recording judged the whole body
+            results = [r for r in exchange.judged if only is None or r.requirement in (None, *only)]
+        else:
+            results = run_checks(subject, self.context, serving=only)
         if only is None:  # a throttled answer, judged only as a refusal, is not part of the run's history
             self.context.state.observe(subject)
         self.redactor.learn_tokens(exchange.body, subject.document)

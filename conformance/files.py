@@ -1,4 +1,4 @@
-"""Writing files so that a reader (or a killed run) never sees half of one; reading a summary back."""
+"""Writing files so a reader (or a killed run) never sees half of one; reading the user's files safely."""
 
 from __future__ import annotations
 
@@ -60,28 +60,78 @@ def _umask() -> int:
     return mask
 
 
+# The bound of a small input file (profile, waivers, config, CA bundle, public key): far above any real one.
+MAX_INPUT_BYTES = 4 * 1024 * 1024
 # Far above any summary the suite writes (failures are capped per requirement, bodies per failure).
 MAX_SUMMARY_BYTES = 64 * 1024 * 1024
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+class InputUnreadable(ValueError):
+    """A file given to the suite that it will not read; one line naming the option, the file and the fix."""
+
+
+def read_input(path: Path, *, what: str, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """The bytes of a file the user named (``what``: the option, e.g. ``--profile``), read only when safe.
+
+    The one reader of every file option: it opens without blocking and refuses, before reading a byte, a
+    directory, a FIFO (which would hang), a device (``/dev/zero`` never ends) and a file over ``max_bytes``.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)  # non-blocking: opening a FIFO never waits for a writer
+    except OSError as exc:
+        raise InputUnreadable(f"cannot read {what} {path}: {exc.strerror or exc}; check the path") from None
+    try:
+        mode = os.fstat(fd)  # of the file opened, not of whatever the path names by now
+        kind = next((name for test, name in _KINDS if test(mode.st_mode)), None)
+        if kind is not None or not stat.S_ISREG(mode.st_mode):
+            raise InputUnreadable(f"{what} {path} is {kind or 'not a regular file'}; name a regular file")
+        if mode.st_size > max_bytes:
+            raise InputUnreadable(
+                f"{what} {path} is {mode.st_size} bytes, over the {max_bytes}-byte bound; name the right file"
+            )
+        os.set_blocking(fd, True)
+        chunks, size = [], 0
+        while size <= max_bytes and (chunk := os.read(fd, min(1 << 20, max_bytes + 1 - size))):
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise InputUnreadable(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if size > max_bytes:  # grew while it was read
+        raise InputUnreadable(f"{what} {path} is over the {max_bytes}-byte bound; name the right file")
+    return b"".join(chunks)
+
+
+def read_input_text(path: Path, *, what: str, max_bytes: int = MAX_INPUT_BYTES) -> str:
+    """``read_input`` decoded as UTF-8; an InputUnreadable names the first byte that is not."""
+    data = read_input(path, what=what, max_bytes=max_bytes)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problem = f"is not valid UTF-8 (byte {exc.start}); save it as UTF-8"
+        raise InputUnreadable(f"{what} {path} {problem}") from None
 
 
 class SummaryUnreadable(ValueError):
     """A file that cannot be read as a summary.json; the message names the file and why."""
 
 
-def load_summary(path: Path, *, max_bytes: int = MAX_SUMMARY_BYTES) -> dict[str, Any]:
+def load_summary(path: Path, *, max_bytes: int = MAX_SUMMARY_BYTES, what: str = "summary") -> dict[str, Any]:
     """A summary.json read back as a JSON object with a requirements list (the one summary loader;
     ``summary.read_summary`` types and checks what it returns)."""
     try:
-        regular = stat.S_ISREG(os.stat(path).st_mode)  # a FIFO or a device would block or never end
-        if regular:
-            with path.open("rb") as handle:
-                data = handle.read(max_bytes + 1)
-    except OSError as exc:
-        raise SummaryUnreadable(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not regular:
-        raise SummaryUnreadable(f"cannot read {path}: not a regular file")
-    if len(data) > max_bytes:
-        raise SummaryUnreadable(f"cannot read {path}: larger than {max_bytes} bytes, no summary.json is")
+        data = read_input(path, what=what, max_bytes=max_bytes)
+    except InputUnreadable as exc:
+        raise SummaryUnreadable(str(exc)) from None
     try:
         document = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError:

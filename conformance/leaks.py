@@ -31,13 +31,12 @@ def run_secrets(books: Iterable[SecretBook | None]) -> SecretBook:
     return merged
 
 
-def written_files(session: Session, summary: Summary) -> list[Path]:
-    """The report directory's files and the cassettes this run wrote."""
+def written_files(session: Session) -> list[Path]:
+    """The report directory's files and the cassettes this run recorded (still staged)."""
     report_dir = session.options.report_dir
     files = [p for p in sorted(report_dir.rglob("*")) if p.is_file()] if report_dir.is_dir() else []
-    if session.options.record:
-        paths = [Path(str(c.get("path"))) for c in summary.facts.cassettes]
-        files += [p for p in paths if p.is_file()]
+    if session.options.record and session.book is not None:
+        files += session.book.staged()  # the new set, scanned before it replaces the old one
     return files
 
 
@@ -47,7 +46,7 @@ def guard_files(session: Session, summary: Summary) -> Summary:
         return summary  # a replay holds no live secret: the key is the placeholder, tokens are stand-ins
     cassettes = session.book.secrets if session.book is not None else None
     book = run_secrets([session.run.redactor.book, cassettes])
-    hits = scan_files(written_files(session, summary), book)
+    hits = scan_files(written_files(session), book)
     if not hits:
         return summary
     names = ", ".join(str(p) for p in hits)

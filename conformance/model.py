@@ -216,6 +216,9 @@ class Exchange:
     error_detail: str = ""
     url: str = ""
     sequence: int = 0  # position in the run, 1-based
+    # Replay of a body recorded as an excerpt: what the checks concluded of the whole body, restored
+    # instead of judging the excerpt (conformance.cassettes.format.Interaction.judged).
+    judged: tuple[CheckResult, ...] | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of a header (case-insensitive), or None."""

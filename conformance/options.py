@@ -68,6 +68,8 @@ class RunOptions:
     fetch_qrcode: bool = False  # fetch and decode each grant's <qrcode> image (live runs only)
     user_agent: str | None = None  # None: a stock httpx client's (conformance.transport)
     send_key_in_query: bool = False  # the valid key in a query string to a non-loopback target
+    sign_key_env: str | None = None  # --record: seal the cassette set with the Ed25519 key in this variable
+    public_key: Path | None = None  # replay: refuse cassettes whose seal does not verify with this key
     # not an option: where the others came from (shown with every setting that differs from its default)
     provenance: Provenance = field(default_factory=Provenance, compare=False)
 
@@ -238,6 +240,19 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "Also send GET/HEAD/OPTIONS with the valid key in the query string to a target that is not loopback "
         "(URLs land in access logs; off by default: the query then carries a fixed wrong key).",
         flag=True,
+    ),
+    OptionSpec(
+        "sign_key_env",
+        "With --record: seal the cassette set with the Ed25519 private key (PEM) held by this environment "
+        "variable, so a replay with --public-key refuses an edited, added or missing cassette.",
+        metavar="NAME",
+    ),
+    OptionSpec(
+        "public_key",
+        "Replay: refuse the cassettes unless their seal verifies with this Ed25519 public key (PEM file). "
+        "Without it a replay proves integrity against accidental change only.",
+        kind=Path,
+        metavar="FILE",
     ),
 )
 

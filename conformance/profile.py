@@ -22,6 +22,7 @@ from typing import Any
 
 from conformance.contract import TOKEN_EXPIRE_MAX, TOKEN_EXPIRE_MIN
 from conformance.entropy import SMALL_SPACE_BITS, tokens_to_catch
+from conformance.files import InputUnreadable, read_input_text
 from conformance.xmldoc import DEFAULT_LIMITS, Limits
 
 DEFAULT_PROFILE_NAME = "default"
@@ -184,13 +185,9 @@ def load_profile(path: Path | None) -> Profile:
     if path is None:
         return Profile()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ProfileError(f"cannot read profile {path}: {exc.strerror}; check --profile") from None
-    except UnicodeDecodeError as exc:
-        raise ProfileError(
-            f"profile {path} is not valid UTF-8 (byte {exc.start}); save it as UTF-8"
-        ) from None
+        data = tomllib.loads(read_input_text(path, what="--profile"))
+    except InputUnreadable as exc:
+        raise ProfileError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ProfileError(f"profile {path} is not valid TOML: {exc}") from None
     return profile_from_mapping(data, origin=str(path), default_name=path.stem)

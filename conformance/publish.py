@@ -45,12 +45,17 @@ def finish_session(
     """End a session the one way both front ends do: summary.json, JUnit stamp, sign-off, manifest.
 
     A file that cannot be written (disk full, read-only) ends the run with exit 2, and the summary, if it
-    can still be written, says which file it was.
+    can still be written, says which file it was. A recording is swapped in last, after the leak scan.
     """
     try:
         summary = session.finish(error=error, error_code=error_code, targets=targets, deselected=deselected)
         publish(session, summary)
-        summary = session.summary = guard_files(session, summary)
+        guarded = guard_files(session, summary)
+        if guarded is not summary:  # a leak: the reports are rewritten to say what summary.json says
+            publish(session, guarded)
+            guarded = guard_files(session, guarded)
+        summary = session.summary = guarded
+        session.keep_recording(summary)
     except WriteFailed as exc:
         summary = session.fail_writing(str(exc))
     except ConfigError as exc:  # e.g. an unusable --baseline, found while writing the sign-off

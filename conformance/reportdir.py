@@ -21,6 +21,7 @@ import shutil
 import socket
 import stat
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,24 +120,33 @@ def _earlier_entries(report_dir: Path) -> list[str]:
 
 
 def set_aside_earlier_run(report_dir: Path) -> list[str]:
-    """Move what an earlier run wrote into ``previous/`` (replacing an older previous/); returns the names."""
+    """Move what an earlier run wrote into ``previous/`` (replacing an older previous/); returns the names.
+
+    The earlier files leave the top of the directory whatever happens: when ``previous/`` is not the
+    suite's own (never deleted), they go to a hidden ``.previous.kept-*`` folder the error names, so a run
+    refused here still leaves no earlier verdict standing beside its own error summary.
+    """
     names = _earlier_entries(report_dir)
     if not names:
         return []
     previous = report_dir / PREVIOUS_NAME
-    if os.path.lexists(previous):
-        if previous.is_symlink() or not (previous / PREVIOUS_MARKER).is_file():
-            raise ReportDirError(
-                f"{previous} was not made by this suite; move it away or use another --report-dir"
-            )
-        shutil.rmtree(previous)
-    staging = report_dir / f".{PREVIOUS_NAME}.staging"
-    if os.path.lexists(staging):
-        shutil.rmtree(staging)
-    staging.mkdir()
+    foreign = os.path.lexists(previous) and (
+        previous.is_symlink() or not (previous / PREVIOUS_MARKER).is_file()
+    )
+    # A fresh name: whatever the directory holds (a file, a link, a killed run's staging) is never touched.
+    staging = Path(tempfile.mkdtemp(prefix=f".{PREVIOUS_NAME}.staging-", dir=report_dir))
     (staging / PREVIOUS_MARKER).write_text("moved aside by conformance run\n", encoding="utf-8")
     for name in names:
         os.replace(report_dir / name, staging / name)  # rename: a link is moved, never followed
+    if foreign:
+        kept = staging.with_name(staging.name.replace(".staging-", ".kept-", 1))
+        staging.rename(kept)
+        raise ReportDirError(
+            f"{previous} was not made by this suite (left as it is); the earlier run's files were moved to "
+            f"{kept}; move {PREVIOUS_NAME}/ away or use another --report-dir"
+        )
+    if os.path.lexists(previous):
+        shutil.rmtree(previous)
     staging.rename(previous)
     return names
 

@@ -13,7 +13,7 @@ import pytest
 from conformance.plugin import SUITE_DIR, SessionProvider
 from conformance.publish import finish_session
 from conformance.report.junit import JUNIT_OPTIONS
-from conformance.session import Session
+from conformance.session import ConfigError, Session
 from conformance.summary import Summary
 from conformance.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR
 
@@ -41,6 +41,23 @@ def pytest_args(session: Session, *, keyword: str | None) -> list[str]:
         *JUNIT_OPTIONS,
     ]
     return [*args, "-k", keyword] if keyword else args
+
+
+def check_keyword(keyword: str | None) -> None:
+    """A ConfigError (exit 2, one line) when ``-k`` is not an expression pytest can select with."""
+    if not keyword:
+        return
+    # pytest's own -k grammar: no public API parses it, and a copy of the grammar would drift from it.
+    from _pytest.mark.expression import Expression
+
+    try:
+        Expression.compile(keyword)
+    except Exception as exc:  # SyntaxError in pytest 9, its own ParseError before
+        problem = str(exc).split(" (<pytest", 1)[0]
+        raise ConfigError(
+            f"-k {keyword!r} is not a valid expression ({problem}); join test names with and/or/not and "
+            "balanced parentheses"
+        ) from None
 
 
 def execute(session: Session, *, plugins: Sequence[object] = ()) -> Summary:

@@ -33,9 +33,11 @@ from conformance.cassettes.agreement import (
     recording_facts,
     set_to_add_to,
 )
+from conformance.cassettes.seal import NOT_SEALED
 from conformance.checks import CheckContext
 from conformance.engine import Observer, Run
 from conformance.entropy import token_entropy_summary
+from conformance.files import SummaryUnreadable, load_summary
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users, sentinel_cases
 from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured
 from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange, key_probe_secrets
@@ -51,6 +53,7 @@ from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
 from conformance.rejudge import recorded_inputs
 from conformance.reportdir import ReportDirError, locked, set_aside_earlier_run
+from conformance.sealing import sealer, verified_seal
 from conformance.sentinels import Sentinels
 from conformance.summary import (
     RunFacts,
@@ -73,7 +76,10 @@ from conformance.transport import (
 )
 from conformance.verdict import (
     EXIT_CASSETTE_MISS,
+    EXIT_CONFORMANT,
+    EXIT_INCOMPLETE,
     EXIT_INTERRUPTED,
+    EXIT_NON_CONFORMANT,
     EXIT_SUITE_ERROR,
     EXIT_UNREACHABLE,
     EXIT_USAGE,
@@ -82,6 +88,9 @@ from conformance.verdict import (
 from conformance.waivers import WaiverError, WaiverSet, load_waivers
 
 MAX_EXAMPLES_LIMIT = 100_000
+# A recording replaces the old set only after a run that judged the target to the end (exit 6 included: a
+# setup without a foreign user is incomplete every time); any other end leaves the old set as it was.
+RECORDING_KEPT_EXITS = (EXIT_CONFORMANT, EXIT_NON_CONFORMANT, EXIT_INCOMPLETE)
 MIN_SECONDS = 0.001
 MAX_TIMEOUT = 3600.0
 MIN_RATE = 0.001  # requests/second
@@ -126,6 +135,7 @@ class Session:
     # diff's live side: the recorded inputs of generated tests come from these cassettes (see rejudge).
     recorded_inputs: CassetteBook | None = None
     recording: dict[str, Any] | None = None  # replay: which recording this run judges (summary, sign-off)
+    recording_complete: bool = False  # record: every test ran to its end (set by finish)
     waivers: WaiverSet | None = None  # --waivers / --fail-on new: accepted failures
     version: VersionWatch = field(default_factory=lambda: VersionWatch())
 
@@ -146,7 +156,10 @@ class Session:
         with contextlib.ExitStack() as stack:
             settle = None
             if self.book is not None:
-                settle = stack.enter_context(self.book.use(nodeid)).settle
+                cassette = stack.enter_context(self.book.use(nodeid))
+                settle = cassette.settle
+                if self.book.mode == "record":  # an excerpted body keeps what the checks concluded of it
+                    observers = [*observers, cassette]
             replaying = self.book is not None and self.book.mode == "replay"
             source = self.book if replaying else self.recorded_inputs
             recorded = None if source is None else recorded_inputs(source, nodeid, self.run)
@@ -190,9 +203,10 @@ class Session:
         stale: list[dict[str, str]] = []
         unused: list[str] = []
         if self.book is not None:
-            whole = error is None and aborted is None  # a recording that ended early replaces nothing
+            # a recording that ended early replaces nothing (see keep_recording)
+            self.recording_complete = error is None and aborted is None
             whole_set = self.full_run and self.options.record and not self.options.record_missing
-            report = self.book.finish(prune_unused=whole_set, commit=whole)
+            report = self.book.finish(prune_unused=whole_set)
             cassettes = [{"path": str(c.path), "sha256": c.sha256} for c in report.cassettes]
             stale = [{"cassette": str(c.path), "request": r} for c in report.cassettes for r in c.stale]
             unused = [str(p) for p in report.unused]
@@ -245,6 +259,14 @@ class Session:
         )
         write_summary(self.options.report_dir / "summary.json", self.summary)
         return self.summary
+
+    def keep_recording(self, summary: Summary) -> None:
+        """Swap a recording in only when the run completed and its files passed the leak scan."""
+        if self.book is None or not self.options.record:
+            return
+        if self.recording_complete and summary.exit_code in RECORDING_KEPT_EXITS:
+            self.book.commit()
+        self.book.discard()
 
     def _shown_target_version(self) -> str | None:
         seen = self.target_version
@@ -341,6 +363,12 @@ def _api_key(options: RunOptions, key: str) -> str:
 def _validate(options: RunOptions) -> None:
     if options.record and options.target is None:
         raise ConfigError("--record needs --target (a URL or 'reference') to record from")
+    if options.sign_key_env is not None and not options.record:
+        raise ConfigError("--sign-key-env seals a recording: add --record, or drop it")
+    if options.public_key is not None and options.target is not None:
+        raise ConfigError(
+            "--public-key checks the seal of the cassettes a replay reads: drop --target, or it"
+        )
     if options.fault and options.target != REFERENCE_TARGET:
         raise ConfigError("--fault only applies to --target reference")
     if options.fetch_qrcode and (options.target is None or options.mode == "record"):
@@ -371,8 +399,11 @@ def _validate(options: RunOptions) -> None:
         if user is not None and not 0 <= user < 2**63:
             raise ConfigError(f"{name} must be a user ID from 0 to {2**63 - 1}, not {user}")
     not_applicable_reasons(options.not_applicable)
-    if options.baseline is not None and not options.baseline.is_file():
-        raise ConfigError(f"--baseline {options.baseline} is not a file; name a previous summary.json")
+    if options.baseline is not None:
+        try:  # read now, not when the run ends: a FIFO, a device or a non-summary is refused up front
+            load_summary(options.baseline, what="--baseline")
+        except SummaryUnreadable as exc:
+            raise ConfigError(f"{exc}; name a previous summary.json") from None
     if options.baseline is not None:
         try:  # before anything is sent: a malformed baseline is refused now, not after the run
             read_summary(options.baseline)
@@ -448,6 +479,7 @@ class Found:
     waivers: WaiverSet
     replay_header: CassetteHeader | None = None  # replay: the header of the --cassettes set
     adding_to: CassetteHeader | None = None  # --record-missing: the header of the set added to
+    seal: str = ""  # replay: how the set's seal was checked (cassettes.seal)
     api_key: str = field(default="", repr=False)  # the value of --api-key-env's variable ("" when unset)
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     fresh_seed: int = 0  # the seed when --seed is not given (and no recording fixes it)
@@ -540,7 +572,9 @@ def resolve(
         # A recording of the embedded reference names it, not the loopback port it happened to use.
         target = REFERENCE_REPLAY_URL if header.target == REFERENCE_TARGET else header.target
         api_key, label = API_KEY_PLACEHOLDER, f"replay:{options.cassettes}"
-        recording = check_recording(header, options=options, profile=profile.name, now=found.now)
+        recording = check_recording(
+            header, options=options, profile=profile.name, now=found.now, seal=found.seal
+        )
         seed, max_examples = header.seed, header.max_examples
         users_default = Users(
             header.user_id, header.unknown_user_id, header.foreign_user_id, header.more_unknown_user_ids
@@ -624,15 +658,18 @@ def find(options: RunOptions) -> Found:
     except ProfileError as exc:
         raise ConfigError(str(exc)) from None
     replay_header: CassetteHeader | None = None
+    seal = ""
     if options.target is None:
         try:
-            replay_header = CassetteBook(options.cassettes, mode="replay").header
+            book = _replay_book(options)
+            replay_header, seal = book.header, book.seal_status
         except CassetteError as exc:
             raise ConfigError(str(exc)) from None
     return Found(
         profile=profile,
         waivers=waivers,
         replay_header=replay_header,
+        seal=seal,
         adding_to=_set_to_add_to(options),
         api_key=os.environ.get(options.api_key_env, "")
         if options.target not in (None, REFERENCE_TARGET)
@@ -659,14 +696,16 @@ def open_session(
     with contextlib.ExitStack() as claim:
         try:
             claim.enter_context(locked(options.report_dir))
-            set_aside_earlier_run(options.report_dir)
-        except ReportDirError as exc:
+        except ReportDirError as exc:  # another run's directory, or none usable: nothing of it is touched
             raise ConfigError(str(exc)) from None
         try:
-            write_summary(summary_path, _stub_summary(options, error=IN_PROGRESS, exit_code=EXIT_INTERRUPTED))
-        except OSError as exc:
-            raise ConfigError(str(exc)) from None
-        try:
+            try:
+                set_aside_earlier_run(options.report_dir)
+                write_summary(
+                    summary_path, _stub_summary(options, error=IN_PROGRESS, exit_code=EXIT_INTERRUPTED)
+                )
+            except (ReportDirError, OSError) as exc:
+                raise ConfigError(str(exc)) from None
             found = find(checked(options))  # the options' own mistakes first, before any file is read
             plan = resolve(options, found, local=local, keyword=keyword, inputs_from=inputs_from)
             with start(plan) as session:
@@ -675,6 +714,23 @@ def open_session(
             with contextlib.suppress(OSError):
                 write_summary(summary_path, _stub_summary(options, error=str(exc), exit_code=exc.exit_code))
             raise
+
+
+def refuse_run(report_dir: Path, error: ConfigError) -> None:
+    """A run refused before its session opened (its config unreadable): no earlier verdict left standing.
+
+    Only a report directory that exists is claimed (the earlier run's files set aside, this error's summary
+    in their place); one held by another run is left alone.
+    """
+    if not report_dir.is_dir():
+        return
+    options = RunOptions(report_dir=report_dir)
+    with contextlib.suppress(ReportDirError, OSError), locked(report_dir):
+        with contextlib.suppress(ReportDirError):  # a foreign previous/: the files are set aside anyway
+            set_aside_earlier_run(report_dir)
+        write_summary(
+            report_dir / "summary.json", _stub_summary(options, error=str(error), exit_code=error.exit_code)
+        )
 
 
 @contextlib.contextmanager
@@ -692,11 +748,16 @@ def start(plan: SessionPlan) -> Iterator[Session]:
         book: CassetteBook | None = None
         try:
             if plan.replay:
-                book = CassetteBook(options.cassettes, mode="replay")
+                book = _replay_book(options)
             if options.record:
                 book = CassetteBook(
-                    options.cassettes, mode="record", header=_header(plan), api_key=plan.api_key
+                    options.cassettes,
+                    mode="record",
+                    header=_header(plan),
+                    api_key=plan.api_key,
+                    seal=None if options.sign_key_env is None else sealer(options.sign_key_env),
                 )
+                stack.callback(book.discard)  # whatever ends the run, an uncommitted recording goes
             # Record: the book's transport wraps the network; replay: it answers from the cassettes alone;
             # live without recording: the Transport's own network transport.
             wire = None
@@ -808,8 +869,19 @@ def _qrcode_fetching(
     return {"qrcode_fetcher": fetcher, "qrcode_http_hosts": own, "qrcode_every_grant": options.fetch_qrcode}
 
 
+def _replay_book(options: RunOptions) -> CassetteBook:
+    """The cassettes a replay reads; with --public-key, only the bytes of a set whose seal verifies."""
+    sealed = None if options.public_key is None else verified_seal(options.cassettes, options.public_key)
+    return CassetteBook(options.cassettes, mode="replay", sealed=sealed)
+
+
 def check_recording(
-    header: CassetteHeader, *, options: RunOptions, profile: str, now: dt.datetime | None = None
+    header: CassetteHeader,
+    *,
+    options: RunOptions,
+    profile: str,
+    now: dt.datetime | None = None,
+    seal: str = NOT_SEALED,
 ) -> dict[str, Any]:
     """Replay: the options must agree with the recording (else exit 2); its age, checked (see agreement)."""
     mismatches = option_mismatches(header, options=options, profile=profile, suite_version=__version__)
@@ -818,7 +890,7 @@ def check_recording(
     if options.max_cassette_age < 0:
         raise ConfigError("--max-cassette-age must be a number of days, 0 or more")
     now = dt.datetime.now(dt.UTC) if now is None else now
-    facts = recording_facts(header, now=now, max_age_days=options.max_cassette_age)
+    facts = recording_facts(header, now=now, max_age_days=options.max_cassette_age, seal=seal)
     if facts["too_old"] and options.strict_cassette_age:
         raise ConfigError(age_message(facts))
     return facts

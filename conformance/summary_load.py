@@ -63,15 +63,19 @@ class TokenEntropy(_TokenEntropy, total=False):
     small_space_caught_probability: float
 
 
-class Recording(TypedDict):
-    """``recording``: cassettes.agreement.recording_facts."""
-
+class _Recording(TypedDict):
     target: str
     recorded_at: str
     suite_version: str
     age_days: int
     max_age_days: int
     too_old: bool
+
+
+class Recording(_Recording, total=False):
+    """``recording``: cassettes.agreement.recording_facts (``seal``: absent in summaries before it)."""
+
+    seal: str
 
 
 class CassetteRef(TypedDict):

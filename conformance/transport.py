@@ -21,6 +21,7 @@ import httpx
 
 from conformance._limits import BodyTooLarge, CappedBody, Deadline, RateLimiter, UnsupportedEncoding
 from conformance.contract import ENDPOINT_PATH
+from conformance.files import InputUnreadable, read_input
 from conformance.model import API_KEY_PLACEHOLDER, KEY_PROBE, Case, Exchange, TransportError, path_variant
 from conformance.options import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT  # the run defaults, one home
 from conformance.secrets import key_book
@@ -203,18 +204,20 @@ def _check_target(url: str, settings: TransportSettings) -> str:
     return host
 
 
-def _check_ca_bundle(ca_bundle: Path) -> None:
-    if not ca_bundle.is_file():
-        raise TargetRefused(f"CA bundle {str(ca_bundle)!r} is not a file; fix --ca-bundle")
+def _check_ca_bundle(ca_bundle: Path) -> bytes:
+    try:
+        return read_input(ca_bundle, what="--ca-bundle")
+    except InputUnreadable as exc:
+        raise TargetRefused(str(exc)) from None
 
 
 def _ssl_context(ca_bundle: Path) -> ssl.SSLContext:
     import certifi
 
-    _check_ca_bundle(ca_bundle)
+    pem = _check_ca_bundle(ca_bundle).decode("ascii", "replace")  # read once, safely: PEM is ASCII
     context = ssl.create_default_context(cafile=certifi.where())
     try:
-        context.load_verify_locations(cafile=str(ca_bundle))
+        context.load_verify_locations(cadata=pem)
     except (ssl.SSLError, OSError) as exc:
         raise TargetRefused(
             f"CA bundle {str(ca_bundle)!r} is not a readable PEM file; fix --ca-bundle"

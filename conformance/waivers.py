@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.contract import REQUIREMENTS_BY_ID
-from conformance.files import SummaryUnreadable, load_summary
+from conformance.files import InputUnreadable, SummaryUnreadable, load_summary, read_input_text
 
 FAIL_ON_ANY = "any"
 FAIL_ON_NEW = "new"
@@ -226,11 +226,9 @@ def load_waivers(
     waivers: tuple[Waiver, ...] = ()
     if path is not None:
         try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise WaiverError(f"cannot read --waivers {path}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise WaiverError(f"--waivers {path} is not UTF-8 text") from None
+            text = read_input_text(path, what="--waivers")
+        except InputUnreadable as exc:
+            raise WaiverError(str(exc)) from None
         waivers = parse_waivers(text, source=f"--waivers {path}")
     known: frozenset[tuple[str, str]] = frozenset()
     if fail_on not in (None, *FAIL_ON_CHOICES):

@@ -510,3 +510,24 @@ def _issue10_answer(case: str, request: ReceivedRequest) -> tuple[str, list[tupl
 
 
 ISSUE10_CASES = frozenset(CASES[CASES.index("token_cdata") :])
+
+
+PADDING_BYTES = 256 * 1024
+
+
+class PaddedServer(HostileServer):
+    """Valid answers, each padded with a 256 KB comment that does not compress (issue 23: the recorder)."""
+
+    def __init__(self, *, echo_key: bool = False) -> None:
+        super().__init__("valid")
+        self.case = "padded_comment"  # answered by _case_padded_comment, outside CASES: not a finding
+        self.echo_key = (
+            echo_key  # the api key in the middle of the padding: a finding only the whole body shows
+        )
+
+    def _case_padded_comment(self, conn: socket.socket, request: ReceivedRequest) -> None:
+        half = secrets.token_hex(PADDING_BYTES // 4)
+        middle = f" {_api_key_of(request)} " if self.echo_key else ""
+        padding = f"<!-- {half}{middle}{secrets.token_hex(PADDING_BYTES // 4)} -->".encode()
+        body = _valid_body(request).replace(b"<user_response>", b"<user_response>" + padding, 1)
+        conn.sendall(_response("200 OK", [("Content-Type", XML), ("Cache-Control", "no-store"), CLOSE], body))

@@ -31,7 +31,7 @@ from conformance.cassettes import (
     api_key_spellings,
     cassette_file_name,
 )
-from conformance.cassettes.format import Interaction, dump_cassette, load_cassette
+from conformance.cassettes.format import MAX_REPLAYED_BODY, Interaction, dump_cassette, load_cassette
 from conformance.cassettes.redaction import StandIns
 from conformance.files import write_atomic
 from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError
@@ -150,6 +150,7 @@ def record(
                     responses.append(send(client, srv.endpoint, form, api_key=api_key))
                     session.settle(Exchange(case(form), sent_at=1_700_000_000.0 + number, elapsed=0.25))
     book.finish()
+    book.commit()
     return responses
 
 
@@ -228,6 +229,7 @@ def test_replay_needs_no_target_and_restores_transport_errors(tmp_path: Path, se
             send(client, server.endpoint, reset, api_key=CANARY_KEY)
         session.settle(Exchange(case(reset), sent_at=5.0, elapsed=0.5, error=TransportError.PROTOCOL))
     book.finish()
+    book.commit()
     replay_book = CassetteBook(tmp_path, mode="replay")
     with httpx.Client(transport=replay_book.transport()) as client, replay_book.use(TEST_NAME) as session:
         with pytest.raises(httpx.RemoteProtocolError):
@@ -246,6 +248,7 @@ def test_a_recorded_deadline_replays_as_a_timeout(tmp_path: Path, server: _Serve
         send(client, server.endpoint, VALID, api_key=CANARY_KEY)
         session.settle(Exchange(case(VALID), sent_at=5.0, elapsed=10.0, error=TransportError.TIMEOUT))
     book.finish()
+    book.commit()
     replay_book = CassetteBook(tmp_path, mode="replay")
     with (
         httpx.Client(transport=replay_book.transport()) as client,
@@ -551,14 +554,19 @@ def test_cassette_file_names_are_safe_and_distinct() -> None:
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+\.yaml", f) and len(f) < 120 and "/" not in f for f in files)
 
 
-def re_record(tmp_path: Path, server: _Server, **finish: bool) -> tuple[CassetteBook, BookReport]:
-    """Record TEST_NAME and OTHER_NAME, then re-record TEST_NAME alone, finishing with ``finish``."""
+def re_record(
+    tmp_path: Path, server: _Server, *, prune_unused: bool = False, commit: bool = True
+) -> tuple[CassetteBook, BookReport]:
+    """Record TEST_NAME and OTHER_NAME, then re-record TEST_NAME alone; commit it or discard it."""
     record(tmp_path, server, {TEST_NAME: [VALID] * 3, OTHER_NAME: [VALID]})
     book = CassetteBook(tmp_path, mode="record", header=header(server.endpoint), api_key=CANARY_KEY)
     with httpx.Client(transport=book.transport(httpx.HTTPTransport())) as client, book.use(TEST_NAME):
         send(client, server.endpoint, VALID, api_key=CANARY_KEY)
     assert len(load_cassette(tmp_path / cassette_file_name(TEST_NAME)).interactions) == 3  # not yet
-    return book, book.finish(**finish)
+    report = book.finish(prune_unused=prune_unused)
+    assert len(load_cassette(tmp_path / cassette_file_name(TEST_NAME)).interactions) == 3  # staged only
+    book.commit() if commit else book.discard()
+    return book, report
 
 
 def test_a_recording_of_every_test_replaces_the_set_whole(tmp_path: Path, server: _Server) -> None:
@@ -576,9 +584,9 @@ def test_a_recording_of_some_tests_keeps_the_others(tmp_path: Path, server: _Ser
 
 
 def test_a_recording_not_committed_leaves_the_old_set_and_no_staging(tmp_path: Path, server: _Server) -> None:
-    _, report = re_record(tmp_path, server, prune_unused=True, commit=False)
+    re_record(tmp_path, server, prune_unused=True, commit=False)
     assert len(load_cassette(tmp_path / cassette_file_name(TEST_NAME)).interactions) == 3
-    assert (tmp_path / cassette_file_name(OTHER_NAME)).exists() and report.removed == ()
+    assert (tmp_path / cassette_file_name(OTHER_NAME)).exists()
     assert not [p for p in tmp_path.parent.iterdir() if p.name.startswith(f".{tmp_path.name}.")]
 
 
@@ -653,7 +661,8 @@ def test_transport_records_replays_and_lets_misses_through(tmp_path: Path) -> No
             for each in cases:
                 live.append(transport.send(each))
                 session.settle(live[-1])
-        book.finish()  # the recorded set is swapped in here
+        book.finish()
+        book.commit()  # the recorded set is swapped in here
     replay_book = CassetteBook(tmp_path, mode="replay")
     replayer = replay_book.transport()
     with Transport(replay_book.header.target, api_key=API_KEY_PLACEHOLDER, transport=replayer) as transport:
@@ -699,3 +708,35 @@ def test_a_book_transport_answers_only_inside_one_cassette_and_never_reaches_the
         )  # no test: not recorded
     assert len(server.issued) == len(issued) + 1
     assert recording.finish().cassettes == ()
+
+
+def _excerpted(length: int, sha256: str = "ab" * 32) -> Interaction:
+    interaction = Interaction("POST", "/v1/user/login_token", b"a=1", 1.0, 0.5, status=200)
+    interaction.response_body = b"<user_response><status>200</status></user_response>"
+    interaction.excerpt_of = (length, sha256)
+    interaction.judged = [
+        ("status_code_conformance", "LT-HTTP-SUCCESS-200", None),
+        ("no_key_echo", "LT-SEC-KEY-NOT-ECHOED", {
+            "requirement": "LT-SEC-KEY-NOT-ECHOED", "title": "key echoed", "expected": "no key",
+            "received": API_KEY_PLACEHOLDER}),
+        ("qrcode_image", None, None),
+    ]  # fmt: skip
+    return interaction
+
+
+def test_an_excerpted_body_keeps_its_length_digest_and_judged_results(tmp_path: Path) -> None:
+    path = tmp_path / cassette_file_name(TEST_NAME)
+    path.write_bytes(dump_cassette(TEST_NAME, header(), [_excerpted(300_000)]))
+    (loaded,) = load_cassette(path).interactions
+    assert loaded.excerpt_of == (300_000, "ab" * 32)
+    assert loaded.judged == _excerpted(300_000).judged
+
+
+@pytest.mark.parametrize(
+    ("length", "sha256"), [(10, "ab" * 32), (MAX_REPLAYED_BODY + 1, "ab" * 32), (300_000, "not-a-digest")]
+)
+def test_an_excerpt_that_replay_could_not_serve_is_refused(tmp_path: Path, length: int, sha256: str) -> None:
+    path = tmp_path / cassette_file_name(TEST_NAME)
+    path.write_bytes(dump_cassette(TEST_NAME, header(), [_excerpted(length, sha256)]))
+    with pytest.raises(CassetteCorrupt, match="excerpt_of needs a sha256 and bytes"):
+        load_cassette(path)

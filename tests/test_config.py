@@ -142,7 +142,7 @@ def test_env_without_a_config_file_is_an_error(tmp_path: Path) -> None:
 
 
 def test_missing_explicit_config_is_an_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigFileError, match=r"--config .*nope\.toml: no such file"):
+    with pytest.raises(ConfigFileError, match=r"--config .*nope\.toml: No such file"):
         resolve_options({"config": tmp_path / "nope.toml"}, cwd=tmp_path, environ={})
 
 

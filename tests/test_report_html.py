@@ -139,6 +139,6 @@ def test_report_command_without_allure_prints_one_line(
     (tmp_path / "allure-results").mkdir()
     (tmp_path / "allure-results" / "x-result.json").write_text("{}", encoding="utf-8")
     result = CliRunner().invoke(report_command, ["--report-dir", str(tmp_path)])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # the exit-code table of `run`: configuration
     assert result.output == f"Error: {INSTALL_HINT}\n"
     assert not (tmp_path / "MANIFEST.sha256").exists()

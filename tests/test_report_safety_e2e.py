@@ -32,7 +32,7 @@ def test_an_out_directory_with_an_index_html_but_no_marker_is_not_replaced(
     (out / "index.html").write_text("<h1>my site</h1>", encoding="utf-8")
     (out / "keep.txt").write_text("mine", encoding="utf-8")
     result = conformance("report", "--report-dir", str(reports), "--out", str(out))
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "was not made by `conformance report`" in result.stderr
     assert (out / "keep.txt").read_text(encoding="utf-8") == "mine"
 
@@ -47,7 +47,7 @@ def test_a_symlinked_allure_report_is_never_followed(reports: Path, tmp_path: Pa
         result = conformance("report", "--report-dir", str(reports))
     finally:
         link.unlink()
-    assert result.returncode == 1
+    assert result.returncode == 2  # a usage error, as in the exit-code table of `run`
     assert "symbolic link" in result.stderr
     assert (elsewhere / "index.html").read_text(encoding="utf-8") == "precious"
 

@@ -44,7 +44,7 @@ def _stale_copy(green: Path, tmp_path: Path) -> Path:
     return reports
 
 
-def _assert_no_earlier_verdict(reports: Path, exit_code: int) -> None:
+def _assert_no_earlier_verdict(reports: Path, exit_code: int, *, kept_in: str = PREVIOUS_NAME) -> None:
     document = summary(reports)
     assert document["exit_code"] == exit_code
     assert document["verdict"] != "conformant"
@@ -55,7 +55,8 @@ def _assert_no_earlier_verdict(reports: Path, exit_code: int) -> None:
     ):
         path = reports / name
         assert not path.exists() or green not in path.read_text(encoding="utf-8"), name
-    assert summary(reports / PREVIOUS_NAME)["verdict"] == "conformant"  # kept apart, not beside
+    (kept,) = reports.glob(kept_in)
+    assert summary(kept)["verdict"] == "conformant"  # kept apart, not beside
 
 
 def _trimmed_cassettes(tmp_path: Path) -> Path:
@@ -133,3 +134,49 @@ def test_a_previous_directory_not_made_by_the_suite_is_never_deleted(
     assert result.returncode == 2
     assert "was not made by this suite" in result.stderr
     assert (reports / PREVIOUS_NAME / "keep.txt").is_file()
+    assert sorted(p.name for p in (reports / PREVIOUS_NAME).iterdir()) == ["keep.txt"]
+    _assert_no_earlier_verdict(reports, 2, kept_in=".previous.kept-*")  # and named in the error
+    assert str(next(reports.glob(".previous.kept-*"))) in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["file", "symlink", "directory"])
+def test_an_entry_named_like_the_suites_staging_is_left_alone(
+    green_reports: Path, tmp_path: Path, kind: str
+) -> None:
+    reports = _stale_copy(green_reports, tmp_path)
+    entry = reports / f".{PREVIOUS_NAME}.staging"
+    if kind == "file":
+        entry.write_text("mine", encoding="utf-8")
+    elif kind == "symlink":
+        entry.symlink_to(tmp_path)
+    else:
+        entry.mkdir()
+    result = conformance(
+        "run", "--target", "http://127.0.0.1:9", "--user-id", "1", "--report-dir", str(reports), env=KEY,
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 3, result.stderr
+    _assert_no_earlier_verdict(reports, 3)
+    assert os.path.lexists(entry) and entry.is_symlink() == (kind == "symlink")
+
+
+@pytest.mark.parametrize(
+    ("args", "setup"),
+    [
+        (("-k", "("), None),
+        (("--config", "{tmp}/bad.toml"), "bad.toml"),
+        (("--target", "reference"), "conformance.toml"),  # found in the working directory
+    ],
+    ids=["k-syntax", "config-option", "config-found"],
+)
+def test_a_run_refused_for_its_own_options_leaves_no_earlier_verdict(
+    green_reports: Path, tmp_path: Path, args: tuple[str, ...], setup: str | None
+) -> None:
+    reports = _stale_copy(green_reports, tmp_path)
+    if setup is not None:
+        (tmp_path / setup).write_text("this is [not toml\n", encoding="utf-8")
+    args = tuple(a.replace("{tmp}", str(tmp_path)) for a in args)
+    result = conformance("run", "--target", "reference", *args, "--report-dir", str(reports), cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    _assert_no_earlier_verdict(reports, 2)

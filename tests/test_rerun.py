@@ -71,7 +71,10 @@ def test_a_fixed_target_makes_every_failure_fixed(failing_summary: Path) -> None
     ("args", "message"),
     [
         (["rerun", "SUMMARY"], "conformance: error: rerun needs --target"),
-        (["rerun", "nowhere.json", "--target", "reference"], "conformance: error: cannot read nowhere.json"),
+        (
+            ["rerun", "nowhere.json", "--target", "reference"],
+            "conformance: error: cannot read summary nowhere.json",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(failing_summary: Path, args: list[str], message: str) -> None:

@@ -16,10 +16,15 @@ from conformance import __version__
 from conformance.cassettes.book import CassetteBook
 from conformance.cassettes.errors import rerecord_hint
 from conformance.cassettes.format import CassetteHeader
+from conformance.cassettes.seal import NOT_SEALED
 from conformance.inputs import Users
 from conformance.options import RunOptions
 
 SECONDS_PER_DAY = 86_400
+UNSEALED_NOTE = (
+    "its digests catch an accidental change only (anyone who edits a cassette can recompute them); "
+    "record with --sign-key-env NAME and replay with --public-key FILE to prove it unedited"
+)
 # (option field, header field): options a replay takes from the recording when they are not given.
 RECORDED_OPTIONS = (
     ("user_id", "user_id"),
@@ -59,7 +64,9 @@ def mismatch_message(header: CassetteHeader, mismatches: list[str]) -> str:
     )
 
 
-def recording_facts(header: CassetteHeader, *, now: dt.datetime, max_age_days: int) -> dict[str, Any]:
+def recording_facts(
+    header: CassetteHeader, *, now: dt.datetime, max_age_days: int, seal: str = NOT_SEALED
+) -> dict[str, Any]:
     """The summary's ``recording`` field: which target was recorded when, and whether that is too long ago."""
     recorded = dt.datetime.fromisoformat(header.recorded_at)
     age_days = max(0, int((now - recorded).total_seconds() // SECONDS_PER_DAY))
@@ -70,6 +77,7 @@ def recording_facts(header: CassetteHeader, *, now: dt.datetime, max_age_days: i
         "age_days": age_days,
         "max_age_days": max_age_days,
         "too_old": age_days > max_age_days,
+        "seal": seal,
     }
 
 
@@ -92,6 +100,11 @@ def recording_lines(summary: Mapping[str, Any]) -> list[str]:
     ]
     if facts.get("too_old"):
         lines.append(f"Warning: {age_message(facts)}")
+    seal = facts.get("seal", NOT_SEALED)
+    if seal == NOT_SEALED:
+        lines.append(f"Warning: recording {NOT_SEALED}: {UNSEALED_NOTE}")
+    else:
+        lines.append(f"Recording {seal}.")
     return lines
 
 

@@ -7,7 +7,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +24,8 @@ from conformance.cassettes.format import (
     load_cassette,
 )
 from conformance.cassettes.redaction import MIN_API_KEY_LENGTH, CassetteRedactor
-from conformance.cassettes.session import CassetteSession, Mode
+from conformance.cassettes.seal import SEAL_FILES, check_sealed, check_sealed_set, seal_status
+from conformance.cassettes.session import BodyBudget, CassetteSession, Mode
 from conformance.cassettes.transport import CassetteTransport
 from conformance.files import write_atomic
 from conformance.secrets import SecretBook
@@ -95,7 +96,11 @@ class CassetteBook:
         header: CassetteHeader | None = None,
         api_key: str | None = None,
         max_body: int = DEFAULT_MAX_BODY,
+        seal: Callable[[Path, Iterable[Path]], None] | None = None,
+        sealed: tuple[Mapping[str, str], str] | None = None,
     ) -> None:
+        """``seal`` (record) seals the set it commits; ``sealed`` (replay: the digests of a verified seal
+        and how it was checked) refuses an edited, added-to or shortened set (``conformance.sealing``)."""
         self.directory = Path(directory)
         self.mode = mode
         self._max_body = max_body
@@ -105,7 +110,12 @@ class CassetteBook:
         self._reports: dict[str, CassetteReport] = {}
         self._staging: Path | None = None  # record: the new set is written here, then swapped in whole
         self._finished: BookReport | None = None
+        self._keep: tuple[Path, ...] = ()  # record: files of the old set the new one keeps (commit)
         self._in_use: CassetteSession | None = None
+        self._seal = seal
+        self._budget = BodyBudget()  # record: what the set stores of bodies (excerpts past it)
+        self._sealed: Mapping[str, str] | None = None  # replay with --public-key: the sealed digests
+        self.seal_status = ""  # replay: how the set's seal was checked (sign-off, terminal)
         if mode == "record":
             if header is None or not api_key:
                 raise CassetteError("recording cassettes needs a header and the api_key to redact")
@@ -124,6 +134,11 @@ class CassetteBook:
             )
         elif mode != "replay":
             raise ValueError(f"mode must be 'record' or 'replay', not {mode!r}")
+        elif sealed is not None:
+            self._sealed, self.seal_status = sealed
+            check_sealed_set(self.directory, self._sealed, self.existing_set())
+        else:
+            self.seal_status = seal_status(self.directory)
 
     @property
     def secrets(self) -> SecretBook | None:
@@ -172,6 +187,7 @@ class CassetteBook:
             redactor=self._redactor,
             target=target,
             max_body=self._max_body,
+            budget=self._budget,
         )
         if self._in_use is not None:
             raise CassetteError(f"{path}: another cassette is already in use; cassettes do not nest")
@@ -191,12 +207,11 @@ class CassetteBook:
         """The cassette files the directory holds now (another recording's set, when recording)."""
         return tuple(sorted(self.directory.glob(f"*{SUFFIX}"))) if self.directory.is_dir() else ()
 
-    def finish(self, *, prune_unused: bool = False, commit: bool = True) -> BookReport:
-        """Report every cassette of the run; a recording replaces the directory's set here, all or nothing.
+    def finish(self, *, prune_unused: bool = False) -> BookReport:
+        """Report every cassette of the run; a recording is only staged here (see ``commit``).
 
-        ``prune_unused`` (a recording of every test): the new set replaces the old one whole. Otherwise
-        the files no test of this run recorded are kept beside the new ones (``--record-missing``).
-        ``commit=False`` (a recording that ended in error): the old set stays as it was.
+        ``prune_unused`` (a recording of every test): the new set is to replace the old one whole.
+        Otherwise the files no test of this run recorded are kept beside the new ones (``--record-missing``).
         """
         if self._finished is not None:
             return self._finished
@@ -204,15 +219,34 @@ class CassetteBook:
         used = {report.path for report in cassettes}
         unused = tuple(path for path in self.existing_set() if path not in used)
         removed: tuple[Path, ...] = ()
-        if self.mode == "record":
-            if commit and self._reports:
-                removed = unused if prune_unused else ()
-                self._swap_in(keep=() if prune_unused else unused)
-                unused = ()
-            elif self._staging is not None:
-                shutil.rmtree(self._staging, ignore_errors=True)
+        if self.mode == "record" and self._reports:
+            removed = unused if prune_unused else ()
+            self._keep = () if prune_unused else unused
+            unused = ()
         self._finished = BookReport(self.mode, self.directory, cassettes, unused, removed)
         return self._finished
+
+    def staged(self) -> tuple[Path, ...]:
+        """The files of the new set, before ``commit`` (scanned for secrets while the old set is in place)."""
+        if self._staging is None:
+            return ()
+        return tuple(sorted(self._staging.glob(f"*{SUFFIX}")))
+
+    def commit(self) -> None:
+        """Swap the finished recording in for the directory's set: the one moment the old set changes.
+
+        Called only when the run completed and its files passed the leak scan; until then the old set is
+        never opened for writing, so an error, an interrupt or a kill leaves it byte for byte as it was.
+        """
+        if self.mode != "record" or self._finished is None or self._staging is None:
+            return
+        self._swap_in(keep=self._keep)
+
+    def discard(self) -> None:
+        """Drop a recording that was not committed (the old set stays as it was); nothing after a commit."""
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
 
     def _staging_dir(self) -> Path:
         if self._staging is None:
@@ -226,6 +260,8 @@ class CassetteBook:
         staging = self._staging_dir()
         for path in keep:
             shutil.copy2(path, staging / path.name)
+        if self._seal is not None:
+            self._seal(staging, sorted(staging.glob(f"*{SUFFIX}")))
         target = self.directory.resolve()
         if not target.exists():
             os.replace(staging, target)
@@ -236,9 +272,9 @@ class CassetteBook:
         os.replace(target, backup)
         os.replace(staging, target)
         self._staging = None
-        # Whatever else the directory held (not cassettes of the old set) stays in it.
+        # Whatever else the directory held (not the old set: its cassettes and seal) stays in it.
         for entry in backup.iterdir():
-            if not (entry.suffix == SUFFIX and entry.is_file()):
+            if not (entry.suffix == SUFFIX and entry.is_file()) and entry.name not in SEAL_FILES:
                 os.replace(entry, target / entry.name)
         shutil.rmtree(backup, ignore_errors=True)
 
@@ -257,7 +293,10 @@ class CassetteBook:
 
     def _load(self, path: Path) -> LoadedCassette:
         if path not in self._loaded:
-            self._loaded[path] = load_cassette(path)
+            loaded = load_cassette(path)
+            if self._sealed is not None:  # the bytes parsed are the bytes checked
+                check_sealed(path, loaded.sha256, self._sealed)
+            self._loaded[path] = loaded
         return self._loaded[path]
 
     def _shared_header(self) -> CassetteHeader:

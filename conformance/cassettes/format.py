@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from conformance.cassettes.errors import CassetteCorrupt
+from conformance.files import InputUnreadable, read_input
 
 FORMAT_VERSION = 1
 SUFFIX = ".yaml"
@@ -33,6 +34,10 @@ MAX_CASSETTE_BYTES = 64 * 1024 * 1024
 MAX_NESTING = 16
 MAX_NUMBER_CHARS = 40
 MAX_SECONDS = 2**63  # a recorded sent_at or elapsed beyond this (or NaN, infinity) is a corrupt cassette
+# An excerpted body is replayed at its recorded length (padded): no more than this is ever allocated.
+MAX_REPLAYED_BODY = 16 * 1024 * 1024
+FAILURE_FIELDS = ("requirement", "title", "expected", "received")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 # What YAML 1.1 resolves a plain scalar to a number from (ints with base prefixes and sexagesimal parts,
 # floats); quoted scalars are strings whatever they hold.
 _NUMBER_LIKE = re.compile(
@@ -97,6 +102,11 @@ class Interaction:
     error: str | None = None
     error_message: str = ""
     notes: list[str] = field(default_factory=list)
+    # A body over the stored-body budget: its length and SHA-256 as received (``response_body`` is then a
+    # bounded excerpt), and what the checks concluded of the whole body, which replay restores instead
+    # of judging the excerpt: [(check, requirement or None, failure fields or None)].
+    excerpt_of: tuple[int, str] | None = None
+    judged: list[tuple[str, str | None, dict[str, str] | None]] | None = None
 
 
 @dataclass(frozen=True)
@@ -147,6 +157,13 @@ def _interaction_dict(interaction: Interaction) -> dict[str, Any]:
             "headers": [_Pair((name, value)) for name, value in interaction.headers],
             **_text_field(interaction.response_body, "body"),
         }
+        if interaction.excerpt_of is not None:
+            length, sha256 = interaction.excerpt_of
+            record["response"]["excerpt_of"] = {"bytes": length, "sha256": sha256}
+            record["response"]["judged"] = [
+                {"check": check, "requirement": requirement} | ({"failure": failure} if failure else {})
+                for check, requirement, failure in interaction.judged or ()
+            ]
     record["sent_at"] = interaction.sent_at
     record["elapsed"] = interaction.elapsed
     if interaction.notes:
@@ -283,7 +300,30 @@ class _Reader:
                 raise self.fail(f"{where}.response.headers holds {pair!r:.40}, not a [name, value] pair")
             recorded.headers.append((pair[0], pair[1]))
         recorded.response_body = self.data(response, "body", f"{where}.response")
+        if "excerpt_of" in response:
+            self.excerpt(recorded, response, f"{where}.response")
         return recorded
+
+    def excerpt(self, recorded: Interaction, response: dict[str, Any], where: str) -> None:
+        whole = self.get(response, "excerpt_of", dict, where)
+        length = self.get(whole, "bytes", int, f"{where}.excerpt_of")
+        sha256 = self.get(whole, "sha256", str, f"{where}.excerpt_of")
+        if not len(recorded.response_body) <= length <= MAX_REPLAYED_BODY or not _SHA256.fullmatch(sha256):
+            raise self.fail(
+                f"{where}.excerpt_of needs a sha256 and bytes from the excerpt's size to {MAX_REPLAYED_BODY}"
+            )
+        judged = []
+        for number, raw in enumerate(self.get(response, "judged", list, where), 1):
+            at = f"{where}.judged {number}"
+            if not isinstance(raw, dict):
+                raise self.fail(f"{at} is not a mapping")
+            check = self.get(raw, "check", str, at)
+            requirement = self.get(raw, "requirement", (str, type(None)), at)
+            failure = self.get(raw, "failure", dict, at) if "failure" in raw else None
+            if failure is not None:
+                failure = {key: self.get(failure, key, str, f"{at}.failure") for key in FAILURE_FIELDS}
+            judged.append((check, requirement, failure))
+        recorded.excerpt_of, recorded.judged = (length, sha256), judged
 
 
 def _check_shape(reader: _Reader, text: str, loader: Any) -> None:
@@ -325,12 +365,9 @@ def load_cassette(path: Path) -> LoadedCassette:
     """
     reader = _Reader(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_CASSETTE_BYTES:
-            raise reader.fail(f"is {size} bytes, over the {MAX_CASSETTE_BYTES}-byte bound for a cassette")
-        content = path.read_bytes()
-    except OSError as exc:
-        raise reader.fail(f"cannot be read ({exc.strerror or exc})") from None
+        content = read_input(path, what="cassette", max_bytes=MAX_CASSETTE_BYTES)
+    except InputUnreadable as exc:
+        raise reader.fail(str(exc).replace(f"cassette {path} ", "", 1)) from None
     key = (path, hashlib.sha256(content).hexdigest())
     known = _READ.get(key)
     if known is None:

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
+from xml.sax.saxutils import escape
 
 import httpx
 
+from conformance import xmldoc
 from conformance._limits import DECODING_WBITS, decode_whole
 from conformance.cassettes.errors import CassetteCorrupt, CassetteMiss
-from conformance.cassettes.format import Interaction, LoadedCassette
+from conformance.cassettes.format import FAILURE_FIELDS, Interaction, LoadedCassette
 from conformance.cassettes.index import InteractionIndex, describe_request, request_key
-from conformance.model import API_KEY_PLACEHOLDER, KEY_PROBE, Exchange, TransportError
+from conformance.model import (
+    API_KEY_PLACEHOLDER,
+    KEY_PROBE,
+    CheckFailure,
+    CheckResult,
+    Exchange,
+    TransportError,
+)
 
 if TYPE_CHECKING:
     from conformance.cassettes.redaction import CassetteRedactor
@@ -23,6 +34,55 @@ if TYPE_CHECKING:
 Mode = Literal["record", "replay"]
 TIMEOUT_KINDS = ("ReadTimeout", "ConnectTimeout", "WriteTimeout", "PoolTimeout", "TimeoutException")
 TIMEOUT_MESSAGE = "the overall deadline passed while the response was read (recorded live)"
+# What a recording stores of response bodies, so that every set it writes stays under the reader's bounds
+# (format.MAX_CASSETTE_BYTES a file) and a recording's memory stays bounded: a body over the per-body
+# budget is stored as an excerpt, its length and digest and what the checks concluded of it; once a
+# cassette's or the set's budget is spent, every body over the floor is.
+STORED_BODY_BYTES = 64 * 1024
+CASSETTE_BODY_BUDGET = 24 * 1024 * 1024
+SET_BODY_BUDGET = 256 * 1024 * 1024
+EXCERPT_FLOOR = 4 * 1024
+MAX_SKELETON_FIELDS = 64
+MAX_SKELETON_TEXT = 1024
+
+
+@dataclass
+class BodyBudget:
+    """The stored-body budgets of one recorded set, shared by its cassettes."""
+
+    per_body: int = STORED_BODY_BYTES
+    per_cassette: int = CASSETTE_BODY_BUDGET
+    per_set: int = SET_BODY_BUDGET
+    floor: int = EXCERPT_FLOOR
+    set_spent: int = 0
+
+    def limit(self, cassette_spent: int) -> int:
+        """The most of one body stored whole, given what the cassette and the set hold already."""
+        spent = cassette_spent >= self.per_cassette or self.set_spent >= self.per_set
+        return self.floor if spent else self.per_body
+
+
+def _failure(check: str, fields: dict[str, str]) -> CheckFailure:
+    return CheckFailure(fields["requirement"], fields["title"], fields["expected"], fields["received"], check)
+
+
+def excerpt(body: bytes, limit: int) -> bytes:
+    """At most ``limit`` bytes of a (redacted) body: its elements' text when it parses, else its head.
+
+    What replay reads of an excerpted body is only what the run's state remembers (the token, the QR code
+    URL, the status): a parsed document keeps each direct child of the root with its text.
+    """
+    document = xmldoc.parse(body)
+    if document.root is not None and document.root_name:
+        parts = [f"<{document.root_name}>"]
+        for child in list(document.root)[:MAX_SKELETON_FIELDS]:
+            if isinstance(child.tag, str):
+                name = child.tag.rsplit("}", 1)[-1]
+                parts.append(f"<{name}>{escape((child.text or '')[:MAX_SKELETON_TEXT])}</{name}>")
+        skeleton = ("".join(parts) + f"</{document.root_name}>").encode("utf-8")
+        if len(skeleton) <= limit:
+            return skeleton
+    return body[:limit]
 
 
 def _path_of(uri: str) -> str:
@@ -48,6 +108,7 @@ class CassetteSession:
         redactor: CassetteRedactor | None = None,
         target: str | None = None,
         max_body: int,
+        budget: BodyBudget | None = None,
     ) -> None:
         self.path = path
         self.mode = mode
@@ -61,6 +122,9 @@ class CassetteSession:
         self._checked: tuple[object, Interaction] | None = None
         self._live: tuple[float, float, list[tuple[str, str]], list[str]] | None = None
         self._requests = 0
+        self._budget = budget or BodyBudget()
+        self._stored = 0  # body bytes this cassette stores
+        self._judging: tuple[Exchange, Interaction] | None = None  # record: an excerpt awaiting its results
         for number, interaction in enumerate(loaded.interactions if loaded else (), 1):
             if interaction.error is not None and error_class(interaction.error) is None:
                 raise CassetteCorrupt(path, f"interaction {number} names unknown error {interaction.error!r}")
@@ -72,6 +136,8 @@ class CassetteSession:
             return
         if self.mode == "record":
             interaction.sent_at, interaction.elapsed = exchange.sent_at, exchange.elapsed
+            if interaction.excerpt_of is not None:
+                self._judging = (exchange, interaction)
             if any(KEY_PROBE.search(value) for _, value in exchange.case.form):
                 # A key probe was sent as a value derived from the key: record the probe's marker.
                 interaction.body = exchange.case.body(api_key=API_KEY_PLACEHOLDER)
@@ -81,6 +147,35 @@ class CassetteSession:
                 interaction.error, interaction.error_message = "ReadTimeout", TIMEOUT_MESSAGE
         else:
             exchange.sent_at, exchange.elapsed = interaction.sent_at, interaction.elapsed
+            if interaction.excerpt_of is not None:
+                exchange.judged = tuple(
+                    CheckResult(check, requirement, None if failure is None else _failure(check, failure))
+                    for check, requirement, failure in interaction.judged or ()
+                )
+
+    def on_exchange(
+        self,
+        exchange: Exchange,
+        results: Sequence[CheckResult],
+        *,
+        evidence: Callable[[], dict[str, Any]],  # noqa: ARG002 - the Observer protocol
+    ) -> None:
+        """Record: keep what the checks concluded of an exchange whose body is stored as an excerpt."""
+        if self._judging is None or self._judging[0] is not exchange:
+            return
+        assert self._redactor is not None
+        interaction, self._judging = self._judging[1], None
+        scrub = self._redactor.message
+        interaction.judged = [
+            (
+                result.check,
+                result.requirement,
+                None
+                if result.failure is None
+                else {name: scrub(str(getattr(result.failure, name))) for name in FAILURE_FIELDS},
+            )
+            for result in results
+        ]
 
     def stale(self) -> tuple[str, ...]:
         """Recorded requests this replay did not send (as often as recorded)."""
@@ -141,10 +236,13 @@ class CassetteSession:
         for name, value in interaction.headers:
             headers.setdefault(name, []).append(value)
         reason = interaction.reason if interaction.reason.isascii() else ""
+        body = interaction.response_body
+        if interaction.excerpt_of is not None:  # the length the checks saw live (its content: the excerpt)
+            body += b" " * (interaction.excerpt_of[0] - len(body))
         return {
             "status": {"code": interaction.status, "message": reason},
             "headers": headers,
-            "body": {"string": interaction.response_body},
+            "body": {"string": body},
         }
 
     def append(self, request: Any, response: dict[str, Any]) -> None:
@@ -157,9 +255,19 @@ class CassetteSession:
         headers, body, decoded = self._decoded(headers, body)
         xml = any(n == "content-type" and "xml" in v.lower() for n, v in headers) or body.lstrip()[:1] == b"<"
         headers, redacted = self._redactor.response(headers, body, xml=xml, notes=notes)
-        if decoded or len(redacted) != len(body):
-            headers = [(n, str(len(redacted)) if n == "content-length" else v) for n, v in headers]
         interaction = self._interaction(request.method, request.uri, request.body or b"", sent_at, elapsed)
+        limit = self._budget.limit(self._stored)
+        if len(body) > limit:
+            redacted = excerpt(redacted, limit)
+            interaction.excerpt_of = (len(body), hashlib.sha256(body).hexdigest())
+            notes.append(
+                f"body of {len(body)} bytes stored as a {len(redacted)}-byte excerpt with its judged results"
+            )
+        self._stored += len(redacted)
+        self._budget.set_spent += len(redacted)
+        replayed = len(body) if interaction.excerpt_of is not None else len(redacted)
+        if decoded or replayed != len(body):
+            headers = [(n, str(replayed) if n == "content-length" else v) for n, v in headers]
         interaction.status = response["status"]["code"]
         interaction.reason = self._redactor.message(response["status"]["message"] or "")
         interaction.headers = headers

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from conformance.printable import one_line
+from conformance.verdict import EXIT_USAGE
 
 if TYPE_CHECKING:
     from conformance.summary import Summary
@@ -31,7 +32,13 @@ UNSIGNED_NOTE = (
 )
 
 
-class _KeyProblem(click.ClickException):
+class _Usage(click.ClickException):
+    """A mistake in what `report` was given: exit 2, as in the exit-code table of `run`."""
+
+    exit_code = EXIT_USAGE
+
+
+class _KeyProblem(_Usage):
     """A signing or public key that cannot be used: a usage error (exit 2)."""
 
     exit_code = EXIT_BAD_KEY
@@ -59,14 +66,14 @@ def special_files(root: Path) -> list[Path]:
 def check_replaceable(out_dir: Path) -> None:
     """A ClickException unless ``out_dir`` is absent, empty, or a report this command made (its marker)."""
     if out_dir.is_symlink():
-        raise click.ClickException(
+        raise _Usage(
             f"{out_dir} is a symbolic link: refusing to replace what it points to; remove the link or "
             "choose another --out"
         )
     if out_dir.exists() and not out_dir.is_dir():
-        raise click.ClickException(f"{out_dir} exists and is not a directory; choose another --out")
+        raise _Usage(f"{out_dir} exists and is not a directory; choose another --out")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / REPORT_MARKER).is_file():
-        raise click.ClickException(
+        raise _Usage(
             f"{out_dir} exists and was not made by `conformance report` (no {REPORT_MARKER}): refusing to "
             "replace it; choose another --out or remove it yourself"
         )
@@ -75,7 +82,7 @@ def check_replaceable(out_dir: Path) -> None:
 def regular_copy(results_dir: Path, scratch: Path) -> Path:
     """The regular files of ``results_dir`` copied into ``scratch`` (links and special files left out)."""
     if results_dir.is_symlink():
-        raise click.ClickException(f"{results_dir} is a symbolic link: refusing to read what it points to")
+        raise _Usage(f"{results_dir} is a symbolic link: refusing to read what it points to")
     copy = scratch / "results"
     copy.mkdir()
     if results_dir.is_dir():
@@ -92,7 +99,7 @@ def _load_summary(path: Path) -> Summary:
     try:
         return read_summary(path)
     except SummaryError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _Usage(str(exc)) from None
 
 
 def _path_option(
@@ -160,7 +167,7 @@ def report_command(
                 version=_target_version(report_dir),
             )
         except ReportError as exc:
-            raise click.ClickException(
+            raise _Usage(
                 str(exc).replace(str(Path(scratch) / "results"), str(report_dir / RESULTS_SUBDIR))
             ) from None
     (out_dir / REPORT_MARKER).write_text(
@@ -173,7 +180,7 @@ def report_command(
         write_signoff(report_dir, _load_summary(summary_path), baseline=base)
         click.echo(f"sign-off: {report_dir / 'signoff.html'}")
     elif baseline is not None:
-        raise click.ClickException(f"no {summary_path} to compare with the baseline")
+        raise _Usage(f"no {summary_path} to compare with the baseline")
     manifest = write_manifest(report_dir)
     click.echo(f"manifest: {manifest}")
     if signing_key is not None:
@@ -205,7 +212,7 @@ def _sign(report_dir: Path, key: Any) -> None:
     try:
         click.echo(f"signature: {sign_manifest(report_dir, key)}")
     except SignatureError as exc:
-        raise click.ClickException(str(exc)) from None
+        raise _Usage(str(exc)) from None
 
 
 @click.command("verify")

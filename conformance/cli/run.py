@@ -12,9 +12,9 @@ import click
 
 from conformance.config import CONFIG_SPECS, resolve_options
 from conformance.local import open_session
-from conformance.options import OPTION_SPECS
+from conformance.options import OPTION_SPECS, RunOptions
 from conformance.printable import one_line
-from conformance.session import ConfigError
+from conformance.session import ConfigError, refuse_run
 from conformance.verdict import EXIT_UNREACHABLE, Verdict
 
 ONE_LINE_EXITS = (EXIT_UNREACHABLE,)
@@ -53,13 +53,19 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     """Run the conformance suite against --target, or replay --cassettes offline."""
     from conformance.cli.console import ProgressReporter, print_header, print_outcome
     from conformance.report.ci import append_step_summary
-    from conformance.runner import execute
+    from conformance.runner import check_keyword, execute
 
     # SIGTERM (CI cancelling a job) ends the run like Ctrl-C: an incomplete summary.json, exit 130.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
         options = resolve_options(values)  # command line > config file's [env.NAME] > config file > defaults
+    except ConfigError as exc:
+        refuse_run(values.get("report_dir") or RunOptions().report_dir, exc)
+        click.echo(f"conformance: error: {exc}", err=True)
+        return exc.exit_code
+    try:
         with open_session(options, keyword=keyword) as session:
+            check_keyword(keyword)  # inside the session: its error summary replaces the earlier verdict
             session.check_partial_recording()
             if not quiet:
                 print_header(session)

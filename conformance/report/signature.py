@@ -1,4 +1,5 @@
-"""Ed25519 signature of the evidence manifest: proves who built the bundle, not only that it is intact.
+"""Ed25519 signatures: of the evidence manifest (proves who built the bundle, not only that it is intact),
+and of a cassette set's seal (``conformance.cassettes.seal``).
 
 The only module that imports ``cryptography`` (no hand-written crypto). ``MANIFEST.sha256.sig`` holds the
 raw 64-byte Ed25519 signature of ``MANIFEST.sha256``'s bytes, so it also checks without this suite:
@@ -13,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from conformance.files import write_atomic
+from conformance.files import InputUnreadable, read_input, write_atomic
 from conformance.report.manifest import MANIFEST_NAME, SIGNATURE_NAME
 
 if TYPE_CHECKING:
@@ -60,9 +61,9 @@ def load_public_key(path: Path) -> Ed25519PublicKey:
     from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SignatureError(f"cannot read public key {path}: {exc.strerror}") from None
+        data = read_input(path, what="--public-key")
+    except InputUnreadable as exc:
+        raise SignatureError(str(exc)) from None
     try:
         key = load_pem_public_key(data)
     except (ValueError, TypeError):
@@ -86,8 +87,6 @@ def sign_manifest(report_dir: Path, key: Ed25519PrivateKey) -> Path:
 
 def verify_signature(report_dir: Path, key: Ed25519PublicKey) -> None:
     """Raise SignatureError unless ``MANIFEST.sha256`` carries a valid signature by ``key``."""
-    from cryptography.exceptions import InvalidSignature
-
     signature_path = report_dir / SIGNATURE_NAME
     if signature_path.is_symlink():
         raise SignatureError(f"{signature_path} is a symlink: refused")
@@ -103,11 +102,30 @@ def verify_signature(report_dir: Path, key: Ed25519PublicKey) -> None:
         manifest = (report_dir / MANIFEST_NAME).read_bytes()
     except OSError as exc:
         raise SignatureError(f"cannot read {report_dir / MANIFEST_NAME}: {exc.strerror}") from None
+    verify_bytes(manifest, signature, key, signed=MANIFEST_NAME, signature_name=SIGNATURE_NAME)
+
+
+def verify_bytes(
+    data: bytes, signature: bytes, key: Ed25519PublicKey, *, signed: str, signature_name: str
+) -> None:
+    """Raise SignatureError (naming ``signed``) unless ``signature`` is ``key``'s signature of ``data``."""
+    from cryptography.exceptions import InvalidSignature
+
     if len(signature) != SIGNATURE_BYTES:
-        raise SignatureError(f"{SIGNATURE_NAME} is {len(signature)} bytes, not an Ed25519 signature")
+        raise SignatureError(f"{signature_name} is {len(signature)} bytes, not an Ed25519 signature")
     try:
-        key.verify(signature, manifest)
+        key.verify(signature, data)
     except InvalidSignature:
         raise SignatureError(
-            f"bad signature: {MANIFEST_NAME} was changed or rebuilt after signing, or signed by another key"
+            f"bad signature: {signed} was changed or rebuilt after signing, or signed by another key"
         ) from None
+
+
+def fingerprint(key: Ed25519PublicKey) -> str:
+    """``SHA256:`` and the hex digest of the raw public key: names a key without showing a secret."""
+    import hashlib
+
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return "SHA256:" + hashlib.sha256(raw).hexdigest()[:16]
