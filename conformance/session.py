@@ -734,7 +734,7 @@ def _qrcode_fetching(
         return {}
     from conformance.qrfetch import QrFetcher
 
-    fetcher = QrFetcher(api_key=api_key, settings=settings)
+    fetcher = QrFetcher(api_key=api_key, settings=settings, target=target)
     stack.callback(fetcher.close)
     # The embedded reference has no TLS: its QR images are served over http from its loopback address.
     own = frozenset({urlsplit(target).hostname or ""}) if options.target == REFERENCE_TARGET else frozenset()
