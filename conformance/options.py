@@ -16,6 +16,10 @@ DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_MAX_THROTTLE_WAIT = 120.0  # seconds, run-wide, waiting on 429/503 answers
+# The run budget (--max-duration), seconds of a live run: a default loopback run takes about 11 s (28 s with
+# --fetch-qrcode), a remote one about 4 min at the default 5 requests/s.
+DEFAULT_MAX_DURATION_LOOPBACK = 600.0
+DEFAULT_MAX_DURATION_REMOTE = 1800.0
 REFERENCE_TARGET = "reference"
 DEFAULT_MAX_CASSETTE_AGE = 90  # days
 
@@ -53,6 +57,7 @@ class RunOptions:
     waivers: Path | None = None
     fail_on: str | None = None  # "any" (default) | "new": with --baseline, fail only on new failures
     fetch_qrcode: bool = False  # fetch and decode each grant's <qrcode> image (live runs only)
+    max_duration: float | None = None  # None: DEFAULT_MAX_DURATION_LOOPBACK or _REMOTE, by target host
 
     @property
     def mode(self) -> str:
@@ -208,6 +213,14 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "Fetch each grant's <qrcode> image (no key, no redirects, same rails) and decode it: it must be a "
         "QR code of its own (LT-QRCODE-IMAGE). Live runs only: not with --record or replay.",
         flag=True,
+    ),
+    OptionSpec(
+        "max_duration",
+        f"Run budget in seconds of a live run (default {DEFAULT_MAX_DURATION_LOOPBACK:g} on loopback, "
+        f"{DEFAULT_MAX_DURATION_REMOTE:g} elsewhere): no request is sent past it, and the run ends "
+        "incomplete naming what was not exercised.",
+        kind=float,
+        metavar="S",
     ),
 )
 

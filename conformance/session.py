@@ -39,7 +39,14 @@ from conformance.entropy import token_entropy_summary
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users, sentinel_cases
 from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured
 from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange, key_probe_secrets
-from conformance.options import DEFAULT_KEY_VARIABLE, DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
+from conformance.options import (
+    DEFAULT_KEY_VARIABLE,
+    DEFAULT_MAX_DURATION_LOOPBACK,
+    DEFAULT_MAX_DURATION_REMOTE,
+    DEFAULT_MAX_EXAMPLES,
+    REFERENCE_TARGET,
+    RunOptions,
+)
 from conformance.printable import printable
 from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
@@ -54,6 +61,7 @@ from conformance.transport import (
     Transport,
     TransportSettings,
     endpoint_url,
+    is_loopback,
 )
 from conformance.verdict import (
     EXIT_CASSETTE_MISS,
@@ -69,6 +77,7 @@ MIN_SECONDS = 0.001
 MAX_TIMEOUT = 3600.0
 MIN_RATE = 0.001  # requests/second
 MAX_THROTTLE_WAIT_LIMIT = 86_400.0
+MAX_DURATION_LIMIT = 7 * 86_400.0
 IN_PROGRESS = "run in progress, or it did not finish (interrupted or killed)"
 VERSION_HEADERS = ("x-api-version", "x-app-version", "x-version", "api-version")
 REFERENCE_REPLAY_URL = "http://127.0.0.1"  # replay of a reference recording: matched by path, never sent
@@ -322,6 +331,7 @@ def _validate(options: RunOptions) -> None:
         ("--max-requests", options.max_requests, 1, math.inf),
         ("--max-body-bytes", options.max_body_bytes, 1, math.inf),
         ("--max-throttle-wait", options.max_throttle_wait, 0, MAX_THROTTLE_WAIT_LIMIT),
+        ("--max-duration", options.max_duration, MIN_SECONDS, MAX_DURATION_LIMIT),
         ("--seed", options.seed, 0, 2**64 - 1),
     ):
         if value is None:
@@ -674,6 +684,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
             sleep=time.sleep if live else _no_wait,
             after_exchange=Sentinels(sentinel_cases(builder)),
             parallel=book is None,  # a cassette records and replays one exchange at a time
+            max_duration=run_budget(options, transport.host) if live else None,  # replay waits for nothing
         )
         session = Session(
             options=options,
@@ -696,6 +707,13 @@ def start(plan: SessionPlan) -> Iterator[Session]:
 
 def _no_wait(_seconds: float) -> None:
     return None
+
+
+def run_budget(options: RunOptions, host: str) -> float:
+    """--max-duration, else the default for a loopback or a remote target host."""
+    if options.max_duration is not None:
+        return options.max_duration
+    return DEFAULT_MAX_DURATION_LOOPBACK if is_loopback(host) else DEFAULT_MAX_DURATION_REMOTE
 
 
 def _header(plan: SessionPlan) -> CassetteHeader:
