@@ -139,8 +139,6 @@ def _httpx_errors() -> Iterator[None]:
     """httpcore's exceptions as the httpx ones of the same name (what httpx's own transport raises)."""
     try:
         yield
-    except httpcore.ConnectionNotAvailable:
-        raise
     except Exception as exc:
         for kind in type(exc).__mro__:
             mapped = getattr(httpx, kind.__name__, None) if kind.__module__.startswith("httpcore") else None

@@ -137,14 +137,14 @@ class QrFetcher:
         refused = self._refusal(url)
         if refused:
             return QrImage(url, problem=refused)
+        if self.timeouts >= MAX_TIMEOUTS:
+            return QrImage(url, problem=f"not fetched: {self.timeouts} image fetches already timed out")
         where = destination(host, resolve=self._resolve, allowed=self._allowed)
         if where.address is None:
             return QrImage(url, problem=where.refused)
         local = address_class(ipaddress.ip_address(where.address)) == "loopback"
         if url[:5].lower() == "http:" and not self.settings.allow_http and not local:
             return QrImage(url, problem="not fetched: plain http to a non-loopback host (pass --allow-http)")
-        if self.timeouts >= MAX_TIMEOUTS:
-            return QrImage(url, problem=f"not fetched: {self.timeouts} image fetches already timed out")
         (self._limiter if self.settings.rate is not None or local else self._remote).wait()
         self.fetched += 1
         deadline = Deadline(self.settings.timeout)
