@@ -218,7 +218,7 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "max_duration",
         f"Run budget in seconds of a live run (default {DEFAULT_MAX_DURATION_LOOPBACK:g} on loopback, "
         f"{DEFAULT_MAX_DURATION_REMOTE:g} elsewhere): no request is sent past it, and the run ends "
-        "incomplete naming what was not exercised.",
+        "incomplete (non-conformant if something failed) naming what was not exercised.",
         kind=float,
         metavar="S",
     ),
