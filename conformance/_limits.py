@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
 import time
 import zlib
 from collections.abc import Callable
-from typing import Any, Protocol
 
 EVIDENCE_BYTES = 64 * 1024  # what an oversized body keeps as evidence
 # Each decompressed piece is bounded by this, so a gzip bomb never inflates more than one piece at a time.
 DECODE_PIECE_BYTES = 64 * 1024
 SUPPORTED_ENCODINGS = ("gzip", "x-gzip", "deflate", "identity")
-CONNECT_EVENT = "connection.connect_tcp.complete"
 
 
 class RateLimiter:
@@ -43,65 +38,26 @@ class RateLimiter:
         self._next = now + self.interval
 
 
-class _NetworkStream(Protocol):
-    def get_extra_info(self, info: str) -> Any: ...
-
-
 class Deadline:
-    """An overall deadline for one request: a watchdog shuts the socket down when it passes.
+    """The one deadline of one request, from connect to last byte.
 
-    httpx timeouts bound each read, not the whole response, so a body dripping one byte a second would
-    never time out; shutting the socket down makes the blocked read return at once.
+    ``conformance._network`` gives every socket operation of the request at most ``remaining()`` and sets
+    ``expired`` when it runs out; a reader also calls ``check()`` between body chunks.
     """
 
     def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
         self.at = clock() + seconds
         self.expired = False
-        self._lock = threading.Lock()
-        self._done = False
-        self._timer: threading.Timer | None = None
 
     def remaining(self) -> float:
         """Seconds left (never negative)."""
         return max(0.0, self.at - self._clock())
 
     def check(self) -> None:
-        """Mark the deadline expired if it has passed (called between body chunks)."""
+        """Mark the deadline expired if it has passed."""
         if self._clock() >= self.at:
             self.expired = True
-
-    def trace(self, event: str, info: dict[str, Any]) -> None:
-        """httpcore ``trace`` extension hook: arm the watchdog as soon as the TCP connection exists."""
-        if event == CONNECT_EVENT and info.get("return_value") is not None:
-            self.arm(info["return_value"])
-
-    def arm(self, stream: _NetworkStream | None) -> None:
-        """Start the watchdog on the stream's socket (once; no-op without a real socket, e.g. replay)."""
-        sock = stream.get_extra_info("socket") if stream is not None else None
-        if not isinstance(sock, socket.socket):
-            return
-        with self._lock:
-            if self._done or self._timer is not None:
-                return
-            self._timer = threading.Timer(self.remaining(), self._fire, args=(sock,))
-            self._timer.daemon = True
-            self._timer.start()
-
-    def _fire(self, sock: socket.socket) -> None:
-        with self._lock:
-            if self._done:
-                return
-            self.expired = True
-            with contextlib.suppress(OSError):  # already closed: nothing left to interrupt
-                sock.shutdown(socket.SHUT_RDWR)
-
-    def finish(self) -> None:
-        """Disarm the watchdog; after this it never touches the socket."""
-        with self._lock:
-            self._done = True
-            if self._timer is not None:
-                self._timer.cancel()
 
 
 class BodyTooLarge(Exception):

@@ -9,6 +9,7 @@ import contextlib
 import email.utils
 import functools
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -17,7 +18,7 @@ from conformance.checks import CheckContext, Subject, run_checks
 from conformance.contract import REQUIREMENTS_BY_ID, Level
 from conformance.evidence import Evidence, exchange_evidence
 from conformance.inputs import CaseBuilder
-from conformance.model import Case, CheckFailure, CheckResult, Exchange, Expect
+from conformance.model import Case, CheckFailure, CheckResult, Exchange, Expect, TransportError
 from conformance.printable import one_line
 from conformance.redact import Redactor
 from conformance.violations import ContractViolation as ContractViolation  # re-exported
@@ -31,6 +32,11 @@ MAX_CRASH_CHARS = 300  # of a crashed check's message, and of the case label bes
 # After this many transport errors in a row the target is not answering: stop instead of waiting out
 # a timeout for every remaining case (a 30 s stall would otherwise cost timeout x hundreds of requests).
 MAX_CONSECUTIVE_TRANSPORT_ERRORS = 3
+# A target that times out on every other request never makes three errors in a row, yet costs a timeout per
+# two requests (hours at the default timeout): the run also stops once at least TIMEOUT_SHARE of the last
+# RECENT_WINDOW exchanges timed out.
+RECENT_WINDOW = 10
+TIMEOUT_SHARE = 0.5
 # A shared staging system may throttle: a 429 (or a 503 with Retry-After) is waited out (Retry-After,
 # capped; else 1, 2, 4 ... s) and the request sent again, out of one run-wide budget of waiting. A throttled
 # answer is never taken as the answer to the case, but the checks that apply to any refusal still judge it
@@ -119,6 +125,8 @@ class Run:
         sleep: Callable[[float], None] = time.sleep,
         after_exchange: Callable[[Run, Exchange], None] | None = None,
         parallel: bool = False,
+        max_duration: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         # Built complete: the session passes everything here; afterwards only the run's own bookkeeping
         # changes (and Run.test scopes a test's settle hook and recorded inputs to its block).
@@ -151,6 +159,11 @@ class Run:
         # Called after every exchange (the session passes the sentinels of conformance.sentinels).
         self.after_exchange = after_exchange
         self.parallel = parallel  # True when sends may overlap (live, no cassette): the concurrency burst
+        # The run budget (--max-duration, live runs): no request is sent and no throttle waited out past it.
+        self.max_duration = max_duration
+        self._monotonic = monotonic
+        self._started = monotonic()
+        self._recent_timeouts: deque[bool] = deque(maxlen=RECENT_WINDOW)
 
     # -- tests ---------------------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -191,6 +204,7 @@ class Run:
             wait = max(
                 MIN_THROTTLE_WAIT, min(_retry_after(exchange, attempt, now=self.clock()), MAX_THROTTLE_WAIT)
             )
+            self._within_budget(wait)
             if self.throttle_waited + wait > self.throttle_budget:
                 self.aborted = RunAborted(
                     f"stopped early: the throttle budget of {self.throttle_budget:g} s (--max-throttle-wait) "
@@ -220,6 +234,7 @@ class Run:
     def _send_unsettled(self, case: Case) -> Exchange:
         if self.aborted is not None:
             raise self.aborted
+        self._within_budget()
         return self.sender.send(case)
 
     def _judged(self, exchange: Exchange) -> tuple[Exchange, list[CheckResult]]:
@@ -264,9 +279,23 @@ class Run:
             where = f" (request #{exchange.sequence}, case {exchange.case.label[:MAX_CRASH_CHARS]})"
             self.check_crashes.append(one_line(self.redactor.text(text + where)))
 
+    def _within_budget(self, wait: float = 0.0) -> None:
+        """Stop the run (incomplete) when its budget is spent, or would be by waiting ``wait`` seconds."""
+        if self.max_duration is None:
+            return
+        spent = self._monotonic() - self._started
+        if spent + wait >= self.max_duration:
+            self.aborted = RunAborted(
+                f"stopped early: the run budget of {self.max_duration:g} s (--max-duration) is spent "
+                f"after {self.requests} requests",
+                exit_code=None,
+            )
+            raise self.aborted
+
     def _send(self, case: Case) -> Exchange:
         if self.aborted is not None:
             raise self.aborted
+        self._within_budget()
         try:
             exchange = self.sender.send(case)
         except tuple(self.abort_codes) as exc:
@@ -280,6 +309,14 @@ class Run:
         return exchange
 
     def _note_transport(self, exchange: Exchange) -> None:
+        self._recent_timeouts.append(exchange.error is TransportError.TIMEOUT)
+        timeouts = sum(self._recent_timeouts)
+        if len(self._recent_timeouts) == RECENT_WINDOW and timeouts >= TIMEOUT_SHARE * RECENT_WINDOW:
+            self.aborted = RunAborted(
+                f"stopped early: {timeouts} of the last {RECENT_WINDOW} requests timed out "
+                f"(the limit is {TIMEOUT_SHARE:.0%}); the target is too slow to be tested in time",
+                exit_code=None,
+            )
         if exchange.error is None:
             self._transport_errors_in_a_row = 0
             return

@@ -16,6 +16,10 @@ DEFAULT_MAX_EXAMPLES = 100
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_MAX_BODY_BYTES = 1_048_576
 DEFAULT_MAX_THROTTLE_WAIT = 120.0  # seconds, run-wide, waiting on 429/503 answers
+# The run budget (--max-duration), seconds of a live run: a default loopback run takes about 11 s (28 s with
+# --fetch-qrcode), a remote one about 4 min at the default 5 requests/s.
+DEFAULT_MAX_DURATION_LOOPBACK = 600.0
+DEFAULT_MAX_DURATION_REMOTE = 1800.0
 REFERENCE_TARGET = "reference"
 DEFAULT_MAX_CASSETTE_AGE = 90  # days
 COMMAND_LINE = "command line"
@@ -70,6 +74,7 @@ class RunOptions:
     send_key_in_query: bool = False  # the valid key in a query string to a non-loopback target
     sign_key_env: str | None = None  # --record: seal the cassette set with the Ed25519 key in this variable
     public_key: Path | None = None  # replay: refuse cassettes whose seal does not verify with this key
+    max_duration: float | None = None  # None: DEFAULT_MAX_DURATION_LOOPBACK or _REMOTE, by target host
     # not an option: where the others came from (shown with every setting that differs from its default)
     provenance: Provenance = field(default_factory=Provenance, compare=False)
 
@@ -253,6 +258,14 @@ OPTION_SPECS: tuple[OptionSpec, ...] = (
         "Without it a replay proves integrity against accidental change only.",
         kind=Path,
         metavar="FILE",
+    ),
+    OptionSpec(
+        "max_duration",
+        f"Run budget in seconds of a live run (default {DEFAULT_MAX_DURATION_LOOPBACK:g} on loopback, "
+        f"{DEFAULT_MAX_DURATION_REMOTE:g} elsewhere): no request is sent past it, and the run ends "
+        "incomplete (non-conformant if something failed) naming what was not exercised.",
+        kind=float,
+        metavar="S",
     ),
 )
 

@@ -44,6 +44,8 @@ from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange, key_pr
 from conformance.options import (
     COMMAND_LINE,
     DEFAULT_KEY_VARIABLE,
+    DEFAULT_MAX_DURATION_LOOPBACK,
+    DEFAULT_MAX_DURATION_REMOTE,
     DEFAULT_MAX_EXAMPLES,
     REFERENCE_TARGET,
     RunOptions,
@@ -73,6 +75,7 @@ from conformance.transport import (
     TransportSettings,
     client_identities,
     endpoint_url,
+    is_loopback,
 )
 from conformance.verdict import (
     EXIT_CASSETTE_MISS,
@@ -95,6 +98,7 @@ MIN_SECONDS = 0.001
 MAX_TIMEOUT = 3600.0
 MIN_RATE = 0.001  # requests/second
 MAX_THROTTLE_WAIT_LIMIT = 86_400.0
+MAX_DURATION_LIMIT = 7 * 86_400.0
 IN_PROGRESS = "run in progress, or it did not finish (interrupted or killed)"
 VERSION_HEADERS = ("x-api-version", "x-app-version", "x-version", "api-version")
 REFERENCE_REPLAY_URL = "http://127.0.0.1"  # replay of a reference recording: matched by path, never sent
@@ -384,6 +388,7 @@ def _validate(options: RunOptions) -> None:
         ("--max-requests", options.max_requests, 1, math.inf),
         ("--max-body-bytes", options.max_body_bytes, 1, math.inf),
         ("--max-throttle-wait", options.max_throttle_wait, 0, MAX_THROTTLE_WAIT_LIMIT),
+        ("--max-duration", options.max_duration, MIN_SECONDS, MAX_DURATION_LIMIT),
         ("--seed", options.seed, 0, 2**64 - 1),
     ):
         if value is None:
@@ -809,6 +814,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
             sleep=time.sleep if live else _no_wait,
             after_exchange=Sentinels(sentinel_cases(builder)),
             parallel=book is None,  # a cassette records and replays one exchange at a time
+            max_duration=run_budget(options, transport.host) if live else None,  # replay waits for nothing
         )
         session = Session(
             options=options,
@@ -834,6 +840,13 @@ def start(plan: SessionPlan) -> Iterator[Session]:
 
 def _no_wait(_seconds: float) -> None:
     return None
+
+
+def run_budget(options: RunOptions, host: str) -> float:
+    """--max-duration, else the default for a loopback or a remote target host."""
+    if options.max_duration is not None:
+        return options.max_duration
+    return DEFAULT_MAX_DURATION_LOOPBACK if is_loopback(host) else DEFAULT_MAX_DURATION_REMOTE
 
 
 def _header(plan: SessionPlan) -> CassetteHeader:
@@ -862,7 +875,7 @@ def _qrcode_fetching(
         return {}
     from conformance.qrfetch import QrFetcher
 
-    fetcher = QrFetcher(api_key=api_key, settings=plan.settings)
+    fetcher = QrFetcher(api_key=api_key, settings=plan.settings, target=target)
     stack.callback(fetcher.close)
     # The embedded reference has no TLS: its QR images are served over http from its loopback address.
     own = frozenset({urlsplit(target).hostname or ""}) if options.target == REFERENCE_TARGET else frozenset()

@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from conformance._limits import BodyTooLarge, CappedBody, Deadline, RateLimiter, UnsupportedEncoding
+from conformance._network import DeadlineBackend, PoolTransport, within
 from conformance.contract import ENDPOINT_PATH
 from conformance.files import InputUnreadable, read_input
 from conformance.model import API_KEY_PLACEHOLDER, KEY_PROBE, Case, Exchange, TransportError, path_variant
@@ -291,17 +292,25 @@ class _ClosingStream(httpx.SyncByteStream):
 
 class NetworkTransport(httpx.BaseTransport):
     """The network, with the rails' TLS trust: pooled connections, or a connection of its own per request
-    that carries the FRESH_CONNECTION extension."""
+    that carries the FRESH_CONNECTION extension. Every socket operation is bounded by the deadline of the
+    request it serves (conformance._network); ``connect_to`` maps a host name to the address to connect to.
+    """
 
-    def __init__(self, *, settings: TransportSettings = DEFAULT_SETTINGS) -> None:
+    def __init__(
+        self,
+        *,
+        settings: TransportSettings = DEFAULT_SETTINGS,
+        connect_to: Callable[[str], str] | None = None,
+    ) -> None:
         # One TLS context for every connection: a fresh connection must not reload the CA store (~0.1 s).
         self._verify = (
             _ssl_context(settings.ca_bundle) if settings.ca_bundle is not None else _default_context()
         )
+        self._backend = DeadlineBackend(connect_to=connect_to)
         self._pool = self._connect()
 
-    def _connect(self) -> httpx.HTTPTransport:
-        return httpx.HTTPTransport(verify=self._verify, trust_env=False)
+    def _connect(self) -> PoolTransport:
+        return PoolTransport(ssl_context=self._verify, backend=self._backend)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         """Send on a pooled connection, or on a one-off one closed with the response."""
@@ -405,7 +414,8 @@ class Transport:
         started = time.monotonic()
         stale = False
         try:
-            self._exchange(exchange, content, deadline)
+            with within(deadline):  # connect to last byte, the recorder's reading included
+                self._exchange(exchange, content, deadline)
         except self.passthrough:
             raise
         except (httpx.HTTPError, OSError) as exc:
@@ -413,12 +423,11 @@ class Transport:
             self._fail(exchange, kind, self._detail(exc, kind))
             stale = exchange.status is None and not deadline.expired and hung_up_unanswered(exc)
         finally:
-            deadline.finish()
             exchange.elapsed = time.monotonic() - started
         return exchange, stale
 
     def _exchange(self, exchange: Exchange, content: bytes, deadline: Deadline) -> None:
-        extensions: dict[str, Any] = {"trace": deadline.trace}
+        extensions: dict[str, Any] = {}
         if exchange.case.fresh_connection:
             extensions[FRESH_CONNECTION] = True
         method, url, content = self._request(exchange.case, content)
@@ -431,8 +440,6 @@ class Transport:
             headers=self._identities[exchange.case.alternate_identity].headers(),
             extensions=extensions,
         ) as response:
-            # A pooled connection emits no connect event; arm on its stream now that headers are in.
-            deadline.arm(response.extensions.get("network_stream"))
             exchange.status = response.status_code
             exchange.reason = response.reason_phrase
             exchange.headers = tuple((name.lower(), value) for name, value in response.headers.multi_items())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import email.utils
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from conformance.checks import CheckContext
-from conformance.engine import ContractViolation, Run, RunAborted, Sender, retry_after_seconds
+from conformance.engine import RECENT_WINDOW, ContractViolation, Run, RunAborted, Sender, retry_after_seconds
 from conformance.inputs import CaseBuilder, Param, Users
 from conformance.model import Case, Exchange, Expect, TransportError
 from conformance.profile import Profile
@@ -134,6 +135,67 @@ def test_three_transport_errors_in_a_row_stop_the_run() -> None:
     with pytest.raises(RunAborted, match="3 transport errors in a row"):
         run.expect(run.case())
     assert run.ledger["LT-HTTP-TIMELY"].failure_count == 3
+
+
+def timed_out(case: Case) -> Exchange:
+    return Exchange(case=case, sent_at=NOW, elapsed=2.0, error=TransportError.TIMEOUT, error_detail="2s")
+
+
+def test_timeouts_on_every_other_request_stop_the_run_after_ten() -> None:
+    """Never three errors in a row, but half of the last 10 timed out: stopped (not an hour of timeouts)."""
+    run = make_run(Scripted(*[timed_out, grant] * 20))
+    for _ in range(RECENT_WINDOW):
+        with contextlib.suppress(ContractViolation):
+            run.expect(run.case())
+    assert run.aborted is not None and run.aborted.exit_code is None
+    with pytest.raises(RunAborted, match="5 of the last 10 requests timed out"):
+        run.expect(run.case())
+    assert run.requests == RECENT_WINDOW
+
+
+def test_fewer_timeouts_than_the_share_do_not_stop_the_run() -> None:
+    run = make_run(Scripted(*[timed_out, grant, grant] * 10))
+    for _ in range(30):
+        with contextlib.suppress(ContractViolation):
+            run.expect(run.case())
+    assert run.aborted is None
+
+
+class Clock:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_run_budget_stops_before_the_first_request_past_it() -> None:
+    clock = Clock()
+    run = make_run(Scripted(grant, grant), max_duration=60.0, monotonic=clock)
+    run.expect(run.case())
+    clock.now += 60.0
+    with pytest.raises(RunAborted, match=r"run budget of 60 s \(--max-duration\) is spent after 1 requests"):
+        run.expect(run.case())
+    assert run.aborted is not None and run.aborted.exit_code is None
+    assert run.requests == 1
+    summary = build_summary(run, coverage=Coverage(stopped=str(run.aborted)))
+    assert summary.verdict == "incomplete"
+
+
+def test_a_throttle_wait_past_the_run_budget_is_not_waited() -> None:
+    clock = Clock()
+    waits: list[float] = []
+    run = make_run(
+        Scripted(lambda c: refusal(c, 429, (("retry-after", "30"),)), grant),
+        max_duration=20.0,
+        monotonic=clock,
+        sleep=waits.append,
+    )
+    with pytest.raises(RunAborted, match="run budget of 20 s"):
+        run.expect(run.case())
+    assert waits == []
 
 
 def test_abort_codes_turn_sender_errors_into_a_stop_with_an_exit_code() -> None:

@@ -23,6 +23,8 @@ from tests.cli_support import conformance, summary
 API_KEY = "CANARY-KEY-qrfetch-0123456789"
 COOKIE = "session=tracked; Path=/"
 PAYLOAD = "https://login.example/qr?token=0123456789abcdef0123456789abcdef"
+SMALL_RAILS = TransportSettings(timeout=0.5, max_body_bytes=100_000)
+LOOPBACK_TARGET = "http://127.0.0.1:9"  # the image server shares the target's loopback
 
 
 def qr_png(payload: str = PAYLOAD, *, scale: int = 4) -> bytes:
@@ -138,7 +140,7 @@ def images() -> Iterator[str]:
 @pytest.fixture
 def fetcher() -> Iterator[QrFetcher]:
     """A fetcher with small rails: 0.5 s, 100 kB."""
-    fetch = QrFetcher(api_key=API_KEY, settings=TransportSettings(timeout=0.5, max_body_bytes=100_000))
+    fetch = QrFetcher(api_key=API_KEY, settings=SMALL_RAILS, target=LOOPBACK_TARGET)
     yield fetch
     fetch.close()
 
@@ -192,7 +194,7 @@ def test_a_redirect_is_never_followed(images: str, fetcher: QrFetcher) -> None:
         ("file:///etc/passwd", "only absolute http or https URLs"),
         ("ftp://127.0.0.1/qr.png", "only absolute http or https URLs"),
         ("/qr/relative.png", "only absolute http or https URLs"),
-        ("http://192.0.2.1/qr.png", "plain http to a non-loopback host"),
+        ("http://8.8.8.8/qr.png", "plain http to a non-loopback host"),
         (f"http://127.0.0.1:9/qr.png?key={API_KEY}", "the URL carries the api key"),
     ],
 )
@@ -269,3 +271,83 @@ def test_after_a_few_timeouts_the_other_images_are_not_tried(images: str, fetche
     assert time.monotonic() - started < 0.2
     assert image.problem == f"not fetched: {MAX_TIMEOUTS} image fetches already timed out"
     assert fetcher.fetched == MAX_TIMEOUTS
+
+
+# -- never the runner's own networks (issue 23): resolved once, checked, pinned ---------------------------
+
+REMOTE_TARGET = "https://staging.example.com"
+PUBLIC = "93.184.215.14"
+
+
+class Resolver:
+    """The test's DNS (no real lookup): names to addresses, each lookup counted."""
+
+    def __init__(self, names: dict[str, list[str]]) -> None:
+        self.names = names
+        self.lookups: list[str] = []
+
+    def __call__(self, name: str) -> list[str]:
+        self.lookups.append(name)
+        return list(self.names.get(name, []))
+
+
+@pytest.mark.parametrize(
+    ("host", "kind"),
+    [
+        ("127.0.0.1", "loopback"),
+        ("2130706433", "loopback"),
+        ("0x7f.1", "loopback"),
+        ("[::ffff:127.0.0.1]", "loopback"),
+        ("[::1]", "loopback"),
+        ("localhost", "loopback"),
+        ("admin.attacker.test", "loopback"),  # a name that resolves to the runner's loopback
+        ("169.254.169.254", "cloud-metadata"),
+        ("[fd00:ec2::254]", "cloud-metadata"),
+        ("10.0.0.1", "private"),
+    ],
+)
+@pytest.mark.parametrize("allow_http", [False, True])
+def test_a_remote_targets_qr_url_into_the_runners_networks_is_a_finding_never_fetched(
+    images: str, host: str, kind: str, allow_http: bool
+) -> None:
+    """The reported case: a remote https target's <qrcode> at http://127.0.0.1:…/internal/admin."""
+    port = images.rsplit(":", 1)[1]
+    resolve = Resolver({"staging.example.com": [PUBLIC], "admin.attacker.test": ["127.0.0.1"],
+                        "localhost": ["127.0.0.1"]})  # fmt: skip
+    settings = TransportSettings(timeout=0.5, allow_http=allow_http)
+    fetcher = QrFetcher(api_key=API_KEY, settings=settings, target=REMOTE_TARGET, resolve=resolve)
+    _Images.seen.clear()
+    image = fetcher(f"http://{host}:{port}/internal/admin")
+    fetcher.close()
+    assert image.payload is None and image.status is None
+    assert image.problem is not None and f"({kind}), an address of the runner's own networks" in image.problem
+    assert fetcher.fetched == 0 and _Images.seen == []
+
+
+def test_the_address_checked_is_the_one_connected_to(images: str) -> None:
+    """A name is looked up once per fetch and the connection goes to that address: no rebinding after the
+    check (``images.test`` resolves nowhere but in the seam, so the image came from the pinned address)."""
+    port = images.rsplit(":", 1)[1]
+    answers = iter([["127.0.0.1"], ["10.0.0.1"], ["10.0.0.1"]])
+    lookups: list[str] = []
+
+    def rebinding(name: str) -> list[str]:
+        lookups.append(name)
+        return next(answers)
+
+    fetcher = QrFetcher(api_key=API_KEY, settings=SMALL_RAILS, target=LOOPBACK_TARGET, resolve=rebinding)
+    first = fetcher(f"http://images.test:{port}/qr.png")
+    second = fetcher(f"http://images.test:{port}/qr.png")
+    fetcher.close()
+    assert (first.payload, first.problem) == (PAYLOAD, None)
+    assert lookups == ["images.test", "images.test"]  # once per fetch, never between check and connect
+    assert second.problem is not None and "10.0.0.1 (private)" in second.problem
+
+
+def test_a_loopback_target_may_serve_its_images_from_loopback_but_not_from_metadata(images: str) -> None:
+    fetcher = QrFetcher(api_key=API_KEY, settings=SMALL_RAILS, target=LOOPBACK_TARGET)
+    own = fetcher(f"{images}/qr.png")
+    metadata = fetcher("http://169.254.169.254/latest/meta-data/")
+    fetcher.close()
+    assert own.payload == PAYLOAD
+    assert metadata.problem is not None and "(cloud-metadata)" in metadata.problem

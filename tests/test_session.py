@@ -26,6 +26,7 @@ from conformance.session import (
     Session,
     SessionPlan,
     resolve,
+    run_budget,
 )
 from conformance.waivers import WaiverSet, load_waivers
 
@@ -223,3 +224,18 @@ def test_an_option_mistake_is_named_before_any_file_is_read(tmp_path: Path) -> N
     options = RunOptions(record=True, cassettes=tmp_path / "none", report_dir=tmp_path / "r")
     with pytest.raises(ConfigError, match="--record needs --target"), open_session(options):
         pass
+
+
+@pytest.mark.parametrize(
+    ("max_duration", "host", "budget"),
+    [
+        (None, "127.0.0.1", 600.0),
+        (None, "::1", 600.0),
+        (None, "93.184.215.14", 1800.0),
+        (5.0, "127.0.0.1", 5.0),
+    ],
+)
+def test_the_run_budget_defaults_by_target_host_unless_given(
+    max_duration: float | None, host: str, budget: float
+) -> None:
+    assert run_budget(RunOptions(max_duration=max_duration), host) == budget

@@ -142,7 +142,7 @@ class CassetteSession:
                 # A key probe was sent as a value derived from the key: record the probe's marker.
                 interaction.body = exchange.case.body(api_key=API_KEY_PLACEHOLDER)
             # The transport's overall deadline judges wall time, which replay never spends: a timeout
-            # (whatever httpx raised when the watchdog cut the socket) must replay as a timeout.
+            # (whatever httpx raised when the deadline ran out) must replay as a timeout.
             if exchange.error is TransportError.TIMEOUT and interaction.error not in TIMEOUT_KINDS:
                 interaction.error, interaction.error_message = "ReadTimeout", TIMEOUT_MESSAGE
         else:
