@@ -113,7 +113,7 @@ class Run:
         seed: int,
         settle: Callable[[Exchange], None] | None = None,
         observers: Sequence[Observer] = (),
-        abort_codes: dict[type[Exception], int] | None = None,
+        abort_codes: dict[type[Exception], int | None] | None = None,
         throttle_budget: float = DEFAULT_THROTTLE_BUDGET,
         sleep: Callable[[float], None] = time.sleep,
         after_exchange: Callable[[Run, Exchange], None] | None = None,
@@ -135,8 +135,9 @@ class Run:
         self.current_test = ""
         self.requests = 0
         self.aborted: RunAborted | None = None
-        # Exceptions from the sender that end the run (a cassette miss, the request budget) -> exit code.
-        self.abort_codes: dict[type[Exception], int] = dict(abort_codes or {})
+        # Exceptions from the sender that end the run (a cassette miss, the request budget) -> exit code;
+        # None: the run merely stops early (the target went away) and its verdict follows from what it found.
+        self.abort_codes: dict[type[Exception], int | None] = dict(abort_codes or {})
         self._transport_errors_in_a_row = 0
         self.throttled = 0
         self.throttle_budget = throttle_budget  # seconds of waiting on throttling, run-wide

@@ -33,7 +33,7 @@ class Run(Protocol):
     seed: int
     requests: int
     aborted: RunAborted | None
-    abort_codes: dict[type[Exception], int]
+    abort_codes: dict[type[Exception], int | None]
 
     def expect(self, case: Case) -> Exchange: ...
 

@@ -34,12 +34,19 @@ from conformance.cassettes.agreement import (
     set_to_add_to,
 )
 from conformance.checks import CheckContext
-from conformance.engine import Observer, Run
+from conformance.engine import Observer, Run, Sender
 from conformance.entropy import token_entropy_summary
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users, sentinel_cases
 from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured
 from conformance.model import API_KEY_PLACEHOLDER, CheckResult, Exchange, key_probe_secrets
 from conformance.options import DEFAULT_KEY_VARIABLE, DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
+from conformance.preflight import (
+    AnswerWatch,
+    ConfigurationRefused,
+    Configured,
+    TargetWentAway,
+    check_configuration,
+)
 from conformance.printable import printable
 from conformance.profile import Profile, ProfileError, load_profile
 from conformance.redact import Redactor
@@ -643,16 +650,18 @@ def start(plan: SessionPlan) -> Iterator[Session]:
             )
         except (TargetRefused, CassetteError, ValueError) as exc:
             raise ConfigError(str(exc)) from None
-        if not plan.replay:
+        live = not plan.replay
+        sender = transport if plan.replay else AnswerWatch(FirstAnswerGuard(transport))
+        if live:
             preflight(transport.url, timeout=options.timeout)
+            _check_configuration(plan, sender)
         recorded_inputs: CassetteBook | None = None
         if plan.inputs_from is not None:
             recorded_inputs = CassetteBook(plan.inputs_from, mode="replay")
-        live = not plan.replay
         builder = CaseBuilder(users=plan.users, profile=plan.profile)
         version = VersionWatch()
         run = Run(
-            sender=FirstAnswerGuard(transport) if live else transport,
+            sender=sender,
             context=CheckContext(
                 profile=plan.profile,
                 api_key=plan.api_key,
@@ -668,6 +677,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
                 CassetteError: EXIT_CASSETTE_MISS,
                 RequestBudgetExceeded: EXIT_USAGE,
                 TargetMisconfigured: EXIT_UNREACHABLE,
+                TargetWentAway: None,  # stopped early: incomplete, unless something failed before
             },
             throttle_budget=options.max_throttle_wait,
             # replay: the recorded answers come without waiting
@@ -692,6 +702,28 @@ def start(plan: SessionPlan) -> Iterator[Session]:
         )
         session.mark_started()
         yield session
+
+
+def _check_configuration(plan: SessionPlan, sender: Sender) -> None:
+    """The preflight (conformance.preflight): a wrong key or user is exit 2 before the run explores."""
+    options = plan.options
+    try:
+        check_configuration(
+            sender.send,
+            builder=CaseBuilder(users=plan.users, profile=plan.profile),
+            configured=Configured(
+                key_variable=options.api_key_env if _keyed(options) else None,
+                user_id=options.user_id is not None,
+                unknown_user_ids=bool(options.unknown_user_id) or _keyed(options),
+            ),
+            redactor=Redactor(secrets=[plan.api_key, *key_probe_secrets(plan.api_key)]),
+        )
+    except ConfigurationRefused as exc:
+        raise ConfigError(str(exc)) from None
+    except TargetMisconfigured as exc:
+        raise ConfigError(str(exc), exit_code=EXIT_UNREACHABLE) from None
+    except RequestBudgetExceeded as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _no_wait(_seconds: float) -> None:
