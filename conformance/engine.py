@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from conformance.rejudge import RecordedInputs
 
 MAX_FAILURES_KEPT = 5  # per requirement, with full evidence; the count keeps going
+# Every (check, case class) a requirement failed with, up to this many: what --fail-on new compares with a
+# baseline; past it the set is marked incomplete and compares as new (never accepted unseen).
+MAX_FAILURE_CLASSES = 100
 # After this many transport errors in a row the target is not answering: stop instead of waiting out
 # a timeout for every remaining case (a 30 s stall would otherwise cost timeout x hundreds of requests).
 MAX_CONSECUTIVE_TRANSPORT_ERRORS = 3
@@ -86,6 +89,8 @@ class RequirementLedger:
     checks_run: int = 0
     failure_count: int = 0
     failures: list[FailureRecord] = field(default_factory=list)
+    failure_classes: set[tuple[str, str]] = field(default_factory=set)  # (check, Case.case_class)
+    classes_complete: bool = True  # False: more than MAX_FAILURE_CLASSES classes failed
 
 
 @dataclass
@@ -284,6 +289,11 @@ class Run:
         evidence: Callable[[], Evidence],
     ) -> None:
         entry.failure_count += 1
+        failure_class = (failure.check, exchange.case.case_class)
+        if len(entry.failure_classes) < MAX_FAILURE_CLASSES:
+            entry.failure_classes.add(failure_class)
+        elif failure_class not in entry.failure_classes:
+            entry.classes_complete = False
         if self.current_test:
             self.tests[self.current_test].failed_requirements.add(failure.requirement)
         if len(entry.failures) < MAX_FAILURES_KEPT:

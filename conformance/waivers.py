@@ -13,8 +13,9 @@ A waivers file (``--waivers FILE``, TOML) holds ``[[waiver]]`` tables::
     not_applicable = false            # true: declare the requirement not applicable, with the reason
 
 A waived failure keeps its evidence; a requirement whose every failure is waived is ``waived`` and the run
-is ``conformant with waivers``. With ``--fail-on new`` and ``--baseline``, a failure whose requirement and
-check already failed in the baseline is accepted the same way (waiver ``baseline``). The verdict rule
+is ``conformant with waivers``. With ``--fail-on new`` and ``--baseline``, a failure whose requirement,
+check and case class (``Case.case_class``) already failed in the baseline is accepted the same way (waiver
+``baseline``): however many cases fail, a class the baseline had is not new. The verdict rule
 itself stays in ``verdict.verdict_of``.
 """
 
@@ -92,7 +93,8 @@ class WaiverSet:
 
     waivers: tuple[Waiver, ...] = ()
     today: dt.date = field(default_factory=dt.date.today)
-    known_failures: frozenset[tuple[str, str]] = frozenset()  # (requirement, check) failing in the baseline
+    # (requirement, check, case class) failing in the baseline; class None: any (an older baseline's)
+    known_failures: frozenset[tuple[str, str, str | None]] = frozenset()
     source: str | None = None
     fail_on_new: bool = False
     used: set[int] = field(default_factory=set)
@@ -112,15 +114,27 @@ class WaiverSet:
                 )
         return out
 
-    def waiver_for(self, requirement: str, check: str, case: str) -> str | None:
+    def waiver_for(
+        self, requirement: str, check: str, case: str, *, case_class: str | None = None
+    ) -> str | None:
         """The label of the first unexpired waiver (or the baseline) that accepts this failure, else None."""
         for i, waiver in self.active():
             if waiver.matches(requirement, check, case):
                 self.used.add(i)
                 return waiver.label
-        if (requirement, check) in self.known_failures:
+        if self._known(requirement, check, case_class):
             return BASELINE_WAIVER
         return None
+
+    def baseline_knows(self, requirement: str, classes: Iterable[tuple[str, str]]) -> bool:
+        """Did the baseline fail ``requirement`` with every one of these (check, case class)?"""
+        return all(self._known(requirement, check, case_class) for check, case_class in classes)
+
+    def _known(self, requirement: str, check: str, case_class: str | None) -> bool:
+        known = self.known_failures
+        return (requirement, check, None) in known or (
+            case_class is not None and (requirement, check, case_class) in known
+        )
 
     def covers_whole(self, requirement: str) -> bool:
         """Is there an unexpired waiver of every failure of ``requirement`` (no check or case filter)?"""
@@ -204,14 +218,28 @@ def _waiver(table: Mapping[str, Any], n: int, source: str) -> Waiver:
     )
 
 
-def baseline_failures(document: Mapping[str, Any]) -> frozenset[tuple[str, str]]:
-    """(requirement, check) of every failure a baseline summary.json records."""
-    known: set[tuple[str, str]] = set()
+def baseline_failures(document: Mapping[str, Any]) -> frozenset[tuple[str, str, str | None]]:
+    """(requirement, check, case class) of every failure class a baseline summary.json records.
+
+    A summary written before failure classes were recorded names only the kept examples' checks: each
+    is taken for every case class (None).
+    """
+    known: set[tuple[str, str, str | None]] = set()
     for req in document.get("requirements") or []:
-        if isinstance(req, Mapping):
-            for failure in req.get("failures") or []:
-                if isinstance(failure, Mapping):
-                    known.add((str(req.get("id")), str(failure.get("check"))))
+        if not isinstance(req, Mapping):
+            continue
+        rid = str(req.get("id"))
+        classes = req.get("failure_classes")
+        if isinstance(classes, list):
+            known |= {
+                (rid, str(c.get("check")), str(c.get("case_class")))
+                for c in classes
+                if isinstance(c, Mapping)
+            }
+            continue
+        for failure in req.get("failures") or []:
+            if isinstance(failure, Mapping):
+                known.add((rid, str(failure.get("check")), None))
     return frozenset(known)
 
 
@@ -232,7 +260,7 @@ def load_waivers(
         except UnicodeDecodeError:
             raise WaiverError(f"--waivers {path} is not UTF-8 text") from None
         waivers = parse_waivers(text, source=f"--waivers {path}")
-    known: frozenset[tuple[str, str]] = frozenset()
+    known: frozenset[tuple[str, str, str | None]] = frozenset()
     if fail_on not in (None, *FAIL_ON_CHOICES):
         raise WaiverError(f"--fail-on {fail_on!r}: use one of {', '.join(FAIL_ON_CHOICES)}")
     if fail_on == FAIL_ON_NEW:
