@@ -16,8 +16,8 @@ from conformance.model import Case, Exchange, TransportError
 from conformance.options import RunOptions
 from conformance.preflight import (
     AnswerWatch,
-    Configured,
     ConfigurationRefused,
+    Configured,
     TargetWentAway,
     check_configuration,
 )

@@ -184,7 +184,7 @@ def test_fail_on_new_accepts_a_rerun_of_a_systematic_failure(tmp_path: Path) -> 
 
 
 def test_fail_on_new_fails_a_new_class_among_hundreds_of_known_failures(tmp_path: Path) -> None:
-    """The same requirement and check failing for another class of case (the form sent in the query) is new."""
+    """The same requirement and check failing for another class of case (form in the query) is new."""
     baseline = judged(failing_run(*[str(v) for v in range(86_401, 86_701)]), WaiverSet())
     values = [str(v) for v in range(90_001, 90_301)]
     run = make_run(Scripted(*(grant for _ in range(len(values) + 1))))
