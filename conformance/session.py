@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import os
 import random
+import shlex
 import socket
 import subprocess
 import time
@@ -205,7 +206,7 @@ class Session:
             facts=facts,
             error=error,
             error_code=error_code,
-            replay_command=f"conformance run --cassettes {self.options.cassettes}",
+            replay_command=self.replay_command(),
             key_variable=self.key_variable,
             coverage=Coverage(
                 targets=dict(targets or {}),
@@ -218,6 +219,13 @@ class Session:
         )
         write_summary(self.options.report_dir / "summary.json", self.summary)
         return self.summary
+
+    def replay_command(self) -> str:
+        """How to replay this run's failures from its cassettes; "" when it has none (a live run)."""
+        if self.book is None:
+            return ""
+        profile = f" --profile {shlex.quote(str(self.options.profile))}" if self.options.profile else ""
+        return f"conformance run --cassettes {shlex.quote(str(self.options.cassettes))}{profile}"
 
     def _shown_target_version(self) -> str | None:
         seen = self.target_version
@@ -779,7 +787,7 @@ def check_recording(
     """Replay: the options must agree with the recording (else exit 2); its age, checked (see agreement)."""
     mismatches = option_mismatches(header, options=options, profile=profile, suite_version=__version__)
     if mismatches:
-        raise ConfigError(mismatch_message(header, mismatches))
+        raise ConfigError(mismatch_message(header, mismatches, options=options))
     if options.max_cassette_age < 0:
         raise ConfigError("--max-cassette-age must be a number of days, 0 or more")
     now = dt.datetime.now(dt.UTC) if now is None else now

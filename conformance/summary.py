@@ -495,7 +495,9 @@ def build_summary(
                     evidence=_plain(record.evidence),
                     reproduce=Reproduce(
                         curl=curl_command(record.case, url, key_variable=key_variable),
-                        replay=f"{replay_command} -k {test_name}" if test_name else replay_command,
+                        replay=f"{replay_command} -k {test_name}"
+                        if replay_command and test_name
+                        else replay_command,
                     ),
                 )
             )

@@ -6,6 +6,7 @@ one plain line per test and a plain table.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -136,8 +137,8 @@ def requirement_table(summary: Summary, *, width: int) -> Table:
     return table
 
 
-def print_outcome(summary: Summary, *, report_dir: Path, quiet: bool) -> None:
-    """The matrix, the first failures with their reproduction, and the verdict line."""
+def print_outcome(summary: Summary, *, report_dir: Path, quiet: bool, hints: Sequence[str] = ()) -> None:
+    """The matrix, the first failures with their reproduction, ``hints`` and the verdict line."""
     out = console()
     if not quiet:
         out.print(requirement_table(summary, width=out.width))
@@ -149,12 +150,16 @@ def print_outcome(summary: Summary, *, report_dir: Path, quiet: bool) -> None:
                 out.print(f"    received: {failure.received}", markup=False)
                 if failure.reproduce is not None:
                     out.print(f"    reproduce: {failure.reproduce.curl}", markup=False, soft_wrap=True)
+                    if failure.reproduce.replay:
+                        out.print(f"    replay: {failure.reproduce.replay}", markup=False, soft_wrap=True)
             if req.failure_count > FAILURES_SHOWN:
                 out.print(f"    … {req.failure_count - FAILURES_SHOWN} more in {report_dir}/summary.json")
         for test in summary.tests:
             if test.message and "minimal failing input" in test.message:
                 out.print(f"[red]✗ {test.nodeid}[/]")
                 out.print("    " + test.message.replace("\n", "\n    "), markup=False)
+        for hint in hints:
+            out.print(hint, markup=False, soft_wrap=True)
     stale = summary.facts.stale_interactions
     if stale:
         out.print(

@@ -51,6 +51,7 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:  # 
 def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     """Run the conformance suite against --target, or replay --cassettes offline."""
     from conformance.cli.console import ProgressReporter, print_header, print_outcome
+    from conformance.cli.hints import failure_hints
     from conformance.report.ci import append_step_summary
     from conformance.runner import execute
 
@@ -74,6 +75,7 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
         # the run never got to judge the target: the cause and the fix, not an empty matrix
         click.echo(f"conformance: error: {summary.error}", err=True)
         return summary.exit_code
-    print_outcome(summary, report_dir=options.report_dir, quiet=quiet)
+    hints = failure_hints(summary, options, session.run.builder.users)
+    print_outcome(summary, report_dir=options.report_dir, quiet=quiet, hints=hints)
     append_step_summary(summary)  # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set
     return summary.exit_code
