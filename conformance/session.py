@@ -131,7 +131,9 @@ class Session:
                 settle = stack.enter_context(self.book.use(nodeid)).settle
             replaying = self.book is not None and self.book.mode == "replay"
             source = self.book if replaying else self.recorded_inputs
-            recorded = None if source is None else recorded_inputs(source, nodeid, self.run)
+            recorded = None
+            if source is not None:
+                recorded = recorded_inputs(source, nodeid, self.run, map_users=not replaying)
             stack.enter_context(self.run.test(nodeid, settle=settle, recorded=recorded, observers=observers))
             if isinstance(self.run.after_exchange, Sentinels):
                 self.run.after_exchange.begin(nodeid)
