@@ -70,7 +70,7 @@ from conformance.verdict import (
     EXIT_USAGE,
     Coverage,
 )
-from conformance.waivers import WaiverError, WaiverSet, load_waivers
+from conformance.waivers import WaiverError, WaiverSet, did_you_mean, load_waivers
 
 MAX_EXAMPLES_LIMIT = 100_000
 MIN_SECONDS = 0.001
@@ -380,8 +380,9 @@ def not_applicable_reasons(values: tuple[str, ...]) -> dict[str, str]:
         rid, _, reason = value.partition("=")
         rid, reason = rid.strip(), reason.strip().strip('"').strip()
         if rid not in REQUIREMENTS_BY_ID:
+            hint = did_you_mean(rid, REQUIREMENTS_BY_ID)
             raise ConfigError(
-                f"--not-applicable {value!r}: unknown requirement {rid!r}; "
+                f"--not-applicable {value!r}: unknown requirement {rid!r}{hint}; "
                 "list them with `conformance catalogue`"
             )
         if not reason:

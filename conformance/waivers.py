@@ -22,6 +22,7 @@ itself stays in ``verdict.verdict_of``.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -182,8 +183,9 @@ def _waiver(table: Mapping[str, Any], n: int, source: str) -> Waiver:
     where = f"{source}, waiver {n}"
     unknown = set(table) - set(_REQUIRED) - set(_OPTIONAL)
     if unknown:
+        hint = did_you_mean(sorted(unknown)[0], _REQUIRED + _OPTIONAL)
         raise WaiverError(
-            f"{where}: unknown key(s) {sorted(unknown)}; allowed: {', '.join(_REQUIRED + _OPTIONAL)}"
+            f"{where}: unknown key(s) {sorted(unknown)}{hint}; allowed: {', '.join(_REQUIRED + _OPTIONAL)}"
         )
     missing = [key for key in _REQUIRED if key not in table or table[key] in ("", None)]
     if missing:
@@ -193,7 +195,8 @@ def _waiver(table: Mapping[str, Any], n: int, source: str) -> Waiver:
     requirement = str(table["requirement"])
     if requirement not in REQUIREMENTS_BY_ID:
         raise WaiverError(
-            f"{where}: unknown requirement {requirement!r}; list them with `conformance catalogue`"
+            f"{where}: unknown requirement {requirement!r}{did_you_mean(requirement, REQUIREMENTS_BY_ID)}; "
+            "list them with `conformance catalogue`"
         )
     expires = table["expires"]
     if isinstance(expires, dt.datetime) or not isinstance(expires, dt.date):
@@ -216,6 +219,14 @@ def _waiver(table: Mapping[str, Any], n: int, source: str) -> Waiver:
         case=table.get("case"),
         not_applicable=not_applicable,
     )
+
+
+def did_you_mean(typed: str, known: Iterable[str]) -> str:
+    """' (did you mean 'X'?)' for the closest known spelling of a typo, else ''."""
+    close = difflib.get_close_matches(typed, list(known), n=1, cutoff=0.6)
+    if not close:
+        close = difflib.get_close_matches(typed.upper(), list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def baseline_failures(document: Mapping[str, Any]) -> frozenset[tuple[str, str, str | None]]:

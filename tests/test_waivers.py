@@ -132,6 +132,12 @@ def test_a_not_applicable_waiver_declares_the_requirement() -> None:
         (waiver("LT-NOPE"), "unknown requirement 'LT-NOPE'"),
         (waiver(expires='"soon"'), "expires must be a TOML date"),
         (waiver(extra="colour = 'red'"), "unknown key(s) ['colour']"),
+        (
+            waiver("LT-AUTH-USER-SCOP"),
+            "unknown requirement 'LT-AUTH-USER-SCOP' (did you mean 'LT-AUTH-USER-SCOPE'?)",
+        ),
+        (waiver("lt-token-unique"), "(did you mean 'LT-TOKEN-UNIQUE'?)"),
+        (waiver(extra="aprover = 'x'"), "unknown key(s) ['aprover'] (did you mean 'approver'?)"),
         (waiver(extra="not_applicable = true\ncheck = 'x'"), "drop check/case"),
         ("waiver = 3", "write each waiver as a [[waiver]] table"),
         ("[[waiver]\n", "not valid TOML"),
