@@ -261,10 +261,28 @@ def verify_command(report_dir: Path, public_key: Path | None) -> None:
         for problem in problems:
             click.echo(problem)
         raise SystemExit(EXIT_PROBLEMS)
+    outside = _outside_manifest(report_dir)
+    if outside:
+        click.echo(f"not covered by the manifest (not evidence of this run): {', '.join(outside)}")
     if public_key is None:
         click.echo(f"verified {listed} files: {UNSIGNED_NOTE}")
+        if (report_dir / "MANIFEST.sha256.sig").is_file():
+            click.echo(
+                "signature: MANIFEST.sha256.sig is present but NOT checked; pass --public-key FILE to prove "
+                "who built the bundle"
+            )
     else:
         click.echo(f"verified {listed} files and the signature by {public_key}: origin and integrity")
+
+
+def _outside_manifest(report_dir: Path) -> list[str]:
+    """Top-level entries of ``report_dir`` the manifest does not cover (an earlier run, the lock, ...)."""
+    from conformance.reportdir import is_evidence_place
+
+    names = sorted(p.name for p in report_dir.iterdir()) if report_dir.is_dir() else []
+    return [
+        f"{name}/" if (report_dir / name).is_dir() else name for name in names if not is_evidence_place(name)
+    ]
 
 
 def _signature_problem(report_dir: Path, public_key: Path | None) -> str | None:
