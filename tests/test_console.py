@@ -85,3 +85,24 @@ def test_a_long_test_prints_progress_lines_in_a_log(
     beats = [line for line in out.splitlines() if "test_token_expire_generated running:" in line]
     assert beats, out
     assert re.fullmatch(r"  \.\.\. test_token_expire_generated running: \d+ requests so far, \d+s", beats[-1])
+
+
+def test_a_reader_that_goes_away_changes_neither_the_run_nor_its_exit_code(tmp_path: Path) -> None:
+    """conformance run ... | head -1 → the exit code is the summary's, the run completes, no traceback."""
+    import json
+    import subprocess
+    import sys
+
+    reports = tmp_path / "r"
+    args = [*QUICK[:-2], "--fault", "token_expire_59_accepted", "-k", "test_token_expire_boundaries"]
+    command = [sys.executable, "-m", "conformance", *args, "--report-dir", str(reports)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.readline()  # `head -1`: one line read, then the pipe closed
+        process.stdout.close()
+        err = process.stderr.read().decode()
+        code = process.wait(timeout=300)
+    summary = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
+    assert code == summary["exit_code"] == 1, err
+    assert summary["verdict"] == "non-conformant"
+    assert "Traceback" not in err and "BrokenPipe" not in err

@@ -8,11 +8,16 @@ full ID and counts. ``-q`` prints the verdict line only.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import sys
 import threading
 import time
+import typing
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 from rich.console import Console
@@ -46,11 +51,51 @@ TABLE_FROM_WIDTH = 80  # a narrower terminal gets the plain lines: a squeezed ta
 PROGRESS_EVERY_S = 10.0  # a CI log hears from a long test at least this often
 
 
+class PipeSafe(io.TextIOBase):
+    """Standard output that a reader going away (`conformance run | head`) cannot break: from then on what
+    is printed goes to /dev/null, and the run, its summary and its exit code carry on as if read."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        """Write through; once the pipe is broken, drop the text."""
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        """Flush through; once the pipe is broken, there is nothing left to flush."""
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def isatty(self) -> bool:
+        """Whether the stream is a terminal (rich decides colours and layout from it)."""
+        return self.stream.isatty()
+
+    def fileno(self) -> int:
+        """The stream's file descriptor."""
+        return self.stream.fileno()
+
+    def _silence(self) -> None:
+        # Python's advice for SIGPIPE: point the descriptor at /dev/null so no later flush (ours, or the
+        # interpreter's at exit) raises again.
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
+
+
 def console() -> Console:
     """The console every command prints to; outside a terminal a line is never wrapped or cut."""
-    out = Console(highlight=False, soft_wrap=False)
+    file = typing.cast(TextIO, PipeSafe(sys.stdout))
+    out = Console(file=file, highlight=False, soft_wrap=False)
     if not out.is_terminal:
-        out = Console(highlight=False, soft_wrap=True)
+        out = Console(file=file, highlight=False, soft_wrap=True)
     return out
 
 
