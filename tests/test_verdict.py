@@ -60,9 +60,8 @@ def test_a_hand_edited_summary_is_refused_by_every_consumer() -> None:
 def test_a_requirement_whose_test_ran_is_never_said_to_have_no_test() -> None:
     """A target answering 500 to every malformed token_expire: the requirement is not judged, and the reason
     says its test ran and what it got, not "no conformance test exercised it"."""
-    from conformance.engine import Exchange
     from conformance.inputs import Param
-    from conformance.model import Case
+    from conformance.model import Case, Exchange
     from conformance.verdict import NO_TEST_REASON, Coverage, not_exercised_reason
     from tests.test_engine import Scripted, make_run
 

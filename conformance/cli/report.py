@@ -142,13 +142,31 @@ def _path_option(
     metavar="FILE",
     help="Allure history file kept across runs (JSON lines): the report shows each requirement's trend.",
 )
+@click.option(
+    "--install-allure",
+    is_flag=True,
+    help="First install the pinned Allure into the user's cache (npm ci; needs Node.js 20 and npm).",
+)
 def report_command(
-    report_dir: Path, out: Path | None, baseline: Path | None, sign_key_env: str | None, history: Path | None
+    report_dir: Path,
+    out: Path | None,
+    baseline: Path | None,
+    sign_key_env: str | None,
+    history: Path | None,
+    install_allure: bool,
 ) -> None:
     """Build the Allure HTML report and the sign-off, then refresh the evidence manifest."""
     from conformance.reportdir import BASELINE_COPY, ReportDirError, locked
 
     signing_key = _signing_key(sign_key_env)  # before any work: a bad key is a usage error
+    if install_allure:
+        from conformance.report.html import ReportError
+        from conformance.report.html import install_allure as install
+
+        try:
+            click.echo(f"Allure: {install()}")
+        except ReportError as exc:
+            raise click.ClickException(str(exc)) from None
     if baseline is None and (report_dir / BASELINE_COPY).is_file():
         baseline = report_dir / BASELINE_COPY  # the run's own comparison: the sign-off keeps that section
     base = _load_summary(baseline) if baseline is not None else None  # and a malformed baseline refused

@@ -48,7 +48,12 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:  # 
 @run_options
 @click.option("-k", "keyword", default=None, metavar="EXPR", help="Only the conformance tests matching EXPR.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the verdict line.")
-def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Replay the demo cassettes installed with the suite (a recording of the embedded reference).",
+)
+def run_command(keyword: str | None, quiet: bool, demo: bool, **values: Any) -> int:
     """Run the conformance suite against --target, or replay --cassettes offline."""
     from conformance.cli.console import ProgressReporter, print_header, print_outcome
     from conformance.cli.hints import failure_hints
@@ -58,6 +63,8 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     # SIGTERM (CI cancelling a job) ends the run like Ctrl-C: an incomplete summary.json, exit 130.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
+        if demo:
+            values = {**values, "cassettes": _demo_cassettes(values)}
         options = resolve_options(values)  # command line > config file's [env.NAME] > config file > defaults
         with open_session(options, keyword=keyword) as session:
             session.check_partial_recording()
@@ -79,3 +86,16 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
     print_outcome(summary, report_dir=options.report_dir, quiet=quiet, hints=hints)
     append_step_summary(summary)  # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set
     return summary.exit_code
+
+
+def _demo_cassettes(values: dict[str, Any]) -> Path:
+    """The demo cassettes: packaged with the wheel (conformance/_cassettes), or a checkout's cassettes/."""
+    if values.get("target") is not None or values.get("cassettes") is not None:
+        raise ConfigError("--demo replays the demo cassettes: drop --target and --cassettes")
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "_cassettes", package.parent / "cassettes"):
+        if any(candidate.glob("*.yaml")):
+            return candidate
+    raise ConfigError(
+        "no demo cassettes are installed with this suite; reinstall it from its wheel (make dist)"
+    )
