@@ -134,9 +134,11 @@ def config_values(
         spec = _SPECS[name]
         where = f"{config.path}: {name}"
         if isinstance(value, str):
-            value = _substitute(value, where=where, environ=environ, secrets=secrets)
+            raw_text, value = value, _substitute(value, where=where, environ=environ, secrets=secrets)
             if any(key in value for key in keys):  # the message never shows the value
                 raise ConfigFileError(f"{where} holds the API key: the key is never kept in a config file")
+            if not value.strip() and _VARIABLE.search(raw_text):
+                continue  # an empty CI variable (an optional one not defined) leaves the option unset
         values[spec.field] = _typed(spec, value, where=where, base=config.path.parent)
     return values
 
