@@ -252,3 +252,13 @@ def test_verify_names_what_the_manifest_does_not_cover(signed_dir: Path, public_
     code, output = _verify(signed_dir, public_key_file)
     assert code == 0, output
     assert "not covered by the manifest (not evidence of this run): README.md, previous/" in output
+
+
+def test_a_signing_key_variable_may_name_a_file_holding_the_pem(tmp_path: Path, private_pem: str) -> None:
+    """A CI "File" variable (GitLab) holds the path of a file with the PEM, not the PEM itself."""
+    path = tmp_path / "signing-key.pem"
+    path.write_text(private_pem, encoding="utf-8")
+    from_file = load_private_key(KEY_VARIABLE, {KEY_VARIABLE: str(path)})
+    from_text = load_private_key(KEY_VARIABLE, {KEY_VARIABLE: private_pem})
+    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    assert from_file.public_key().public_bytes(*raw) == from_text.public_key().public_bytes(*raw)
