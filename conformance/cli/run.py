@@ -14,9 +14,11 @@ from conformance.config import CONFIG_SPECS, resolve_options
 from conformance.local import open_session
 from conformance.options import OPTION_SPECS
 from conformance.session import ConfigError
-from conformance.verdict import EXIT_UNREACHABLE, Verdict
+from conformance.verdict import EXIT_UNREACHABLE, EXIT_USAGE, Verdict
 
-ONE_LINE_EXITS = (EXIT_UNREACHABLE,)
+# The run could not judge the target as configured, or could not write its files (disk full): the cause
+# and the fix in one line, never a matrix of what it did not get to judge.
+ONE_LINE_EXITS = (EXIT_UNREACHABLE, EXIT_USAGE)
 
 
 def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
