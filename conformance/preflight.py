@@ -29,7 +29,8 @@ from conformance.redact import Redactor
 MAX_UNKNOWN_USERS_CHECKED = 5  # with the grant and one control: never more than 7 requests
 MESSAGE_CHARS = 80
 HTTP_UNAUTHORIZED = 401
-USER_REFUSALS = (403, 404)
+HTTP_NOT_FOUND = 404
+USER_REFUSALS = (403, HTTP_NOT_FOUND)
 RECONNECT_WAIT = 1.0  # a refused connection is tried once more after this long before the target is gone
 
 
@@ -77,9 +78,10 @@ def check_configuration(
             "(the API key; --api-key-env names another variable)"
         )
     if grant.status in USER_REFUSALS and (configured.user_id or configured.key_variable is not None):
+        where = " (a 404 may also mean no endpoint at --target)" if grant.status == HTTP_NOT_FOUND else ""
         raise ConfigurationRefused(
             f"the target refused user {users.user_id} for this key: {said}; check --user-id (a user the key "
-            f"may issue tokens for){_and_key(configured)}"
+            f"may issue tokens for){_and_key(configured)}{where}"
         )
     if not _granted(grant):
         return sent  # another refusal (400, 5xx ...) is not about the key or the user: the run judges it
@@ -105,7 +107,10 @@ def check_configuration(
 
 
 def _granted(exchange: Exchange) -> bool:
-    return exchange.answered and exchange.status is not None and 200 <= exchange.status < 300
+    """A 2xx carrying a token (a refusal some servers answer with 200 carries none)."""
+    if not exchange.answered or exchange.status is None or not 200 <= exchange.status < 300:
+        return False
+    return bool((xmldoc.parse(exchange.body).field("token") or "").strip())
 
 
 def _and_key(configured: Configured) -> str:

@@ -662,7 +662,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
         except (TargetRefused, CassetteError, ValueError) as exc:
             raise ConfigError(str(exc)) from None
         live = not plan.replay
-        sender = transport if plan.replay else AnswerWatch(FirstAnswerGuard(transport))
+        sender = AnswerWatch(FirstAnswerGuard(transport)) if live else transport
         if live:
             preflight(transport.url, timeout=options.timeout)
             _check_configuration(plan, sender)
@@ -731,7 +731,7 @@ def _check_configuration(plan: SessionPlan, sender: Sender) -> None:
         )
     except ConfigurationRefused as exc:
         raise ConfigError(str(exc)) from None
-    except TargetMisconfigured as exc:
+    except (TargetMisconfigured, TargetWentAway) as exc:
         raise ConfigError(str(exc), exit_code=EXIT_UNREACHABLE) from None
     except RequestBudgetExceeded as exc:
         raise ConfigError(str(exc)) from None
