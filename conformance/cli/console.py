@@ -232,6 +232,8 @@ def print_outcome(summary: Summary, *, report_dir: Path, quiet: bool, hints: Seq
             err.print(line, markup=False)
         if summary.facts.stopped_early:
             err.print(summary.facts.stopped_early, markup=False)
+        for line in waiver_lines(summary):
+            err.print(line, markup=False)
         out.print(f"[{VERDICT_STYLE[summary.verdict]}]{escape(verdict_line(summary))}[/]")
         return
     if out.is_terminal and out.width >= TABLE_FROM_WIDTH:
