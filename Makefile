@@ -13,7 +13,7 @@ RECORD_SEED := 20261128
 PYTEST_WORKERS ?= auto
 PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
-.PHONY: run test lint typecheck unit e2e bench report report-tools record selftest clean lock test-latest
+.PHONY: run test lint typecheck unit e2e bench report report-tools record selftest clean lock test-latest dist
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,12 @@ report: $(STAMP)
 # Re-record the bundled cassettes from the embedded reference target.
 record: $(STAMP)
 	$(BIN)/conformance run --target reference --record --seed $(RECORD_SEED)
+
+# The wheel CI installs anywhere (examples/ci/): the suite, its schemas, the demo cassettes, the Allure pin.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
+	@ls dist/*.whl
 
 selftest: $(STAMP)
 	$(BIN)/conformance selftest

@@ -166,12 +166,15 @@ def config_values(
         spec = _SPECS[name]
         where = f"{config.path}: {name}"
         if isinstance(value, str):
+            raw_text = value
             variables = [m.group(2) for m in _VARIABLE.finditer(value) if m.group(2)]
             if variables:  # the value came from the environment, through the file
                 source += " from " + ", ".join(f"${{{name}}}" for name in variables)
             value = _substitute(value, where=where, environ=environ, secrets=secrets)
             if any(key in value for key in keys):  # the message never shows the value
                 raise ConfigFileError(f"{where} holds the API key: the key is never kept in a config file")
+            if not value.strip() and _VARIABLE.search(raw_text):
+                continue  # an empty CI variable (an optional one not defined) leaves the option unset
         values[spec.field] = (_typed(spec, value, where=where, base=config.path.parent), source)
     return values
 

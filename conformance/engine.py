@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 
 MAX_FAILURES_KEPT = 5  # per requirement, with full evidence; the count keeps going
 MAX_CRASH_CHARS = 300  # of a crashed check's message, and of the case label beside it
+# Every (check, case class) a requirement failed with, up to this many: what --fail-on new compares with a
+# baseline; past it the set is marked incomplete and compares as new (never accepted unseen).
+MAX_FAILURE_CLASSES = 100
 # After this many transport errors in a row the target is not answering: stop instead of waiting out
 # a timeout for every remaining case (a 30 s stall would otherwise cost timeout x hundreds of requests).
 MAX_CONSECUTIVE_TRANSPORT_ERRORS = 3
@@ -93,6 +96,8 @@ class RequirementLedger:
     checks_run: int = 0
     failure_count: int = 0
     failures: list[FailureRecord] = field(default_factory=list)
+    failure_classes: set[tuple[str, str]] = field(default_factory=set)  # (check, Case.case_class)
+    classes_complete: bool = True  # False: more than MAX_FAILURE_CLASSES classes failed
 
 
 @dataclass
@@ -120,7 +125,7 @@ class Run:
         seed: int,
         settle: Callable[[Exchange], None] | None = None,
         observers: Sequence[Observer] = (),
-        abort_codes: dict[type[Exception], int] | None = None,
+        abort_codes: dict[type[Exception], int | None] | None = None,
         throttle_budget: float = DEFAULT_THROTTLE_BUDGET,
         sleep: Callable[[float], None] = time.sleep,
         after_exchange: Callable[[Run, Exchange], None] | None = None,
@@ -146,8 +151,9 @@ class Run:
         self.aborted: RunAborted | None = None
         # Checks that raised (suite defects, the first few): the run's verdict is then error, exit 5.
         self.check_crashes: list[str] = []
-        # Exceptions from the sender that end the run (a cassette miss, the request budget) -> exit code.
-        self.abort_codes: dict[type[Exception], int] = dict(abort_codes or {})
+        # Exceptions from the sender that end the run (a cassette miss, the request budget) -> exit code;
+        # None: the run merely stops early (the target went away) and its verdict follows from what it found.
+        self.abort_codes: dict[type[Exception], int | None] = dict(abort_codes or {})
         self._transport_errors_in_a_row = 0
         self.throttled = 0
         self.throttle_budget = throttle_budget  # seconds of waiting on throttling, run-wide
@@ -336,6 +342,11 @@ class Run:
         evidence: Callable[[], Evidence],
     ) -> None:
         entry.failure_count += 1
+        failure_class = (failure.check, exchange.case.case_class)
+        if len(entry.failure_classes) < MAX_FAILURE_CLASSES:
+            entry.failure_classes.add(failure_class)
+        elif failure_class not in entry.failure_classes:
+            entry.classes_complete = False
         if self.current_test:
             self.tests[self.current_test].failed_requirements.add(failure.requirement)
         if len(entry.failures) < MAX_FAILURES_KEPT:

@@ -43,9 +43,10 @@ def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:
     """Request and response with the key and tokens replaced and the body cut at MAX_BODY_CHARS."""
     return {
         "request": {
-            "method": "POST",
+            "method": exchange.case.method,
             "url": redactor.text(exchange.url),
             "form": [[_shown(name, redactor), _shown(value, redactor)] for name, value in exchange.case.form],
+            **request_channel(exchange.case),
         },
         "response": {
             "status": exchange.status,
@@ -60,21 +61,28 @@ def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:
     }
 
 
-def curl_command(case: Case, url: str, *, key_variable: str = DEFAULT_KEY_VARIABLE) -> str:
-    """One pasteable line that sends this case's form exactly (its method, in the query string when the
-    case sent it there, under the second client identity's headers when it was sent so); the key is read
-    from the environment."""
+def request_channel(case: Case) -> dict[str, Any]:
+    """How the case travelled, beyond method, URL and form (only what differs from a plain POST), and what
+    the contract expected of it: what `conformance rerun` needs to send and judge the same request again."""
+    channel: dict[str, Any] = {"expect": case.expect.value, "requirement": case.requirement}
+    if case.path_variant:
+        channel["path_variant"] = case.path_variant
     if case.form_in_query:
-        url = url.split("?", 1)[0]  # the form goes back there through -G
-    parts = [
-        "curl",
-        "-sS",
-        "-i",
-        "-X",
-        case.method,
-        *(["-G"] if case.form_in_query else []),
-        shlex.quote(url),
-    ]
+        channel["form_in_query"] = True
+    if case.fresh_connection:
+        channel["fresh_connection"] = True
+    return channel
+
+
+def curl_command(case: Case, url: str, *, key_variable: str = DEFAULT_KEY_VARIABLE) -> str:
+    """One pasteable line that sends this case exactly (method, URL, form in the body or the query, under the
+    second client identity's headers when it was sent so); the key is read from the environment. ``url`` is
+    the URL the case was sent to, as its evidence shows it."""
+    if case.form_in_query:  # the form goes back into the query through -G, with the key from the variable
+        sent_form = "?" + case.body(api_key=API_KEY_PLACEHOLDER).decode("ascii")
+        url = url.removesuffix(sent_form).removesuffix("&" + sent_form[1:])
+    method = ["-I"] if case.method == "HEAD" else ["-X", case.method]  # -X HEAD would wait for a body
+    parts = ["curl", "-sS", "-i", *(["-G"] if case.form_in_query else []), *method, shlex.quote(url)]
     if case.alternate_identity:
         parts += ["-H", "'Accept: application/xml'", "-H", "'Accept-Encoding: identity'"]
     for name, value in case.form:

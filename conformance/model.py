@@ -185,6 +185,17 @@ class Case:
             for name, value in self.form
         ]
 
+    @property
+    def case_class(self) -> str:
+        """The class of input this case stands for, not the value sent: what a baseline compares.
+
+        The input class that decides the expectation, the expectation, and how the case travels (method,
+        path variant, form in the query), e.g. ``LT-INPUT-EXPIRE-VALID:accept:POST``.
+        """
+        channel = [self.method, *([self.path_variant] if self.path_variant else [])]
+        channel += ["form-in-query"] if self.form_in_query else []
+        return f"{self.requirement}:{self.expect.value}:{'+'.join(channel)}"
+
     def __str__(self) -> str:
         return f"{self.label} [{self.expect.value}, {self.requirement}]"
 

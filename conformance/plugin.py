@@ -8,6 +8,7 @@ options below (which mirror the CLI's, both built from conformance.options.OPTIO
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib.util
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ PYTEST_BROKEN = {3: "internal error", 4: "usage error", PYTEST_NO_TESTS: "no tes
 KNOWN_CLASHES = {"--timeout": "pytest_timeout"}
 _STASH_SESSION = pytest.StashKey[Session]()
 _STASH_STACK = pytest.StashKey[contextlib.ExitStack]()
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG})
 
 
 @dataclass(eq=False)  # a plugin object: hashable by identity
@@ -45,6 +47,17 @@ class Watch:
     deselected: set[str] = field(default_factory=set)
     interrupted: bool = False
     suite_errors: list[str] = field(default_factory=list)
+    write_failed: str | None = None  # a file the run could not write (disk full, read-only, quota)
+
+    def pytest_internalerror(self, excinfo: pytest.ExceptionInfo[BaseException]) -> bool | None:
+        """A report file that cannot be written is one line (exit 2), not pages of INTERNALERROR."""
+        error = excinfo.value
+        if isinstance(error, OSError) and error.errno in WRITE_ERRNOS:
+            where = f" {error.filename}" if error.filename else ""
+            why = error.strerror or str(error)
+            self.write_failed = f"cannot write{where}: {why}; free space there or choose another --report-dir"
+            return True  # handled: pytest prints nothing more
+        return None
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
         """Tests left out by -k: what only they target is not exercised, and the summary says so."""
@@ -241,6 +254,8 @@ def _run_error(session: pytest.Session, conformance_session: Session) -> tuple[s
     """The run's error and exit code when pytest did not run the tests to the end, else (None, None)."""
     watch = session.config.stash[_STASH_WATCH]
     status = int(session.exitstatus)
+    if watch.write_failed is not None:
+        return watch.write_failed, EXIT_USAGE
     if watch.interrupted or (status == PYTEST_INTERRUPTED and conformance_session.run.aborted is None):
         return "interrupted before the run completed", EXIT_INTERRUPTED
     if status == PYTEST_NO_TESTS and conformance_session.keyword:

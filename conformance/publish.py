@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from conformance.files import WriteFailed
+from conformance.files import WriteFailed, write_atomic
 from conformance.leaks import guard_files
 from conformance.report.allure import (
     environment_of,
@@ -17,6 +17,7 @@ from conformance.report.junit import write_junit
 from conformance.report.manifest import write_manifest
 from conformance.report.seed import write_seed_excerpt
 from conformance.report.signoff import write_signoff
+from conformance.reportdir import BASELINE_COPY
 from conformance.session import ConfigError, Session
 from conformance.summary import Summary, SummaryError, read_summary
 
@@ -72,6 +73,9 @@ def publish(session: Session, summary: Summary) -> None:
         write_environment(results, environment_of(summary))
         write_categories(results)
     write_junit(report_dir / "junit.xml", summary)  # per requirement, over pytest's per-test file
-    write_signoff(report_dir, summary, baseline=load_baseline(session.options.baseline))
+    baseline = load_baseline(session.options.baseline)
+    if baseline is not None:  # kept beside the run: `conformance report` rebuilds the same sign-off from it
+        write_atomic(report_dir / BASELINE_COPY, baseline.to_json())
+    write_signoff(report_dir, summary, baseline=baseline)
     write_seed_excerpt(report_dir)  # so the reports' seed line links resolve offline
     write_manifest(report_dir)

@@ -9,9 +9,11 @@ runs. A recorded request the classifier cannot rebuild byte for byte ends the ru
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlencode
 
 from conformance.cassettes.errors import CassetteMiss
 from conformance.cassettes.format import Interaction
@@ -22,8 +24,11 @@ from conformance.violations import ContractViolation, RunAborted
 
 if TYPE_CHECKING:
     from conformance.cassettes.book import CassetteBook
+    from conformance.cassettes.format import CassetteHeader
+    from conformance.inputs import Users
 
 FORM_FIELDS = ("api_key", "user_id", "token_expire")
+_DIGIT_RUN = re.compile(r"(?<![0-9])(0*)([1-9][0-9]{0,18})(?![0-9])")  # a user ID: at most 19 digits
 
 
 class Run(Protocol):
@@ -33,7 +38,7 @@ class Run(Protocol):
     seed: int
     requests: int
     aborted: RunAborted | None
-    abort_codes: dict[type[Exception], int]
+    abort_codes: dict[type[Exception], int | None]
 
     def expect(self, case: Case) -> Exchange: ...
 
@@ -48,11 +53,21 @@ class RecordedInputs:
         *,
         target: str | None,
         sent: Callable[[], int],
+        users: Mapping[int, int] | None = None,
     ) -> None:
         self.path = path
         self.target = target
         self._interactions = interactions
         self._sent = sent  # how many requests the test has sent so far (its explicit cases)
+        self.users = dict(users or {})  # diff's live side: recorded user ID -> the live target's
+
+    def body(self, interaction: Interaction) -> bytes:
+        """The recorded form, its user IDs mapped onto the live target's (in every recorded spelling)."""
+        if not self.users:
+            return interaction.body
+        pairs = parse_pairs(interaction.body.decode("utf-8", "surrogateescape"))
+        mapped = [(n, _map_user(v, self.users) if n == "user_id" else v) for n, v in pairs]
+        return urlencode(mapped, encoding="utf-8", errors="surrogateescape").encode("ascii")
 
     def __iter__(self) -> Iterator[tuple[int, Interaction]]:
         # Re-synchronised before each input with what the test has sent so far: the engine's own
@@ -65,16 +80,39 @@ class RecordedInputs:
             yield index + 1, self._interactions[index]
 
 
-def recorded_inputs(book: CassetteBook, name: str, run: Run) -> RecordedInputs:
-    """The recorded inputs of test ``name`` for ``run``, counted from the requests it sends from now on."""
+def recorded_inputs(book: CassetteBook, name: str, run: Run, *, map_users: bool = False) -> RecordedInputs:
+    """The recorded inputs of test ``name`` for ``run``, counted from the requests it sends from now on.
+
+    ``map_users`` (diff's live side): the recording's users become the run's, so a recording made with
+    other users is sent to another deployment as the same classes of input.
+    """
     loaded = book.loaded(name)
     start = run.requests
+    users = user_mapping(loaded.header, run.builder.users) if map_users and loaded is not None else {}
     return RecordedInputs(
         book.path_for(name),
         loaded.interactions if loaded is not None else (),
         target=loaded.header.target if loaded is not None else None,
         sent=lambda: run.requests - start,
+        users=users,
     )
+
+
+def user_mapping(header: CassetteHeader, live: Users) -> dict[int, int]:
+    """Each user the recording named -> the live run's user in the same role (only those that differ)."""
+    pairs = [(header.user_id, live.user_id), (header.foreign_user_id, live.foreign_user_id)]
+    pairs += list(zip(header.unknown_user_ids, live.unknown_user_ids, strict=False))
+    return {old: new for old, new in pairs if old is not None and new is not None and old != new}
+
+
+def _map_user(value: str, users: Mapping[int, int]) -> str:
+    """``value`` with each digit run naming a recorded user (leading zeros kept) naming the live one."""
+
+    def swap(match: re.Match[str]) -> str:
+        live = users.get(int(match.group(2)))
+        return match.group(0) if live is None else f"{match.group(1)}{live}"
+
+    return _DIGIT_RUN.sub(swap, value)
 
 
 def case_from_form(builder: CaseBuilder, body: bytes, *, vary: str) -> Case:
@@ -107,7 +145,7 @@ def rejudge(run: Run, recorded: RecordedInputs, *, label: str) -> None:
     judged = 0
     for number, interaction in recorded:
         try:
-            case = case_from_form(run.builder, interaction.body, vary=label)
+            case = case_from_form(run.builder, recorded.body(interaction), vary=label)
         except ValueError as exc:
             miss = CassetteMiss(
                 recorded.path,

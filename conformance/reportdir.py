@@ -29,9 +29,11 @@ LOCK_NAME = ".conformance.lock"
 PREVIOUS_NAME = "previous"
 PREVIOUS_MARKER = ".conformance-previous"  # previous/ is replaced only when it carries this marker
 MANIFEST_NAME = "MANIFEST.sha256"
+BASELINE_COPY = "baseline.json"  # the --baseline a run compared with, so `conformance report` can again
 # Everything a run or `conformance report` writes at the top of the report directory.
 REPORT_ENTRIES = (
     "summary.json",
+    BASELINE_COPY,
     "junit.xml",
     "signoff.md",
     "signoff.html",

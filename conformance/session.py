@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import os
 import random
+import shlex
 import socket
 import subprocess
 import time
@@ -35,7 +36,7 @@ from conformance.cassettes.agreement import (
 )
 from conformance.cassettes.seal import NOT_SEALED
 from conformance.checks import CheckContext
-from conformance.engine import Observer, Run
+from conformance.engine import Observer, Run, Sender
 from conformance.entropy import token_entropy_summary
 from conformance.files import SummaryUnreadable, load_summary
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users, sentinel_cases
@@ -49,6 +50,13 @@ from conformance.options import (
     DEFAULT_MAX_EXAMPLES,
     REFERENCE_TARGET,
     RunOptions,
+)
+from conformance.preflight import (
+    AnswerWatch,
+    ConfigurationRefused,
+    Configured,
+    TargetWentAway,
+    check_configuration,
 )
 from conformance.printable import printable
 from conformance.profile import Profile, ProfileError, load_profile
@@ -88,7 +96,7 @@ from conformance.verdict import (
     EXIT_USAGE,
     Coverage,
 )
-from conformance.waivers import WaiverError, WaiverSet, load_waivers
+from conformance.waivers import WaiverError, WaiverSet, did_you_mean, load_waivers
 
 MAX_EXAMPLES_LIMIT = 100_000
 # A recording replaces the old set only after a run that judged the target to the end (exit 6 included: a
@@ -166,7 +174,9 @@ class Session:
                     observers = [*observers, cassette]
             replaying = self.book is not None and self.book.mode == "replay"
             source = self.book if replaying else self.recorded_inputs
-            recorded = None if source is None else recorded_inputs(source, nodeid, self.run)
+            recorded = None
+            if source is not None:
+                recorded = recorded_inputs(source, nodeid, self.run, map_users=not replaying)
             stack.enter_context(self.run.test(nodeid, settle=settle, recorded=recorded, observers=observers))
             if isinstance(self.run.after_exchange, Sentinels):
                 self.run.after_exchange.begin(nodeid)
@@ -248,7 +258,7 @@ class Session:
             facts=facts,
             error=error,
             error_code=error_code,
-            replay_command=f"conformance run --cassettes {self.options.cassettes}",
+            replay_command=self.replay_command(),
             key_variable=self.key_variable,
             coverage=Coverage(
                 targets=dict(targets or {}),
@@ -271,6 +281,13 @@ class Session:
         if self.recording_complete and summary.exit_code in RECORDING_KEPT_EXITS:
             self.book.commit()
         self.book.discard()
+
+    def replay_command(self) -> str:
+        """How to replay this run's failures from its cassettes; "" when it has none (a live run)."""
+        if self.book is None:
+            return ""
+        profile = f" --profile {shlex.quote(str(self.options.profile))}" if self.options.profile else ""
+        return f"conformance run --cassettes {shlex.quote(str(self.options.cassettes))}{profile}"
 
     def _shown_target_version(self) -> str | None:
         seen = self.target_version
@@ -433,8 +450,9 @@ def not_applicable_reasons(values: tuple[str, ...]) -> dict[str, str]:
         rid, _, reason = value.partition("=")
         rid, reason = rid.strip(), reason.strip().strip('"').strip()
         if rid not in REQUIREMENTS_BY_ID:
+            hint = did_you_mean(rid, REQUIREMENTS_BY_ID)
             raise ConfigError(
-                f"--not-applicable {value!r}: unknown requirement {rid!r}; "
+                f"--not-applicable {value!r}: unknown requirement {rid!r}{hint}; "
                 "list them with `conformance catalogue`"
             )
         if not reason:
@@ -781,18 +799,20 @@ def start(plan: SessionPlan) -> Iterator[Session]:
             )
         except (TargetRefused, CassetteError, ValueError) as exc:
             raise ConfigError(str(exc)) from None
-        if not plan.replay:
+        live = not plan.replay
+        sender = AnswerWatch(FirstAnswerGuard(transport)) if live else transport
+        if live:
             preflight(transport.url, timeout=options.timeout)
+            _check_configuration(plan, sender)
         recorded_inputs: CassetteBook | None = None
         if plan.inputs_from is not None:
             recorded_inputs = CassetteBook(plan.inputs_from, mode="replay")
-        live = not plan.replay
         builder = CaseBuilder(
             users=plan.users, profile=plan.profile, valid_key_in_query=transport.key_in_query
         )
         version = VersionWatch()
         run = Run(
-            sender=FirstAnswerGuard(transport) if live else transport,
+            sender=sender,
             context=CheckContext(
                 profile=plan.profile,
                 api_key=plan.api_key,
@@ -808,6 +828,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
                 CassetteError: EXIT_CASSETTE_MISS,
                 RequestBudgetExceeded: EXIT_USAGE,
                 TargetMisconfigured: EXIT_UNREACHABLE,
+                TargetWentAway: None,  # stopped early: incomplete, unless something failed before
             },
             throttle_budget=options.max_throttle_wait,
             # replay: the recorded answers come without waiting
@@ -836,6 +857,28 @@ def start(plan: SessionPlan) -> Iterator[Session]:
         )
         session.mark_started()
         yield session
+
+
+def _check_configuration(plan: SessionPlan, sender: Sender) -> None:
+    """The preflight (conformance.preflight): a wrong key or user is exit 2 before the run explores."""
+    options = plan.options
+    try:
+        check_configuration(
+            sender.send,
+            builder=CaseBuilder(users=plan.users, profile=plan.profile),
+            configured=Configured(
+                key_variable=options.api_key_env if _keyed(options) else None,
+                user_id=options.user_id is not None,
+                unknown_user_ids=bool(options.unknown_user_id) or _keyed(options),
+            ),
+            redactor=Redactor(secrets=[plan.api_key, *key_probe_secrets(plan.api_key)]),
+        )
+    except ConfigurationRefused as exc:
+        raise ConfigError(str(exc)) from None
+    except (TargetMisconfigured, TargetWentAway) as exc:
+        raise ConfigError(str(exc), exit_code=EXIT_UNREACHABLE) from None
+    except RequestBudgetExceeded as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _no_wait(_seconds: float) -> None:
@@ -899,7 +942,7 @@ def check_recording(
     """Replay: the options must agree with the recording (else exit 2); its age, checked (see agreement)."""
     mismatches = option_mismatches(header, options=options, profile=profile, suite_version=__version__)
     if mismatches:
-        raise ConfigError(mismatch_message(header, mismatches))
+        raise ConfigError(mismatch_message(header, mismatches, options=options))
     if options.max_cassette_age < 0:
         raise ConfigError("--max-cassette-age must be a number of days, 0 or more")
     now = dt.datetime.now(dt.UTC) if now is None else now

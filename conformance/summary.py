@@ -114,6 +114,18 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class FailureClass:
+    """A kind of failure of a requirement: its check and the class of the case (``Case.case_class``)."""
+
+    check: str
+    case_class: str
+
+    def document(self) -> JSON:
+        """This class as summary.json writes it."""
+        return {"check": self.check, "case_class": self.case_class}
+
+
+@dataclass(frozen=True)
 class RequirementResult:
     """One requirement of the catalogue as the run judged it."""
 
@@ -129,6 +141,9 @@ class RequirementResult:
     failure_count: int = 0  # all failures; ``failures`` keeps the first few
     ambiguities: tuple[str, ...] = ()
     failures: tuple[Failure, ...] = ()
+    # Every (check, case class) that failed, not only the kept examples: what --fail-on new compares.
+    failure_classes: tuple[FailureClass, ...] = ()
+    failure_classes_complete: bool = True  # False: more classes failed than the run keeps
 
     @property
     def waived(self) -> bool:
@@ -151,6 +166,8 @@ class RequirementResult:
             "waived": self.waived,
             "ambiguities": list(self.ambiguities),
             "failures": [f.document() for f in self.failures],
+            "failure_classes": [c.document() for c in self.failure_classes],
+            "failure_classes_complete": self.failure_classes_complete,
         }
 
 
@@ -496,10 +513,18 @@ def build_summary(
         entry = run.ledger[req.id]
         exempt = req.id in coverage.not_applicable
         waived_by = [
-            waivers.waiver_for(req.id, record.failure.check, record.case.label) for record in entry.failures
+            waivers.waiver_for(
+                req.id, record.failure.check, record.case.label, case_class=record.case.case_class
+            )
+            for record in entry.failures
         ]
-        # Only the first failures are kept: the rest are covered only by a waiver of the whole requirement.
-        all_seen = entry.failure_count == len(entry.failures) or waivers.covers_whole(req.id)
+        # Only the first failures are kept: the rest are covered by a waiver of the whole requirement, or
+        # by the baseline when it knows every class of failure the requirement had (--fail-on new).
+        all_seen = (
+            entry.failure_count == len(entry.failures)
+            or waivers.covers_whole(req.id)
+            or (entry.classes_complete and waivers.baseline_knows(req.id, entry.failure_classes))
+        )
         waived = bool(waived_by) and all(w is not None for w in waived_by) and all_seen
         outcome = requirement_outcome(entry, req.level, exempt=exempt, waived=waived)
         reason: str | None = None
@@ -525,7 +550,9 @@ def build_summary(
                     evidence=_plain(record.evidence),
                     reproduce=Reproduce(
                         curl=curl_command(record.case, url, key_variable=key_variable),
-                        replay=f"{replay_command} -k {test_name}" if test_name else replay_command,
+                        replay=f"{replay_command} -k {test_name}"
+                        if replay_command and test_name
+                        else replay_command,
                     ),
                 )
             )
@@ -543,6 +570,8 @@ def build_summary(
                 failure_count=entry.failure_count,
                 ambiguities=tuple(req.ambiguities),
                 failures=tuple(failures),
+                failure_classes=tuple(FailureClass(*c) for c in sorted(entry.failure_classes)),
+                failure_classes_complete=entry.classes_complete,
             )
         )
     exercised: dict[str, list[str]] = {}

@@ -21,6 +21,8 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypedDict, TypeVar
 
+from conformance.model import Expect
+
 T = TypeVar("T")
 
 # Field metadata the decoder reads (``dataclasses.field(metadata={...})``).
@@ -125,6 +127,11 @@ class EvidenceRequest(_EvidenceRequest, total=False):
 
     method: str
     url: str
+    expect: Expect  # what the contract expected of the case, and the input class that decided it
+    requirement: str
+    path_variant: str  # how the case travelled, when not as a plain POST (evidence.request_channel)
+    form_in_query: bool
+    fresh_connection: bool
 
 
 class EvidenceResponse(TypedDict, total=False):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -154,4 +155,10 @@ def not_exercised_reason(requirement_id: str, run: Run, coverage: Coverage) -> s
         return f"not selected by -k {coverage.keyword!r}: {', '.join(sorted(left_out))}"
     if targeting and all(run.tests.get(n) is None for n in targeting):
         return f"its test did not run: {', '.join(sorted(n.rsplit('::', 1)[-1] for n in targeting))}"
+    ran = [n for n in targeting if n in run.tests]
+    if ran:  # it ran: say so, and what it got instead of an answer the requirement's checks could judge
+        answers = Counter(note.outcome for note in run.log if note.test in ran)
+        got = ", ".join(f"{outcome} x{count}" for outcome, count in answers.most_common(3)) or "no request"
+        names = ", ".join(sorted(f"{n.rsplit('::', 1)[-1]} ({run.tests[n].outcome})" for n in ran))
+        return f"its test ran but no answer could be judged for it: {names}; answers: {got}"
     return NO_TEST_REASON

@@ -13,14 +13,16 @@ A waivers file (``--waivers FILE``, TOML) holds ``[[waiver]]`` tables::
     not_applicable = false            # true: declare the requirement not applicable, with the reason
 
 A waived failure keeps its evidence; a requirement whose every failure is waived is ``waived`` and the run
-is ``conformant with waivers``. With ``--fail-on new`` and ``--baseline``, a failure whose requirement and
-check already failed in the baseline is accepted the same way (waiver ``baseline``). The verdict rule
+is ``conformant with waivers``. With ``--fail-on new`` and ``--baseline``, a failure whose requirement,
+check and case class (``Case.case_class``) already failed in the baseline is accepted the same way (waiver
+``baseline``): however many cases fail, a class the baseline had is not new. The verdict rule
 itself stays in ``verdict.verdict_of``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -92,7 +94,8 @@ class WaiverSet:
 
     waivers: tuple[Waiver, ...] = ()
     today: dt.date = field(default_factory=dt.date.today)
-    known_failures: frozenset[tuple[str, str]] = frozenset()  # (requirement, check) failing in the baseline
+    # (requirement, check, case class) failing in the baseline; class None: any (an older baseline's)
+    known_failures: frozenset[tuple[str, str, str | None]] = frozenset()
     source: str | None = None
     fail_on_new: bool = False
     used: set[int] = field(default_factory=set)
@@ -112,15 +115,27 @@ class WaiverSet:
                 )
         return out
 
-    def waiver_for(self, requirement: str, check: str, case: str) -> str | None:
+    def waiver_for(
+        self, requirement: str, check: str, case: str, *, case_class: str | None = None
+    ) -> str | None:
         """The label of the first unexpired waiver (or the baseline) that accepts this failure, else None."""
         for i, waiver in self.active():
             if waiver.matches(requirement, check, case):
                 self.used.add(i)
                 return waiver.label
-        if (requirement, check) in self.known_failures:
+        if self._known(requirement, check, case_class):
             return BASELINE_WAIVER
         return None
+
+    def baseline_knows(self, requirement: str, classes: Iterable[tuple[str, str]]) -> bool:
+        """Did the baseline fail ``requirement`` with every one of these (check, case class)?"""
+        return all(self._known(requirement, check, case_class) for check, case_class in classes)
+
+    def _known(self, requirement: str, check: str, case_class: str | None) -> bool:
+        known = self.known_failures
+        return (requirement, check, None) in known or (
+            case_class is not None and (requirement, check, case_class) in known
+        )
 
     def covers_whole(self, requirement: str) -> bool:
         """Is there an unexpired waiver of every failure of ``requirement`` (no check or case filter)?"""
@@ -168,8 +183,9 @@ def _waiver(table: Mapping[str, Any], n: int, source: str) -> Waiver:
     where = f"{source}, waiver {n}"
     unknown = set(table) - set(_REQUIRED) - set(_OPTIONAL)
     if unknown:
+        hint = did_you_mean(sorted(unknown)[0], _REQUIRED + _OPTIONAL)
         raise WaiverError(
-            f"{where}: unknown key(s) {sorted(unknown)}; allowed: {', '.join(_REQUIRED + _OPTIONAL)}"
+            f"{where}: unknown key(s) {sorted(unknown)}{hint}; allowed: {', '.join(_REQUIRED + _OPTIONAL)}"
         )
     missing = [key for key in _REQUIRED if key not in table or table[key] in ("", None)]
     if missing:
@@ -179,7 +195,8 @@ def _waiver(table: Mapping[str, Any], n: int, source: str) -> Waiver:
     requirement = str(table["requirement"])
     if requirement not in REQUIREMENTS_BY_ID:
         raise WaiverError(
-            f"{where}: unknown requirement {requirement!r}; list them with `conformance catalogue`"
+            f"{where}: unknown requirement {requirement!r}{did_you_mean(requirement, REQUIREMENTS_BY_ID)}; "
+            "list them with `conformance catalogue`"
         )
     expires = table["expires"]
     if isinstance(expires, dt.datetime) or not isinstance(expires, dt.date):
@@ -204,14 +221,36 @@ def _waiver(table: Mapping[str, Any], n: int, source: str) -> Waiver:
     )
 
 
-def baseline_failures(document: Mapping[str, Any]) -> frozenset[tuple[str, str]]:
-    """(requirement, check) of every failure a baseline summary.json records."""
-    known: set[tuple[str, str]] = set()
+def did_you_mean(typed: str, known: Iterable[str]) -> str:
+    """' (did you mean 'X'?)' for the closest known spelling of a typo, else ''."""
+    close = difflib.get_close_matches(typed, list(known), n=1, cutoff=0.6)
+    if not close:
+        close = difflib.get_close_matches(typed.upper(), list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def baseline_failures(document: Mapping[str, Any]) -> frozenset[tuple[str, str, str | None]]:
+    """(requirement, check, case class) of every failure class a baseline summary.json records.
+
+    A summary written before failure classes were recorded names only the kept examples' checks: each
+    is taken for every case class (None).
+    """
+    known: set[tuple[str, str, str | None]] = set()
     for req in document.get("requirements") or []:
-        if isinstance(req, Mapping):
-            for failure in req.get("failures") or []:
-                if isinstance(failure, Mapping):
-                    known.add((str(req.get("id")), str(failure.get("check"))))
+        if not isinstance(req, Mapping):
+            continue
+        rid = str(req.get("id"))
+        classes = req.get("failure_classes")
+        if isinstance(classes, list):
+            known |= {
+                (rid, str(c.get("check")), str(c.get("case_class")))
+                for c in classes
+                if isinstance(c, Mapping)
+            }
+            continue
+        for failure in req.get("failures") or []:
+            if isinstance(failure, Mapping):
+                known.add((rid, str(failure.get("check")), None))
     return frozenset(known)
 
 
@@ -230,7 +269,7 @@ def load_waivers(
         except InputUnreadable as exc:
             raise WaiverError(str(exc)) from None
         waivers = parse_waivers(text, source=f"--waivers {path}")
-    known: frozenset[tuple[str, str]] = frozenset()
+    known: frozenset[tuple[str, str, str | None]] = frozenset()
     if fail_on not in (None, *FAIL_ON_CHOICES):
         raise WaiverError(f"--fail-on {fail_on!r}: use one of {', '.join(FAIL_ON_CHOICES)}")
     if fail_on == FAIL_ON_NEW:

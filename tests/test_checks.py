@@ -513,3 +513,36 @@ def test_a_redirect_failure_names_the_location_without_its_credential(name: str)
     assert any(
         "Location '" in text and (" with a query" in text or " with a fragment" in text) for text in texts
     )
+
+
+def test_one_wrong_expire_is_one_defect_not_also_a_path_variants(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server answering its path variants like the endpoint, with the same +3600 s in <expire> on both:
+    one defect, LT-EXPIRE-CONSISTENT; the variants do answer like the endpoint (LT-HTTP-PATH-VARIANT)."""
+    import json
+
+    from conformance.cli import main
+    from conformance.reference import REFERENCE_API_KEY, ReferenceServer
+    from conformance.reference.faults import get_fault
+
+    late = get_fault("expire_one_hour_late").behaviour
+
+    class LateEverywhere(late):  # type: ignore[misc, valid-type]
+        ROUTES_ELSEWHERE = True
+
+        def route(self, method: str, target: str, body: bytes, now: float) -> Any:
+            return self.handle(body, now) if method == "POST" else None
+
+    monkeypatch.setenv("CONFORMANCE_API_KEY", REFERENCE_API_KEY)
+    reports = tmp_path / "r"
+    with ReferenceServer(behaviour=LateEverywhere) as server:
+        main(["run", "--target", server.url, "--user-id", "12345", "--foreign-user-id", "54321", "-q",
+              "--seed", "1", "--max-examples", "5", "--report-dir", str(reports),
+              "-k", "test_other_methods_and_paths_issue_no_token or test_valid_request"])  # fmt: skip
+    outcomes = {
+        r["id"]: r["outcome"]
+        for r in json.loads((reports / "summary.json").read_text(encoding="utf-8"))["requirements"]
+    }
+    assert outcomes["LT-EXPIRE-CONSISTENT"] == "failed"
+    assert outcomes["LT-HTTP-PATH-VARIANT"] == "passed"

@@ -13,6 +13,8 @@ from conformance.cli.diff import DIFF_EXIT_CODES
 from conformance.drift import Change, compare, exchange_changes, requirement_changes
 from conformance.engine import ExchangeNote
 from conformance.files import write_atomic
+from conformance.reference import REFERENCE_API_KEY, ReferenceServer
+from conformance.reference.behaviour import Behaviour, Rejection
 from tests.cli_support import ROOT, conformance, small_profile, small_run
 
 
@@ -107,12 +109,48 @@ def test_diff_against_a_fault_lists_the_requirement_first_and_no_unsent_noise(tm
 
 
 @pytest.mark.e2e
-def test_an_option_differing_from_the_recording_is_an_error_not_drift() -> None:
-    result = conformance("diff", "--target", "reference", "--user-id", "999")
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--user-id", "999"), "the recording has a foreign user (54321); name the live target's with"),
+        (("--unknown-user-id", "7", "--unknown-user-id", "8"), "give as many --unknown-user-id"),
+    ],
+)
+def test_users_the_recording_cannot_be_mapped_onto_are_refused_up_front(
+    args: tuple[str, ...], message: str
+) -> None:
+    result = conformance("diff", "--target", "reference", *args)
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
-    assert "recorded side" in line and "--user-id 999 but the recording used 12345" in line
+    assert "live side" in line and message in line
+
+
+class OtherDeployment(Behaviour):
+    """The reference's contract with other users: 1001 in the key's scope, 2002 another key's."""
+
+    def authenticate(self, api_key: str | None) -> frozenset[int]:
+        super().authenticate(api_key)
+        return frozenset({1001}) if api_key == REFERENCE_API_KEY else frozenset({2002})
+
+    def authorize(self, user_id: int, scope: frozenset[int]) -> None:
+        if user_id not in (1001, 2002):
+            raise Rejection(404, "the user does not exist")
+        if user_id not in scope:
+            raise Rejection(403, "the api_key has no access to this user")
+
+
+@pytest.mark.e2e
+def test_diff_against_another_deployment_maps_the_recording_onto_its_users() -> None:
+    """conformance diff --target URL --user-id 1001 --foreign-user-id 2002 (the bundled recording was made
+    with 12345 and 54321, who do not exist there) → no drift: the recorded inputs name the live users."""
+    with ReferenceServer(behaviour=OtherDeployment) as server:
+        result = conformance(
+            "diff", "--target", server.url, "--user-id", "1001", "--foreign-user-id", "2002",
+            env={"CONFORMANCE_API_KEY": REFERENCE_API_KEY},
+        )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no drift" in result.stdout
 
 
 @pytest.mark.e2e

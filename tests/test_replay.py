@@ -275,7 +275,8 @@ def test_old_cassettes_can_be_an_error(tmp_path: Path, small_recording: tuple[Pa
     )
     quiet = conformance(*args, "-q", offline=True)
     assert quiet.returncode == 0
-    assert "Warning: the cassettes are 10 days old" in quiet.stdout
+    assert "Warning: the cassettes are 10 days old" in quiet.stderr  # -q: stdout is the verdict line
+    assert quiet.stdout.splitlines() == [quiet.stdout.strip()]
     result = conformance(*args, "--strict-cassette-age", offline=True)
     assert result.returncode == 2, result.stdout + result.stderr
     assert "the cassettes are 10 days old" in result.stderr and "--max-cassette-age 5" in result.stderr

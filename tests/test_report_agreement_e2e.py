@@ -29,7 +29,7 @@ def _run(report_dir: Path, *extra: str, env: dict[str, str] | None = None) -> tu
     small = small_run(report_dir.parent)
     done = conformance(*RUN, *small, "--report-dir", str(report_dir), *extra, env=env)
     assert done.returncode in (0, 1), done.stdout + done.stderr
-    return done.returncode, done.stdout, summary(report_dir)
+    return done.returncode, done.stdout + done.stderr, summary(report_dir)  # -q: waiver lines on stderr
 
 
 @pytest.fixture(scope="module")

@@ -458,3 +458,21 @@ def test_a_suite_error_is_one_broken_result(tmp_path: Path) -> None:
     write_categories(tmp_path)
     categories = json.loads((tmp_path / CATEGORIES_FILE).read_text(encoding="utf-8"))
     assert _allure3_category(categories, result["statusDetails"]["message"], "broken") == "Cassette misses"
+
+
+def test_each_requirement_result_lasts_the_time_of_the_tests_that_judged_it(tmp_path: Path) -> None:
+    """conformance run → per-requirement Allure results with their own durations, not the whole run's."""
+    from conformance.cli import main
+
+    reports = tmp_path / "r"
+    assert main(["run", "--target", "reference", "--seed", "1", "--max-examples", "5", "-q",
+                 "-k", "test_valid_request_is_granted or test_token_expire_generated",
+                 "--report-dir", str(reports)]) == 6  # fmt: skip
+    results = [
+        json.loads(p.read_text(encoding="utf-8")) for p in (reports / "allure-results").glob("*-result.json")
+    ]
+    spans = {r["name"]: (r["start"], r["stop"]) for r in results}
+    run = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
+    durations = {name: stop - start for name, (start, stop) in spans.items()}
+    assert len(set(durations.values())) > 2, durations  # not one whole-run duration for all
+    assert all(0 <= d <= run["duration_s"] * 1000 + 1000 for d in durations.values())

@@ -235,3 +235,30 @@ def test_report_with_an_unset_key_variable_exits_2_before_building(tmp_path: Pat
         "conformance: error: $NO_SUCH_KEY_VARIABLE is not set or empty: "
         "set it to an Ed25519 private key in PEM"
     )
+
+
+def test_verify_without_a_public_key_says_a_present_signature_was_not_checked(signed_dir: Path) -> None:
+    """conformance verify reports (signed, no --public-key) → exit 0, but the signature is named unchecked."""
+    result = CliRunner().invoke(verify_command, [str(signed_dir)])
+    assert result.exit_code == 0, result.output
+    assert "MANIFEST.sha256.sig is present but NOT checked; pass --public-key FILE" in result.output
+
+
+def test_verify_names_what_the_manifest_does_not_cover(signed_dir: Path, public_key_file: Path) -> None:
+    """An earlier run's previous/ and the folder README are not evidence: verify says so."""
+    (signed_dir / "previous").mkdir()
+    (signed_dir / "previous" / "summary.json").write_text("{}", encoding="utf-8")
+    (signed_dir / "README.md").write_text("notes\n", encoding="utf-8")
+    code, output = _verify(signed_dir, public_key_file)
+    assert code == 0, output
+    assert "not covered by the manifest (not evidence of this run): README.md, previous/" in output
+
+
+def test_a_signing_key_variable_may_name_a_file_holding_the_pem(tmp_path: Path, private_pem: str) -> None:
+    """A CI "File" variable (GitLab) holds the path of a file with the PEM, not the PEM itself."""
+    path = tmp_path / "signing-key.pem"
+    path.write_text(private_pem, encoding="utf-8")
+    from_file = load_private_key(KEY_VARIABLE, {KEY_VARIABLE: str(path)})
+    from_text = load_private_key(KEY_VARIABLE, {KEY_VARIABLE: private_pem})
+    raw = serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    assert from_file.public_key().public_bytes(*raw) == from_text.public_key().public_bytes(*raw)

@@ -21,7 +21,7 @@ FAULT = "token_expire_59_accepted"
 def test_classification(failed: int, classification: str) -> None:
     case = Case(label="c", form=(), expect=Expect.REJECT, requirement="LT-INPUT-EXPIRE-RANGE")
     target = Target("LT-INPUT-EXPIRE-RANGE", "input_outcome", case)
-    assert Verdict(target, failed, 3).classification == classification
+    assert Verdict(target, failed, 3, passed=3 - failed).classification == classification
 
 
 @pytest.fixture(scope="module")
@@ -82,3 +82,61 @@ def test_bad_input_is_one_line_exit_2(failing_summary: Path, args: list[str], me
     assert done.returncode == 2
     assert done.stderr.startswith(message)
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("failed", "passed", "classification"),
+    [(0, 3, "fixed"), (0, 2, "unconfirmed"), (0, 0, "unconfirmed"), (1, 2, "intermittent")],
+)
+def test_fixed_only_when_the_same_check_passed_every_time(
+    failed: int, passed: int, classification: str
+) -> None:
+    case = Case(label="c", form=(), expect=Expect.REJECT, requirement="LT-INPUT-EXPIRE-RANGE")
+    target = Target("LT-INPUT-EXPIRE-RANGE", "input_outcome", case)
+    assert Verdict(target, failed, 3, passed).classification == classification
+
+
+# One fault a probe family, left in place: each failure it caused is sent again exactly as it was sent
+# (method, path variant, form in the query or the body) and is reproducible; curl carries the same request.
+FAMILIES = {
+    "get_issues_token": ("test_other_methods_and_paths_issue_no_token", "LT-HTTP-POST-ONLY"),
+    "trailing_slash_skips_key_check": ("test_other_methods_and_paths_issue_no_token", "LT-HTTP-PATH-VARIANT"),
+    "api_key_last_character_ignored": ("test_api_key_probes_refused", "LT-AUTH-KEY-INVALID"),
+    "token_expire_59_accepted": ("test_token_expire_boundaries", "LT-INPUT-EXPIRE-RANGE"),
+}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("fault", sorted(FAMILIES))
+def test_a_fault_left_in_place_stays_reproducible_in_every_probe_family(
+    fault: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """conformance run --fault F -k TEST; conformance rerun summary.json --fault F → reproducible, exit 1;
+    conformance rerun summary.json (no fault) → fixed, exit 0."""
+    from conformance.cli import main
+
+    test, requirement = FAMILIES[fault]
+    reports = tmp_path / "r"
+    ran = main(["run", "--target", "reference", "--fault", fault, "--seed", "1", "--max-examples", "5",
+                "-k", test, "--report-dir", str(reports), "-q"])  # fmt: skip
+    assert ran == 1
+    summary = json.loads((reports / "summary.json").read_text(encoding="utf-8"))
+    failures = [f for r in summary["requirements"] if r["id"] == requirement for f in r["failures"]]
+    assert failures
+    for failure in failures:
+        request, curl = failure["request"], failure["reproduce"]["curl"]
+        method = request["method"]
+        assert (f"-X {method} " in curl) or (method == "HEAD" and " -I " in curl)
+        assert ("-G" in curl.split()) == bool(request.get("form_in_query"))
+    capsys.readouterr()
+    again = main(
+        ["rerun", str(reports / "summary.json"), "--target", "reference", "--fault", fault, "-n", "2"]
+    )
+    out = capsys.readouterr().out
+    assert again == 1, out
+    verdicts = [line for line in out.splitlines()[1:-1] if f"  {requirement}  " in line]
+    assert verdicts and all(line.startswith("reproducible 2/2  ") for line in verdicts), out
+    fixed = main(["rerun", str(reports / "summary.json"), "--target", "reference", "-n", "1"])
+    out = capsys.readouterr().out
+    assert fixed == 0, out
+    assert all(line.startswith("fixed        0/1  ") for line in out.splitlines()[1:-1]), out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import string
@@ -223,3 +224,25 @@ def test_no_input_yields_exit_5_or_a_traceback(
     assert "Traceback" not in captured.out + captured.err
     assert "internal error" not in captured.err
     assert os.path.exists(base)
+
+
+class DiskFull:
+    """A pytest plugin standing in for a full disk: Allure's result file cannot be written after a test."""
+
+    def pytest_runtest_logfinish(self) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", "reports/allure-results/1-result.json")
+
+
+def test_a_full_disk_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The disk fills during a run → exit 2, one line naming the file and the fix; no INTERNALERROR pages."""
+    options = RunOptions(target="reference", report_dir=tmp_path / "r", max_examples=5, seed=1)
+    with open_session(options, keyword="test_valid_request_is_granted") as session:
+        summary = execute(session, plugins=[DiskFull()])
+    captured = capsys.readouterr()
+    assert "INTERNALERROR" not in captured.out + captured.err
+    assert summary.exit_code == 2 and summary.verdict == "error"
+    assert summary.error == (
+        "cannot write reports/allure-results/1-result.json: No space left on device; free space there or "
+        "choose another --report-dir"
+    )
+    assert '"exit_code": 2' in (tmp_path / "r" / "summary.json").read_text(encoding="utf-8")

@@ -84,3 +84,31 @@ def test_a_requirement_the_run_cannot_exercise_says_why() -> None:
     coverage = Coverage(cannot_exercise={"LT-QRCODE-IMAGE": "a recording holds no QR code image"})
     reason = not_exercised_reason("LT-QRCODE-IMAGE", Run.__new__(Run), coverage)
     assert reason == "a recording holds no QR code image"
+
+
+def test_a_requirement_whose_test_ran_is_never_said_to_have_no_test() -> None:
+    """A target answering 500 to every malformed token_expire: the requirement is not judged, and the reason
+    says its test ran and what it got, not "no conformance test exercised it"."""
+    from conformance.inputs import Param
+    from conformance.model import Case, Exchange
+    from conformance.verdict import NO_TEST_REASON, Coverage, not_exercised_reason
+    from tests.test_engine import Scripted, make_run
+
+    def server_error(case: Case) -> Exchange:
+        return Exchange(case=case, sent_at=0.0, elapsed=0.01, status=500, body=b"oops")
+
+    nodeid = "conformance/suite/test_token_expire.py::test_token_expire_malformed_spellings"
+    run = make_run(Scripted(server_error, server_error))
+    with run.test(nodeid) as record:
+        for value in ("+60", "6e1"):
+            run.exchange(run.case(token_expire=Param.of(value)))
+        record.outcome = "failed"
+    assert run.ledger["LT-INPUT-EXPIRE-MALFORMED"].checks_run == 0
+    reason = not_exercised_reason(
+        "LT-INPUT-EXPIRE-MALFORMED", run, Coverage(targets={nodeid: ("LT-INPUT-EXPIRE-MALFORMED",)})
+    )
+    assert reason != NO_TEST_REASON
+    assert reason == (
+        "its test ran but no answer could be judged for it: test_token_expire_malformed_spellings (failed); "
+        "answers: HTTP 500 x2"
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from pathlib import Path
@@ -131,6 +132,12 @@ def test_a_not_applicable_waiver_declares_the_requirement() -> None:
         (waiver("LT-NOPE"), "unknown requirement 'LT-NOPE'"),
         (waiver(expires='"soon"'), "expires must be a TOML date"),
         (waiver(extra="colour = 'red'"), "unknown key(s) ['colour']"),
+        (
+            waiver("LT-AUTH-USER-SCOP"),
+            "unknown requirement 'LT-AUTH-USER-SCOP' (did you mean 'LT-AUTH-USER-SCOPE'?)",
+        ),
+        (waiver("lt-token-unique"), "(did you mean 'LT-TOKEN-UNIQUE'?)"),
+        (waiver(extra="aprover = 'x'"), "unknown key(s) ['aprover'] (did you mean 'approver'?)"),
         (waiver(extra="not_applicable = true\ncheck = 'x'"), "drop check/case"),
         ("waiver = 3", "write each waiver as a [[waiver]] table"),
         ("[[waiver]\n", "not valid TOML"),
@@ -145,7 +152,9 @@ def test_a_bad_waivers_file_is_refused_with_the_problem(text: str, problem: str)
 def test_fail_on_new_accepts_only_what_the_baseline_failed(tmp_path: Path) -> None:
     baseline = tmp_path / "baseline.json"
     baseline.write_text(json.dumps(summary_with("", "59")), encoding="utf-8")
-    assert baseline_failures(json.loads(baseline.read_text())) == {(RANGE, "input_outcome")}
+    assert baseline_failures(json.loads(baseline.read_text())) == {
+        (RANGE, "input_outcome", f"{RANGE}:reject:POST")
+    }
     known = load_waivers(None, fail_on="new", baseline=baseline, today=TODAY)
     summary = judged(failing_run("59"), known)
     assert summary["verdict"] == "conformant with waivers"
@@ -159,6 +168,56 @@ def test_fail_on_new_accepts_only_what_the_baseline_failed(tmp_path: Path) -> No
         load_waivers(None, fail_on="new")
     with pytest.raises(WaiverError, match="one of any, new"):
         load_waivers(None, fail_on="old")
+
+
+def baseline_of(tmp_path: Path, summary: dict[str, Any]) -> WaiverSet:
+    path = tmp_path / "baseline.json"
+    path.write_text(json.dumps(summary), encoding="utf-8")
+    return load_waivers(None, fail_on="new", baseline=path, today=TODAY)
+
+
+def test_fail_on_new_accepts_a_rerun_of_a_systematic_failure(tmp_path: Path) -> None:
+    """`conformance run --fail-on new --baseline last/summary.json` against the same faulty server: the
+    hundreds of failures of one class are not new, though the baseline kept only five examples."""
+    first = [str(v) for v in range(86_401, 86_701)]  # 300 out-of-range values granted
+    baseline = judged(failing_run(*first), WaiverSet())
+    req = next(r for r in baseline["requirements"] if r["id"] == RANGE)
+    assert req["failure_count"] == 300 and len(req["failures"]) == 5
+    assert req["failure_classes"] == [{"check": "input_outcome", "case_class": f"{RANGE}:reject:POST"}]
+    rerun = [str(v) for v in range(90_001, 90_401)]  # other values of the same class, more of them
+    summary = judged(failing_run(*rerun), baseline_of(tmp_path, baseline))
+    assert outcome(summary) == "waived" and summary["verdict"] == "conformant with waivers"
+
+
+def test_fail_on_new_fails_a_new_class_among_hundreds_of_known_failures(tmp_path: Path) -> None:
+    """The same requirement and check failing for another class of case (form in the query) is new."""
+    baseline = judged(failing_run(*[str(v) for v in range(86_401, 86_701)]), WaiverSet())
+    values = [str(v) for v in range(90_001, 90_301)]
+    run = make_run(Scripted(*(grant for _ in range(len(values) + 1))))
+    for value in values:
+        run.exchange(run.case(token_expire=Param.of(value)))
+    run.exchange(dataclasses.replace(run.case(token_expire=Param.of("59")), form_in_query=True))
+    summary = judged(run, baseline_of(tmp_path, baseline))
+    assert outcome(summary) == "failed" and summary["verdict"] == "non-conformant"
+
+
+def test_the_baseline_keeps_every_class_within_a_bound() -> None:
+    from conformance.engine import MAX_FAILURE_CLASSES
+
+    run = make_run(Scripted(grant))
+    known = {("input_outcome", f"class-{n}") for n in range(MAX_FAILURE_CLASSES)}  # as if they had failed
+    run.ledger[RANGE].failure_classes = set(known)
+    run.exchange(run.case(token_expire=Param.of("86401")))  # one class more: not kept, the set incomplete
+    req = next(r for r in judged(run, WaiverSet())["requirements"] if r["id"] == RANGE)
+    assert len(req["failure_classes"]) == MAX_FAILURE_CLASSES
+    assert req["failure_classes_complete"] is False
+
+
+def test_an_older_baseline_without_classes_is_compared_by_check(tmp_path: Path) -> None:
+    baseline = judged(failing_run("59"), WaiverSet())
+    for req in baseline["requirements"]:
+        del req["failure_classes"], req["failure_classes_complete"]
+    assert baseline_failures(baseline) == {(RANGE, "input_outcome", None)}
 
 
 @pytest.mark.parametrize(

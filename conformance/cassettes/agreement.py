@@ -8,6 +8,7 @@ is shown in the terminal and the summary, and can be made an error).
 from __future__ import annotations
 
 import datetime as dt
+import shlex
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -56,11 +57,21 @@ def _shown(value: object) -> str:
     return " ".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
-def mismatch_message(header: CassetteHeader, mismatches: list[str]) -> str:
-    """One line: every mismatch and the two ways out."""
+def mismatch_message(header: CassetteHeader, mismatches: list[str], *, options: RunOptions) -> str:
+    """One line: every mismatch and the two ways out, each a command with every option it needs."""
+    user_id = options.user_id if options.user_id is not None else header.user_id
+    foreign = options.foreign_user_id if options.foreign_user_id is not None else header.foreign_user_id
+    hint = rerecord_hint(
+        header.target,
+        cassettes=options.cassettes,
+        user_id=user_id,
+        foreign_user_id=foreign,
+        unknown_user_ids=options.unknown_user_id or header.unknown_user_ids,
+    )
     return (
         f"replay options differ from the recording: {'; '.join(mismatches)}; replay without those options "
-        f"(or with the recorded values), or re-record with: {rerecord_hint(header.target)}"
+        f"(conformance run --cassettes {shlex.quote(str(options.cassettes))} takes the recorded values), or "
+        f"re-record with yours: {hint}"
     )
 
 

@@ -18,6 +18,7 @@ def rerecord_hint(
     cassettes: Path | None = None,
     user_id: int | None = None,
     foreign_user_id: int | None = None,
+    unknown_user_ids: tuple[int, ...] = (),
 ) -> str:
     """The command that re-records cassettes with the recording's own target, directory and users.
 
@@ -26,7 +27,12 @@ def rerecord_hint(
     """
     quoted = shlex.quote(printable(one_line(target))) if target else UNKNOWN_TARGET
     command = RERECORD_COMMAND.format(target=quoted)
-    options = (("--cassettes", cassettes), ("--user-id", user_id), ("--foreign-user-id", foreign_user_id))
+    options = (
+        ("--cassettes", cassettes),
+        ("--user-id", user_id),
+        ("--foreign-user-id", foreign_user_id),
+        *(("--unknown-user-id", unknown) for unknown in unknown_user_ids),
+    )
     for option, value in options:
         if value is not None:
             command += f" {option} {shlex.quote(str(value))}"

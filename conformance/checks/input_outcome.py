@@ -9,6 +9,10 @@ from conformance.checks.grant import expire_mismatch
 from conformance.contract import REQUIREMENTS_BY_ID
 from conformance.model import CheckFailure, Expect
 
+# A grant for the foreign user is a scope failure, or the user's mistake: a --foreign-user-id the key owns.
+FOREIGN_USER_HINT = (
+    "; if {user} is in the key's scope, --foreign-user-id is wrong: name a user of another key"
+)
 _DECIDED_BY_INPUT = tuple(r.id for r in REQUIREMENTS_BY_ID.values() if "input_outcome" in r.checks)
 
 
@@ -40,6 +44,10 @@ def input_outcome(subject: Subject, ctx: CheckContext) -> str | None:
         )
     if case.expect is Expect.REJECT and subject.issued:
         shown = f"HTTP {subject.status}" + (" with a token" if subject.token else "")
+        if case.requirement == "LT-AUTH-USER-SCOPE":
+            shown += FOREIGN_USER_HINT.format(
+                user="that user" if case.user_id is None else f"user {case.user_id}"
+            )
         raise CheckFailure(
             case.requirement, "invalid input accepted", f"a 4xx refusal of {case.label}", shown
         )

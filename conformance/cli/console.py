@@ -1,13 +1,23 @@
 """Terminal output: progress during a run, the requirement matrix and the verdict after it.
 
-Colours and the live progress bar only on a terminal (rich decides; NO_COLOR is honoured); CI logs get
-one plain line per test and a plain table.
+Colours, the live progress bar and the table only on a terminal (rich decides its width from the terminal
+or COLUMNS; NO_COLOR is honoured). CI logs get plain lines that are never cut or wrapped: one per finished
+test, one at least every PROGRESS_EVERY_S seconds while a test runs, and one per requirement with its
+full ID and counts. ``-q`` prints the verdict line only.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
+import sys
+import threading
+import time
+import typing
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import pytest
 from rich.console import Console
@@ -40,15 +50,56 @@ VERDICT_STYLE = {
 }
 FAILURES_SHOWN = 3
 INDENT = "    "
-PLAIN_WIDTH = 160
 TITLES_FROM_WIDTH = 130
+TABLE_FROM_WIDTH = 80  # a narrower terminal gets the plain lines: a squeezed table would cut IDs
+PROGRESS_EVERY_S = 10.0  # a CI log hears from a long test at least this often
+
+
+class PipeSafe(io.TextIOBase):
+    """Standard output that a reader going away (`conformance run | head`) cannot break: from then on what
+    is printed goes to /dev/null, and the run, its summary and its exit code carry on as if read."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        """Write through; once the pipe is broken, drop the text."""
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            self._silence()
+            return len(text)
+
+    def flush(self) -> None:
+        """Flush through; once the pipe is broken, there is nothing left to flush."""
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            self._silence()
+
+    def isatty(self) -> bool:
+        """Whether the stream is a terminal (rich decides colours and layout from it)."""
+        return self.stream.isatty()
+
+    def fileno(self) -> int:
+        """The stream's file descriptor."""
+        return self.stream.fileno()
+
+    def _silence(self) -> None:
+        # Python's advice for SIGPIPE: point the descriptor at /dev/null so no later flush (ours, or the
+        # interpreter's at exit) raises again.
+        with contextlib.suppress(OSError, ValueError, io.UnsupportedOperation):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self.stream.fileno())
+            os.close(devnull)
 
 
 def console() -> Console:
-    """The console every command prints to."""
-    out = Console(highlight=False, soft_wrap=False)
-    if not out.is_terminal:  # CI logs: wide enough for the matrix, no wrapping inside cells
-        out = Console(highlight=False, soft_wrap=False, width=PLAIN_WIDTH)
+    """The console every command prints to; outside a terminal a line is never wrapped or cut."""
+    file = typing.cast(TextIO, PipeSafe(sys.stdout))
+    out = Console(file=file, highlight=False, soft_wrap=False)
+    if not out.is_terminal:
+        out = Console(file=file, highlight=False, soft_wrap=True)
     return out
 
 
@@ -61,10 +112,17 @@ class ProgressReporter:
         self.quiet = quiet
         self._progress: Progress | None = None
         self._task: Any = None
+        self._running: tuple[str, float] | None = None  # the test running and when it started
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        """Start the bar once the number of tests is known."""
-        if self.quiet or not self.console.is_terminal:
+        """Start the bar (a terminal) or the periodic progress lines (a log) once the tests are known."""
+        if self.quiet:
+            return
+        self._heartbeat = threading.Thread(target=self._beat, name="conformance-progress", daemon=True)
+        self._heartbeat.start()
+        if not self.console.is_terminal:
             return
         self._progress = Progress(
             TextColumn("[bold]conformance[/]"),
@@ -81,8 +139,22 @@ class ProgressReporter:
 
     def pytest_runtest_logstart(self, nodeid: str) -> None:
         """Show which test runs."""
+        self._running = (nodeid.rsplit("::", 1)[-1], time.monotonic())
         if self._progress is not None:
-            self._progress.update(self._task, description=nodeid.rsplit("::", 1)[-1])
+            self._progress.update(self._task, description=self._running[0])
+
+    def _beat(self) -> None:
+        """Every PROGRESS_EVERY_S: the running test, the requests so far and its time (or the bar's count)."""
+        while not self._stop.wait(PROGRESS_EVERY_S):
+            running, requests = self._running, self.session.run.requests
+            if self._progress is not None:
+                self._progress.update(self._task, requests=requests)
+            elif running is not None:
+                name, started = running
+                self.console.print(
+                    f"  ... {name} running: {requests} requests so far, {time.monotonic() - started:.0f}s",
+                    markup=False,
+                )
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Advance the bar (or print a line) per finished test."""
@@ -99,7 +171,11 @@ class ProgressReporter:
             )
 
     def close(self) -> None:
-        """Stop the bar."""
+        """Stop the bar and the progress lines."""
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join()
+            self._heartbeat = None
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
@@ -190,29 +266,60 @@ def requirement_table(summary: Summary, *, width: int) -> Table:
     return table
 
 
-def print_outcome(summary: Summary, *, report_dir: Path, quiet: bool) -> None:
-    """The matrix, the first failures with their reproduction, and the verdict line."""
+def requirement_lines(summary: Summary) -> list[str]:
+    """The matrix as plain lines, for logs: full IDs and counts, never cut."""
+    wide = max(len(req.id) for req in summary.requirements)
+    return [
+        f"{req.id:<{wide}}  {req.outcome.value:<14}  {req.severity:<8}  checks {req.checks_run:>5}  "
+        f"failures {req.failure_count}"
+        for req in summary.requirements
+    ]
+
+
+def print_outcome(summary: Summary, *, report_dir: Path, quiet: bool, hints: Sequence[str] = ()) -> None:
+    """The matrix, the first failures with their reproduction, ``hints`` and the verdict line (-q: that
+    line only)."""
     out = console()
-    if not quiet:
+    if quiet:  # the verdict line alone on stdout; what would change how it is read, on stderr
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        for line in recording_lines({"recording": summary.facts.recording})[1:]:
+            err.print(one_line(line), markup=False)
+        if summary.facts.stopped_early:
+            err.print(one_line(summary.facts.stopped_early), markup=False)
+        for line in waiver_lines(summary):
+            err.print(one_line(line), markup=False)
+        out.print(f"[{VERDICT_STYLE[summary.verdict]}]{_markup(verdict_line(summary))}[/]")
+        return
+    if out.is_terminal and out.width >= TABLE_FROM_WIDTH:
         out.print(requirement_table(summary, width=out.width))
-        for req in summary.requirements:
-            for failure in req.failures[:FAILURES_SHOWN]:
-                waived = f"[magenta]~ waived ({_markup(failure.waived_by)})" if failure.waived_by else ""
-                mark = waived or "[red]✗"
-                out.print(f"{mark} {_markup(req.id)}[/] {_markup(failure.title)} — {_markup(failure.case)}")
-                out.print(f"{INDENT}expected: {one_line(failure.expected)}", markup=False)
-                out.print(f"{INDENT}received: {one_line(failure.received)}", markup=False)
-                if failure.reproduce is not None:
-                    curl = one_line(failure.reproduce.curl)
-                    out.print(f"{INDENT}reproduce: {curl}", markup=False, soft_wrap=True)
-            if req.failure_count > FAILURES_SHOWN:
-                out.print(f"    … {req.failure_count - FAILURES_SHOWN} more in {report_dir}/summary.json")
-        for test in summary.tests:
-            if test.message and "minimal failing input" in test.message:
-                out.print(f"[red]✗ {_markup(test.nodeid)}[/]")
-                # The suite's own lines, indented; whatever the target wrote inside one stays in it.
-                lines = test.message.split("\n")
-                out.print("\n".join(INDENT + one_line(line) for line in lines), markup=False)
+    elif summary.requirements:
+        out.print("Requirements", markup=False)
+        for line in requirement_lines(summary):
+            out.print(f"  {line}", markup=False)
+    for req in summary.requirements:
+        for failure in req.failures[:FAILURES_SHOWN]:
+            waived = f"[magenta]~ waived ({_markup(failure.waived_by)})" if failure.waived_by else ""
+            mark = waived or "[red]✗"
+            out.print(f"{mark} {_markup(req.id)}[/] {_markup(failure.title)} — {_markup(failure.case)}")
+            out.print(f"{INDENT}expected: {one_line(failure.expected)}", markup=False)
+            out.print(f"{INDENT}received: {one_line(failure.received)}", markup=False)
+            if failure.reproduce is not None:
+                out.print(
+                    f"{INDENT}reproduce: {one_line(failure.reproduce.curl)}", markup=False, soft_wrap=True
+                )
+                if failure.reproduce.replay:
+                    replay = one_line(failure.reproduce.replay)
+                    out.print(f"{INDENT}replay: {replay}", markup=False, soft_wrap=True)
+        if req.failure_count > FAILURES_SHOWN:
+            out.print(f"{INDENT}… {req.failure_count - FAILURES_SHOWN} more in {report_dir}/summary.json")
+    for test in summary.tests:
+        if test.message and "minimal failing input" in test.message:
+            out.print(f"[red]✗ {_markup(test.nodeid)}[/]")
+            # The suite's own lines, indented; whatever the target wrote inside one stays in it.
+            lines = test.message.split("\n")
+            out.print("\n".join(INDENT + one_line(line) for line in lines), markup=False)
+    for hint in hints:
+        out.print(one_line(hint), markup=False, soft_wrap=True)
     stale = summary.facts.stale_interactions
     if stale:
         out.print(
@@ -220,9 +327,6 @@ def print_outcome(summary: Summary, *, report_dir: Path, quiet: bool) -> None:
         )
     if summary.facts.stopped_early:
         out.print(f"[yellow]{_markup(summary.facts.stopped_early)}[/]")
-    if quiet:  # the header, which says it otherwise, is not printed
-        for line in recording_lines({"recording": summary.facts.recording})[1:]:
-            out.print(one_line(line), style="yellow", markup=False)
     verdict = summary.verdict
     for rid, reason in summary.not_exercised() if verdict is not Verdict.ERROR else []:
         out.print(f"[yellow]not exercised: {_markup(rid)}[/] — {_markup(reason)}")

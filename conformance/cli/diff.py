@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -46,7 +47,9 @@ DIFF_FIELDS = (
     "allow_production",
     "ca_bundle",
 )
-REPLAY_FIELDS = ("cassettes", "profile", "user_id", "foreign_user_id", "unknown_user_id")
+# The recorded side replays as recorded: its users are the recording's. The users given name the live side's
+# (another deployment has other users), and the recorded inputs are mapped onto them.
+REPLAY_FIELDS = ("cassettes", "profile")
 
 
 def diff_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -115,6 +118,7 @@ def diff_command(**values: Any) -> int:
             replay_options = RunOptions(
                 **{name: getattr(options, name) for name in REPLAY_FIELDS}, report_dir=Path(scratch) / "r"
             )
+            users = live_users(options)  # before either side sends: a mapping that cannot be made is refused
             recorded, recorded_log = _run("recorded side (replay of the cassettes)", replay_options)
             live_options = RunOptions(
                 **{name: getattr(options, name) for name in DIFF_FIELDS},
@@ -123,12 +127,14 @@ def diff_command(**values: Any) -> int:
                 max_examples=recorded.facts.max_examples,
             )
             recording = recorded.facts.recording or {}
-            live_options = _with_recorded_users(live_options, cassettes=options.cassettes)
+            live_options = dataclasses.replace(live_options, **users)
             now, live_log = _run(f"live side ({options.target})", live_options, inputs_from=options.cassettes)
         except SideError as exc:
             click.echo(f"conformance: error: {one_line(str(exc))}", err=True)
             return exc.exit_code
-    drift = compare(recorded.outcomes(), now.outcomes(), recorded_log, live_log)
+    drift = compare(
+        recorded.outcomes(), now.outcomes(), _mapped(recorded_log, options, now, live_log), live_log
+    )
     when = f" of {recording['target']} at {recording['recorded_at']}" if recording else ""
     out.print(
         one_line(
@@ -144,18 +150,65 @@ def diff_command(**values: Any) -> int:
     return EXIT_DRIFT if drift.drifted else EXIT_NO_DRIFT
 
 
-def _with_recorded_users(options: RunOptions, *, cassettes: Path) -> RunOptions:
-    """Users not given on the command line are the recording's (the recorded forms name them)."""
-    import dataclasses
+def live_users(options: RunOptions) -> dict[str, Any]:
+    """The live side's users (RunOptions fields): those given, else the recording's; a SideError when the
+    recording cannot be mapped onto them (each recorded user needs a live counterpart)."""
+    from conformance.cassettes import CassetteBook, CassetteError
 
-    from conformance.cassettes import CassetteBook
-
-    header = CassetteBook(cassettes, mode="replay").header
-    return dataclasses.replace(
-        options,
-        user_id=header.user_id if options.user_id is None else options.user_id,
-        foreign_user_id=header.foreign_user_id
+    try:
+        header = CassetteBook(options.cassettes, mode="replay").header
+    except CassetteError:
+        return {}  # the recorded side names what is wrong with the cassettes
+    other_users = options.user_id is not None and options.user_id != header.user_id
+    problem = None
+    if options.foreign_user_id is not None and header.foreign_user_id is None:
+        problem = "--foreign-user-id: the recording has no foreign user to compare with; drop it"
+    elif other_users and header.foreign_user_id is not None and options.foreign_user_id is None:
+        problem = (
+            f"the recording has a foreign user ({header.foreign_user_id}); name the live target's with "
+            "--foreign-user-id, as --user-id names its user"
+        )
+    elif options.unknown_user_id and len(options.unknown_user_id) != len(header.unknown_user_ids):
+        problem = (
+            f"the recording has {len(header.unknown_user_ids)} unknown user(s) "
+            f"({' '.join(map(str, header.unknown_user_ids))}); give as many --unknown-user-id"
+        )
+    if problem:
+        raise SideError(f"live side ({options.target})", problem, EXIT_USAGE)
+    return {
+        "user_id": header.user_id if options.user_id is None else options.user_id,
+        "foreign_user_id": header.foreign_user_id
         if options.foreign_user_id is None
         else options.foreign_user_id,
-        unknown_user_id=options.unknown_user_id or header.unknown_user_ids,
-    )
+        "unknown_user_id": options.unknown_user_id or header.unknown_user_ids,
+    }
+
+
+def _mapped(log: list[Any], options: RunOptions, live: Summary, live_log: list[Any]) -> list[Any]:
+    """The recorded side's exchange notes, named as the live side's when the users differ.
+
+    A case derived from a user (its spellings, its wrap-arounds, the sentinels) is labelled with that
+    user's ID: with other users the labels differ though both sides sent the same class of request in
+    the same order, so the recorded notes are matched to the live ones by their place in each test.
+    """
+    from conformance.cassettes import CassetteBook
+    from conformance.inputs import Users
+    from conformance.rejudge import user_mapping
+
+    facts = live.facts
+    if facts.user_id is None:
+        return log
+    unknown = facts.unknown_user_ids or (0,)
+    users = Users(facts.user_id, unknown[0], facts.foreign_user_id, unknown[1:])
+    if not user_mapping(CassetteBook(options.cassettes, mode="replay").header, users):
+        return log
+    live_cases: dict[str, list[str]] = {}
+    for note in live_log:
+        live_cases.setdefault(note.test, []).append(note.case)
+    placed: dict[str, int] = {}
+    mapped = []
+    for note in log:
+        place = placed[note.test] = placed.get(note.test, -1) + 1
+        cases = live_cases.get(note.test, [])
+        mapped.append(dataclasses.replace(note, case=cases[place]) if place < len(cases) else note)
+    return mapped

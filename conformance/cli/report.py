@@ -44,6 +44,12 @@ class _KeyProblem(_Usage):
     exit_code = EXIT_BAD_KEY
 
 
+class _InUse(click.ClickException):
+    """The report directory is locked by a run (or another report): a usage error (exit 2)."""
+
+    exit_code = EXIT_BAD_KEY
+
+
 # `conformance report` replaces only a directory carrying this marker: one it made itself.
 REPORT_MARKER = ".conformance-report"
 
@@ -131,7 +137,8 @@ def _path_option(
 @_path_option(
     "--baseline",
     exists=True,
-    help="A previous summary.json: the sign-off lists newly failing, fixed and unchanged requirements.",
+    help="A previous summary.json: the sign-off lists newly failing, fixed and unchanged requirements "
+    "[default: the baseline the run compared with, kept in <report-dir>/baseline.json].",
 )
 @click.option(
     "--sign-key-env",
@@ -144,16 +151,53 @@ def _path_option(
     metavar="FILE",
     help="Allure history file kept across runs (JSON lines): the report shows each requirement's trend.",
 )
+@click.option(
+    "--install-allure",
+    is_flag=True,
+    help="First install the pinned Allure into the user's cache (npm ci; needs Node.js 20 and npm).",
+)
 def report_command(
-    report_dir: Path, out: Path | None, baseline: Path | None, sign_key_env: str | None, history: Path | None
+    report_dir: Path,
+    out: Path | None,
+    baseline: Path | None,
+    sign_key_env: str | None,
+    history: Path | None,
+    install_allure: bool,
 ) -> None:
     """Build the Allure HTML report and the sign-off, then refresh the evidence manifest."""
+    from conformance.reportdir import BASELINE_COPY, ReportDirError, locked
+
+    signing_key = _signing_key(sign_key_env)  # before any work: a bad key is a usage error
+    if install_allure:
+        from conformance.report.html import ReportError
+        from conformance.report.html import install_allure as install
+
+        try:
+            click.echo(f"Allure: {install()}")
+        except ReportError as exc:
+            raise click.ClickException(str(exc)) from None
+    if baseline is None and (report_dir / BASELINE_COPY).is_file():
+        baseline = report_dir / BASELINE_COPY  # the run's own comparison: the sign-off keeps that section
+    base = _load_summary(baseline) if baseline is not None else None  # and a malformed baseline refused
+    if not report_dir.is_dir():
+        raise click.ClickException(
+            f"--report-dir {report_dir} is not a directory; name a run's report directory"
+        )
+    try:  # a run in progress (or another report) writes there: never bundle its files half-written
+        with locked(report_dir):
+            _build_report(report_dir, out, base, signing_key, history)
+    except ReportDirError as exc:
+        raise _InUse(str(exc)) from None
+
+
+def _build_report(
+    report_dir: Path, out: Path | None, base: Summary | None, signing_key: Any, history: Path | None
+) -> None:
+    """The HTML report, the sign-off (against ``base``), the manifest and its signature, under the lock."""
     from conformance.report.html import SINGLE_FILE_NAME, ReportError, build_html_report
     from conformance.report.manifest import write_manifest
     from conformance.report.signoff import write_signoff
 
-    signing_key = _signing_key(sign_key_env)  # before any work: a bad key is a usage error
-    base = _load_summary(baseline) if baseline is not None else None  # and a malformed baseline refused
     out_dir = out if out is not None else report_dir / HTML_SUBDIR
     check_replaceable(out_dir)
     for path in special_files(report_dir) if report_dir.is_dir() else []:
@@ -179,7 +223,7 @@ def report_command(
     if summary_path.is_file() and not summary_path.is_symlink():
         write_signoff(report_dir, _load_summary(summary_path), baseline=base)
         click.echo(f"sign-off: {report_dir / 'signoff.html'}")
-    elif baseline is not None:
+    elif base is not None:
         raise _Usage(f"no {summary_path} to compare with the baseline")
     manifest = write_manifest(report_dir)
     click.echo(f"manifest: {manifest}")
@@ -244,10 +288,28 @@ def verify_command(report_dir: Path, public_key: Path | None) -> None:
         for problem in problems:  # names read from an edited MANIFEST may hold anything: one line each
             click.echo(one_line(problem))
         raise SystemExit(EXIT_PROBLEMS)
+    outside = _outside_manifest(report_dir)
+    if outside:
+        click.echo(f"not covered by the manifest (not evidence of this run): {', '.join(outside)}")
     if public_key is None:
         click.echo(f"verified {listed} files: {UNSIGNED_NOTE}")
+        if (report_dir / "MANIFEST.sha256.sig").is_file():
+            click.echo(
+                "signature: MANIFEST.sha256.sig is present but NOT checked; pass --public-key FILE to prove "
+                "who built the bundle"
+            )
     else:
         click.echo(f"verified {listed} files and the signature by {public_key}: origin and integrity")
+
+
+def _outside_manifest(report_dir: Path) -> list[str]:
+    """Top-level entries of ``report_dir`` the manifest does not cover (an earlier run, the lock, ...)."""
+    from conformance.reportdir import is_evidence_place
+
+    names = sorted(p.name for p in report_dir.iterdir()) if report_dir.is_dir() else []
+    return [
+        f"{name}/" if (report_dir / name).is_dir() else name for name in names if not is_evidence_place(name)
+    ]
 
 
 def _signature_problem(report_dir: Path, public_key: Path | None) -> str | None:

@@ -1,8 +1,11 @@
 """`conformance rerun FAILURES`: re-send only the failing cases of a summary.json, N times each.
 
-Each distinct failure (requirement, check, form) is sent again ``--times`` times against the live
-target, every check runs on every answer, and the failure is classified: reproducible (the same check
-failed every time), intermittent (some times) or fixed (never). Exit 1 when any failure is still there.
+Each distinct failure (requirement, check, request) is sent again ``--times`` times against the live
+target exactly as it was sent (method, path variant, form in the body or the query, as its evidence
+records), every check runs on every answer, and the failure is classified: reproducible (the same check
+failed every time), intermittent (some times), fixed (every time an answer came and the check passed
+it or had no cause to judge it) or unconfirmed (neither: no answer came, the check could not judge).
+Exit 1 when any failure is still there, 6 when none is but one is unconfirmed, 0 when every one is fixed.
 The rerun never touches the summary it reads: its own bookkeeping goes to a scratch directory.
 """
 
@@ -22,7 +25,7 @@ from conformance.config import resolve_options
 from conformance.engine import Run, RunAborted
 from conformance.inputs import VALID_TOKEN_EXPIRE, CaseBuilder, Param
 from conformance.local import open_session
-from conformance.model import API_KEY_PLACEHOLDER, Case
+from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
 from conformance.printable import one_line
 from conformance.session import ConfigError
 from conformance.summary import Summary, SummaryError, read_summary
@@ -32,7 +35,8 @@ DEFAULT_TIMES = 3
 EXIT_ALL_FIXED = 0
 EXIT_STILL_FAILING = 1
 PARAMETERS = ("api_key", "user_id", "token_expire")
-CLASSES = ("reproducible", "intermittent", "fixed")
+CLASSES = ("reproducible", "intermittent", "fixed", "unconfirmed")
+EXIT_UNCONFIRMED = 6  # as a run's "incomplete": nothing failed, but not everything was judged
 
 
 @dataclass(frozen=True)
@@ -51,13 +55,16 @@ class Verdict:
     target: Target
     failed: int
     sent: int
+    passed: int = 0  # answers the same check judged and found right
 
     @property
     def classification(self) -> str:
-        """reproducible | intermittent | fixed."""
+        """reproducible | intermittent | fixed | unconfirmed."""
         if self.failed == self.sent:
             return "reproducible"
-        return "intermittent" if self.failed else "fixed"
+        if self.failed:
+            return "intermittent"
+        return "fixed" if self.passed == self.sent else "unconfirmed"
 
 
 def failing_cases(summary: Summary, builder: CaseBuilder) -> list[Target]:
@@ -65,17 +72,41 @@ def failing_cases(summary: Summary, builder: CaseBuilder) -> list[Target]:
     seen, targets = set(), []
     for requirement in summary.requirements:
         for failure in requirement.failures:
-            form = tuple((str(n), str(v)) for n, v in failure.evidence["request"]["form"])
-            key = (requirement.id, failure.check, form)
+            request = failure.evidence["request"]
+            case = _case(request, builder, label=failure.case)
+            key = (
+                requirement.id,
+                failure.check,
+                case.form,
+                case.method,
+                case.path_variant,
+                case.form_in_query,
+            )
             if key not in seen:
                 seen.add(key)
-                targets.append(
-                    Target(requirement.id, failure.check, _case(form, builder, label=failure.case))
-                )
+                targets.append(Target(requirement.id, failure.check, case))
     return targets
 
 
-def _case(form: tuple[tuple[str, str], ...], builder: CaseBuilder, *, label: str) -> Case:
+def _case(request: dict[str, Any], builder: CaseBuilder, *, label: str) -> Case:
+    """The case as it was sent: its form, method and channel from the evidence, classified again by the
+    builder unless the evidence says what was expected (a route probe's expectation is not the form's)."""
+    form = tuple((str(n), str(v)) for n, v in request["form"])
+    case = dataclasses.replace(
+        _classified(form, builder, label=label),
+        method=str(request.get("method", "POST")),
+        path_variant=str(request.get("path_variant", "")),
+        form_in_query=bool(request.get("form_in_query", False)),
+        fresh_connection=bool(request.get("fresh_connection", False)),
+    )
+    if "expect" in request and "requirement" in request:
+        case = dataclasses.replace(
+            case, expect=Expect(request["expect"]), requirement=str(request["requirement"])
+        )
+    return case
+
+
+def _classified(form: tuple[tuple[str, str], ...], builder: CaseBuilder, *, label: str) -> Case:
     defaults = {
         "api_key": Param.of(API_KEY_PLACEHOLDER),
         "user_id": Param.of(str(builder.users.user_id)),
@@ -91,13 +122,16 @@ def resend(run: Run, targets: Iterable[Target], *, times: int) -> list[Verdict]:
     """Send each target ``times`` times; count the answers on which its check failed again."""
     verdicts = []
     for target in targets:
-        failed = 0
+        failed = passed = 0
         with run.test(f"rerun::{target.requirement}::{target.check}"):
             for _ in range(times):
-                _, results = run.exchange(target.case)
-                again = {(r.requirement, r.failure.check) for r in results if r.failure is not None}
-                failed += (target.requirement, target.check) in again
-        verdicts.append(Verdict(target, failed, times))
+                exchange, results = run.exchange(target.case)
+                same = [r for r in results if r.check == target.check and r.requirement == target.requirement]
+                failed += any(r.failure is not None for r in same)
+                # Passed: the check judged the answer right, or an answer came that it had no cause to judge
+                # (a refusal where a token was wrongly issued); no answer at all proves nothing.
+                passed += (bool(same) or exchange.answered) and all(r.passed for r in same)
+        verdicts.append(Verdict(target, failed, times, passed))
     return verdicts
 
 
@@ -165,5 +199,8 @@ def rerun_command(failures: Path, times: int, **values: Any) -> int:
             f"{one_line(target.check)}  {one_line(target.case.label)}"
         )
     counts = {name: sum(v.classification == name for v in verdicts) for name in CLASSES}
-    click.echo(", ".join(f"{counts[name]} {name}" for name in CLASSES))
-    return EXIT_STILL_FAILING if counts["reproducible"] + counts["intermittent"] else EXIT_ALL_FIXED
+    shown = [name for name in CLASSES if name != "unconfirmed" or counts[name]]  # the usual three, always
+    click.echo(", ".join(f"{counts[name]} {name}" for name in shown))
+    if counts["reproducible"] + counts["intermittent"]:
+        return EXIT_STILL_FAILING
+    return EXIT_UNCONFIRMED if counts["unconfirmed"] else EXIT_ALL_FIXED

@@ -15,9 +15,11 @@ from conformance.local import open_session
 from conformance.options import OPTION_SPECS, RunOptions
 from conformance.printable import one_line
 from conformance.session import ConfigError, refuse_run
-from conformance.verdict import EXIT_UNREACHABLE, Verdict
+from conformance.verdict import EXIT_UNREACHABLE, EXIT_USAGE, Verdict
 
-ONE_LINE_EXITS = (EXIT_UNREACHABLE,)
+# The run could not judge the target as configured, or could not write its files (disk full): the cause
+# and the fix in one line, never a matrix of what it did not get to judge.
+ONE_LINE_EXITS = (EXIT_UNREACHABLE, EXIT_USAGE)
 
 
 def run_options(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -49,15 +51,23 @@ def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:  # 
 @run_options
 @click.option("-k", "keyword", default=None, metavar="EXPR", help="Only the conformance tests matching EXPR.")
 @click.option("-q", "--quiet", is_flag=True, help="Only the verdict line.")
-def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Replay the demo cassettes installed with the suite (a recording of the embedded reference).",
+)
+def run_command(keyword: str | None, quiet: bool, demo: bool, **values: Any) -> int:
     """Run the conformance suite against --target, or replay --cassettes offline."""
     from conformance.cli.console import ProgressReporter, print_header, print_outcome
+    from conformance.cli.hints import failure_hints
     from conformance.report.ci import append_step_summary
     from conformance.runner import check_keyword, execute
 
     # SIGTERM (CI cancelling a job) ends the run like Ctrl-C: an incomplete summary.json, exit 130.
     signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     try:
+        if demo:
+            values = {**values, "cassettes": _demo_cassettes(values)}
         options = resolve_options(values)  # command line > config file's [env.NAME] > config file > defaults
     except ConfigError as exc:
         refuse_run(values.get("report_dir") or RunOptions().report_dir, exc)
@@ -81,6 +91,20 @@ def run_command(keyword: str | None, quiet: bool, **values: Any) -> int:
         # the run never got to judge the target: the cause and the fix, not an empty matrix
         click.echo(f"conformance: error: {one_line(summary.error or '')}", err=True)
         return summary.exit_code
-    print_outcome(summary, report_dir=options.report_dir, quiet=quiet)
+    hints = failure_hints(summary, options, session.run.builder.users)
+    print_outcome(summary, report_dir=options.report_dir, quiet=quiet, hints=hints)
     append_step_summary(summary)  # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set
     return summary.exit_code
+
+
+def _demo_cassettes(values: dict[str, Any]) -> Path:
+    """The demo cassettes: packaged with the wheel (conformance/_cassettes), or a checkout's cassettes/."""
+    if values.get("target") is not None or values.get("cassettes") is not None:
+        raise ConfigError("--demo replays the demo cassettes: drop --target and --cassettes")
+    package = Path(__file__).resolve().parents[1]
+    for candidate in (package / "_cassettes", package.parent / "cassettes"):
+        if any(candidate.glob("*.yaml")):
+            return candidate
+    raise ConfigError(
+        "no demo cassettes are installed with this suite; reinstall it from its wheel (make dist)"
+    )

@@ -197,11 +197,12 @@ class ReferenceServer:
         port: int = 0,
         slow_delay: float = DEFAULT_SLOW_DELAY,
         serve_qrcodes: bool = False,
-        behaviour: type[Behaviour] = Behaviour,
+        behaviour: type[Behaviour] | None = None,
     ) -> None:
-        """``behaviour``: served when no ``fault`` is named (a test's own variant of the conforming one)."""
+        """``behaviour``: a Behaviour class to serve instead of the reference's or the fault's (a
+        deployment with other users, for tests)."""
         self.fault: Fault | None = None if fault is None else get_fault(fault)
-        self.behaviour = behaviour if self.fault is None else self.fault.behaviour
+        self.behaviour = behaviour
         self.host = host
         self.port = port
         self.options = Options(slow_delay=slow_delay, serve_qrcodes=serve_qrcodes)
@@ -229,7 +230,8 @@ class ReferenceServer:
         self._server = _Server((self.host, self.port), Behaviour(self.options))  # replaced once bound
         if self.options.serve_qrcodes:  # the <qrcode> URLs point at this server, now that it has a port
             self.options = dataclasses.replace(self.options, qrcode_base=self.url + QRCODE_PATH)
-        self._server.behaviour = self.behaviour(self.options)
+        served = self.behaviour or (Behaviour if self.fault is None else self.fault.behaviour)
+        self._server.behaviour = served(self.options)
         name = f"reference-server-{self._server.server_address[1]}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, args=(POLL_INTERVAL,), name=name, daemon=True

@@ -323,25 +323,37 @@ WAIVED_PREFIX = "waived by "
 WARNING_PREFIX = "warning (SHOULD): "
 
 
-def _harvest_steps(results_dir: Path) -> dict[str, list[dict[str, Any]]]:
-    """The exchange steps of allure-pytest's per-test results, by the requirements their checks name."""
+def _harvest_steps(results_dir: Path) -> tuple[dict[str, list[dict[str, Any]]], dict[str, tuple[int, int]]]:
+    """The exchange steps of allure-pytest's per-test results, by the requirements their checks name, and
+    each requirement's time: from the first start to the last stop of the tests that judged it."""
     steps: dict[str, list[dict[str, Any]]] = {}
+    spans: dict[str, tuple[int, int]] = {}
     for path in sorted(results_dir.glob("*-result.json")):
         try:
             result = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        for step in result.get("steps") or [] if isinstance(result, dict) else []:
+        if not isinstance(result, dict):
+            continue
+        served: set[str] = set()
+        for step in result.get("steps") or []:
             if not isinstance(step, dict):
                 continue
             subs = step.get("steps") or []
             for rid in {m for sub in subs for m in _REQ_IN_STEP.findall(str(sub.get("name")))}:
                 steps.setdefault(rid, []).append(step)
+                served.add(rid)
+        start, stop = result.get("start"), result.get("stop")
+        if isinstance(start, int) and isinstance(stop, int) and start <= stop:
+            for rid in served:
+                first, last = spans.get(rid, (start, stop))
+                spans[rid] = (min(first, start), max(last, stop))
     # failing exchanges first (stable), then as many passing ones as the cap leaves room for
-    return {
-        rid: sorted(kept, key=lambda s: s.get("status") == "passed")[:STEPS_PER_REQUIREMENT]
-        for rid, kept in steps.items()
+    kept = {
+        rid: sorted(found, key=lambda s: s.get("status") == "passed")[:STEPS_PER_REQUIREMENT]
+        for rid, found in steps.items()
     }
+    return kept, spans
 
 
 def _remove_per_test_results(results_dir: Path) -> None:
@@ -485,7 +497,7 @@ def write_requirement_results(results_dir: Path, summary: Summary) -> int:
     For a run that ended in a suite error, a single broken "suite error" result carries the error.
     """
     results_dir.mkdir(parents=True, exist_ok=True)
-    steps = _harvest_steps(results_dir)
+    steps, spans = _harvest_steps(results_dir)
     _remove_per_test_results(results_dir)
     now = int(time.time() * 1000)
     start = _millis(summary.facts.started, now)
@@ -514,7 +526,9 @@ def write_requirement_results(results_dir: Path, summary: Summary) -> int:
         )
     else:
         for req in summary.requirements:
-            written.append(_result(results_dir, req, steps.get(req.id, []), start, stop))
+            # its own tests' time when they were seen; a requirement no test judged spans the run
+            first, last = spans.get(req.id, (start, stop))
+            written.append(_result(results_dir, req, steps.get(req.id, []), first, last))
     for result in written:
         (results_dir / f"{result['uuid']}-result.json").write_text(
             json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"

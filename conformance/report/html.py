@@ -21,7 +21,15 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SINGLE_FILE_NAME = "allure-report.html"
 REPORT_NAME = f"Conformance: {contract.ENDPOINT}"
 TIMEOUT_S = 300
-INSTALL_HINT = "Allure not installed: run `make report-tools` (scripts/install-report-tools.sh)"
+# Where `conformance report --install-allure` puts the pinned Allure for an installed suite (no checkout).
+CACHE_TOOLS = (
+    Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "login-token-conformance" / "tools"
+)
+PINNED_TOOLS = Path(__file__).resolve().parents[1] / "_tools"  # package.json + lock, in the wheel
+INSTALL_HINT = (
+    "Allure not installed: run `conformance report --install-allure` (npm ci of the pinned Allure into "
+    f"{CACHE_TOOLS}), or `make report-tools` in a checkout, or set CONFORMANCE_ALLURE_BIN"
+)
 
 # Allure 3 (plugin-awesome generators.js) hard-codes a Google Analytics tag into index.html with no
 # option to turn it off. An offline evidence report must not phone home when opened, so it is removed.
@@ -41,13 +49,42 @@ class ReportError(Exception):
 
 
 def find_allure() -> Path:
-    """The Allure executable: $CONFORMANCE_ALLURE_BIN, else tools/ of the project or of the cwd."""
+    """The Allure executable: $CONFORMANCE_ALLURE_BIN, else tools/ of the project or of the cwd, else the
+    one `--install-allure` put in the user's cache."""
     override = os.environ.get(ALLURE_ENV)
-    candidates = [Path(override)] if override else [PROJECT_ROOT / TOOLS_BIN, Path.cwd() / TOOLS_BIN]
+    cached = CACHE_TOOLS / "node_modules" / ".bin" / "allure"
+    candidates = [Path(override)] if override else [PROJECT_ROOT / TOOLS_BIN, Path.cwd() / TOOLS_BIN, cached]
     for candidate in candidates:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
     raise ReportError(INSTALL_HINT)
+
+
+def install_allure() -> Path:
+    """Install the pinned Allure into the user's cache (npm ci from the lock shipped with the suite)."""
+    sources = [d for d in (PINNED_TOOLS, PROJECT_ROOT / "tools") if (d / "package-lock.json").is_file()]
+    npm = shutil.which("npm")
+    if not sources:
+        raise ReportError("the pinned Allure lock (tools/package-lock.json) is not installed with this suite")
+    if npm is None:
+        raise ReportError("npm not found: install Node.js 20 (with npm), then run --install-allure again")
+    CACHE_TOOLS.mkdir(parents=True, exist_ok=True)
+    for name in ("package.json", "package-lock.json"):
+        shutil.copyfile(sources[0] / name, CACHE_TOOLS / name)
+    try:
+        done = subprocess.run(
+            [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(CACHE_TOOLS)],
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ReportError(f"npm ci of the pinned Allure failed: {exc}") from None
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        raise ReportError(f"npm ci of the pinned Allure failed: {lines[-1] if lines else done.returncode}")
+    return find_allure()
 
 
 def _run_allure(

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 SIGNATURE_BYTES = 64
+PEM_BEGIN = "-----BEGIN"
 KEYGEN_HINT = (
     "create one with `openssl genpkey -algorithm ed25519 -out signing-key.pem` and "
     "`openssl pkey -in signing-key.pem -pubout -out signing-key.pub.pem`"
@@ -36,13 +37,19 @@ class SignatureMissing(SignatureError):
 
 
 def load_private_key(variable: str, environ: Mapping[str, str]) -> Ed25519PrivateKey:
-    """The Ed25519 private key held (as PEM) by the environment variable ``variable``."""
+    """The Ed25519 private key held (as PEM) by the environment variable ``variable``, or in the file it
+    names (a CI "file" variable, e.g. GitLab's, holds the path of a file with the PEM)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     pem = environ.get(variable, "")
     if not pem.strip():
         raise SignatureError(f"${variable} is not set or empty: set it to an Ed25519 private key in PEM")
+    if PEM_BEGIN not in pem and "\n" not in pem.strip() and Path(pem.strip()).is_file():
+        try:
+            pem = Path(pem.strip()).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise SignatureError(f"${variable} names a file that cannot be read as PEM text") from None
     try:
         key = load_pem_private_key(pem.encode("utf-8"), password=None)
     except (ValueError, TypeError, UnicodeEncodeError):
