@@ -920,8 +920,12 @@ def _qrcode_fetching(
 
     fetcher = QrFetcher(api_key=api_key, settings=plan.settings, target=target)
     stack.callback(fetcher.close)
-    # The embedded reference has no TLS: its QR images are served over http from its loopback address.
-    own = frozenset({urlsplit(target).hostname or ""}) if options.target == REFERENCE_TARGET else frozenset()
+    # A plain-http target on loopback (the embedded reference, `conformance serve`, a developer's own stack)
+    # has no TLS: its QR images may come over http from its own host. Any other target's must be https.
+    parts = urlsplit(target)
+    host = parts.hostname or ""
+    own_http = options.target == REFERENCE_TARGET or (parts.scheme == "http" and is_loopback(host))
+    own = frozenset({host}) if own_http else frozenset()
     return {"qrcode_fetcher": fetcher, "qrcode_http_hosts": own, "qrcode_every_grant": options.fetch_qrcode}
 
 

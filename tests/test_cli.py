@@ -14,7 +14,7 @@ import pytest
 
 from conformance.reference import REFERENCE_API_KEY
 from conformance.verdict import EXIT_CODES
-from tests.cli_support import conformance, small_run
+from tests.cli_support import conformance, small_run, summary
 
 pytestmark = pytest.mark.e2e
 CANARY = "CANARY-KEY-3e8d1f0a9b7c"
@@ -201,6 +201,15 @@ def test_serve_prints_where_and_how_then_answers(tmp_path: Path) -> None:
         assert qrcode.startswith(endpoint.split("/v1/", 1)[0] + "/")  # its own images: a live run judges them
         image = httpx.get(qrcode, timeout=10)
         assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+        # A live run against it by URL (plain http on loopback) judges those images and their http URLs.
+        reports = tmp_path / "reports"
+        run = conformance(
+            "run", "--target", endpoint.split("/v1/", 1)[0], "--user-id", "12345", "--foreign-user-id",
+            "54321", "--seed", "1", "--report-dir", str(reports), "-k", "test_valid_request_is_granted",
+            *small_run(tmp_path), env={"CONFORMANCE_API_KEY": REFERENCE_API_KEY},
+        )  # fmt: skip
+        outcomes = {r["id"]: r["outcome"] for r in summary(reports)["requirements"]}
+        assert outcomes["LT-QRCODE-URL"] == outcomes["LT-QRCODE-IMAGE"] == "passed", run.stdout + run.stderr
     finally:
         server.send_signal(signal.SIGINT)
         code = server.wait(timeout=10)

@@ -35,7 +35,7 @@ URL_TARGET = Configured(key_variable=KEY_VARIABLE, user_id=True, unknown_user_id
 
 @pytest.fixture
 def server() -> Iterator[ReferenceServer]:
-    with ReferenceServer() as running:
+    with ReferenceServer(serve_qrcodes=True) as running:
         yield running
 
 

@@ -60,7 +60,7 @@ def _run(tmp_path: Path, url: str) -> dict[str, str]:
 
 
 def test_a_mainstream_stack_redirecting_slashes_and_answering_options_passes(tmp_path: Path) -> None:
-    with ReferenceServer(behaviour=MainstreamStack) as server:
+    with ReferenceServer(behaviour=MainstreamStack, serve_qrcodes=True) as server:
         outcomes = _run(tmp_path, server.url)
     assert [rid for rid, outcome in outcomes.items() if outcome == "failed"] == []
     assert all(outcomes[rid] == "passed" for rid in ROUTE_REQUIREMENTS), outcomes
