@@ -304,6 +304,12 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     "expire_float_lexical": lambda p: both(
         eq(p.issued()["expire"][-2:], ".0"), eq(valid(SUCCESS_SCHEMA, p.post()), False)
     ),
+    "qrcode_stray_percent": lambda p: both(
+        eq(p.issued()["qrcode"][-1], "%"), eq(valid(SUCCESS_SCHEMA, p.post()), True)
+    ),
+    "indent_no_break_space": lambda p: both(
+        eq("\u00a0<status>" in p.post().text, True), eq(valid(SUCCESS_SCHEMA, p.post()), True)
+    ),
     "status_word": lambda p: both(eq(p.issued()["status"], "OK"), eq(valid(SUCCESS_SCHEMA, p.post()), False)),
     "status_element_201": lambda p: both(
         eq(p.issued()["status"], "201"), eq(valid(SUCCESS_SCHEMA, p.post()), True)

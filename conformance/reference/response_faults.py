@@ -90,6 +90,25 @@ class ExpireFloatLexical(Behaviour):
         return _replaced(super().success_elements(grant), "expire", f"{grant.expire}.0")
 
 
+@fault(name="qrcode_stray_percent", kind="schema: xs:anyURI", requirements=("LT-SCHEMA-SUCCESS",))
+class QrcodeStrayPercent(Behaviour):
+    """`<qrcode>` ends in a stray `%`: no RFC 3986 URI, so no xs:anyURI (xmlschema accepts it, libxml2
+    does not)."""
+
+    def success_elements(self, grant: Grant) -> Elements:
+        return _replaced(super().success_elements(grant), "qrcode", f"{grant.qrcode}%")
+
+
+@fault(name="indent_no_break_space", kind="schema: element-only content", requirements=("LT-SCHEMA-SUCCESS",))
+class IndentNoBreakSpace(Behaviour):
+    """A success is indented with NO-BREAK SPACEs: character data in element-only content (xmlschema
+    accepts it, libxml2 does not)."""
+
+    def document(self, elements: Elements, *, success: bool) -> str:
+        text = super().document(elements, success=success)
+        return text.replace("    <", "\u00a0\u00a0<") if success else text
+
+
 @fault(
     name="status_word", kind="schema: lexical type", requirements=("LT-SCHEMA-SUCCESS", "LT-HTTP-STATUS-ECHO")
 )
