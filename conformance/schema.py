@@ -143,7 +143,8 @@ def validation_errors(
 def xmlschema_errors(name: str, root: ET.Element) -> list[str]:
     """Up to MAX_ERRORS one-line reasons xmlschema gives."""
     errors = []
-    for error in load_schema(name).iter_errors(root):
+    # No location hints: an xsi:schemaLocation in a response never makes xmlschema load another schema.
+    for error in load_schema(name).iter_errors(root, use_location_hints=False):
         reason = (error.reason or str(error)).splitlines()[0]
         path = error.path or ""
         errors.append(f"{path}: {reason}" if path else reason)

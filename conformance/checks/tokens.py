@@ -101,8 +101,10 @@ def token_strength(subject: Subject, ctx: CheckContext) -> str | None:
             f">= {minimum} bits",
             f"{len(token)} characters of a {alphabet_size(token)}-symbol alphabet = {bits:.0f} bits",
         )
-    earlier = [t for t in ctx.tokens.ordered if t != token]
-    relation = arithmetic_relation(token, earlier[-2:])
+    # The most recent earlier tokens, newest first, taken lazily: judging one token costs the same early
+    # and late in a run.
+    earlier = (t for t in reversed(ctx.tokens.ordered) if t != token)
+    relation = arithmetic_relation(token, list(itertools.islice(earlier, 2))[::-1])
     if relation:
         raise CheckFailure(
             "LT-TOKEN-STRENGTH",
@@ -110,7 +112,8 @@ def token_strength(subject: Subject, ctx: CheckContext) -> str | None:
             "no arithmetic relation to earlier tokens",
             relation,
         )
-    same_length = [t for t in earlier if len(t) == len(token)][-POSITIONAL_SAMPLE * 4 :]
+    newest = (t for t in reversed(ctx.tokens.ordered) if t != token and len(t) == len(token))
+    same_length = list(itertools.islice(newest, POSITIONAL_SAMPLE * 4))
     if len(same_length) >= POSITIONAL_SAMPLE:
         varying = sum(1 for i, ch in enumerate(token) if any(t[i] != ch for t in same_length))
         varying_bits = varying * math.log2(alphabet_size(token))
