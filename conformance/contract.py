@@ -459,6 +459,17 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ("api_key_not_echoed",),
     ),
     Requirement(
+        "LT-SEC-QRCODE-THIRD-PARTY",
+        "A <qrcode> on a host other than the vendor's own carries no token, api_key or user id, in any "
+        "spelling",
+        G_SECURITY,
+        _S.BLOCKER,
+        7,
+        "Token Security: handled securely (OWASP ASVS V8.3.1: sensitive data not sent to third parties)",
+        ("qrcode_no_secret_to_third_party",),
+        ambiguities=("AMB-QRCODE-HOST",),
+    ),
+    Requirement(
         "LT-SEC-NO-STORE",
         "A token response says Cache-Control: no-store",
         G_SECURITY,
@@ -515,6 +526,17 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "Fetched only with --fetch-qrcode (not fetched: LT-QRCODE-IMAGE not applicable). The image must "
         "decode as a QR code and its payload must differ per grant; it need not contain the token.",
         "qrcode_carries_token",
+    ),
+    Ambiguity(
+        "AMB-QRCODE-HOST",
+        41,
+        "Which host serves the vendor's QR images is undocumented: the sample <qrcode> elides it "
+        "(https://....ee5de.png).",
+        "The vendor's own QR hosts are the target's host and the hosts of its parent domain "
+        "(api-app.example.com: *.example.com; an IP address: only itself) plus the profile's qrcode_hosts; "
+        "a <qrcode> on any other host must not carry the token, the api_key or the user id, as is, "
+        "percent-encoded or base64, in its path, query or fragment.",
+        "qrcode_hosts",
     ),
     Ambiguity(
         "AMB-REJECT-STATUS",

@@ -132,6 +132,12 @@ def probe_repeated(winner: str) -> Callable[[Probe], None]:
     return probe
 
 
+def probe_third_party_qrcode(p: Probe) -> None:
+    grant = p.issued()
+    assert urlsplit(grant["qrcode"]).hostname == "charts.example.net"
+    assert f"token%3D{grant['token']}" in urlsplit(grant["qrcode"]).query
+
+
 def probe_token_sequence(*, length: int, base: int) -> Callable[[Probe], None]:
     def probe(p: Probe) -> None:
         first, second = p.issued()["token"], p.issued()["token"]
@@ -310,6 +316,7 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     "indent_no_break_space": lambda p: both(
         eq("\u00a0<status>" in p.post().text, True), eq(valid(SUCCESS_SCHEMA, p.post()), True)
     ),
+    "qrcode_third_party_chart": probe_third_party_qrcode,
     "status_word": lambda p: both(eq(p.issued()["status"], "OK"), eq(valid(SUCCESS_SCHEMA, p.post()), False)),
     "status_element_201": lambda p: both(
         eq(p.issued()["status"], "201"), eq(valid(SUCCESS_SCHEMA, p.post()), True)
