@@ -380,6 +380,18 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ambiguities=("AMB-TOKEN-FORMAT",),
     ),
     Requirement(
+        "LT-TOKEN-UNPREDICTABLE",
+        "No token is predicted before it is issued: not from earlier tokens (Mersenne Twister state, "
+        "linear congruential or xorshift steps, a hash chain) nor from the issue time",
+        G_SEMANTICS,
+        _S.BLOCKER,
+        7,
+        "Token Security: should be handled securely (RFC 6749 10.10: a guessable credential; OWASP "
+        "ASVS V3.2.2: tokens from a CSPRNG)",
+        ("token_unpredictable",),
+        ambiguities=("AMB-TOKEN-FORMAT",),
+    ),
+    Requirement(
         "LT-TOKEN-ENTROPY",
         "A token sample across the run shows no collision, no biased position or character, and enough "
         "min-entropy",
@@ -629,7 +641,8 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         7,
         "How random a token must be is undocumented.",
         "A sample of token_sample tokens across the run (default 776) has no position or character "
-        "frequency off at p < 1e-9 (chi-square) and a per-position min-entropy estimate of at least half "
+        "frequency off at p < 1e-9 (chi-square) and a min-entropy estimate (the least of the per-position "
+        "one and the NIST SP 800-90B estimators over the token's characters in sequence) of at least half "
         "token_min_bits; every token of the run is checked for collisions: 776 is the fewest tokens with "
         "which a space of 2^16 repeats one with probability >= 99% (a default loopback run judges 784, in "
         "about 1,150 requests: 2^16 caught with 99.1%, 2^17 with 90.4%; token_sample = 1098 for 99% at "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
@@ -13,6 +14,7 @@ import pytest
 import xmlschema
 
 from conformance.contract import REQUIREMENTS, REQUIREMENTS_BY_ID
+from conformance.prediction import TokenPredictor, time_seeded
 from conformance.qrfetch import decode_qr
 from conformance.reference import (
     DEFAULT_SLOW_DELAY,
@@ -136,6 +138,40 @@ def probe_third_party_qrcode(p: Probe) -> None:
     grant = p.issued()
     assert urlsplit(grant["qrcode"]).hostname == "charts.example.net"
     assert f"token%3D{grant['token']}" in urlsplit(grant["qrcode"]).query
+
+
+def probe_mersenne_twister(p: Probe) -> None:
+    tokens = [p.issued()["token"] for _ in range(79)]
+    assert all(len(t) == 64 for t in tokens)
+    predictor = TokenPredictor()
+    for token in tokens[:-1]:
+        predictor.learn(token, user=None)
+    assert tokens[-1] in predictor.predicted
+
+
+def probe_lcg_per_user(p: Probe) -> None:
+    values = [int(p.issued()["token"], 16) for _ in range(5)]
+    if (values[1] - values[0]) % 2 == 0:  # an even step has no inverse mod 2^128: start one later
+        values = values[1:]
+    assert (values[1] - values[0]) % 2 == 1
+    a = (values[2] - values[1]) * pow(values[1] - values[0], -1, 2**128) % 2**128
+    assert values[3] == (a * values[2] + values[1] - a * values[0]) % 2**128
+
+
+def probe_24_bit_repeated(p: Probe) -> None:
+    token = p.issued()["token"]
+    assert token == token[:6] * 5 + token[:2]
+
+
+def probe_hash_chain(p: Probe) -> None:
+    first, second = p.issued()["token"], p.issued()["token"]
+    assert second == hashlib.sha256(first.encode()).hexdigest()[:32]
+
+
+def probe_time_seeded(p: Probe) -> None:
+    response = p.post()
+    date = parsedate_to_datetime(response.headers["date"]).timestamp()
+    assert time_seeded(elements(response)["token"], [date, date + 1]) is not None
 
 
 def probe_token_sequence(*, length: int, base: int) -> Callable[[Probe], None]:
@@ -287,6 +323,11 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     "token_sequential_counter": probe_token_sequence(length=10, base=10),
     "token_hex_counter": probe_token_sequence(length=32, base=16),
     "token_short": lambda p: eq(len(p.issued()["token"]), 8),
+    "token_python_random": probe_mersenne_twister,
+    "token_lcg_per_user": probe_lcg_per_user,
+    "token_24_bit_repeated": probe_24_bit_repeated,
+    "token_hash_chain": probe_hash_chain,
+    "token_time_seeded": probe_time_seeded,
     "qrcode_http": lambda p: eq(p.issued()["qrcode"][: len(HTTP_QRCODE)], HTTP_QRCODE),
     "qrcode_relative": lambda p: eq(p.issued()["qrcode"][:4], "/qr/"),
     "qrcode_empty": lambda p: eq(p.issued()["qrcode"], ""),

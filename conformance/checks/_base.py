@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from conformance import xmldoc
 from conformance.model import Case, Exchange
+from conformance.prediction import TokenPredictor
 from conformance.profile import Profile
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ class RunState:
     tokens: TokenHistory = field(default_factory=TokenHistory)
     qrcodes: dict[str, int] = field(default_factory=dict)  # qrcode URL -> sequence of the first grant
     qr_payloads: dict[str, int] = field(default_factory=dict)  # QR payload digest -> sequence of first grant
+    predictor: TokenPredictor = field(default_factory=TokenPredictor)  # the tokens expected next
 
     def observe(self, subject: Subject) -> None:
         """Remember what one judged exchange issued: its token, its QR code URL and (--fetch-qrcode) the
@@ -47,6 +49,7 @@ class RunState:
         if token not in self.tokens.first_seen:
             self.tokens.first_seen[token] = sequence
             self.tokens.ordered.append(token)
+            self.predictor.learn(token, user=subject.case.user_id)
         if 200 <= subject.status < 300:
             url = (subject.document.field("qrcode") or "").strip()
             if url:
