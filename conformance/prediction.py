@@ -101,7 +101,7 @@ def _b64(data: bytes, *, urlsafe: bool, padded: bool) -> str:
 CODECS = (
     Codec("hex", bytes.hex, re.compile(r"(?:[0-9a-f]{2})+")),
     Codec(
-        "hex upper-case", lambda data: data.hex().upper(), re.compile(r"(?:[0-9A-F]{2})*[A-F](?:[0-9A-F])*")
+        "hex upper-case", lambda data: data.hex().upper(), re.compile(r"[0-9A-F]*[A-F][0-9A-F]*")
     ),
     Codec("base64", lambda data: _b64(data, urlsafe=False, padded=True), re.compile(r"[A-Za-z0-9+/]+={0,2}")),
     Codec(
