@@ -100,9 +100,7 @@ def _b64(data: bytes, *, urlsafe: bool, padded: bool) -> str:
 
 CODECS = (
     Codec("hex", bytes.hex, re.compile(r"(?:[0-9a-f]{2})+")),
-    Codec(
-        "hex upper-case", lambda data: data.hex().upper(), re.compile(r"[0-9A-F]*[A-F][0-9A-F]*")
-    ),
+    Codec("hex upper-case", lambda data: data.hex().upper(), re.compile(r"[0-9A-F]*[A-F][0-9A-F]*")),
     Codec("base64", lambda data: _b64(data, urlsafe=False, padded=True), re.compile(r"[A-Za-z0-9+/]+={0,2}")),
     Codec(
         "base64 unpadded", lambda data: _b64(data, urlsafe=False, padded=False), re.compile(r"[A-Za-z0-9+/]+")
@@ -377,27 +375,50 @@ def time_seeds(moments: list[float], *, window: float = TIME_WINDOW_SECONDS) -> 
         yield milli, f"random.seed({milli}) (the issue millisecond)"
 
 
-def time_seeded(token: str, moments: list[float]) -> str | None:
-    """How ``token`` follows from ``random.seed(t)`` for a t around the issue time, else None."""
-    targets: dict[tuple[int, int], str] = {}
+@dataclass(frozen=True)
+class TimeSeed:
+    """A token found to be ``random.seed(seed)`` then one draw of ``bits`` bits, spelled by ``codec``."""
+
+    seed: int
+    seeded_how: str
+    bits: int
+    little_endian: bool  # randbytes: the drawn integer's bytes least significant first
+    codec: Codec
+
+    @property
+    def how(self) -> str:
+        """The finding, in words."""
+        draw = f"randbytes({self.bits // 8})" if self.little_endian else f"getrandbits({self.bits})"
+        return f"{self.seeded_how}, then {draw}, {self.codec.name}"
+
+    def redraw(self, seed: int) -> str:
+        """The token the same code would have issued with ``seed``."""
+        drawn = random.Random(seed).getrandbits(self.bits).to_bytes(self.bits // 8, "big")
+        return self.codec.encode(drawn[::-1] if self.little_endian else drawn)
+
+
+def time_seed(token: str, moments: list[float]) -> TimeSeed | None:
+    """The time seed ``token`` was drawn from, for a t around the issue time, else None."""
+    targets: dict[tuple[int, int], tuple[bool, Codec]] = {}
     for codec, data in readings(token):
         if codec.numeric:
             data = _padded(int.from_bytes(data, "big"))
         bits = 8 * len(data)
         if bits < 32 or bits > 4096:
             continue
-        value = int.from_bytes(data, "big")
-        targets[(bits, value)] = f"getrandbits({bits}), {codec.name}"
+        targets[(bits, int.from_bytes(data, "big"))] = (False, codec)
         if not codec.numeric:
-            targets.setdefault(
-                (bits, int.from_bytes(data, "little")), f"randbytes({len(data)}), {codec.name}"
-            )
-    if not targets:
-        return None
+            targets.setdefault((bits, int.from_bytes(data, "little")), (True, codec))
     widths = sorted({bits for bits, _ in targets})
-    for seed, how in time_seeds(moments):
+    for seed, how in time_seeds(moments) if targets else ():
         for bits in widths:
-            drawn = random.Random(seed).getrandbits(bits)
-            if (bits, drawn) in targets:
-                return f"{how}, then {targets[(bits, drawn)]}"
+            found = targets.get((bits, random.Random(seed).getrandbits(bits)))
+            if found is not None:
+                return TimeSeed(seed, how, bits, *found)
     return None
+
+
+def time_seeded(token: str, moments: list[float]) -> str | None:
+    """How ``token`` follows from ``random.seed(t)`` for a t around the issue time, else None."""
+    found = time_seed(token, moments)
+    return None if found is None else found.how

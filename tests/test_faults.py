@@ -541,13 +541,14 @@ def test_fault_declaration_is_complete(name: str) -> None:
     assert issubclass(f.behaviour, Behaviour)
 
 
-def test_only_the_slow_fault_the_race_and_the_qr_images_are_unrecordable() -> None:
+def test_only_the_slow_fault_the_race_the_repeated_secret_and_the_qr_images_are_unrecordable() -> None:
     # A recording sends one request at a time, so a race between parallel requests only shows live;
     # --fetch-qrcode is never recorded (the image may carry the token).
     fetching = {f.name for f in FAULTS.values() if f.fetch_qrcode}
     assert fetching == {n for n in FAULTS if n.startswith("qrcode_image_")}
     unrecordable = {f.name for f in FAULTS.values() if not f.recordable}
-    assert unrecordable == {"slow_on_min_expire", "token_race", *fetching}
+    # Stand-ins keep the distance between hex tokens, not the repetition inside one.
+    assert unrecordable == {"slow_on_min_expire", "token_race", "token_24_bit_repeated", *fetching}
     assert FAULTS["slow_on_min_expire"].requirements == ("LT-HTTP-TIMELY",)
 
 
