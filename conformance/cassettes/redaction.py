@@ -20,7 +20,7 @@ import string
 
 from conformance import xmldoc
 from conformance.model import key_probe_secrets
-from conformance.prediction import TIME_SEEDED_TOKENS, TokenPredictor, time_seed
+from conformance.prediction import TIME_SEEDED_TOKENS, TokenPredictor, readings, time_seed
 from conformance.redact import issued_tokens
 from conformance.secrets import SecretBook, digest_only, register, scannable
 
@@ -72,26 +72,32 @@ class StandIns:
         prediction = self._live.predicted.get(token)
         if prediction is None:
             return None
+        spelling = _spelling(token)
         candidates = reversed(self._shadow.predicted.items())
         return next(
             (
                 guess
                 for guess, alike in candidates
-                if alike.how == prediction.how and len(guess) == len(token) and guess not in self._used
+                if alike.how == prediction.how
+                and len(guess) == len(token)
+                and guess not in self._used
+                and _spelling(guess) == spelling  # the same alphabet: hex stays lower-case hex
             ),
             None,
         )
 
     def _seeded_alike(self, token: str, issued: float | None) -> str | None:
-        """For a token drawn after seeding with its issue time: the same draw seeded with another second
-        of the Date header's window (what the replay tries), never the live seed."""
+        """For a token drawn after seeding with its issue time: the same draw seeded with another
+        millisecond of the Date header's second (what the replay tries), never the live seed, and a
+        stand-in of its own."""
         if issued is None or len(self._cache) >= TIME_SEEDED_TOKENS:
             return None
         found = time_seed(token, [issued, issued + 1])
         if found is None:
             return None
-        second = int(issued)
-        return found.redraw(second if found.seed != second else second + 1)
+        first = int(issued) * 1000
+        redrawn = (found.redraw(seed) for seed in range(first, first + 1000) if seed != found.seed)
+        return next((guess for guess in redrawn if guess not in self._used and guess != token), None)
 
     def _offset_mapped(self, token: str) -> str | None:
         for alphabet in OFFSET_ALPHABETS:
@@ -135,6 +141,12 @@ class StandIns:
             j = int.from_bytes(mac[:8], "big") % (i + 1)
             shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
         return dict(zip(alphabet, shuffled, strict=True))
+
+
+def _spelling(token: str) -> str | None:
+    """The first codec that reads ``token`` (hex, hex upper-case, base64, ...)."""
+    read = readings(token)
+    return read[0][0].name if read else None
 
 
 def _date(headers: list[tuple[str, str]]) -> float | None:
