@@ -5,7 +5,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("benchmarks.replay", "benchmarks.replay_ratio", "benchmarks.memory", "benchmarks.flakiness")
+BENCHMARKS = (
+    "benchmarks.replay",
+    "benchmarks.replay_ratio",
+    "benchmarks.memory",
+    "benchmarks.judging",
+    "benchmarks.flakiness",
+)
 
 
 def main() -> None:

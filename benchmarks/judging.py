@@ -3,7 +3,8 @@
 Judges a run's worth of distinct grants (a body of its own each, so the per-body validation cache never
 answers) and of repeated refusals, as `Run` does: run_checks, then the run state observes the answer.
 Prints the median and tail per response, the cost of each validator alone, and the one judgement that
-analyses the whole token sample. Prints numbers, asserts nothing.
+analyses the whole token sample (the max: SP 800-90B over 776 tokens, once a run). Prints numbers,
+asserts nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ BENCH_KEY = "BENCH-NOT-A-REAL-KEY"
 SENT_AT = 1_795_824_000.0
 TARGET_MEDIAN_MS = 1.0
 REFUSALS = 400
+REPEATS = 3
 GRANT_CASE = Case(
     label="benchmark grant",
     form=(("api_key", "__API_KEY_REDACTED__"), ("user_id", "12345"), ("token_expire", "3600")),
@@ -92,20 +94,21 @@ def refusal(sequence: int) -> Exchange:
     )
 
 
-def judge_all(exchanges: list[Exchange]) -> list[float]:
-    """Seconds spent judging each exchange, in order, through one run state."""
+def judge_all(exchanges: list[Exchange]) -> tuple[list[float], list[float]]:
+    """CPU seconds and wall seconds spent judging each exchange, in order, through one run state."""
     ctx = CheckContext(profile=Profile(), api_key=BENCH_KEY)
-    costs = []
+    costs, walls = [], []
     for exchange in exchanges:
-        started = time.perf_counter()
+        started, wall = time.thread_time(), time.perf_counter()
         subject = Subject(exchange, limits=ctx.profile.limits)
         results = run_checks(subject, ctx)
         ctx.state.observe(subject)
-        costs.append(time.perf_counter() - started)
+        costs.append(time.thread_time() - started)
+        walls.append(time.perf_counter() - wall)
         crashed = [r for r in results if r.failure is not None and "could not judge" in r.failure.title]
         if crashed:
             raise SystemExit(f"a check crashed on a conforming answer: {crashed[0].failure}")
-    return costs
+    return costs, walls
 
 
 def validator_cost(exchange: Exchange, repeat: int = 300) -> dict[str, float]:
@@ -134,16 +137,22 @@ def main() -> None:
     exchanges = [grant(i + 1) for i in range(grants)]
     exchanges += [refusal(grants + i + 1) for i in range(REFUSALS)]
     judge_all([grant(0)])  # warm-up: schemas compiled once per process
-    costs = judge_all(exchanges)
+    # The quietest of REPEATS runs (each through a fresh run state): the machine is shared, and
+    # contention only ever adds time.
+    costs, walls = min(
+        (judge_all(exchanges) for _ in range(REPEATS)), key=lambda run: statistics.median(run[0])
+    )
     grant_ms = sorted(c * 1000 for c in costs[:grants])
     all_ms = sorted(c * 1000 for c in costs)
-    print(f"{len(exchanges)} answers judged ({grants} distinct grants, {REFUSALS} repeated refusals)\n")
+    print(f"{len(exchanges)} answers judged ({grants} distinct grants, {REFUSALS} repeated refusals);")
+    print(f"CPU time of the judging thread, the quietest of {REPEATS} runs (wall time below)\n")
     print("| answers | median ms | p90 ms | p99 ms | max ms |")
     print("|---|---:|---:|---:|---:|")
     for label, ms in (("grants", grant_ms), ("all", all_ms)):
         p90, p99 = ms[int(len(ms) * 0.9)], ms[int(len(ms) * 0.99)]
         print(f"| {label} | {statistics.median(ms):.3f} | {p90:.3f} | {p99:.3f} | {ms[-1]:.1f} |")
-    print("\n| validator alone, one grant body, uncached | ms |")
+    print(f"| all, wall time | {statistics.median(walls) * 1000:.3f} | | | {max(walls) * 1000:.1f} |")
+    print("\n| validator alone, one grant body, uncached (wall) | ms |")
     print("|---|---:|")
     for voice, ms_each in validator_cost(exchanges[0]).items():
         print(f"| {voice} | {ms_each:.3f} |")

@@ -207,10 +207,10 @@ class TokenPredictor:
         self.learnt += 1
         self.predicted.pop(token, None)
         read = readings(token)
+        self._chain(token, read)  # a hash of the token is the same prediction for any user
         for scope in ("run", ("user", user)) if user is not None else ("run",):
-            self._chain(scope, token, read)
             for codec, data in read:
-                self._numbers(scope, codec, data, len(token))
+                self._numbers(scope, codec, data, len(token), first=scope == "run")
         for codec, data in read:
             for layout in ("le", "be"):
                 self._twister(codec, layout, data, len(token))
@@ -221,22 +221,22 @@ class TokenPredictor:
         if token:
             self.predicted.setdefault(token, Prediction(how, self.learnt))
 
-    def _chain(self, scope: object, token: str, read: list[tuple[Codec, bytes]]) -> None:
+    def _chain(self, token: str, read: list[tuple[Codec, bytes]]) -> None:
         """The next token as a hash of this one (its text, or its bytes), cut to this token's length."""
         spellings = [codec for codec, _ in read if not codec.numeric]
         sources = [("text", token.encode())]
         sources += [(f"{codec.name} bytes", data) for codec, data in read if not codec.numeric][:1]
-        who = _scope_name(scope)
         for name in HASHES:
             for source, material in sources:
                 digest = hashlib.new(name, material).digest()
                 for codec in spellings:
                     guess = codec.encode(digest)[: len(token)]
                     if len(guess) == len(token):
-                        self._predict(guess, f"{name} of an earlier token's {source} ({who})")
+                        self._predict(guess, f"{name} of an earlier token's {source}")
 
-    def _numbers(self, scope: object, codec: Codec, data: bytes, length: int) -> None:
-        """LCG and xorshift steps from the token read as a number."""
+    def _numbers(self, scope: object, codec: Codec, data: bytes, length: int, *, first: bool) -> None:
+        """LCG steps from the scope's tokens read as numbers; xorshift steps from this one (``first``: once
+        per token, whatever the scope)."""
         key = (scope, codec.family, length)
         values = self._values.setdefault(key, deque(maxlen=LCG_HISTORY))
         value = int.from_bytes(data, "big")
@@ -250,7 +250,7 @@ class TokenPredictor:
                     if codec.numeric or len(guess) == length:
                         self._predict(guess, f"{how} ({who}, {codec.family})")
 
-        for name, step in _xorshifts(value, width):
+        for name, step in _xorshifts(value, width) if first else ():
             emit(step, name)
         if len(values) < 3:
             return

@@ -13,12 +13,12 @@ import fnmatch
 import hashlib
 import ipaddress
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
 from conformance.model import MAX_DIGITS, CheckFailure
-from conformance.secrets import KEY_KIND, SecretBook
+from conformance.secrets import echo_book, spellings
 
 REQUIREMENT = "LT-QRCODE-IMAGE"
 
@@ -134,12 +134,12 @@ def qrcode_no_secret_to_third_party(subject: Subject, ctx: CheckContext) -> str 
         return None
     if own_host(host, target_host, ctx.profile.qrcode_hosts):
         return THIRD_PARTY
-    book = SecretBook()
-    book.add_key(ctx.api_key, placeholder_too=True)
+    views = {url, unquote(url), unquote(unquote(url)), unquote_plus(url)}
+    carried = ["the api_key"] if any(echo_book(ctx.api_key).find(view) for view in views) else []
     # A hex token is the same value in either case: both spellings are looked for.
-    for form in {token, token.lower(), token.upper()} if _HEX_TOKEN.fullmatch(token) else {token}:
-        book.add_token(form)
-    carried = sorted({"the api_key" if s.kind == KEY_KIND else "the token" for s in book.find(url)})
+    forms = {token, token.lower(), token.upper()} if _HEX_TOKEN.fullmatch(token) else {token}
+    if any(spelling in view for form in forms for spelling in spellings(form) for view in views):
+        carried.append("the token")
     user_id = subject.case.user_id
     places = user_id_places(url, user_id) if user_id is not None else []
     if places:
