@@ -134,13 +134,16 @@ def validator_cost(exchange: Exchange, repeat: int = 300) -> dict[str, float]:
 def main() -> None:
     """Print the per-response judging cost table."""
     grants = Profile().token_sample
-    exchanges = [grant(i + 1) for i in range(grants)]
-    exchanges += [refusal(grants + i + 1) for i in range(REFUSALS)]
+
+    def answers() -> list[Exchange]:  # fresh grants each time: no body the validation cache has seen
+        return [grant(i + 1) for i in range(grants)] + [refusal(grants + i + 1) for i in range(REFUSALS)]
+
+    exchanges = answers()
     judge_all([grant(0)])  # warm-up: schemas compiled once per process
     # The quietest of REPEATS runs (each through a fresh run state): the machine is shared, and
     # contention only ever adds time.
     costs, walls = min(
-        (judge_all(exchanges) for _ in range(REPEATS)), key=lambda run: statistics.median(run[0])
+        (judge_all(answers()) for _ in range(REPEATS)), key=lambda run: statistics.median(run[0])
     )
     grant_ms = sorted(c * 1000 for c in costs[:grants])
     all_ms = sorted(c * 1000 for c in costs)

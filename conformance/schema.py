@@ -142,9 +142,17 @@ def validation_errors(
 
 def xmlschema_errors(name: str, root: ET.Element) -> list[str]:
     """Up to MAX_ERRORS one-line reasons xmlschema gives."""
-    errors = []
+    import xmlschema
+
+    schema = load_schema(name)
     # No location hints: an xsi:schemaLocation in a response never makes xmlschema load another schema.
-    for error in load_schema(name).iter_errors(root, use_location_hints=False):
+    try:  # the fast path (stops at the first error); the reasons are collected only for an invalid body
+        schema.validate(root, use_location_hints=False)
+        return []
+    except xmlschema.XMLSchemaValidationError:
+        pass
+    errors = []
+    for error in schema.iter_errors(root, use_location_hints=False):
         reason = (error.reason or str(error)).splitlines()[0]
         path = error.path or ""
         errors.append(f"{path}: {reason}" if path else reason)
