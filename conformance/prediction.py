@@ -19,9 +19,11 @@ issue time (the request's send time, its answer, the Date header), then the toke
 
 A prediction is only a finding when a token the target issues later equals it exactly: for a conforming
 generator (secrets.token_*, os.urandom) each prediction matches with probability 2^-(token bits), so a
-run's few thousand predictions never raise a false alarm in practice. Cost is bounded: a handful of
-modular inverses and hashes per token, a Mersenne Twister recovery per 16 tokens at most after the
-first 624 words, and the time window only for the first TIME_SEEDED_TOKENS tokens of a run.
+run's few thousand predictions never raise a false alarm in practice (a token short enough for a chance
+match, under 64 bits, fails LT-TOKEN-STRENGTH anyway). Cost is bounded: a handful of modular inverses
+and hashes per token (about 0.3 ms), a Mersenne Twister recovery every MT_RETRY_TOKENS tokens after the
+first 624 words (the words are untempered once, as they come), tokens of at most MAX_TOKEN_CHARS
+characters, and the time window only for the first TIME_SEEDED_TOKENS tokens of a run.
 """
 
 from __future__ import annotations
@@ -49,7 +51,11 @@ LCG_HISTORY = 6
 HASHES = ("md5", "sha1", "sha256", "sha512")
 TIME_SEEDED_TOKENS = 4  # the first tokens of a run are tried against time seeds (about 2,500 seeds each)
 TIME_WINDOW_SECONDS = 1.0  # either side of [sent, sent + elapsed] and the Date header's second
+MAX_SEED_SPAN = 10.0  # seconds between the first and last moment searched (about 12,000 seeds at most)
 MAX_PREDICTIONS = 4096  # predictions kept at once (the oldest are dropped first)
+# Longer tokens are not learnt: the arithmetic on a number of that many digits would let a hostile
+# target make each judgement slow, and no generator above is read from tokens this long.
+MAX_TOKEN_CHARS = 512
 
 
 # -- spellings -----------------------------------------------------------------------------------------
@@ -206,6 +212,8 @@ class TokenPredictor:
         """Note the next distinct token (issued for ``user``) and predict from it."""
         self.learnt += 1
         self.predicted.pop(token, None)
+        if len(token) > MAX_TOKEN_CHARS:
+            return
         read = readings(token)
         self._chain(token, read)  # a hash of the token is the same prediction for any user
         for scope in ("run", ("user", user)) if user is not None else ("run",):
@@ -368,7 +376,8 @@ def _modulus_name(m: int) -> str:
 
 def time_seeds(moments: list[float], *, window: float = TIME_WINDOW_SECONDS) -> Iterator[tuple[int, str]]:
     """Every whole second and millisecond within ``window`` of [min(moments), max(moments)]."""
-    low, high = min(moments) - window, max(moments) + window
+    low = min(moments) - window
+    high = min(max(moments), min(moments) + MAX_SEED_SPAN) + window  # a slow answer widens it no further
     for second in range(math.floor(low), math.ceil(high) + 1):
         yield second, f"random.seed({second}) (the issue second)"
     for milli in range(math.floor(low * 1000), math.ceil(high * 1000) + 1):
@@ -400,7 +409,7 @@ class TimeSeed:
 def time_seed(token: str, moments: list[float]) -> TimeSeed | None:
     """The time seed ``token`` was drawn from, for a t around the issue time, else None."""
     targets: dict[tuple[int, int], tuple[bool, Codec]] = {}
-    for codec, data in readings(token):
+    for codec, data in readings(token) if len(token) <= MAX_TOKEN_CHARS else ():
         if codec.numeric:
             data = _padded(int.from_bytes(data, "big"))
         bits = 8 * len(data)

@@ -235,3 +235,11 @@ def test_a_lying_date_does_not_widen_the_seed_window() -> None:
 
     subject = Subject(grant("ab" * 16, sequence=1, date="Thu, 01 Jan 1970 00:00:00 GMT"))
     assert issue_moments(subject) == [SENT_AT, SENT_AT + 0.05, SENT_AT, SENT_AT + 1]  # <expire> only
+
+
+def test_a_huge_token_is_not_learnt_and_costs_nothing() -> None:
+    predictor = TokenPredictor()
+    huge = secrets.token_hex(32768)
+    predictor.learn(huge, user=1)
+    assert predictor.predicted == {} and predictor.learnt == 1
+    assert time_seeded(huge, [SENT_AT]) is None
