@@ -145,6 +145,7 @@ def third_party_failures(qrcode: str, *, profile: Profile | None = None) -> list
         (f"https://charts.example.net/qr#{base64.b64encode(TOKEN_HEX.encode()).decode()}", "the token"),
         (f"https://charts.example.net/qr?k={API_KEY}", "the api_key"),
         ("https://charts.example.net/qr/12345.png", "the user id (in its path)"),
+        ("https://charts.example.net/qr/user12345.png", "the user id (in its path)"),
         ("https://charts.example.net/qr?u=%31%32%33%34%35", "the user id (in its query)"),
         (f"https://charts.example.net/qr#{base64.urlsafe_b64encode(b'user=12345').decode()}", "fragment"),
     ],
@@ -155,6 +156,7 @@ def third_party_failures(qrcode: str, *, profile: Profile | None = None) -> list
         "base64 fragment",
         "key",
         "user path",
+        "user word",
         "user pct",
         "b64",
     ],
@@ -171,6 +173,7 @@ def test_a_third_party_qrcode_carrying_a_secret_fails(qrcode: str, carried: str)
     [
         "https://charts.example.net/qr/7dc8942cff1c2aa3.png",  # a third party, but no secret
         "https://charts.example.net/qr/123456.png",  # another number, not the user id
+        "https://charts.example.net/qr/7dc12345cff1c2aa3.png",  # the digits inside a random hex name
         f"https://127.0.0.1/qr/{TOKEN_HEX}.png",  # the target's own host
     ],
 )

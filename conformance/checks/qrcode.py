@@ -70,6 +70,7 @@ def qrcode_image(subject: Subject, ctx: CheckContext) -> str | None:
 THIRD_PARTY = "LT-SEC-QRCODE-THIRD-PARTY"
 _COMPONENT = re.compile(r"[A-Za-z0-9+/_=-]+")
 _HEX_TOKEN = re.compile(r"[0-9A-Fa-f]+")
+_DIGIT_RUN = re.compile(r"[0-9]+")
 _MIN_BASE64 = 8  # shorter runs decode to too few bytes to hold a user id by more than chance
 
 
@@ -99,14 +100,21 @@ def user_id_places(url: str, user_id: int) -> list[str]:
     for place, text in (("path", parts.path), ("query", parts.query), ("fragment", parts.fragment)):
         decoded = unquote(unquote(text))
         if any(
-            (run.isdigit() and len(run) <= MAX_DIGITS and int(run) == user_id)
-            or (len(run) >= _MIN_BASE64 and wanted.search(_base64_text(run)))
+            _names_number(run, user_id) or (len(run) >= _MIN_BASE64 and wanted.search(_base64_text(run)))
             for run in _COMPONENT.findall(decoded)
-            for run in (run, *re.split(r"[^0-9]+", run))
-            if run
         ):
             places.append(place)
     return places
+
+
+def _names_number(run: str, number: int) -> bool:
+    """``run`` is the number, alone or with letters around it (``user12345``, ``12345.png``'s stem); a
+    digit run among other digits (a random hex name) is not, or every hex name would match by chance."""
+    for word in re.split(r"[^A-Za-z0-9]+", run):
+        digits = _DIGIT_RUN.findall(word)
+        if len(digits) == 1 and len(digits[0]) <= MAX_DIGITS and int(digits[0]) == number:
+            return True
+    return False
 
 
 def _base64_text(run: str) -> str:
