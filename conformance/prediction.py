@@ -78,7 +78,7 @@ class Codec:
 
     def spellings(self, data: bytes) -> set[str]:
         """``data`` in every codec of this one's family."""
-        return {codec.encode(data) for codec in CODECS if codec.family == self.family}
+        return {codec.encode(data) for codec in _FAMILIES[self.family]}
 
     def decode(self, token: str) -> bytes | None:
         """The bytes ``token`` spells in this codec, when it spells them exactly this way."""
@@ -126,6 +126,11 @@ CODECS = (
         numeric=True,
     ),
 )
+
+
+_FAMILIES: dict[str, tuple[Codec, ...]] = {
+    family: tuple(c for c in CODECS if c.family == family) for family in {c.family for c in CODECS}
+}
 
 
 def readings(token: str) -> list[tuple[Codec, bytes]]:

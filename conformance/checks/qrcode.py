@@ -142,11 +142,11 @@ def qrcode_no_secret_to_third_party(subject: Subject, ctx: CheckContext) -> str 
         return None
     if own_host(host, target_host, ctx.profile.qrcode_hosts):
         return THIRD_PARTY
-    views = {url, unquote(url), unquote(unquote(url)), unquote_plus(url)}
-    carried = ["the api_key"] if any(echo_book(ctx.api_key).find(view) for view in views) else []
-    # A hex token is the same value in either case: both spellings are looked for.
-    forms = {token, token.lower(), token.upper()} if _HEX_TOKEN.fullmatch(token) else {token}
-    if any(spelling in view for form in forms for spelling in spellings(form) for view in views):
+    views = "\n".join({url, unquote(url), unquote(unquote(url)), unquote_plus(url)})
+    carried = ["the api_key"] if echo_book(ctx.api_key).find(views) else []
+    # A hex token is the same value in either case: as is and percent-decoded, it is looked for in both.
+    hex_case = _HEX_TOKEN.fullmatch(token) and token.lower() in views.lower()
+    if hex_case or any(spelling in views for spelling in spellings(token)):
         carried.append("the token")
     user_id = subject.case.user_id
     places = user_id_places(url, user_id) if user_id is not None else []
