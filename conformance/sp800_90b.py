@@ -22,6 +22,10 @@ MARKOV_LENGTH = 128
 COMPRESSION_BLOCK = 6
 COMPRESSION_DICTIONARY = 1000
 COMPRESSION_C = 0.5907
+# Below this many test blocks (6,000 bits past the dictionary) the compression statistic's spread makes
+# its bound meaningless (a 100-token sample of 64-bit tokens read as 20 bits): not estimated.
+COMPRESSION_MIN_TESTS = 1000
+COLLISION_MIN_TIMES = 1000  # the same for the collision estimator's count of collision times
 SEARCH_STEPS = 40
 VANISHING = 1e-18
 
@@ -87,7 +91,7 @@ def collision(bits: Sequence[int]) -> float:
         step = 2 if bits[i] == bits[i + 1] else 3
         times.append(step)
         i += step
-    if len(times) < 2:
+    if len(times) < COLLISION_MIN_TIMES:
         return math.inf
     mean = sum(times) / len(times)
     sigma = math.sqrt(sum((t - mean) ** 2 for t in times) / (len(times) - 1))
@@ -126,7 +130,7 @@ def compression(bits: Sequence[int]) -> float:
     blocks = [int("".join(map(str, bits[i : i + b])), 2) for i in range(0, len(bits) - b + 1, b)]
     d, total = COMPRESSION_DICTIONARY, len(blocks)
     v = total - d
-    if v < 2:
+    if v < COMPRESSION_MIN_TESTS:
         return math.inf
     last: dict[int, int] = {}
     for i, block in enumerate(blocks[:d], start=1):

@@ -109,3 +109,12 @@ def test_each_estimator_sees_a_sequence_that_defeats_it() -> None:
     assert found["t-tuple"] < 1.0 and found["longest repeated substring"] < 1.0
     period = [n % 16 for n in range(4000)]  # every symbol and pair equally often, perfectly predictable
     assert min(min_entropy_per_symbol(period, bits_per_symbol=4).values()) < 0.5
+
+
+@pytest.mark.parametrize("sample", [100, 776])
+def test_a_64_bit_csprng_token_stays_above_the_failure_floor(sample: int) -> None:
+    # The compression and collision estimators are left out below about 6,000 bits of test data, where
+    # their bound is noise (a 100-token sample of 64-bit tokens once read as 20 bits).
+    report = analyse([secrets.token_hex(8) for _ in range(sample)])
+    assert report is not None
+    assert report.min_entropy_bits >= Profile().token_min_bits / 2
