@@ -10,6 +10,7 @@ BENCHMARKS = (
     "benchmarks.replay_ratio",
     "benchmarks.memory",
     "benchmarks.recording",
+    "benchmarks.judging",
     "benchmarks.flakiness",
 )
 

@@ -381,6 +381,18 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ambiguities=("AMB-TOKEN-FORMAT",),
     ),
     Requirement(
+        "LT-TOKEN-UNPREDICTABLE",
+        "No token is predicted before it is issued: not from earlier tokens (Mersenne Twister state, "
+        "linear congruential or xorshift steps, a hash chain) nor from the issue time",
+        G_SEMANTICS,
+        _S.BLOCKER,
+        7,
+        "Token Security: should be handled securely (RFC 6749 10.10: a guessable credential; OWASP "
+        "ASVS V3.2.2: tokens from a CSPRNG)",
+        ("token_unpredictable",),
+        ambiguities=("AMB-TOKEN-FORMAT",),
+    ),
+    Requirement(
         "LT-TOKEN-ENTROPY",
         "A token sample across the run shows no collision, no biased position or character, and enough "
         "min-entropy",
@@ -470,6 +482,17 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ambiguities=("AMB-CLIENT-IDENTITY",),
     ),
     Requirement(
+        "LT-SEC-QRCODE-THIRD-PARTY",
+        "A <qrcode> on a host other than the vendor's own carries no token, api_key or user id, in any "
+        "spelling",
+        G_SECURITY,
+        _S.BLOCKER,
+        7,
+        "Token Security: handled securely (OWASP ASVS V8.3.1: sensitive data not sent to third parties)",
+        ("qrcode_no_secret_to_third_party",),
+        ambiguities=("AMB-QRCODE-HOST",),
+    ),
+    Requirement(
         "LT-SEC-NO-STORE",
         "A token response says Cache-Control: no-store",
         G_SECURITY,
@@ -528,6 +551,17 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "applicable. The image must decode as a QR code and its payload must differ per grant; it need not "
         "contain the token.",
         "qrcode_carries_token",
+    ),
+    Ambiguity(
+        "AMB-QRCODE-HOST",
+        41,
+        "Which host serves the vendor's QR images is undocumented: the sample <qrcode> elides it "
+        "(https://....ee5de.png).",
+        "The vendor's own QR hosts are the target's host and the hosts of its parent domain "
+        "(api-app.example.com: *.example.com; an IP address: only itself) plus the profile's qrcode_hosts; "
+        "a <qrcode> on any other host must not carry the token, the api_key or the user id, as is, "
+        "percent-encoded or base64, in its path, query or fragment.",
+        "qrcode_hosts",
     ),
     Ambiguity(
         "AMB-REJECT-STATUS",
@@ -625,7 +659,8 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         7,
         "How random a token must be is undocumented.",
         "A sample of token_sample tokens across the run (default 776) has no position or character "
-        "frequency off at p < 1e-9 (chi-square) and a per-position min-entropy estimate of at least half "
+        "frequency off at p < 1e-9 (chi-square) and a min-entropy estimate (the least of the per-position "
+        "one and the NIST SP 800-90B estimators over the token's characters in sequence) of at least half "
         "token_min_bits; every token of the run is checked for collisions: 776 is the fewest tokens with "
         "which a space of 2^16 repeats one with probability >= 99% (a default loopback run judges 784, in "
         "about 1,190 requests: 2^16 caught with 99.1%, 2^17 with 90.4%; token_sample = 1098 for 99% at "

@@ -17,6 +17,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from conformance.sp800_90b import min_entropy_per_symbol
+
 # Per-test threshold before the Bonferroni division by the number of tests: a conforming generator
 # fails one run in ~10^9 / (tests per run), i.e. never in practice, while a real bias shows at once.
 P_THRESHOLD = 1e-9
@@ -32,12 +34,16 @@ class EntropyReport:
     sample: int  # tokens of the most common length judged together
     length: int
     collision_bound_bits: float  # log2 of the smallest space the absence of collisions supports
-    min_entropy_bits: float  # per-position estimate, positions assumed independent (an upper bound)
+    # The least of the per-position estimate (positions assumed independent) and the NIST SP 800-90B
+    # estimators over the token's symbols in sequence: a short secret repeated or stretched over a long
+    # token shows in the latter (positions that are each uniform are not independent)
+    min_entropy_bits: float
     biased: tuple[str, ...]  # what the chi-square tests found, one line each
     # min-entropy of the positions the chi-square tests found uniform: bias elsewhere (a timestamp in a
     # signed token) is no finding while these alone carry enough
     clean_bits: float = 0.0
     judged: int = 0  # every token of the run, of any length: all of them are compared for collisions
+    weakest: str = "per-position"  # the estimator that gave min_entropy_bits
 
     def as_dict(self) -> dict[str, object]:
         """The summary.json form."""
@@ -126,7 +132,7 @@ def analyse(tokens: Sequence[str]) -> EntropyReport | None:
         pooled.update(counts)
         for symbol in counts:
             expected[symbol] = expected.get(symbol, 0.0) + n / len(counts)
-    clean_bits = sum(bits[position] for position, _ in clean)
+    clean_bits = conservative_bits(sample, [p for p, _ in clean], bits)  # (bits, by which estimator)
     if len(expected) > 1 and min(expected.values()) >= MIN_EXPECTED_PER_CELL:
         p = _uniform_p(pooled, expected)
         if p * tests < P_THRESHOLD:
@@ -134,11 +140,40 @@ def analyse(tokens: Sequence[str]) -> EntropyReport | None:
             biased.append(
                 f"characters: {top!r} {pooled[top]}x where {expected[top]:.0f} were expected, p={p:.1e}"
             )
-            clean_bits = 0.0
+            clean_bits = (0.0, "characters biased")
+    # Both are lower bounds on the token's min-entropy (a part of a token carries no more than the whole):
+    # the larger one stands.
+    min_bits, weakest = max(conservative_bits(sample, [p for p, _ in varying], bits), clean_bits)
     distinct = len(set(tokens))
     return EntropyReport(
-        n, length, collision_bound_bits(distinct), sum(bits.values()), tuple(biased), clean_bits, len(tokens)
+        n,
+        length,
+        collision_bound_bits(distinct),
+        min_bits,
+        tuple(biased),
+        clean_bits[0],
+        len(tokens),
+        weakest,
     )
+
+
+def conservative_bits(
+    sample: Sequence[str], positions: list[int], bits: dict[int, float]
+) -> tuple[float, str]:
+    """Min-entropy of ``positions`` of the tokens: the least of the per-position sum and the SP 800-90B
+    estimators over those positions' characters, token after token; with the estimator that gave it."""
+    per_position = sum(bits[position] for position in positions)
+    if not positions:
+        return 0.0, "no varying position"
+    alphabet = sorted({token[i] for token in sample for i in positions})
+    index = {char: number for number, char in enumerate(alphabet)}
+    symbols = [index[token[i]] for token in sample for i in positions]
+    size = len(alphabet)
+    estimates = min_entropy_per_symbol(
+        symbols, bits_per_symbol=size.bit_length() - 1 if size & (size - 1) == 0 and size > 1 else None
+    )
+    weakest = min(estimates, key=lambda name: estimates[name])
+    return min((per_position, "per-position"), (estimates[weakest] * len(positions), f"SP 800-90B {weakest}"))
 
 
 def _min_entropy(counts: Counter[str], n: int) -> float:
@@ -165,8 +200,9 @@ def entropy_line(summary: dict[str, object] | None) -> str:
         return "Token entropy: no token sample (fewer than two tokens issued)."
     return (
         f"Token entropy: {summary['sample']} distinct tokens without a collision support a token space "
-        f"of at least 2^{summary['collision_bound_bits']} (99% confidence); per-position min-entropy "
-        f"estimate {summary['min_entropy_estimate_bits']} bits." + _small_space_sentence(summary)
+        f"of at least 2^{summary['collision_bound_bits']} (99% confidence); min-entropy estimate "
+        f"{summary['min_entropy_estimate_bits']} bits (the least of the per-position and NIST SP 800-90B "
+        "estimators)." + _small_space_sentence(summary)
     )
 
 

@@ -65,6 +65,8 @@ class Profile:
     qrcode_schemes: tuple[str, ...] = ("https",)
     # AMB-QRCODE-PAYLOAD: with --fetch-qrcode, whether the decoded QR code must contain the grant's token
     qrcode_carries_token: bool = False
+    # AMB-QRCODE-HOST: fnmatch patterns of the vendor's own QR hosts besides the target's host and domain
+    qrcode_hosts: tuple[str, ...] = ()
     rejection_statuses: tuple[int, ...] = ()  # empty: any 4xx
     rejection_schema: str = "error_response.xsd"
     success_schema: str = "user_response.xsd"
@@ -106,7 +108,7 @@ class Profile:
             raise ProfileError(
                 f"rejection_statuses must be HTTP status codes (100..599), not {self.rejection_statuses}"
             )
-        for name in ("content_types", "qrcode_schemes", "production_hosts"):
+        for name in ("content_types", "qrcode_schemes", "production_hosts", "qrcode_hosts"):
             if not all(isinstance(v, str) and v.strip() for v in getattr(self, name)):
                 raise ProfileError(f"{name} must be a list of non-empty strings")
         for name in ("rejection_schema", "success_schema"):

@@ -54,3 +54,10 @@ def test_the_readme_prose_quotes_the_results() -> None:
     assert hostile and one(r"peaks at (\d+) MiB", prose) == f"{max(float(m) for m in hostile):.0f}"
     stall = one(r"^slow \(fresh dir\)\s+\d+\s+\d+\s+\w+\s+([\d.]+)", memory)
     assert one(r"in (\d+) s\b", prose) == f"{float(stall):.0f}"
+
+
+def test_the_readme_quotes_the_judging_median() -> None:
+    prose = README.split("<!-- bench:end -->", 1)[1].split("\n## ", 1)[0]
+    judging = section("judging")
+    median = one(r"median judging cost per response: ([\d.]+) ms", judging)
+    assert one(r"Judging one response costs ([\d.]+) ms", prose) == median

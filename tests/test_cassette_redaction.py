@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import random
+import secrets
+
 import pytest
 
-from conformance.cassettes.redaction import MAX_EXCERPT_BYTES, CassetteRedactor
+from conformance.cassettes.redaction import MAX_EXCERPT_BYTES, CassetteRedactor, StandIns
+from conformance.prediction import TokenPredictor, time_seeded
 from conformance.secrets import SecretBook
 
 KEY = "CANARY&KEY-0123456789abcdef"
@@ -55,3 +60,48 @@ def test_an_unparsable_body_is_kept_as_a_bounded_scrubbed_excerpt() -> None:
     assert len(redacted) == MAX_EXCERPT_BYTES
     assert not _leaks(redacted)
     assert "excerpt" in notes[0]
+
+
+# -- predictable tokens stay predictable, through stand-ins that tell nothing of them (issue 21) -------
+
+
+def _replayed_predictions(tokens: list[str], *, issued: float | None = None) -> tuple[int, list[str]]:
+    """How many stand-ins a predictor over the stand-ins saw coming, and the stand-ins."""
+    stand_ins = StandIns()
+    replay = TokenPredictor()
+    hits, shown = 0, []
+    for token in tokens:
+        stand_in = stand_ins.stand_in(token, issued=issued)
+        assert stand_in != token
+        hits += stand_in in replay.predicted
+        replay.learn(stand_in, user=None)
+        shown.append(stand_in)
+    return hits, shown
+
+
+def test_the_stand_ins_of_a_twister_or_a_hash_chain_are_predicted_like_the_live_tokens() -> None:
+    generator = random.Random(5)
+    twister = [f"{generator.getrandbits(256):064x}" for _ in range(100)]
+    chain = [secrets.token_hex(16)]
+    for _ in range(20):
+        chain.append(hashlib.sha256(chain[-1].encode()).hexdigest()[:32])
+    for tokens in (twister, chain):
+        hits, shown = _replayed_predictions(tokens)
+        assert hits > 0
+        assert len(set(shown)) == len(set(tokens))  # distinct tokens keep distinct stand-ins
+        assert not set(shown) & set(tokens)
+        assert all(stand_in == stand_in.lower() for stand_in in shown)  # the live tokens' alphabet
+
+
+def test_the_stand_ins_of_csprng_tokens_are_never_predicted() -> None:
+    hits, _ = _replayed_predictions([secrets.token_hex(16) for _ in range(300)])
+    assert hits == 0
+
+
+def test_a_time_seeded_token_gets_a_distinct_stand_in_seeded_in_the_same_second() -> None:
+    second = 1_795_824_000.0
+    tokens = [f"{random.Random(int(second * 1000) + n).getrandbits(128):032x}" for n in (5, 6)]
+    _, shown = _replayed_predictions(tokens, issued=second)
+    assert len(set(shown)) == 2
+    for stand_in in shown:
+        assert time_seeded(stand_in, [second, second + 1]) is not None

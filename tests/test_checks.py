@@ -94,6 +94,7 @@ def test_case_files_cover_every_requirement_both_ways() -> None:
         "LT-INPUT-USER-RANGE",
         "LT-AUTH-TOKEN-OWNER",  # needs the run's users: test_token_naming_a_user_not_owned_fails
         "LT-TOKEN-ENTROPY",  # needs a sample: test_token_entropy_*
+        "LT-TOKEN-UNPREDICTABLE",  # needs a run of tokens: tests/test_prediction.py
         "LT-QRCODE-IMAGE",  # needs a fetcher: tests/test_qrfetch.py
         "LT-SEC-IDENTITY-BLIND",  # needs the stock identity's answer first: test_identity_*
     }  # input_outcome is one check: judged per case class below
@@ -456,6 +457,11 @@ STATEFUL_FAULTS = [
     ("token_strength", "token_hex_counter"),
     ("token_strength", "token_short"),
     ("token_entropy", "token_biased_characters"),
+    ("token_entropy", "token_24_bit_repeated"),
+    ("token_unpredictable", "token_python_random"),
+    ("token_unpredictable", "token_lcg_per_user"),
+    ("token_unpredictable", "token_hash_chain"),
+    ("token_unpredictable", "token_time_seeded"),
     ("qrcode_distinct", "qrcode_same_for_every_grant"),
     ("qrcode_distinct", "qrcode_template_unfilled"),
 ]

@@ -1,13 +1,17 @@
-"""qrcode_image (LT-QRCODE-IMAGE) on hand-made grants with an injected fetcher; the http exception."""
+"""qrcode_image (LT-QRCODE-IMAGE) on hand-made grants with an injected fetcher; the http exception; no
+secret in a <qrcode> on a third-party host (LT-SEC-QRCODE-THIRD-PARTY)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 from pathlib import Path
 
+import pytest
 import yaml
 
 from conformance.checks import CheckContext, Subject, run_checks
+from conformance.checks.qrcode import own_host
 from conformance.profile import Profile
 from conformance.qrfetch import QrImage
 from tests.test_checks import API_KEY, exchange_from
@@ -116,3 +120,84 @@ def test_plain_http_qrcode_is_accepted_only_from_the_hosts_the_run_names() -> No
     ctx = CheckContext(profile=Profile(), api_key=API_KEY, qrcode_http_hosts=frozenset({"127.0.0.1"}))
     assert not url_failed(grant(sequence=1, qrcode=loopback), ctx)
     assert url_failed(grant(sequence=1, qrcode="http://qr.example/a.png"), ctx)
+
+
+# -- LT-SEC-QRCODE-THIRD-PARTY ----------------------------------------------------------------------
+
+TOKEN_HEX = "9f86d081884c7d659a2feaa0c55ad015"
+
+
+def third_party_failures(qrcode: str, *, profile: Profile | None = None) -> list[str]:
+    """The third-party check's received values for a grant of TOKEN_HEX with this <qrcode>."""
+    subject = grant(sequence=1, token=TOKEN_HEX, qrcode=qrcode.replace("&", "&amp;"))
+    ctx = CheckContext(profile=profile or Profile(), api_key=API_KEY)
+    results = [r for r in run_checks(subject, ctx) if r.check == "qrcode_no_secret_to_third_party"]
+    assert len(results) == 1 and results[0].requirement == "LT-SEC-QRCODE-THIRD-PARTY"
+    return [results[0].failure.received] if results[0].failure else []
+
+
+@pytest.mark.parametrize(
+    ("qrcode", "carried"),
+    [
+        (f"https://charts.example.net/chart?chl={TOKEN_HEX}", "the token"),
+        (f"https://charts.example.net/chart?chl=https%3A%2F%2Fx%2F%3Ft%3D{TOKEN_HEX}", "the token"),
+        (f"https://charts.example.net/{TOKEN_HEX.upper()}.png", "the token"),
+        (f"https://charts.example.net/qr#{base64.b64encode(TOKEN_HEX.encode()).decode()}", "the token"),
+        (f"https://charts.example.net/qr?k={API_KEY}", "the api_key"),
+        ("https://charts.example.net/qr/12345.png", "the user id (in its path)"),
+        ("https://charts.example.net/qr/user12345.png", "the user id (in its path)"),
+        ("https://charts.example.net/qr?u=%31%32%33%34%35", "the user id (in its query)"),
+        (f"https://charts.example.net/qr#{base64.urlsafe_b64encode(b'user=12345').decode()}", "fragment"),
+    ],
+    ids=[
+        "query",
+        "percent-encoded",
+        "path upper-case",
+        "base64 fragment",
+        "key",
+        "user path",
+        "user word",
+        "user pct",
+        "b64",
+    ],
+)
+def test_a_third_party_qrcode_carrying_a_secret_fails(qrcode: str, carried: str) -> None:
+    (received,) = third_party_failures(qrcode)
+    assert received.startswith("a URL on charts.example.net carrying ")
+    assert carried in received
+    assert TOKEN_HEX not in received and API_KEY not in received
+
+
+@pytest.mark.parametrize(
+    "qrcode",
+    [
+        "https://charts.example.net/qr/7dc8942cff1c2aa3.png",  # a third party, but no secret
+        "https://charts.example.net/qr/123456.png",  # another number, not the user id
+        "https://charts.example.net/qr/7dc12345cff1c2aa3.png",  # the digits inside a random hex name
+        f"https://127.0.0.1/qr/{TOKEN_HEX}.png",  # the target's own host
+    ],
+)
+def test_a_qrcode_without_a_secret_or_on_the_own_host_passes(qrcode: str) -> None:
+    assert third_party_failures(qrcode) == []
+
+
+def test_the_profile_names_the_vendors_own_qr_hosts() -> None:
+    qrcode = f"https://qr.vendor-cdn.example/{TOKEN_HEX}.png"
+    assert third_party_failures(qrcode)
+    assert third_party_failures(qrcode, profile=Profile(qrcode_hosts=("*.vendor-cdn.example",))) == []
+
+
+@pytest.mark.parametrize(
+    ("host", "target", "own"),
+    [
+        ("qr.example.com", "api-app.example.com", True),
+        ("example.com", "api-app.example.com", True),
+        ("qr.example.com", "example.com", True),
+        ("example.com.evil.net", "api.example.com", False),
+        ("notexample.com", "api.example.com", False),
+        ("127.0.0.2", "127.0.0.1", False),
+        ("QR.Example.COM.", "api.example.com", True),
+    ],
+)
+def test_own_host(host: str, target: str, own: bool) -> None:
+    assert own_host(host, target) is own

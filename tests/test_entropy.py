@@ -1,13 +1,24 @@
-"""The birthday arithmetic the token sample is sized by, and what the summary states of it."""
+"""The birthday arithmetic the token sample is sized by, what the summary states of it, and the
+conservative min-entropy (NIST SP 800-90B estimators)."""
 
 from __future__ import annotations
 
 import math
+import secrets
+import uuid
+from collections.abc import Callable
 
 import pytest
 
-from conformance.entropy import collision_probability, entropy_line, token_entropy_summary, tokens_to_catch
+from conformance.entropy import (
+    analyse,
+    collision_probability,
+    entropy_line,
+    token_entropy_summary,
+    tokens_to_catch,
+)
 from conformance.profile import Profile
+from conformance.sp800_90b import min_entropy_per_symbol
 
 
 @pytest.mark.parametrize(
@@ -53,3 +64,57 @@ def test_the_summary_and_sign_off_state_how_surely_a_2_16_space_would_have_shown
         "A token space of 2^16 would have shown a collision among the run's 784 tokens "
         "with probability 99.1%."
     )
+
+
+# -- conservative min-entropy: NIST SP 800-90B over the token's characters (issue 21) ------------------
+
+
+def _repeated_24_bit() -> str:
+    return (secrets.randbits(24).to_bytes(3, "big") * 6)[:16].hex()
+
+
+def _stretched_24_bit() -> str:
+    return "".join(c * 2 for c in secrets.token_hex(3)) * 2 + secrets.token_hex(3)[:4] + "0" * 8
+
+
+@pytest.mark.parametrize("make", [_repeated_24_bit, _stretched_24_bit], ids=["repeated", "stretched"])
+@pytest.mark.parametrize("sample", [100, 776])
+def test_a_24_bit_secret_over_a_128_bit_token_never_reports_more_than_64_bits(
+    make: Callable[[], str], sample: int
+) -> None:
+    report = analyse([make() for _ in range(sample)])
+    assert report is not None
+    assert report.min_entropy_bits <= 64
+    assert report.weakest.startswith("SP 800-90B")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda: secrets.token_hex(16), lambda: secrets.token_urlsafe(32), lambda: str(uuid.uuid4())],
+    ids=["token_hex", "token_urlsafe", "uuid4"],
+)
+def test_a_csprng_sample_keeps_enough_min_entropy(make: Callable[[], str]) -> None:
+    report = analyse([make() for _ in range(100)])
+    assert report is not None
+    assert report.min_entropy_bits >= 64  # the failure floor is token_min_bits / 2 = 32
+
+
+def test_each_estimator_sees_a_sequence_that_defeats_it() -> None:
+    uniform = [secrets.randbelow(16) for _ in range(4000)]
+    # Every estimator is conservative (compression most: about 0.7 of a bit per bit on 16,000 bits)
+    assert all(bits > 2.4 for bits in min_entropy_per_symbol(uniform, bits_per_symbol=4).values())
+    constant_runs = [n // 50 % 16 for n in range(4000)]  # uniform counts, long runs
+    found = min_entropy_per_symbol(constant_runs, bits_per_symbol=4)
+    assert found["most common value"] > 3.5  # what the per-position view sees: nothing wrong
+    assert found["t-tuple"] < 1.0 and found["longest repeated substring"] < 1.0
+    period = [n % 16 for n in range(4000)]  # every symbol and pair equally often, perfectly predictable
+    assert min(min_entropy_per_symbol(period, bits_per_symbol=4).values()) < 0.5
+
+
+@pytest.mark.parametrize("sample", [100, 776])
+def test_a_64_bit_csprng_token_stays_above_the_failure_floor(sample: int) -> None:
+    # The compression and collision estimators are left out below about 6,000 bits of test data, where
+    # their bound is noise (a 100-token sample of 64-bit tokens once read as 20 bits).
+    report = analyse([secrets.token_hex(8) for _ in range(sample)])
+    assert report is not None
+    assert report.min_entropy_bits >= Profile().token_min_bits / 2

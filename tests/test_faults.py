@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
@@ -13,6 +14,7 @@ import pytest
 import xmlschema
 
 from conformance.contract import REQUIREMENTS, REQUIREMENTS_BY_ID
+from conformance.prediction import TokenPredictor, time_seeded
 from conformance.qrfetch import decode_qr
 from conformance.reference import (
     DEFAULT_SLOW_DELAY,
@@ -130,6 +132,46 @@ def probe_repeated(winner: str) -> Callable[[Probe], None]:
         assert elements(response)["user_id"] == winner
 
     return probe
+
+
+def probe_third_party_qrcode(p: Probe) -> None:
+    grant = p.issued()
+    assert urlsplit(grant["qrcode"]).hostname == "charts.example.net"
+    assert f"token%3D{grant['token']}" in urlsplit(grant["qrcode"]).query
+
+
+def probe_mersenne_twister(p: Probe) -> None:
+    tokens = [p.issued()["token"] for _ in range(79)]
+    assert all(len(t) == 64 for t in tokens)
+    predictor = TokenPredictor()
+    for token in tokens[:-1]:
+        predictor.learn(token, user=None)
+    assert tokens[-1] in predictor.predicted
+
+
+def probe_lcg_per_user(p: Probe) -> None:
+    values = [int(p.issued()["token"], 16) for _ in range(5)]
+    if (values[1] - values[0]) % 2 == 0:  # an even step has no inverse mod 2^128: start one later
+        values = values[1:]
+    assert (values[1] - values[0]) % 2 == 1
+    a = (values[2] - values[1]) * pow(values[1] - values[0], -1, 2**128) % 2**128
+    assert values[3] == (a * values[2] + values[1] - a * values[0]) % 2**128
+
+
+def probe_24_bit_repeated(p: Probe) -> None:
+    token = p.issued()["token"]
+    assert token == token[:6] * 5 + token[:2]
+
+
+def probe_hash_chain(p: Probe) -> None:
+    first, second = p.issued()["token"], p.issued()["token"]
+    assert second == hashlib.sha256(first.encode()).hexdigest()[:32]
+
+
+def probe_time_seeded(p: Probe) -> None:
+    response = p.post()
+    date = parsedate_to_datetime(response.headers["date"]).timestamp()
+    assert time_seeded(elements(response)["token"], [date, date + 1]) is not None
 
 
 def probe_token_sequence(*, length: int, base: int) -> Callable[[Probe], None]:
@@ -334,6 +376,11 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     "token_sequential_counter": probe_token_sequence(length=10, base=10),
     "token_hex_counter": probe_token_sequence(length=32, base=16),
     "token_short": lambda p: eq(len(p.issued()["token"]), 8),
+    "token_python_random": probe_mersenne_twister,
+    "token_lcg_per_user": probe_lcg_per_user,
+    "token_24_bit_repeated": probe_24_bit_repeated,
+    "token_hash_chain": probe_hash_chain,
+    "token_time_seeded": probe_time_seeded,
     "qrcode_http": lambda p: eq(p.issued()["qrcode"][: len(HTTP_QRCODE)], HTTP_QRCODE),
     "qrcode_relative": lambda p: eq(p.issued()["qrcode"][:4], "/qr/"),
     "qrcode_empty": lambda p: eq(p.issued()["qrcode"], ""),
@@ -357,6 +404,13 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     "expire_float_lexical": lambda p: both(
         eq(p.issued()["expire"][-2:], ".0"), eq(valid(SUCCESS_SCHEMA, p.post()), False)
     ),
+    "qrcode_stray_percent": lambda p: both(
+        eq(p.issued()["qrcode"][-1], "%"), eq(valid(SUCCESS_SCHEMA, p.post()), True)
+    ),
+    "indent_no_break_space": lambda p: both(
+        eq("\u00a0<status>" in p.post().text, True), eq(valid(SUCCESS_SCHEMA, p.post()), True)
+    ),
+    "qrcode_third_party_chart": probe_third_party_qrcode,
     "status_word": lambda p: both(eq(p.issued()["status"], "OK"), eq(valid(SUCCESS_SCHEMA, p.post()), False)),
     "status_element_201": lambda p: both(
         eq(p.issued()["status"], "201"), eq(valid(SUCCESS_SCHEMA, p.post()), True)
@@ -547,13 +601,14 @@ def test_fault_declaration_is_complete(name: str) -> None:
     assert issubclass(f.behaviour, Behaviour)
 
 
-def test_only_the_slow_fault_the_race_and_the_qr_images_are_unrecordable() -> None:
+def test_only_the_slow_fault_the_race_the_repeated_secret_and_the_qr_images_are_unrecordable() -> None:
     # A recording sends one request at a time, so a race between parallel requests only shows live;
     # --fetch-qrcode is never recorded (the image may carry the token).
     fetching = {f.name for f in FAULTS.values() if f.fetch_qrcode}
     assert fetching == {n for n in FAULTS if n.startswith("qrcode_image_")}
     unrecordable = {f.name for f in FAULTS.values() if not f.recordable}
-    assert unrecordable == {"slow_on_min_expire", "token_race", *fetching}
+    # Stand-ins keep the distance between hex tokens, not the repetition inside one.
+    assert unrecordable == {"slow_on_min_expire", "token_race", "token_24_bit_repeated", *fetching}
     assert FAULTS["slow_on_min_expire"].requirements == ("LT-HTTP-TIMELY",)
 
 

@@ -102,7 +102,11 @@ def test_unknown_fault_is_a_usage_error() -> None:
 
 def test_a_focused_fault_run_sends_the_tests_declaring_its_requirements() -> None:
     targets = suite_targets()
-    assert targets["test_tokens_are_unique_and_unpredictable"] == ("LT-TOKEN-UNIQUE", "LT-TOKEN-STRENGTH")
+    assert targets["test_tokens_are_unique_and_unpredictable"] == (
+        "LT-TOKEN-UNIQUE",
+        "LT-TOKEN-STRENGTH",
+        "LT-TOKEN-UNPREDICTABLE",
+    )
     keyword = focus_keyword(("LT-TOKEN-STRENGTH",))
     assert keyword is not None
     chosen = set(keyword.split(" or "))

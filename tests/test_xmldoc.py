@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from conformance import schema, xmldoc
@@ -65,7 +67,8 @@ def test_the_profile_moves_the_limits() -> None:
 def test_validation_checks_the_structure_before_the_schema() -> None:
     root = xmldoc.parse(_with_attributes(80).encode(), limits=Limits(max_attributes=100)).root
     assert root is not None
-    errors = schema.validation_errors("user_response.xsd", root, limits=Limits(max_attributes=10))
+    body = _with_attributes(80).encode()
+    errors = schema.validation_errors("user_response.xsd", body, root, limits=Limits(max_attributes=10))
     assert errors == ["structural limit: 80 attributes on <user_response> (at most 10)"]
 
 
@@ -75,9 +78,9 @@ def test_a_small_body_is_validated_once_and_answers_like_a_fresh_validation(
     calls: list[bytes] = []
     real = schema.validation_errors
 
-    def counted(name: str, root: object, **kwargs: object) -> list[str]:
-        calls.append(name.encode())
-        return real(name, root, **kwargs)  # type: ignore[arg-type]
+    def counted(name: str, body: bytes, root: object, **kwargs: object) -> list[str]:
+        calls.append(body)
+        return real(name, body, root, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(schema, "_remembered", {})
     monkeypatch.setattr(schema, "validation_errors", counted)
@@ -88,7 +91,7 @@ def test_a_small_body_is_validated_once_and_answers_like_a_fresh_validation(
         first = schema.body_validation_errors("user_response.xsd", body, root)
         first.append("changed by the caller")  # the remembered answer is not the caller's list
         again = schema.body_validation_errors("user_response.xsd", body, root)
-        assert again == real("user_response.xsd", root)
+        assert again == real("user_response.xsd", body, root)
     assert len(calls) == 2  # once per distinct body
     big = VALID.replace("</message>", " " * schema.CACHED_BODY_BYTES + "</message>").encode()
     big_root = xmldoc.parse(big).root
@@ -96,3 +99,84 @@ def test_a_small_body_is_validated_once_and_answers_like_a_fresh_validation(
     schema.body_validation_errors("user_response.xsd", big, big_root)
     schema.body_validation_errors("user_response.xsd", big, big_root)
     assert len(calls) == 4  # a large body is validated every time (not kept in memory)
+
+
+# -- two validators and the rules where they part (issue 21) ------------------------------------------
+
+INDENTED = VALID.replace("<user_response>", "<user_response>\n    ").replace("</", "\n    </")
+
+
+def _errors(text: str, name: str = "user_response.xsd") -> list[str]:
+    body = text.encode()
+    root = xmldoc.parse(body).root
+    assert root is not None
+    return schema.validation_errors(name, body, root)
+
+
+def test_a_conforming_body_is_valid_for_both_validators() -> None:
+    assert _errors(VALID) == []
+    assert _errors(INDENTED.replace("\n    </user_response>", "\n</user_response>")) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        (VALID.replace(".png<", ".png%<"), "not an RFC 3986 URI reference"),
+        (VALID.replace("a.png", "a%zz.png"), "not an RFC 3986 URI reference"),
+        (VALID.replace("a.png", "a[1].png"), "not an RFC 3986 URI reference"),
+        (VALID.replace("><", ">\u00a0\u00a0<", 1), "in element-only content"),
+        (VALID.replace("<status>", "\u2003<status>"), "in element-only content"),
+    ],
+    ids=["stray percent", "bad percent escape", "brackets in path", "no-break space", "em space"],
+)
+def test_what_xmlschema_accepts_and_libxml2_refuses_is_invalid_naming_both_verdicts(
+    text: str, rule: str
+) -> None:
+    errors = _errors(text)
+    assert errors[0] == "xmlschema: valid"
+    assert errors[1].startswith("libxml2: line ")
+    assert "not a valid value" in errors[1] or "other than whitespace" in errors[1]
+    assert errors[2].startswith("XSD rules: ") and rule in errors[2]
+
+
+def test_a_uri_both_validators_accept_but_rfc_3986_refuses_is_invalid() -> None:
+    errors = _errors(VALID.replace("a.png", "a b.png"))
+    assert errors == [
+        "xmlschema: valid",
+        "libxml2: valid",
+        "XSD rules: /user_response/qrcode: 'https://qr.example.com/a b.png' is not an RFC 3986 URI "
+        "reference (xs:anyURI)",
+    ]
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://qr.example.com/a.png?x=1&amp;y=%20#frag",
+        "https://user@[::1]:8443/qr/a.png",
+        "urn:example:qr",
+        "/relative/path.png",
+        "",
+        "  https://qr.example.com/padded.png\n",
+    ],
+)
+def test_rfc_3986_uri_references_pass(uri: str) -> None:
+    assert _errors(VALID.replace("https://qr.example.com/a.png", uri)) == []
+
+
+def test_a_body_both_refuse_shows_both_reasons() -> None:
+    errors = _errors(VALID.replace("<status>200", "<status>x"))
+    assert [e.split(":", 1)[0] for e in errors] == ["xmlschema", "libxml2"]
+    assert "positiveInteger" in errors[1]
+
+
+def test_libxml2_never_loads_an_external_entity(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("SECRET-CONTENT")
+    body = (
+        f'<?xml version="1.0"?><!DOCTYPE user_response [<!ENTITY e SYSTEM "{secret.as_uri()}">]>'
+        "<user_response><status>&e;</status></user_response>"
+    ).encode()
+    errors = schema.libxml2_errors("user_response.xsd", body)
+    assert errors
+    assert "SECRET-CONTENT" not in " ".join(errors)

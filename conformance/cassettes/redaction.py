@@ -3,11 +3,15 @@
 Stand-ins keep what the token checks judge: length, character class per position, equality (the same
 live token always gets the same stand-in, distinct tokens distinct ones), and, for all-digit or all-hex
 tokens, arithmetic distance (stand-in = value + K mod base**length), so sequential tokens stay
-sequential. K and the HMAC key are drawn per recording session and never stored.
+sequential. K and the HMAC key are drawn per recording session and never stored. A live token that
+was predictable from the live tokens before it (conformance.prediction) gets, instead, the stand-in that
+the same generator predicts from the stand-ins before it: the replay finds the same prediction, and the
+stand-in still tells nothing of the live token.
 """
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import hmac
 import re
@@ -16,6 +20,7 @@ import string
 
 from conformance import xmldoc
 from conformance.model import key_probe_secrets
+from conformance.prediction import TIME_SEEDED_TOKENS, TokenPredictor, readings, time_seed
 from conformance.redact import issued_tokens
 from conformance.secrets import SecretBook, digest_only, register, scannable
 
@@ -37,14 +42,62 @@ class StandIns:
         self._offset = secrets.randbits(512) if offset is None else offset
         self._key = secrets.token_bytes(32) if key is None else key
         self._cache: dict[str, str] = {}
+        self._used: set[str] = set()
         self._permutations: dict[tuple[int, str], dict[str, str]] = {}
+        self._live = TokenPredictor()  # over the live tokens, in order
+        self._shadow = TokenPredictor()  # over their stand-ins, as the replay will see them
 
-    def stand_in(self, token: str) -> str:
-        """The stand-in for ``token`` (its raw text inside <token>); the same token, the same stand-in."""
+    def stand_in(self, token: str, *, issued: float | None = None) -> str:
+        """The stand-in for ``token`` (its raw text inside <token>); the same token, the same stand-in.
+
+        ``issued``: the second its response's Date header names, when it has one.
+        """
         cached = self._cache.get(token)
         if cached is None:
-            cached = self._cache[token] = self._offset_mapped(token) or self._substituted(token)
+            cached = (
+                self._predicted_alike(token)
+                or self._seeded_alike(token, issued)
+                or self._offset_mapped(token)
+                or self._substituted(token)
+            )
+            self._cache[token] = cached
+            self._used.add(cached)
+            self._live.learn(token, user=None)
+            self._shadow.learn(cached, user=None)
         return cached
+
+    def _predicted_alike(self, token: str) -> str | None:
+        """For a live token predicted from the live tokens before it: the newest stand-in predicted the
+        same way from the stand-ins before it (same length), not yet used."""
+        prediction = self._live.predicted.get(token)
+        if prediction is None:
+            return None
+        spelling = _spelling(token)
+        candidates = reversed(self._shadow.predicted.items())
+        return next(
+            (
+                guess
+                for guess, alike in candidates
+                if alike.how == prediction.how
+                and len(guess) == len(token)
+                and guess not in self._used
+                and _spelling(guess) == spelling  # the same alphabet: hex stays lower-case hex
+            ),
+            None,
+        )
+
+    def _seeded_alike(self, token: str, issued: float | None) -> str | None:
+        """For a token drawn after seeding with its issue time: the same draw seeded with another
+        millisecond of the Date header's second (what the replay tries), never the live seed, and a
+        stand-in of its own."""
+        if issued is None or len(self._cache) >= TIME_SEEDED_TOKENS:
+            return None
+        found = time_seed(token, [issued, issued + 1])
+        if found is None:
+            return None
+        first = int(issued) * 1000
+        redrawn = (found.redraw(seed) for seed in range(first, first + 1000) if seed != found.seed)
+        return next((guess for guess in redrawn if guess not in self._used and guess != token), None)
 
     def _offset_mapped(self, token: str) -> str | None:
         for alphabet in OFFSET_ALPHABETS:
@@ -88,6 +141,21 @@ class StandIns:
             j = int.from_bytes(mac[:8], "big") % (i + 1)
             shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
         return dict(zip(alphabet, shuffled, strict=True))
+
+
+def _spelling(token: str) -> str | None:
+    """The first codec that reads ``token`` (hex, hex upper-case, base64, ...)."""
+    read = readings(token)
+    return read[0][0].name if read else None
+
+
+def _date(headers: list[tuple[str, str]]) -> float | None:
+    """The Unix second a response's Date header names, None without a readable one."""
+    value = next((v for k, v in headers if k.lower() == "date"), None)
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp() if value else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
 def _spell(value: int, alphabet: str, length: int) -> str:
@@ -136,8 +204,9 @@ class CassetteRedactor:
             notes.append(f"body not recorded: {digest_only(body)}")
             return self._headers(headers), b""
         document = xmldoc.parse(body)
+        issued = _date(headers)
         for token in issued_tokens(body, document) if document.root is not None or xml else ():
-            self.book.add_token(token, replacement=self.stand_ins.stand_in(token))
+            self.book.add_token(token, replacement=self.stand_ins.stand_in(token, issued=issued))
         if document.root is not None or len(body) <= MAX_EXCERPT_BYTES:
             return self._headers(headers), self.book.scrub_bytes(body)
         # Only a window is scrubbed (the cost grows with the size), wide enough that a secret starting

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from conformance import xmldoc
 from conformance.model import Case, Exchange
+from conformance.prediction import TokenPredictor
 from conformance.profile import Profile
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ class RunState:
     qr_payloads: dict[str, int] = field(default_factory=dict)  # QR payload digest -> sequence of first grant
     # request (as sent under the stock identity) -> the class of its latest answer (see answer_class)
     answers: dict[tuple[object, ...], str] = field(default_factory=dict)
+    predictor: TokenPredictor = field(default_factory=TokenPredictor)  # the tokens expected next
 
     def observe(self, subject: Subject) -> None:
         """Remember what one judged exchange issued: its token, its QR code URL and (--fetch-qrcode) the
@@ -55,6 +57,7 @@ class RunState:
         if token not in self.tokens.first_seen:
             self.tokens.first_seen[token] = sequence
             self.tokens.ordered.append(token)
+            self.predictor.learn(token, user=subject.case.user_id)
         if 200 <= subject.status < 300:
             url = (subject.document.field("qrcode") or "").strip()
             if url:

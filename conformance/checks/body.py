@@ -31,8 +31,8 @@ def schema_conformance(subject: Subject, ctx: CheckContext) -> str | None:
         raise CheckFailure(
             requirement,
             f"body invalid against {schema_name}",
-            f"valid against {schema_name}",
-            "; ".join(errors),
+            f"valid against {schema_name} for xmlschema and libxml2 alike",
+            " | ".join(errors),
         )
     return requirement
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import itertools
 import math
 import string
@@ -9,7 +10,8 @@ import string
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
 from conformance.entropy import P_THRESHOLD, analyse
-from conformance.model import MAX_DIGITS, CheckFailure
+from conformance.model import MAX_DIGITS, CheckFailure, plain_integer
+from conformance.prediction import TIME_SEEDED_TOKENS, time_seeded
 
 # Consecutive tokens whose values differ by less than this are sequential (a counter or a clock).
 SEQUENTIAL_DELTA = 2**32
@@ -101,8 +103,10 @@ def token_strength(subject: Subject, ctx: CheckContext) -> str | None:
             f">= {minimum} bits",
             f"{len(token)} characters of a {alphabet_size(token)}-symbol alphabet = {bits:.0f} bits",
         )
-    earlier = [t for t in ctx.tokens.ordered if t != token]
-    relation = arithmetic_relation(token, earlier[-2:])
+    # The most recent earlier tokens, newest first, taken lazily: judging one token costs the same early
+    # and late in a run.
+    earlier = (t for t in reversed(ctx.tokens.ordered) if t != token)
+    relation = arithmetic_relation(token, list(itertools.islice(earlier, 2))[::-1])
     if relation:
         raise CheckFailure(
             "LT-TOKEN-STRENGTH",
@@ -110,7 +114,8 @@ def token_strength(subject: Subject, ctx: CheckContext) -> str | None:
             "no arithmetic relation to earlier tokens",
             relation,
         )
-    same_length = [t for t in earlier if len(t) == len(token)][-POSITIONAL_SAMPLE * 4 :]
+    newest = (t for t in reversed(ctx.tokens.ordered) if t != token and len(t) == len(token))
+    same_length = list(itertools.islice(newest, POSITIONAL_SAMPLE * 4))
     if len(same_length) >= POSITIONAL_SAMPLE:
         varying = sum(1 for i, ch in enumerate(token) if any(t[i] != ch for t in same_length))
         varying_bits = varying * math.log2(alphabet_size(token))
@@ -159,6 +164,62 @@ def token_entropy(subject: Subject, ctx: CheckContext) -> str | None:
             "LT-TOKEN-ENTROPY",
             "token min-entropy too low",
             f">= {floor:.0f} bits of min-entropy estimated over {report.sample} tokens",
-            f"{report.min_entropy_bits:.0f} bits",
+            f"{report.min_entropy_bits:.0f} bits (by the {report.weakest} estimate)",
         )
     return "LT-TOKEN-ENTROPY"
+
+
+UNPREDICTABLE = "LT-TOKEN-UNPREDICTABLE"
+# The issue time a Date header or <expire> claims is used only this close to the suite's own clock: a
+# target cannot widen the window of seeds tried (the cost) by lying about the time.
+ISSUE_TIME_SLACK = 5.0
+
+
+@check(serves=(UNPREDICTABLE,))
+def token_unpredictable(subject: Subject, ctx: CheckContext) -> str | None:
+    """No token equals one predicted before it was issued: from earlier tokens (Mersenne Twister state,
+    linear congruential or xorshift steps, a hash chain) or from the issue time (a time-seeded generator)."""
+    token = subject.token
+    if not subject.issued or not token:
+        return None
+    first = ctx.tokens.first_seen.get(token)
+    if first is not None and first != subject.exchange.sequence:
+        return None  # a repeated token adds nothing (token_unique judges it)
+    prediction = ctx.state.predictor.predicted.get(token)
+    if prediction is not None:
+        raise CheckFailure(
+            UNPREDICTABLE,
+            "token predicted before it was issued",
+            "no token predictable from earlier tokens or the issue time",
+            f"{token} was predicted after {prediction.learnt} earlier token(s): {prediction.how}",
+        )
+    if len(ctx.tokens.ordered) < TIME_SEEDED_TOKENS:
+        seeded = time_seeded(token, issue_moments(subject))
+        if seeded is not None:
+            raise CheckFailure(
+                UNPREDICTABLE,
+                "token predicted from the issue time",
+                "no token predictable from earlier tokens or the issue time",
+                f"{token} is {seeded}",
+            )
+    return UNPREDICTABLE
+
+
+def issue_moments(subject: Subject) -> list[float]:
+    """When the token was issued: the request's send and answer times, the Date header's second and
+    <expire> minus token_expire, the last two only when near the suite's clock."""
+    exchange = subject.exchange
+    sent, answered = exchange.sent_at, exchange.sent_at + exchange.elapsed
+    claimed: list[float] = []
+    date = exchange.header("date")
+    if date:
+        try:
+            second = email.utils.parsedate_to_datetime(date).timestamp()
+            claimed += [second, second + 1]
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass
+    expire = plain_integer((subject.document.field("expire") or "").strip())
+    if expire is not None and subject.case.token_expire is not None:
+        claimed += [expire - subject.case.token_expire, expire - subject.case.token_expire + 1]
+    near = [t for t in claimed if sent - ISSUE_TIME_SLACK <= t <= answered + ISSUE_TIME_SLACK]
+    return [sent, answered, *near]

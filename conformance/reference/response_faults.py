@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import quote
 
 from conformance.reference.behaviour import (
     CONTENT_TYPE,
+    LOGIN_URL,
     Accepted,
     Behaviour,
     Elements,
@@ -21,6 +23,7 @@ from conformance.reference.faults import fault
 
 REDIRECT_LOCATION = "http://127.0.0.2:9/v1/user/login"  # nothing listens there; a client must not go
 NAMESPACE = "urn:example:login-token"
+CHART_SERVICE = "https://charts.example.net/chart?cht=qr&chs=300x300&chl="  # a host no target owns
 DTD = '<!DOCTYPE user_response [<!ENTITY vendor "Reference">]>'
 
 # -- success body ----------------------------------------------------------------------------------
@@ -90,6 +93,25 @@ class ExpireFloatLexical(Behaviour):
         return _replaced(super().success_elements(grant), "expire", f"{grant.expire}.0")
 
 
+@fault(name="qrcode_stray_percent", kind="schema: xs:anyURI", requirements=("LT-SCHEMA-SUCCESS",))
+class QrcodeStrayPercent(Behaviour):
+    """`<qrcode>` ends in a stray `%`: no RFC 3986 URI, so no xs:anyURI (xmlschema accepts it, libxml2
+    does not)."""
+
+    def success_elements(self, grant: Grant) -> Elements:
+        return _replaced(super().success_elements(grant), "qrcode", f"{grant.qrcode}%")
+
+
+@fault(name="indent_no_break_space", kind="schema: element-only content", requirements=("LT-SCHEMA-SUCCESS",))
+class IndentNoBreakSpace(Behaviour):
+    """A success is indented with NO-BREAK SPACEs: character data in element-only content (xmlschema
+    accepts it, libxml2 does not)."""
+
+    def document(self, elements: Elements, *, success: bool) -> str:
+        text = super().document(elements, success=success)
+        return text.replace("    <", "\u00a0\u00a0<") if success else text
+
+
 @fault(
     name="status_word", kind="schema: lexical type", requirements=("LT-SCHEMA-SUCCESS", "LT-HTTP-STATUS-ECHO")
 )
@@ -123,6 +145,19 @@ class ApiKeyEchoed(Behaviour):
     def success_elements(self, grant: Grant) -> Elements:
         message = f"Token issued for api_key {grant.request.api_key}"
         return _replaced(super().success_elements(grant), "message", message)
+
+
+@fault(
+    name="qrcode_third_party_chart",
+    kind="secret to a third party",
+    requirements=("LT-SEC-QRCODE-THIRD-PARTY",),
+)
+class QrcodeThirdPartyChart(Behaviour):
+    """`<qrcode>` is drawn by a third-party chart service, the login URL with the token in its query."""
+
+    def success_elements(self, grant: Grant) -> Elements:
+        login = quote(f"{LOGIN_URL}?token={grant.token}", safe="")
+        return _replaced(super().success_elements(grant), "qrcode", f"{CHART_SERVICE}{login}")
 
 
 @fault(name="dtd_declared", kind="DTD in body", requirements=("LT-SEC-NO-DTD",))

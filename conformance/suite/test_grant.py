@@ -22,6 +22,7 @@ TOKEN_SAMPLE = 12  # enough tokens for the positional and sequence analysis of L
     "LT-SEC-NO-STORE",
     "LT-SEC-KEY-NOT-ECHOED",
     "LT-SEC-NO-DTD",
+    "LT-SEC-QRCODE-THIRD-PARTY",
     "LT-HTTP-NO-REDIRECT",
     "LT-HTTP-TIMELY",
 )
@@ -30,7 +31,7 @@ def test_valid_request_is_granted(conformance: Run) -> None:
     conformance.expect(conformance.case())
 
 
-@pytest.mark.requirements("LT-TOKEN-UNIQUE", "LT-TOKEN-STRENGTH")
+@pytest.mark.requirements("LT-TOKEN-UNIQUE", "LT-TOKEN-STRENGTH", "LT-TOKEN-UNPREDICTABLE")
 def test_tokens_are_unique_and_unpredictable(conformance: Run) -> None:
     """Repeated identical requests get distinct, high-entropy, non-sequential tokens."""
     conformance.grants([conformance.case(label=f"valid request #{n}") for n in range(1, TOKEN_SAMPLE + 1)])

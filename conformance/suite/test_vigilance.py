@@ -24,7 +24,7 @@ def test_parallel_identical_requests_get_distinct_tokens(conformance: Run) -> No
     conformance.burst(cases)
 
 
-@pytest.mark.requirements("LT-TOKEN-ENTROPY", "LT-TOKEN-UNIQUE")
+@pytest.mark.requirements("LT-TOKEN-ENTROPY", "LT-TOKEN-UNIQUE", "LT-TOKEN-UNPREDICTABLE")
 def test_token_sample_is_uniformly_random(conformance: Run) -> None:
     """Grants up to the profile's token_sample, over pooled and fresh connections; the sample is judged."""
     missing = conformance.builder.profile.token_sample - len(conformance.context.tokens.ordered)
