@@ -233,7 +233,7 @@ class Run:
         results = run_checks(subject, self.context, serving=only)
         if only is None:  # a throttled answer, judged only as a refusal, is not part of the run's history
             self.context.state.observe(subject)
-        self.redactor.learn_tokens(exchange.body, subject.document)
+        self.redactor.learn(exchange, subject.document)
         # Built when a failure is kept or a reporter shows the exchange, after the tokens above are learnt.
         evidence = functools.cache(lambda: exchange_evidence(exchange, self.redactor))
         for result in results:

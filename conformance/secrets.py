@@ -13,12 +13,14 @@ text when even that cannot remove it: a scrubbed text never holds a secret in an
 from __future__ import annotations
 
 import base64
+import binascii
 import bisect
 import contextlib
 import functools
 import hashlib
 import html
 import re
+import string
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,10 +28,16 @@ from pathlib import Path
 from typing import AnyStr
 from urllib.parse import quote, quote_plus
 
-from conformance.model import API_KEY_PLACEHOLDER
+from conformance.model import API_KEY_PLACEHOLDER, key_probe_secrets
 
 # Shorter secrets would match unrelated text (a status, a user_id) and garble it.
 MIN_SECRET_LENGTH = 4
+# A token shorter than this is *weak*: its value may also be a number, part of a digest, an id or a name
+# the suite wrote by chance (a counter token 1000000057 is also a user_id Hypothesis generated). It is
+# replaced wherever it stands as a word of its own, and found (the echo of a leak) only where a
+# credential stands: after a credential name, inside a token element. Longer tokens and the key are
+# found and replaced inside anything, in every spelling.
+STRONG_TOKEN_LENGTH = 16
 # A base64 run shorter than this is too likely to occur by chance.
 MIN_ENCODED_LENGTH = 8
 WIDE_CODECS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
@@ -91,6 +99,196 @@ def views(text: str) -> list[str]:
         if decoded is not None and decoded != view:
             out.append(decoded)
     return out
+
+
+# -- the key in any reversible spelling --------------------------------------------------------------
+# Literal needles cannot list every spelling a target may invent, so the key and its probes are also
+# searched in *normalised* views of a text: decoded (percent-decoding to a fixed point, XML/HTML
+# entities, JSON/C escapes, quoted-printable), then with separators removed and case folded, forwards
+# and reversed, and in the bytes of every base64/base64url, base32 and hex run (whitespace and line breaks
+# removed first; UTF-16/32 bytes fold to the same letters once their NULs are dropped). The cost is linear:
+# a text is read in windows of DEEP_WINDOW characters (overlapping by the longest spelling), each window
+# gives at most MAX_DECODED_VIEWS decoded views, and each base-N run is decoded at every alignment once.
+DEEP_MIN_LENGTH = 8  # a key (or probe) folding to fewer letters and digits is searched literally only
+DEEP_WINDOW = 256 * 1024
+DEEP_OVERLAP_FACTOR = 16  # the longest spelling searched per character: a padded numeric reference
+MAX_DECODED_VIEWS = 8
+MAX_PERCENT_ROUNDS = 8
+_SEPARATORS = re.compile(r"[\W_]+")
+_NOT_ASCII_ALNUM = bytes(b for b in range(256) if not chr(b).isascii() or not chr(b).isalnum())
+_WHITESPACE = re.compile(r"\s+")
+_ESCAPED = re.compile(
+    r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]{1,6})\}|(.))", re.S
+)
+_ESCAPED_CHARS = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "0": "\x00"}
+_QP_SOFT_BREAK = re.compile(r"=\r?\n")
+_QP_RUN = re.compile(r"(?:=[0-9A-Fa-f]{2})+")
+_QP_ESCAPE = re.compile(r"=[0-9A-Fa-f][0-9A-Fa-f]")
+_ANY_PERCENT_RUN = re.compile(r"(?:%[0-9a-fA-F]{2})+")
+_NOT_BASE64 = bytes(b for b in range(128) if chr(b) not in string.ascii_letters + string.digits + "+/-_")
+_BASE64URL = bytes.maketrans(b"-_", b"+/")
+_NOT_BASE32 = bytes(b for b in range(128) if chr(b) not in string.ascii_lowercase + "234567")
+_BASE32_DIGITS = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz234567", b"0123456789abcdefghijklmnopqrstuv")
+# Byte maps that turn a text into runs of "a" (characters of an alphabet) and spaces: a run is then a
+# substring search, in C (a regular expression tries every position).
+HINT_RUN = 8
+
+
+@functools.cache
+def _class_map(alphabet: str) -> bytes:
+    return bytes(ord("a") if chr(b) in alphabet else ord(" ") for b in range(256))
+
+
+_BASE64_CLASS = _class_map(string.ascii_letters + string.digits + "+/-_")
+_BASE32_UPPER_CLASS = _class_map(string.ascii_uppercase + "234567")
+_BASE32_LOWER_CLASS = _class_map(string.ascii_lowercase + "234567")
+_HEX_CLASS = _class_map("0123456789abcdef")  # in a folded view
+
+
+def _has_run(view: str, class_map: bytes, length: int = HINT_RUN) -> bool:
+    return b"a" * length in view.encode("ascii", "ignore").translate(class_map)
+
+
+def class_runs(view: str, alphabet: str, length: int) -> list[str]:
+    """The runs of at least ``length`` characters of ``alphabet`` (ASCII) standing alone in ``view``."""
+    mapped = view.encode("ascii", "replace").translate(_class_map(alphabet))
+    runs, seed, at = [], b"a" * length, 0
+    while (at := mapped.find(seed, at)) >= 0:  # a C substring search from run to run
+        end = mapped.find(b" ", at)
+        end = len(mapped) if end < 0 else end
+        runs.append(view[at:end])
+        at = end
+    return runs
+
+
+_NOT_HEX = bytes(b for b in range(128) if chr(b) not in string.hexdigits)
+
+
+def folded(text: str) -> str:
+    """``text`` with every separator (anything but letters and digits) removed and case folded."""
+    if text.isascii():
+        return _folded_bytes(text.encode("ascii")).decode("ascii")
+    return _SEPARATORS.sub("", text).casefold()
+
+
+def _folded_bytes(data: bytes) -> bytes:
+    """Only the ASCII letters and digits of ``data``, lower-cased (UTF-16/32 NULs fall away too)."""
+    return data.translate(None, _NOT_ASCII_ALNUM).lower()
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    four, eight, two, braced, other = match.groups()
+    digits = four or eight or two or braced
+    if digits:
+        number = int(digits, 16)
+        return chr(number) if number <= _MAX_CODE_POINT else match.group(0)
+    return _ESCAPED_CHARS.get(other, other)
+
+
+def _escapes_view(text: str) -> str | None:
+    if "\\" not in text:
+        return None
+    # Surrogate pairs written as two \u escapes become one character.
+    return _ESCAPED.sub(_unescaped, text).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _entities_view(text: str) -> str | None:
+    return html.unescape(text) if "&" in text else None
+
+
+def _percent_fixed_point(text: str) -> str | None:
+    if "%" not in text:
+        return None
+    decoded = text
+    for _ in range(MAX_PERCENT_ROUNDS):
+        step = _ANY_PERCENT_RUN.sub(_percent_decoded, decoded)
+        if step == decoded:
+            break
+        decoded = step
+    return decoded
+
+
+def _quoted_printable_view(text: str) -> str | None:
+    if not _QP_ESCAPE.search(text) and "=\n" not in text:
+        return None
+    text = _QP_SOFT_BREAK.sub("", text)
+    return _QP_RUN.sub(
+        lambda m: bytes.fromhex(m.group(0).replace("=", "")).decode("utf-8", "surrogateescape"), text
+    )
+
+
+_TEXT_DECODERS = (_percent_fixed_point, _entities_view, _escapes_view, _quoted_printable_view)
+
+
+def decoded_views(text: str) -> list[str]:
+    """``text`` and what each text decoder (and each pair of them) makes of it, at most MAX_DECODED_VIEWS."""
+    out, frontier = [text], [text]
+    for _ in range(2):
+        next_frontier = []
+        for view in frontier:
+            for decoder in _TEXT_DECODERS:
+                decoded = decoder(view)
+                if decoded is not None and decoded not in out and len(out) < MAX_DECODED_VIEWS:
+                    out.append(decoded)
+                    next_frontier.append(decoded)
+        frontier = next_frontier
+    return out
+
+
+def _alphabet(view: str, drop: bytes) -> bytes:
+    """The ASCII characters of ``view`` that ``drop`` does not list, in order."""
+    return view.encode("ascii", "ignore").translate(None, drop)
+
+
+def _base64_decodings(view: str) -> Iterator[bytes]:
+    # Every base64/base64url character of the view, in order: an encoded run (split by line breaks or
+    # glued to its neighbours) is whole in it, and one of the four alignments decodes it.
+    alphabet = _alphabet(view, _NOT_BASE64).translate(_BASE64URL)
+    for offset in range(4):
+        part = alphabet[offset:]
+        yield binascii.a2b_base64(part[: len(part) // 4 * 4])
+
+
+def _base32_decodings(view: str) -> Iterator[bytes]:
+    # int() reads base 32 in C (base64.b32decode loops in Python): the RFC 4648 alphabet mapped onto it.
+    digits = _alphabet(view.lower(), _NOT_BASE32).translate(_BASE32_DIGITS)
+    for offset in range(8):
+        part = digits[offset:]
+        bits = 5 * len(part)
+        if bits >= 8:
+            yield (int(part, 32) >> (bits % 8)).to_bytes(bits // 8, "big")
+
+
+def _hex_decodings(fold: str) -> Iterator[bytes]:
+    digits = _alphabet(fold, _NOT_HEX)
+    for offset in range(2):
+        part = digits[offset:]
+        yield bytes.fromhex(part[: len(part) // 2 * 2].decode("ascii"))
+
+
+@functools.lru_cache(maxsize=64)
+def normalised_views(text: str) -> tuple[str, bytes]:
+    """The folded views of ``text`` a key is searched in, joined by a separator no needle holds: the
+    decoded texts, and the bytes of base-N runs (ASCII letters and digits; see DEEP_WINDOW for bounds)."""
+    texts, data = [], []
+    for view in decoded_views(text):
+        fold = folded(view)
+        texts.append(fold)
+        # Decoded only where a run of the alphabet shows: a body of short words costs a search, not a decode.
+        decoded = [*_base64_decodings(view)] if _has_run(view, _BASE64_CLASS) else []
+        upper, lower = _has_run(view, _BASE32_UPPER_CLASS), _has_run(view, _BASE32_LOWER_CLASS)
+        decoded += _base32_decodings(view) if upper or lower else []
+        decoded += _hex_decodings(fold) if _has_run(fold, _HEX_CLASS) else []
+        data += [_folded_bytes(d) for d in decoded if len(d) >= DEEP_MIN_LENGTH]
+    return " ".join(texts), b" ".join(data)
+
+
+def _windows(text: str, overlap: int) -> Iterator[str]:
+    if len(text) <= DEEP_WINDOW + overlap:
+        yield text
+        return
+    for start in range(0, len(text), DEEP_WINDOW):
+        yield text[start : start + DEEP_WINDOW + overlap]
 
 
 def _base64_cores(data: bytes) -> set[str]:
@@ -155,6 +353,87 @@ def wide_spellings(value: str) -> tuple[bytes, ...]:
     return tuple(value.encode(codec, "surrogatepass") for codec in WIDE_CODECS)
 
 
+# -- credentials by name and position ----------------------------------------------------------------
+# A name says a value is a credential when one of its words (split at separators and camelCase) is a
+# credential word, or ends like one (PHPSESSID), and no word qualifies it as something else
+# (token_expire, status_code, token_type).
+CREDENTIAL_WORDS = frozenset(
+    {"token", "secret", "session", "sessionid", "sid", "jwt", "password", "passwd", "pwd", "apikey"}
+    | {"credential", "credentials", "bearer", "ticket", "otp", "csrf", "xsrf", "assertion", "signature"}
+    | {"sig", "code", "key", "auth", "authorization", "cookie", "nonce", "pin", "passcode"}
+)
+CREDENTIAL_SUFFIXES = ("token", "secret", "sessid", "session", "sessionid", "password", "apikey")
+QUALIFIER_WORDS = frozenset(
+    {"expire", "expires", "expiry", "expiration", "exp", "ttl", "type", "len", "length", "count", "max"}
+    | {"min", "lifetime", "timeout", "status", "error", "http", "reason", "public", "name", "format"}
+    | {"version", "url", "uri", "endpoint", "path", "qr", "qrcode", "hint", "country", "zip", "postal"}
+)
+_NAME_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+# A name worth a closer look holds one of these stems: they are searched for first (in the lower-cased
+# text: an alternation ignoring case tries every position), so a body of a hundred thousand ordinary
+# attributes costs one pass, not a parse.
+STEMS = (
+    *("token", "secret", "sess", "sid", "jwt", "pass", "pwd", "key", "cred", "bearer", "ticket", "otp"),
+    *("csrf", "xsrf", "assertion", "sig", "code", "auth", "cookie", "nonce", "pin"),
+)
+MAX_NAME_REACH = 40  # characters of a name on either side of its stem
+_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "_.-")
+_NAME_TAIL = re.compile(rf"[A-Za-z0-9_.\-]{{0,{MAX_NAME_REACH}}}")
+# name=value, name: value, "name": "value" (query strings, fragments, forms, cookies, JSON, text)
+_PAIR_VALUE = re.compile(r"[\"']?\s{0,4}[:=]\s{0,4}[\"']?([^\s\"'&;,<>(){}\[\]#?]{1,512})")
+# <name ...>value (an XML or HTML element whose name is a credential name)
+_ELEMENT_VALUE = re.compile(r"(?:\s[^<>]{0,512})?>\s*(?:<!\[CDATA\[)?\s*([^<\s\]]{1,512})")
+_ELEMENT_OPEN = re.compile(r"<(?:[A-Za-z][\w.\-]{0,31}:)?\Z")
+WORD = re.compile(r"[A-Za-z0-9]+")
+
+
+def credential_name(name: str) -> bool:
+    """True when ``name`` (a field, parameter, header, cookie or element name) names a credential."""
+    words = [w.lower() for w in _NAME_WORDS.findall(name)]
+    if not words or any(w in QUALIFIER_WORDS for w in words):
+        return False
+    return any(w in CREDENTIAL_WORDS or w.endswith(CREDENTIAL_SUFFIXES) for w in words)
+
+
+def credential_positions(text: str, low: str | None = None) -> Iterator[str]:
+    """Every value ``text`` puts where only a credential stands: after a credential name, in its element.
+
+    ``low``: ``lowered(text)`` when the caller has it already.
+    """
+    done = 0
+    for stem in _STEM.finditer(lowered(text) if low is None else low):
+        if stem.start() < done:
+            continue  # a second stem in a name already looked at
+        start = stem.start()
+        while start > max(0, stem.start() - MAX_NAME_REACH) and text[start - 1] in _NAME_CHARS:
+            start -= 1
+        done = _NAME_TAIL.match(text, stem.end()).end()  # type: ignore[union-attr]  # {0,n} matches
+        if not credential_name(text[start:done]):
+            continue
+        value = _PAIR_VALUE.match(text, done)
+        if value is None and _ELEMENT_OPEN.search(text, max(0, start - 34), start):
+            value = _ELEMENT_VALUE.match(text, done)
+        if value is not None:
+            yield value.group(1)
+
+
+def lowered(text: str) -> str:
+    """``text`` lower-cased character for character (a non-ASCII character becomes one ``?``)."""
+    return (text if text.isascii() else text.encode("ascii", "replace").decode("ascii")).lower()
+
+
+_STEM = re.compile("|".join(STEMS))
+
+
+def _standalone(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] is a word of its own: no letter or digit beside it, no decimal point
+    joining it to digits (0.1000000001 is a number, not the token 1000000001)."""
+    before, after = text[max(0, start - 2) : start], text[end : end + 2]
+    if WORD.match(before[-1:]) or WORD.match(after[:1]):
+        return False
+    return not (re.fullmatch(r"[0-9]\.", before) or re.fullmatch(r"\.[0-9]", after))
+
+
 @dataclass
 class Secret:
     """One secret, what stands in for it, and its precomputed spellings."""
@@ -165,11 +444,14 @@ class Secret:
     needles: tuple[str, ...] = ()  # what finding searches the views for
     pairs: tuple[tuple[str, str], ...] = ()  # (spelling, replacement) for scrubbing, longest first
     wide: tuple[tuple[bytes, bytes], ...] = ()
+    weak: bool = False  # a short token: found only where it stands as a token (see SecretBook)
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, value: str, kind: str, replacement: str) -> Secret:
         """A secret with its needles and replacement pairs."""
+        if kind == TOKEN_KIND and len(value) < STRONG_TOKEN_LENGTH:
+            return cls(value, kind, replacement, weak=True)
         encoded = _encoded_forms(value)
         needles = tuple(sorted({value} | encoded, key=len, reverse=True))
         pairs: dict[str, str] = {}
@@ -243,6 +525,11 @@ class SecretBook:
         self._indexes = tuple(_GramIndex(*shape) for shape in (LONG_INDEX, MEDIUM_INDEX, TINY_INDEX))
         self._needle_count = 0
         self._wide_only: list[Secret] = []  # non-ASCII secrets: their UTF-16/32 bytes may hold no NUL
+        self._weak: dict[str, Secret] = {}
+        self._weak_other: re.Pattern[str] | None = None  # weak tokens that are not one word
+        self._deep: dict[str, Secret] = {}  # folded key (and probe) and its halves, forwards and reversed
+        self._deep_needles: list[tuple[str, bytes, Secret]] | None = None
+        self._deep_longest = 0
         for key in api_keys:
             self.add_key(key)
 
@@ -257,17 +544,19 @@ class SecretBook:
         """The length of the longest secret (0 when none)."""
         return len(self._ordered[0].value) if self._ordered else 0
 
-    def add_key(self, key: str, *, placeholder_too: bool = False) -> None:
+    def add_key(self, key: str, *, placeholder_too: bool = False, normalised_only: bool = False) -> None:
         """Know an api_key; it is replaced by the placeholder.
 
         Its lower-case form too: header names arrive lower-cased, and the key modulo case is the key.
         The placeholder itself is no secret unless ``placeholder_too`` (replay finds a recorded echo by it).
+        ``normalised_only``: found only in the normalised views (no literal needles: for finding only).
         """
         if key == API_KEY_PLACEHOLDER and not placeholder_too:
             return
         for form in dict.fromkeys((key, key.lower())):
             if len(form) >= MIN_SECRET_LENGTH and form not in self._secrets:
-                self._add(Secret.build(form, KEY_KIND, API_KEY_PLACEHOLDER))
+                secret = Secret.build(form, KEY_KIND, API_KEY_PLACEHOLDER)
+                self._add(Secret(form, KEY_KIND, API_KEY_PLACEHOLDER) if normalised_only else secret)
 
     def add_token(self, token: str, *, replacement: str | None = None) -> str:
         """Know a token; returns what stands in for it (``<token#N len=L>`` unless given)."""
@@ -283,6 +572,20 @@ class SecretBook:
 
     def _add(self, secret: Secret) -> None:
         self._secrets[secret.value] = secret
+        if secret.weak:
+            self._weak[secret.value] = secret
+            self._weak_other = None
+        # The placeholder is found literally: the recording writes it so (a replay stays cheap).
+        deep = secret.kind == KEY_KIND and secret.value != API_KEY_PLACEHOLDER
+        if deep and len(fold := folded(secret.value)) >= DEEP_MIN_LENGTH:
+            # Half the key is a leak too: and a spelling cut apart by replacing a part of it still shows one.
+            half = len(fold) // 2
+            parts = [fold, fold[:half], fold[half:]] if half >= DEEP_MIN_LENGTH else [fold]
+            for part in parts:
+                self._deep.setdefault(part, secret)
+                self._deep.setdefault(part[::-1], secret)
+            self._deep_needles = None
+            self._deep_longest = max(self._deep_longest, len(secret.value))
         self._needle_count += len(secret.needles)
         for needle in secret.needles:
             next(index for index in self._indexes if len(needle) >= index.shortest).add(needle, secret)
@@ -298,18 +601,51 @@ class SecretBook:
 
     # -- finding -------------------------------------------------------------------------------------
     def find(self, text: str) -> list[Secret]:
-        """The secrets ``text`` holds in any spelling."""
+        """The secrets ``text`` holds in any spelling (a weak token: where a credential stands)."""
         if not self._ordered or len(text) < MIN_SECRET_LENGTH:
             return []
         found: dict[int, Secret] = {}
         texts = views(text)
         if self._needle_count <= DIRECT_MAX_NEEDLES:
             # Few needles (the key alone, a short run): C substring search beats the index.
-            return [s for s in self._ordered if any(n in view for view in texts for n in s.needles)]
-        for view in texts:
-            for index in self._indexes:
-                index.scan(view, found)
+            found = {id(s): s for s in self._ordered if any(n in view for view in texts for n in s.needles)}
+        else:
+            for view in texts:
+                for index in self._indexes:
+                    index.scan(view, found)
+        if self._weak:
+            for secret in self._weak_in_positions(texts):
+                found.setdefault(id(secret), secret)
+        if self._deep:
+            for secret in self._deep_hits(text):
+                found.setdefault(id(secret), secret)
         return sorted(found.values(), key=lambda s: len(s.value), reverse=True)
+
+    def _weak_in_positions(self, texts: list[str]) -> Iterator[Secret]:
+        for view in texts:
+            for value in credential_positions(view):
+                for word in (value, *WORD.findall(value)):
+                    if (secret := self._weak.get(word)) is not None:
+                        yield secret
+
+    def _deep_hits(self, text: str) -> Iterator[Secret]:
+        """The keys (and probes) a normalised view of ``text`` holds; window by window, bounded."""
+        if len(text) < DEEP_MIN_LENGTH:
+            return
+        if self._deep_needles is None:
+            # A needle holding a shorter one is found whenever it is: only the shortest are searched.
+            kept: list[tuple[str, bytes, Secret]] = []
+            for needle in sorted(self._deep, key=len):
+                if not any(shorter in needle for shorter, _, _ in kept):
+                    ascii_form = needle.encode("ascii") if needle.isascii() else b""
+                    kept.append((needle, ascii_form, self._deep[needle]))
+            self._deep_needles = kept
+        overlap = DEEP_OVERLAP_FACTOR * self._deep_longest + 64
+        for window in _windows(text, overlap):
+            texts, decoded = normalised_views(window)
+            for needle, ascii_form, secret in self._deep_needles:
+                if needle in texts or (ascii_form and ascii_form in decoded):
+                    yield secret
 
     def find_bytes(self, data: bytes) -> list[Secret]:
         """The secrets ``data`` holds: as UTF-8 text in any spelling, or as UTF-16/32."""
@@ -329,22 +665,41 @@ class SecretBook:
     def scrub(self, text: str) -> str:
         """``text`` with every secret replaced; withheld whole when a spelling cannot be cut out."""
         found = self.find(text) if self._ordered and text else []
-        if not found:
+        if not found and not (self._weak and text):
             return text
+        # The key and long tokens first: a weak token must not break up a spelling of the key.
         text = _replace_all(text, (pair for secret in found for pair in secret.pairs))
+        if self._weak:
+            text = self._scrub_weak(text)
         left = self.find(text)
         if not left:
             return text
         for secret in left:
             text = secret.pattern.sub(secret.replacement, text)
-        if self.find(text):
-            return withheld(text)
+        if left := self.find(text):
+            return withheld(text, key=any(s.kind == KEY_KIND for s in left))
         return text
+
+    def _scrub_weak(self, text: str) -> str:
+        """Every weak token that stands as a word of its own replaced (not in a number, digest or name)."""
+
+        def replaced(match: re.Match[str]) -> str:
+            secret = self._weak.get(match.group(0))
+            if secret is None or not _standalone(match.string, match.start(), match.end()):
+                return match.group(0)
+            return secret.replacement
+
+        text = WORD.sub(replaced, text)
+        if self._weak_other is None:
+            others = sorted((v for v in self._weak if not WORD.fullmatch(v)), key=len, reverse=True)
+            alternatives = "|".join(re.escape(v) for v in others) or "(?!)"
+            self._weak_other = re.compile(f"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
+        return self._weak_other.sub(replaced, text)
 
     def scrub_bytes(self, data: bytes) -> bytes:
         """``data`` with every secret replaced, in UTF-8 or UTF-16/32; withheld when it cannot be."""
         found = self.find_bytes(data) if self._ordered and data else []
-        if not found:
+        if not found and not (self._weak and data):
             return data
         codec = wide_codec(data)
         if codec is not None:  # a UTF-16/32 body: scrubbed as the text it is, every spelling included
@@ -353,8 +708,8 @@ class SecretBook:
         data = _replace_all(data, (pair for secret in found for pair in secret.wide))
         text = self.scrub(data.decode("utf-8", "surrogateescape"))
         data = text.encode("utf-8", "surrogateescape")
-        if self.find_bytes(data):
-            return withheld_bytes(data)
+        if left := self.find_bytes(data):
+            return withheld_bytes(data, key=any(s.kind == KEY_KIND for s in left))
         return data
 
 
@@ -388,16 +743,17 @@ def _replace_all(value: AnyStr, pairs: Iterable[tuple[AnyStr, AnyStr]]) -> AnySt
     return value
 
 
-def withheld(text: str) -> str:
+def withheld(text: str, *, key: bool = False) -> str:
     """The stand-in for a text that holds a secret in a spelling that cannot be cut out."""
     data = text.encode("utf-8", "surrogateescape")
-    return withheld_bytes(data).decode("ascii")
+    return withheld_bytes(data, key=key).decode("ascii")
 
 
-def withheld_bytes(data: bytes) -> bytes:
-    """Length and digest only."""
+def withheld_bytes(data: bytes, *, key: bool = False) -> bytes:
+    """Length and digest only; the key's placeholder when it was the key (a replay still sees the echo)."""
     digest = hashlib.sha256(data).hexdigest()[:16]
-    return f"[withheld: {len(data)} bytes holding a secret, sha256 {digest}]".encode("ascii")
+    what = f"the api_key ({API_KEY_PLACEHOLDER})" if key else "a secret"
+    return f"[withheld: {len(data)} bytes holding {what}, sha256 {digest}]".encode("ascii")
 
 
 def scan_files(paths: Iterable[Path], book: SecretBook) -> list[Path]:
@@ -424,9 +780,11 @@ def register(book: SecretBook) -> None:
 
 @functools.lru_cache(maxsize=16)
 def echo_book(api_key: str) -> SecretBook:
-    """A book that finds ``api_key`` (in replay the placeholder: the recording replaced the echo by it)."""
+    """A book that finds ``api_key`` and its probes (in replay the placeholder the recording put instead)."""
     book = SecretBook()
     book.add_key(api_key, placeholder_too=True)
+    for probe in key_probe_secrets(api_key):  # a wrong key the suite derived is a near-copy of the key
+        book.add_key(probe, normalised_only=True)
     return book
 
 

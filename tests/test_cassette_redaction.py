@@ -31,7 +31,7 @@ def _leaks(data: bytes) -> bool:
 def test_a_token_in_any_markup_or_encoding_becomes_its_stand_in(markup: str, encoding: str) -> None:
     redactor = CassetteRedactor(KEY)
     body = XML.format(encoding=encoding, token=MARKUPS[markup], qr=TOKEN).encode(encoding.lower())
-    headers, redacted = redactor.response([("x-token", TOKEN), ("x-key", KEY)], body, xml=True)
+    headers, redacted = redactor.response([("x-token", TOKEN), ("x-key", KEY)], body)
     stand_in = redactor.stand_ins.stand_in(TOKEN)
     assert not _leaks(redacted)
     assert stand_in.encode(encoding.lower().replace("utf-16", "utf-16-le")) in redacted
@@ -42,7 +42,7 @@ def test_a_token_in_any_markup_or_encoding_becomes_its_stand_in(markup: str, enc
 def test_a_body_in_an_unknown_encoding_is_not_recorded() -> None:
     notes: list[str] = []
     body = XML.format(encoding="cp500", token=f"<token>{TOKEN}</token>", qr="x").encode("cp500")
-    _, redacted = CassetteRedactor(KEY).response([], body, xml=True, notes=notes)
+    _, redacted = CassetteRedactor(KEY).response([], body, notes=notes)
     assert redacted == b""
     assert notes and notes[0].startswith("body not recorded: [not shown:")
 
@@ -51,7 +51,7 @@ def test_an_unparsable_body_is_kept_as_a_bounded_scrubbed_excerpt() -> None:
     notes: list[str] = []
     redactor = CassetteRedactor(KEY)
     body = f"<user_response><token>{TOKEN}</token> {KEY} <broken".encode() + b"x" * (2 * MAX_EXCERPT_BYTES)
-    _, redacted = redactor.response([], body, xml=True, notes=notes)
+    _, redacted = redactor.response([], body, notes=notes)
     assert len(redacted) == MAX_EXCERPT_BYTES
     assert not _leaks(redacted)
     assert "excerpt" in notes[0]

@@ -435,7 +435,7 @@ def test_key_spellings_are_scrubbed_with_matching_placeholder_spellings(tmp_path
 
     key = "k&y<with>spaces and+plus"
     body = f"{key}|{quote_plus(key)}|k&amp;y&lt;with&gt;spaces and+plus".encode()
-    _, redacted = CassetteRedactor(key).response([], body, xml=False)
+    _, redacted = CassetteRedactor(key).response([], body)
     assert redacted.decode() == f"{API_KEY_PLACEHOLDER}|{quote_plus(API_KEY_PLACEHOLDER)}|" + (
         API_KEY_PLACEHOLDER.replace("<", "&lt;").replace(">", "&gt;")
     )

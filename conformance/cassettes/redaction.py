@@ -16,7 +16,7 @@ import string
 
 from conformance import xmldoc
 from conformance.model import key_probe_secrets
-from conformance.redact import issued_tokens
+from conformance.redact import credentials
 from conformance.secrets import SecretBook, digest_only, register, scannable
 
 # A key this short would also match unrelated text (a user_id, a status), garbling the recording.
@@ -106,38 +106,52 @@ def _entity_length(text: str, position: int) -> int:
 class CassetteRedactor:
     """Redacts one recording session: the key everywhere, tokens in each response consistently.
 
-    Tokens come from the parsed document (whatever the markup: CDATA, ``<token >``, comments, UTF-16)
-    and are then removed in every spelling ``conformance.secrets`` knows from the body, the headers and
-    the reason phrase. A body that does not parse is kept only as a bounded excerpt; one in an encoding
-    the suite cannot scan is not kept at all (a note gives its length and digest).
+    Tokens are every credential the response carries on any channel (``conformance.redact.credentials``:
+    the parsed ``<token>`` whatever the markup, named values, cookies, ``Location``, ...) and are then
+    removed in every spelling ``conformance.secrets`` knows from the body, the headers and the reason
+    phrase. A body that does not parse is kept only as a bounded excerpt; one in an encoding the suite
+    cannot scan is not kept at all (a note gives its length and digest).
     """
 
     def __init__(self, api_key: str, *, stand_ins: StandIns | None = None) -> None:
         # Key probes long enough to be told from other text are near-copies of the key: hidden like it.
-        self.book = SecretBook(api_keys=[api_key, *key_probe_secrets(api_key)])
+        keys = [api_key, *key_probe_secrets(api_key)]
+        self.book = SecretBook(api_keys=keys)
+        # A request holds only what the suite sent (its inputs and the key), never a token: replacing a
+        # token that equals an input there (a counter token and a generated user_id) breaks replay.
+        self._request_book = SecretBook(api_keys=keys)
         register(self.book)
         self.stand_ins = stand_ins or StandIns()
 
     def request_text(self, text: str) -> str:
         """A request path or body without the key."""
-        return self.book.scrub(text)
+        return self._request_book.scrub(text)
 
     def response(
         self,
         headers: list[tuple[str, str]],
         body: bytes,
         *,
-        xml: bool,
         notes: list[str] | None = None,
+        reason: str = "",
+        sent: str = "",
     ) -> tuple[list[tuple[str, str]], bytes]:
-        """Headers and body with tokens replaced by stand-ins and the key by the placeholder."""
+        """Headers and body with tokens replaced by stand-ins and the key by the placeholder.
+
+        Every credential the response carries (headers, ``reason``, body) and the request (``sent``) did
+        not is learnt first, so the reason phrase passed to ``message`` afterwards is scrubbed of it too.
+        """
         notes = [] if notes is None else notes
-        if not scannable(body):
+        readable = scannable(body)
+        document = xmldoc.parse(body) if readable else xmldoc.parse(b"")
+        found = credentials(
+            headers=headers, reason=reason, body=body if readable else b"", document=document, sent=sent
+        )
+        for token in found:
+            self.book.add_token(token, replacement=self.stand_ins.stand_in(token))
+        if not readable:
             notes.append(f"body not recorded: {digest_only(body)}")
             return self._headers(headers), b""
-        document = xmldoc.parse(body)
-        for token in issued_tokens(body, document) if document.root is not None or xml else ():
-            self.book.add_token(token, replacement=self.stand_ins.stand_in(token))
         if document.root is not None or len(body) <= MAX_EXCERPT_BYTES:
             return self._headers(headers), self.book.scrub_bytes(body)
         # Only a window is scrubbed (the cost grows with the size), wide enough that a secret starting
