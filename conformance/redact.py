@@ -83,14 +83,14 @@ def credentials(
     document: xmldoc.Document | None = None,
     sent: str = "",
 ) -> list[str]:
-    """Every credential-like value a response carries (headers, reason phrase, body in any format) that
-    the request (``sent``: its URL and form, as text) did not carry."""
+    """Every credential-like value a response carries (headers, reason phrase, body in any format): its
+    ``<token>`` always, any other when the request (``sent``: its URL and form, as text) did not carry it."""
     named: list[str] = []
     free: list[str] = []
     document = document if document is not None else xmldoc.parse(body)
-    # The parsed <token> (whatever the markup); every other element, attribute and pair from the text
-    # and its XML view (comments and CDATA markers removed, references resolved).
-    named += issued_tokens(body, document)
+    # The parsed <token> (whatever the markup) is the grant itself; every other element, attribute and
+    # pair is found in the text and its XML view (comments and CDATA markers removed, references resolved).
+    issued = issued_tokens(body, document)
     texts = [reason, *_texts(body)]
     for name, value in headers:
         if name.lower() == "set-cookie":
@@ -117,7 +117,7 @@ def credentials(
             free += [run for run in runs if len(run) <= MAX_CREDENTIAL_LENGTH and _random_looking(run)]
     sent_views = views(sent) if sent else []
     kept = [v for v in (c.strip().strip("\"'") for c in named + free) if _credential(v, sent_views)]
-    return list(dict.fromkeys(kept))[:MAX_CREDENTIALS_PER_RESPONSE]
+    return list(dict.fromkeys(issued + kept[:MAX_CREDENTIALS_PER_RESPONSE]))
 
 
 def _named_tag_values(text: str) -> list[str]:

@@ -383,6 +383,8 @@ _NAME_TAIL = re.compile(rf"[A-Za-z0-9_.\-]{{0,{MAX_NAME_REACH}}}")
 _PAIR_VALUE = re.compile(r"[\"']?\s{0,4}[:=]\s{0,4}[\"']?([^\s\"'&;,<>(){}\[\]#?]{1,512})")
 # <name ...>value (an XML or HTML element whose name is a credential name)
 _ELEMENT_VALUE = re.compile(r"(?:\s[^<>]{0,512})?>\s*(?:<!\[CDATA\[)?\s*([^<\s\]]{1,512})")
+# HTML elements whose names are credential words: <code>x</code> is markup, code=x is a credential.
+MARKUP_ELEMENTS = frozenset({"code", "key", "pin"})
 _ELEMENT_OPEN = re.compile(r"<(?:[A-Za-z][\w.\-]{0,31}:)?\Z")
 WORD = re.compile(r"[A-Za-z0-9]+")
 
@@ -411,7 +413,8 @@ def credential_positions(text: str, low: str | None = None) -> Iterator[str]:
         if not credential_name(text[start:done]):
             continue
         value = _PAIR_VALUE.match(text, done)
-        if value is None and _ELEMENT_OPEN.search(text, max(0, start - 34), start):
+        element = text[start:done].lower() not in MARKUP_ELEMENTS
+        if value is None and element and _ELEMENT_OPEN.search(text, max(0, start - 34), start):
             value = _ELEMENT_VALUE.match(text, done)
         if value is not None:
             yield value.group(1)
@@ -624,7 +627,7 @@ class SecretBook:
     def _weak_in_positions(self, texts: list[str]) -> Iterator[Secret]:
         for view in texts:
             for value in credential_positions(view):
-                for word in (value, *WORD.findall(value)):
+                for word in (value, *WORD.findall(value)[:1]):  # token=1000000001.png
                     if (secret := self._weak.get(word)) is not None:
                         yield secret
 

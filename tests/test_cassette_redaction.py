@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.cassettes.redaction import MAX_EXCERPT_BYTES, CassetteRedactor
+from conformance.cassettes.redaction import MAX_EXCERPT_BYTES, CassetteRedactor, StandIns
 from conformance.secrets import SecretBook
 
 KEY = "CANARY&KEY-0123456789abcdef"
@@ -55,3 +55,41 @@ def test_an_unparsable_body_is_kept_as_a_bounded_scrubbed_excerpt() -> None:
     assert len(redacted) == MAX_EXCERPT_BYTES
     assert not _leaks(redacted)
     assert "excerpt" in notes[0]
+
+
+SECRET = "s3cr3t-V4lue-0001"
+
+
+def test_credentials_on_every_channel_become_stand_ins_before_anything_is_recorded() -> None:
+    """Issue 19: a Location fragment, a cookie, a JSON token and the reason phrase are learnt first."""
+    redactor = CassetteRedactor(KEY)
+    reason = f"OK session={TOKEN}"
+    headers, redacted = redactor.response(
+        [("location", f"https://app.example.test/#token={SECRET}"), ("set-cookie", f"sid={SECRET}x; Path=/")],
+        f'{{"token": "{SECRET}y"}}'.encode(),
+        reason=reason,
+    )
+    recorded = " ".join(v for _, v in headers) + redacted.decode() + redactor.message(reason)
+    for value in (SECRET, f"{SECRET}x", f"{SECRET}y", TOKEN):
+        assert value not in recorded
+        assert redactor.stand_ins.stand_in(value) in recorded
+
+
+def test_a_request_keeps_what_the_suite_sent_even_when_a_short_token_equals_it() -> None:
+    """Issue 23: a counter token equal to a user id is replaced in the answer, never in the request
+    (the recorded request must match what replay sends)."""
+    redactor = CassetteRedactor(KEY)
+    redactor.response([], b"<user_response><token>12345</token></user_response>")
+    request = f"api_key={KEY}&user_id=12345"
+    assert redactor.request_text(request) == "api_key=__API_KEY_REDACTED__&user_id=12345"
+
+
+@pytest.mark.parametrize("length", [4, 5, 10])
+def test_the_stand_in_of_a_counter_token_is_never_another_token_of_the_run(length: int) -> None:
+    """A stand-in is the token shifted by at least a quarter of its space: a counter's stand-ins never
+    land on its own values (the last-line scan would take them for a leak)."""
+    start = 10 ** (length - 1)
+    tokens = [str(start + n) for n in range(min(777, 10**length // 8))]
+    for seed in range(20):
+        stand_ins = StandIns(offset=seed * 7919 + 10**length - 1 - seed)
+        assert not {stand_ins.stand_in(t) for t in tokens} & set(tokens)

@@ -23,6 +23,7 @@ from conformance.secrets import SecretBook, digest_only, register, scannable
 MIN_API_KEY_LENGTH = 8
 # A body that does not parse keeps at most this much (scrubbed) in the recording.
 MAX_EXCERPT_BYTES = 64 * 1024
+MIN_SHIFT = 1 << 16
 OFFSET_ALPHABETS = (string.digits, "0123456789abcdef", "0123456789ABCDEF")
 # Letters are permuted within a-f / g-z (and A-F / G-Z), so a substituted token never becomes an
 # all-hex or all-digit string: the three ways of mapping have disjoint images and stand-ins stay distinct.
@@ -50,11 +51,11 @@ class StandIns:
         for alphabet in OFFSET_ALPHABETS:
             if token and all(char in alphabet for char in token):
                 base, size = len(alphabet), len(alphabet) ** len(token)
-                value, mapped = int(token, base), ""
+                value, mapped, shift = int(token, base), "", _shift(self._offset, size)
                 # Cycle walking: a hex token (it has a letter, or it would be all digits) must map to a
                 # token with a letter, so it can never collide with a stand-in of an all-digit token.
                 while not mapped or (base == 16 and mapped.isdigit()):
-                    value = (value + self._offset) % size
+                    value = (value + shift) % size
                     mapped = _spell(value, alphabet, len(token))
                 return mapped
         return None
@@ -88,6 +89,14 @@ class StandIns:
             j = int.from_bytes(mac[:8], "big") % (i + 1)
             shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
         return dict(zip(alphabet, shuffled, strict=True))
+
+
+def _shift(offset: int, size: int) -> int:
+    """The distance stand-ins of tokens of ``size`` values keep from them: never below a quarter of the
+    space (at most MIN_SHIFT), so the stand-in of a counter token is never another token of the same run
+    (a short counter's stand-ins would otherwise be live tokens of the same recording)."""
+    margin = min(MIN_SHIFT, size // 4)
+    return margin + offset % (size - 2 * margin) if size > 2 * margin else offset % size
 
 
 def _spell(value: int, alphabet: str, length: int) -> str:
