@@ -161,11 +161,6 @@ class Redactor:
             self.book.add_key(secret)
         register(self.book)
 
-    def learn_tokens(self, body: bytes, document: xmldoc.Document | None = None) -> None:
-        """Remember every token the body carries so later output hides it in every spelling."""
-        for token in issued_tokens(body, document):
-            self.book.add_token(token)
-
     def learn(self, exchange: Exchange, document: xmldoc.Document | None = None) -> None:
         """Remember every credential the response carries, on any channel, before anything is written."""
         sent = "\n".join([exchange.url, *(value for _, value in exchange.case.form)])
