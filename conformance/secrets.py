@@ -568,6 +568,8 @@ class SecretBook:
             return known.replacement
         if len(token) < MIN_SECRET_LENGTH or token == API_KEY_PLACEHOLDER:
             return token
+        if any(secret.kind == KEY_KIND for secret in self.find(token)):
+            return API_KEY_PLACEHOLDER  # the key in some spelling: replaced as the key, where it is found
         self._token_count += 1
         stand_in = replacement or f"<token#{self._token_count} len={len(token)}>"
         self._add(Secret.build(token, TOKEN_KIND, stand_in))

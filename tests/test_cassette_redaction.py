@@ -93,3 +93,17 @@ def test_the_stand_in_of_a_counter_token_is_never_another_token_of_the_run(lengt
     for seed in range(20):
         stand_ins = StandIns(offset=seed * 7919 + 10**length - 1 - seed)
         assert not {stand_ins.stand_in(t) for t in tokens} & set(tokens)
+
+
+def test_a_spelled_key_echo_is_withheld_and_still_an_echo_in_replay() -> None:
+    """The recording cannot cut a hex-spelled key out: the text is withheld, naming the placeholder, so
+    the replayed echo check fails as the live one did."""
+    from conformance.model import API_KEY_PLACEHOLDER
+    from conformance.secrets import echo_book
+
+    redactor = CassetteRedactor(KEY)
+    body = f"<user_response><message>echo {KEY.encode().hex()}</message></user_response>".encode()
+    headers, redacted = redactor.response([("x-echo", KEY[::-1])], body)
+    assert KEY.encode().hex().encode() not in redacted
+    assert echo_book(API_KEY_PLACEHOLDER).find_bytes(redacted)
+    assert headers[0][1].startswith("[withheld") and API_KEY_PLACEHOLDER in headers[0][1]
