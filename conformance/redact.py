@@ -21,18 +21,10 @@ import string
 from collections.abc import Iterable
 
 from conformance import xmldoc
+from conformance.credentials import credential_name, credential_positions, lowered
 from conformance.model import Exchange
-from conformance.secrets import (
-    MIN_SECRET_LENGTH,
-    SecretBook,
-    class_runs,
-    credential_name,
-    credential_positions,
-    lowered,
-    register,
-    views,
-    xml_view,
-)
+from conformance.normalised import class_runs, views, xml_view
+from conformance.secrets import MIN_SECRET_LENGTH, SecretBook, register
 
 # Tokens this short are not worth hiding (and replacing them would garble unrelated text).
 MIN_REDACTED_TOKEN_LENGTH = MIN_SECRET_LENGTH

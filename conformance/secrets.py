@@ -8,19 +8,20 @@ alignment inside a longer encoded string), and in UTF-16/32 bytes. Finding works
 the few literal needles of each secret, precomputed once per secret. Scrubbing replaces the literal
 spellings, then cuts out whatever a view still finds with a per-secret pattern, and withholds the whole
 text when even that cannot remove it: a scrubbed text never holds a secret in any spelling found here.
+
+The key and its probes are also found in the normalised views of ``conformance.normalised`` (any
+reversible spelling); a short token only where a credential stands (``conformance.credentials``).
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import bisect
 import contextlib
 import functools
 import hashlib
 import html
 import re
-import string
 import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +29,17 @@ from pathlib import Path
 from typing import AnyStr
 from urllib.parse import quote, quote_plus
 
+from conformance.credentials import WORD, credential_positions, standalone
 from conformance.model import API_KEY_PLACEHOLDER, key_probe_secrets
+from conformance.normalised import (
+    DEEP_MIN_LENGTH,
+    DEEP_OVERLAP_FACTOR,
+    NAMED_REFERENCES,
+    folded,
+    normalised_views,
+    views,
+    windows,
+)
 
 # Shorter secrets would match unrelated text (a status, a user_id) and garble it.
 MIN_SECRET_LENGTH = 4
@@ -53,242 +64,7 @@ DIRECT_MAX_NEEDLES = 64
 # A comment inside a spelled secret is bounded, and an unterminated comment runs to the end of the
 # text: either way no position is scanned twice to the end (a body of many "<!--" stays linear).
 _GAP = r"(?:<!--.{0,1024}?-->|<!\[CDATA\[|\]\]>)*"
-_GAPS = re.compile(r"<!--.*?(?:-->|\Z)|<!\[CDATA\[|\]\]>", re.S)
-_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
-_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
-_NAMED_REF = re.compile(r"&(amp|lt|gt|quot|apos);")
-_MAX_CODE_POINT = 0x10FFFF
 _ESCAPE = re.compile(r"%[0-9A-F]{2}")
-_PERCENT_RUN = re.compile(r"(?:%[0-9a-fA-F]{2})+")
-
-
-def _char(match: re.Match[str]) -> str:
-    hex_digits, decimal = match.groups()
-    number = int(hex_digits, 16) if hex_digits else int(decimal)
-    return chr(number) if 0 < number <= _MAX_CODE_POINT else match.group(0)
-
-
-def xml_view(text: str) -> str | None:
-    """``text`` with comments and CDATA markers removed and character references resolved; None: same."""
-    if "&" not in text and "<!" not in text and "]]>" not in text:
-        return None
-    text = _GAPS.sub("", text)
-    text = _CHAR_REF.sub(_char, text)
-    return _NAMED_REF.sub(lambda m: _NAMED[m.group(1)], text)
-
-
-def _percent_view(text: str) -> str | None:
-    # Not urllib's unquote_plus: it splits at every "%", and a body of a million of them costs seconds.
-    if "%" not in text and "+" not in text:
-        return None
-    return _PERCENT_RUN.sub(_percent_decoded, text.replace("+", " "))
-
-
-def _percent_decoded(match: re.Match[str]) -> str:
-    return bytes.fromhex(match.group(0).replace("%", "")).decode("utf-8", "surrogateescape")
-
-
-def views(text: str) -> list[str]:
-    """The texts a secret is searched in: as is, XML-resolved, percent-decoded, and both."""
-    out = [text]
-    xml = xml_view(text)
-    if xml is not None:
-        out.append(xml)
-    for view in list(out):
-        decoded = _percent_view(view)
-        if decoded is not None and decoded != view:
-            out.append(decoded)
-    return out
-
-
-# -- the key in any reversible spelling --------------------------------------------------------------
-# Literal needles cannot list every spelling a target may invent, so the key and its probes are also
-# searched in *normalised* views of a text: decoded (percent-decoding to a fixed point, XML/HTML
-# entities, JSON/C escapes, quoted-printable), then with separators removed and case folded, forwards
-# and reversed, and in the bytes of every base64/base64url, base32 and hex run (whitespace and line breaks
-# removed first; UTF-16/32 bytes fold to the same letters once their NULs are dropped). The cost is linear:
-# a text is read in windows of DEEP_WINDOW characters (overlapping by the longest spelling), each window
-# gives at most MAX_DECODED_VIEWS decoded views, and each base-N run is decoded at every alignment once.
-DEEP_MIN_LENGTH = 8  # a key (or probe) folding to fewer letters and digits is searched literally only
-DEEP_WINDOW = 256 * 1024
-DEEP_OVERLAP_FACTOR = 16  # the longest spelling searched per character: a padded numeric reference
-MAX_DECODED_VIEWS = 8
-MAX_PERCENT_ROUNDS = 8
-_SEPARATORS = re.compile(r"[\W_]+")
-_NOT_ASCII_ALNUM = bytes(b for b in range(256) if not chr(b).isascii() or not chr(b).isalnum())
-_WHITESPACE = re.compile(r"\s+")
-_ESCAPED = re.compile(
-    r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]{1,6})\}|(.))", re.S
-)
-_ESCAPED_CHARS = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "0": "\x00"}
-_QP_SOFT_BREAK = re.compile(r"=\r?\n")
-_QP_RUN = re.compile(r"(?:=[0-9A-Fa-f]{2})+")
-_QP_ESCAPE = re.compile(r"=[0-9A-Fa-f][0-9A-Fa-f]")
-_ANY_PERCENT_RUN = re.compile(r"(?:%[0-9a-fA-F]{2})+")
-_NOT_BASE64 = bytes(b for b in range(128) if chr(b) not in string.ascii_letters + string.digits + "+/-_")
-_BASE64URL = bytes.maketrans(b"-_", b"+/")
-_NOT_BASE32 = bytes(b for b in range(128) if chr(b) not in string.ascii_lowercase + "234567")
-_BASE32_DIGITS = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz234567", b"0123456789abcdefghijklmnopqrstuv")
-# Byte maps that turn a text into runs of "a" (characters of an alphabet) and spaces: a run is then a
-# substring search, in C (a regular expression tries every position).
-HINT_RUN = 8
-
-
-@functools.cache
-def _class_map(alphabet: str) -> bytes:
-    return bytes(ord("a") if chr(b) in alphabet else ord(" ") for b in range(256))
-
-
-_BASE64_CLASS = _class_map(string.ascii_letters + string.digits + "+/-_")
-_BASE32_UPPER_CLASS = _class_map(string.ascii_uppercase + "234567")
-_BASE32_LOWER_CLASS = _class_map(string.ascii_lowercase + "234567")
-_HEX_CLASS = _class_map("0123456789abcdef")  # in a folded view
-
-
-def _has_run(view: str, class_map: bytes, length: int = HINT_RUN) -> bool:
-    return b"a" * length in view.encode("ascii", "ignore").translate(class_map)
-
-
-def class_runs(view: str, alphabet: str, length: int) -> list[str]:
-    """The runs of at least ``length`` characters of ``alphabet`` (ASCII) standing alone in ``view``."""
-    mapped = view.encode("ascii", "replace").translate(_class_map(alphabet))
-    runs, seed, at = [], b"a" * length, 0
-    while (at := mapped.find(seed, at)) >= 0:  # a C substring search from run to run
-        end = mapped.find(b" ", at)
-        end = len(mapped) if end < 0 else end
-        runs.append(view[at:end])
-        at = end
-    return runs
-
-
-_NOT_HEX = bytes(b for b in range(128) if chr(b) not in string.hexdigits)
-
-
-def folded(text: str) -> str:
-    """``text`` with every separator (anything but letters and digits) removed and case folded."""
-    if text.isascii():
-        return _folded_bytes(text.encode("ascii")).decode("ascii")
-    return _SEPARATORS.sub("", text).casefold()
-
-
-def _folded_bytes(data: bytes) -> bytes:
-    """Only the ASCII letters and digits of ``data``, lower-cased (UTF-16/32 NULs fall away too)."""
-    return data.translate(None, _NOT_ASCII_ALNUM).lower()
-
-
-def _unescaped(match: re.Match[str]) -> str:
-    four, eight, two, braced, other = match.groups()
-    digits = four or eight or two or braced
-    if digits:
-        number = int(digits, 16)
-        return chr(number) if number <= _MAX_CODE_POINT else match.group(0)
-    return _ESCAPED_CHARS.get(other, other)
-
-
-def _escapes_view(text: str) -> str | None:
-    if "\\" not in text:
-        return None
-    # Surrogate pairs written as two \u escapes become one character.
-    return _ESCAPED.sub(_unescaped, text).encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-
-
-def _entities_view(text: str) -> str | None:
-    return html.unescape(text) if "&" in text else None
-
-
-def _percent_fixed_point(text: str) -> str | None:
-    if "%" not in text:
-        return None
-    decoded = text
-    for _ in range(MAX_PERCENT_ROUNDS):
-        step = _ANY_PERCENT_RUN.sub(_percent_decoded, decoded)
-        if step == decoded:
-            break
-        decoded = step
-    return decoded
-
-
-def _quoted_printable_view(text: str) -> str | None:
-    if not _QP_ESCAPE.search(text) and "=\n" not in text:
-        return None
-    text = _QP_SOFT_BREAK.sub("", text)
-    return _QP_RUN.sub(
-        lambda m: bytes.fromhex(m.group(0).replace("=", "")).decode("utf-8", "surrogateescape"), text
-    )
-
-
-_TEXT_DECODERS = (_percent_fixed_point, _entities_view, _escapes_view, _quoted_printable_view)
-
-
-def decoded_views(text: str) -> list[str]:
-    """``text`` and what each text decoder (and each pair of them) makes of it, at most MAX_DECODED_VIEWS."""
-    out, frontier = [text], [text]
-    for _ in range(2):
-        next_frontier = []
-        for view in frontier:
-            for decoder in _TEXT_DECODERS:
-                decoded = decoder(view)
-                if decoded is not None and decoded not in out and len(out) < MAX_DECODED_VIEWS:
-                    out.append(decoded)
-                    next_frontier.append(decoded)
-        frontier = next_frontier
-    return out
-
-
-def _alphabet(view: str, drop: bytes) -> bytes:
-    """The ASCII characters of ``view`` that ``drop`` does not list, in order."""
-    return view.encode("ascii", "ignore").translate(None, drop)
-
-
-def _base64_decodings(view: str) -> Iterator[bytes]:
-    # Every base64/base64url character of the view, in order: an encoded run (split by line breaks or
-    # glued to its neighbours) is whole in it, and one of the four alignments decodes it.
-    alphabet = _alphabet(view, _NOT_BASE64).translate(_BASE64URL)
-    for offset in range(4):
-        part = alphabet[offset:]
-        yield binascii.a2b_base64(part[: len(part) // 4 * 4])
-
-
-def _base32_decodings(view: str) -> Iterator[bytes]:
-    # int() reads base 32 in C (base64.b32decode loops in Python): the RFC 4648 alphabet mapped onto it.
-    digits = _alphabet(view.lower(), _NOT_BASE32).translate(_BASE32_DIGITS)
-    for offset in range(8):
-        part = digits[offset:]
-        bits = 5 * len(part)
-        if bits >= 8:
-            yield (int(part, 32) >> (bits % 8)).to_bytes(bits // 8, "big")
-
-
-def _hex_decodings(fold: str) -> Iterator[bytes]:
-    digits = _alphabet(fold, _NOT_HEX)
-    for offset in range(2):
-        part = digits[offset:]
-        yield bytes.fromhex(part[: len(part) // 2 * 2].decode("ascii"))
-
-
-@functools.lru_cache(maxsize=64)
-def normalised_views(text: str) -> tuple[str, bytes]:
-    """The folded views of ``text`` a key is searched in, joined by a separator no needle holds: the
-    decoded texts, and the bytes of base-N runs (ASCII letters and digits; see DEEP_WINDOW for bounds)."""
-    texts, data = [], []
-    for view in decoded_views(text):
-        fold = folded(view)
-        texts.append(fold)
-        # Decoded only where a run of the alphabet shows: a body of short words costs a search, not a decode.
-        decoded = [*_base64_decodings(view)] if _has_run(view, _BASE64_CLASS) else []
-        upper, lower = _has_run(view, _BASE32_UPPER_CLASS), _has_run(view, _BASE32_LOWER_CLASS)
-        decoded += _base32_decodings(view) if upper or lower else []
-        decoded += _hex_decodings(fold) if _has_run(fold, _HEX_CLASS) else []
-        data += [_folded_bytes(d) for d in decoded if len(d) >= DEEP_MIN_LENGTH]
-    return " ".join(texts), b" ".join(data)
-
-
-def _windows(text: str, overlap: int) -> Iterator[str]:
-    if len(text) <= DEEP_WINDOW + overlap:
-        yield text
-        return
-    for start in range(0, len(text), DEEP_WINDOW):
-        yield text[start : start + DEEP_WINDOW + overlap]
 
 
 def _base64_cores(data: bytes) -> set[str]:
@@ -318,7 +94,7 @@ def _encoded_forms(value: str) -> set[str]:
 def _char_alternatives(char: str) -> str:
     code = ord(char)
     options = [re.escape(char), f"&#0*{code};", f"&#[xX]0*{_any_case(f'{code:x}')};"]
-    options += [f"&{name};" for name, value in _NAMED.items() if value == char]
+    options += [f"&{name};" for name, value in NAMED_REFERENCES.items() if value == char]
     if code < 0x80 and not char.isalnum():
         options.append(f"%{_any_case(f'{code:02x}')}")
     return "(?:" + "|".join(options) + ")"
@@ -351,90 +127,6 @@ def spellings(value: str) -> tuple[str, ...]:
 def wide_spellings(value: str) -> tuple[bytes, ...]:
     """The value as UTF-16 and UTF-32 bytes (both byte orders)."""
     return tuple(value.encode(codec, "surrogatepass") for codec in WIDE_CODECS)
-
-
-# -- credentials by name and position ----------------------------------------------------------------
-# A name says a value is a credential when one of its words (split at separators and camelCase) is a
-# credential word, or ends like one (PHPSESSID), and no word qualifies it as something else
-# (token_expire, status_code, token_type).
-CREDENTIAL_WORDS = frozenset(
-    {"token", "secret", "session", "sessionid", "sid", "jwt", "password", "passwd", "pwd", "apikey"}
-    | {"credential", "credentials", "bearer", "ticket", "otp", "csrf", "xsrf", "assertion", "signature"}
-    | {"sig", "code", "key", "auth", "authorization", "cookie", "nonce", "pin", "passcode"}
-)
-CREDENTIAL_SUFFIXES = ("token", "secret", "sessid", "session", "sessionid", "password", "apikey")
-QUALIFIER_WORDS = frozenset(
-    {"expire", "expires", "expiry", "expiration", "exp", "ttl", "type", "len", "length", "count", "max"}
-    | {"min", "lifetime", "timeout", "status", "error", "http", "reason", "public", "name", "format"}
-    | {"version", "url", "uri", "endpoint", "path", "qr", "qrcode", "hint", "country", "zip", "postal"}
-)
-_NAME_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
-# A name worth a closer look holds one of these stems: they are searched for first (in the lower-cased
-# text: an alternation ignoring case tries every position), so a body of a hundred thousand ordinary
-# attributes costs one pass, not a parse.
-STEMS = (
-    *("token", "secret", "sess", "sid", "jwt", "pass", "pwd", "key", "cred", "bearer", "ticket", "otp"),
-    *("csrf", "xsrf", "assertion", "sig", "code", "auth", "cookie", "nonce", "pin"),
-)
-MAX_NAME_REACH = 40  # characters of a name on either side of its stem
-_NAME_CHARS = frozenset(string.ascii_letters + string.digits + "_.-")
-_NAME_TAIL = re.compile(rf"[A-Za-z0-9_.\-]{{0,{MAX_NAME_REACH}}}")
-# name=value, name: value, "name": "value" (query strings, fragments, forms, cookies, JSON, text)
-_PAIR_VALUE = re.compile(r"[\"']?\s{0,4}[:=]\s{0,4}[\"']?([^\s\"'&;,<>(){}\[\]#?]{1,512})")
-# <name ...>value (an XML or HTML element whose name is a credential name)
-_ELEMENT_VALUE = re.compile(r"(?:\s[^<>]{0,512})?>\s*(?:<!\[CDATA\[)?\s*([^<\s\]]{1,512})")
-# HTML elements whose names are credential words: <code>x</code> is markup, code=x is a credential.
-MARKUP_ELEMENTS = frozenset({"code", "key", "pin"})
-_ELEMENT_OPEN = re.compile(r"<(?:[A-Za-z][\w.\-]{0,31}:)?\Z")
-WORD = re.compile(r"[A-Za-z0-9]+")
-
-
-def credential_name(name: str) -> bool:
-    """True when ``name`` (a field, parameter, header, cookie or element name) names a credential."""
-    words = [w.lower() for w in _NAME_WORDS.findall(name)]
-    if not words or any(w in QUALIFIER_WORDS for w in words):
-        return False
-    return any(w in CREDENTIAL_WORDS or w.endswith(CREDENTIAL_SUFFIXES) for w in words)
-
-
-def credential_positions(text: str, low: str | None = None) -> Iterator[str]:
-    """Every value ``text`` puts where only a credential stands: after a credential name, in its element.
-
-    ``low``: ``lowered(text)`` when the caller has it already.
-    """
-    done = 0
-    for stem in _STEM.finditer(lowered(text) if low is None else low):
-        if stem.start() < done:
-            continue  # a second stem in a name already looked at
-        start = stem.start()
-        while start > max(0, stem.start() - MAX_NAME_REACH) and text[start - 1] in _NAME_CHARS:
-            start -= 1
-        done = _NAME_TAIL.match(text, stem.end()).end()  # type: ignore[union-attr]  # {0,n} matches
-        if not credential_name(text[start:done]):
-            continue
-        value = _PAIR_VALUE.match(text, done)
-        element = text[start:done].lower() not in MARKUP_ELEMENTS
-        if value is None and element and _ELEMENT_OPEN.search(text, max(0, start - 34), start):
-            value = _ELEMENT_VALUE.match(text, done)
-        if value is not None:
-            yield value.group(1)
-
-
-def lowered(text: str) -> str:
-    """``text`` lower-cased character for character (a non-ASCII character becomes one ``?``)."""
-    return (text if text.isascii() else text.encode("ascii", "replace").decode("ascii")).lower()
-
-
-_STEM = re.compile("|".join(STEMS))
-
-
-def _standalone(text: str, start: int, end: int) -> bool:
-    """True when text[start:end] is a word of its own: no letter or digit beside it, no decimal point
-    joining it to digits (0.1000000001 is a number, not the token 1000000001)."""
-    before, after = text[max(0, start - 2) : start], text[end : end + 2]
-    if WORD.match(before[-1:]) or WORD.match(after[:1]):
-        return False
-    return not (re.fullmatch(r"[0-9]\.", before) or re.fullmatch(r"\.[0-9]", after))
 
 
 @dataclass
@@ -646,7 +338,7 @@ class SecretBook:
                     kept.append((needle, ascii_form, self._deep[needle]))
             self._deep_needles = kept
         overlap = DEEP_OVERLAP_FACTOR * self._deep_longest + 64
-        for window in _windows(text, overlap):
+        for window in windows(text, overlap):
             texts, decoded = normalised_views(window)
             for needle, ascii_form, secret in self._deep_needles:
                 if needle in texts or (ascii_form and ascii_form in decoded):
@@ -690,7 +382,7 @@ class SecretBook:
 
         def replaced(match: re.Match[str]) -> str:
             secret = self._weak.get(match.group(0))
-            if secret is None or not _standalone(match.string, match.start(), match.end()):
+            if secret is None or not standalone(match.string, match.start(), match.end()):
                 return match.group(0)
             return secret.replacement
 

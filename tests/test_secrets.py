@@ -229,7 +229,7 @@ def test_views_decode_like_the_standard_library(text: str) -> None:
     """The linear percent view agrees with urllib; an unterminated comment runs to the end."""
     from urllib.parse import unquote_plus
 
-    from conformance.secrets import views, xml_view
+    from conformance.normalised import views, xml_view
 
     if "%" in text or "+" in text:
         assert unquote_plus(text) in views(text)
@@ -309,7 +309,7 @@ def test_ordinary_text_is_not_taken_for_the_key(text: str) -> None:
 
 def test_normalised_views_are_bounded_on_a_large_body() -> None:
     """A body of a megabyte is read window by window, and each window's views are bounded in number."""
-    from conformance.secrets import DEEP_WINDOW, MAX_DECODED_VIEWS, decoded_views
+    from conformance.normalised import DEEP_WINDOW, MAX_DECODED_VIEWS, decoded_views
 
     hostile = "%25" * 300_000 + "&amp;" * 100_000 + "\\u0041" * 50_000
     assert len(decoded_views(hostile[:DEEP_WINDOW])) <= MAX_DECODED_VIEWS
@@ -399,6 +399,6 @@ def test_scan_files_leaves_a_short_token_by_chance_and_empties_one_where_a_token
     ],
 )
 def test_credential_names(name: str, credential: bool) -> None:
-    from conformance.secrets import credential_name
+    from conformance.credentials import credential_name
 
     assert credential_name(name) is credential
