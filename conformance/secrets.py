@@ -250,8 +250,8 @@ class SecretBook:
             return
         for form in dict.fromkeys((key, key.lower())):
             if len(form) >= MIN_SECRET_LENGTH and form not in self._secrets:
-                secret = Secret.build(form, KEY_KIND, API_KEY_PLACEHOLDER)
-                self._add(Secret(form, KEY_KIND, API_KEY_PLACEHOLDER) if normalised_only else secret)
+                build = Secret if normalised_only else Secret.build
+                self._add(build(form, KEY_KIND, API_KEY_PLACEHOLDER))
 
     def add_token(self, token: str, *, replacement: str | None = None) -> str:
         """Know a token; returns what stands in for it (``<token#N len=L>`` unless given)."""

@@ -23,6 +23,8 @@ from conformance.secrets import SecretBook, digest_only, register, scannable
 MIN_API_KEY_LENGTH = 8
 # A body that does not parse keeps at most this much (scrubbed) in the recording.
 MAX_EXCERPT_BYTES = 64 * 1024
+# A stand-in of an all-digit or all-hex token is the token shifted by at least this (or a quarter of the
+# space of shorter tokens): see _shift.
 MIN_SHIFT = 1 << 16
 OFFSET_ALPHABETS = (string.digits, "0123456789abcdef", "0123456789ABCDEF")
 # Letters are permuted within a-f / g-z (and A-F / G-Z), so a substituted token never becomes an
