@@ -25,7 +25,14 @@ import pytest
 
 from conformance.engine import MAX_CONSECUTIVE_TRANSPORT_ERRORS
 from conformance.secrets import STRONG_TOKEN_LENGTH, SecretBook
-from tests.hostile_server import CASES, ISSUED_TOKENS, HostileServer, TlsServer
+from tests.hostile_server import (
+    CASES,
+    ECHO_CHANNELS,
+    ENDPOINT_PATH,
+    ISSUED_TOKENS,
+    HostileServer,
+    TlsServer,
+)
 from tests.spellings import KEY_SPELLINGS, for_line
 
 pytestmark = pytest.mark.e2e
@@ -239,6 +246,9 @@ def test_hostile_target_is_a_finding_not_a_crash(case: str, tmp_path: Path) -> N
         tokens = list(ISSUED_TOKENS)
     canary_connections = server.canary.connections
     assert_finding(run, finding)
+    if case == "key_spelled_echo":  # every spelling answered on every channel at least once
+        answered = [r for r in server.requests if r.method == "POST" and r.path == ENDPOINT_PATH]
+        assert len(answered) >= len(KEY_SPELLINGS) * len(ECHO_CHANNELS)
     assert_clean(run, api_key=api_key, max_rss_mib=finding.max_rss_mib)
     for character in UNSAFE_CHARACTERS:
         assert character not in run.stdout + run.stderr, f"{character!r} reached the terminal"
