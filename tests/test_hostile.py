@@ -27,7 +27,6 @@ from conformance.engine import MAX_CONSECUTIVE_TRANSPORT_ERRORS
 from conformance.secrets import STRONG_TOKEN_LENGTH, SecretBook
 from tests.hostile_server import (
     CASES,
-    ECHO_CHANNELS,
     ENDPOINT_PATH,
     ISSUED_TOKENS,
     HostileServer,
@@ -108,7 +107,7 @@ EXPECTED: dict[str, Finding] = {
     "key_base64_header": Finding("LT-SEC-KEY-NOT-ECHOED", "in the header x-debug-auth"),
     "attribute_heavy": Finding("LT-SCHEMA-SUCCESS", "structural limit: over 64 attributes"),
     "control_chars": Finding("LT-ECHO-USER", "12345\\x9b2J\\x85\\u202eevil"),
-    # Issue 19: each reversible spelling of the key in the body, a header and the reason phrase in turn;
+    # Issue 19: each reversible spelling of the key in turn, in the body, a header and the reason phrase;
     # credentials on every channel (Location, Set-Cookie, Link, a header, JSON/form/text/HTML in the
     # message, an attribute, the reason phrase). Issue 23: tokens 12345, 12346, ... (the first is the
     # user id): a weak token is a finding, never a suite defect.
@@ -246,9 +245,11 @@ def test_hostile_target_is_a_finding_not_a_crash(case: str, tmp_path: Path) -> N
         tokens = list(ISSUED_TOKENS)
     canary_connections = server.canary.connections
     assert_finding(run, finding)
-    if case == "key_spelled_echo":  # every spelling answered on every channel at least once
+    if case == "key_spelled_echo":  # every spelling answered at least once (each on every channel)
         answered = [r for r in server.requests if r.method == "POST" and r.path == ENDPOINT_PATH]
-        assert len(answered) >= len(KEY_SPELLINGS) * len(ECHO_CHANNELS)
+        assert len(answered) >= len(KEY_SPELLINGS)
+        failures = failure_texts(run, "LT-SEC-KEY-NOT-ECHOED")
+        assert any("header x-echo, reason phrase, body" in text for text in failures), failures
     assert_clean(run, api_key=api_key, max_rss_mib=finding.max_rss_mib)
     for character in UNSAFE_CHARACTERS:
         assert character not in run.stdout + run.stderr, f"{character!r} reached the terminal"
