@@ -67,13 +67,7 @@ def views(text: str) -> list[str]:
     return out
 
 
-# Literal needles cannot list every spelling a target may invent, so the key and its probes are also
-# searched in *normalised* views of a text: decoded (percent-decoding to a fixed point, XML/HTML
-# entities, JSON/C escapes, quoted-printable), then with separators removed and case folded, forwards
-# and reversed, and in the bytes of every base64/base64url, base32 and hex run (whitespace and line breaks
-# removed first; UTF-16/32 bytes fold to the same letters once their NULs are dropped). The cost is linear:
-# a text is read in windows of DEEP_WINDOW characters (overlapping by the longest spelling), each window
-# gives at most MAX_DECODED_VIEWS decoded views, and each base-N run is decoded at every alignment once.
+# -- the normalised views (the key and its probes) ----------------------------------------------------
 DEEP_MIN_LENGTH = 8  # a key (or probe) folding to fewer letters and digits is searched literally only
 DEEP_WINDOW = 256 * 1024
 DEEP_OVERLAP_FACTOR = 16  # the longest spelling searched per character: a padded numeric reference
@@ -81,7 +75,6 @@ MAX_DECODED_VIEWS = 8
 MAX_PERCENT_ROUNDS = 8
 _SEPARATORS = re.compile(r"[\W_]+")
 _NOT_ASCII_ALNUM = bytes(b for b in range(256) if not chr(b).isascii() or not chr(b).isalnum())
-_WHITESPACE = re.compile(r"\s+")
 _ESCAPED = re.compile(
     r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]{1,6})\}|(.))", re.S
 )
@@ -89,11 +82,11 @@ _ESCAPED_CHARS = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "0": "\
 _QP_SOFT_BREAK = re.compile(r"=\r?\n")
 _QP_RUN = re.compile(r"(?:=[0-9A-Fa-f]{2})+")
 _QP_ESCAPE = re.compile(r"=[0-9A-Fa-f][0-9A-Fa-f]")
-_ANY_PERCENT_RUN = re.compile(r"(?:%[0-9a-fA-F]{2})+")
 _NOT_BASE64 = bytes(b for b in range(128) if chr(b) not in string.ascii_letters + string.digits + "+/-_")
 _BASE64URL = bytes.maketrans(b"-_", b"+/")
 _NOT_BASE32 = bytes(b for b in range(128) if chr(b) not in string.ascii_lowercase + "234567")
 _BASE32_DIGITS = bytes.maketrans(b"abcdefghijklmnopqrstuvwxyz234567", b"0123456789abcdefghijklmnopqrstuv")
+_NOT_HEX = bytes(b for b in range(128) if chr(b) not in string.hexdigits)
 # Byte maps that turn a text into runs of "a" (characters of an alphabet) and spaces: a run is then a
 # substring search, in C (a regular expression tries every position).
 HINT_RUN = 8
@@ -110,8 +103,8 @@ _BASE32_LOWER_CLASS = _class_map(string.ascii_lowercase + "234567")
 _HEX_CLASS = _class_map("0123456789abcdef")  # in a folded view
 
 
-def _has_run(view: str, class_map: bytes, length: int = HINT_RUN) -> bool:
-    return b"a" * length in view.encode("ascii", "ignore").translate(class_map)
+def _has_run(view: str, class_map: bytes) -> bool:
+    return b"a" * HINT_RUN in view.encode("ascii", "ignore").translate(class_map)
 
 
 def class_runs(view: str, alphabet: str, length: int) -> list[str]:
@@ -124,9 +117,6 @@ def class_runs(view: str, alphabet: str, length: int) -> list[str]:
         runs.append(view[at:end])
         at = end
     return runs
-
-
-_NOT_HEX = bytes(b for b in range(128) if chr(b) not in string.hexdigits)
 
 
 def folded(text: str) -> str:
@@ -166,7 +156,7 @@ def _percent_fixed_point(text: str) -> str | None:
         return None
     decoded = text
     for _ in range(MAX_PERCENT_ROUNDS):
-        step = _ANY_PERCENT_RUN.sub(_percent_decoded, decoded)
+        step = _PERCENT_RUN.sub(_percent_decoded, decoded)
         if step == decoded:
             break
         decoded = step
@@ -249,6 +239,7 @@ def normalised_views(text: str) -> tuple[str, bytes]:
 
 
 def windows(text: str, overlap: int) -> Iterator[str]:
+    """``text`` in windows of DEEP_WINDOW characters, each reaching ``overlap`` into the next."""
     if len(text) <= DEEP_WINDOW + overlap:
         yield text
         return
