@@ -39,8 +39,8 @@ _NAME_TAIL = re.compile(rf"[A-Za-z0-9_.\-]{{0,{MAX_NAME_REACH}}}")
 _PAIR_VALUE = re.compile(r"[\"']?\s{0,4}[:=]\s{0,4}[\"']?([^\s\"'&;,<>(){}\[\]#?]{1,512})")
 # <name ...>value (an XML or HTML element whose name is a credential name)
 _ELEMENT_VALUE = re.compile(r"(?:\s[^<>]{0,512})?>\s*(?:<!\[CDATA\[)?\s*([^<\s\]]{1,512})")
-# HTML elements whose names are credential words: <code>x</code> is markup, code=x is a credential.
-MARKUP_ELEMENTS = frozenset({"code", "key", "pin"})
+# An HTML element whose name is a credential word: <code>x</code> is markup, code=x is a credential.
+MARKUP_ELEMENTS = frozenset({"code"})
 _ELEMENT_OPEN = re.compile(r"<(?:[A-Za-z][\w.\-]{0,31}:)?\Z")
 WORD = re.compile(r"[A-Za-z0-9]+")
 
