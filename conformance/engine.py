@@ -260,7 +260,7 @@ class Run:
             results = run_checks(subject, self.context, serving=only)
         if only is None:  # a throttled answer, judged only as a refusal, is not part of the run's history
             self.context.state.observe(subject)
-        self.redactor.learn_tokens(exchange.body, subject.document)
+        self.redactor.learn(exchange, subject.document)
         for result in results:
             if result.crash:
                 self._record_crash(result, exchange)

@@ -2,7 +2,8 @@
 
 Redaction happens where each file is written; this scan does not trust it. A file holding the api_key
 or a token the run saw, in any spelling ``conformance.secrets`` knows, has its content deleted, and the
-run fails as a suite defect (exit 5) naming the file.
+run fails as a suite defect (exit 5) naming the file. A weak (short) token counts only where a
+credential stands (``conformance.secrets``): its value inside a digest, a number or a name is chance.
 """
 
 from __future__ import annotations
@@ -20,14 +21,19 @@ from conformance.verdict import EXIT_SUITE_ERROR
 
 
 def run_secrets(books: Iterable[SecretBook | None]) -> SecretBook:
-    """One book with every key and token the given books know."""
+    """One book with every key and token the given books know.
+
+    A weak (short) token equal to a stand-in the recording wrote for another token is left out: in a
+    file, the two cannot be told apart, and a stand-in is no secret.
+    """
+    secrets = [secret for book in books for secret in book or ()]
+    stand_ins = {secret.replacement for secret in secrets if secret.kind != KEY_KIND}
     merged = SecretBook()
-    for book in books:
-        for secret in book or ():
-            if secret.kind == KEY_KIND:
-                merged.add_key(secret.value)
-            else:
-                merged.add_token(secret.value)
+    for secret in secrets:
+        if secret.kind == KEY_KIND:
+            merged.add_key(secret.value)
+        elif not (secret.weak and secret.value in stand_ins):
+            merged.add_token(secret.value)
     return merged
 
 

@@ -64,7 +64,7 @@ def check_configuration(
 
     def send_seen(case: Case) -> Exchange:  # a token a grant carries is hidden in every message after it
         exchange = send(case)
-        redactor.learn_tokens(exchange.body)
+        redactor.learn(exchange)
         return exchange
 
     sent = 1

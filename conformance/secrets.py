@@ -8,6 +8,9 @@ alignment inside a longer encoded string), and in UTF-16/32 bytes. Finding works
 the few literal needles of each secret, precomputed once per secret. Scrubbing replaces the literal
 spellings, then cuts out whatever a view still finds with a per-secret pattern, and withholds the whole
 text when even that cannot remove it: a scrubbed text never holds a secret in any spelling found here.
+
+The key and its probes are also found in the normalised views of ``conformance.normalised`` (any
+reversible spelling); a short token only where a credential stands (``conformance.credentials``).
 """
 
 from __future__ import annotations
@@ -26,10 +29,26 @@ from pathlib import Path
 from typing import AnyStr
 from urllib.parse import quote, quote_plus
 
-from conformance.model import API_KEY_PLACEHOLDER
+from conformance.credentials import WORD, credential_positions, standalone
+from conformance.model import API_KEY_PLACEHOLDER, key_probe_secrets
+from conformance.normalised import (
+    DEEP_MIN_LENGTH,
+    DEEP_OVERLAP_FACTOR,
+    NAMED_REFERENCES,
+    folded,
+    normalised_views,
+    views,
+    windows,
+)
 
 # Shorter secrets would match unrelated text (a status, a user_id) and garble it.
 MIN_SECRET_LENGTH = 4
+# A token shorter than this is *weak*: its value may also be a number, part of a digest, an id or a name
+# the suite wrote by chance (a counter token 1000000057 is also a user_id Hypothesis generated). It is
+# replaced wherever it stands as a word of its own, and found (the echo of a leak) only where a
+# credential stands: after a credential name, inside a token element. Longer tokens and the key are
+# found and replaced inside anything, in every spelling.
+STRONG_TOKEN_LENGTH = 16
 # A base64 run shorter than this is too likely to occur by chance.
 MIN_ENCODED_LENGTH = 8
 WIDE_CODECS = ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
@@ -45,52 +64,7 @@ DIRECT_MAX_NEEDLES = 64
 # A comment inside a spelled secret is bounded, and an unterminated comment runs to the end of the
 # text: either way no position is scanned twice to the end (a body of many "<!--" stays linear).
 _GAP = r"(?:<!--.{0,1024}?-->|<!\[CDATA\[|\]\]>)*"
-_GAPS = re.compile(r"<!--.*?(?:-->|\Z)|<!\[CDATA\[|\]\]>", re.S)
-_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));")
-_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
-_NAMED_REF = re.compile(r"&(amp|lt|gt|quot|apos);")
-_MAX_CODE_POINT = 0x10FFFF
 _ESCAPE = re.compile(r"%[0-9A-F]{2}")
-_PERCENT_RUN = re.compile(r"(?:%[0-9a-fA-F]{2})+")
-
-
-def _char(match: re.Match[str]) -> str:
-    hex_digits, decimal = match.groups()
-    number = int(hex_digits, 16) if hex_digits else int(decimal)
-    return chr(number) if 0 < number <= _MAX_CODE_POINT else match.group(0)
-
-
-def xml_view(text: str) -> str | None:
-    """``text`` with comments and CDATA markers removed and character references resolved; None: same."""
-    if "&" not in text and "<!" not in text and "]]>" not in text:
-        return None
-    text = _GAPS.sub("", text)
-    text = _CHAR_REF.sub(_char, text)
-    return _NAMED_REF.sub(lambda m: _NAMED[m.group(1)], text)
-
-
-def _percent_view(text: str) -> str | None:
-    # Not urllib's unquote_plus: it splits at every "%", and a body of a million of them costs seconds.
-    if "%" not in text and "+" not in text:
-        return None
-    return _PERCENT_RUN.sub(_percent_decoded, text.replace("+", " "))
-
-
-def _percent_decoded(match: re.Match[str]) -> str:
-    return bytes.fromhex(match.group(0).replace("%", "")).decode("utf-8", "surrogateescape")
-
-
-def views(text: str) -> list[str]:
-    """The texts a secret is searched in: as is, XML-resolved, percent-decoded, and both."""
-    out = [text]
-    xml = xml_view(text)
-    if xml is not None:
-        out.append(xml)
-    for view in list(out):
-        decoded = _percent_view(view)
-        if decoded is not None and decoded != view:
-            out.append(decoded)
-    return out
 
 
 def _base64_cores(data: bytes) -> set[str]:
@@ -120,7 +94,7 @@ def _encoded_forms(value: str) -> set[str]:
 def _char_alternatives(char: str) -> str:
     code = ord(char)
     options = [re.escape(char), f"&#0*{code};", f"&#[xX]0*{_any_case(f'{code:x}')};"]
-    options += [f"&{name};" for name, value in _NAMED.items() if value == char]
+    options += [f"&{name};" for name, value in NAMED_REFERENCES.items() if value == char]
     if code < 0x80 and not char.isalnum():
         options.append(f"%{_any_case(f'{code:02x}')}")
     return "(?:" + "|".join(options) + ")"
@@ -165,11 +139,14 @@ class Secret:
     needles: tuple[str, ...] = ()  # what finding searches the views for
     pairs: tuple[tuple[str, str], ...] = ()  # (spelling, replacement) for scrubbing, longest first
     wide: tuple[tuple[bytes, bytes], ...] = ()
+    weak: bool = False  # a short token: found only where it stands as a token (see SecretBook)
     _pattern: re.Pattern[str] | None = field(default=None, repr=False)
 
     @classmethod
     def build(cls, value: str, kind: str, replacement: str) -> Secret:
         """A secret with its needles and replacement pairs."""
+        if kind == TOKEN_KIND and len(value) < STRONG_TOKEN_LENGTH:
+            return cls(value, kind, replacement, weak=True)
         encoded = _encoded_forms(value)
         needles = tuple(sorted({value} | encoded, key=len, reverse=True))
         pairs: dict[str, str] = {}
@@ -243,6 +220,11 @@ class SecretBook:
         self._indexes = tuple(_GramIndex(*shape) for shape in (LONG_INDEX, MEDIUM_INDEX, TINY_INDEX))
         self._needle_count = 0
         self._wide_only: list[Secret] = []  # non-ASCII secrets: their UTF-16/32 bytes may hold no NUL
+        self._weak: dict[str, Secret] = {}
+        self._weak_other: re.Pattern[str] | None = None  # weak tokens that are not one word
+        self._deep: dict[str, Secret] = {}  # folded key (and probe) and its halves, forwards and reversed
+        self._deep_needles: list[tuple[str, bytes, Secret]] | None = None
+        self._deep_longest = 0
         for key in api_keys:
             self.add_key(key)
 
@@ -257,17 +239,19 @@ class SecretBook:
         """The length of the longest secret (0 when none)."""
         return len(self._ordered[0].value) if self._ordered else 0
 
-    def add_key(self, key: str, *, placeholder_too: bool = False) -> None:
+    def add_key(self, key: str, *, placeholder_too: bool = False, normalised_only: bool = False) -> None:
         """Know an api_key; it is replaced by the placeholder.
 
         Its lower-case form too: header names arrive lower-cased, and the key modulo case is the key.
         The placeholder itself is no secret unless ``placeholder_too`` (replay finds a recorded echo by it).
+        ``normalised_only``: found only in the normalised views (no literal needles: for finding only).
         """
         if key == API_KEY_PLACEHOLDER and not placeholder_too:
             return
         for form in dict.fromkeys((key, key.lower())):
             if len(form) >= MIN_SECRET_LENGTH and form not in self._secrets:
-                self._add(Secret.build(form, KEY_KIND, API_KEY_PLACEHOLDER))
+                build = Secret if normalised_only else Secret.build
+                self._add(build(form, KEY_KIND, API_KEY_PLACEHOLDER))
 
     def add_token(self, token: str, *, replacement: str | None = None) -> str:
         """Know a token; returns what stands in for it (``<token#N len=L>`` unless given)."""
@@ -276,6 +260,8 @@ class SecretBook:
             return known.replacement
         if len(token) < MIN_SECRET_LENGTH or token == API_KEY_PLACEHOLDER:
             return token
+        if any(secret.kind == KEY_KIND for secret in self.find(token)):
+            return API_KEY_PLACEHOLDER  # the key in some spelling: replaced as the key, where it is found
         self._token_count += 1
         stand_in = replacement or f"<token#{self._token_count} len={len(token)}>"
         self._add(Secret.build(token, TOKEN_KIND, stand_in))
@@ -283,6 +269,20 @@ class SecretBook:
 
     def _add(self, secret: Secret) -> None:
         self._secrets[secret.value] = secret
+        if secret.weak:
+            self._weak[secret.value] = secret
+            self._weak_other = None
+        # The placeholder is found literally: the recording writes it so (a replay stays cheap).
+        deep = secret.kind == KEY_KIND and secret.value != API_KEY_PLACEHOLDER
+        if deep and len(fold := folded(secret.value)) >= DEEP_MIN_LENGTH:
+            # Half the key is a leak too: and a spelling cut apart by replacing a part of it still shows one.
+            half = len(fold) // 2
+            parts = [fold, fold[:half], fold[half:]] if half >= DEEP_MIN_LENGTH else [fold]
+            for part in parts:
+                self._deep.setdefault(part, secret)
+                self._deep.setdefault(part[::-1], secret)
+            self._deep_needles = None
+            self._deep_longest = max(self._deep_longest, len(secret.value))
         self._needle_count += len(secret.needles)
         for needle in secret.needles:
             next(index for index in self._indexes if len(needle) >= index.shortest).add(needle, secret)
@@ -298,18 +298,51 @@ class SecretBook:
 
     # -- finding -------------------------------------------------------------------------------------
     def find(self, text: str) -> list[Secret]:
-        """The secrets ``text`` holds in any spelling."""
+        """The secrets ``text`` holds in any spelling (a weak token: where a credential stands)."""
         if not self._ordered or len(text) < MIN_SECRET_LENGTH:
             return []
         found: dict[int, Secret] = {}
         texts = views(text)
         if self._needle_count <= DIRECT_MAX_NEEDLES:
             # Few needles (the key alone, a short run): C substring search beats the index.
-            return [s for s in self._ordered if any(n in view for view in texts for n in s.needles)]
-        for view in texts:
-            for index in self._indexes:
-                index.scan(view, found)
+            found = {id(s): s for s in self._ordered if any(n in view for view in texts for n in s.needles)}
+        else:
+            for view in texts:
+                for index in self._indexes:
+                    index.scan(view, found)
+        if self._weak:
+            for secret in self._weak_in_positions(texts):
+                found.setdefault(id(secret), secret)
+        if self._deep:
+            for secret in self._deep_hits(text):
+                found.setdefault(id(secret), secret)
         return sorted(found.values(), key=lambda s: len(s.value), reverse=True)
+
+    def _weak_in_positions(self, texts: list[str]) -> Iterator[Secret]:
+        for view in texts:
+            for value in credential_positions(view):
+                for word in (value, *WORD.findall(value)[:1]):  # token=1000000001.png
+                    if (secret := self._weak.get(word)) is not None:
+                        yield secret
+
+    def _deep_hits(self, text: str) -> Iterator[Secret]:
+        """The keys (and probes) a normalised view of ``text`` holds; window by window, bounded."""
+        if len(text) < DEEP_MIN_LENGTH:
+            return
+        if self._deep_needles is None:
+            # A needle holding a shorter one is found whenever it is: only the shortest are searched.
+            kept: list[tuple[str, bytes, Secret]] = []
+            for needle in sorted(self._deep, key=len):
+                if not any(shorter in needle for shorter, _, _ in kept):
+                    ascii_form = needle.encode("ascii") if needle.isascii() else b""
+                    kept.append((needle, ascii_form, self._deep[needle]))
+            self._deep_needles = kept
+        overlap = DEEP_OVERLAP_FACTOR * self._deep_longest + 64
+        for window in windows(text, overlap):
+            texts, decoded = normalised_views(window)
+            for needle, ascii_form, secret in self._deep_needles:
+                if needle in texts or (ascii_form and ascii_form in decoded):
+                    yield secret
 
     def find_bytes(self, data: bytes) -> list[Secret]:
         """The secrets ``data`` holds: as UTF-8 text in any spelling, or as UTF-16/32."""
@@ -329,22 +362,41 @@ class SecretBook:
     def scrub(self, text: str) -> str:
         """``text`` with every secret replaced; withheld whole when a spelling cannot be cut out."""
         found = self.find(text) if self._ordered and text else []
-        if not found:
+        if not found and not (self._weak and text):
             return text
+        # The key and long tokens first: a weak token must not break up a spelling of the key.
         text = _replace_all(text, (pair for secret in found for pair in secret.pairs))
+        if self._weak:
+            text = self._scrub_weak(text)
         left = self.find(text)
         if not left:
             return text
         for secret in left:
             text = secret.pattern.sub(secret.replacement, text)
-        if self.find(text):
-            return withheld(text)
+        if left := self.find(text):
+            return withheld(text, key=any(s.kind == KEY_KIND for s in left))
         return text
+
+    def _scrub_weak(self, text: str) -> str:
+        """Every weak token that stands as a word of its own replaced (not in a number, digest or name)."""
+
+        def replaced(match: re.Match[str]) -> str:
+            secret = self._weak.get(match.group(0))
+            if secret is None or not standalone(match.string, match.start(), match.end()):
+                return match.group(0)
+            return secret.replacement
+
+        text = WORD.sub(replaced, text)
+        if self._weak_other is None:
+            others = sorted((v for v in self._weak if not WORD.fullmatch(v)), key=len, reverse=True)
+            alternatives = "|".join(re.escape(v) for v in others) or "(?!)"
+            self._weak_other = re.compile(f"(?<![A-Za-z0-9])(?:{alternatives})(?![A-Za-z0-9])")
+        return self._weak_other.sub(replaced, text)
 
     def scrub_bytes(self, data: bytes) -> bytes:
         """``data`` with every secret replaced, in UTF-8 or UTF-16/32; withheld when it cannot be."""
         found = self.find_bytes(data) if self._ordered and data else []
-        if not found:
+        if not found and not (self._weak and data):
             return data
         codec = wide_codec(data)
         if codec is not None:  # a UTF-16/32 body: scrubbed as the text it is, every spelling included
@@ -353,8 +405,8 @@ class SecretBook:
         data = _replace_all(data, (pair for secret in found for pair in secret.wide))
         text = self.scrub(data.decode("utf-8", "surrogateescape"))
         data = text.encode("utf-8", "surrogateescape")
-        if self.find_bytes(data):
-            return withheld_bytes(data)
+        if left := self.find_bytes(data):
+            return withheld_bytes(data, key=any(s.kind == KEY_KIND for s in left))
         return data
 
 
@@ -388,16 +440,17 @@ def _replace_all(value: AnyStr, pairs: Iterable[tuple[AnyStr, AnyStr]]) -> AnySt
     return value
 
 
-def withheld(text: str) -> str:
+def withheld(text: str, *, key: bool = False) -> str:
     """The stand-in for a text that holds a secret in a spelling that cannot be cut out."""
     data = text.encode("utf-8", "surrogateescape")
-    return withheld_bytes(data).decode("ascii")
+    return withheld_bytes(data, key=key).decode("ascii")
 
 
-def withheld_bytes(data: bytes) -> bytes:
-    """Length and digest only."""
+def withheld_bytes(data: bytes, *, key: bool = False) -> bytes:
+    """Length and digest only; the key's placeholder when it was the key (a replay still sees the echo)."""
     digest = hashlib.sha256(data).hexdigest()[:16]
-    return f"[withheld: {len(data)} bytes holding a secret, sha256 {digest}]".encode("ascii")
+    what = f"the api_key ({API_KEY_PLACEHOLDER})" if key else "a secret"
+    return f"[withheld: {len(data)} bytes holding {what}, sha256 {digest}]".encode("ascii")
 
 
 def scan_files(paths: Iterable[Path], book: SecretBook) -> list[Path]:
@@ -424,9 +477,11 @@ def register(book: SecretBook) -> None:
 
 @functools.lru_cache(maxsize=16)
 def echo_book(api_key: str) -> SecretBook:
-    """A book that finds ``api_key`` (in replay the placeholder: the recording replaced the echo by it)."""
+    """A book that finds ``api_key`` and its probes (in replay the placeholder the recording put instead)."""
     book = SecretBook()
     book.add_key(api_key, placeholder_too=True)
+    for probe in key_probe_secrets(api_key):  # a wrong key the suite derived is a near-copy of the key
+        book.add_key(probe, normalised_only=True)
     return book
 
 

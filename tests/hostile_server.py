@@ -6,6 +6,7 @@ import atexit
 import base64
 import functools
 import html
+import itertools
 import re
 import secrets
 import select
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qsl, quote
+
+from tests.spellings import KEY_SPELLINGS, for_line
 
 HOST = "127.0.0.1"
 CANARY_HOST = "127.0.0.2"  # another loopback address: a "different host" that is still local
@@ -73,6 +76,10 @@ CASES = (
     # Bounded cost and printable output (issue 10).
     "attribute_heavy",
     "control_chars",
+    # Issue 19: the key in any reversible spelling, credentials on every channel; issue 23: short tokens.
+    "key_spelled_echo",
+    "credentials_everywhere",
+    "short_numeric_token",
 )
 XML = "application/xml; charset=UTF-8"
 # Special cases close the connection after answering: say so, or the client reuses a dead connection.
@@ -423,13 +430,13 @@ class TlsServer(HostileServer):
         return self
 
 
-def _valid_body(request: ReceivedRequest) -> bytes:
+def _valid_body(request: ReceivedRequest, *, token: str | None = None) -> bytes:
     form = dict(parse_qsl(request.body.decode("ascii", "replace")))
     user_id = form.get("user_id", "12345")
     seconds = form.get("token_expire", "")
     # A well-formed answer for any input: huge numbers (10**5000, beyond int()'s digit limit) included.
     expire = int(time.time()) + (int(seconds) if seconds.isdecimal() and len(seconds) < 10 else 3600)
-    token = secrets.token_hex(16)
+    token = secrets.token_hex(16) if token is None else token
     ISSUED_TOKENS.append(token)
     return VALID_TEMPLATE.format(user_id=user_id, token=token, expire=expire).encode()
 
@@ -460,8 +467,56 @@ def _attribute_heavy(request: ReceivedRequest) -> bytes:
     return body.replace(b"<user_response>", b"<user_response" + "".join(pieces).encode() + b">", 1)
 
 
+# Answers counted across a process: each key spelling in turn, in the body, a header and the reason
+# phrase at once; the short tokens count up from the user id, so the first one equals it.
+_ANSWERS = itertools.count()
+_SHORT_TOKENS = itertools.count(12345)
+
+
+def _issued(token: str) -> str:
+    ISSUED_TOKENS.append(token)
+    return token
+
+
+def _key_spelled_echo(request: ReceivedRequest) -> tuple[str, list[tuple[str, str]], bytes]:
+    spell = list(KEY_SPELLINGS.values())[next(_ANSWERS) % len(KEY_SPELLINGS)]
+    spelled, body = spell(_api_key_of(request)), _valid_body(request)
+    message = f"echo {html.escape(spelled)}".encode()
+    body = body.replace(b"The request has been successfully processed", message)
+    return f"200 {for_line(spelled)}", [("X-Echo", for_line(spelled))], body
+
+
+def _credentials_everywhere(request: ReceivedRequest) -> tuple[str, list[tuple[str, str]], bytes]:
+    def fresh() -> str:
+        return _issued(secrets.token_hex(16))
+
+    headers = [
+        ("Location", f"https://app.example.test/welcome#token={fresh()}"),
+        ("Set-Cookie", f"sid={fresh()}; Path=/; HttpOnly"),
+        ("Link", f"<https://app.example.test/next?access_token={fresh()}>; rel=next"),
+        ("X-Next-Token", fresh()),
+    ]
+    formats = (
+        '{{"token": "{}"}}',
+        "token={}&amp;next=1",
+        "Your session is ready: {}",
+        '&lt;input type="hidden" name="csrf_token" value="{}"&gt;',
+        "Authorization: Bearer {}",
+    )
+    message = formats[next(_ANSWERS) % len(formats)].format(fresh())
+    body = _valid_body(request).replace(b"The request has been successfully processed", message.encode())
+    attribute = f'<user_response refresh_token="{fresh()}">'.encode()
+    return f"200 OK session={fresh()}", headers, body.replace(b"<user_response>", attribute, 1)
+
+
 def _issue10_answer(case: str, request: ReceivedRequest) -> tuple[str, list[tuple[str, str]], bytes]:
-    """Status line, extra headers and body for the issue-10 cases."""
+    """Status line, extra headers and body for the issue-10 (and later) cases."""
+    if case == "key_spelled_echo":
+        return _key_spelled_echo(request)
+    if case == "credentials_everywhere":
+        return _credentials_everywhere(request)
+    if case == "short_numeric_token":
+        return "200 OK", [], _valid_body(request, token=str(next(_SHORT_TOKENS)))
     body, key = _valid_body(request), _api_key_of(request)
     token = _token_of(body)
     text = body.decode()

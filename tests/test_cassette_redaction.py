@@ -36,7 +36,7 @@ def _leaks(data: bytes) -> bool:
 def test_a_token_in_any_markup_or_encoding_becomes_its_stand_in(markup: str, encoding: str) -> None:
     redactor = CassetteRedactor(KEY)
     body = XML.format(encoding=encoding, token=MARKUPS[markup], qr=TOKEN).encode(encoding.lower())
-    headers, redacted = redactor.response([("x-token", TOKEN), ("x-key", KEY)], body, xml=True)
+    headers, redacted = redactor.response([("x-token", TOKEN), ("x-key", KEY)], body)
     stand_in = redactor.stand_ins.stand_in(TOKEN)
     assert not _leaks(redacted)
     assert stand_in.encode(encoding.lower().replace("utf-16", "utf-16-le")) in redacted
@@ -47,7 +47,7 @@ def test_a_token_in_any_markup_or_encoding_becomes_its_stand_in(markup: str, enc
 def test_a_body_in_an_unknown_encoding_is_not_recorded() -> None:
     notes: list[str] = []
     body = XML.format(encoding="cp500", token=f"<token>{TOKEN}</token>", qr="x").encode("cp500")
-    _, redacted = CassetteRedactor(KEY).response([], body, xml=True, notes=notes)
+    _, redacted = CassetteRedactor(KEY).response([], body, notes=notes)
     assert redacted == b""
     assert notes and notes[0].startswith("body not recorded: [not shown:")
 
@@ -56,7 +56,7 @@ def test_an_unparsable_body_is_kept_as_a_bounded_scrubbed_excerpt() -> None:
     notes: list[str] = []
     redactor = CassetteRedactor(KEY)
     body = f"<user_response><token>{TOKEN}</token> {KEY} <broken".encode() + b"x" * (2 * MAX_EXCERPT_BYTES)
-    _, redacted = redactor.response([], body, xml=True, notes=notes)
+    _, redacted = redactor.response([], body, notes=notes)
     assert len(redacted) == MAX_EXCERPT_BYTES
     assert not _leaks(redacted)
     assert "excerpt" in notes[0]
@@ -105,3 +105,55 @@ def test_a_time_seeded_token_gets_a_distinct_stand_in_seeded_in_the_same_second(
     assert len(set(shown)) == 2
     for stand_in in shown:
         assert time_seeded(stand_in, [second, second + 1]) is not None
+
+
+SECRET = "s3cr3t-V4lue-0001"
+
+
+def test_credentials_on_every_channel_become_stand_ins_before_anything_is_recorded() -> None:
+    """Issue 19: a Location fragment, a cookie, a JSON token and the reason phrase are learnt first."""
+    redactor = CassetteRedactor(KEY)
+    reason = f"OK session={TOKEN}"
+    headers, redacted = redactor.response(
+        [("location", f"https://app.example.test/#token={SECRET}"), ("set-cookie", f"sid={SECRET}x; Path=/")],
+        f'{{"token": "{SECRET}y"}}'.encode(),
+        reason=reason,
+    )
+    recorded = " ".join(v for _, v in headers) + redacted.decode() + redactor.message(reason)
+    for value in (SECRET, f"{SECRET}x", f"{SECRET}y", TOKEN):
+        assert value not in recorded
+        assert redactor.stand_ins.stand_in(value) in recorded
+
+
+def test_a_request_keeps_what_the_suite_sent_even_when_a_short_token_equals_it() -> None:
+    """Issue 23: a counter token equal to a user id is replaced in the answer, never in the request
+    (the recorded request must match what replay sends)."""
+    redactor = CassetteRedactor(KEY)
+    redactor.response([], b"<user_response><token>12345</token></user_response>")
+    request = f"api_key={KEY}&user_id=12345"
+    assert redactor.request_text(request) == "api_key=__API_KEY_REDACTED__&user_id=12345"
+
+
+@pytest.mark.parametrize("length", [4, 5, 10])
+def test_the_stand_in_of_a_counter_token_is_never_another_token_of_the_run(length: int) -> None:
+    """A stand-in is the token shifted by at least a quarter of its space: a counter's stand-ins never
+    land on its own values (the last-line scan would take them for a leak)."""
+    start = 10 ** (length - 1)
+    tokens = [str(start + n) for n in range(min(777, 10**length // 8))]
+    for seed in range(20):
+        stand_ins = StandIns(offset=seed * 7919 + 10**length - 1 - seed)
+        assert not {stand_ins.stand_in(t) for t in tokens} & set(tokens)
+
+
+def test_a_spelled_key_echo_is_withheld_and_still_an_echo_in_replay() -> None:
+    """The recording cannot cut a hex-spelled key out: the text is withheld, naming the placeholder, so
+    the replayed echo check fails as the live one did."""
+    from conformance.model import API_KEY_PLACEHOLDER
+    from conformance.secrets import echo_book
+
+    redactor = CassetteRedactor(KEY)
+    body = f"<user_response><message>echo {KEY.encode().hex()}</message></user_response>".encode()
+    headers, redacted = redactor.response([("x-echo", KEY[::-1])], body)
+    assert KEY.encode().hex().encode() not in redacted
+    assert echo_book(API_KEY_PLACEHOLDER).find_bytes(redacted)
+    assert headers[0][1].startswith("[withheld") and API_KEY_PLACEHOLDER in headers[0][1]

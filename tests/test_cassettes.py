@@ -446,7 +446,7 @@ def test_key_spellings_are_scrubbed_with_matching_placeholder_spellings(tmp_path
 
     key = "k&y<with>spaces and+plus"
     body = f"{key}|{quote_plus(key)}|k&amp;y&lt;with&gt;spaces and+plus".encode()
-    _, redacted = CassetteRedactor(key).response([], body, xml=False)
+    _, redacted = CassetteRedactor(key).response([], body)
     assert redacted.decode() == f"{API_KEY_PLACEHOLDER}|{quote_plus(API_KEY_PLACEHOLDER)}|" + (
         API_KEY_PLACEHOLDER.replace("<", "&lt;").replace(">", "&gt;")
     )
@@ -501,12 +501,13 @@ def test_stand_ins_keep_shape_equality_and_distinctness(tokens: list[str]) -> No
 
 def test_hex_offset_and_entities() -> None:
     stand_ins = StandIns(offset=1)
-    assert stand_ins.stand_in("00fe") == "00ff"
+    # The shift is at least a quarter of the space (16**4 // 4 = 0x4000; 10**4 // 4 = 2500), plus the offset.
+    assert stand_ins.stand_in("00fe") == "40ff"
     # A hex stand-in keeps a letter (cycle walking past all-digit values), so it never equals the
-    # stand-in of an all-digit token: 0x0100..0x0109 are skipped, and the wrap past ffff likewise.
-    assert stand_ins.stand_in("00ff") == "010a"
-    assert stand_ins.stand_in("ffff") == "000a"
-    assert StandIns(offset=1).stand_in("0099") == "0100"  # all digits: plain decimal offset
+    # stand-in of an all-digit token: 0x4100 and 0x8101 are skipped, and the wrap past ffff likewise.
+    assert stand_ins.stand_in("00ff") == "c102"
+    assert stand_ins.stand_in("ffff") == "c002"
+    assert StandIns(offset=1).stand_in("0099") == "2600"  # all digits: plain decimal offset
     assert stand_ins.stand_in("") == ""
     mapped = StandIns().stand_in("ab&amp;CD")
     assert mapped[2:7] == "&amp;"

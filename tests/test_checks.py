@@ -6,7 +6,9 @@ requirements that must have been judged and passed.
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
+import html
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,8 +20,9 @@ import yaml
 from conformance.checks import CHECKS, CheckContext, CheckSpec, Subject, check, run_checks
 from conformance.checks.tokens import alphabet_size, estimated_bits
 from conformance.contract import REQUIREMENTS_BY_ID
-from conformance.model import Case, CheckFailure, Exchange, Expect, TransportError
+from conformance.model import Case, CheckFailure, Exchange, Expect, TransportError, derive_key
 from conformance.profile import Profile
+from tests.spellings import KEY_SPELLINGS, for_line
 
 CASES = sorted((Path(__file__).parent / "cases" / "checks").glob("*.yaml"))
 API_KEY = "CANARY-KEY-0123456789"
@@ -123,6 +126,39 @@ def test_key_never_in_failure_text() -> None:
     results = run_checks(Subject(exchange_from(data)), CheckContext(profile=Profile(), api_key=API_KEY))
     texts = [r.failure.message for r in results if r.failure is not None]
     assert texts and not any(API_KEY in text for text in texts)
+
+
+def _echoed(channel: str, spelled: str) -> Exchange:
+    exchange = exchange_from(conforming())
+    if channel == "header":
+        return dataclasses.replace(exchange, headers=(*exchange.headers, ("x-echo", for_line(spelled))))
+    if channel == "reason phrase":
+        return dataclasses.replace(exchange, reason=for_line(spelled))
+    body = exchange.body.replace(b"<message>", f"<message>echo {html.escape(spelled)} ".encode(), 1)
+    return dataclasses.replace(exchange, body=body)
+
+
+@pytest.mark.parametrize("channel", ["body", "header", "reason phrase"])
+@pytest.mark.parametrize("spelling", sorted(KEY_SPELLINGS))
+def test_the_key_echoed_in_any_reversible_spelling_fails(spelling: str, channel: str) -> None:
+    """Issue 19: the echo check normalises what the target sends; every spelling on every channel fails."""
+    exchange = _echoed(channel, KEY_SPELLINGS[spelling](API_KEY))
+    failed, _ = judge(exchange)
+    assert "LT-SEC-KEY-NOT-ECHOED" in failed
+    results = run_checks(Subject(exchange), CheckContext(profile=Profile(), api_key=API_KEY))
+    (failure,) = [r.failure for r in results if r.failure and r.requirement == "LT-SEC-KEY-NOT-ECHOED"]
+    assert channel.split()[0] in failure.received
+
+
+@pytest.mark.parametrize("probe", ["last", "chop", "prefix-half", "upper"])
+def test_a_key_probe_echoed_in_a_spelling_fails(probe: str) -> None:
+    """The wrong keys the suite sends are near-copies of the key: echoed, they are the key echoed."""
+    exchange = _echoed("body", KEY_SPELLINGS["hex"](derive_key(API_KEY, probe)))
+    assert "LT-SEC-KEY-NOT-ECHOED" in judge(exchange)[0]
+
+
+def test_a_conforming_answer_echoes_nothing() -> None:
+    assert "LT-SEC-KEY-NOT-ECHOED" in judge(exchange_from(conforming()))[1]
 
 
 def test_repeated_token_fails_uniqueness_on_the_second_grant() -> None:

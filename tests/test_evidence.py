@@ -30,7 +30,7 @@ def test_tokens_come_from_the_parsed_document_whatever_the_markup() -> None:
 def test_a_utf16_body_is_shown_decoded_without_its_token() -> None:
     redactor = Redactor(secrets=[KEY])
     body = _body(f"<token>{TOKEN}</token><message>{KEY}</message>", encoding="UTF-16").encode("utf-16")
-    redactor.learn_tokens(body)
+    redactor.learn(Exchange(case=CASE, sent_at=0.0, elapsed=0.1, status=200, body=body))
     shown = shown_body(body, redactor)
     assert "<token><token#1 len=32></token>" in shown
     assert "__API_KEY_REDACTED__" in shown

@@ -11,6 +11,7 @@ import base64
 import html
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -23,8 +24,15 @@ from urllib.parse import quote, quote_plus
 import pytest
 
 from conformance.engine import MAX_CONSECUTIVE_TRANSPORT_ERRORS
-from conformance.secrets import SecretBook
-from tests.hostile_server import CASES, ISSUED_TOKENS, HostileServer, TlsServer
+from conformance.secrets import STRONG_TOKEN_LENGTH, SecretBook
+from tests.hostile_server import (
+    CASES,
+    ENDPOINT_PATH,
+    ISSUED_TOKENS,
+    HostileServer,
+    TlsServer,
+)
+from tests.spellings import KEY_SPELLINGS, for_line
 
 pytestmark = pytest.mark.e2e
 
@@ -99,6 +107,13 @@ EXPECTED: dict[str, Finding] = {
     "key_base64_header": Finding("LT-SEC-KEY-NOT-ECHOED", "in the header x-debug-auth"),
     "attribute_heavy": Finding("LT-SCHEMA-SUCCESS", "structural limit: over 64 attributes"),
     "control_chars": Finding("LT-ECHO-USER", "12345\\x9b2J\\x85\\u202eevil"),
+    # Issue 19: each reversible spelling of the key in turn, in the body, a header and the reason phrase;
+    # credentials on every channel (Location, Set-Cookie, Link, a header, JSON/form/text/HTML in the
+    # message, an attribute, the reason phrase). Issue 23: tokens 12345, 12346, ... (the first is the
+    # user id): a weak token is a finding, never a suite defect.
+    "key_spelled_echo": Finding("LT-SEC-KEY-NOT-ECHOED", "the api_key (redacted) in the"),
+    "credentials_everywhere": Finding("LT-AUTH-KEY-INVALID", "HTTP 200 with a token"),
+    "short_numeric_token": Finding("LT-AUTH-KEY-INVALID", "HTTP 200 with a token"),
 }
 # Raw bytes that must never reach the terminal or a file: ESC, a C1 CSI or NEL, a right-to-left override.
 UNSAFE_CHARACTERS = ("\x1b", "\x9b", "\x85", "\u202e")
@@ -230,6 +245,11 @@ def test_hostile_target_is_a_finding_not_a_crash(case: str, tmp_path: Path) -> N
         tokens = list(ISSUED_TOKENS)
     canary_connections = server.canary.connections
     assert_finding(run, finding)
+    if case == "key_spelled_echo":  # every spelling answered at least once (each on every channel)
+        answered = [r for r in server.requests if r.method == "POST" and r.path == ENDPOINT_PATH]
+        assert len(answered) >= len(KEY_SPELLINGS)
+        failures = failure_texts(run, "LT-SEC-KEY-NOT-ECHOED")
+        assert any("header x-echo, reason phrase, body" in text for text in failures), failures
     assert_clean(run, api_key=api_key, max_rss_mib=finding.max_rss_mib)
     for character in UNSAFE_CHARACTERS:
         assert character not in run.stdout + run.stderr, f"{character!r} reached the terminal"
@@ -320,21 +340,37 @@ def independent_spellings(secret: str) -> set[bytes]:
     """Spellings computed here with the standard library, not by the module under test."""
     forms = {secret, quote(secret, safe=""), quote_plus(secret, safe=""), html.escape(secret)}
     forms |= {"".join(f"&#{ord(c)};" for c in secret), base64.b64encode(secret.encode()).decode()}
+    for spell in KEY_SPELLINGS.values():  # issue 19: reversible spellings, as sent and on one line
+        forms |= {spell(secret), for_line(spell(secret)), html.escape(spell(secret))}
     out = {form.encode() for form in forms}
     return out | {secret.encode(codec) for codec in ("utf-16-le", "utf-16-be", "utf-32-le")}
 
 
+# Where only a short token stands: a chance occurrence of its digits elsewhere (an expire, a digest, the
+# user id it may equal) is no leak (issue 23).
+SHORT_TOKEN_PLACES = (
+    re.compile(rb"<token[^>]*>\s*([^<\s]+)"),
+    re.compile(rb"token\W{0,4}[:=]\W{0,4}([A-Za-z0-9]+)", re.I),
+)
+
+
 def secrets_in_files(folder: Path, api_key: str, tokens: list[str]) -> list[str]:
-    """Every file under ``folder`` holding the key or a token in any spelling, with what it holds."""
+    """Every file under ``folder`` holding the key or a token in any spelling, with what it holds (a short
+    token: where a token stands)."""
     book = SecretBook(api_keys=[api_key])
     for token in tokens:
         book.add_token(token)
-    literal = independent_spellings(api_key).union(*(independent_spellings(t) for t in tokens))
+    strong = [t for t in tokens if len(t) >= STRONG_TOKEN_LENGTH]
+    short = {t.encode() for t in tokens if len(t) < STRONG_TOKEN_LENGTH}
+    literal = independent_spellings(api_key).union(*(independent_spellings(t) for t in strong))
     hits = []
     for path in sorted(folder.rglob("*")):
         if path.is_file() and path.name != RSS_FILE:
             data = path.read_bytes()
             found = [s.kind for s in book.find_bytes(data)] + ["literal" for form in literal if form in data]
+            found += [
+                "short token" for p in SHORT_TOKEN_PLACES for value in p.findall(data) if value in short
+            ]
             if found:
                 hits.append(f"{path.relative_to(folder)}: {sorted(set(found))}")
     return hits

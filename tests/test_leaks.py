@@ -71,3 +71,31 @@ def test_run_secrets_merges_keys_and_tokens() -> None:
         ("api_key", KEY.lower()),
         ("token", TOKEN),
     ]
+
+
+def test_a_short_token_by_chance_in_a_number_or_a_request_is_no_leak(tmp_path: Path) -> None:
+    """Issue 23: a counter token's digits in a user id the suite sent, a decimal or a digest are chance:
+    the run keeps its verdict and no file is emptied."""
+    session = _session(tmp_path, target="http://127.0.0.1:1")
+    session.run.redactor.book.add_token("1000000057")
+    cassette = tmp_path / "cassette.yaml"
+    cassette.write_text("body: user_id=1000000057&token_expire=1000000057\nelapsed: 0.1000000057\n")
+    summary = guard_files(session, _summary(tmp_path))
+    assert summary.exit_code != EXIT_SUITE_ERROR and summary.leaked_files is None
+    assert cassette.read_text().startswith("body: user_id=1000000057")
+
+
+def test_a_short_token_where_a_token_stands_is_a_leak(tmp_path: Path) -> None:
+    session = _session(tmp_path, target="http://127.0.0.1:1")
+    session.run.redactor.book.add_token("1000000057")
+    (tmp_path / "attachment.txt").write_text("<user_response><token>1000000057</token></user_response>")
+    assert guard_files(session, _summary(tmp_path)).exit_code == EXIT_SUITE_ERROR
+
+
+def test_a_short_token_equal_to_a_stand_in_of_the_recording_is_left_out() -> None:
+    """A recorded stand-in cannot be told from a live short token of the same value: no secret."""
+    live, recording = SecretBook(), SecretBook()
+    live.add_token("4242")
+    live.add_token("1000000057")
+    recording.add_token("1000000057", replacement="4242")
+    assert sorted(s.value for s in run_secrets([live, recording])) == ["1000000057"]

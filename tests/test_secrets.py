@@ -13,7 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.model import API_KEY_PLACEHOLDER
-from conformance.secrets import SecretBook, display_text, key_book, scan_files, scannable, spellings
+from conformance.secrets import (
+    KEY_KIND,
+    SecretBook,
+    display_text,
+    key_book,
+    scan_files,
+    scannable,
+    spellings,
+)
+from tests.spellings import KEY_SPELLINGS
 
 KEY = "CANARY-KEY/0123+4567 abc"
 TOKEN = "f3a9c2e4b1d04e7a9c3b2a1d0e9f8a7b"
@@ -155,18 +164,18 @@ def test_a_secret_is_found_at_every_offset_by_the_sampled_index() -> None:
         assert [s.value for s in book.find(text)] == [token], start
         assert book.find(book.scrub(text)) == []
     short = "ab12"
-    book.add_token(short)
+    book.add_key(short)
     assert [s.value for s in book.find(f"zz{short}zz")] == [short]
 
 
-def test_many_short_tokens_are_found_by_their_heads_like_by_a_direct_search() -> None:
-    """Short tokens (a faulty target's) are indexed by sampled grams once there are many: the
-    index finds exactly what searching for every needle would, at every offset, and scrubs them all."""
+def test_many_short_secrets_are_found_by_their_heads_like_by_a_direct_search() -> None:
+    """Short secrets are indexed by sampled grams once there are many: the index finds exactly what
+    searching for every needle would, at every offset, and scrubs them all."""
     book = SecretBook()
     tokens = [f"t{number:05d}" for number in range(300)]  # far more needles than a direct search takes
     tokens += [f"s{number:09d}" for number in range(100)]  # 8-15 characters: the medium index
     for token in tokens:
-        book.add_token(token)
+        book.add_key(token)
     for start in range(12):
         for token in (tokens[0], tokens[150], tokens[299], tokens[300], tokens[-1]):
             text = "<token>" + "x" * start + token + "</token>"
@@ -184,7 +193,7 @@ def test_many_short_tokens_are_found_by_their_heads_like_by_a_direct_search() ->
     tail=st.integers(min_value=0, max_value=10),
     seed=st.integers(min_value=0, max_value=2**32 - 1),
 )
-def test_any_token_length_is_found_at_any_offset_among_many(
+def test_any_secret_length_is_found_at_any_offset_among_many(
     length: int, start: int, tail: int, seed: int
 ) -> None:
     """Whatever index a token's needles land in (tiny, medium, long), it is found wherever it starts in a
@@ -196,9 +205,9 @@ def test_any_token_length_is_found_at_any_offset_among_many(
     book = SecretBook()
     others = {"".join(rng.choice(alphabet) for _ in range(rng.randint(4, 40))) for _ in range(80)}
     for other in sorted(others):
-        book.add_token(other)
+        book.add_key(other)
     token = "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ") for _ in range(length))  # none of the others
-    book.add_token(token)
+    book.add_key(token)
     text = "#" * start + token + "#" * tail
     assert token in [s.value for s in book.find(text)]
     assert token not in book.scrub(text)
@@ -220,7 +229,7 @@ def test_views_decode_like_the_standard_library(text: str) -> None:
     """The linear percent view agrees with urllib; an unterminated comment runs to the end."""
     from urllib.parse import unquote_plus
 
-    from conformance.secrets import views, xml_view
+    from conformance.normalised import views, xml_view
 
     if "%" in text or "+" in text:
         assert unquote_plus(text) in views(text)
@@ -234,3 +243,162 @@ def test_the_echo_book_finds_the_placeholder_in_replay() -> None:
 
     assert echo_book(API_KEY_PLACEHOLDER).find(f"echo {quote(API_KEY_PLACEHOLDER)}")
     assert not key_book(API_KEY_PLACEHOLDER).find(API_KEY_PLACEHOLDER)
+
+
+# -- issue 19: the key in any reversible spelling ------------------------------------------------------
+
+CANARY = "CANARY&KEY-0123456789abcdef01234567"
+REFERENCE_BODY = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<user_response>\n    <status>200</status>\n'
+    "    <message>The request has been successfully processed</message>\n    <user_id>12345</user_id>\n"
+    f"    <token>{TOKEN}</token>\n    <qrcode>https://qr.example.test/{TOKEN}.png</qrcode>\n"
+    "    <expire>1796512345</expire>\n</user_response>\n"
+)
+
+
+@pytest.mark.parametrize("spelling", sorted(KEY_SPELLINGS))
+def test_the_key_in_any_reversible_spelling_is_found_and_withheld(spelling: str) -> None:
+    """Each spelling is found by normalising the text, and what is written holds none of it."""
+    spelled = KEY_SPELLINGS[spelling](CANARY)
+    book = SecretBook(api_keys=[CANARY])
+    text = f"<message>echo {spelled} done</message>"
+    assert [s.kind for s in book.find(text)] == [KEY_KIND]
+    scrubbed = book.scrub(text)
+    assert spelled not in scrubbed and CANARY not in scrubbed
+    assert book.find(scrubbed) == []
+    assert API_KEY_PLACEHOLDER in scrubbed  # a replay still sees that the key was echoed
+
+
+@pytest.mark.parametrize("spelling", sorted(KEY_SPELLINGS))
+@pytest.mark.parametrize("probe", ["last", "first", "chop", "prefix-half", "upper"])
+def test_every_key_probe_is_found_in_every_spelling_by_the_echo_book(spelling: str, probe: str) -> None:
+    """The wrong keys the suite derives are near-copies of the key: an echo of one is an echo."""
+    from conformance.model import derive_key
+    from conformance.secrets import echo_book
+
+    spelled = KEY_SPELLINGS[spelling](derive_key(CANARY, probe))
+    assert echo_book(CANARY).find(f"<message>invalid key {spelled}</message>")
+
+
+def test_half_the_key_is_a_leak_and_a_cut_spelling_is_withheld() -> None:
+    """Replacing a part of a split base64 run must not leave the rest of the key readable."""
+    encoded = base64.b64encode(CANARY.encode()).decode()
+    text = f"auth {encoded[:10]}\r\n{encoded[10:]}"
+    book = SecretBook(api_keys=[CANARY])
+    scrubbed = book.scrub(text)
+    assert scrubbed.startswith("[withheld")
+    assert book.find(f"tail {CANARY[len(CANARY) // 2 :]} only")  # the second half, alone
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        REFERENCE_BODY,
+        (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8"),
+        "sha256 " + "".join(f"{n:064x}" for n in range(0, 10**6, 7919)),
+        base64.b64encode(bytes(range(256)) * 64).decode(),
+    ],
+    ids=["reference body", "README", "digests", "base64 of binary"],
+)
+def test_ordinary_text_is_not_taken_for_the_key(text: str) -> None:
+    """The normalised views find the key, not a chance resemblance: ordinary text stays as it is."""
+    book = SecretBook(api_keys=[CANARY])
+    assert book.find(text) == []
+    assert book.scrub(text) == text
+
+
+def test_normalised_views_are_bounded_on_a_large_body() -> None:
+    """A body of a megabyte is read window by window, and each window's views are bounded in number."""
+    from conformance.normalised import DEEP_WINDOW, MAX_DECODED_VIEWS, decoded_views
+
+    hostile = "%25" * 300_000 + "&amp;" * 100_000 + "\\u0041" * 50_000
+    assert len(decoded_views(hostile[:DEEP_WINDOW])) <= MAX_DECODED_VIEWS
+    book = SecretBook(api_keys=[CANARY])
+    assert book.find(hostile + KEY_SPELLINGS["hex"](CANARY))  # found past the first windows
+
+
+# -- issue 23: short tokens ----------------------------------------------------------------------------
+
+
+def test_a_short_token_is_replaced_where_it_stands_as_a_token() -> None:
+    """A counter token is replaced as a word of its own, never inside a number, a digest or a name."""
+    book = SecretBook()
+    label = book.add_token("1000000057")
+    text = (
+        "<token>1000000057</token> /qr/1000000057.png token=1000000057 "
+        "0.1000000057 51000000057 ab1000000057cd 1000000057.5 sha 9f1000000057e2 cassette_1000000057x"
+    )
+    assert book.scrub(text) == (
+        f"<token>{label}</token> /qr/{label}.png token={label} "
+        "0.1000000057 51000000057 ab1000000057cd 1000000057.5 sha 9f1000000057e2 cassette_1000000057x"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("<token>1000000057</token>", True),
+        ("<token><![CDATA[1000000057]]></token>", True),
+        ("<token>&#49;000000057</token>", True),
+        ('{"access_token": "1000000057"}', True),
+        ("https://app.example.test/#token=1000000057", True),
+        ("Set-Cookie: sid=1000000057; Path=/", True),
+        ("api_key=__API_KEY_REDACTED__&user_id=1000000057&token_expire=1000000057", False),
+        ('{"requests": 1000000057, "elapsed_s": 0.1000000057}', False),
+        ("sha256 9f86d081000000057884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c1", False),
+        ("<code>user_id=1000000057</code>", False),
+    ],
+)
+def test_a_short_token_is_found_only_where_a_credential_stands(text: str, found: bool) -> None:
+    """The last-line scan of a weak token looks where a token stands: its digits elsewhere are chance."""
+    book = SecretBook()
+    book.add_token("1000000057")
+    assert bool(book.find(text)) is found
+
+
+def test_long_tokens_and_the_key_are_still_found_inside_anything() -> None:
+    """The short-token trade-off never reaches a long token or the key: inside a word or a number."""
+    book = SecretBook(api_keys=[CANARY])
+    book.add_token(TOKEN)
+    book.add_token("1000000057")
+    assert [s.value for s in book.find(f"x{TOKEN}x")] == [TOKEN]
+    assert [s.kind for s in book.find(f"9{CANARY}9")] == [KEY_KIND]
+    assert TOKEN not in book.scrub(f"id{TOKEN}9")
+
+
+def test_scan_files_leaves_a_short_token_by_chance_and_empties_one_where_a_token_stands(
+    tmp_path: Path,
+) -> None:
+    book = SecretBook()
+    book.add_token("12345")
+    chance, leak = tmp_path / "cassette.yaml", tmp_path / "attachment.txt"
+    chance.write_text("body: api_key=__API_KEY_REDACTED__&user_id=12345\nelapsed: 0.12345\n")
+    leak.write_text("<user_response><token>12345</token></user_response>")
+    assert scan_files([chance, leak], book) == [leak]
+    assert chance.read_text().endswith("0.12345\n")
+
+
+@pytest.mark.parametrize(
+    ("name", "credential"),
+    [
+        ("token", True),
+        ("access_token", True),
+        ("accessToken", True),
+        ("X-Next-Token", True),
+        ("PHPSESSID", True),
+        ("csrf-token", True),
+        ("code", True),
+        ("api_key", True),
+        ("token_expire", False),
+        ("tokenType", False),
+        ("status_code", False),
+        ("qrcode", False),
+        ("user_id", False),
+        ("expire", False),
+        ("message", False),
+    ],
+)
+def test_credential_names(name: str, credential: bool) -> None:
+    from conformance.credentials import credential_name
+
+    assert credential_name(name) is credential

@@ -21,13 +21,16 @@ import string
 from conformance import xmldoc
 from conformance.model import key_probe_secrets
 from conformance.prediction import TIME_SEEDED_TOKENS, TokenPredictor, readings, time_seed
-from conformance.redact import issued_tokens
+from conformance.redact import credentials
 from conformance.secrets import SecretBook, digest_only, register, scannable
 
 # A key this short would also match unrelated text (a user_id, a status), garbling the recording.
 MIN_API_KEY_LENGTH = 8
 # A body that does not parse keeps at most this much (scrubbed) in the recording.
 MAX_EXCERPT_BYTES = 64 * 1024
+# A stand-in of an all-digit or all-hex token is the token shifted by at least this (or a quarter of the
+# space of shorter tokens): see _shift.
+MIN_SHIFT = 1 << 16
 OFFSET_ALPHABETS = (string.digits, "0123456789abcdef", "0123456789ABCDEF")
 # Letters are permuted within a-f / g-z (and A-F / G-Z), so a substituted token never becomes an
 # all-hex or all-digit string: the three ways of mapping have disjoint images and stand-ins stay distinct.
@@ -103,11 +106,11 @@ class StandIns:
         for alphabet in OFFSET_ALPHABETS:
             if token and all(char in alphabet for char in token):
                 base, size = len(alphabet), len(alphabet) ** len(token)
-                value, mapped = int(token, base), ""
+                value, mapped, shift = int(token, base), "", _shift(self._offset, size)
                 # Cycle walking: a hex token (it has a letter, or it would be all digits) must map to a
                 # token with a letter, so it can never collide with a stand-in of an all-digit token.
                 while not mapped or (base == 16 and mapped.isdigit()):
-                    value = (value + self._offset) % size
+                    value = (value + shift) % size
                     mapped = _spell(value, alphabet, len(token))
                 return mapped
         return None
@@ -158,6 +161,14 @@ def _date(headers: list[tuple[str, str]]) -> float | None:
         return None
 
 
+def _shift(offset: int, size: int) -> int:
+    """The distance stand-ins of tokens of ``size`` values keep from them: never below a quarter of the
+    space (at most MIN_SHIFT), so the stand-in of a counter token is never another token of the same run
+    (a short counter's stand-ins would otherwise be live tokens of the same recording)."""
+    margin = min(MIN_SHIFT, size // 4)
+    return margin + offset % (size - 2 * margin) if size > 2 * margin else offset % size
+
+
 def _spell(value: int, alphabet: str, length: int) -> str:
     digits = []
     for _ in range(length):
@@ -174,39 +185,53 @@ def _entity_length(text: str, position: int) -> int:
 class CassetteRedactor:
     """Redacts one recording session: the key everywhere, tokens in each response consistently.
 
-    Tokens come from the parsed document (whatever the markup: CDATA, ``<token >``, comments, UTF-16)
-    and are then removed in every spelling ``conformance.secrets`` knows from the body, the headers and
-    the reason phrase. A body that does not parse is kept only as a bounded excerpt; one in an encoding
-    the suite cannot scan is not kept at all (a note gives its length and digest).
+    Tokens are every credential the response carries on any channel (``conformance.redact.credentials``:
+    the parsed ``<token>`` whatever the markup, named values, cookies, ``Location``, ...) and are then
+    removed in every spelling ``conformance.secrets`` knows from the body, the headers and the reason
+    phrase. A body that does not parse is kept only as a bounded excerpt; one in an encoding the suite
+    cannot scan is not kept at all (a note gives its length and digest).
     """
 
     def __init__(self, api_key: str, *, stand_ins: StandIns | None = None) -> None:
         # Key probes long enough to be told from other text are near-copies of the key: hidden like it.
-        self.book = SecretBook(api_keys=[api_key, *key_probe_secrets(api_key)])
+        keys = [api_key, *key_probe_secrets(api_key)]
+        self.book = SecretBook(api_keys=keys)
+        # A request holds only what the suite sent (its inputs and the key), never a token: replacing a
+        # token that equals an input there (a counter token and a generated user_id) breaks replay.
+        self._request_book = SecretBook(api_keys=keys)
         register(self.book)
         self.stand_ins = stand_ins or StandIns()
 
     def request_text(self, text: str) -> str:
         """A request path or body without the key."""
-        return self.book.scrub(text)
+        return self._request_book.scrub(text)
 
     def response(
         self,
         headers: list[tuple[str, str]],
         body: bytes,
         *,
-        xml: bool,
         notes: list[str] | None = None,
+        reason: str = "",
+        sent: str = "",
     ) -> tuple[list[tuple[str, str]], bytes]:
-        """Headers and body with tokens replaced by stand-ins and the key by the placeholder."""
+        """Headers and body with tokens replaced by stand-ins and the key by the placeholder.
+
+        Every credential the response carries (headers, ``reason``, body) and the request (``sent``) did
+        not is learnt first, so the reason phrase passed to ``message`` afterwards is scrubbed of it too.
+        """
         notes = [] if notes is None else notes
-        if not scannable(body):
+        readable = scannable(body)
+        document = xmldoc.parse(body) if readable else xmldoc.parse(b"")
+        found = credentials(
+            headers=headers, reason=reason, body=body if readable else b"", document=document, sent=sent
+        )
+        issued = _date(headers)
+        for token in found:
+            self.book.add_token(token, replacement=self.stand_ins.stand_in(token, issued=issued))
+        if not readable:
             notes.append(f"body not recorded: {digest_only(body)}")
             return self._headers(headers), b""
-        document = xmldoc.parse(body)
-        issued = _date(headers)
-        for token in issued_tokens(body, document) if document.root is not None or xml else ():
-            self.book.add_token(token, replacement=self.stand_ins.stand_in(token, issued=issued))
         if document.root is not None or len(body) <= MAX_EXCERPT_BYTES:
             return self._headers(headers), self.book.scrub_bytes(body)
         # Only a window is scrubbed (the cost grows with the size), wide enough that a secret starting

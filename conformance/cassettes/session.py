@@ -253,8 +253,9 @@ class CassetteSession:
         self._live = None
         body = response["body"]["string"] or b""
         headers, body, decoded = self._decoded(headers, body)
-        xml = any(n == "content-type" and "xml" in v.lower() for n, v in headers) or body.lstrip()[:1] == b"<"
-        headers, redacted = self._redactor.response(headers, body, xml=xml, notes=notes)
+        sent = f"{request.uri}\n{(request.body or b'').decode('utf-8', 'replace')}"
+        reason = response["status"]["message"] or ""
+        headers, redacted = self._redactor.response(headers, body, notes=notes, reason=reason, sent=sent)
         interaction = self._interaction(request.method, request.uri, request.body or b"", sent_at, elapsed)
         limit = self._budget.limit(self._stored)
         if len(body) > limit:
