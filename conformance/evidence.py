@@ -71,6 +71,8 @@ def request_channel(case: Case) -> dict[str, Any]:
         channel["form_in_query"] = True
     if case.fresh_connection:
         channel["fresh_connection"] = True
+    if case.alternate_identity:
+        channel["alternate_identity"] = True
     return channel
 
 

@@ -132,6 +132,7 @@ class EvidenceRequest(_EvidenceRequest, total=False):
     path_variant: str  # how the case travelled, when not as a plain POST (evidence.request_channel)
     form_in_query: bool
     fresh_connection: bool
+    alternate_identity: bool  # sent again under the second client identity (LT-SEC-IDENTITY-BLIND)
 
 
 class EvidenceResponse(TypedDict, total=False):

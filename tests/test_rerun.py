@@ -103,6 +103,10 @@ FAMILIES = {
     "trailing_slash_skips_key_check": ("test_other_methods_and_paths_issue_no_token", "LT-HTTP-PATH-VARIANT"),
     "api_key_last_character_ignored": ("test_api_key_probes_refused", "LT-AUTH-KEY-INVALID"),
     "token_expire_59_accepted": ("test_token_expire_boundaries", "LT-INPUT-EXPIRE-RANGE"),
+    "grants_unless_stock_identity": (
+        "test_refusals_do_not_depend_on_the_client_identity",
+        "LT-SEC-IDENTITY-BLIND",
+    ),
 }
 
 

@@ -81,6 +81,7 @@ def failing_cases(summary: Summary, builder: CaseBuilder) -> list[Target]:
                 case.method,
                 case.path_variant,
                 case.form_in_query,
+                case.alternate_identity,
             )
             if key not in seen:
                 seen.add(key)
@@ -98,6 +99,7 @@ def _case(request: dict[str, Any], builder: CaseBuilder, *, label: str) -> Case:
         path_variant=str(request.get("path_variant", "")),
         form_in_query=bool(request.get("form_in_query", False)),
         fresh_connection=bool(request.get("fresh_connection", False)),
+        alternate_identity=bool(request.get("alternate_identity", False)),
     )
     if "expect" in request and "requirement" in request:
         case = dataclasses.replace(
@@ -125,6 +127,8 @@ def resend(run: Run, targets: Iterable[Target], *, times: int) -> list[Verdict]:
         failed = passed = 0
         with run.test(f"rerun::{target.requirement}::{target.check}"):
             for _ in range(times):
+                if target.case.alternate_identity:  # what the second identity's answer is compared with
+                    run.exchange(dataclasses.replace(target.case, alternate_identity=False))
                 exchange, results = run.exchange(target.case)
                 same = [r for r in results if r.check == target.check and r.requirement == target.requirement]
                 failed += any(r.failure is not None for r in same)
