@@ -379,8 +379,15 @@ def _modulus_name(m: int) -> str:
 # -- generators seeded with the issue time -------------------------------------------------------------
 
 
+MAX_MOMENT = 2.0**40  # seconds since the epoch: past it (year 36812) a Date or clock is not a seed source
+
+
 def time_seeds(moments: list[float], *, window: float = TIME_WINDOW_SECONDS) -> Iterator[tuple[int, str]]:
-    """Every whole second and millisecond within ``window`` of [min(moments), max(moments)]."""
+    """Every whole second and millisecond within ``window`` of [min(moments), max(moments)] (moments that are
+    not finite, from a hostile clock or a corrupt recording, give none)."""
+    moments = [moment for moment in moments if 0 <= moment <= MAX_MOMENT]
+    if not moments:
+        return
     low = min(moments) - window
     high = min(max(moments), min(moments) + MAX_SEED_SPAN) + window  # a slow answer widens it no further
     for second in range(math.floor(low), math.ceil(high) + 1):

@@ -157,3 +157,16 @@ def test_a_spelled_key_echo_is_withheld_and_still_an_echo_in_replay() -> None:
     assert KEY.encode().hex().encode() not in redacted
     assert echo_book(API_KEY_PLACEHOLDER).find_bytes(redacted)
     assert headers[0][1].startswith("[withheld") and API_KEY_PLACEHOLDER in headers[0][1]
+
+
+def test_a_credential_around_the_token_keeps_the_tokens_stand_in_where_the_token_stood() -> None:
+    """An encoded URL (`...%3Ftoken%3D<token>`) is learnt as a run of its own around the token: its stand-in
+    holds the token's stand-in, so the replayed <qrcode> still carries the replayed token (issue 21)."""
+    token = secrets.token_hex(32)
+    url = f"https://charts.example.net/chart?chl=https%3A%2F%2Flogin.example%2Fqr%3Ftoken%3D{token}"
+    body = f"<user_response><token>{token}</token><qrcode>{url}</qrcode></user_response>".encode()
+    redactor = CassetteRedactor(KEY)
+    _, recorded = redactor.response([], body)
+    stand_in = redactor.stand_ins.stand_in(token)
+    assert token not in recorded.decode()
+    assert recorded.decode().count(stand_in) == 2  # in <token> and inside the URL

@@ -159,7 +159,7 @@ def run_gitlab(repo: Path, env: dict[str, str]) -> subprocess.CompletedProcess[s
 def test_the_github_template_runs_in_an_empty_repository(wheel: Path, tmp_path: Path) -> None:
     repo = empty_repository(tmp_path, "github-actions.yml", ".github/workflows/conformance.yml")
     pem, public = signing_key(tmp_path)
-    with ReferenceServer() as server:
+    with ReferenceServer(serve_qrcodes=True) as server:
         env = job_environment(tmp_path, wheel, server, CONFORMANCE_SIGNING_KEY=pem)
         steps = run_github(repo, env)
     assert [code for _, code in steps] == [0, 0, 0], steps
@@ -177,7 +177,7 @@ def test_the_gitlab_template_runs_in_an_empty_repository_with_a_file_key(wheel: 
     pem, public = signing_key(tmp_path)
     key_file = tmp_path / "signing-key.pem"  # a GitLab "File" variable holds the path of such a file
     key_file.write_text(pem, encoding="utf-8")
-    with ReferenceServer() as server:
+    with ReferenceServer(serve_qrcodes=True) as server:
         env = job_environment(tmp_path, wheel, server, CONFORMANCE_SIGNING_KEY=str(key_file))
         job = run_gitlab(repo, env)
     assert job.returncode == 0, job.stdout + job.stderr
@@ -192,7 +192,7 @@ def test_empty_optional_variables_are_unset_and_a_report_failure_fails_the_gitla
     """No foreign user and no signing key (both empty): the run is incomplete (6), reported unsigned; a
     signing key that cannot be used fails the job even though the run itself ended."""
     repo = empty_repository(tmp_path, "gitlab-ci.yml", ".gitlab-ci.yml")
-    with ReferenceServer() as server:
+    with ReferenceServer(serve_qrcodes=True) as server:
         env = job_environment(tmp_path, wheel, server, STAGING_FOREIGN_USER_ID="", CONFORMANCE_SIGNING_KEY="")
         job = run_gitlab(repo, env)
         assert job.returncode == 6, job.stdout + job.stderr

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance.report.html import ALLURE_ENV, find_allure
 from tests.cli_support import ROOT
 
 pytestmark = pytest.mark.e2e
@@ -41,6 +42,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def conformance_installed(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "CONFORMANCE_API_KEY")}
     env["PYTHONPATH"] = str(site)  # the installed wheel, not the checkout
+    # The Allure this checkout's `make test` installed, as a user's own would be (`--install-allure` is npm).
+    env[ALLURE_ENV] = str(find_allure())
     return subprocess.run(
         [sys.executable, "-m", "conformance", *args],
         capture_output=True, text=True, timeout=300, env=env, cwd=cwd, check=False,

@@ -31,7 +31,7 @@ def test_conformant_reference(tmp_path: Path) -> None:
     reports = tmp_path / "r"
     result = pytest_run("--target", "reference", "--report-dir", str(reports), *small_run(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "22 passed" in result.stdout
+    assert "23 passed" in result.stdout
     summary = json.loads((reports / "summary.json").read_text())
     assert summary["verdict"] == "conformant"
     assert (reports / "signoff.md").is_file()

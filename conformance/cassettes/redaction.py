@@ -22,7 +22,7 @@ from conformance import xmldoc
 from conformance.model import key_probe_secrets
 from conformance.prediction import TIME_SEEDED_TOKENS, TokenPredictor, readings, time_seed
 from conformance.redact import credentials
-from conformance.secrets import SecretBook, digest_only, register, scannable
+from conformance.secrets import STRONG_TOKEN_LENGTH, SecretBook, digest_only, register, scannable
 
 # A key this short would also match unrelated text (a user_id, a status), garbling the recording.
 MIN_API_KEY_LENGTH = 8
@@ -57,6 +57,13 @@ class StandIns:
         """
         cached = self._cache.get(token)
         if cached is None:
+            inner = self._inner(token)
+            if inner is not None:  # a credential around another (`3D` + the token, in an encoded URL)
+                before, _, after = token.partition(inner)
+                cached = self._substituted(before) + self._cache[inner] + self._substituted(after)
+                self._cache[token] = cached
+                self._used.add(cached)
+                return cached
             cached = (
                 self._predicted_alike(token)
                 or self._seeded_alike(token, issued)
@@ -68,6 +75,16 @@ class StandIns:
             self._live.learn(token, user=None)
             self._shadow.learn(cached, user=None)
         return cached
+
+    def _inner(self, token: str) -> str | None:
+        """The longest strong token seen before that ``token`` holds with more around it: its stand-in must
+        hold that token's stand-in where the token stood, or a replay would not find it there."""
+        if len(token) <= STRONG_TOKEN_LENGTH:
+            return None
+        inner = (
+            seen for seen in self._cache if STRONG_TOKEN_LENGTH <= len(seen) < len(token) and seen in token
+        )
+        return max(inner, key=len, default=None)
 
     def _predicted_alike(self, token: str) -> str | None:
         """For a live token predicted from the live tokens before it: the newest stand-in predicted the
@@ -85,6 +102,7 @@ class StandIns:
                 and len(guess) == len(token)
                 and guess not in self._used
                 and _spelling(guess) == spelling  # the same alphabet: hex stays lower-case hex
+                and _far_from(token, guess)  # never a near neighbour: another token of the run
             ),
             None,
         )
@@ -167,6 +185,18 @@ def _shift(offset: int, size: int) -> int:
     (a short counter's stand-ins would otherwise be live tokens of the same recording)."""
     margin = min(MIN_SHIFT, size // 4)
     return margin + offset % (size - 2 * margin) if size > 2 * margin else offset % size
+
+
+def _far_from(token: str, guess: str) -> bool:
+    """Whether ``guess`` keeps the distance from ``token`` that offset-mapped stand-ins keep (_shift), for
+    tokens of an offset alphabet: a counter's stand-in is then never one of its own values."""
+    for alphabet in OFFSET_ALPHABETS:
+        if token and len(guess) == len(token) and all(c in alphabet for c in token + guess):
+            size: int = len(alphabet) ** len(token)
+            margin = min(MIN_SHIFT, size // 4)
+            distance = (int(guess, len(alphabet)) - int(token, len(alphabet))) % size
+            return size <= 2 * margin or margin <= distance <= size - margin
+    return True
 
 
 def _spell(value: int, alphabet: str, length: int) -> str:

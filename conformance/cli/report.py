@@ -303,10 +303,11 @@ def verify_command(report_dir: Path, public_key: Path | None) -> None:
 
 
 def _outside_manifest(report_dir: Path) -> list[str]:
-    """Top-level entries of ``report_dir`` the manifest does not cover (an earlier run, the lock, ...)."""
-    from conformance.reportdir import is_evidence_place
+    """Top-level entries of ``report_dir`` the manifest does not cover (an earlier run, ...), but the run
+    lock every run leaves (it holds no evidence)."""
+    from conformance.reportdir import LOCK_NAME, is_evidence_place
 
-    names = sorted(p.name for p in report_dir.iterdir()) if report_dir.is_dir() else []
+    names = sorted(p.name for p in report_dir.iterdir() if p.name != LOCK_NAME) if report_dir.is_dir() else []
     return [
         f"{name}/" if (report_dir / name).is_dir() else name for name in names if not is_evidence_place(name)
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -14,8 +15,13 @@ from conformance.config import CONFIG_SPECS, resolve_options
 from conformance.local import open_session
 from conformance.options import OPTION_SPECS, RunOptions
 from conformance.printable import one_line
-from conformance.session import ConfigError, refuse_run
+from conformance.session import QRCODE_IMAGE, ConfigError, refuse_run
 from conformance.verdict import EXIT_UNREACHABLE, EXIT_USAGE, Verdict
+
+DEMO_DECLARATION = (
+    f"{QRCODE_IMAGE}=the demo replays a recording, which holds no QR code image; live runs judge them "
+    "(conformance run --target reference)"
+)
 
 # The run could not judge the target as configured, or could not write its files (disk full): the cause
 # and the fix in one line, never a matrix of what it did not get to judge.
@@ -69,6 +75,8 @@ def run_command(keyword: str | None, quiet: bool, demo: bool, **values: Any) -> 
         if demo:
             values = {**values, "cassettes": _demo_cassettes(values)}
         options = resolve_options(values)  # command line > config file's [env.NAME] > config file > defaults
+        if demo:
+            options = _demo_declaration(options)
     except ConfigError as exc:
         refuse_run(values.get("report_dir") or RunOptions().report_dir, exc)
         click.echo(f"conformance: error: {exc}", err=True)
@@ -95,6 +103,25 @@ def run_command(keyword: str | None, quiet: bool, demo: bool, **values: Any) -> 
     print_outcome(summary, report_dir=options.report_dir, quiet=quiet, hints=hints)
     append_step_summary(summary)  # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set
     return summary.exit_code
+
+
+def _demo_declaration(options: RunOptions) -> RunOptions:
+    """The demo replays a recording, which holds no QR code image: --demo declares LT-QRCODE-IMAGE not
+    applicable, visibly (the header, summary.json and the sign-off name --demo as the declarer)."""
+    if any(entry.split("=", 1)[0].strip() == QRCODE_IMAGE for entry in options.not_applicable):
+        return options
+    # Declarations share one source: the user's own (if any) and --demo, named together.
+    by = (
+        "--demo"
+        if not options.not_applicable
+        else f"{options.provenance.source('not_applicable')} and --demo"
+    )
+    provenance = dataclasses.replace(
+        options.provenance, sources=(*options.provenance.sources, ("not_applicable", by))
+    )
+    return dataclasses.replace(
+        options, not_applicable=(*options.not_applicable, DEMO_DECLARATION), provenance=provenance
+    )
 
 
 def _demo_cassettes(values: dict[str, Any]) -> Path:
