@@ -73,6 +73,10 @@ def request_channel(case: Case) -> dict[str, Any]:
         channel["fresh_connection"] = True
     if case.alternate_identity:
         channel["alternate_identity"] = True
+    if case.spelling:
+        channel["spelling"] = case.spelling
+    if case.headers:
+        channel["headers"] = [list(header) for header in case.headers]
     return channel
 
 
@@ -87,6 +91,8 @@ def curl_command(case: Case, url: str, *, key_variable: str = DEFAULT_KEY_VARIAB
     parts = ["curl", "-sS", "-i", *(["-G"] if case.form_in_query else []), *method, shlex.quote(url)]
     if case.alternate_identity:
         parts += ["-H", "'Accept: application/xml'", "-H", "'Accept-Encoding: identity'"]
+    for name, value in case.headers:
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
     for name, value in case.form:
         if API_KEY_PLACEHOLDER in value:
             parts += ["--data-urlencode", _with_key(f"{name}={value}", key_variable)]

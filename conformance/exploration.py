@@ -72,7 +72,7 @@ def explore(run: Explored, strategy: Any, *, label: str) -> None:
     )
     @given(case=strategy)
     def explore_inputs(case: Case) -> None:
-        request = _request_of(case)
+        request = case.wire
         if request in refused:
             return
         if _refused(run.expect(case)):
@@ -97,18 +97,6 @@ def explore(run: Explored, strategy: Any, *, label: str) -> None:
         raise ContractViolation(f"{label}: inconsistent answers (seed {run.seed}):\n{inner}") from None
     except HypothesisException as exc:
         raise ContractViolation(f"{label}: exploration stopped (seed {run.seed}): {exc}") from None
-
-
-def _request_of(case: Case) -> tuple[object, ...]:
-    """What goes on the wire for ``case`` (its label and expectation aside)."""
-    return (
-        case.method,
-        case.path_variant,
-        case.form_in_query,
-        case.fresh_connection,
-        case.alternate_identity,
-        case.form,
-    )
 
 
 def _refused(exchange: Exchange) -> bool:

@@ -161,6 +161,25 @@ class Case:
     # Sent under the second client identity (other User-Agent, Accept, Accept-Encoding): an answer that
     # depends on who the client claims to be is a finding (LT-SEC-IDENTITY-BLIND).
     alternate_identity: bool = False
+    # How the form is written on the wire (issue 20): a conformance.wire SPELLINGS name ("" is a
+    # urlencoded body under the stock Content-Type), and request headers added to the client identity's
+    # (a client Date, a Cookie, X-Forwarded-For): an equivalent request must get an equivalent answer.
+    spelling: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def wire(self) -> tuple[object, ...]:
+        """Everything that decides what goes on the wire for this case, its label and expectation aside."""
+        return (
+            self.method,
+            self.path_variant,
+            self.form_in_query,
+            self.fresh_connection,
+            self.alternate_identity,
+            self.spelling,
+            self.headers,
+            self.form,
+        )
 
     @property
     def on_endpoint(self) -> bool:

@@ -133,6 +133,8 @@ class EvidenceRequest(_EvidenceRequest, total=False):
     form_in_query: bool
     fresh_connection: bool
     alternate_identity: bool  # sent again under the second client identity (LT-SEC-IDENTITY-BLIND)
+    spelling: str  # how the form was written on the wire (conformance.wire.SPELLINGS)
+    headers: list[tuple[str, str]]  # request headers added to the client identity's
 
 
 class EvidenceResponse(TypedDict, total=False):

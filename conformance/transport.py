@@ -26,10 +26,10 @@ from conformance.files import InputUnreadable, read_input
 from conformance.model import API_KEY_PLACEHOLDER, KEY_PROBE, Case, Exchange, TransportError, path_variant
 from conformance.options import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT  # the run defaults, one home
 from conformance.secrets import key_book
+from conformance.wire import Written, write
 
 DEFAULT_REMOTE_RATE = 5.0  # requests/second to a non-loopback host when --rate is not given
 DETAIL_MAX_CHARS = 200
-FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 # The suite is not recognisable by its headers (issue 19): by default it sends what a stock httpx client
 # sends (User-Agent python-httpx/<version>, Accept */*; Accept-Encoding limited to what CappedBody decodes
 # under the cap, which is also httpx's own offer without brotli/zstd installed). A sample of the security
@@ -49,9 +49,8 @@ class ClientIdentity:
     accept_encoding: str
 
     def headers(self) -> dict[str, str]:
-        """Every request header the transport sends besides those httpx derives from the request."""
+        """The headers that say who the client is (a body's own come from its spelling: conformance.wire)."""
         return {
-            "Content-Type": FORM_CONTENT_TYPE,
             "Accept": self.accept,
             "Accept-Encoding": self.accept_encoding,
             "User-Agent": self.user_agent,
@@ -384,16 +383,16 @@ class Transport:
             )
         self._limiter.wait()
         self.requests_sent += 1
-        content = case.body(api_key=self._api_key)
-        exchange, stale = self._attempt(case, content)
+        written = write(case.spelling, case.pairs(api_key=self._api_key))
+        exchange, stale = self._attempt(case, written)
         if stale:  # the pooled connection was closed while idle: once more, on a fresh connection
-            exchange, _ = self._attempt(case, content)
+            exchange, _ = self._attempt(case, written)
         return exchange
 
-    def _request(self, case: Case, content: bytes) -> tuple[str, str, bytes]:
+    def _request(self, case: Case, written: Written) -> tuple[str, str, Written]:
         """Method, URL and body of a case: the exact endpoint, or the variant the case asks for."""
         if case.on_endpoint:
-            return "POST", self.url, content
+            return "POST", self.url, written
         split = urlsplit(self.url)
         path = path_variant(split.path, case.path_variant) if case.path_variant else split.path
         if case.form_in_query:
@@ -402,11 +401,11 @@ class Transport:
                     f"{case.label!r} would send the api key in the URL to {self.host!r}; "
                     "pass --send-key-in-query to allow it"
                 )
-            path += ("&" if "?" in path else "?") + content.decode("ascii")
-            content = b""
-        return case.method, f"{split.scheme}://{split.netloc}{path}", content
+            path += ("&" if "?" in path else "?") + written.body.decode("ascii")
+            written = Written(b"", written.headers)
+        return case.method, f"{split.scheme}://{split.netloc}{path}", written
 
-    def _attempt(self, case: Case, content: bytes) -> tuple[Exchange, bool]:
+    def _attempt(self, case: Case, written: Written) -> tuple[Exchange, bool]:
         """One try; True when the target hung up before answering at all (an idle keep-alive closed)."""
         exchange = Exchange(case=case, sent_at=0.0, elapsed=0.0, url=self.url, sequence=self.requests_sent)
         deadline = Deadline(self.settings.timeout)
@@ -415,7 +414,7 @@ class Transport:
         stale = False
         try:
             with within(deadline):  # connect to last byte, the recorder's reading included
-                self._exchange(exchange, content, deadline)
+                self._exchange(exchange, written, deadline)
         except self.passthrough:
             raise
         except (httpx.HTTPError, OSError) as exc:
@@ -426,18 +425,21 @@ class Transport:
             exchange.elapsed = time.monotonic() - started
         return exchange, stale
 
-    def _exchange(self, exchange: Exchange, content: bytes, deadline: Deadline) -> None:
+    def _exchange(self, exchange: Exchange, written: Written, deadline: Deadline) -> None:
+        case = exchange.case
         extensions: dict[str, Any] = {}
-        if exchange.case.fresh_connection:
+        if case.fresh_connection:
             extensions[FRESH_CONNECTION] = True
-        method, url, content = self._request(exchange.case, content)
+        method, url, written = self._request(case, written)
         # The URL kept as evidence: a form in the query shows the key as the placeholder.
-        exchange.url = self._request(exchange.case, exchange.case.body(api_key=API_KEY_PLACEHOLDER))[1]
+        exchange.url = self._request(case, write(case.spelling, case.pairs(api_key=API_KEY_PLACEHOLDER)))[1]
+        headers = self._identities[case.alternate_identity].headers() | written.headers
+        headers.update(case.headers)
         with self._client.stream(
             method,
             url,
-            content=content,
-            headers=self._identities[exchange.case.alternate_identity].headers(),
+            content=iter(written.content) if isinstance(written.content, tuple) else written.content,
+            headers=headers,
             extensions=extensions,
         ) as response:
             exchange.status = response.status_code

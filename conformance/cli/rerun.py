@@ -74,15 +74,7 @@ def failing_cases(summary: Summary, builder: CaseBuilder) -> list[Target]:
         for failure in requirement.failures:
             request = failure.evidence["request"]
             case = _case(request, builder, label=failure.case)
-            key = (
-                requirement.id,
-                failure.check,
-                case.form,
-                case.method,
-                case.path_variant,
-                case.form_in_query,
-                case.alternate_identity,
-            )
+            key = (requirement.id, failure.check, case.wire)
             if key not in seen:
                 seen.add(key)
                 targets.append(Target(requirement.id, failure.check, case))
@@ -100,6 +92,8 @@ def _case(request: dict[str, Any], builder: CaseBuilder, *, label: str) -> Case:
         form_in_query=bool(request.get("form_in_query", False)),
         fresh_connection=bool(request.get("fresh_connection", False)),
         alternate_identity=bool(request.get("alternate_identity", False)),
+        spelling=str(request.get("spelling", "")),
+        headers=tuple((str(n), str(v)) for n, v in request.get("headers", ())),
     )
     if "expect" in request and "requirement" in request:
         case = dataclasses.replace(
