@@ -588,3 +588,59 @@ def test_one_wrong_expire_is_one_defect_not_also_a_path_variants(
     }
     assert outcomes["LT-EXPIRE-CONSISTENT"] == "failed"
     assert outcomes["LT-HTTP-PATH-VARIANT"] == "passed"
+
+
+def test_one_wrong_expire_is_one_defect_not_also_a_lenient_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """<expire> one hour late for every grant: the padded and repeated token_expire values the target
+    accepts are off by the same hour as the plain ones, so they are honoured as the plain value is; the
+    hour is one defect, LT-EXPIRE-CONSISTENT, not also LT-INPUT-LENIENT-HONOURED (issue 22 item 10)."""
+    import json
+
+    from conformance.cli import main
+    from conformance.reference import REFERENCE_API_KEY
+
+    monkeypatch.setenv("CONFORMANCE_API_KEY", REFERENCE_API_KEY)
+    reports = tmp_path / "r"
+    main(["run", "--target", "reference", "--fault", "expire_one_hour_late", "-q", "--seed", "1",
+          "--report-dir", str(reports),
+          "-k", "test_token_expire_boundaries or test_token_expire_missing_empty_repeated"])  # fmt: skip
+    outcomes = {
+        r["id"]: r["outcome"]
+        for r in json.loads((reports / "summary.json").read_text(encoding="utf-8"))["requirements"]
+    }
+    assert outcomes["LT-EXPIRE-CONSISTENT"] == "failed"
+    assert outcomes["LT-INPUT-LENIENT-HONOURED"] == "passed"
+
+
+def test_a_lenient_value_read_otherwise_than_the_plain_one_still_fails() -> None:
+    """The offset a plain grant shows excuses only the same offset: '0600' read as octal (384 s) fails."""
+    from fractions import Fraction
+
+    from conformance.checks._base import CheckContext, RunState, Subject
+    from conformance.checks.input_outcome import lenient_value_honoured
+    from conformance.model import Case, CheckFailure, Exchange, Expect
+
+    def grant(expect: Expect, seconds: int, expire: int) -> Subject:
+        case = Case(
+            label="t", form=(), expect=expect, requirement="LT-INPUT-EXPIRE-VALID", token_expire=seconds
+        )
+        body = (
+            "<user_response><status>200</status><message>ok</message><user_id>1</user_id>"
+            f"<token>abc</token><qrcode>https://x/q.png</qrcode><expire>{expire}</expire></user_response>"
+        ).encode()
+        exchange = Exchange(case=case, sent_at=1000.0, elapsed=0.5, url="http://x", sequence=1)
+        exchange.status, exchange.body = 200, body
+        return Subject(exchange)
+
+    state = RunState()
+    state.observe(grant(Expect.ACCEPT, 600, 1000 + 600 + 3600))  # a plain 600 answered one hour late
+    assert state.expire_offset == (Fraction(3599.5), Fraction(3600))
+    ctx = CheckContext(profile=Profile(), api_key=API_KEY, state=state)
+    assert (
+        lenient_value_honoured(grant(Expect.EITHER, 600, 1000 + 600 + 3600), ctx)
+        == "LT-INPUT-LENIENT-HONOURED"
+    )
+    with pytest.raises(CheckFailure, match="lenient token_expire accepted but not honoured"):
+        lenient_value_honoured(grant(Expect.EITHER, 600, 1000 + 384 + 3600), ctx)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from conformance import xmldoc
-from conformance.model import Case, Exchange
+from conformance.model import Case, Exchange, Expect, plain_integer
 from conformance.prediction import TokenPredictor
 from conformance.profile import Profile
 
@@ -41,6 +43,10 @@ class RunState:
     # request (as sent under the stock identity) -> the class of its latest answer (see answer_class)
     answers: dict[tuple[object, ...], str] = field(default_factory=dict)
     predictor: TokenPredictor = field(default_factory=TokenPredictor)  # the tokens expected next
+    # How far the latest valid grant's <expire> was from issue time + token_expire (least..most, by the
+    # suite's clock): a lenient value honoured with the same offset is read as the plain value is, and
+    # the offset is one defect, reported once under LT-EXPIRE-CONSISTENT (issue 22 item 10).
+    expire_offset: tuple[Fraction, Fraction] | None = None
 
     def observe(self, subject: Subject) -> None:
         """Remember what one judged exchange issued: its token, its QR code URL and (--fetch-qrcode) the
@@ -48,6 +54,9 @@ class RunState:
         answer = answer_class(subject)
         if answer is not None and not subject.case.alternate_identity:
             self.answers[request_of(subject.case)] = answer
+        offset = subject.expire_offset
+        if offset is not None:
+            self.expire_offset = offset
         token = subject.token
         if not (subject.issued and token):
             return
@@ -172,3 +181,28 @@ class Subject:
     def issued(self) -> bool:
         """The target granted the request: a 2xx, or any decided response carrying a non-empty token."""
         return self.decided and (200 <= self.status < 300 or bool(self.token))
+
+    @property
+    def window(self) -> tuple[Fraction, Fraction] | None:
+        """When the token was issued by the suite's own clock: between sending the request and the answer.
+
+        Exact (a Fraction), so a window moved by any number of seconds compares and subtracts without
+        overflow; None when the recorded clock is no finite number (nothing can be judged against it).
+        """
+        sent, elapsed = self.exchange.sent_at, self.exchange.elapsed
+        if not (math.isfinite(sent) and math.isfinite(elapsed)):
+            return None
+        return Fraction(sent), Fraction(sent) + Fraction(max(0.0, elapsed))
+
+    @property
+    def expire_offset(self) -> tuple[Fraction, Fraction] | None:
+        """For a grant of a valid request (an absolute <expire> expected): how far <expire> lies from issue
+        time + token_expire, least..most over the window; None for anything else."""
+        case, window = self.case, self.window
+        if case.expect is not Expect.ACCEPT or case.token_expire is None or window is None or not self.issued:
+            return None
+        expire = plain_integer((self.document.field("expire") or "").strip())
+        if expire is None:
+            return None
+        sent, answered = window
+        return expire - answered - case.token_expire, expire - sent - case.token_expire

@@ -82,35 +82,27 @@ def qrcode_distinct(subject: Subject, ctx: CheckContext) -> str | None:
     return "LT-QRCODE-DISTINCT"
 
 
-def suite_window(subject: Subject) -> tuple[Fraction, Fraction] | None:
-    """When the token was issued by the suite's own clock: between sending the request and the answer.
-
-    Exact (a Fraction), so a window moved by any number of seconds compares and subtracts without
-    overflow; None when the recorded clock is no finite number (nothing can be judged against it).
-    """
-    sent, elapsed = subject.exchange.sent_at, subject.exchange.elapsed
-    if not (math.isfinite(sent) and math.isfinite(elapsed)):
-        return None
-    return Fraction(sent), Fraction(sent) + Fraction(max(0.0, elapsed))
-
-
 def _seconds(value: Fraction | int) -> str:
     """A whole number of seconds as shown: a huge one by its size, not 400 digits."""
     text = f"{round(value):+d}"
     return text if len(text) <= SHOWN_DIGITS else f"{text[:2]}... ({len(text) - 1} digits: out of range)"
 
 
-def expire_mismatch(subject: Subject, ctx: CheckContext) -> tuple[str, str] | None:
+def expire_mismatch(
+    subject: Subject, ctx: CheckContext, *, offset: tuple[Fraction, Fraction] | None = None
+) -> tuple[str, str] | None:
     """(expected, received) when <expire> does not honour the requested token_expire, else None.
 
     Judged against the suite's clock, never the target's: <expire> must lie within send time + token_expire
     and receive time + token_expire, widened by the profile's expire_tolerance. A server whose clock is off
     issues tokens valid for a different length of real time than asked: that fails, whatever its Date says.
-    Any number is judged exactly (a 400-digit <expire> is a finding, out of range).
+    Any number is judged exactly (a 400-digit <expire> is a finding, out of range). ``offset``: how far
+    off a plain valid request's <expire> was (RunState.expire_offset); an <expire> off by as much honours
+    the requested value as the target honours any (LT-EXPIRE-CONSISTENT reports that offset, once).
     """
     seconds = subject.case.token_expire
     text = subject.document.field("expire")
-    window = suite_window(subject)
+    window = subject.window
     tolerance = ctx.profile.expire_tolerance
     if seconds is None or text is None or window is None or not math.isfinite(tolerance):
         return None
@@ -123,6 +115,8 @@ def expire_mismatch(subject: Subject, ctx: CheckContext) -> tuple[str, str] | No
     expire = plain_integer(value)
     if expire is not None and low <= expire <= high:
         return None
+    if offset is not None and expire is not None and low + offset[0] <= expire <= high + offset[1]:
+        return None
     drift = f" ({_seconds(expire - (sent + seconds))}s)" if expire is not None else ""
     expected = (
         f"{_seconds(low).lstrip('+')}..{_seconds(high).lstrip('+')} "
@@ -134,7 +128,7 @@ def expire_mismatch(subject: Subject, ctx: CheckContext) -> tuple[str, str] | No
 def date_skew(subject: Subject, ctx: CheckContext) -> tuple[str, str] | None:
     """(expected, received) when the Date header is further from the suite's clock than date_tolerance."""
     date = subject.exchange.header("date")
-    window = suite_window(subject)
+    window = subject.window
     if not date or window is None:
         return None
     try:
@@ -159,7 +153,7 @@ def expire_consistency(subject: Subject, ctx: CheckContext) -> str | None:
         return None
     if subject.document.field("expire") is None:
         return None  # the schema check reports the missing element
-    if suite_window(subject) is None:
+    if subject.window is None:
         return None  # no clock to judge against (a cassette refuses one): nothing judged, nothing passed
     mismatch = expire_mismatch(subject, ctx)
     if mismatch:

@@ -62,7 +62,7 @@ def lenient_value_honoured(subject: Subject, ctx: CheckContext) -> str | None:
         return None
     for mismatch, what in (
         (user_id_mismatch(subject), "user_id"),
-        (expire_mismatch(subject, ctx), "token_expire"),
+        (expire_mismatch(subject, ctx, offset=ctx.state.expire_offset), "token_expire"),
     ):
         if mismatch:
             expected, received = mismatch
