@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import itertools
 import math
 import random
 import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 MT_WORDS = 624
@@ -382,18 +383,32 @@ def _modulus_name(m: int) -> str:
 MAX_MOMENT = 2.0**40  # seconds since the epoch: past it (year 36812) a Date or clock is not a seed source
 
 
-def time_seeds(moments: list[float], *, window: float = TIME_WINDOW_SECONDS) -> Iterator[tuple[int, str]]:
-    """Every whole second and millisecond within ``window`` of [min(moments), max(moments)] (moments that are
-    not finite, from a hostile clock or a corrupt recording, give none)."""
+def time_seed_ranges(moments: list[float], *, window: float = TIME_WINDOW_SECONDS) -> tuple[range, range]:
+    """The whole seconds and the milliseconds within ``window`` of [min(moments), max(moments)] (moments
+    that are not finite, from a hostile clock or a corrupt recording, give none)."""
     moments = [moment for moment in moments if 0 <= moment <= MAX_MOMENT]
     if not moments:
-        return
+        return range(0), range(0)
     low = min(moments) - window
     high = min(max(moments), min(moments) + MAX_SEED_SPAN) + window  # a slow answer widens it no further
-    for second in range(math.floor(low), math.ceil(high) + 1):
-        yield second, f"random.seed({second}) (the issue second)"
-    for milli in range(math.floor(low * 1000), math.ceil(high * 1000) + 1):
-        yield milli, f"random.seed({milli}) (the issue millisecond)"
+    return (
+        range(math.floor(low), math.ceil(high) + 1),
+        range(math.floor(low * 1000), math.ceil(high * 1000) + 1),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _draws(seconds: range, millis: range, bits: int) -> dict[int, tuple[int, str]]:
+    """Each draw of ``bits`` bits after ``random.seed(t)`` for t in the seconds, then the milliseconds ->
+    (t, how it was seeded), the first t kept. Remembered: a run's tokens (and a test's exchanges) search
+    the same windows again, and seeding is most of the cost."""
+    table: dict[int, tuple[int, str]] = {}
+    for seeds, unit in ((seconds, "second"), (millis, "millisecond")):
+        for seed in seeds:
+            table.setdefault(
+                random.Random(seed).getrandbits(bits), (seed, f"random.seed({seed}) (the issue {unit})")
+            )
+    return table
 
 
 @dataclass(frozen=True)
@@ -430,12 +445,11 @@ def time_seed(token: str, moments: list[float]) -> TimeSeed | None:
         targets[(bits, int.from_bytes(data, "big"))] = (False, codec)
         if not codec.numeric:
             targets.setdefault((bits, int.from_bytes(data, "little")), (True, codec))
-    widths = sorted({bits for bits, _ in targets})
-    for seed, how in time_seeds(moments) if targets else ():
-        for bits in widths:
-            found = targets.get((bits, random.Random(seed).getrandbits(bits)))
-            if found is not None:
-                return TimeSeed(seed, how, bits, *found)
+    seconds, millis = time_seed_ranges(moments)
+    for (bits, value), found in targets.items():
+        seeded = _draws(seconds, millis, bits).get(value)
+        if seeded is not None:
+            return TimeSeed(*seeded, bits, *found)
     return None
 
 
