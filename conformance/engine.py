@@ -107,6 +107,7 @@ class TestRecord:
     nodeid: str
     outcome: str = "running"
     duration_s: float = 0.0
+    requests: int = 0  # requests it sent (the README's probe-family counts come from these)
     failed_requirements: set[str] = field(default_factory=set)
     message: str = ""  # the first lines of a failure (a minimal failing input, with its seed)
 
@@ -191,11 +192,12 @@ class Run:
         self.settle = settle if settle is not None else self.settle
         self.recorded = recorded
         self.observers = [*self.observers, *observers]
-        self.current_test, started = nodeid, time.monotonic()
+        self.current_test, started, sent = nodeid, time.monotonic(), self.requests
         try:
             yield record
         finally:
             record.duration_s += time.monotonic() - started
+            record.requests += self.requests - sent
             self.current_test = ""
             self.settle, self.recorded, self.observers = saved
 

@@ -226,6 +226,7 @@ class TestResult:
     outcome: str
     duration_s: float = 0.0
     message: str = ""
+    requests: int = 0
 
 
 @dataclass(frozen=True)
@@ -392,6 +393,7 @@ class Summary:
                         "nodeid": t.nodeid,
                         "outcome": t.outcome,
                         "duration_s": t.duration_s,
+                        "requests": t.requests,
                         "message": t.message,
                     }
                     for t in self.tests
@@ -595,7 +597,8 @@ def build_summary(
             for amb, reqs in exercised.items()
         ),
         tests=tuple(
-            TestResult(t.nodeid, t.outcome, round(t.duration_s, 3), t.message) for t in run.tests.values()
+            TestResult(t.nodeid, t.outcome, round(t.duration_s, 3), t.message, t.requests)
+            for t in run.tests.values()
         ),
     )
 
