@@ -92,7 +92,7 @@ class StandIns:
         prediction = self._live.predicted.get(token)
         if prediction is None:
             return None
-        spelling = _spelling(token)
+        spelling, alphabet = _spelling(token), _offset_alphabet(token)
         candidates = reversed(self._shadow.predicted.items())
         return next(
             (
@@ -102,6 +102,7 @@ class StandIns:
                 and len(guess) == len(token)
                 and guess not in self._used
                 and _spelling(guess) == spelling  # the same alphabet: hex stays lower-case hex
+                and _offset_alphabet(guess) == alphabet  # digits stay digits (they read as hex too)
                 and _far_from(token, guess)  # never a near neighbour: another token of the run
             ),
             None,
@@ -121,17 +122,17 @@ class StandIns:
         return next((guess for guess in redrawn if guess not in self._used and guess != token), None)
 
     def _offset_mapped(self, token: str) -> str | None:
-        for alphabet in OFFSET_ALPHABETS:
-            if token and all(char in alphabet for char in token):
-                base, size = len(alphabet), len(alphabet) ** len(token)
-                value, mapped, shift = int(token, base), "", _shift(self._offset, size)
-                # Cycle walking: a hex token (it has a letter, or it would be all digits) must map to a
-                # token with a letter, so it can never collide with a stand-in of an all-digit token.
-                while not mapped or (base == 16 and mapped.isdigit()):
-                    value = (value + shift) % size
-                    mapped = _spell(value, alphabet, len(token))
-                return mapped
-        return None
+        alphabet = _offset_alphabet(token)
+        if alphabet is None:
+            return None
+        base, size = len(alphabet), len(alphabet) ** len(token)
+        value, mapped, shift = int(token, base), "", _shift(self._offset, size)
+        # Cycle walking: a hex token (it has a letter, or it would be all digits) must map to a token
+        # with a letter, so it can never collide with a stand-in of an all-digit token.
+        while not mapped or (base == 16 and mapped.isdigit()):
+            value = (value + shift) % size
+            mapped = _spell(value, alphabet, len(token))
+        return mapped
 
     def _substituted(self, token: str) -> str:
         out: list[str] = []
@@ -162,6 +163,11 @@ class StandIns:
             j = int.from_bytes(mac[:8], "big") % (i + 1)
             shuffled[i], shuffled[j] = shuffled[j], shuffled[i]
         return dict(zip(alphabet, shuffled, strict=True))
+
+
+def _offset_alphabet(token: str) -> str | None:
+    """The first offset alphabet (digits, lower-case hex, upper-case hex) that spells ``token``, if any."""
+    return next((a for a in OFFSET_ALPHABETS if token and all(c in a for c in token)), None)
 
 
 def _spelling(token: str) -> str | None:
