@@ -147,8 +147,13 @@ def key_probe_secrets(api_key: str) -> list[str]:
         return []
     # A probe that contains the key (the key + a space) is hidden by hiding the key; replacing it whole
     # would also eat the space before a key echoed in text.
+    # A run of wildcards (as many _ as the key is long) tells only the key's length: not a near-copy.
     probes = key_probe_values(api_key)
-    return [p for p in dict.fromkeys(probes) if len(p.strip()) >= KEY_PROBE_MIN_LENGTH and api_key not in p]
+    return [
+        p
+        for p in dict.fromkeys(probes)
+        if len(p.strip()) >= KEY_PROBE_MIN_LENGTH and api_key not in p and any(c.isalnum() for c in p)
+    ]
 
 
 def key_probe_values(api_key: str) -> list[str]:
