@@ -222,7 +222,7 @@ def test_several_unknown_users() -> None:
     assert users.not_owned == {2, 3, 4, 5}
     builder = CaseBuilder(users=users, profile=Profile())
     assert builder.case(user_id=Param.of("5")).requirement == "LT-AUTH-USER-UNKNOWN"
-    assert len(user_spelling_cases(builder)) == 4 * 8 + 5
+    assert len(user_spelling_cases(builder)) == 4 * 11 + 5
 
 
 def test_user_id_bound_comes_from_the_profile() -> None:
