@@ -94,7 +94,7 @@ def test_multipart_parses_back_into_the_form() -> None:
 
 def test_only_the_listed_spellings_may_be_refused() -> None:
     assert set(wire.MAY_REFUSE) <= set(wire.SPELLINGS)
-    assert wire.MAY_REFUSE["chunked"] == {411}
+    assert wire.MAY_REFUSE["chunked"] == frozenset({411})
 
 
 def test_a_spelling_is_registered_once_and_an_unknown_one_is_a_suite_defect() -> None:
