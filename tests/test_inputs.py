@@ -391,3 +391,12 @@ def test_the_boundary_test_lists_every_value_it_sends() -> None:
     huge = 10**5000  # beyond int()'s default digit limit: compared as a number, not parsed
     assert values == [huge if v == HUGE else int(v) for v in TOKEN_EXPIRE_BOUNDARIES]
     assert HUGE == "1" + "0" * 5000
+
+
+def test_a_spelling_is_part_of_the_case_class() -> None:
+    # A baseline that accepts a failure in one spelling must not accept the same request failing in another.
+    case = BUILDER.case()
+    assert case.case_class == "LT-INPUT-USER-VALID:accept:POST"
+    assert (
+        dataclasses.replace(case, spelling="chunked").case_class == "LT-INPUT-USER-VALID:accept:POST+chunked"
+    )
