@@ -40,6 +40,7 @@ from conformance.normalised import (
     views,
     windows,
 )
+from conformance.wire import percent_escaped
 
 # Shorter secrets would match unrelated text (a status, a user_id) and garble it.
 MIN_SECRET_LENGTH = 4
@@ -102,7 +103,7 @@ def _char_alternatives(char: str) -> str:
 
 def _percent_every_byte(value: str) -> tuple[str, str]:
     """``value`` with every byte percent-encoded, unreserved ones too, in upper- and lower-case hex."""
-    upper = "".join(f"%{byte:02X}" for byte in value.encode("utf-8", "surrogatepass"))
+    upper = percent_escaped(value)
     return upper, upper.lower()
 
 

@@ -72,22 +72,23 @@ def type_case(pairs: list[tuple[str, str]]) -> Written:
     return Written(plain(pairs).content, {"Content-Type": "Application/X-WWW-Form-URLencoded"})
 
 
-def _escaped(text: str, hex_format: str) -> str:
-    return "".join(hex_format.format(byte) for byte in text.encode("utf-8"))
+def percent_escaped(text: str) -> str:
+    """``text`` with every byte as %XX (upper-case hex), unreserved characters too."""
+    return "".join(f"%{byte:02X}" for byte in text.encode("utf-8", "surrogatepass"))
 
 
 @spelling("percent-encoded")
 def percent_encoded(pairs: list[tuple[str, str]]) -> Written:
     """Every byte of names and values percent-encoded, unreserved characters too (RFC 3986 section 2.3:
     equivalent to the characters themselves)."""
-    text = "&".join(f"{_escaped(n, '%{:02X}')}={_escaped(v, '%{:02X}')}" for n, v in pairs)
+    text = "&".join(f"{percent_escaped(n)}={percent_escaped(v)}" for n, v in pairs)
     return Written(text.encode("ascii"))
 
 
 @spelling("percent-lowercase")
 def percent_lowercase(pairs: list[tuple[str, str]]) -> Written:
     """Every byte of the values percent-encoded in lower-case hex (RFC 3986 section 2.1: equivalent)."""
-    text = "&".join(f"{quote(n, safe='')}={_escaped(v, '%{:02x}')}" for n, v in pairs)
+    text = "&".join(f"{quote(n, safe='')}={percent_escaped(v).lower()}" for n, v in pairs)
     return Written(text.encode("ascii"))
 
 

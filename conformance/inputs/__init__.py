@@ -30,7 +30,7 @@ from conformance.inputs.classify import (
     classify_token_expire,
     classify_user_id,
 )
-from conformance.inputs.equivalent import equivalent_cases, forbidden_spelling_cases, percent_escaped
+from conformance.inputs.equivalent import equivalent_cases, forbidden_spelling_cases
 from conformance.inputs.fixed import (
     DIGIT_RUN_SPELLINGS,
     HUGE,
@@ -91,7 +91,6 @@ __all__ = [
     "malformed_spellings",
     "malformed_variants",
     "method_cases",
-    "percent_escaped",
     "route_cases",
     "sentinel_cases",
     "spread_across",

@@ -16,7 +16,7 @@ from conformance.inputs.cases import CaseBuilder
 from conformance.inputs.classify import Param
 from conformance.inputs.fixed import INVALID_API_KEY
 from conformance.model import API_KEY_PLACEHOLDER, Case, Expect, key_probe
-from conformance.wire import MAY_REFUSE
+from conformance.wire import MAY_REFUSE, percent_escaped  # sent as a value: %25XX on the wire
 
 EQUIVALENT = "LT-INPUT-EQUIVALENT"
 # Spellings of a valid request that must be honoured like the plain one (MAY_REFUSE: the ones that may
@@ -26,11 +26,6 @@ HONOURED_SPELLINGS = ("charset", "type-case", "percent-lowercase", "reversed", "
 OTHER_FORMATS = ("json", "multipart")
 EXTRA_FIELD = ("note", "two words")  # an unknown parameter with a space: + and %20 must read alike
 NAME_CASES = ("USER_ID", "User_Id")
-
-
-def percent_escaped(text: str) -> str:
-    """``text`` with every byte as %XX: sent as a value, it arrives percent-encoded twice (%25XX)."""
-    return "".join(f"%{byte:02X}" for byte in text.encode("utf-8"))
 
 
 def _renamed(case: Case, name: str, new: str) -> tuple[tuple[str, str], ...]:
