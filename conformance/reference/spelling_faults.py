@@ -13,7 +13,7 @@ from fnmatch import fnmatchcase
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from conformance.contract import ENDPOINT_PATH
-from conformance.reference.auth_faults import _match
+from conformance.reference.auth_faults import match_key
 from conformance.reference.behaviour import USERS, Accepted, Behaviour, Form, Rejection, Reply
 from conformance.reference.faults import fault
 
@@ -209,7 +209,7 @@ class ApiKeySqlLike(Behaviour):
     """The api_key is looked up with SQL `LIKE` (`WHERE key LIKE ?`): `%` authenticates."""
 
     def authenticate(self, api_key: str | None) -> frozenset[int]:
-        return _match(api_key, _like) or super().authenticate(api_key)
+        return match_key(api_key, _like) or super().authenticate(api_key)
 
 
 @fault(name="api_key_glob", kind="key comparison", requirements=("LT-AUTH-KEY-INVALID",))
@@ -217,7 +217,7 @@ class ApiKeyGlob(Behaviour):
     """The api_key is matched as a glob pattern against the configured keys (`fnmatch`): `*` authenticates."""
 
     def authenticate(self, api_key: str | None) -> frozenset[int]:
-        return _match(api_key, lambda given, key: fnmatchcase(key, given)) or super().authenticate(api_key)
+        return match_key(api_key, lambda given, key: fnmatchcase(key, given)) or super().authenticate(api_key)
 
 
 @fault(name="api_key_regex", kind="key comparison", requirements=("LT-AUTH-KEY-INVALID",))
@@ -225,7 +225,7 @@ class ApiKeyRegex(Behaviour):
     """The api_key is used as a regular expression over the configured keys: `.*` authenticates."""
 
     def authenticate(self, api_key: str | None) -> frozenset[int]:
-        return _match(api_key, _regex) or super().authenticate(api_key)
+        return match_key(api_key, _regex) or super().authenticate(api_key)
 
 
 @fault(name="api_key_non_ascii_500", kind="key encoding", requirements=("LT-HTTP-NO-5XX",))
