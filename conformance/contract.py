@@ -293,6 +293,19 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ("lenient_value_honoured",),
         ambiguities=("AMB-NUMBER-SYNTAX",),
     ),
+    Requirement(
+        "LT-INPUT-EQUIVALENT",
+        "Every equivalent spelling of a valid request is honoured alike (same user, expire within "
+        "tolerance), and every value is percent-decoded exactly once",
+        G_INPUT,
+        _S.CRITICAL,
+        11,
+        "POST Parameters, form-encoded; RFC 9110 sections 8.3.1 (media type case and parameters) and "
+        "10.1.1 (Expect: 100-continue), RFC 9112 section 7.1 (a recipient MUST parse chunked), RFC 3986 "
+        "sections 2.1 and 2.3 and the WHATWG urlencoded parser (percent-encoding, + and %20)",
+        ("input_outcome", "spelling_honoured"),
+        ambiguities=("AMB-SPELLING-REFUSAL",),
+    ),
     # -- authorization -------------------------------------------------------------------------------
     Requirement(
         "LT-AUTH-KEY-MISSING",
@@ -663,7 +676,7 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "one and the NIST SP 800-90B estimators over the token's characters in sequence) of at least half "
         "token_min_bits; every token of the run is checked for collisions: 776 is the fewest tokens with "
         "which a space of 2^16 repeats one with probability >= 99% (a default loopback run judges 784, in "
-        "about 1,190 requests: 2^16 caught with 99.1%, 2^17 with 90.4%; token_sample = 1098 for 99% at "
+        "about 1,250 requests: 2^16 caught with 99.1%, 2^17 with 90.4%; token_sample = 1098 for 99% at "
         "2^17). The summary states the bounds and that probability.",
         "token_sample",
     ),
@@ -674,6 +687,21 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "The suite sends a stock httpx client's User-Agent and Accept (--user-agent sets another); a "
         "sample of the security probes goes again as curl asking for XML without compression, and must "
         "get the same kind of answer (a token, or the same status class).",
+        None,
+    ),
+    Ambiguity(
+        "AMB-SPELLING-REFUSAL",
+        11,
+        "The seed shows a urlencoded body; it does not say which other ways of writing it a server must "
+        "read.",
+        "Content-Type parameters and case, percent-encoding (unreserved characters and lower-case hex "
+        "included), + or %20, parameter order, unknown extra parameters, Expect: 100-continue, a fresh, "
+        "reused or closing connection: all must be honoured like the plain request. A chunked body may be "
+        "refused only with 411 Length Required (RFC 9110 section 15.5.12); 1,500 unknown fields only with "
+        "400 or 413, whose message names no field of the form as missing; a JSON or multipart/form-data "
+        "body with any 4xx. Whatever is granted must be honoured exactly. Requests the RFCs let servers "
+        "treat differently (no Content-Type, text/plain, HTTP/1.0, absolute-form) are not sent as "
+        "equivalents.",
         None,
     ),
     Ambiguity(

@@ -12,6 +12,7 @@ from conformance.options import DEFAULT_KEY_VARIABLE
 from conformance.printable import printable
 from conformance.redact import Redactor
 from conformance.secrets import digest_only, display_text, scannable
+from conformance.wire import write
 
 Evidence = dict[str, Any]
 MAX_BODY_CHARS = 4096
@@ -82,8 +83,9 @@ def request_channel(case: Case) -> dict[str, Any]:
 
 def curl_command(case: Case, url: str, *, key_variable: str = DEFAULT_KEY_VARIABLE) -> str:
     """One pasteable line that sends this case exactly (method, URL, form in the body or the query, under the
-    second client identity's headers when it was sent so); the key is read from the environment. ``url`` is
-    the URL the case was sent to, as its evidence shows it."""
+    second client identity's headers when it was sent so, in its spelling's headers); the key is read from
+    the environment. A spelling that writes another body is named in a trailing comment: the line sends
+    the same form urlencoded. ``url`` is the URL the case was sent to, as its evidence shows it."""
     if case.form_in_query:  # the form goes back into the query through -G, with the key from the variable
         sent_form = "?" + case.body(api_key=API_KEY_PLACEHOLDER).decode("ascii")
         url = url.removesuffix(sent_form).removesuffix("&" + sent_form[1:])
@@ -91,7 +93,7 @@ def curl_command(case: Case, url: str, *, key_variable: str = DEFAULT_KEY_VARIAB
     parts = ["curl", "-sS", "-i", *(["-G"] if case.form_in_query else []), *method, shlex.quote(url)]
     if case.alternate_identity:
         parts += ["-H", "'Accept: application/xml'", "-H", "'Accept-Encoding: identity'"]
-    for name, value in case.headers:
+    for name, value in (*_spelling_headers(case), *case.headers):
         parts += ["-H", shlex.quote(f"{name}: {value}")]
     for name, value in case.form:
         if API_KEY_PLACEHOLDER in value:
@@ -101,7 +103,23 @@ def curl_command(case: Case, url: str, *, key_variable: str = DEFAULT_KEY_VARIAB
             parts += ["--data-raw", shlex.quote(urlencode([(name, value)]))]
     if not case.form:
         parts += ["--data-raw", "''"]  # an empty form is still a form post
+    if case.spelling and not _spelt_by_headers(case):
+        # The same form in another body (JSON, percent-encoded...): conformance rerun sends it as spelt.
+        parts += ["#", f"sent spelt {case.spelling}: conformance rerun sends it so"]
     return " ".join(parts)
+
+
+def _spelt_by_headers(case: Case) -> bool:
+    pairs = case.pairs(api_key=API_KEY_PLACEHOLDER)
+    return write(case.spelling, pairs).body == write("", pairs).body
+
+
+def _spelling_headers(case: Case) -> list[tuple[str, str]]:
+    """The headers a spelling that keeps the plain body sends (Content-Type, Expect, chunked coding)."""
+    if not case.spelling or not _spelt_by_headers(case):
+        return []
+    written = write(case.spelling, case.pairs(api_key=API_KEY_PLACEHOLDER))
+    return [*written.headers.items(), *([("Transfer-Encoding", "chunked")] if written.chunked else [])]
 
 
 def _with_key(pair: str, key_variable: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlencode
@@ -51,11 +52,23 @@ def _flip_letter(key: str, which: int, of: int) -> str:
     return key[:at] + key[at].swapcase() + key[at + 1 :]
 
 
+def _wildcard(api_key: str, which: str, *, any_run: str, one: str) -> str:
+    """A pattern a matcher (SQL LIKE, glob, regular expression) would let the key through: the pattern for
+    anything, the key's first half + it, as many one-character wildcards as the key has characters, or the
+    key with a middle character replaced by the one-character wildcard."""
+    middle = len(api_key) // 2
+    return {
+        "any": any_run,
+        "prefix": api_key[:middle] + any_run,
+        "all": one * len(api_key),
+    }.get(which, api_key[:middle] + one + api_key[middle + 1 :])
+
+
 def derive_key(api_key: str, name: str) -> str:
     """The wrong key the probe ``name`` derives from ``api_key``; never ``api_key`` itself."""
     middle = len(api_key) // 2
     kind, _, arg = name.partition("-")
-    derived = {
+    probes: dict[str, Callable[[], str]] = {
         "upper": lambda: api_key.upper(),
         "lower": lambda: api_key.lower(),
         "flip": lambda: _flip_letter(api_key, int(arg or 0), KEY_FLIPS),
@@ -71,10 +84,21 @@ def derive_key(api_key: str, name: str) -> str:
         "newline": lambda: api_key + "\n",
         "nul": lambda: api_key + "\x00",
         "lead": lambda: " " + api_key,
-    }.get(kind, lambda: api_key + "\x00")()
+        "like": lambda: _wildcard(api_key, arg, any_run="%", one="_"),
+        "glob": lambda: _wildcard(api_key, arg, any_run="*", one="?"),
+        "regex": lambda: _wildcard(api_key, arg, any_run=".*", one="."),
+        "empty": lambda: "",
+        "blank": lambda: "   ",
+        "nonascii": lambda: api_key[:middle] + "\u00e9" + api_key[middle + 1 :],
+        "nulinside": lambda: api_key[:middle] + "\x00" + api_key[middle:],
+        # whole copies only: a cut copy would be a prefix of the key that no scrubbing hides
+        "long": lambda: api_key * (KEY_LONG // max(len(api_key), 1) + 1),
+    }
+    derived = probes.get(kind, lambda: api_key + "\x00")()
     return derived if derived != api_key else api_key + "\x00"
 
 
+KEY_LONG = 4096  # characters of the "several KiB" key probe (the key repeated, a prefix-match trap)
 KEY_FLIPS = 16  # letters whose case is flipped one at a time, spread over the key
 # Wrong keys derived from the configured one (never another real key): the name travels in the Case,
 # the transport derives the value. A comparison that ignores case, checks a prefix, skips a character
@@ -99,6 +123,21 @@ KEY_PROBES: tuple[tuple[str, str], ...] = (
     ("newline", "key + a newline"),
     ("nul", "key + NUL"),
     ("lead", "a space + key"),
+    ("like-any", "SQL LIKE wildcard %"),
+    ("like-prefix", "first half of the key + %"),
+    ("like-one", "key with a middle character replaced by _"),
+    ("like-all", "as many _ as the key has characters"),
+    ("glob-any", "glob *"),
+    ("glob-prefix", "first half of the key + *"),
+    ("glob-one", "key with a middle character replaced by ?"),
+    ("regex-any", "regular expression .*"),
+    ("regex-prefix", "first half of the key + .*"),
+    ("regex-one", "key with a middle character replaced by ."),
+    ("empty", "an empty value"),
+    ("blank", "whitespace only"),
+    ("nonascii", "key with a middle character replaced by a non-ASCII letter"),
+    ("nulinside", "key with a NUL inserted in the middle"),
+    ("long", f"the key repeated to over {KEY_LONG} characters"),
 )
 
 
@@ -108,8 +147,13 @@ def key_probe_secrets(api_key: str) -> list[str]:
         return []
     # A probe that contains the key (the key + a space) is hidden by hiding the key; replacing it whole
     # would also eat the space before a key echoed in text.
+    # A run of wildcards (as many _ as the key is long) tells only the key's length: not a near-copy.
     probes = key_probe_values(api_key)
-    return [p for p in dict.fromkeys(probes) if len(p.strip()) >= KEY_PROBE_MIN_LENGTH and api_key not in p]
+    return [
+        p
+        for p in dict.fromkeys(probes)
+        if len(p.strip()) >= KEY_PROBE_MIN_LENGTH and api_key not in p and any(c.isalnum() for c in p)
+    ]
 
 
 def key_probe_values(api_key: str) -> list[str]:
@@ -209,10 +253,12 @@ class Case:
         """The class of input this case stands for, not the value sent: what a baseline compares.
 
         The input class that decides the expectation, the expectation, and how the case travels (method,
-        path variant, form in the query), e.g. ``LT-INPUT-EXPIRE-VALID:accept:POST``.
+        path variant, form in the query, spelling), e.g. ``LT-INPUT-EXPIRE-VALID:accept:POST`` or
+        ``LT-INPUT-EQUIVALENT:accept:POST+chunked``: a baseline's failure in one spelling accepts no other.
         """
         channel = [self.method, *([self.path_variant] if self.path_variant else [])]
         channel += ["form-in-query"] if self.form_in_query else []
+        channel += [self.spelling] if self.spelling else []
         return f"{self.requirement}:{self.expect.value}:{'+'.join(channel)}"
 
     def __str__(self) -> str:

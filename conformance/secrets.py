@@ -40,6 +40,7 @@ from conformance.normalised import (
     views,
     windows,
 )
+from conformance.wire import percent_escaped
 
 # Shorter secrets would match unrelated text (a status, a user_id) and garble it.
 MIN_SECRET_LENGTH = 4
@@ -95,9 +96,15 @@ def _char_alternatives(char: str) -> str:
     code = ord(char)
     options = [re.escape(char), f"&#0*{code};", f"&#[xX]0*{_any_case(f'{code:x}')};"]
     options += [f"&{name};" for name, value in NAMED_REFERENCES.items() if value == char]
-    if code < 0x80 and not char.isalnum():
+    if code < 0x80:  # an unreserved character percent-encoded too (RFC 3986 section 2.3)
         options.append(f"%{_any_case(f'{code:02x}')}")
     return "(?:" + "|".join(options) + ")"
+
+
+def _percent_every_byte(value: str) -> tuple[str, str]:
+    """``value`` with every byte percent-encoded, unreserved ones too, in upper- and lower-case hex."""
+    upper = percent_escaped(value)
+    return upper, upper.lower()
 
 
 def _lower_escapes(text: str) -> str:
@@ -119,6 +126,7 @@ def spellings(value: str) -> tuple[str, ...]:
         html.escape(value, quote=False),
         "".join(f"&#{ord(c)};" for c in value),
         "".join(f"&#x{ord(c):x};" for c in value),
+        *_percent_every_byte(value),
     }
     forms |= _encoded_forms(value)
     return tuple(sorted(forms, key=len, reverse=True))
@@ -158,6 +166,7 @@ class Secret:
             (quote_plus(value, safe=""), quote_plus(replacement, safe="")),
             (html.escape(value), html.escape(replacement)),
             (html.escape(value, quote=False), html.escape(replacement, quote=False)),
+            *zip(_percent_every_byte(value), _percent_every_byte(replacement), strict=True),
             *((form, replacement) for form in encoded),
         ):
             pairs.setdefault(spelling, spelled)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import random
 import secrets
+from urllib.parse import unquote
 
 import pytest
 
+from conformance import wire
+from conformance.cassettes.index import request_key
 from conformance.cassettes.redaction import MAX_EXCERPT_BYTES, CassetteRedactor, StandIns
+from conformance.inputs import CaseBuilder, Param, Users
+from conformance.model import API_KEY_PLACEHOLDER, key_probe, key_probe_secrets
 from conformance.prediction import TokenPredictor, time_seeded
+from conformance.profile import Profile
 from conformance.secrets import SecretBook
 
 KEY = "CANARY&KEY-0123456789abcdef"
@@ -170,3 +177,31 @@ def test_a_credential_around_the_token_keeps_the_tokens_stand_in_where_the_token
     stand_in = redactor.stand_ins.stand_in(token)
     assert token not in recorded.decode()
     assert recorded.decode().count(stand_in) == 2  # in <token> and inside the URL
+
+
+@pytest.mark.parametrize("name", list(wire.SPELLINGS))
+@pytest.mark.parametrize("probe", ["", "last", "nonascii", "nulinside", "regex-one"])
+def test_a_request_in_every_spelling_is_recorded_without_the_key_and_replays(name: str, probe: str) -> None:
+    # The body as sent (the canary key, or a key probe derived from it) and as a replay writes it (the
+    # placeholder or the probe's marker) must match as the same request once recorded.
+    case = dataclasses.replace(
+        CaseBuilder(Users(12345), Profile()).case(
+            api_key=Param.of(key_probe(probe)) if probe else None, user_id=Param.of("12345")
+        ),
+        spelling=name,
+    )
+    body = wire.write(name, case.pairs(api_key=KEY)).body
+    recorded = CassetteRedactor(KEY).request_text(body.decode("utf-8", "surrogateescape"))
+    secrets = [KEY, *key_probe_secrets(KEY)]
+    views = [recorded, unquote(recorded), unquote(unquote(recorded))]
+    assert not [
+        s
+        for s in secrets
+        for view in views
+        if s in view or s in view.encode().decode("unicode_escape", "replace")
+    ]
+    if not probe:  # a key probe is recorded as its marker by the session (CassetteSession.settle)
+        replayed = wire.write(name, case.pairs(api_key=API_KEY_PLACEHOLDER)).body
+        assert request_key("POST", "/", recorded.encode("utf-8", "surrogateescape")) == request_key(
+            "POST", "/", replayed
+        )

@@ -42,6 +42,7 @@ def exchange_from(data: dict[str, Any], *, sequence: int = 1) -> Exchange:
         path_variant=case_data.get("path_variant", ""),
         form_in_query=case_data.get("form_in_query", False),
         alternate_identity=case_data.get("alternate_identity", False),
+        spelling=case_data.get("spelling", ""),
     )
     response = data["response"]
     date = response["headers"].get("date")

@@ -13,6 +13,7 @@ import httpx
 import pytest
 import xmlschema
 
+from conformance import wire
 from conformance.contract import REQUIREMENTS, REQUIREMENTS_BY_ID
 from conformance.prediction import TokenPredictor, time_seeded
 from conformance.qrfetch import decode_qr
@@ -327,6 +328,33 @@ def both(*checks: bool) -> None:
     """Lets a one-line probe run several ``eq`` checks (each asserts on its own)."""
 
 
+def spelt(
+    p: Probe, spelling: str, pairs: list[tuple[str, str]] | None = None, **fields: str
+) -> httpx.Response:
+    """POST the valid form (fields overridden, or exactly ``pairs``) in a conformance.wire spelling."""
+    base = {"api_key": REFERENCE_API_KEY, "user_id": str(REFERENCE_USER_ID), "token_expire": "3600", **fields}
+    written = wire.write(spelling, pairs if pairs is not None else list(base.items()))
+    content = iter(written.content) if isinstance(written.content, tuple) else written.content
+    return p.client.post(p.server.endpoint, content=content, headers=written.headers)
+
+
+def granted_user(response: httpx.Response) -> str | None:
+    """The <user_id> of a grant; None for any other answer."""
+    return elements(response).get("user_id") if response.status_code == 200 else None
+
+
+def probe_post_query_skips_scope(p: Probe) -> None:
+    query = urlencode(
+        {"api_key": REFERENCE_API_KEY, "user_id": REFERENCE_FOREIGN_USER_ID, "token_expire": 60}
+    )
+    granted = p.client.post(f"{p.server.endpoint}?{query}", content=b"")
+    assert granted_user(granted) == str(REFERENCE_FOREIGN_USER_ID)
+    assert status(p, user_id=str(REFERENCE_FOREIGN_USER_ID)) == 403
+
+
+FOREIGN = str(REFERENCE_FOREIGN_USER_ID)
+VALID_FORM = [("api_key", REFERENCE_API_KEY), ("user_id", str(REFERENCE_USER_ID)), ("token_expire", "3600")]
+
 PROBES: dict[str, Callable[[Probe], object]] = {
     "token_expire_59_accepted": lambda p: both(
         eq(status(p, token_expire="59"), 200), eq(status(p, token_expire="58"), 400)
@@ -495,6 +523,46 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     "charset_label_utf16": lambda p: both(
         eq(p.post().headers["content-type"], "application/xml; charset=utf-16"),
         eq(p.post().content.startswith(b"<?xml"), True),
+    ),
+    # -- issue 20 --
+    "content_type_exact": lambda p: both(
+        eq(spelt(p, "charset").status_code, 415),
+        eq(spelt(p, "type-case").status_code, 415),
+        eq(spelt(p, "").status_code, 200),
+    ),
+    "form_not_percent_decoded": lambda p: both(
+        eq(spelt(p, "percent-lowercase").status_code, 401), eq(spelt(p, "").status_code, 200)
+    ),
+    "chunked_body_read_as_empty": lambda p: both(
+        eq(spelt(p, "chunked").status_code, 401), eq(spelt(p, "").status_code, 200)
+    ),
+    "expect_continue_refused": lambda p: both(
+        eq(spelt(p, "expect-continue").status_code, 417), eq(spelt(p, "").status_code, 200)
+    ),
+    "many_fields_truncated": lambda p: both(
+        eq(spelt(p, "many-fields").status_code, 401), eq(spelt(p, "").status_code, 200)
+    ),
+    "values_decoded_twice": lambda p: eq(
+        p.issued(user_id="%31%32%33%34%35")["user_id"], str(REFERENCE_USER_ID)
+    ),
+    "names_case_insensitive_scope_exact": lambda p: both(
+        eq(granted_user(spelt(p, "", [*VALID_FORM[::2], ("USER_ID", FOREIGN)])), FOREIGN),
+        eq(granted_user(spelt(p, "", [*VALID_FORM, ("USER_ID", FOREIGN)])), FOREIGN),
+        eq(status(p, user_id=FOREIGN), 403),
+    ),
+    "json_body_skips_scope": lambda p: both(
+        eq(granted_user(spelt(p, "json", user_id=FOREIGN)), FOREIGN),
+        eq(spelt(p, "json", api_key="wrong").status_code, 401),
+        eq(status(p, user_id=FOREIGN), 403),
+    ),
+    "post_query_skips_scope": probe_post_query_skips_scope,
+    "api_key_sql_like": lambda p: both(
+        eq(status(p, api_key="%"), 200), eq(status(p, api_key=REFERENCE_API_KEY[:4] + "_"), 401)
+    ),
+    "api_key_glob": lambda p: both(eq(status(p, api_key="ref-*"), 200), eq(status(p, api_key="x*"), 401)),
+    "api_key_regex": lambda p: both(eq(status(p, api_key=".*"), 200), eq(status(p, api_key="("), 401)),
+    "api_key_non_ascii_500": lambda p: both(
+        eq(status(p, api_key="ref-é"), 500), eq(status(p, api_key="x"), 401)
     ),
     "digit_run_overflow": lambda p: both(
         eq(status(p, token_expire="9" * 25 + "x"), 500), eq(status(p, token_expire="9" * 18 + "x"), 400)

@@ -23,6 +23,8 @@ from conformance.inputs import (
     classify_token_expire,
     classify_user_id,
     digit_run_cases,
+    equivalent_cases,
+    forbidden_spelling_cases,
     identity_cases,
     key_probe_cases,
     malformed_spellings,
@@ -42,10 +44,12 @@ from conformance.model import (
     Case,
     Expect,
     derive_key,
+    key_probe_secrets,
     key_probe_values,
     path_variant,
 )
 from conformance.profile import Profile
+from conformance.wire import MAY_REFUSE, SPELLINGS
 
 USERS = Users(user_id=12345, unknown_user_id=999, foreign_user_id=54321)
 BUILDER = CaseBuilder(users=USERS, profile=Profile())
@@ -187,6 +191,69 @@ def test_key_probes_cover_case_position_prefix_and_suffix() -> None:
     assert derive_key(key, "middle") != "ref-test-key-0002-public-fixture"  # not the reference's other key
 
 
+def test_key_probes_cover_the_matchers_real_servers_use() -> None:
+    key = "ref-test-key-0001-public-fixture"
+    values = dict(zip((name for name, _ in KEY_PROBES), key_probe_values(key), strict=True))
+    assert [values[f"like-{n}"] for n in ("any", "prefix")] == ["%", key[:16] + "%"]
+    assert values["like-all"] == "_" * len(key) and values["like-one"] == key[:16] + "_" + key[17:]
+    assert [values[f"glob-{n}"] for n in ("any", "prefix", "one")] == [
+        "*",
+        key[:16] + "*",
+        key[:16] + "?" + key[17:],
+    ]
+    assert [values[f"regex-{n}"] for n in ("any", "prefix", "one")] == [
+        ".*",
+        key[:16] + ".*",
+        key[:16] + "." + key[17:],
+    ]
+    assert (values["empty"], values["blank"]) == ("", "   ")
+    assert not values["nonascii"].isascii() and len(values["nonascii"]) == len(key)
+    assert values["nulinside"].replace("\x00", "") == key and not values["nulinside"].endswith("\x00")
+    assert len(values["long"]) > 4096 and values["long"] == key * (len(values["long"]) // len(key))
+    # near-copies of the key are scrubbed like it; a run of wildcards tells only its length
+    secrets = key_probe_secrets(key)
+    assert (
+        values["like-one"] in secrets and values["nonascii"] in secrets and values["like-all"] not in secrets
+    )
+
+
+def test_equivalent_cases_are_the_valid_request_in_every_spelling() -> None:
+    cases = equivalent_cases(BUILDER)
+    assert {c.requirement for c in cases} == {"LT-INPUT-EQUIVALENT"}
+    either = {c.spelling for c in cases if c.expect is Expect.EITHER}
+    assert either == set(MAY_REFUSE)
+    assert {c.spelling for c in cases} == set(SPELLINGS)
+    accepted = [c for c in cases if c.expect is Expect.ACCEPT]
+    assert all(c.spelling not in MAY_REFUSE and c.user_id == USERS.user_id for c in accepted)
+    assert any(c.fresh_connection for c in accepted) and any(
+        ("Connection", "close") in c.headers for c in accepted
+    )
+    twice = [c for c in cases if c.expect is Expect.REJECT]
+    assert [dict(c.form)[n] for c, n in zip(twice, ("user_id", "token_expire"), strict=True)] == [
+        "%31%32%33%34%35",
+        "%36%30",
+    ]
+
+
+def test_forbidden_spelling_cases_never_expect_a_grant_for_another_user() -> None:
+    cases = forbidden_spelling_cases(BUILDER)
+    assert all(c.expect is not Expect.ACCEPT for c in cases)
+    # beside the valid user_id an unknown USER_ID may be ignored: a grant, but only for the own user
+    assert all(c.user_id == USERS.user_id for c in cases if c.expect is Expect.EITHER)
+    for other in USERS.others:
+        named = {n for c in cases for n, v in c.form if v == str(other)}
+        assert named == {"user_id", "USER_ID", "User_Id"}
+        spelt = {c.spelling for c in cases if dict(c.form).get("user_id") == str(other)}
+        assert spelt == {"json", "multipart", "percent-encoded", "chunked"}
+    # the key may not travel in a URL to this target: only the fixed wrong key goes in the query
+    assert [c.label for c in cases if c.form_in_query] == ["a wrong api_key in the query string of the POST"]
+    in_query = forbidden_spelling_cases(dataclasses.replace(BUILDER, valid_key_in_query=True))
+    assert len([c for c in in_query if c.form_in_query]) == len(USERS.others) + 1
+    assert {"LT-AUTH-USER-SCOPE", "LT-AUTH-USER-UNKNOWN", "LT-AUTH-KEY-INVALID"} <= {
+        c.requirement for c in cases
+    }
+
+
 def test_key_probe_cases_are_refused_and_hold_no_key() -> None:
     cases = key_probe_cases(BUILDER)
     assert len(cases) == len(KEY_PROBES)
@@ -222,7 +289,7 @@ def test_several_unknown_users() -> None:
     assert users.not_owned == {2, 3, 4, 5}
     builder = CaseBuilder(users=users, profile=Profile())
     assert builder.case(user_id=Param.of("5")).requirement == "LT-AUTH-USER-UNKNOWN"
-    assert len(user_spelling_cases(builder)) == 4 * 8 + 5
+    assert len(user_spelling_cases(builder)) == 4 * 11 + 5
 
 
 def test_user_id_bound_comes_from_the_profile() -> None:
@@ -324,3 +391,12 @@ def test_the_boundary_test_lists_every_value_it_sends() -> None:
     huge = 10**5000  # beyond int()'s default digit limit: compared as a number, not parsed
     assert values == [huge if v == HUGE else int(v) for v in TOKEN_EXPIRE_BOUNDARIES]
     assert HUGE == "1" + "0" * 5000
+
+
+def test_a_spelling_is_part_of_the_case_class() -> None:
+    # A baseline that accepts a failure in one spelling must not accept the same request failing in another.
+    case = BUILDER.case()
+    assert case.case_class == "LT-INPUT-USER-VALID:accept:POST"
+    assert (
+        dataclasses.replace(case, spelling="chunked").case_class == "LT-INPUT-USER-VALID:accept:POST+chunked"
+    )

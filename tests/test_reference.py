@@ -299,7 +299,10 @@ def raw_exchange(server: ReferenceServer, data: bytes) -> bytes:
         b"GARBAGE\r\n\r\n",
         b"POST /v1/user/login_token HTTP/9.9\r\n\r\n",
         b"POST /v1/user/login_token HTTP/1.1\r\nContent-Length: -5\r\nConnection: close\r\n\r\n",
-        b"POST /v1/user/login_token HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        b"POST /v1/user/login_token HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        b"POST /v1/user/login_token HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello, world\r\n",
+        b"POST /v1/user/login_token HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\n0\n\n",
+        b"POST /v1/user/login_token HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
         b"\x00\xff\xfe" * 100 + b"\r\n\r\n",
     ],
 )
@@ -313,6 +316,35 @@ def test_malformed_http_is_answered_quietly_and_the_server_survives(
     assert_success(post(client, server, form()), user_id=REFERENCE_USER_ID, token_expire=3600)
     captured = capfd.readouterr()
     assert (captured.out, captured.err) == ("", "")
+
+
+CHUNKED_HEAD = b"POST /v1/user/login_token HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+
+
+@pytest.mark.parametrize(
+    ("headers", "chunks"),
+    [
+        (b"Transfer-Encoding: chunked\r\n", [b"%x\r\n%s\r\n"]),
+        (b"Transfer-Encoding: Chunked\r\n", [b"%x;name=value\r\n%s\r\n"]),
+        (b"Expect: 100-continue\r\nTransfer-Encoding: chunked\r\n", [b"%X\r\n%s\r\n"]),
+    ],
+    ids=["chunked", "extension", "expect"],
+)
+def test_chunked_bodies_are_read(server: ReferenceServer, headers: bytes, chunks: list[bytes]) -> None:
+    # RFC 9112 section 7.1: a recipient MUST be able to parse chunked; extensions and trailers are ignored.
+    body = urlencode(form()).encode()
+    halves = (body[:10], body[10:])
+    data = b"".join(chunks[0] % (len(half), half) for half in halves) + b"0\r\nTrailer-Field: x\r\n\r\n"
+    answer = raw_exchange(server, CHUNKED_HEAD + headers + b"\r\n" + data)
+    assert answer.count(b"HTTP/1.1 100 Continue") == (b"Expect" in headers)
+    assert b"HTTP/1.1 200 OK" in answer
+    assert f"<user_id>{REFERENCE_USER_ID}</user_id>".encode() in answer
+
+
+def test_a_chunked_body_over_the_limit_is_413(server: ReferenceServer) -> None:
+    chunk = b"%x\r\n%s\r\n" % (40 * 1024, b"x" * 40 * 1024)
+    answer = raw_exchange(server, CHUNKED_HEAD + b"Transfer-Encoding: chunked\r\n\r\n" + chunk * 2)
+    assert answer.startswith(b"HTTP/1.1 413 ")
 
 
 def test_client_hanging_up_mid_request_is_quiet(

@@ -125,6 +125,33 @@ def test_a_curl_line_keeps_the_method_the_query_and_the_second_identity(echo_url
     assert put[0] == "PUT" and put[2]["accept"] == "application/xml"
 
 
+def test_a_curl_line_sends_the_spelling_headers_and_names_another_body(echo_url: str) -> None:
+    curl = _curl()
+    form = (("api_key", API_KEY_PLACEHOLDER), ("user_id", "12345"), ("token_expire", "3600"))
+    base = Case(label="c", form=form, expect=Expect.ACCEPT, requirement="LT-INPUT-EQUIVALENT")
+    lines = {}
+    for spelling in ("charset", "expect-continue", "json"):
+        case = dataclasses.replace(base, spelling=spelling)
+        lines[spelling] = curl_command(case, echo_url, key_variable=KEY_VARIABLE).replace(
+            "curl ", f"{curl} ", 1
+        )
+        done = subprocess.run(
+            ["bash", "-c", lines[spelling]],
+            env={KEY_VARIABLE: KEY},
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    expected = parse_qsl(base.body(api_key=KEY).decode("ascii"), keep_blank_values=True)
+    assert [parse_qsl(body.decode()) for body in _Echo.bodies] == [expected] * 3
+    charset, expect, _ = (headers for _, _, headers in _Echo.seen)
+    assert charset["content-type"] == "application/x-www-form-urlencoded; charset=UTF-8"
+    assert expect["expect"] == "100-continue"
+    assert lines["json"].endswith("# sent spelt json: conformance rerun sends it so")
+    assert "#" not in lines["charset"]
+
+
 @pytest.mark.e2e
 def test_each_printed_line_reproduces_the_status_of_its_failure(tmp_path: Path) -> None:
     curl = _curl()

@@ -20,6 +20,8 @@ from conformance._limits import EVIDENCE_BYTES, BodyTooLarge, CappedBody, RateLi
 from conformance.inputs import (
     CaseBuilder,
     Users,
+    equivalent_cases,
+    forbidden_spelling_cases,
     identity_cases,
     key_probe_cases,
     route_cases,
@@ -799,6 +801,8 @@ def test_no_case_the_suite_sends_puts_the_key_in_a_url_to_a_remote_target() -> N
         *identity_cases(builder),
         *sentinel_cases(builder),
         *key_probe_cases(builder),
+        *equivalent_cases(builder),
+        *forbidden_spelling_cases(builder),
     ]
     with transport:
         for case in cases:

@@ -27,6 +27,7 @@ from conformance.model import (
     Exchange,
     TransportError,
 )
+from conformance.wire import write
 
 if TYPE_CHECKING:
     from conformance.cassettes.redaction import CassetteRedactor
@@ -139,8 +140,10 @@ class CassetteSession:
             if interaction.excerpt_of is not None:
                 self._judging = (exchange, interaction)
             if any(KEY_PROBE.search(value) for _, value in exchange.case.form):
-                # A key probe was sent as a value derived from the key: record the probe's marker.
-                interaction.body = exchange.case.body(api_key=API_KEY_PLACEHOLDER)
+                # A key probe was sent as a value derived from the key: record the probe's marker, in the
+                # case's spelling (replay writes it the same way).
+                case = exchange.case
+                interaction.body = write(case.spelling, case.pairs(api_key=API_KEY_PLACEHOLDER)).body
             # The transport's overall deadline judges wall time, which replay never spends: a timeout
             # (whatever httpx raised when the deadline ran out) must replay as a timeout.
             if exchange.error is TransportError.TIMEOUT and interaction.error not in TIMEOUT_KINDS:

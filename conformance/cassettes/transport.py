@@ -7,7 +7,7 @@ answers from the cassette's index and has no transport under it, so it cannot op
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -18,6 +18,29 @@ if TYPE_CHECKING:
     from conformance.cassettes.session import CassetteSession
 
 Handler = Callable[[Any, httpx.Request], httpx.Response]
+CHUNKS = "conformance.chunks"  # a request extension: the chunks of a body sent with chunked coding
+
+
+class _Chunks(httpx.SyncByteStream):
+    """A request body sent as these chunks, as often as it is read."""
+
+    def __init__(self, chunks: tuple[bytes, ...]) -> None:
+        self.chunks = chunks
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield from self.chunks
+
+
+def _keep_chunks(request: httpx.Request) -> None:
+    """Note a chunked body's chunks on the request: vcrpy reads the body into one piece (its
+    ``httpx_stubs._make_vcr_request``), which the recording would then send as one chunk."""
+    if "chunked" in request.headers.get("transfer-encoding", "") and not isinstance(
+        request.stream, httpx.ByteStream
+    ):
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        chunks = tuple(request.stream)
+        request.stream = _Chunks(chunks)
+        request.extensions = {**request.extensions, CHUNKS: chunks}
 
 
 class CassetteTransport(httpx.BaseTransport):
@@ -42,6 +65,7 @@ class CassetteTransport(httpx.BaseTransport):
             if self._inner is None:
                 raise CassetteError(f"replay tried to reach the network outside a cassette: {request.url}")
             return self._inner.handle_request(request)
+        _keep_chunks(request)
         return self._stub(session)(self, request)
 
     def _stub(self, session: CassetteSession) -> Handler:
@@ -51,6 +75,8 @@ class CassetteTransport(httpx.BaseTransport):
             def live(_transport: Any, request: httpx.Request) -> httpx.Response:
                 if self._inner is None:
                     raise CassetteError(f"{session.path}: replay tried to reach the network")
+                if CHUNKS in request.extensions:  # sent as the chunks it came in, not as vcrpy joined it
+                    request.stream = _Chunks(request.extensions[CHUNKS])
                 return session.record_live(request, self._inner.handle_request)
 
             self._handler = (session, vcr_handle_request()(session, live, httpx))

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject, shown_location
 from conformance.checks.body import user_id_mismatch
 from conformance.checks.grant import expire_mismatch
 from conformance.contract import REQUIREMENTS_BY_ID
 from conformance.model import CheckFailure, Expect
+from conformance.wire import MAY_REFUSE
 
 # A grant for the foreign user is a scope failure, or the user's mistake: a --foreign-user-id the key owns.
 FOREIGN_USER_HINT = (
     "; if {user} is in the key's scope, --foreign-user-id is wrong: name a user of another key"
 )
+# A refusal that reads as "a field is missing" (FastAPI's "Field required" too): said of a form that carries
+# every field, it shows the server dropped fields it was sent.
+SAID_MISSING = re.compile(r"\b(?:missing|required|absent|not (?:given|provided|present|found))\b", re.I)
+MESSAGE_SCAN_CHARS = 4096
 _DECIDED_BY_INPUT = tuple(r.id for r in REQUIREMENTS_BY_ID.values() if "input_outcome" in r.checks)
 
 
@@ -54,22 +61,77 @@ def input_outcome(subject: Subject, ctx: CheckContext) -> str | None:
     return case.requirement
 
 
+def _not_honoured(subject: Subject, ctx: CheckContext) -> tuple[str, str, str] | None:
+    """What of a grant is not what was asked: (the parameter, expected, received), or None."""
+    for mismatch, what in (
+        (user_id_mismatch(subject), "user_id"),
+        (expire_mismatch(subject, ctx, offset=ctx.state.expire_offset), "token_expire"),
+    ):
+        if mismatch:
+            return what, *mismatch
+    return None
+
+
 @check(serves=("LT-INPUT-LENIENT-HONOURED",))
 def lenient_value_honoured(subject: Subject, ctx: CheckContext) -> str | None:
     """A lenient value (e.g. leading zeros) that is accepted is honoured exactly."""
     case = subject.case
     if case.expect is not Expect.EITHER or not subject.issued:
         return None
-    for mismatch, what in (
-        (user_id_mismatch(subject), "user_id"),
-        (expire_mismatch(subject, ctx, offset=ctx.state.expire_offset), "token_expire"),
-    ):
-        if mismatch:
-            expected, received = mismatch
+    wrong = _not_honoured(subject, ctx)
+    if wrong:
+        what, expected, received = wrong
+        raise CheckFailure(
+            "LT-INPUT-LENIENT-HONOURED",
+            f"lenient {what} accepted but not honoured",
+            f"{expected} for {case.label}",
+            received,
+        )
+    return "LT-INPUT-LENIENT-HONOURED"
+
+
+def _said_missing(subject: Subject) -> str | None:
+    """The name of a field the form carries that the refusal calls missing, or None."""
+    text = subject.exchange.body[:MESSAGE_SCAN_CHARS].decode("utf-8", "replace")
+    if not SAID_MISSING.search(text):
+        return None
+    return next((name for name, _ in subject.case.form if name and name in text), None)
+
+
+@check(serves=("LT-INPUT-EQUIVALENT",))
+def spelling_honoured(subject: Subject, ctx: CheckContext) -> str | None:
+    """An equivalent spelling of a valid request is granted and honoured exactly, or refused only where
+    the RFCs allow it, as they allow it (AMB-SPELLING-REFUSAL)."""
+    case = subject.case
+    if case.requirement != "LT-INPUT-EQUIVALENT" or case.expect is Expect.REJECT or not subject.decided:
+        return None
+    if subject.issued:
+        wrong = _not_honoured(subject, ctx)
+        if wrong:
+            what, expected, received = wrong
             raise CheckFailure(
-                "LT-INPUT-LENIENT-HONOURED",
-                f"lenient {what} accepted but not honoured",
+                "LT-INPUT-EQUIVALENT",
+                f"{what} of an equivalent spelling not honoured",
                 f"{expected} for {case.label}",
                 received,
             )
-    return "LT-INPUT-LENIENT-HONOURED"
+        return "LT-INPUT-EQUIVALENT"
+    if case.expect is Expect.ACCEPT:
+        return None  # input_outcome: valid input rejected
+    allowed = MAY_REFUSE.get(case.spelling)
+    if allowed is not None and subject.status not in allowed:
+        raise CheckFailure(
+            "LT-INPUT-EQUIVALENT",
+            "equivalent spelling refused in a way the RFCs do not allow",
+            f"a token for {case.label}, or HTTP {' or '.join(map(str, sorted(allowed)))}",
+            f"HTTP {subject.status}",
+        )
+    missing = _said_missing(subject) if allowed is not None else None
+    if missing:
+        raise CheckFailure(
+            "LT-INPUT-EQUIVALENT",
+            "a field that was sent refused as missing",
+            f"a token for {case.label}, or a refusal that does not call {missing} missing",
+            f"HTTP {subject.status} calling {missing} missing",
+        )
+    return "LT-INPUT-EQUIVALENT"

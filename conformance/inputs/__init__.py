@@ -1,8 +1,8 @@
 """Inputs: what the suite sends and what the contract expects of it.
 
 ``classify`` says what the contract expects of a value; ``malformed`` lists the malformed classes once;
-``fixed`` holds the lists every run sends; ``cases`` builds classified Cases; ``strategies`` generates
-them with Hypothesis. The names below are the package's surface.
+``fixed`` holds the lists every run sends; ``cases`` builds classified Cases; ``equivalent`` the spellings
+of one request; ``strategies`` generates them with Hypothesis. The names below are the package's surface.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from conformance.inputs.classify import (
     classify_token_expire,
     classify_user_id,
 )
+from conformance.inputs.equivalent import equivalent_cases, forbidden_spelling_cases
 from conformance.inputs.fixed import (
     DIGIT_RUN_SPELLINGS,
     HUGE,
@@ -82,6 +83,8 @@ __all__ = [
     "classify_token_expire",
     "classify_user_id",
     "digit_run_cases",
+    "equivalent_cases",
+    "forbidden_spelling_cases",
     "garbage",
     "identity_cases",
     "key_probe_cases",

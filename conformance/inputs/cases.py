@@ -119,8 +119,8 @@ def digit_run_cases(builder: CaseBuilder, name: str) -> list[Case]:
 
 
 def user_spelling_cases(builder: CaseBuilder) -> list[Case]:
-    """Zero-padded, wrapped (+2^32, +2^64), repeated (with the own user, both orders) and signed spellings
-    of the foreign and every unknown user, and ids around the profile's bound."""
+    """Zero-padded, wrapped (+2^32, +2^64), repeated (with the own user, both orders), signed and
+    whitespace-wrapped spellings of the foreign and every unknown user, and ids around the profile's bound."""
     own = builder.users.user_id
     bound = builder.profile.user_id_max
     params: list[Param] = []
@@ -135,6 +135,9 @@ def user_spelling_cases(builder: CaseBuilder) -> list[Case]:
             Param((text, text)),
             Param.of("+" + text),
             Param.of(text + " "),
+            Param.of(" " + text),
+            Param.of(text + "\t"),
+            Param.of("+00" + text),
         ]
     params += [Param.of(str(v)) for v in (bound, bound + 1, 2**64 - 1, 2**64 + own, 2**32 + own)]
     return [builder.case(user_id=p) for p in params]

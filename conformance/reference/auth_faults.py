@@ -28,7 +28,7 @@ from conformance.reference.faults import fault
 KEY_PREFIX_CHECKED = 8  # characters a prefix-comparing fault looks at
 
 
-def _match(api_key: str | None, same: Callable[[str, str], bool]) -> frozenset[int] | None:
+def match_key(api_key: str | None, same: Callable[[str, str], bool]) -> frozenset[int] | None:
     """The scope of the first configured key ``same(given, configured)`` says matches, else None."""
     if api_key is None:
         return None
@@ -43,7 +43,7 @@ class ApiKeyCaseInsensitive(Behaviour):
     """The api_key is compared ignoring case (`casefold()` on both sides)."""
 
     def authenticate(self, api_key: str | None) -> frozenset[int]:
-        return _match(api_key, lambda a, b: a.casefold() == b.casefold()) or super().authenticate(api_key)
+        return match_key(api_key, lambda a, b: a.casefold() == b.casefold()) or super().authenticate(api_key)
 
 
 @fault(name="api_key_prefix_only", kind="key comparison", requirements=("LT-AUTH-KEY-INVALID",))
@@ -52,7 +52,9 @@ class ApiKeyPrefixOnly(Behaviour):
 
     def authenticate(self, api_key: str | None) -> frozenset[int]:
         n = KEY_PREFIX_CHECKED
-        return _match(api_key, lambda a, b: len(a) >= n and a[:n] == b[:n]) or super().authenticate(api_key)
+        return match_key(api_key, lambda a, b: len(a) >= n and a[:n] == b[:n]) or super().authenticate(
+            api_key
+        )
 
 
 @fault(name="api_key_last_character_ignored", kind="key comparison", requirements=("LT-AUTH-KEY-INVALID",))
@@ -60,7 +62,7 @@ class ApiKeyLastCharacterIgnored(Behaviour):
     """The api_key's last character is not compared (an off-by-one in a hand-written comparison loop)."""
 
     def authenticate(self, api_key: str | None) -> frozenset[int]:
-        return _match(api_key, lambda a, b: len(a) == len(b) and a[:-1] == b[:-1]) or super().authenticate(
+        return match_key(api_key, lambda a, b: len(a) == len(b) and a[:-1] == b[:-1]) or super().authenticate(
             api_key
         )
 
@@ -70,7 +72,7 @@ class ApiKeyTruncatedAccepted(Behaviour):
     """A non-empty api_key that is a prefix of a configured key is accepted (`startswith` the wrong way)."""
 
     def authenticate(self, api_key: str | None) -> frozenset[int]:
-        return _match(api_key, lambda a, b: bool(a) and b.startswith(a)) or super().authenticate(api_key)
+        return match_key(api_key, lambda a, b: bool(a) and b.startswith(a)) or super().authenticate(api_key)
 
 
 @fault(name="api_key_whitespace_stripped", kind="key comparison", requirements=("LT-AUTH-KEY-INVALID",))
@@ -78,7 +80,7 @@ class ApiKeyWhitespaceStripped(Behaviour):
     """Whitespace and NUL around the api_key are stripped before the comparison."""
 
     def authenticate(self, api_key: str | None) -> frozenset[int]:
-        return _match(api_key, lambda a, b: a.strip(" \t\r\n\x00") == b) or super().authenticate(api_key)
+        return match_key(api_key, lambda a, b: a.strip(" \t\r\n\x00") == b) or super().authenticate(api_key)
 
 
 # -- authentication state ------------------------------------------------------------------------------

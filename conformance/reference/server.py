@@ -29,6 +29,10 @@ from conformance.reference.faults import Fault, get_fault
 
 DEFAULT_SLOW_DELAY = 15.0  # seconds; above the suite's default 10 s request timeout
 MAX_BODY_BYTES = 64 * 1024
+MAX_CHUNK_LINE = 1024  # a chunk-size line with its extensions, or a trailer line
+MAX_TRAILER_LINES = 32
+CHUNK_SIZE_DIGITS = 8
+HEX_DIGITS = b"0123456789abcdefABCDEF"
 POLL_INTERVAL = 0.02  # seconds; how soon serve_forever notices stop()
 CONNECTION_TIMEOUT = 30.0  # an idle or stalled client connection is dropped after this
 SERVER_NAME = "login-token-reference"
@@ -102,25 +106,60 @@ class _Handler(BaseHTTPRequestHandler):
         if urlsplit(self.path).path != ENDPOINT_PATH and not self.server.behaviour.ROUTES_ELSEWHERE:
             self._send(self._error(404, "no such endpoint", now))
             return
-        if "transfer-encoding" in self.headers:
-            self.close_connection = True
-            self._send(self._error(411, "send the form with a Content-Length", now))
-            return
-        length = self.headers.get("Content-Length", "0")
-        if not length.isascii() or not length.isdigit():
-            self.close_connection = True
-            self._send(self._error(400, "invalid Content-Length", now))
-            return
-        if len(length) > len(str(MAX_BODY_BYTES)) or int(length) > MAX_BODY_BYTES:
-            self.close_connection = True
-            self._send(self._error(413, "the body is too large", now))
-            return
-        body = self.rfile.read(int(length))
-        if len(body) < int(length):
-            self.close_connection = True
-            self._send(self._error(400, "the body is shorter than its Content-Length", now))
+        try:
+            body = self._read_body()
+        except Rejection as rejection:
+            self.close_connection = True  # what is left of the body would be read as the next request
+            self._send(self._error(rejection.status, rejection.message, now))
             return
         self._handle(body, now)
+
+    def _read_body(self) -> bytes:
+        """The request body: Content-Length bytes, or the chunks of a chunked body (RFC 9112 section 7.1);
+        Rejection when it cannot be read whole within MAX_BODY_BYTES."""
+        codings = ",".join(self.headers.get_all("Transfer-Encoding") or ())
+        if codings.strip():
+            listed = [c.strip().lower() for c in codings.split(",")]
+            if listed[-1] != "chunked":  # RFC 9112 section 6.3: the length cannot be known
+                raise Rejection(400, "a request body's last transfer coding must be chunked")
+            if len(listed) > 1:  # RFC 9112 section 6.1
+                raise Rejection(501, "the only transfer coding understood is chunked")
+            return self._read_chunks()
+        length = self.headers.get("Content-Length", "0")
+        if not length.isascii() or not length.isdigit():
+            raise Rejection(400, "invalid Content-Length")
+        if len(length) > len(str(MAX_BODY_BYTES)) or int(length) > MAX_BODY_BYTES:
+            raise Rejection(413, "the body is too large")
+        body = self.rfile.read(int(length))
+        if len(body) < int(length):
+            raise Rejection(400, "the body is shorter than its Content-Length")
+        return body
+
+    def _read_chunks(self) -> bytes:
+        body = bytearray()
+        while True:
+            size_text = self._chunk_line().split(b";", 1)[0].rstrip(b" \t")
+            if not 0 < len(size_text) <= CHUNK_SIZE_DIGITS or size_text.strip(HEX_DIGITS):
+                raise Rejection(400, "invalid chunk size")
+            size = int(size_text, 16)
+            if size == 0:
+                break
+            if len(body) + size > MAX_BODY_BYTES:
+                raise Rejection(413, "the body is too large")
+            data = self.rfile.read(size)
+            body += data
+            if len(data) < size or self._chunk_line() != b"":
+                raise Rejection(400, "a chunk does not end where its size says")
+        for _ in range(MAX_TRAILER_LINES):  # the trailer section, ignored, up to its empty line
+            if self._chunk_line() == b"":
+                return bytes(body)
+        raise Rejection(400, "the trailer section is too long")
+
+    def _chunk_line(self) -> bytes:
+        line = self.rfile.readline(MAX_CHUNK_LINE + 1)
+        if not line.endswith(b"\r\n"):
+            raise Rejection(400, "a chunk line is cut short or too long")
+        return line[:-2]
 
     def _handle(self, body: bytes, now: float) -> None:
         try:

@@ -29,9 +29,10 @@ def test_api_key_required_and_checked(conformance: Run) -> None:
     conformance.expect_all(cases)
 
 
-@pytest.mark.requirements("LT-AUTH-KEY-INVALID", "LT-REJECT-NO-TOKEN")
+@pytest.mark.requirements("LT-AUTH-KEY-INVALID", "LT-REJECT-NO-TOKEN", "LT-HTTP-NO-5XX")
 def test_api_key_probes_refused(conformance: Run) -> None:
-    """Keys derived from the configured one (case, one character, prefixes, whitespace/NUL): all refused."""
+    """Keys derived from the configured one (case, one character, prefixes, whitespace/NUL) and the
+    patterns of LIKE, glob and regex matchers, empty, blank, non-ASCII and 4 KiB keys: all refused, no 5xx."""
     conformance.expect_all(key_probe_cases(conformance.builder))
 
 
