@@ -27,6 +27,7 @@ INTERNAL_PREFIXES = ("127.", "10.", "192.168.", "::1")  # what a naive "internal
 EXISTING_USER_LOOKUP = 0.3  # seconds: the extra lookup a wrong key costs for a user that exists
 OWNING_TENANT = "globex-0002"
 EVERY_NTH_CONNECTION = 3
+EXISTING_USER_SPELLINGS = frozenset(str(user) for user in USERS)
 
 
 def _header(headers: Headers, name: str) -> str:
@@ -164,7 +165,7 @@ class EveryThirdConnectionUnscoped(_PerRequest):
     name="expire_from_connection_idle_start",
     kind="stale issue time",
     requirements=("LT-EXPIRE-CONSISTENT",),
-    profile="expire_tolerance = 1",
+    profile="connection_idle = 11",
 )
 class ExpireFromConnectionIdleStart(_PerRequest):
     """`<expire>` counts from when the connection last went idle (the previous answer on it, or its
@@ -185,7 +186,7 @@ class ExpireFromConnectionIdleStart(_PerRequest):
     name="expire_stamped_at_accept",
     kind="stale issue time",
     requirements=("LT-EXPIRE-CONSISTENT",),
-    profile="expire_tolerance = 1",
+    profile="connection_idle = 11",
 )
 class ExpireStampedAtAccept(_PerRequest):
     """`<expire>` counts from when the TCP connection was accepted, however long ago."""
@@ -229,7 +230,7 @@ class WrongKeySlowerForExistingUsers(Behaviour):
         form = super().read_form(body)
         keys = {value for name, value in form if name == "api_key"}
         users = {value for name, value in form if name == "user_id"}
-        if keys and not keys <= set(SCOPES) and any(u.isdigit() and int(u) in USERS for u in users):
+        if keys and not keys <= set(SCOPES) and users & EXISTING_USER_SPELLINGS:
             self.options.stopping.wait(EXISTING_USER_LOOKUP)
         return form
 
