@@ -10,7 +10,8 @@ import pytest
 from conformance.checks import CheckContext, Subject, run_checks
 from conformance.checks._channels import channel_varied, error_left_open, fingerprint, interference_group
 from conformance.checks.side_channels import disclosed_words
-from conformance.inputs import CaseBuilder, Users
+from conformance.evidence import request_channel
+from conformance.inputs import CaseBuilder, Param, Users
 from conformance.inputs.side_channels import (
     FRESH_CONNECTIONS_PER_PROBE,
     cookie_cases,
@@ -23,6 +24,7 @@ from conformance.inputs.side_channels import (
 )
 from conformance.model import Case, Exchange
 from conformance.profile import Profile, ProfileError
+from conformance.redact import Redactor
 from conformance.timing import compare, mann_whitney_p
 
 OWN, FOREIGN, UNKNOWN = 12345, 54321, 9223372036854775806
@@ -275,3 +277,16 @@ def test_timing_judged_once_the_sample_is_complete(slower: float, fails: bool) -
     found = failures(exchanges, context())
     assert ("LT-SEC-NON-INTERFERENCE" in found) is fails
     assert failures(exchanges, context(Profile(timing_test=False))) == {}
+
+
+def test_only_refusals_for_the_users_sake_compare_with_the_right_key() -> None:
+    out_of_range = BUILDER.case(token_expire=Param.of("59"))
+    assert interference_group(out_of_range) is None
+    assert interference_group(BUILDER.case(user_id=Param.of(str(FOREIGN)))) is not None
+
+
+def test_a_cookie_the_case_carried_is_redacted_in_evidence() -> None:
+    secret = "sid-value-0123456789abcdef"
+    case = dataclasses.replace(BUILDER.case(), headers=(("Cookie", f"sid={secret}"),))
+    shown = request_channel(case, Redactor(secrets=[secret]))
+    assert secret not in str(shown) and shown["headers"][0][0] == "Cookie"

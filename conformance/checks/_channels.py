@@ -40,6 +40,8 @@ PER_RESPONSE_HEADERS = frozenset(
 )
 # Connection management, not the answer: whether the connection stays open is the server's affair.
 CONNECTION_HEADERS = frozenset({"connection", "keep-alive"})
+# The requirements of a refusal for the user's sake, with the right key.
+USER_REFUSALS = frozenset({"LT-AUTH-USER-SCOPE", "LT-AUTH-USER-UNKNOWN"})
 # Decisions about the key or the user, never "an error": the next request is an ordinary one.
 DECISION_STATUSES = frozenset({401, 403, 404, 429})
 _TIMES = re.compile(
@@ -124,7 +126,11 @@ def interference_group(case: Case) -> tuple[object, ...] | None:
         return None
     keys = tuple(value for name, value in case.form if name == "api_key")
     rest = tuple(pair for pair in case.form if pair[0] != "user_id")
-    return ("right key" if keys == (API_KEY_PLACEHOLDER,) else "wrong key", rest)
+    if keys != (API_KEY_PLACEHOLDER,):
+        return ("wrong key", rest)
+    # With the key, only refusals for the user's sake compare (an invalid token_expire may be refused
+    # otherwise, before the user is looked at).
+    return ("right key", rest) if case.requirement in USER_REFUSALS else None
 
 
 def timing_sample(case: Case) -> bool:
