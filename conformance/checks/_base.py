@@ -109,6 +109,14 @@ def answer_class(subject: Subject) -> str | None:
     return f"HTTP {subject.status // 100}xx"
 
 
+def against_stock(subject: Subject, state: RunState) -> tuple[str, str] | None:
+    """(the class of the stock answer to the same request, the class of this one); None when either is
+    missing (no stock answer yet, or no complete answer now: LT-HTTP-TIMELY reports that)."""
+    first = state.answers.get(request_of(subject.case))
+    again = answer_class(subject)
+    return None if first is None or again is None else (first, again)
+
+
 def shown_location(exchange: Exchange) -> str:
     """A redirect's Location as a failure shows it: scheme, host and path only (its query, fragment or
     user info may hold a credential), and which of those it had."""

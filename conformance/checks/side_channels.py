@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from conformance.checks import check
-from conformance.checks._base import CheckContext, Subject, answer_class, request_of
+from conformance.checks._base import CheckContext, Subject, against_stock
 from conformance.checks._channels import channel_varied, fingerprint, interference_group, timing_sample
 from conformance.checks.grant import expire_mismatch
 from conformance.model import API_KEY_PLACEHOLDER, CheckFailure, Expect
@@ -39,11 +39,11 @@ def client_blind(subject: Subject, ctx: CheckContext) -> str | None:
     if case.alternate_identity or case.spelling:
         return None  # identity_blind, and the spelling checks, judge those
     channel = channel_varied(case) or (AFTER_ERROR if ctx.state.after_error else "")
-    again = answer_class(subject)
-    if not channel or again is None:
+    if not channel or not subject.exchange.answered:
         return None
-    first = ctx.state.answers.get(request_of(case))
-    if first is not None and first != again:
+    compared = against_stock(subject, ctx.state)
+    if compared is not None and compared[0] != compared[1]:
+        first, again = compared
         raise CheckFailure(
             CLIENT_BLIND,
             "the decision depends on what the client sent beside the form",
@@ -56,7 +56,7 @@ def client_blind(subject: Subject, ctx: CheckContext) -> str | None:
         raise CheckFailure(
             CLIENT_BLIND, "<expire> is not the server's issue time", expected, f"{received} {channel}"
         )
-    return CLIENT_BLIND if first is not None or subject.issued else None
+    return CLIENT_BLIND if compared is not None or subject.issued else None
 
 
 @check(serves=(NON_INTERFERENCE,))
