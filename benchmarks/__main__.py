@@ -12,6 +12,7 @@ BENCHMARKS = (
     "benchmarks.recording",
     "benchmarks.judging",
     "benchmarks.flakiness",
+    "benchmarks.timing",
 )
 
 

@@ -495,6 +495,32 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ambiguities=("AMB-CLIENT-IDENTITY",),
     ),
     Requirement(
+        "LT-SEC-CLIENT-BLIND",
+        "A decision or an <expire> does not depend on a client-controlled header (Date, Cookie, "
+        "X-Forwarded-For, Forwarded, X-Real-IP), an earlier error on the connection, or which connection "
+        "carries the request",
+        G_SECURITY,
+        _S.BLOCKER,
+        12,
+        "api_key: the key decides access (RFC 9110 section 6.6.1: Date is the sender's clock, not the "
+        "server's; RFC 7239: Forwarded is what a client or proxy claims)",
+        ("client_blind",),
+        ambiguities=("AMB-CONNECTION-SPREAD",),
+    ),
+    Requirement(
+        "LT-SEC-NON-INTERFERENCE",
+        "With a wrong or missing key the answer (status, headers, body, response time) does not depend on "
+        "whether the user exists or whom it belongs to; with the right key a refusal names nothing of "
+        "another tenant",
+        G_SECURITY,
+        _S.BLOCKER,
+        12,
+        "api_key: the key decides access to the resource (OWASP ASVS V2.2.1 and V3.2: no account "
+        "enumeration; CWE-203 observable discrepancy, CWE-208 timing discrepancy)",
+        ("refusal_non_interference", "tenant_not_disclosed", "timing_non_interference"),
+        ambiguities=("AMB-TENANT-DISCLOSURE", "AMB-RESPONSE-TIMING"),
+    ),
+    Requirement(
         "LT-SEC-QRCODE-THIRD-PARTY",
         "A <qrcode> on a host other than the vendor's own carries no token, api_key or user id, in any "
         "spelling",
@@ -703,6 +729,41 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "treat differently (no Content-Type, text/plain, HTTP/1.0, absolute-form) are not sent as "
         "equivalents.",
         None,
+    ),
+    Ambiguity(
+        "AMB-CONNECTION-SPREAD",
+        12,
+        "The document says nothing of connections or workers; a deployment may run several builds "
+        "behind one address.",
+        "Each security probe (the foreign user, an unknown user, a wrong key) goes over 24 fresh "
+        "connections in a row: a worker serving one connection in k (k <= 24) is certainly hit under "
+        "round-robin assignment, and with independent assignment missed with probability (1 - 1/k)^24 "
+        "(k = 2: 6e-8, 3: 6e-5, 4: 1e-3, 8: 4.0%). A client Date far off, cookies the target set, "
+        "X-Forwarded-For/Forwarded/X-Real-IP naming loopback or an internal address, and an earlier "
+        "malformed request on the same connection change no decision and no <expire>.",
+        None,
+    ),
+    Ambiguity(
+        "AMB-TENANT-DISCLOSURE",
+        12,
+        "The document does not say what a refusal may tell about a user the key does not own.",
+        "With the right key, the foreign and an unknown user may be refused differently (a 403 and a "
+        "404 with their own messages); the refusal's text carries no credential-like value and no "
+        "identifier (a word with digits, or letters joined by - _ . : @ /, an e-mail address, a number) "
+        "that the request did not carry, besides its own status code; both refusals have the same "
+        "headers. A tenant named by an ordinary word is beyond a generic oracle.",
+        None,
+    ),
+    Ambiguity(
+        "AMB-RESPONSE-TIMING",
+        12,
+        "Response times are not mentioned; networks are noisy.",
+        "With a wrong key, timing_samples (16) interleaved requests each for the own and an unknown user: a "
+        "Mann-Whitney U test at p < 1e-4 (two-sided) with a median difference of at least "
+        "timing_min_difference_ms (50) fails; a smaller or less certain effect passes. The false-alarm "
+        "rate on the conforming reference is measured by `python -m benchmarks timing`. timing_test = "
+        "false turns the test off on noisy networks (the summary lists the setting).",
+        "timing_test",
     ),
     Ambiguity(
         "AMB-CACHE",

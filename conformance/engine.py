@@ -6,6 +6,7 @@ This is the core the CLI and the pytest plugin both drive; it never imports pyte
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import email.utils
 import functools
 import time
@@ -359,9 +360,14 @@ class Run:
                 one_line(self.redactor.text(failure.received)),
                 check=failure.check,
             )
-            entry.failures.append(
-                FailureRecord(safe, exchange.case, self.current_test, exchange.sequence, evidence())
-            )
+            # A header the case carried may be a credential the run learnt (a cookie the target set): the
+            # record keeps it as the evidence shows it, so the reproduction command carries no secret.
+            case = exchange.case
+            if case.headers:
+                case = dataclasses.replace(
+                    case, headers=tuple((name, self.redactor.text(value)) for name, value in case.headers)
+                )
+            entry.failures.append(FailureRecord(safe, case, self.current_test, exchange.sequence, evidence()))
 
     def expect(self, case: Case) -> Exchange:
         """Send a case; raise ContractViolation if any MUST requirement failed on it."""

@@ -47,7 +47,7 @@ def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:
             "method": exchange.case.method,
             "url": redactor.text(exchange.url),
             "form": [[_shown(name, redactor), _shown(value, redactor)] for name, value in exchange.case.form],
-            **request_channel(exchange.case),
+            **request_channel(exchange.case, redactor),
         },
         "response": {
             "status": exchange.status,
@@ -62,9 +62,10 @@ def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:
     }
 
 
-def request_channel(case: Case) -> dict[str, Any]:
+def request_channel(case: Case, redactor: Redactor) -> dict[str, Any]:
     """How the case travelled, beyond method, URL and form (only what differs from a plain POST), and what
-    the contract expected of it: what `conformance rerun` needs to send and judge the same request again."""
+    the contract expected of it: what `conformance rerun` needs to send and judge the same request again.
+    A header value passes the redactor: a cookie the target set is a credential it learnt."""
     channel: dict[str, Any] = {"expect": case.expect.value, "requirement": case.requirement}
     if case.path_variant:
         channel["path_variant"] = case.path_variant
@@ -77,7 +78,7 @@ def request_channel(case: Case) -> dict[str, Any]:
     if case.spelling:
         channel["spelling"] = case.spelling
     if case.headers:
-        channel["headers"] = [list(header) for header in case.headers]
+        channel["headers"] = [[name, _shown(value, redactor)] for name, value in case.headers]
     return channel
 
 

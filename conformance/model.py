@@ -175,6 +175,9 @@ def path_variant(path: str, name: str) -> str:
     return variants.get(name, path)
 
 
+# A case whose label begins so belongs to the wrong-key timing sample (LT-SEC-NON-INTERFERENCE).
+TIMING_LABEL = "timing sample"
+
 PATH_VARIANTS = ("trailing-slash", "double-slash", "upper-case", "dot-segment", "percent-encoded", "query")
 
 

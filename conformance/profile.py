@@ -30,6 +30,15 @@ MAX_SECONDS = 10**9  # beyond any sane expiry or tolerance; also keeps arithmeti
 MIN_TOKEN_BITS = 1
 MAX_TOKEN_BITS = 4096
 EXPIRE_READINGS = ("absolute", "relative")
+# The Mann-Whitney test cannot reach p < 1e-4 with fewer than 11 samples a side (even fully separated);
+# more than 500 is a load test.
+MIN_TIMING_SAMPLES = 12
+MAX_TIMING_SAMPLES = 500
+MAX_IDLE = 600.0  # seconds a connection may be left idle: beyond any keep-alive a server grants
+# The idle on loopback (connection_idle = 0): the default loopback run stays short. It catches a target
+# stamping the issue time at accept only under an expire_tolerance below half of it; set connection_idle
+# to idle as long as on a remote target.
+LOOPBACK_CONNECTION_IDLE = 3.0
 LIMIT_SETTINGS = ("max_elements", "max_depth", "max_attributes", "max_attribute_chars", "max_text_chars")
 MAX_LIMIT = 10**8
 # An <expire> tolerance up to half the shortest lifetime the vendor allows (60 s) is a measurement
@@ -76,6 +85,15 @@ class Profile:
     token_sample: int = tokens_to_catch(2**SMALL_SPACE_BITS)
     user_id_max: int = 2**63 - 1  # AMB-USER-ID-BOUND: larger ids name no user and must be refused
     burst_size: int = 8  # parallel identical requests in the concurrency burst
+    # AMB-RESPONSE-TIMING: wrong-key requests for the own and an unknown user, interleaved, timing_samples
+    # of each; a median difference of at least timing_min_difference_ms at p < 1e-4 fails. timing_test =
+    # false (noisy networks) sends none: the run then says nothing of response times.
+    timing_test: bool = True
+    timing_samples: int = 16
+    timing_min_difference_ms: float = 50.0
+    # Seconds the pooled connection idles before a grant on it (a target that stamps the issue time when
+    # it accepted the connection); 0: twice expire_tolerance + 1 s, or LOOPBACK_CONNECTION_IDLE on loopback.
+    connection_idle: float = 0.0
     production_hosts: tuple[str, ...] = field(default_factory=tuple)
     # Structural bounds checked before a body is parsed or validated (see xmldoc.Limits).
     max_elements: int = DEFAULT_LIMITS.max_elements
@@ -115,10 +133,26 @@ class Profile:
             _check_schema(name, getattr(self, name))
         if self.token_sample < 2 or self.burst_size < 1 or self.user_id_max < 0:
             raise ProfileError("token_sample must be >= 2, burst_size >= 1 and user_id_max >= 0")
+        if not MIN_TIMING_SAMPLES <= self.timing_samples <= MAX_TIMING_SAMPLES:
+            raise ProfileError(
+                f"timing_samples must be from {MIN_TIMING_SAMPLES} to {MAX_TIMING_SAMPLES}, "
+                f"not {self.timing_samples}"
+            )
+        for name, top in (("timing_min_difference_ms", MAX_SECONDS), ("connection_idle", MAX_IDLE)):
+            value = getattr(self, name)
+            if not math.isfinite(value) or not 0 <= value <= top:
+                raise ProfileError(f"{name} must be a finite number from 0 to {top}, not {value}")
         for name in LIMIT_SETTINGS:
             value = getattr(self, name)
             if isinstance(value, bool) or not 1 <= value <= MAX_LIMIT:
                 raise ProfileError(f"{name} must be a whole number from 1 to {MAX_LIMIT}, not {value}")
+
+    def idle_seconds(self, *, loopback: bool) -> float:
+        """How long the pooled connection idles before the idle grant: connection_idle when set, else
+        twice expire_tolerance + 1 s (LOOPBACK_CONNECTION_IDLE on loopback)."""
+        if self.connection_idle:
+            return self.connection_idle
+        return LOOPBACK_CONNECTION_IDLE if loopback else 2 * self.expire_tolerance + 1
 
     @property
     def limits(self) -> Limits:

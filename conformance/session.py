@@ -808,7 +808,10 @@ def start(plan: SessionPlan) -> Iterator[Session]:
         if plan.inputs_from is not None:
             recorded_inputs = CassetteBook(plan.inputs_from, mode="replay")
         builder = CaseBuilder(
-            users=plan.users, profile=plan.profile, valid_key_in_query=transport.key_in_query
+            users=plan.users,
+            profile=plan.profile,
+            valid_key_in_query=transport.key_in_query,
+            loopback=is_loopback(transport.host),
         )
         version = VersionWatch()
         run = Run(
@@ -817,6 +820,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
                 profile=plan.profile,
                 api_key=plan.api_key,
                 not_owned=plan.users.not_owned,
+                unknown_users=frozenset(plan.users.unknown_user_ids),
                 **_qrcode_fetching(plan, api_key=plan.api_key, target=target, stack=stack),
             ),
             builder=builder,

@@ -12,6 +12,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -370,6 +371,10 @@ class Transport:
             timeout=httpx.Timeout(self.settings.timeout),
             follow_redirects=False,
             trust_env=False,  # never route the key through a proxy named in the environment
+            # No cookie jar: a request carries only the cookies its Case names, so what goes on the wire
+            # follows from the case alone (Case.wire), live and replayed, and a cookie the target set
+            # never travels unasked with a later probe (the cookie probes send them deliberately).
+            cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
         )
 
     def __repr__(self) -> str:

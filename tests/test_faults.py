@@ -33,6 +33,7 @@ from conformance.reference import (
     get_fault,
     uncovered_requirements,
 )
+from tests.side_channel_probes import SIDE_CHANNEL_PROBES
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 SUCCESS_SCHEMA = xmlschema.XMLSchema(SCHEMAS / "user_response.xsd")
@@ -567,6 +568,7 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     "digit_run_overflow": lambda p: both(
         eq(status(p, token_expire="9" * 25 + "x"), 500), eq(status(p, token_expire="9" * 18 + "x"), 400)
     ),
+    **SIDE_CHANNEL_PROBES,
 }
 
 

@@ -11,6 +11,14 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from conformance import xmldoc
+from conformance.checks._channels import (
+    SeenAnswer,
+    channel_varied,
+    error_left_open,
+    fingerprint,
+    interference_group,
+    timing_sample,
+)
 from conformance.model import Case, Exchange, Expect, plain_integer
 from conformance.prediction import TokenPredictor
 from conformance.profile import Profile
@@ -47,15 +55,37 @@ class RunState:
     # suite's clock): a lenient value honoured with the same offset is read as the plain value is, and
     # the offset is one defect, reported once under LT-EXPIRE-CONSISTENT (issue 22 item 10).
     expire_offset: tuple[Fraction, Fraction] | None = None
+    # The last answer on the pooled connection was an error that left it open: the next request on it is
+    # compared with the same request's stock answer (LT-SEC-CLIENT-BLIND).
+    after_error: bool = False
+    # A request but its user_id (see interference_group) -> the first answer to it (LT-SEC-NON-INTERFERENCE)
+    refusals: dict[tuple[object, ...], SeenAnswer] = field(default_factory=dict)
+    # The timing sample (see timing_sample): (user_id, elapsed seconds or None when unanswered), in order
+    timings: list[tuple[int, float | None]] = field(default_factory=list)
 
     def observe(self, subject: Subject) -> None:
         """Remember what one judged exchange issued: its token, its QR code URL and (--fetch-qrcode) the
-        digest of its image's payload, each the first time; and the class of every stock-identity answer."""
+        digest of its image's payload, each the first time; the class of every stock answer (after an
+        error only the first); the first answer of each interference group; the timing sample."""
         answer = answer_class(subject)
-        if answer is not None and not subject.case.alternate_identity:
-            self.answers[request_of(subject.case)] = answer
+        case = subject.case
+        if answer is not None and not channel_varied(case):
+            if self.after_error:
+                self.answers.setdefault(request_of(case), answer)
+            else:
+                self.answers[request_of(case)] = answer
+        if not case.fresh_connection:
+            self.after_error = error_left_open(subject.exchange)
+        group = interference_group(case)
+        # With the right key only refusals are compared (a grant for the own user is no refusal).
+        kept = group is not None and (group[0] == "wrong key" or 400 <= subject.status < 500)
+        if kept and group is not None and case.user_id is not None and answer is not None:
+            seen = SeenAnswer(subject.exchange.sequence, case.user_id, fingerprint(subject.exchange))
+            self.refusals.setdefault(group, seen)
+        if timing_sample(case) and case.user_id is not None:
+            self.timings.append((case.user_id, subject.exchange.elapsed if answer is not None else None))
         offset = subject.expire_offset
-        if offset is not None:
+        if offset is not None and not channel_varied(case):
             self.expire_offset = offset
         token = subject.token
         if not (subject.issued and token):
@@ -86,6 +116,14 @@ def answer_class(subject: Subject) -> str | None:
     if subject.issued:
         return "a token" if subject.token else "HTTP 2xx (a grant)"
     return f"HTTP {subject.status // 100}xx"
+
+
+def against_stock(subject: Subject, state: RunState) -> tuple[str, str] | None:
+    """(the class of the stock answer to the same request, the class of this one); None when either is
+    missing (no stock answer yet, or no complete answer now: LT-HTTP-TIMELY reports that)."""
+    first = state.answers.get(request_of(subject.case))
+    again = answer_class(subject)
+    return None if first is None or again is None else (first, again)
 
 
 def shown_location(exchange: Exchange) -> str:
@@ -129,6 +167,8 @@ class CheckContext:
     qrcode_http_hosts: frozenset[str] = frozenset()
     # --fetch-qrcode: every grant's image is judged; otherwise a spread of them (checks/qrcode.py)
     qrcode_every_grant: bool = False
+    # Users known not to exist (a subset of not_owned): the timing comparison's second sample.
+    unknown_users: frozenset[int] = frozenset()
 
     @property
     def tokens(self) -> TokenHistory:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from urllib.parse import SplitResult, urljoin, urlsplit
 
 from conformance.checks import check
-from conformance.checks._base import CheckContext, Subject, answer_class, request_of, shown_location
+from conformance.checks._base import CheckContext, Subject, against_stock, shown_location
 from conformance.contract import ENDPOINT_PATH
 from conformance.model import CheckFailure, Expect
 
@@ -123,12 +123,10 @@ def path_variant_like_endpoint(subject: Subject, ctx: CheckContext) -> str | Non
 def identity_blind(subject: Subject, ctx: CheckContext) -> str | None:
     """A request sent again under the second client identity gets the same kind of answer as under the
     stock one (a token, or the same status class)."""
-    if not subject.case.alternate_identity:
+    compared = against_stock(subject, ctx.state) if subject.case.alternate_identity else None
+    if compared is None:
         return None
-    first = ctx.state.answers.get(request_of(subject.case))
-    again = answer_class(subject)
-    if first is None or again is None:
-        return None  # one of the two got no complete answer: LT-HTTP-TIMELY reports it
+    first, again = compared
     if first != again:
         raise CheckFailure(
             "LT-SEC-IDENTITY-BLIND",

@@ -35,6 +35,7 @@ class CaseBuilder:
     # The valid key may travel in a query string (loopback, or --send-key-in-query): only then do the
     # method probes include GET/HEAD/OPTIONS with the valid form in the URL.
     valid_key_in_query: bool = False
+    loopback: bool = False  # the target is on loopback: a shorter idle connection (Profile.idle_seconds)
 
     def case(
         self,

@@ -138,6 +138,12 @@ class Behaviour:
             return None
         return self.handle(body, now)
 
+    def connection_opened(self, number: int, accepted_at: float) -> None:
+        """The server accepted its ``number``-th connection at Unix time ``accepted_at``; called on the
+        thread that then serves every request of that connection (a fault that misbehaves per connection
+        keeps what it needs in a thread-local)."""
+        return
+
     # -- parsing and validation ------------------------------------------------------------------
     def read_form(self, body: bytes) -> Form:
         """The form pairs, blank values kept; an undecodable body is a 400."""

@@ -46,16 +46,23 @@ class _Server(ThreadingHTTPServer):
         self.behaviour = behaviour
         self.connections: set[socket.socket] = set()
         self.connections_lock = threading.Lock()
+        # Connections accepted so far, and when each open one was: Behaviour.connection_opened hears of it
+        # on the thread that serves the connection.
+        self.accepted = 0
+        self.opened: dict[socket.socket, tuple[int, float]] = {}
         super().__init__(address, _Handler)
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self.connections_lock:
             self.connections.add(request)
+            self.accepted += 1
+            self.opened[request] = (self.accepted, time.time())
         super().process_request(request, client_address)
 
     def shutdown_request(self, request: Any) -> None:
         with self.connections_lock:
             self.connections.discard(request)
+            self.opened.pop(request, None)
         super().shutdown_request(request)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -79,6 +86,13 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     timeout = CONNECTION_TIMEOUT
     disable_nagle_algorithm = True  # headers and body go out in two writes; no 40 ms delayed-ACK stall
+
+    def setup(self) -> None:
+        super().setup()
+        with self.server.connections_lock:
+            opened = self.server.opened.pop(self.request, None)
+        if opened is not None:
+            self.server.behaviour.connection_opened(*opened)
 
     def log_message(self, format: str, *args: Any) -> None:
         return
