@@ -47,6 +47,7 @@ def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:
             "url": redactor.text(exchange.url),
             "form": [[_shown(name, redactor), _shown(value, redactor)] for name, value in exchange.case.form],
             **request_channel(exchange.case),
+            **_request_headers(exchange.case, redactor),
         },
         "response": {
             "status": exchange.status,
@@ -59,6 +60,14 @@ def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:
             "elapsed_s": round(exchange.elapsed, 3),
         },
     }
+
+
+def _request_headers(case: Case, redactor: Redactor) -> dict[str, Any]:
+    """The case's added request headers as evidence shows them: a cookie the target set is a credential the
+    run has learnt, shown (and sent again by `conformance rerun`) as its stand-in."""
+    if not case.headers:
+        return {}
+    return {"headers": [[_shown(name, redactor), _shown(value, redactor)] for name, value in case.headers]}
 
 
 def request_channel(case: Case) -> dict[str, Any]:

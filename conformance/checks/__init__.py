@@ -84,7 +84,17 @@ def _crash_line(exc: Exception) -> str:
 
 
 # Importing the modules registers the built-in checks, in this order.
-from conformance.checks import body, grant, http, input_outcome, qrcode, routes, security, tokens  # noqa: E402, F401
+from conformance.checks import (  # noqa: E402, F401
+    body,
+    grant,
+    http,
+    input_outcome,
+    qrcode,
+    routes,
+    security,
+    stateless,
+    tokens,
+)
 
 __all__ = [
     "CHECKS",

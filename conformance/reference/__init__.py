@@ -14,6 +14,7 @@ from conformance.reference import (  # noqa: F401
     issue_faults,
     qrcode_faults,
     response_faults,
+    stateful_faults,
     token_faults,
 )
 from conformance.reference.behaviour import (
