@@ -48,18 +48,29 @@ class Stateful(Explored, Protocol):
 
 
 def explore_states(run: Stateful, *, label: str) -> None:
-    """Send up to SEQUENCES generated request sequences; the minimal failing sequence, with the seed."""
-    machine = hypothesis_seed(run.seed)(_machine(run))
-    hypothesised(
-        run,
-        lambda: run_state_machine_as_test(
-            machine,
-            settings=exploration_settings(
-                max_examples=min(run.max_examples, SEQUENCES), stateful_step_count=STEPS
+    """Send up to SEQUENCES generated request sequences; the shortest failing sequence, with the seed."""
+    failing: list[str] = []  # every failing sequence the machine ran, as it showed it
+    machine = hypothesis_seed(run.seed)(_machine(run, failing))
+    try:
+        hypothesised(
+            run,
+            lambda: run_state_machine_as_test(
+                machine,
+                settings=exploration_settings(
+                    max_examples=min(run.max_examples, SEQUENCES), stateful_step_count=STEPS
+                ),
             ),
-        ),
-        label=label,
-    )
+            label=label,
+        )
+    except ContractViolation:
+        if not failing:
+            raise
+        # A target that keeps state (and the run's own memory of decisions) may answer a sequence run again
+        # otherwise, which Hypothesis reports as flaky: the first failing sequence, whole, is the one shown.
+        raise ContractViolation(
+            f"{label}: failing sequence (seed {run.seed}; rerun with --seed {run.seed}; not shrunk: the "
+            f"target answered it otherwise when it was run again):\n{failing[0]}"
+        ) from None
 
 
 def cookies_set(exchange: Exchange) -> list[str]:
@@ -74,7 +85,7 @@ def cookies_set(exchange: Exchange) -> list[str]:
     return found
 
 
-def _machine(run: Stateful) -> type[RuleBasedStateMachine]:
+def _machine(run: Stateful, failing: list[str]) -> type[RuleBasedStateMachine]:
     builder = run.builder
     not_owned = builder.users.others
     start = run.requests
@@ -105,7 +116,8 @@ def _machine(run: Stateful) -> type[RuleBasedStateMachine]:
                 exchange = run.expect(case)
             except ContractViolation as violation:
                 listed = "\n".join(f"  {n}. {step}" for n, step in enumerate(self.steps, 1))
-                raise ContractViolation(f"{violation}\nafter the sequence:\n{listed}") from None
+                failing.append(f"{violation}\nafter the sequence:\n{listed}")
+                raise ContractViolation(failing[-1]) from None
             if request.expect is Expect.REJECT and request not in self.refused:
                 self.refused.append(request)
             for pair in cookies_set(exchange):
