@@ -7,8 +7,8 @@ expiries, requests sent again (on the pooled connection, a fresh one, or with ``
 requests carrying a cookie the target set earlier. Every exchange goes through ``Run.expect``: every
 registered check judges it, ``decision_stateless`` (LT-AUTH-STATELESS) among them, which compares the
 decision with the one the same request got earlier. A failure is shrunk to a short sequence and shown
-with it. Seeded from the run's seed, no example database, bounded by SEQUENCES x STEPS requests (and
-MAX_REQUESTS with shrinking). A replay never runs this: the recorded requests are re-judged in order
+with it. Seeded from the run's seed, no example database, bounded by about SEQUENCES x STEPS requests
+(MAX_REQUESTS with shrinking). A replay never runs this: the recorded requests are re-judged in order
 (``conformance.rejudge``), the decisions compared again by the same check.
 """
 
@@ -27,9 +27,10 @@ from conformance.inputs import INVALID_API_KEY, MISSING, VALID_TOKEN_EXPIRE, Cas
 from conformance.model import Case, Exchange, Expect, key_probe
 from conformance.violations import ContractViolation
 
-SEQUENCES = 30  # examples (request sequences) generated, at most
-STEPS = 10  # steps per sequence, at most: at most SEQUENCES x STEPS = 300 requests while generating
-MAX_REQUESTS = 600  # shrinking included: past it a step sends nothing (the failure is already recorded)
+SEQUENCES = 30  # examples (request sequences) generated (Hypothesis may add a few of its own)
+STEPS = 10  # steps per sequence, at most: about SEQUENCES x STEPS = 300 requests at most while generating
+# The hard cap, shrinking included: past it a step sends nothing (a failure is already in the ledger).
+MAX_REQUESTS = 600
 IN_RANGE = (60, VALID_TOKEN_EXPIRE, 86400)
 OUT_OF_RANGE = (0, 59, 86401, 10**6)
 WRONG_KEYS = ("last", "upper", "chop", "space")  # key probes (see model.KEY_PROBES), and INVALID_API_KEY
@@ -48,7 +49,7 @@ class Stateful(Explored, Protocol):
 
 
 def explore_states(run: Stateful, *, label: str) -> None:
-    """Send up to SEQUENCES generated request sequences; the shortest failing sequence, with the seed."""
+    """Send up to SEQUENCES generated request sequences; the minimal failing sequence, with the seed."""
     failing: list[str] = []  # every failing sequence the machine ran, as it showed it
     machine = hypothesis_seed(run.seed)(_machine(run, failing))
     try:
