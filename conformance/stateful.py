@@ -91,6 +91,10 @@ def _machine(run: Stateful, failing: list[str]) -> type[RuleBasedStateMachine]:
     not_owned = builder.users.others
     start = run.requests
 
+    def granted(expire: int) -> Case:
+        given = None if expire == VALID_TOKEN_EXPIRE else Param.of(str(expire))
+        return builder.case(token_expire=given, label=f"grant, token_expire={expire}")
+
     class RequestSequences(RuleBasedStateMachine):
         """One sequence of requests to the target; each step is judged by every check as it is answered."""
 
@@ -133,8 +137,7 @@ def _machine(run: Stateful, failing: list[str]) -> type[RuleBasedStateMachine]:
 
         @rule(expire=st.sampled_from(IN_RANGE), channel=st.sampled_from(CHANNELS))
         def grant(self, expire: int, channel: str) -> None:
-            given = None if expire == VALID_TOKEN_EXPIRE else Param.of(str(expire))
-            self.send(builder.case(token_expire=given, label=f"grant, token_expire={expire}"), channel)
+            self.send(granted(expire), channel)
 
         @rule(
             key=st.sampled_from((*(key_probe(name) for name in WRONG_KEYS), INVALID_API_KEY, "")),
@@ -156,6 +159,14 @@ def _machine(run: Stateful, failing: list[str]) -> type[RuleBasedStateMachine]:
         @rule(data=st.data(), channel=st.sampled_from(CHANNELS))
         def refusal_again(self, data: st.DataObject, channel: str) -> None:
             """A request of this sequence that must be refused, sent again: it must stay refused."""
+            self.send(self.earlier(data), channel)
+
+        @precondition(lambda self: bool(self.refused))
+        @rule(data=st.data(), channel=st.sampled_from(CHANNELS))
+        def retry_after_grant(self, data: st.DataObject, channel: str) -> None:
+            """A grant, then a request of this sequence that must be refused, again (a retry after a login):
+            a grant unlocks nothing for the requests around it."""
+            self.send(granted(VALID_TOKEN_EXPIRE), "pooled")
             self.send(self.earlier(data), channel)
 
         @precondition(lambda self: bool(self.refused and self.cookies))
