@@ -102,6 +102,7 @@ def _machine(run: Stateful, failing: list[str]) -> type[RuleBasedStateMachine]:
             super().__init__()
             self.steps: list[str] = []
             self.refused: list[Case] = []
+            self.last_refused: Case | None = None  # the last request sent, when it must be refused
             self.cookies: list[str] = []
 
         def send(self, request: Case, channel: str, *, cookie: str = "") -> None:
@@ -123,7 +124,8 @@ def _machine(run: Stateful, failing: list[str]) -> type[RuleBasedStateMachine]:
                 listed = "\n".join(f"  {n}. {step}" for n, step in enumerate(self.steps, 1))
                 failing.append(f"{violation}\nafter the sequence:\n{listed}")
                 raise ContractViolation(failing[-1]) from None
-            if request.expect is Expect.REJECT and request not in self.refused:
+            self.last_refused = request if request.expect is Expect.REJECT else None
+            if self.last_refused is not None and request not in self.refused:
                 self.refused.append(request)
             for pair in cookies_set(exchange):
                 if pair not in self.cookies and len(self.cookies) < MAX_COOKIES:
@@ -161,13 +163,15 @@ def _machine(run: Stateful, failing: list[str]) -> type[RuleBasedStateMachine]:
             """A request of this sequence that must be refused, sent again: it must stay refused."""
             self.send(self.earlier(data), channel)
 
-        @precondition(lambda self: bool(self.refused))
-        @rule(data=st.data(), channel=st.sampled_from(CHANNELS))
-        def retry_after_grant(self, data: st.DataObject, channel: str) -> None:
-            """A grant, then a request of this sequence that must be refused, again (a retry after a login):
-            a grant unlocks nothing for the requests around it."""
+        @precondition(lambda self: self.last_refused is not None)
+        @rule(channel=st.sampled_from(CHANNELS))
+        def retry_after_grant(self, channel: str) -> None:
+            """The request just refused, sent again after a grant (a second try after logging in): a grant
+            unlocks nothing for the requests around it."""
+            retried = self.last_refused
+            assert retried is not None  # the precondition
             self.send(granted(VALID_TOKEN_EXPIRE), "pooled")
-            self.send(self.earlier(data), channel)
+            self.send(retried, channel)
 
         @precondition(lambda self: bool(self.refused and self.cookies))
         @rule(data=st.data(), channel=st.sampled_from(CHANNELS))
