@@ -7,7 +7,7 @@ expiries, requests sent again (on the pooled connection, a fresh one, or with ``
 requests carrying a cookie the target set earlier. Every exchange goes through ``Run.expect``: every
 registered check judges it, ``decision_stateless`` (LT-AUTH-STATELESS) among them, which compares the
 decision with the one the same request got earlier. A failure is shrunk to a short sequence and shown
-with it. Seeded from the run's seed, no example database, bounded by about SEQUENCES x STEPS requests
+with it. Seeded from the run's seed, no example database, bounded by SEQUENCES sequences of STEPS steps
 (MAX_REQUESTS with shrinking). A replay never runs this: the recorded requests are re-judged in order
 (``conformance.rejudge``), the decisions compared again by the same check.
 """
@@ -28,7 +28,7 @@ from conformance.model import Case, Exchange, Expect, key_probe
 from conformance.violations import ContractViolation
 
 SEQUENCES = 30  # examples (request sequences) generated (Hypothesis may add a few of its own)
-STEPS = 10  # steps per sequence, at most: about SEQUENCES x STEPS = 300 requests at most while generating
+STEPS = 10  # steps per sequence, at most (a retry after a grant is two requests; 170-250 sent in all)
 # The hard cap, shrinking included: past it a step sends nothing (a failure is already in the ledger).
 MAX_REQUESTS = 600
 IN_RANGE = (60, VALID_TOKEN_EXPIRE, 86400)
