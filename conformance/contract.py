@@ -357,6 +357,16 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         ambiguities=("AMB-SCOPE",),
     ),
     Requirement(
+        "LT-AUTH-STATELESS",
+        "A decision does not depend on earlier requests: the same request gets the same kind of answer "
+        "whatever came before",
+        G_AUTH,
+        _S.BLOCKER,
+        12,
+        "api_key: an API key that has access to the resource",
+        ("decision_stateless",),
+    ),
+    Requirement(
         "LT-ECHO-USER",
         "<user_id> equals the requested user (as integers)",
         G_SEMANTICS,

@@ -391,14 +391,29 @@ class Run:
 
     def explore(self, strategy: Any, *, label: str) -> None:
         """Send Hypothesis-generated cases (replay: the recorded ones); the minimal failure with the seed."""
-        if self.recorded is not None:
-            from conformance.rejudge import rejudge
-
-            rejudge(self, self.recorded, label=label)
+        if self._rejudged(label):
             return
         from conformance.exploration import explore  # Hypothesis: loaded when a run explores
 
         explore(self, strategy, label=label)
+
+    def explore_sequences(self, *, label: str) -> None:
+        """Send Hypothesis-generated request sequences (conformance.stateful; replay: the recorded
+        requests in order); the minimal failing sequence with the seed."""
+        if self._rejudged(label):
+            return
+        from conformance.stateful import explore_states  # Hypothesis: loaded when a run explores
+
+        explore_states(self, label=label)
+
+    def _rejudged(self, label: str) -> bool:
+        """Replay (and diff's live side): a generated test's recorded inputs re-judged in recorded order."""
+        if self.recorded is None:
+            return False
+        from conformance.rejudge import rejudge
+
+        rejudge(self, self.recorded, label=label)
+        return True
 
     # -- shortcuts for the conformance tests ---------------------------------------------------------
     def case(self, **kwargs: Any) -> Case:

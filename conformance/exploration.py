@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -46,6 +46,24 @@ def seed_only_generation() -> Iterator[None]:
         providers._get_local_constants, providers.CONSTANTS_CACHE = saved
 
 
+def exploration_settings(*, max_examples: int, **extra: Any) -> settings:
+    """The settings every exploration runs under (``extra``: e.g. a state machine's step count)."""
+    # No database and a fixed seed: the same seed generates the same requests, which is what lets a
+    # replay find every request in its cassette. Deadlines and health checks judge the target's speed,
+    # which is not what this exploration is about.
+    return settings(
+        max_examples=max_examples,
+        database=None,
+        deadline=None,
+        derandomize=False,
+        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        print_blob=False,
+        report_multiple_bugs=False,
+        **extra,
+    )
+
+
 def explore(run: Explored, strategy: Any, *, label: str) -> None:
     """Send ``run.max_examples`` generated cases; re-raise the minimal failure with the seed attached.
 
@@ -56,20 +74,8 @@ def explore(run: Explored, strategy: Any, *, label: str) -> None:
     """
     refused: set[tuple[object, ...]] = set()
 
-    # No database and a fixed seed: the same seed generates the same requests, which is what lets a
-    # replay find every request in its cassette. Deadlines and health checks judge the target's speed,
-    # which is not what this exploration is about.
     @hypothesis_seed(run.seed)
-    @settings(
-        max_examples=run.max_examples,
-        database=None,
-        deadline=None,
-        derandomize=False,
-        suppress_health_check=list(HealthCheck),
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
-        print_blob=False,
-        report_multiple_bugs=False,
-    )
+    @exploration_settings(max_examples=run.max_examples)
     @given(case=strategy)
     def explore_inputs(case: Case) -> None:
         request = case.wire
@@ -78,9 +84,14 @@ def explore(run: Explored, strategy: Any, *, label: str) -> None:
         if _refused(run.expect(case)):
             refused.add(request)
 
+    hypothesised(run, explore_inputs, label=label)
+
+
+def hypothesised(run: Explored, test: Callable[[], None], *, label: str) -> None:
+    """Run the Hypothesis ``test`` of ``run`` (seed-only generation); the minimal failure with the seed."""
     try:
         with seed_only_generation():
-            explore_inputs()
+            test()
     except RunAborted:
         raise
     except ContractViolation as violation:

@@ -551,7 +551,8 @@ def build_summary(
                     waived_by=waiver,
                     evidence=_plain(record.evidence),
                     reproduce=Reproduce(
-                        curl=curl_command(record.case, url, key_variable=key_variable),
+                        # a Cookie the target set is a credential: the command shows its stand-in
+                        curl=run.redactor.text(curl_command(record.case, url, key_variable=key_variable)),
                         replay=f"{replay_command} -k {test_name}"
                         if replay_command and test_name
                         else replay_command,

@@ -314,6 +314,21 @@ def probe_race(p: Probe) -> None:
     assert len(set(tokens)) < len(tokens)
 
 
+def probe_wrong_key_aliased(p: Probe) -> None:
+    assert [status(p, api_key="wrong-key"), status(p), status(p, api_key="wrong-key")] == [401, 200, 200]
+    assert status(p, api_key="wrong-key") == 401  # the alias served one request only
+
+
+def probe_session_cookie(p: Probe) -> None:
+    set_cookie = p.post().headers.get("set-cookie", "")
+    assert "Secure" in set_cookie  # never sent back by a client over plain http
+    session = set_cookie.split(";", 1)[0]
+    assert status(p, user_id=str(REFERENCE_FOREIGN_USER_ID)) == 403
+    form = urlencode({**FORM, "api_key": "wrong-key", "user_id": str(REFERENCE_FOREIGN_USER_ID)}).encode()
+    headers = {**FORM_TYPE, "Cookie": session}
+    assert p.client.post(p.server.endpoint, content=form, headers=headers).status_code == 200
+
+
 def eq(actual: object, expected: object) -> bool:
     """Assert equality (pytest shows both values when it fails); True so probes can chain checks."""
     assert actual == expected
@@ -565,6 +580,8 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     "api_key_non_ascii_500": lambda p: both(
         eq(status(p, api_key="ref-é"), 500), eq(status(p, api_key="x"), 401)
     ),
+    "wrong_key_aliased_after_grant": probe_wrong_key_aliased,
+    "session_cookie_skips_authorization": probe_session_cookie,
     "digit_run_overflow": lambda p: both(
         eq(status(p, token_expire="9" * 25 + "x"), 500), eq(status(p, token_expire="9" * 18 + "x"), 400)
     ),

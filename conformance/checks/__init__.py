@@ -93,6 +93,7 @@ from conformance.checks import (  # noqa: E402, F401
     routes,
     security,
     side_channels,
+    stateless,
     tokens,
 )
 

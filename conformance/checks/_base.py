@@ -62,6 +62,8 @@ class RunState:
     refusals: dict[tuple[object, ...], SeenAnswer] = field(default_factory=dict)
     # The timing sample (see timing_sample): (user_id, elapsed seconds or None when unanswered), in order
     timings: list[tuple[int, float | None]] = field(default_factory=list)
+    # request (its form, method and path; see decision_of) -> the first decision on it: (granted, sequence)
+    decisions: dict[tuple[object, ...], tuple[bool, int]] = field(default_factory=dict)
 
     def observe(self, subject: Subject) -> None:
         """Remember what one judged exchange issued: its token, its QR code URL and (--fetch-qrcode) the
@@ -87,6 +89,9 @@ class RunState:
         offset = subject.expire_offset
         if offset is not None and not channel_varied(case):
             self.expire_offset = offset
+        decision = decision_of(subject)
+        if decision is not None:
+            self.decisions.setdefault(decision[0], (decision[1], subject.exchange.sequence))
         token = subject.token
         if not (subject.issued and token):
             return
@@ -106,6 +111,28 @@ class RunState:
 def request_of(case: Case) -> tuple[object, ...]:
     """What goes on the wire for ``case`` but the client identity (its label and expectation aside)."""
     return case.method, case.path_variant, case.form_in_query, case.form
+
+
+# Request headers the contract says never decide (a cookie never stands in for the key, the connection and
+# the client's clock and address are not inputs): a request carrying them is the same request for
+# LT-AUTH-STATELESS. A replay re-derives a generated request from its recorded form alone, so live and
+# replay compare the same requests.
+DECISION_BLIND_HEADERS = frozenset({"cookie", "connection", "date", "x-forwarded-for", "forwarded"})
+
+
+def decision_of(subject: Subject) -> tuple[tuple[object, ...], bool] | None:
+    """The request as LT-AUTH-STATELESS compares it and whether it was granted; None when the answer was
+    no decision (incomplete, 3xx, 5xx), or the request was sent in another spelling, with a header that may
+    legitimately decide, or as the second client identity (LT-SEC-IDENTITY-BLIND compares those)."""
+    case = subject.case
+    if (
+        not subject.decided
+        or case.spelling
+        or case.alternate_identity
+        or any(name.lower() not in DECISION_BLIND_HEADERS for name, _ in case.headers)
+    ):
+        return None
+    return request_of(case), subject.issued
 
 
 def answer_class(subject: Subject) -> str | None:

@@ -16,6 +16,7 @@ from conformance.reference import (  # noqa: F401
     response_faults,
     side_channel_faults,
     spelling_faults,
+    stateful_faults,
     token_faults,
 )
 from conformance.reference.behaviour import (

@@ -1,0 +1,24 @@
+"""Stateful exploration: grants, refusals, cookies and connection changes interleaved in every order."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.engine import Run
+
+
+@pytest.mark.requirements(
+    "LT-AUTH-STATELESS",
+    "LT-AUTH-KEY-INVALID",
+    "LT-AUTH-KEY-MISSING",
+    "LT-AUTH-USER-SCOPE",
+    "LT-AUTH-USER-UNKNOWN",
+    "LT-AUTH-TOKEN-OWNER",
+    "LT-INPUT-EXPIRE-VALID",
+    "LT-INPUT-EXPIRE-RANGE",
+    "LT-ECHO-USER",
+)
+def test_decisions_do_not_depend_on_earlier_requests(conformance: Run) -> None:
+    """Hypothesis state machine: each request is judged as it is answered, and a request sent again (on
+    another connection, with a cookie the target set) must be decided as it was."""
+    conformance.explore_sequences(label="stateful")
