@@ -77,6 +77,9 @@ class Profile:
     user_id_max: int = 2**63 - 1  # AMB-USER-ID-BOUND: larger ids name no user and must be refused
     burst_size: int = 8  # parallel identical requests in the concurrency burst
     production_hosts: tuple[str, ...] = field(default_factory=tuple)
+    # The strict HTTP profile: every RFC 9110 / 9112 MUST of the HTTP message group is a failure (by
+    # default only the rules that protect the endpoint's secrets are; the others warn).
+    http_strict: bool = False
     # Structural bounds checked before a body is parsed or validated (see xmldoc.Limits).
     max_elements: int = DEFAULT_LIMITS.max_elements
     max_depth: int = DEFAULT_LIMITS.max_depth

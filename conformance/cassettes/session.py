@@ -25,8 +25,11 @@ from conformance.model import (
     CheckFailure,
     CheckResult,
     Exchange,
+    RawOutcome,
+    RawResponse,
     TransportError,
 )
+from conformance.raw import RAW_OUTCOME
 
 if TYPE_CHECKING:
     from conformance.cassettes.redaction import CassetteRedactor
@@ -143,7 +146,11 @@ class CassetteSession:
                 interaction.body = exchange.case.body(api_key=API_KEY_PLACEHOLDER)
             # The transport's overall deadline judges wall time, which replay never spends: a timeout
             # (whatever httpx raised when the deadline ran out) must replay as a timeout.
-            if exchange.error is TransportError.TIMEOUT and interaction.error not in TIMEOUT_KINDS:
+            if (
+                interaction.raw is None  # a raw probe's outcome holds its own error
+                and exchange.error is TransportError.TIMEOUT
+                and interaction.error not in TIMEOUT_KINDS
+            ):
                 interaction.error, interaction.error_message = "ReadTimeout", TIMEOUT_MESSAGE
         else:
             exchange.sent_at, exchange.elapsed = interaction.sent_at, interaction.elapsed
@@ -219,6 +226,49 @@ class CassetteSession:
             )
         self._checked = (request, interaction)
         return True
+
+    def raw(self, request: httpx.Request, inner: httpx.BaseTransport | None) -> httpx.Response:
+        """A raw-message probe (conformance.raw), outside vcrpy: record its outcome redacted through
+        ``inner``, or replay the recorded one (carried in the response's RAW_OUTCOME extension)."""
+        if self.mode == "replay":
+            self.can_play_response_for(request)
+            assert self._checked is not None
+            interaction, self._checked = self._checked[1], None
+            self._pending = interaction
+            if interaction.raw is None:
+                raise CassetteCorrupt(self.path, f"{request.method} is recorded without its raw outcome")
+            return httpx.Response(200, extensions={RAW_OUTCOME: interaction.raw})
+        assert self._redactor is not None
+        assert inner is not None
+        sent_at, started = time.time(), time.perf_counter()
+        response = inner.handle_request(request)
+        outcome = response.extensions.get(RAW_OUTCOME)
+        body = request.read()
+        interaction = self._interaction(
+            request.method, str(request.url), body, sent_at, time.perf_counter() - started
+        )
+        if isinstance(outcome, RawOutcome):
+            interaction.raw = self._redacted(
+                outcome, sent=f"{request.url}\n{body.decode('utf-8', 'replace')}"
+            )
+        self.interactions.append(interaction)
+        self._pending = interaction
+        return response
+
+    def _redacted(self, outcome: RawOutcome, *, sent: str) -> RawOutcome:
+        """Every answer redacted like an ordinary response (tokens stood in, the key replaced)."""
+        assert self._redactor is not None
+        responses = []
+        for answer in outcome.responses:
+            headers, body = self._redactor.response(
+                list(answer.headers), answer.body, reason=answer.reason, sent=sent
+            )
+            reason = self._redactor.message(answer.reason)
+            responses.append(RawResponse(answer.status, reason, answer.http_version, tuple(headers), body))
+        detail = self._redactor.message(outcome.error_detail)
+        return RawOutcome(
+            tuple(responses), outcome.interim, outcome.closed, outcome.trailing, outcome.error, detail
+        )
 
     def play_response(self, request: Any) -> dict[str, Any]:
         """The recorded response for the request just matched (or its recorded transport error, raised)."""

@@ -84,10 +84,22 @@ def _crash_line(exc: Exception) -> str:
 
 
 # Importing the modules registers the built-in checks, in this order.
-from conformance.checks import body, grant, http, input_outcome, qrcode, routes, security, tokens  # noqa: E402, F401
+from conformance.checks import (  # noqa: E402, F401
+    body,
+    grant,
+    http,
+    input_outcome,
+    message,
+    qrcode,
+    routes,
+    security,
+    tokens,
+)
+from conformance.checks.message import RAW_JUDGED  # noqa: E402
 
 __all__ = [
     "CHECKS",
+    "RAW_JUDGED",
     "CheckContext",
     "CheckSpec",
     "RunState",
