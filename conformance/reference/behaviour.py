@@ -117,6 +117,8 @@ class Behaviour:
     HTTP_REFUSE_CONFLICTING_LENGTHS = True  # else the first Content-Length wins
     HTTP_REFUSE_LENGTH_WITH_CHUNKED = True  # else Transfer-Encoding is dropped and Content-Length read
     HTTP_READ_CHUNKED = True  # else a chunked body is ignored: read as empty
+    HTTP_ABSOLUTE_FORM = True  # an absolute-form request target is served like its path
+    HTTP_HEAD_WITHOUT_CONTENT = True  # an answer to HEAD sends its header section only
 
     def __init__(self, options: Options) -> None:
         self.options = options

@@ -160,6 +160,9 @@ class _Handler(BaseHTTPRequestHandler):
         now = time.time()
         if self._framing_refused(now):
             return
+        if not self.server.behaviour.HTTP_ABSOLUTE_FORM and not self.path.startswith("/"):
+            self._send(self._error(404, "no such endpoint", now))  # a fault: the URL taken as a path
+            return
         if urlsplit(self.path).path != ENDPOINT_PATH and not self.server.behaviour.ROUTES_ELSEWHERE:
             self._send(self._error(404, "no such endpoint", now))
             return
@@ -246,7 +249,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command != "HEAD" or not self.server.behaviour.HTTP_HEAD_WITHOUT_CONTENT:
             self.wfile.write(reply.body)
 
 
