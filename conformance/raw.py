@@ -277,10 +277,12 @@ def _response(
         try:
             event = connection.next_event()
         except h11.RemoteProtocolError:
-            if reader.eof and head is None:
-                return None  # closed before answering
+            if reader.eof and head is None and not connection.trailing_data[0]:
+                return None  # closed before answering (bytes that are no answer are a protocol error)
             raise
         if event is h11.NEED_DATA:
+            if reader.eof and connection.trailing_data[0]:
+                raise h11.RemoteProtocolError("the connection closed inside an answer")
             if reader.eof:
                 return None
             data = reader.read(wait)
