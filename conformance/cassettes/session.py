@@ -203,10 +203,13 @@ class CassetteSession:
         """Replay: True, or CassetteMiss (never vcrpy's CannotOverwriteExistingCassetteException)."""
         if self.mode == "record":
             return False
+        self._checked = (request, self._take(request.method, _path_of(request.uri), request.body or b""))
+        return True
+
+    def _take(self, method: str, path: str, body: bytes) -> Interaction:
+        """The next recorded interaction for this request; CassetteMiss when there is none left."""
         self._requests += 1
-        body = request.body or b""
-        path = _path_of(request.uri)
-        key = request_key(request.method, path, body)
+        key = request_key(method, path, body)
         interaction = self._index.take(key)
         if interaction is None:
             recorded = self._index.recorded(key)
@@ -219,21 +222,18 @@ class CassetteSession:
             header = self._loaded.header if self._loaded is not None else None
             raise CassetteMiss(
                 self.path,
-                describe_request(request.method, path, body),
+                describe_request(method, path, body),
                 reason,
                 target=self._target,
                 users=(header.user_id, header.foreign_user_id) if header else None,
             )
-        self._checked = (request, interaction)
-        return True
+        return interaction
 
     def raw(self, request: httpx.Request, inner: httpx.BaseTransport | None) -> httpx.Response:
         """A raw-message probe (conformance.raw), outside vcrpy: record its outcome redacted through
         ``inner``, or replay the recorded one (carried in the response's RAW_OUTCOME extension)."""
         if self.mode == "replay":
-            self.can_play_response_for(request)
-            assert self._checked is not None
-            interaction, self._checked = self._checked[1], None
+            interaction = self._take(request.method, _path_of(str(request.url)), request.read())
             self._pending = interaction
             if interaction.raw is None:
                 raise CassetteCorrupt(self.path, f"{request.method} is recorded without its raw outcome")
