@@ -208,11 +208,11 @@ def test_a_raw_probe_counts_against_the_request_budget() -> None:
     from conformance.transport import RequestBudgetExceeded
 
     form = (("api_key", "x"),)
-    with Transport(
-        "http://127.0.0.1:9", api_key=KEY, settings=TransportSettings(max_requests=1)
-    ) as transport:
-        with pytest.raises(RequestBudgetExceeded):
-            transport.send(Case("p", form, Expect.EITHER, "LT-HTTP-MSG-CONNECTION", raw="pipelined"))
+    with (
+        Transport("http://127.0.0.1:9", api_key=KEY, settings=TransportSettings(max_requests=1)) as transport,
+        pytest.raises(RequestBudgetExceeded),
+    ):
+        transport.send(Case("p", form, Expect.EITHER, "LT-HTTP-MSG-CONNECTION", raw="pipelined"))
 
 
 def test_the_read_bound_is_httpcore_s_own_timeout() -> None:

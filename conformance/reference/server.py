@@ -84,17 +84,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._method_not_allowed
         raise AttributeError(name)
 
-    def handle(self) -> None:
-        """Answer the connection's requests in turn, pipelined ones included."""
-        self.close_connection = True
-        self.handle_one_request()
-        while not self.close_connection:
-            if not self.server.behaviour.HTTP_PIPELINING and self._request_waiting():
-                return  # a fault: a request already waiting behind the one answered is never answered
-            self.handle_one_request()
-
     def _request_waiting(self) -> bool:
-        """A request is already buffered or arriving (looked at without blocking)."""
+        """Another request is already buffered or arriving (looked at without blocking): sent before this
+        answer, so pipelined."""
         self.connection.settimeout(0.0)
         try:
             return bool(self.rfile.peek(1))  # type: ignore[attr-defined]
@@ -236,6 +228,8 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.behaviour.reject(Rejection(status, message), now=now)
 
     def _send(self, reply: Reply, *, extra: tuple[tuple[str, str], ...] = ()) -> None:
+        # A fault: a request pipelined behind this one is never answered (the connection is dropped).
+        dropped = not self.server.behaviour.HTTP_PIPELINING and self._request_waiting()
         self.send_response_only(reply.status)
         headers = (
             reply.headers
@@ -251,6 +245,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD" or not self.server.behaviour.HTTP_HEAD_WITHOUT_CONTENT:
             self.wfile.write(reply.body)
+        if dropped:
+            self.close_connection = True
 
 
 class ReferenceServer:
