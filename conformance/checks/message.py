@@ -193,7 +193,7 @@ def message_framing(subject: Subject, ctx: CheckContext) -> str | None:
         wrong = status != HTTP_BAD_REQUEST if strict else not 400 <= status < 500
         if wrong or (strict and not outcome.closed):
             title = "conflicting Content-Length served" if status < 400 else "conflicting Content-Length"
-            open_ = "" if outcome.closed else f", the connection left open {CLOSE_WAIT:g} s"
+            open_ = "" if outcome.closed or not strict else f", the connection left open {CLOSE_WAIT:g} s"
             raise CheckFailure("LT-HTTP-MSG-FRAMING", title, expected, received + open_)
     elif not outcome.closed and (strict or not 400 <= status < 500):
         raise CheckFailure(
