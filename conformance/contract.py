@@ -779,7 +779,8 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "AMB-CACHE",
         7,
         "Caching of token responses is not mentioned.",
-        "A token response without Cache-Control: no-store is a warning, not a failure.",
+        "A token response without Cache-Control: no-store is a warning, not a failure; one a shared cache "
+        "may store (public or s-maxage, without no-store or private) fails LT-HTTP-MSG-CACHE.",
         None,
     ),
 )
