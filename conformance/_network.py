@@ -51,6 +51,11 @@ def within(deadline: Deadline) -> Iterator[Deadline]:
         _current.reset(token)
 
 
+def current_deadline() -> Deadline | None:
+    """The deadline this thread's socket operations are held to (None outside ``within``)."""
+    return _current.get()
+
+
 def _bounded(timeout: float | None, kind: type[httpcore.TimeoutException]) -> float | None:
     """The operation's own timeout, cut to what is left of the current deadline (``kind`` when none is)."""
     deadline = _current.get()

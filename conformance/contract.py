@@ -47,6 +47,13 @@ class Requirement:
     checks: tuple[str, ...]
     level: Level = Level.MUST
     ambiguities: tuple[str, ...] = ()
+    # A SHOULD that the strict HTTP profile (http_strict = true) holds as a MUST: an RFC MUST that stock
+    # servers differ on (RFC 9110 / 9112), a warning by default.
+    strict: bool = False
+
+    def level_for(self, *, http_strict: bool) -> Level:
+        """The level this requirement is judged at under the profile (http_strict: every RFC MUST a MUST)."""
+        return Level.MUST if self.strict and http_strict else self.level
 
     @property
     def seed_ref(self) -> str:
@@ -73,6 +80,7 @@ G_INPUT = "Input validation"
 G_AUTH = "Authorization"
 G_SEMANTICS = "Response semantics"
 G_SECURITY = "Security"
+G_MESSAGE = "HTTP message"
 
 _S = Severity
 
@@ -552,6 +560,97 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         level=Level.SHOULD,
         ambiguities=("AMB-CACHE",),
     ),
+    # -- HTTP message (RFC 9110 / 9112 / 9111) ---------------------------------------------------------
+    # Stock servers differ on most of these: a warning by default, a failure under http_strict; the rules
+    # that protect the endpoint's secrets (framing, shared caches) are failures whatever the profile.
+    Requirement(
+        "LT-HTTP-MSG-DATE",
+        "Every 2xx, 3xx and 4xx answer carries one Date in IMF-fixdate (GMT)",
+        G_MESSAGE,
+        _S.MINOR,
+        None,
+        "project assumption (HTTP/1.1): RFC 9110 section 6.6.1 (Date), section 5.6.7 (IMF-fixdate)",
+        ("date_header",),
+        level=Level.SHOULD,
+        strict=True,
+    ),
+    Requirement(
+        "LT-HTTP-MSG-ALLOW",
+        "A 405 answer carries Allow",
+        G_MESSAGE,
+        _S.MINOR,
+        None,
+        "project assumption (HTTP/1.1): RFC 9110 section 15.5.6 (405 Method Not Allowed)",
+        ("allow_on_405",),
+        level=Level.SHOULD,
+        strict=True,
+    ),
+    Requirement(
+        "LT-HTTP-MSG-HEAD",
+        "An answer to HEAD carries no content",
+        G_MESSAGE,
+        _S.MINOR,
+        None,
+        "project assumption (HTTP/1.1): RFC 9110 section 9.3.2 (HEAD), RFC 9112 section 6.3",
+        ("head_without_content",),
+        level=Level.SHOULD,
+        strict=True,
+    ),
+    Requirement(
+        "LT-HTTP-MSG-HOST",
+        "An HTTP/1.1 request without Host, or with two, is answered 400",
+        G_MESSAGE,
+        _S.NORMAL,
+        None,
+        "project assumption (HTTP/1.1): RFC 9112 section 3.2 (Host)",
+        ("host_required",),
+        level=Level.SHOULD,
+        strict=True,
+    ),
+    Requirement(
+        "LT-HTTP-MSG-FRAMING",
+        "Conflicting Content-Length values are refused; Content-Length with Transfer-Encoding never "
+        "desynchronises the connection",
+        G_MESSAGE,
+        _S.BLOCKER,
+        7,
+        "Token Security (request smuggling): RFC 9112 sections 6.1 and 6.3, RFC 9110 section 8.6",
+        ("message_framing",),
+    ),
+    Requirement(
+        "LT-HTTP-MSG-CONNECTION",
+        "Connection: close, HTTP/1.0, absolute-form targets and pipelined requests are served as HTTP/1.1 "
+        "says",
+        G_MESSAGE,
+        _S.NORMAL,
+        None,
+        "project assumption (HTTP/1.1): RFC 9112 sections 9.6 (close), 9.3.2 (pipelining), "
+        "3.2.2 (absolute-form), 2.5 (HTTP/1.0)",
+        ("connection_management",),
+        level=Level.SHOULD,
+        strict=True,
+    ),
+    Requirement(
+        "LT-HTTP-MSG-BODY",
+        "A chunked request body and Expect: 100-continue are handled",
+        G_MESSAGE,
+        _S.NORMAL,
+        None,
+        "project assumption (HTTP/1.1): RFC 9112 section 7.1 (chunked), RFC 9110 section 10.1.1 (Expect)",
+        ("request_body_handled",),
+        level=Level.SHOULD,
+        strict=True,
+    ),
+    Requirement(
+        "LT-HTTP-MSG-CACHE",
+        "A token response is never storable by a shared cache (no public or s-maxage without "
+        "no-store or private)",
+        G_MESSAGE,
+        _S.BLOCKER,
+        7,
+        "Token Security: handled securely (RFC 9111 section 5.2.2)",
+        ("grant_not_shared_cacheable",),
+    ),
 )
 
 AMBIGUITIES: tuple[Ambiguity, ...] = (
@@ -779,7 +878,8 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "AMB-CACHE",
         7,
         "Caching of token responses is not mentioned.",
-        "A token response without Cache-Control: no-store is a warning, not a failure.",
+        "A token response without Cache-Control: no-store is a warning, not a failure; one a shared cache "
+        "may store (public or s-maxage, without no-store or private) fails LT-HTTP-MSG-CACHE.",
         None,
     ),
 )
@@ -806,8 +906,9 @@ def catalogue_markdown() -> str:
     for r in REQUIREMENTS:
         source = f"seed line {r.seed_line}" if r.seed_line is not None else r.source
         checks = ", ".join(f"`{c}`" for c in r.checks)
+        level = f"{r.level.value} (must when http_strict)" if r.strict else r.level.value
         lines.append(
-            f"| {r.id} | {r.title} | {r.group} | {r.severity.value} | {r.level.value} | {source} | {checks} |"
+            f"| {r.id} | {r.title} | {r.group} | {r.severity.value} | {level} | {source} | {checks} |"
         )
     return "\n".join(lines)
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from conformance.checks import CheckContext, Subject, run_checks
+from conformance.checks import RAW_JUDGED, CheckContext, Subject, run_checks
 from conformance.contract import REQUIREMENTS_BY_ID, Level
 from conformance.evidence import Evidence, exchange_evidence
 from conformance.inputs import CaseBuilder
@@ -249,7 +249,9 @@ class Run:
     def _judged(self, exchange: Exchange) -> tuple[Exchange, list[CheckResult]]:
         """Note the transport outcome, run every check on an answer, then let the sentinels follow."""
         self._note_transport(exchange)
-        results = self._judge(exchange)
+        # A raw-message probe's answers come from the server layer as often as from the endpoint (a 400 in
+        # text/plain): judged by the HTTP message rules only, never by the XML and error-document checks.
+        results = self._judge(exchange, only=RAW_JUDGED if exchange.case.raw else None)
         if self.after_exchange is not None:
             self.after_exchange(self, exchange)
         return exchange, results
@@ -372,10 +374,17 @@ class Run:
     def expect(self, case: Case) -> Exchange:
         """Send a case; raise ContractViolation if any MUST requirement failed on it."""
         exchange, results = self.exchange(case)
-        failures = [r.failure for r in results if r.failure is not None and _is_must(r.failure)]
+        failures = [r.failure for r in results if r.failure is not None and self._is_must(r.failure)]
         if failures:
             raise ContractViolation(_describe(case, failures, self.redactor))
         return exchange
+
+    def _is_must(self, failure: CheckFailure) -> bool:
+        """The failure breaks a requirement held as a MUST under the run's profile."""
+        level = REQUIREMENTS_BY_ID[failure.requirement].level_for(
+            http_strict=self.context.profile.http_strict
+        )
+        return level is Level.MUST
 
     def expect_all(self, cases: Iterable[Case]) -> list[Exchange]:
         """Send every case (none is skipped after a failure); one ContractViolation lists all failures."""
@@ -425,7 +434,7 @@ class Run:
         exchanges, problems = [], []
         for exchange, results in self.exchange_burst(cases):
             exchanges.append(exchange)
-            failures = [r.failure for r in results if r.failure is not None and _is_must(r.failure)]
+            failures = [r.failure for r in results if r.failure is not None and self._is_must(r.failure)]
             if failures:
                 problems.append(_describe(exchange.case, failures, self.redactor))
         if problems:
@@ -482,10 +491,6 @@ def _note(test: str, exchange: Exchange, results: list[CheckResult]) -> Exchange
         schema_valid=schema[0].passed if schema else None,
         failed_checks=tuple(sorted({r.check for r in results if r.failure is not None})),
     )
-
-
-def _is_must(failure: CheckFailure) -> bool:
-    return REQUIREMENTS_BY_ID[failure.requirement].level is Level.MUST
 
 
 def _describe(case: Case, failures: list[CheckFailure], redactor: Redactor) -> str:

@@ -213,6 +213,9 @@ class Case:
     # (a client Date, a Cookie, X-Forwarded-For): an equivalent request must get an equivalent answer.
     spelling: str = ""
     headers: tuple[tuple[str, str], ...] = ()
+    # A raw-message probe (issue 21: a conformance.raw PROBES name): the form goes out as the probe's own
+    # HTTP/1.1 messages, built and parsed with h11 on a connection of its own; "" is an ordinary request.
+    raw: str = ""
 
     @property
     def wire(self) -> tuple[object, ...]:
@@ -226,6 +229,7 @@ class Case:
             self.spelling,
             self.headers,
             self.form,
+            self.raw,
         )
 
     @property
@@ -280,6 +284,36 @@ class TransportError(StrEnum):
     CASSETTE_MISS = "not in cassette"
 
 
+@dataclass(frozen=True)
+class RawResponse:
+    """One final response read on a raw-message probe's connection, as h11 parsed it."""
+
+    status: int
+    reason: str
+    http_version: str
+    headers: tuple[tuple[str, str], ...]  # names lower-cased, in received order
+    body: bytes
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of a header (case-insensitive)."""
+        wanted = name.lower()
+        return [value for key, value in self.headers if key == wanted]
+
+
+@dataclass(frozen=True)
+class RawOutcome:
+    """What a raw-message probe's connection showed: every final response in order, the interim (1xx)
+    statuses, whether the server closed the connection, the bytes it sent after the last response it
+    completed, and why reading stopped early (a TransportError value, '' when it did not)."""
+
+    responses: tuple[RawResponse, ...] = ()
+    interim: tuple[int, ...] = ()
+    closed: bool = False
+    trailing: int = 0
+    error: str = ""
+    error_detail: str = ""
+
+
 @dataclass
 class Exchange:
     """One request sent and what came back (or why nothing complete did)."""
@@ -298,6 +332,9 @@ class Exchange:
     # Replay of a body recorded as an excerpt: what the checks concluded of the whole body, restored
     # instead of judging the excerpt (conformance.cassettes.format.Interaction.judged).
     judged: tuple[CheckResult, ...] | None = None
+    # A raw-message probe (Case.raw): everything its connection showed; status, headers and body above
+    # are its first final response.
+    raw: RawOutcome | None = None
 
     def header(self, name: str) -> str | None:
         """The first value of a header (case-insensitive), or None."""

@@ -95,6 +95,9 @@ class Profile:
     # it accepted the connection); 0: twice expire_tolerance + 1 s, or LOOPBACK_CONNECTION_IDLE on loopback.
     connection_idle: float = 0.0
     production_hosts: tuple[str, ...] = field(default_factory=tuple)
+    # The strict HTTP profile: every RFC 9110 / 9112 MUST of the HTTP message group is a failure (by
+    # default only the rules that protect the endpoint's secrets are; the others warn).
+    http_strict: bool = False
     # Structural bounds checked before a body is parsed or validated (see xmldoc.Limits).
     max_elements: int = DEFAULT_LIMITS.max_elements
     max_depth: int = DEFAULT_LIMITS.max_depth

@@ -20,7 +20,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from conformance.contract import AMBIGUITIES_BY_ID, REQUIREMENTS
+from conformance.contract import AMBIGUITIES_BY_ID, REQUIREMENTS, Level
 from conformance.engine import Run
 from conformance.evidence import curl_command
 from conformance.files import SummaryUnreadable, load_summary, write_atomic
@@ -325,6 +325,7 @@ class Summary:
         outcomes = {r.id: r.outcome for r in self.requirements}
         return verdict_of(
             outcomes,
+            must=frozenset(r.id for r in self.requirements if r.level == Level.MUST),
             error=self.error,
             stopped=self.facts.stopped_early is not None,
             modified=bool(self.facts.modified_contract),
@@ -528,7 +529,8 @@ def build_summary(
             or (entry.classes_complete and waivers.baseline_knows(req.id, entry.failure_classes))
         )
         waived = bool(waived_by) and all(w is not None for w in waived_by) and all_seen
-        outcome = requirement_outcome(entry, req.level, exempt=exempt, waived=waived)
+        level = req.level_for(http_strict=run.context.profile.http_strict)
+        outcome = requirement_outcome(entry, level, exempt=exempt, waived=waived)
         reason: str | None = None
         if outcome is Outcome.SKIPPED:
             reason = not_exercised_reason(req.id, run, coverage)
@@ -566,7 +568,7 @@ def build_summary(
                 title=req.title,
                 group=req.group,
                 severity=req.severity.value,
-                level=req.level.value,
+                level=level.value,
                 seed_ref=req.seed_ref,
                 reason=reason,
                 checks_run=entry.checks_run,

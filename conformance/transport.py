@@ -21,11 +21,20 @@ from urllib.parse import urlsplit
 import httpx
 
 from conformance._limits import BodyTooLarge, CappedBody, Deadline, RateLimiter, UnsupportedEncoding
-from conformance._network import DeadlineBackend, PoolTransport, within
+from conformance._network import DeadlineBackend, PoolTransport, current_deadline, within
 from conformance.contract import ENDPOINT_PATH
 from conformance.files import InputUnreadable, read_input
-from conformance.model import API_KEY_PLACEHOLDER, KEY_PROBE, Case, Exchange, TransportError, path_variant
+from conformance.model import (
+    API_KEY_PLACEHOLDER,
+    KEY_PROBE,
+    Case,
+    Exchange,
+    RawOutcome,
+    TransportError,
+    path_variant,
+)
 from conformance.options import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT  # the run defaults, one home
+from conformance.raw import RAW_OUTCOME, RAW_PROBE, carrier_method, converse, get_probe, tls_connect
 from conformance.secrets import key_book
 from conformance.wire import Written, write
 
@@ -307,13 +316,35 @@ class NetworkTransport(httpx.BaseTransport):
             _ssl_context(settings.ca_bundle) if settings.ca_bundle is not None else _default_context()
         )
         self._backend = DeadlineBackend(connect_to=connect_to)
+        self._max_body = settings.max_body_bytes
+        self._timeout = settings.timeout
         self._pool = self._connect()
 
     def _connect(self) -> PoolTransport:
         return PoolTransport(ssl_context=self._verify, backend=self._backend)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        """Send on a pooled connection, or on a one-off one closed with the response."""
+        """Send on a pooled connection, or on a one-off one closed with the response; a raw-message probe
+        (the RAW_PROBE extension) on a connection of its own, its outcome in the RAW_OUTCOME extension."""
+        probe = request.extensions.get(RAW_PROBE)
+        if probe is not None:
+            url = str(request.url)
+            outcome = converse(
+                get_probe(probe),
+                connect=lambda: tls_connect(
+                    self._backend, url, ssl_context=self._verify, timeout=self._timeout
+                ),
+                url=url,
+                form=request.read(),
+                headers=tuple(
+                    (name, value)
+                    for name, value in request.headers.items()
+                    if name in ("user-agent", "accept")
+                ),
+                deadline=current_deadline(),
+                max_bytes=self._max_body,
+            )
+            return httpx.Response(200, extensions={RAW_OUTCOME: outcome})
         if not request.extensions.get(FRESH_CONNECTION):
             return self._pool.handle_request(request)
         one_off = self._connect()
@@ -382,12 +413,12 @@ class Transport:
 
     def send(self, case: Case) -> Exchange:
         """POST the case's form (with the api key) and return what came back, or why nothing complete did."""
-        if self.settings.max_requests is not None and self.requests_sent >= self.settings.max_requests:
-            raise RequestBudgetExceeded(
-                f"request budget of {self.settings.max_requests} exhausted; raise --max-requests"
-            )
+        messages = len(get_probe(case.raw).messages) if case.raw else 1  # a raw probe may send several
+        budget = self.settings.max_requests
+        if budget is not None and self.requests_sent + messages > budget:
+            raise RequestBudgetExceeded(f"request budget of {budget} exhausted; raise --max-requests")
         self._limiter.wait()
-        self.requests_sent += 1
+        self.requests_sent += messages
         written = write(case.spelling, case.pairs(api_key=self._api_key))
         exchange, stale = self._attempt(case, written)
         if stale:  # the pooled connection was closed while idle: once more, on a fresh connection
@@ -432,6 +463,9 @@ class Transport:
 
     def _exchange(self, exchange: Exchange, written: Written, deadline: Deadline) -> None:
         case = exchange.case
+        if case.raw:
+            self._exchange_raw(exchange, written)
+            return
         extensions: dict[str, Any] = {}
         if case.fresh_connection:
             extensions[FRESH_CONNECTION] = True
@@ -476,6 +510,32 @@ class Transport:
                     exchange.body = body.partial()  # what arrived before the timeout or reset, as evidence
             if deadline.expired:
                 self._fail(exchange, TransportError.TIMEOUT, self._timeout_detail())
+
+    def _exchange_raw(self, exchange: Exchange, written: Written) -> None:
+        """A raw-message probe: the form goes to the httpx transport as a carrier request (never sent as
+        such: the network sends the probe's own messages, a cassette records or replays its outcome)."""
+        request = self._client.build_request(
+            carrier_method(exchange.case.raw),
+            self.url,
+            content=written.body,
+            headers=self._identities[exchange.case.alternate_identity].headers(),
+            extensions={RAW_PROBE: exchange.case.raw},
+        )
+        response = self._client.send(request)
+        outcome = response.extensions.get(RAW_OUTCOME)
+        if not isinstance(outcome, RawOutcome):
+            self._fail(exchange, TransportError.PROTOCOL, "the transport does not send raw-message probes")
+            return
+        detail = self._redact(outcome.error_detail)
+        exchange.raw = RawOutcome(
+            outcome.responses, outcome.interim, outcome.closed, outcome.trailing, outcome.error, detail
+        )
+        if outcome.responses:
+            first = outcome.responses[0]
+            exchange.status, exchange.reason = first.status, first.reason
+            exchange.headers, exchange.body = first.headers, first.body
+        elif outcome.error:
+            self._fail(exchange, TransportError(outcome.error), detail)
 
     def _fail(self, exchange: Exchange, kind: TransportError, detail: str) -> None:
         exchange.error = kind

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -85,7 +85,12 @@ def requirement_outcome(
 
 
 def verdict_of(
-    outcomes: Mapping[str, str], *, error: str | None, stopped: bool = False, modified: bool = False
+    outcomes: Mapping[str, str],
+    *,
+    error: str | None,
+    stopped: bool = False,
+    modified: bool = False,
+    must: Collection[str] | None = None,
 ) -> Verdict:
     """conformant | conformant with waivers | under a modified contract | non-conformant | incomplete | error.
 
@@ -93,13 +98,18 @@ def verdict_of(
     failed (a failure is a failure whatever else was not looked at). A run that stopped early (the target
     stopped answering, the throttle budget was spent) did not send all it meant to: incomplete as well.
     ``modified``: a setting changed a limit the vendor document fixes; a pass is then a pass of another
-    contract, never plain conformant (with or without waivers).
+    contract, never plain conformant (with or without waivers). ``must``: the requirements held as MUST
+    under the run's profile (the strict HTTP profile holds more); None: the catalogue's levels.
     """
     if error is not None or not outcomes:
         return ERROR  # no requirement judged at all: nothing can have been verified
     if FAILED in outcomes.values():
         return NON_CONFORMANT
-    if stopped or any(o == SKIPPED and _is_must(rid) for rid, o in outcomes.items()):
+
+    def is_must(rid: str) -> bool:
+        return _is_must(rid) if must is None else rid in must
+
+    if stopped or any(o == SKIPPED and is_must(rid) for rid, o in outcomes.items()):
         return INCOMPLETE
     if modified:
         return MODIFIED_CONTRACT

@@ -26,6 +26,8 @@ from tests.spellings import KEY_SPELLINGS, for_line
 
 CASES = sorted((Path(__file__).parent / "cases" / "checks").glob("*.yaml"))
 API_KEY = "CANARY-KEY-0123456789"
+# What every answer carries under the HTTP message rules (RFC 9110 sections 6.6.1 and 15.5.6).
+ANSWER_HEADERS = {"date": "Sat, 28 Nov 2026 00:00:00 GMT", "allow": "POST"}
 
 
 def exchange_from(data: dict[str, Any], *, sequence: int = 1) -> Exchange:
@@ -104,6 +106,11 @@ def test_case_files_cover_every_requirement_both_ways() -> None:
         "LT-SEC-CLIENT-BLIND",  # needs the plain answer first: tests/test_side_channels.py
         "LT-SEC-NON-INTERFERENCE",  # needs other users' answers: tests/test_side_channels.py
         "LT-AUTH-STATELESS",  # needs an earlier decision on the same request: tests/test_stateful.py
+        # raw-message probes (Exchange.raw): tests/test_checks_message.py
+        "LT-HTTP-MSG-HOST",
+        "LT-HTTP-MSG-FRAMING",
+        "LT-HTTP-MSG-CONNECTION",
+        "LT-HTTP-MSG-BODY",
     }  # input_outcome is one check: judged per case class below
     assert set(REQUIREMENTS_BY_ID) - failed_somewhere <= unjudged
 
@@ -344,7 +351,11 @@ def test_token_entropy_judges_once_at_the_sample_size() -> None:
 
 def test_other_method_refused_passes_and_is_not_judged_as_the_endpoint() -> None:
     data = yaml.safe_load((CASES[0].parent / "get_with_token.yaml").read_text(encoding="utf-8"))
-    data["response"] = {"status": 405, "headers": {"content-type": "text/html"}, "body": "<h1>405</h1>"}
+    data["response"] = {
+        "status": 405,
+        "headers": {"content-type": "text/html", **ANSWER_HEADERS},
+        "body": "<h1>405</h1>",
+    }
     failed, passed = judge(exchange_from(data))
     assert failed == set()
     assert "LT-HTTP-POST-ONLY" in passed
@@ -354,7 +365,7 @@ def test_other_method_refused_passes_and_is_not_judged_as_the_endpoint() -> None
 @pytest.mark.parametrize("status", [200, 204, 301, 303, 307])
 def test_other_method_answered_2xx_or_3xx_fails_whatever_the_body(status: int) -> None:
     data = yaml.safe_load((CASES[0].parent / "get_with_token.yaml").read_text(encoding="utf-8"))
-    data["response"] = {"status": status, "headers": {"location": "/elsewhere"}, "body": ""}
+    data["response"] = {"status": status, "headers": {"location": "/elsewhere", **ANSWER_HEADERS}, "body": ""}
     failed, _ = judge(exchange_from(data))
     assert failed == {"LT-HTTP-POST-ONLY"}
 
@@ -396,7 +407,11 @@ def test_path_variant_granting_what_the_endpoint_refuses_fails() -> None:
     data["case"].update(expect="reject", requirement="LT-AUTH-KEY-INVALID")
     failed, _ = judge(exchange_from(data))
     assert {"LT-HTTP-PATH-VARIANT", "LT-AUTH-KEY-INVALID"} <= failed
-    data["response"] = {"status": 404, "headers": {"content-type": "text/html"}, "body": "<h1>no</h1>"}
+    data["response"] = {
+        "status": 404,
+        "headers": {"content-type": "text/html", **ANSWER_HEADERS},
+        "body": "<h1>no</h1>",
+    }
     failed, passed = judge(exchange_from(data))
     assert failed == set()
     assert "LT-HTTP-PATH-VARIANT" in passed

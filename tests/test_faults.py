@@ -9,14 +9,18 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
+import httpcore
 import httpx
 import pytest
 import xmlschema
 
 from conformance import wire
 from conformance.contract import REQUIREMENTS, REQUIREMENTS_BY_ID
+from conformance.model import RawOutcome
 from conformance.prediction import TokenPredictor, time_seeded
 from conformance.qrfetch import decode_qr
+from conformance.raw import converse
+from conformance.raw import get_probe as get_raw_probe
 from conformance.reference import (
     DEFAULT_SLOW_DELAY,
     FAULTS,
@@ -371,6 +375,32 @@ def probe_post_query_skips_scope(p: Probe) -> None:
 FOREIGN = str(REFERENCE_FOREIGN_USER_ID)
 VALID_FORM = [("api_key", REFERENCE_API_KEY), ("user_id", str(REFERENCE_USER_ID)), ("token_expire", "3600")]
 
+
+def raw(p: Probe, name: str) -> RawOutcome:
+    """What the faulty server shows a raw-message probe (conformance.raw) carrying the valid form."""
+    form = urlencode(
+        {"api_key": REFERENCE_API_KEY, "user_id": str(REFERENCE_USER_ID), "token_expire": "3600"}
+    )
+    split = urlsplit(p.server.url)
+    backend = httpcore.SyncBackend()
+    return converse(
+        get_raw_probe(name),
+        connect=lambda: backend.connect_tcp(split.hostname or "", split.port or 80, timeout=5.0),
+        url=p.server.endpoint,
+        form=form.encode(),
+        max_bytes=1 << 20,
+    )
+
+
+def raw_statuses(p: Probe, name: str) -> list[int]:
+    return [r.status for r in raw(p, name).responses]
+
+
+def probe_no_allow(p: Probe) -> None:
+    answer = p.client.request("DELETE", p.server.endpoint)
+    both(eq(answer.status_code, 405), eq(answer.headers.get("allow"), None))
+
+
 PROBES: dict[str, Callable[[Probe], object]] = {
     "token_expire_59_accepted": lambda p: both(
         eq(status(p, token_expire="59"), 200), eq(status(p, token_expire="58"), 400)
@@ -586,6 +616,21 @@ PROBES: dict[str, Callable[[Probe], object]] = {
         eq(status(p, token_expire="9" * 25 + "x"), 500), eq(status(p, token_expire="9" * 18 + "x"), 400)
     ),
     **SIDE_CHANNEL_PROBES,
+    # -- issue 21: the HTTP/1.1 server layer --
+    "no_allow_on_405": probe_no_allow,
+    "no_date_header": lambda p: eq(p.post().headers.get("date"), None),
+    "date_not_gmt": lambda p: eq(p.post().headers["date"].endswith(" -0000"), True),
+    "host_missing_served": lambda p: both(
+        eq(raw_statuses(p, "host-missing"), [200]), eq(raw_statuses(p, "host-twice"), [200])
+    ),
+    "connection_close_ignored": lambda p: eq(raw(p, "connection-close").closed, False),
+    "pipelined_second_unanswered": lambda p: eq(raw_statuses(p, "pipelined"), [200]),
+    "absolute_form_not_found": lambda p: eq(raw_statuses(p, "absolute-form"), [404]),
+    "conflicting_lengths_first_wins": lambda p: eq(raw_statuses(p, "conflicting-length"), [200]),
+    "length_with_chunked_read_by_length": lambda p: eq(raw(p, "length-and-chunked").trailing > 0, True),
+    "chunked_body_ignored": lambda p: eq(raw_statuses(p, "chunked"), [401]),
+    "head_with_content": lambda p: eq(raw(p, "head").trailing > 0, True),
+    "grant_cacheable_public": lambda p: eq(p.post().headers["cache-control"], "public, max-age=300"),
 }
 
 
@@ -708,9 +753,7 @@ def test_required_faults_declare_the_requirements_that_catch_them() -> None:
 
 def test_get_fault_names_the_unknown_one_and_lists_the_valid() -> None:
     assert get_fault("qrcode_missing") is FAULTS["qrcode_missing"]
-    with pytest.raises(
-        ValueError, match="unknown fault 'bogus'; valid faults: api_key_case_insensitive, "
-    ) as info:
+    with pytest.raises(ValueError, match=f"unknown fault 'bogus'; valid faults: {min(FAULTS)}, ") as info:
         get_fault("bogus")
     assert all(name in str(info.value) for name in FAULTS)
 

@@ -22,6 +22,7 @@ import yaml
 
 from conformance.cassettes.errors import CassetteCorrupt
 from conformance.files import InputUnreadable, read_input
+from conformance.model import RawOutcome, RawResponse, TransportError
 
 FORMAT_VERSION = 1
 SUFFIX = ".yaml"
@@ -107,6 +108,9 @@ class Interaction:
     # of judging the excerpt: [(check, requirement or None, failure fields or None)].
     excerpt_of: tuple[int, str] | None = None
     judged: list[tuple[str, str | None, dict[str, str] | None]] | None = None
+    # A raw-message probe (conformance.raw): what its connection showed, redacted like any response
+    # (written under ``raw`` instead of ``response``; method RAW-<PROBE>, path and body as sent).
+    raw: RawOutcome | None = None
 
 
 @dataclass(frozen=True)
@@ -164,11 +168,31 @@ def _interaction_dict(interaction: Interaction) -> dict[str, Any]:
                 {"check": check, "requirement": requirement} | ({"failure": failure} if failure else {})
                 for check, requirement, failure in interaction.judged or ()
             ]
+    if interaction.raw is not None:
+        record["raw"] = _raw_dict(interaction.raw)
     record["sent_at"] = interaction.sent_at
     record["elapsed"] = interaction.elapsed
     if interaction.notes:
         record["notes"] = list(interaction.notes)
     return record
+
+
+def _raw_dict(outcome: RawOutcome) -> dict[str, Any]:
+    return {
+        "responses": [
+            {
+                "status": r.status,
+                "reason": r.reason,
+                "version": r.http_version,
+                "headers": [_Pair((name, value)) for name, value in r.headers],
+                **_text_field(r.body, "body"),
+            }
+            for r in outcome.responses
+        ],
+        "interim": list(outcome.interim),
+        "closed": outcome.closed,
+        "trailing": outcome.trailing,
+    } | ({"error": {"kind": outcome.error, "message": outcome.error_detail}} if outcome.error else {})
 
 
 def _digest(document: dict[str, Any]) -> str:
@@ -283,6 +307,9 @@ class _Reader:
         notes = [str(n) for n in self.get(raw, "notes", list, where)] if "notes" in raw else []
         recorded = Interaction(method, path, self.data(request, "body", f"{where}.request"), sent_at, elapsed)
         recorded.notes = notes
+        if "raw" in raw:
+            recorded.raw = self.raw(self.get(raw, "raw", dict, where), f"{where}.raw")
+            return recorded
         if "error" in raw:
             error = self.get(raw, "error", dict, where)
             recorded.error = self.get(error, "kind", str, f"{where}.error")
@@ -303,6 +330,50 @@ class _Reader:
         if "excerpt_of" in response:
             self.excerpt(recorded, response, f"{where}.response")
         return recorded
+
+    def headers(self, raw: Any, where: str) -> list[tuple[str, str]]:
+        pairs = []
+        for pair in self.get(raw, "headers", list, where):
+            if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
+                raise self.fail(f"{where}.headers holds {pair!r:.40}, not a [name, value] pair")
+            pairs.append((pair[0], pair[1]))
+        return pairs
+
+    def raw(self, raw: dict[str, Any], where: str) -> RawOutcome:
+        responses = []
+        for number, item in enumerate(self.get(raw, "responses", list, where), 1):
+            at = f"{where}.responses {number}"
+            if not isinstance(item, dict):
+                raise self.fail(f"{at} is not a mapping")
+            status = self.get(item, "status", int, at)
+            if not 100 <= status <= 599:
+                raise self.fail(f"{at}.status {status} is not an HTTP status (100..599)")
+            responses.append(
+                RawResponse(
+                    status,
+                    self.get(item, "reason", str, at),
+                    self.get(item, "version", str, at),
+                    tuple(self.headers(item, at)),
+                    self.data(item, "body", at),
+                )
+            )
+        interim = self.get(raw, "interim", list, where)
+        if any(isinstance(s, bool) or not isinstance(s, int) or not 100 <= s <= 199 for s in interim):
+            raise self.fail(f"{where}.interim must list 1xx statuses, not {interim!r:.40}")
+        trailing = self.get(raw, "trailing", int, where)
+        if trailing < 0:
+            raise self.fail(f"{where}.trailing is negative")
+        closed = raw.get("closed")
+        if not isinstance(closed, bool):
+            raise self.fail(f"{where}.closed must be true or false")
+        kind, message = "", ""
+        if "error" in raw:
+            error = self.get(raw, "error", dict, where)
+            kind = self.get(error, "kind", str, f"{where}.error")
+            message = self.get(error, "message", str, f"{where}.error")
+            if kind not in {e.value for e in TransportError}:
+                raise self.fail(f"{where}.error.kind {kind!r:.40} is no transport error")
+        return RawOutcome(tuple(responses), tuple(interim), closed, trailing, kind, message)
 
     def excerpt(self, recorded: Interaction, response: dict[str, Any], where: str) -> None:
         whole = self.get(response, "excerpt_of", dict, where)

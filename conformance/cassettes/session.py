@@ -25,8 +25,11 @@ from conformance.model import (
     CheckFailure,
     CheckResult,
     Exchange,
+    RawOutcome,
+    RawResponse,
     TransportError,
 )
+from conformance.raw import RAW_OUTCOME
 from conformance.wire import write
 
 if TYPE_CHECKING:
@@ -146,7 +149,11 @@ class CassetteSession:
                 interaction.body = write(case.spelling, case.pairs(api_key=API_KEY_PLACEHOLDER)).body
             # The transport's overall deadline judges wall time, which replay never spends: a timeout
             # (whatever httpx raised when the deadline ran out) must replay as a timeout.
-            if exchange.error is TransportError.TIMEOUT and interaction.error not in TIMEOUT_KINDS:
+            if (
+                interaction.raw is None  # a raw probe's outcome holds its own error
+                and exchange.error is TransportError.TIMEOUT
+                and interaction.error not in TIMEOUT_KINDS
+            ):
                 interaction.error, interaction.error_message = "ReadTimeout", TIMEOUT_MESSAGE
         else:
             exchange.sent_at, exchange.elapsed = interaction.sent_at, interaction.elapsed
@@ -199,10 +206,13 @@ class CassetteSession:
         """Replay: True, or CassetteMiss (never vcrpy's CannotOverwriteExistingCassetteException)."""
         if self.mode == "record":
             return False
+        self._checked = (request, self._take(request.method, _path_of(request.uri), request.body or b""))
+        return True
+
+    def _take(self, method: str, path: str, body: bytes) -> Interaction:
+        """The next recorded interaction for this request; CassetteMiss when there is none left."""
         self._requests += 1
-        body = request.body or b""
-        path = _path_of(request.uri)
-        key = request_key(request.method, path, body)
+        key = request_key(method, path, body)
         interaction = self._index.take(key)
         if interaction is None:
             recorded = self._index.recorded(key)
@@ -215,13 +225,53 @@ class CassetteSession:
             header = self._loaded.header if self._loaded is not None else None
             raise CassetteMiss(
                 self.path,
-                describe_request(request.method, path, body),
+                describe_request(method, path, body),
                 reason,
                 target=self._target,
                 users=(header.user_id, header.foreign_user_id) if header else None,
             )
-        self._checked = (request, interaction)
-        return True
+        return interaction
+
+    def raw(self, request: httpx.Request, inner: httpx.BaseTransport | None) -> httpx.Response:
+        """A raw-message probe (conformance.raw), outside vcrpy: record its outcome redacted through
+        ``inner``, or replay the recorded one (carried in the response's RAW_OUTCOME extension)."""
+        if self.mode == "replay":
+            interaction = self._take(request.method, _path_of(str(request.url)), request.read())
+            self._pending = interaction
+            if interaction.raw is None:
+                raise CassetteCorrupt(self.path, f"{request.method} is recorded without its raw outcome")
+            return httpx.Response(200, extensions={RAW_OUTCOME: interaction.raw})
+        assert self._redactor is not None
+        assert inner is not None
+        sent_at, started = time.time(), time.perf_counter()
+        response = inner.handle_request(request)
+        outcome = response.extensions.get(RAW_OUTCOME)
+        body = request.read()
+        interaction = self._interaction(
+            request.method, str(request.url), body, sent_at, time.perf_counter() - started
+        )
+        if isinstance(outcome, RawOutcome):
+            interaction.raw = self._redacted(
+                outcome, sent=f"{request.url}\n{body.decode('utf-8', 'replace')}"
+            )
+        self.interactions.append(interaction)
+        self._pending = interaction
+        return response
+
+    def _redacted(self, outcome: RawOutcome, *, sent: str) -> RawOutcome:
+        """Every answer redacted like an ordinary response (tokens stood in, the key replaced)."""
+        assert self._redactor is not None
+        responses = []
+        for answer in outcome.responses:
+            headers, body = self._redactor.response(
+                list(answer.headers), answer.body, reason=answer.reason, sent=sent
+            )
+            reason = self._redactor.message(answer.reason)
+            responses.append(RawResponse(answer.status, reason, answer.http_version, tuple(headers), body))
+        detail = self._redactor.message(outcome.error_detail)
+        return RawOutcome(
+            tuple(responses), outcome.interim, outcome.closed, outcome.trailing, outcome.error, detail
+        )
 
     def play_response(self, request: Any) -> dict[str, Any]:
         """The recorded response for the request just matched (or its recorded transport error, raised)."""

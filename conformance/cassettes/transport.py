@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from conformance.cassettes.errors import CassetteError
+from conformance.raw import RAW_PROBE
 
 if TYPE_CHECKING:
     from conformance.cassettes.session import CassetteSession
@@ -65,6 +66,8 @@ class CassetteTransport(httpx.BaseTransport):
             if self._inner is None:
                 raise CassetteError(f"replay tried to reach the network outside a cassette: {request.url}")
             return self._inner.handle_request(request)
+        if request.extensions.get(RAW_PROBE) is not None:  # its own record, outside vcrpy's stub
+            return session.raw(request, self._inner)
         _keep_chunks(request)
         return self._stub(session)(self, request)
 

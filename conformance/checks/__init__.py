@@ -89,6 +89,7 @@ from conformance.checks import (  # noqa: E402, F401
     grant,
     http,
     input_outcome,
+    message,
     qrcode,
     routes,
     security,
@@ -96,9 +97,11 @@ from conformance.checks import (  # noqa: E402, F401
     stateless,
     tokens,
 )
+from conformance.checks.message import RAW_JUDGED  # noqa: E402
 
 __all__ = [
     "CHECKS",
+    "RAW_JUDGED",
     "CheckContext",
     "CheckSpec",
     "RunState",

@@ -24,6 +24,7 @@ from conformance.inputs.fixed import (
 )
 from conformance.model import API_KEY_PLACEHOLDER, KEY_PROBES, PATH_VARIANTS, Case, Expect, key_probe
 from conformance.profile import Profile
+from conformance.raw import PROBES
 
 
 @dataclass(frozen=True)
@@ -195,6 +196,21 @@ def variant_cases(builder: CaseBuilder) -> list[Case]:
             for case in refused
         ]
     return cases
+
+
+def raw_probe_cases(builder: CaseBuilder) -> list[Case]:
+    """The valid request as every raw-message probe (conformance.raw), each on a connection of its own."""
+    valid = builder.case()
+    return [
+        dataclasses.replace(
+            valid,
+            label=f"raw probe {probe.name}: {probe.description}",
+            raw=probe.name,
+            expect=Expect.EITHER,  # judged by the HTTP message rules only (checks.message)
+            requirement=probe.requirement,
+        )
+        for probe in PROBES.values()
+    ]
 
 
 def route_cases(builder: CaseBuilder) -> list[Case]:

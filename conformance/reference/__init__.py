@@ -10,6 +10,7 @@ from __future__ import annotations
 from conformance.reference import (  # noqa: F401
     auth_faults,
     channel_faults,
+    http_faults,
     input_faults,
     issue_faults,
     qrcode_faults,

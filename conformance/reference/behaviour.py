@@ -109,6 +109,16 @@ class Behaviour:
     ROUTES_ELSEWHERE = False  # a fault that answers other methods or paths sets this
     EXPIRE_MIN = TOKEN_EXPIRE_MIN
     EXPIRE_MAX = TOKEN_EXPIRE_MAX
+    # The HTTP/1.1 server layer (reference/server.py) reads these; a fault turns one off (RFC 9110 / 9112).
+    ALLOW_ON_405 = True  # a 405 says Allow: POST
+    HTTP_REQUIRE_HOST = True  # an HTTP/1.1 request without exactly one Host is a 400
+    HTTP_HONOUR_CLOSE = True  # Connection: close closes the connection after the answer
+    HTTP_PIPELINING = True  # a request already waiting behind the one answered is answered too
+    HTTP_REFUSE_CONFLICTING_LENGTHS = True  # else the first Content-Length wins
+    HTTP_REFUSE_LENGTH_WITH_CHUNKED = True  # else Transfer-Encoding is dropped and Content-Length read
+    HTTP_READ_CHUNKED = True  # else a chunked body is ignored: read as empty
+    HTTP_ABSOLUTE_FORM = True  # an absolute-form request target is served like its path
+    HTTP_HEAD_WITHOUT_CONTENT = True  # an answer to HEAD sends its header section only
 
     def __init__(self, options: Options) -> None:
         self.options = options
@@ -235,7 +245,7 @@ class Behaviour:
             payload = self.qr_payloads.get(urlsplit(path).path)
         if payload is None:
             return None
-        return Reply(200, (("Content-Type", PNG_TYPE), date_header(now)), self.qrcode_image(payload))
+        return Reply(200, (("Content-Type", PNG_TYPE), *self.http_date(now)), self.qrcode_image(payload))
 
     def expire(self, now: float, token_expire: int) -> int:
         """The Unix time the token expires."""
@@ -279,15 +289,19 @@ class Behaviour:
         """Content-Type and Cache-Control of every response."""
         return (("Content-Type", CONTENT_TYPE), ("Cache-Control", "no-store"))
 
+    def http_date(self, now: float) -> tuple[tuple[str, str], ...]:
+        """The Date header of every answer (RFC 9110 section 6.6.1), an IMF-fixdate in GMT."""
+        return (date_header(now),)
+
     def reply(self, status: int, elements: Elements, *, now: float) -> Reply:
         """A success reply carrying ``elements``."""
         body = self.document(elements, success=True).encode("utf-8")
-        return Reply(status, (*self.headers(success=True), date_header(now)), body)
+        return Reply(status, (*self.headers(success=True), *self.http_date(now)), body)
 
     def reject(self, rejection: Rejection, *, now: float) -> Reply:
         """A rejection reply."""
         body = self.rejection_document(rejection).encode("utf-8")
-        return Reply(rejection.status, (*self.headers(success=False), date_header(now)), body)
+        return Reply(rejection.status, (*self.headers(success=False), *self.http_date(now)), body)
 
     def respond(self, accepted: Accepted | None, reply: Reply, *, now: float) -> Reply:
         """The last stage: the reply as sent (faults redirect, fail or stall here)."""

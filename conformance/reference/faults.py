@@ -2,7 +2,8 @@
 
 A fault declares the requirement IDs a correct suite must fail against it (the minimal honest set:
 the requirements whose checks are the ones that should catch it) and whether a recorded cassette
-can show it. The built-in faults live in ``input_faults``, ``issue_faults`` and ``response_faults``;
+can show it. The built-in faults live in ``input_faults``, ``issue_faults``, ``response_faults``,
+``http_faults`` (the HTTP/1.1 server layer) and the other ``*_faults`` modules;
 they register through the same decorator a user would use.
 """
 

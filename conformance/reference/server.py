@@ -20,7 +20,6 @@ from conformance.reference.behaviour import (
     Options,
     Rejection,
     Reply,
-    date_header,
 )
 from conformance.reference.faults import Fault, get_fault
 
@@ -103,6 +102,58 @@ class _Handler(BaseHTTPRequestHandler):
             return self._method_not_allowed
         raise AttributeError(name)
 
+    def _request_waiting(self) -> bool:
+        """Another request is already buffered or arriving (looked at without blocking): sent before this
+        answer, so pipelined."""
+        self.connection.settimeout(0.0)
+        try:
+            return bool(self.rfile.peek(1))  # type: ignore[attr-defined]
+        except OSError:
+            return False
+        finally:
+            self.connection.settimeout(self.timeout)
+
+    def parse_request(self) -> bool:
+        """http.server's parsing, then the HTTP/1.1 rules it leaves out: exactly one Host (RFC 9112 section
+        3.2); Connection: close honoured unless a fault ignores it."""
+        if not super().parse_request():
+            return False
+        behaviour = self.server.behaviour
+        if self.request_version == "HTTP/1.1":
+            if not behaviour.HTTP_HONOUR_CLOSE:
+                self.close_connection = False
+            if behaviour.HTTP_REQUIRE_HOST and len(self.headers.get_all("Host") or []) != 1:
+                self.send_error(400, "an HTTP/1.1 request needs exactly one Host header")
+                return False
+        return True
+
+    def _framing_refused(self, now: float) -> bool:
+        """Refuse (400, then close) a body whose length two fields disagree on (RFC 9112 sections 6.1 and
+        6.3, RFC 9110 section 8.6); one Content-Length is left for the body reader. True: refused."""
+        behaviour = self.server.behaviour
+        lengths = [
+            v.strip() for field in self.headers.get_all("Content-Length") or [] for v in field.split(",")
+        ]
+        chunked = "transfer-encoding" in self.headers
+        problem = ""
+        if len(set(lengths)) > 1 and behaviour.HTTP_REFUSE_CONFLICTING_LENGTHS:
+            problem = "conflicting Content-Length values"
+        elif lengths and chunked and behaviour.HTTP_REFUSE_LENGTH_WITH_CHUNKED:
+            problem = "Content-Length with Transfer-Encoding"
+        if problem:
+            self.close_connection = True
+            self._send(self._error(400, problem, now))
+            return True
+        if len(lengths) > 1:  # the same value repeated is one length (RFC 9110 section 8.6); or a fault
+            del self.headers["Content-Length"]
+            self.headers["Content-Length"] = lengths[0]
+        if chunked and (lengths or not behaviour.HTTP_READ_CHUNKED):  # a fault: Transfer-Encoding dropped
+            del self.headers["Transfer-Encoding"]
+            if not lengths:  # the chunked body ignored: read as empty, the connection closed after
+                self.headers["Content-Length"] = "0"
+                self.close_connection = True
+        return False
+
     def do_GET(self) -> None:
         reply = None
         if urlsplit(self.path).path.startswith(QRCODE_PATH):
@@ -117,6 +168,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         now = time.time()
+        if self._framing_refused(now):
+            return
+        if not self.server.behaviour.HTTP_ABSOLUTE_FORM and not self.path.startswith("/"):
+            self._send(self._error(404, "no such endpoint", now))  # a fault: the URL taken as a path
+            return
         if urlsplit(self.path).path != ENDPOINT_PATH and not self.server.behaviour.ROUTES_ELSEWHERE:
             self._send(self._error(404, "no such endpoint", now))
             return
@@ -190,6 +246,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _method_not_allowed(self) -> None:
         now = time.time()
+        if self._framing_refused(now):
+            return
         # The body is read either way: left unread it would be parsed as the connection's next request.
         length = self.headers.get("Content-Length", "0")
         size = int(length) if length.isascii() and length.isdigit() and len(length) < 7 else -1
@@ -207,7 +265,8 @@ class _Handler(BaseHTTPRequestHandler):
         if urlsplit(self.path).path != ENDPOINT_PATH:
             self._send(self._error(404, "no such endpoint", now))
         else:
-            self._send(self._error(405, "only POST is allowed", now), extra=(("Allow", "POST"),))
+            allow = (("Allow", "POST"),) if self.server.behaviour.ALLOW_ON_405 else ()
+            self._send(self._error(405, "only POST is allowed", now), extra=allow)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Protocol errors http.server detects itself, answered in the same XML shape."""
@@ -222,11 +281,13 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.behaviour.reject(Rejection(status, message), now=now)
 
     def _send(self, reply: Reply, *, extra: tuple[tuple[str, str], ...] = ()) -> None:
+        # A fault: a request pipelined behind this one is never answered (the connection is dropped).
+        dropped = not self.server.behaviour.HTTP_PIPELINING and self._request_waiting()
         self.send_response_only(reply.status)
         headers = (
             reply.headers
             if any(k == "Date" for k, _ in reply.headers)
-            else (*reply.headers, date_header(time.time()))
+            else (*reply.headers, *self.server.behaviour.http_date(time.time()))
         )
         for name, value in (*headers, *extra):
             self.send_header(name, value)
@@ -235,8 +296,10 @@ class _Handler(BaseHTTPRequestHandler):
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command != "HEAD" or not self.server.behaviour.HTTP_HEAD_WITHOUT_CONTENT:
             self.wfile.write(reply.body)
+        if dropped:
+            self.close_connection = True
 
 
 class ReferenceServer:
