@@ -73,6 +73,7 @@ async def qrcode(name: str) -> Response:
 if __name__ == "__main__":
     # Not `uvicorn --fd FD`: uvicorn reopens that socket as AF_UNIX, so asyncio never sets TCP_NODELAY on
     # its connections and every answer waits ~40 ms for a delayed ACK. A socket object made from the
-    # descriptor knows it is TCP; httptools is not installed, and h11 is named anyway.
-    config = uvicorn.Config(app, http="h11", access_log=False, log_level="warning")
+    # descriptor knows it is TCP; httptools is not installed, and h11 is named anyway. No proxy stands in
+    # front, so no client's X-Forwarded-Proto/-For is trusted (uvicorn trusts loopback peers by default).
+    config = uvicorn.Config(app, http="h11", proxy_headers=False, access_log=False, log_level="warning")
     uvicorn.Server(config).run(sockets=[socket.socket(fileno=int(sys.argv[1]))])

@@ -47,12 +47,14 @@ STACKS: Mapping[str, Stack] = {
     for stack in (
         Stack("fastapi", lambda fd: [PYTHON, "-m", "tests.stacks.fastapi_app", str(fd)]),
         # gunicorn's default (sync) workers, two of them: each answer closes its connection, an idle
-        # connection holds one worker while the other serves.
+        # connection holds one worker while the other serves. No proxy stands in front, so no client's
+        # X-Forwarded-Proto is trusted (gunicorn trusts loopback peers by default).
         Stack(
             "flask",
             lambda fd: [
                 *(PYTHON, "-m", "gunicorn", "--bind", f"fd://{fd}", "--workers", "2"),
-                *("--graceful-timeout", "2", "--log-level", "warning", "tests.stacks.flask_app:app"),
+                *("--forwarded-allow-ips", "", "--graceful-timeout", "2", "--log-level", "warning"),
+                "tests.stacks.flask_app:app",
             ],
         ),
         Stack("aiohttp", lambda fd: [PYTHON, "-m", "tests.stacks.aiohttp_app", str(fd)]),
