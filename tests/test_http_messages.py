@@ -76,17 +76,9 @@ def test_a_request_without_host_served_warns_by_default_and_fails_under_strict(t
 @pytest.mark.parametrize("seed", SEEDS)
 def test_the_reference_passes_every_http_message_rule_by_default(seed: int, tmp_path: Path) -> None:
     found = outcomes(tmp_path, seed=seed)
-    # Chunked bodies are read by the body-spellings branch (issue 20); until it is merged the reference
-    # answers them 411, a warning here and a failure under strict (the xfail below).
-    chunked = "LT-HTTP-MSG-BODY"
-    assert found[chunked] in ("passed", "warning")
-    assert {r: found[r] for r in GROUP if r != chunked} == dict.fromkeys(set(GROUP) - {chunked}, "passed")
+    assert {r: found[r] for r in GROUP} == dict.fromkeys(GROUP, "passed")
 
 
-@pytest.mark.xfail(
-    reason="the reference reads chunked bodies once the body-spellings branch (issue 20) is merged",
-    strict=True,
-)
 @pytest.mark.parametrize("seed", SEEDS[:2])
 def test_the_reference_passes_every_http_message_rule_under_strict(seed: int, tmp_path: Path) -> None:
     found = outcomes(tmp_path, seed=seed, strict=True)
@@ -159,4 +151,4 @@ def test_raw_exchanges_are_recorded_without_the_key_and_replay_to_the_same_verdi
     verdicts = _verdicts(live, api_key=KEY)
     assert _verdicts(replayed, api_key=API_KEY_PLACEHOLDER) == verdicts
     # h11 keeps the connection open after Content-Length with chunked; the server echoes the key
-    assert {"LT-HTTP-MSG-FRAMING", "LT-SEC-KEY-NOT-ECHOED"} <= {failed for _, failed in verdicts}
+    assert {"LT-HTTP-MSG-CONNECTION", "LT-SEC-KEY-NOT-ECHOED"} <= {failed for _, failed in verdicts}
