@@ -22,7 +22,7 @@ from conformance.inputs.side_channels import (
     non_interference_cases,
     timing_cases,
 )
-from conformance.model import Case, Exchange
+from conformance.model import Case, Exchange, Expect
 from conformance.profile import Profile, ProfileError
 from conformance.redact import Redactor
 from conformance.timing import compare, mann_whitney_p
@@ -31,7 +31,7 @@ OWN, FOREIGN, UNKNOWN = 12345, 54321, 9223372036854775806
 USERS = Users(user_id=OWN, unknown_user_id=UNKNOWN, foreign_user_id=FOREIGN)
 BUILDER = CaseBuilder(users=USERS, profile=Profile())
 NOW = 1_795_824_000.0
-DATE = "Wed, 26 Nov 2026 08:00:00 GMT"
+DATE = "Thu, 26 Nov 2026 08:00:00 GMT"
 
 
 def answer(
@@ -290,3 +290,19 @@ def test_a_cookie_the_case_carried_is_redacted_in_evidence() -> None:
     case = dataclasses.replace(BUILDER.case(), headers=(("Cookie", f"sid={secret}"),))
     shown = request_channel(case, Redactor(secrets=[secret]))
     assert secret not in str(shown) and shown["headers"][0][0] == "Cookie"
+
+
+def test_a_refusal_naming_the_parameter_the_request_spelt_otherwise_discloses_nothing() -> None:
+    """`USER_ID=54321` refused with "user_id is missing": the seed's own parameter name, in any case, is
+    no identifier of another tenant (found when the spellings and this oracle first met)."""
+
+    form = (("api_key", "__API_KEY_REDACTED__"), ("USER_ID", "54321"), ("token_expire", "3600"))
+    case = Case("USER_ID", form, Expect.REJECT, "LT-AUTH-USER-SCOPE", user_id=54321)
+    body = b"<user_response><status>400</status><message>user_id is missing</message></user_response>"
+    exchange = Exchange(
+        case, sent_at=1.0, elapsed=0.1, url="http://127.0.0.1:1/v1/user/login_token", sequence=1
+    )
+    exchange.status, exchange.body = 400, body
+    assert disclosed_words(Subject(exchange)) == []
+    exchange.body = body.replace(b"user_id is missing", b"user_id owned by tenant_acme")
+    assert disclosed_words(Subject(exchange)) == ["tenant_acme"]

@@ -22,6 +22,8 @@ from conformance.redact import credentials
 from conformance.timing import P_THRESHOLD, compare
 
 CLIENT_BLIND = "LT-SEC-CLIENT-BLIND"
+# The form's parameter names as the seed spells them (lines 11-14): naming them tells nothing.
+SEED_PARAMETERS = ("api_key", "user_id", "token_expire")
 NON_INTERFERENCE = "LT-SEC-NON-INTERFERENCE"
 AFTER_ERROR = "after an error on the same connection"
 # A word of a refusal's text: letters and digits, possibly joined by - _ . : @ / +
@@ -90,10 +92,13 @@ def refusal_non_interference(subject: Subject, ctx: CheckContext) -> str | None:
 
 
 def _request_words(subject: Subject) -> set[str]:
-    """Every word the request carried (URL, form names and values) and each part of it."""
+    """Every word the request carried (URL, form names and values) and each part of it, and the names of
+    the seed's own parameters (a refusal may say `user_id` to a request that spelt it `USER_ID`), case
+    folded."""
     text = " ".join([subject.exchange.url, *(f"{name} {value}" for name, value in subject.case.form)])
-    words = set(_WORD.findall(text))
-    return words | {part for word in words for part in _SEPARATORS.split(word)} | {str(subject.status)}
+    words = set(_WORD.findall(f"{text} {' '.join(SEED_PARAMETERS)}"))
+    parts = words | {part for word in words for part in _SEPARATORS.split(word)} | {str(subject.status)}
+    return {part.casefold() for part in parts}
 
 
 def disclosed_words(subject: Subject) -> list[str]:
@@ -109,7 +114,8 @@ def disclosed_words(subject: Subject) -> list[str]:
     found = []
     for word in (w for text in texts if text for w in _WORD.findall(text)):
         identifier = any(c.isdigit() for c in word) or _JOINED.search(word)
-        if identifier and word not in allowed and not set(_SEPARATORS.split(word)) <= allowed:
+        folded = word.casefold()
+        if identifier and folded not in allowed and not set(_SEPARATORS.split(folded)) <= allowed:
             found.append(word)
     return list(dict.fromkeys(found))
 
