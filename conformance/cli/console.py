@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from conformance.cassettes.agreement import recording_lines
+from conformance.families import estimate_line, estimated_requests
 from conformance.printable import one_line
 from conformance.session import Session
 from conformance.summary import Summary, verdict_line, waiver_lines
@@ -196,6 +197,16 @@ def print_header(session: Session) -> None:
     for line, loud in settings_lines(session):
         out.print(f"  {one_line(line)}", style="bold yellow" if loud else None, markup=False)
     out.print(f"  {one_line(client_line(session))}", markup=False)
+    if options.target is not None:  # a replay sends nothing: its cost is the recording's
+        out.print(f"  {estimate(session)}", markup=False)
+
+
+def estimate(session: Session) -> str:
+    """About how many requests the run sends, and at the transport's rate how long that takes."""
+    profile = session.profile
+    requests = estimated_requests(max_examples=session.run.max_examples, token_sample=profile.token_sample)
+    idle = profile.idle_seconds(loopback=session.run.builder.loopback)
+    return estimate_line(requests=requests, rate=getattr(session.run.sender, "rate", None), idle=idle)
 
 
 def _markup(text: object) -> str:
