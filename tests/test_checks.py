@@ -663,3 +663,31 @@ def test_a_lenient_value_read_otherwise_than_the_plain_one_still_fails() -> None
     )
     with pytest.raises(CheckFailure, match="lenient token_expire accepted but not honoured"):
         lenient_value_honoured(grant(Expect.EITHER, 600, 1000 + 384 + 3600), ctx)
+
+
+def test_a_spelling_refused_like_its_plain_request_is_not_also_an_equivalence_failure() -> None:
+    """token_expire=60 refused plain and percent-encoded: one defect (LT-INPUT-EXPIRE-VALID, the plain
+    request's); refused only percent-encoded: LT-INPUT-EQUIVALENT."""
+    from conformance.checks._base import RunState, request_of
+    from conformance.checks.input_outcome import input_outcome
+    from conformance.model import Case, CheckFailure, Exchange, Expect
+
+    form = (("api_key", "__API_KEY_REDACTED__"), ("user_id", "12345"), ("token_expire", "60"))
+    spelt = Case(
+        "percent-encoded", form, Expect.ACCEPT, "LT-INPUT-EQUIVALENT", 12345, 60, spelling="percent-encoded"
+    )
+    refusal = Exchange(spelt, sent_at=1.0, elapsed=0.1, url="http://x/v1/user/login_token", sequence=2)
+    refusal.status, refusal.body = (
+        400,
+        b"<user_response><status>400</status><message>no</message></user_response>",
+    )
+    for plain, judged in (("HTTP 4xx", None), ("a token", "failure"), (None, "failure")):
+        state = RunState()
+        if plain is not None:
+            state.answers[request_of(spelt)] = plain
+        ctx = CheckContext(profile=Profile(), api_key=API_KEY, state=state)
+        if judged is None:
+            assert input_outcome(Subject(refusal), ctx) is None
+        else:
+            with pytest.raises(CheckFailure, match="valid input rejected"):
+                input_outcome(Subject(refusal), ctx)

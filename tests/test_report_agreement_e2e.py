@@ -106,11 +106,11 @@ def test_junit_failure_carries_expected_received_case_and_curl_and_no_traceback(
     case = next(c for c in suite.findall("testcase") if str(c.get("name")).startswith(FAILING + " "))
     assert case.get("classname") == groups[FAILING]
     failure = case.find("failure")
-    assert "token_expire='60'" in str(failure.get("message")) and "received HTTP 400" in str(
-        failure.get("message")
-    )
+    # The first failing case names token_expire 60 (a boundary case, or a grant of the stateful exploration).
+    message = str(failure.get("message"))
+    assert re.search(r"token_expire='?60\b", message) and "received HTTP 400" in message
     body = str(failure.text)
-    assert "expected: a token for token_expire='60'" in body
+    assert re.search(r"expected: a token for [^\n]*token_expire='?60\b", body)
     assert "reproduce: curl -sS -i -X POST" in body and "token_expire=60" in body
     assert suite.get("failures") == "1" and suite.get("tests") == str(len(REQUIREMENTS))
 
@@ -129,7 +129,9 @@ def test_allure_failure_has_its_exchanges_as_steps_and_a_matching_category(faili
 def _waivers(tmp_path: Path, expires: str) -> Path:
     path = tmp_path / f"waivers-{expires}.toml"
     path.write_text(
-        f'[[waiver]]\nrequirement = "{FAILING}"\ncase = "60"\nreason = "bound fixed in 2.5"\n'
+        # The whole requirement: more failures than a summary keeps (the stateful exploration's grants of
+        # 60 s too), and a case-filtered waiver cannot vouch for failures nobody kept.
+        f'[[waiver]]\nrequirement = "{FAILING}"\nreason = "bound fixed in 2.5"\n'
         f'ticket = "PAY-77"\nexpires = {expires}\napprover = "QA lead"\n\n'
         '[[waiver]]\nrequirement = "LT-QRCODE-URL"\nreason = "spare"\nticket = "PAY-78"\n'
         'expires = 2099-01-01\napprover = "QA lead"\n',

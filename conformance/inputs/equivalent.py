@@ -50,6 +50,7 @@ def equivalent_cases(builder: CaseBuilder) -> list[Case]:
         _equivalent(valid, "with Connection: close", headers=(("Connection", "close"),)),
         _equivalent(valid, "on the connection opened after Connection: close"),
         _equivalent(valid, "again on the reused connection"),
+        shortest,  # in the plain spelling first: what its percent-encoded twin is compared with
         _equivalent(
             shortest, "with every byte percent-encoded (token_expire=%36%30)", spelling="percent-encoded"
         ),
