@@ -1,10 +1,11 @@
 """`conformance rerun FAILURES`: re-send only the failing cases of a summary.json, N times each.
 
 Each distinct failure (requirement, check, request) is sent again ``--times`` times against the live
-target exactly as it was sent (method, path variant, form in the body or the query, as its evidence
-records), every check runs on every answer, and the failure is classified: reproducible (the same check
-failed every time), intermittent (some times), fixed (every time an answer came and the check passed
-it or had no cause to judge it) or unconfirmed (neither: no answer came, the check could not judge).
+target exactly as it was sent (method, path variant, form in the body or the query, spelling, added
+headers, or as the same raw-message probe, as its evidence records), every check runs on every answer,
+and the failure is classified: reproducible (the same check failed every time), intermittent (some
+times), fixed (every time an answer came and the check passed it or had no cause to judge it) or
+unconfirmed (neither: no answer came, the check could not judge).
 Exit 1 when any failure is still there, 6 when none is but one is unconfirmed, 0 when every one is fixed.
 The rerun never touches the summary it reads: its own bookkeeping goes to a scratch directory.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,15 @@ import click
 from conformance.cli.run import run_options
 from conformance.config import resolve_options
 from conformance.engine import Run, RunAborted
-from conformance.inputs import VALID_TOKEN_EXPIRE, CaseBuilder, Param
+from conformance.inputs import OTHER_METHODS, QUERY_METHODS, VALID_TOKEN_EXPIRE, CaseBuilder, Param
 from conformance.local import open_session
-from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
+from conformance.model import API_KEY_PLACEHOLDER, PATH_VARIANTS, Case, Expect
 from conformance.printable import one_line
+from conformance.raw import PROBES
 from conformance.session import ConfigError
 from conformance.summary import Summary, SummaryError, read_summary
 from conformance.verdict import EXIT_SUITE_ERROR, EXIT_USAGE
+from conformance.wire import SPELLINGS
 
 DEFAULT_TIMES = 3
 EXIT_ALL_FIXED = 0
@@ -87,13 +90,14 @@ def _case(request: dict[str, Any], builder: CaseBuilder, *, label: str) -> Case:
     form = tuple((str(n), str(v)) for n, v in request["form"])
     case = dataclasses.replace(
         _classified(form, builder, label=label),
-        method=str(request.get("method", "POST")),
+        method=str(request.get("method", "POST")),  # every name checked when the summary was read
         path_variant=str(request.get("path_variant", "")),
         form_in_query=bool(request.get("form_in_query", False)),
         fresh_connection=bool(request.get("fresh_connection", False)),
         alternate_identity=bool(request.get("alternate_identity", False)),
         spelling=str(request.get("spelling", "")),
         headers=tuple((str(n), str(v)) for n, v in request.get("headers", ())),
+        raw=str(request.get("raw", "")),
     )
     if "expect" in request and "requirement" in request:
         case = dataclasses.replace(
@@ -147,7 +151,29 @@ def _load(path: Path) -> Summary:
                     f"{path}: a failure of {requirement.id} has no request to send again (no field "
                     "'request'); give the summary.json of a run"
                 )
+            _check_request(path, requirement.id, failure.evidence["request"])
     return summary
+
+
+# The names a request's evidence may give (a summary.json is anyone's file), each with its default when
+# absent: each must be one the suite sends.
+KNOWN_NAMES: dict[str, tuple[str, Collection[str]]] = {
+    "method": ("POST", ("POST", *OTHER_METHODS, *QUERY_METHODS)),
+    "path_variant": ("", ("", *PATH_VARIANTS)),
+    "spelling": ("", SPELLINGS),
+    "raw": ("", ("", *PROBES)),
+}
+
+
+def _check_request(path: Path, requirement: str, request: Mapping[str, Any]) -> None:
+    """ConfigError unless the request's evidence names only what the suite can send again exactly."""
+    for field, (default, known) in KNOWN_NAMES.items():
+        name = request.get(field, default)
+        if name not in known:
+            raise ConfigError(
+                f"{path}: a failure of {requirement} names an unknown {field} {one_line(repr(name))[:60]}; "
+                "give the summary.json of a run of this version of the suite"
+            )
 
 
 @click.command("rerun")
