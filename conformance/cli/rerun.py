@@ -25,6 +25,7 @@ from conformance.cli.run import run_options
 from conformance.config import resolve_options
 from conformance.engine import Run, RunAborted
 from conformance.inputs import OTHER_METHODS, QUERY_METHODS, VALID_TOKEN_EXPIRE, CaseBuilder, Param
+from conformance.inputs.side_channels import cookie_header
 from conformance.local import open_session
 from conformance.model import API_KEY_PLACEHOLDER, PATH_VARIANTS, Case, Expect
 from conformance.printable import one_line
@@ -125,16 +126,40 @@ def resend(run: Run, targets: Iterable[Target], *, times: int) -> list[Verdict]:
         failed = passed = 0
         with run.test(f"rerun::{target.requirement}::{target.check}"):
             for _ in range(times):
-                if target.case.alternate_identity:  # what the second identity's answer is compared with
-                    run.exchange(dataclasses.replace(target.case, alternate_identity=False))
-                exchange, results = run.exchange(target.case)
+                case, exact = _as_sent(run, target.case)
+                stock = _stock(case)
+                if stock.wire != case.wire:  # what a check comparing channels compares its answer with
+                    run.exchange(stock)
+                exchange, results = run.exchange(case)
                 same = [r for r in results if r.check == target.check and r.requirement == target.requirement]
                 failed += any(r.failure is not None for r in same)
                 # Passed: the check judged the answer right, or an answer came that it had no cause to judge
-                # (a refusal where a token was wrongly issued); no answer at all proves nothing.
-                passed += (bool(same) or exchange.answered) and all(r.passed for r in same)
+                # (a refusal where a token was wrongly issued); no answer at all, or a request that could not
+                # be sent as it was, proves nothing.
+                passed += exact and (bool(same) or exchange.answered) and all(r.passed for r in same)
         verdicts.append(Verdict(target, failed, times, passed))
     return verdicts
+
+
+def _stock(case: Case) -> Case:
+    """The same request sent plainly: no added headers, the pooled connection, the stock identity and
+    spelling (the answer checks.against_stock compares a varied channel's answer with, as the run sent it
+    first)."""
+    return dataclasses.replace(
+        case, headers=(), fresh_connection=False, alternate_identity=False, spelling=""
+    )
+
+
+def _as_sent(run: Run, case: Case) -> tuple[Case, bool]:
+    """The case as the run sent it, and whether it could be. A Cookie header is one the target set after
+    a grant (the evidence shows only its stand-in): a grant first, its cookies sent back, as the run did;
+    when the target sets none now, the request cannot be sent as it was."""
+    if not any(name.lower() == "cookie" for name, _ in case.headers):
+        return case, True
+    grant, _ = run.exchange(run.builder.case(label="a grant (its cookies are sent back)"))
+    cookie = cookie_header(grant.header_values("set-cookie"))
+    headers = tuple((n, cookie if n.lower() == "cookie" else v) for n, v in case.headers)
+    return dataclasses.replace(case, headers=headers), bool(cookie)
 
 
 def _load(path: Path) -> Summary:
