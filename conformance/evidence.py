@@ -41,14 +41,17 @@ def _shown(text: str, redactor: Redactor) -> str:
     return printable(redactor.text(text))
 
 
-def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:
-    """Request and response with the key and tokens replaced and the body cut at MAX_BODY_CHARS."""
+def exchange_evidence(exchange: Exchange, redactor: Redactor, *, after_error: bool = False) -> Evidence:
+    """Request and response with the key and tokens replaced and the body cut at MAX_BODY_CHARS;
+    ``after_error`` when the request followed an error that left its connection open (checks compare it
+    with the same request sent before the error)."""
     return {
         "request": {
             "method": exchange.case.method,
             "url": redactor.text(exchange.url),
             "form": [[_shown(name, redactor), _shown(value, redactor)] for name, value in exchange.case.form],
             **request_channel(exchange.case, redactor),
+            **({"after_error": True} if after_error else {}),
         },
         "response": {
             "status": exchange.status,

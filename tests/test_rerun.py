@@ -222,3 +222,23 @@ def test_a_request_naming_what_the_suite_does_not_send_is_one_line_exit_2(
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr.startswith("conformance: error: ") and f"unknown {field} " in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.e2e
+@pytest.mark.xdist_group("rerun")  # one worker: these share the failing run
+def test_a_request_sent_after_an_error_is_sent_again_after_the_same_error(
+    failing_summary: Path, tmp_path: Path
+) -> None:
+    """Evidence marks a request sent after an error left its connection open; the rerun sends the plain
+    request, the error, then it, and calls it fixed only when the error left the connection open again."""
+    summary = json.loads(failing_summary.read_text(encoding="utf-8"))
+    for requirement in summary["requirements"]:
+        for failure in requirement["failures"]:
+            failure["request"]["after_error"] = True
+    path = tmp_path / "summary.json"
+    path.write_text(json.dumps(summary), encoding="utf-8")
+    still = conformance("rerun", str(path), "--target", "reference", "--fault", FAULT, "-n", "1")
+    assert still.returncode == 1, still.stdout + still.stderr
+    fixed = conformance("rerun", str(path), "--target", "reference", "-n", "1")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr  # the reference keeps it open after a 400
+    assert all(line.startswith("fixed        0/1  ") for line in fixed.stdout.splitlines()[1:-1])

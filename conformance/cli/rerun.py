@@ -25,7 +25,7 @@ from conformance.cli.run import run_options
 from conformance.config import resolve_options
 from conformance.engine import Run, RunAborted
 from conformance.inputs import OTHER_METHODS, QUERY_METHODS, VALID_TOKEN_EXPIRE, CaseBuilder, Param
-from conformance.inputs.side_channels import cookie_header
+from conformance.inputs.side_channels import MALFORMED_EXPIRE, cookie_header
 from conformance.local import open_session
 from conformance.model import API_KEY_PLACEHOLDER, PATH_VARIANTS, Case, Expect
 from conformance.printable import one_line
@@ -50,6 +50,7 @@ class Target:
     requirement: str
     check: str
     case: Case
+    after_error: bool = False  # sent after an error that left its connection open
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,11 @@ def failing_cases(summary: Summary, builder: CaseBuilder) -> list[Target]:
         for failure in requirement.failures:
             request = failure.evidence["request"]
             case = _case(request, builder, label=failure.case)
-            key = (requirement.id, failure.check, case.wire)
+            after_error = bool(request.get("after_error", False))
+            key = (requirement.id, failure.check, case.wire, after_error)
             if key not in seen:
                 seen.add(key)
-                targets.append(Target(requirement.id, failure.check, case))
+                targets.append(Target(requirement.id, failure.check, case, after_error))
     return targets
 
 
@@ -128,8 +130,11 @@ def resend(run: Run, targets: Iterable[Target], *, times: int) -> list[Verdict]:
             for _ in range(times):
                 case, exact = _as_sent(run, target.case)
                 stock = _stock(case)
-                if stock.wire != case.wire:  # what a check comparing channels compares its answer with
+                if stock.wire != case.wire or target.after_error:  # what a comparing check compares with
                     run.exchange(stock)
+                if target.after_error:  # the same error first, on the same connection, as in the run
+                    run.exchange(run.builder.case(token_expire=Param.of(MALFORMED_EXPIRE), label="malformed"))
+                    exact = exact and run.context.state.after_error  # it may close the connection now
                 exchange, results = run.exchange(case)
                 same = [r for r in results if r.check == target.check and r.requirement == target.requirement]
                 failed += any(r.failure is not None for r in same)
