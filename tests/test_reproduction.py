@@ -256,3 +256,12 @@ def test_the_rerecord_hint_carries_the_recordings_cassettes_and_users(tmp_path: 
         f" --record --cassettes '{cassettes}' --user-id {REFERENCE_USER_ID} "
         f"--foreign-user-id {REFERENCE_FOREIGN_USER_ID}"
     ) in hint
+
+
+def test_a_body_no_shell_word_can_hold_says_so() -> None:
+    """A multipart body with a NUL byte cannot be one shell argument: the line says the rerun sends it."""
+    form = (("api_key", API_KEY_PLACEHOLDER), ("user_id", "1\x002"))
+    case = Case(label="c", form=form, expect=Expect.REJECT, requirement="LT-INPUT-USER-MALFORMED")
+    line = curl_command(dataclasses.replace(case, spelling="multipart"), "http://h/x", key_variable="K")
+    assert line.endswith(" # the body holds a NUL byte: conformance rerun sends it exactly"), line
+    assert "--data-binary" not in line and line.isprintable()
