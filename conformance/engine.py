@@ -263,6 +263,7 @@ class Run:
             results = [r for r in exchange.judged if only is None or r.requirement in (None, *only)]
         else:
             results = run_checks(subject, self.context, serving=only)
+        after_error = self.context.state.after_error  # what the checks saw: the state observe moves on
         if only is None:  # a throttled answer, judged only as a refusal, is not part of the run's history
             self.context.state.observe(subject)
         self.redactor.learn(exchange, subject.document)
@@ -270,7 +271,9 @@ class Run:
             if result.crash:
                 self._record_crash(result, exchange)
         # Built when a failure is kept or a reporter shows the exchange, after the tokens above are learnt.
-        evidence = functools.cache(lambda: exchange_evidence(exchange, self.redactor))
+        evidence = functools.cache(
+            lambda: exchange_evidence(exchange, self.redactor, after_error=after_error)
+        )
         for result in results:
             if result.requirement is None:
                 continue

@@ -5,14 +5,15 @@ from __future__ import annotations
 import re
 import shlex
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus
 
 from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange
 from conformance.options import DEFAULT_KEY_VARIABLE
 from conformance.printable import printable
+from conformance.raw import get_probe
 from conformance.redact import Redactor
 from conformance.secrets import digest_only, display_text, scannable
-from conformance.wire import write
+from conformance.wire import FORM_CONTENT_TYPE, MANY_FIELDS, Written, percent_escaped, write
 
 Evidence = dict[str, Any]
 MAX_BODY_CHARS = 4096
@@ -40,14 +41,17 @@ def _shown(text: str, redactor: Redactor) -> str:
     return printable(redactor.text(text))
 
 
-def exchange_evidence(exchange: Exchange, redactor: Redactor) -> Evidence:
-    """Request and response with the key and tokens replaced and the body cut at MAX_BODY_CHARS."""
+def exchange_evidence(exchange: Exchange, redactor: Redactor, *, after_error: bool = False) -> Evidence:
+    """Request and response with the key and tokens replaced and the body cut at MAX_BODY_CHARS;
+    ``after_error`` when the request followed an error that left its connection open (checks compare it
+    with the same request sent before the error)."""
     return {
         "request": {
             "method": exchange.case.method,
             "url": redactor.text(exchange.url),
             "form": [[_shown(name, redactor), _shown(value, redactor)] for name, value in exchange.case.form],
             **request_channel(exchange.case, redactor),
+            **({"after_error": True} if after_error else {}),
         },
         "response": {
             "status": exchange.status,
@@ -79,14 +83,27 @@ def request_channel(case: Case, redactor: Redactor) -> dict[str, Any]:
         channel["spelling"] = case.spelling
     if case.headers:
         channel["headers"] = [[name, _shown(value, redactor)] for name, value in case.headers]
+    if case.raw:
+        channel["raw"] = case.raw
     return channel
 
 
 def curl_command(case: Case, url: str, *, key_variable: str = DEFAULT_KEY_VARIABLE) -> str:
-    """One pasteable line that sends this case exactly (method, URL, form in the body or the query, under the
-    second client identity's headers when it was sent so, in its spelling's headers); the key is read from
-    the environment. A spelling that writes another body is named in a trailing comment: the line sends
-    the same form urlencoded. ``url`` is the URL the case was sent to, as its evidence shows it."""
+    """One pasteable line that sends this case exactly (method, URL, the body its spelling writes or the form
+    in the query, the second client identity's headers when it was sent so, its spelling's and its own
+    headers); the key is read from the environment, never written. ``url`` is the URL the case was sent
+    to, as its evidence shows it.
+
+    A raw-message probe is not a curl line: curl cannot send two Content-Length fields, a request without
+    Host or two requests in one write, and a ``printf | nc`` line would carry the Content-Length of the
+    placeholder (the key's encoded length is only known where the key is) and speaks no TLS. Its line is
+    a shell comment naming `conformance rerun`, which sends the same probe's bytes the same way."""
+    if case.raw:
+        probe = get_probe(case.raw)
+        return (
+            f"# curl cannot send the raw HTTP/1.1 probe {probe.name} ({probe.description}): "
+            "reproduce it with the conformance rerun line the run printed"
+        )
     if case.form_in_query:  # the form goes back into the query through -G, with the key from the variable
         sent_form = "?" + case.body(api_key=API_KEY_PLACEHOLDER).decode("ascii")
         url = url.removesuffix(sent_form).removesuffix("&" + sent_form[1:])
@@ -94,33 +111,81 @@ def curl_command(case: Case, url: str, *, key_variable: str = DEFAULT_KEY_VARIAB
     parts = ["curl", "-sS", "-i", *(["-G"] if case.form_in_query else []), *method, shlex.quote(url)]
     if case.alternate_identity:
         parts += ["-H", "'Accept: application/xml'", "-H", "'Accept-Encoding: identity'"]
-    for name, value in (*_spelling_headers(case), *case.headers):
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
-    for name, value in case.form:
-        if API_KEY_PLACEHOLDER in value:
-            parts += ["--data-urlencode", _with_key(f"{name}={value}", key_variable)]
-        else:
-            # Percent-encoded as the suite sent it: one printable word whatever the value (NUL, newline).
-            parts += ["--data-raw", shlex.quote(urlencode([(name, value)]))]
-    if not case.form:
-        parts += ["--data-raw", "''"]  # an empty form is still a form post
-    if case.spelling and not _spelt_by_headers(case):
-        # The same form in another body (JSON, percent-encoded...): conformance rerun sends it as spelt.
-        parts += ["#", f"sent spelt {case.spelling}: conformance rerun sends it so"]
-    return " ".join(parts)
-
-
-def _spelt_by_headers(case: Case) -> bool:
-    pairs = case.pairs(api_key=API_KEY_PLACEHOLDER)
-    return write(case.spelling, pairs).body == write("", pairs).body
-
-
-def _spelling_headers(case: Case) -> list[tuple[str, str]]:
-    """The headers a spelling that keeps the plain body sends (Content-Type, Expect, chunked coding)."""
-    if not case.spelling or not _spelt_by_headers(case):
-        return []
     written = write(case.spelling, case.pairs(api_key=API_KEY_PLACEHOLDER))
-    return [*written.headers.items(), *([("Transfer-Encoding", "chunked")] if written.chunked else [])]
+    spelt = list(written.headers.items()) if case.spelling else []  # curl's -d sends the plain Content-Type
+    spelt += [("Transfer-Encoding", "chunked")] if written.chunked and not case.form_in_query else []
+    for name, value in (*spelt, *case.headers):
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    return " ".join(parts + _body_options(case, written, key_variable))
+
+
+def _body_options(case: Case, written: Written, key_variable: str) -> list[str]:
+    """curl options that send the written body (the key as the placeholder) or, with -G, the query."""
+    body = written.body.decode("utf-8", "surrogateescape")
+    if case.form_in_query or written.headers["Content-Type"].lower().startswith(FORM_CONTENT_TYPE):
+        return _form_options(body, key_variable)
+    if "\0" in body:  # no shell word holds a NUL byte
+        return ["#", "the body holds a NUL byte: conformance rerun sends it exactly"]
+    # In a JSON string the key is escaped (\\ and "), in any other body (multipart) written as it is.
+    json_body = written.headers["Content-Type"] == "application/json"
+    key = _json_key(key_variable) if json_body else f'"${{{key_variable}}}"'
+    return ["--data-binary", _spliced(body, {API_KEY_PLACEHOLDER: key})]
+
+
+def _form_options(body: str, key_variable: str) -> list[str]:
+    """A urlencoded body pair by pair (curl joins them with &), each as the suite spelt it; a pair holding
+    the key as ``--data-urlencode`` (curl encodes the key), or spliced where every byte was escaped."""
+    options = []
+    fields = write("many-fields", []).body.decode("ascii")  # 1,500 unknown fields: written by seq
+    if body == fields or body.startswith(fields + "&"):
+        options += ["--data-raw", f"\"$(seq -f 'x%04g=1' -s '&' 0 {MANY_FIELDS - 1})\""]
+        body = body[len(fields) + 1 :]
+    escaped = percent_escaped(API_KEY_PLACEHOLDER)  # a spelling that escapes every byte escapes the key's
+    hexed = {
+        escaped: _hex_key(key_variable, upper=True),
+        escaped.lower(): _hex_key(key_variable, upper=False),
+    }
+    for pair in body.split("&") if body else []:
+        name, _, value = pair.partition("=")
+        if API_KEY_PLACEHOLDER in pair:
+            options += ["--data-urlencode", _with_key(f"{name}={unquote_plus(value)}", key_variable)]
+        else:  # as the suite spelt it: one printable word whatever the value (NUL, newline)
+            options += ["--data-raw", _spliced(pair, hexed)]
+    return options or ["--data-raw", "''"]  # an empty form is still a form post
+
+
+def _hex_key(key_variable: str, *, upper: bool) -> str:
+    """The key read from the variable as a shell word, every byte as %xx (%XX when ``upper``)."""
+    word = f"printf %s \"${{{key_variable}}}\" | od -An -v -tx1 | tr -d ' \\n' | sed 's/../%&/g'"
+    return f'"$({word}{" | tr a-f A-F" if upper else ""})"'
+
+
+def _json_key(key_variable: str) -> str:
+    """The key read from the variable as a shell word, escaped for a JSON string (\\ and ")."""
+    return f'"$(printf %s "${{{key_variable}}}" | sed \'s/[\\\\"]/\\\\&/g\')"'
+
+
+def _spliced(text: str, keys: dict[str, str]) -> str:
+    """``text`` as one shell word: its literal pieces quoted, each spelt key (a ``keys`` name) replaced by
+    its shell word."""
+    if not any(spelt in text for spelt in keys):
+        return _literal(text)
+    pattern = "(" + "|".join(re.escape(spelt) for spelt in keys) + ")"
+    pieces = re.split(pattern, text)
+    return "".join(keys[piece] if i % 2 else _literal(piece) for i, piece in enumerate(pieces) if piece)
+
+
+def _literal(text: str) -> str:
+    """``text`` as a shell word on one printable line: single-quoted, or $'...' with escapes."""
+    if text.isprintable():
+        return shlex.quote(text)
+    escaped = "".join(
+        c
+        if c.isascii() and c.isprintable() and c not in "\\'"
+        else "".join(f"\\x{b:02x}" for b in c.encode("utf-8", "surrogateescape"))
+        for c in text
+    )
+    return f"$'{escaped}'"
 
 
 def _with_key(pair: str, key_variable: str) -> str:

@@ -135,6 +135,8 @@ class EvidenceRequest(_EvidenceRequest, total=False):
     alternate_identity: bool  # sent again under the second client identity (LT-SEC-IDENTITY-BLIND)
     spelling: str  # how the form was written on the wire (conformance.wire.SPELLINGS)
     headers: list[tuple[str, str]]  # request headers added to the client identity's
+    raw: str  # a raw-message probe's name (conformance.raw.PROBES): sent again as that probe
+    after_error: bool  # sent after an error that left the connection open: sent again after one
 
 
 class EvidenceResponse(TypedDict, total=False):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import subprocess
 import threading
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import ClassVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 import pytest
 
@@ -20,12 +21,14 @@ from conformance.evidence import curl_command
 from conformance.files import write_atomic
 from conformance.inputs import HUGE, api_key_variants, malformed_spellings
 from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
+from conformance.raw import PROBES
 from conformance.reference import (
     REFERENCE_API_KEY,
     REFERENCE_FOREIGN_USER_ID,
     REFERENCE_USER_ID,
     ReferenceServer,
 )
+from conformance.wire import SPELLINGS, write
 from tests.cli_support import conformance, small_profile, small_run
 
 KEY = 'k3y-with $pecial `chars` "and" \\ =&+ 50%'
@@ -44,7 +47,16 @@ class _Echo(BaseHTTPRequestHandler):
     seen: ClassVar[list[tuple[str, str, dict[str, str]]]] = []  # method, path, headers of each request
 
     def do_POST(self) -> None:
-        _Echo.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while size := int(self.rfile.readline().split(b";")[0], 16):
+                body += self.rfile.read(size)
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # the trailer section
+                pass
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        _Echo.bodies.append(body)
         _Echo.seen.append((self.command, self.path, {k.lower(): v for k, v in self.headers.items()}))
         self.send_response(200)
         self.send_header("Content-Length", "0")
@@ -125,31 +137,51 @@ def test_a_curl_line_keeps_the_method_the_query_and_the_second_identity(echo_url
     assert put[0] == "PUT" and put[2]["accept"] == "application/xml"
 
 
-def test_a_curl_line_sends_the_spelling_headers_and_names_another_body(echo_url: str) -> None:
+@pytest.mark.parametrize("key", [KEY, "Plain-key_0123456789"])
+def test_a_curl_line_sends_every_spelling_exactly(echo_url: str, key: str) -> None:
+    """Each spelling's body as the suite writes it (JSON, multipart, every byte escaped, reversed, 1,500
+    fields, chunked...) and its headers; only a urlencoded key may be escaped another way by curl."""
     curl = _curl()
     form = (("api_key", API_KEY_PLACEHOLDER), ("user_id", "12345"), ("token_expire", "3600"))
     base = Case(label="c", form=form, expect=Expect.ACCEPT, requirement="LT-INPUT-EQUIVALENT")
-    lines = {}
-    for spelling in ("charset", "expect-continue", "json"):
+    for spelling in SPELLINGS:
         case = dataclasses.replace(base, spelling=spelling)
-        lines[spelling] = curl_command(case, echo_url, key_variable=KEY_VARIABLE).replace(
-            "curl ", f"{curl} ", 1
-        )
+        line = curl_command(case, echo_url, key_variable=KEY_VARIABLE)
+        assert "\n" not in line and line.isprintable() and key not in line and "#" not in line, line
         done = subprocess.run(
-            ["bash", "-c", lines[spelling]],
-            env={KEY_VARIABLE: KEY},
+            ["bash", "-c", line.replace("curl ", f"{curl} ", 1)],
+            env={KEY_VARIABLE: key, "PATH": os.environ["PATH"]},
             capture_output=True,
             timeout=30,
             check=False,
         )
         assert done.returncode == 0, done.stderr
-    expected = parse_qsl(base.body(api_key=KEY).decode("ascii"), keep_blank_values=True)
-    assert [parse_qsl(body.decode()) for body in _Echo.bodies] == [expected] * 3
-    charset, expect, _ = (headers for _, _, headers in _Echo.seen)
-    assert charset["content-type"] == "application/x-www-form-urlencoded; charset=UTF-8"
-    assert expect["expect"] == "100-continue"
-    assert lines["json"].endswith("# sent spelt json: conformance rerun sends it so")
-    assert "#" not in lines["charset"]
+        written = write(spelling, case.pairs(api_key=key))
+        sent, headers = _Echo.bodies[-1], _Echo.seen[-1][2]
+        urlencoded_key = quote_plus(key) != key and spelling not in ("percent-encoded", "percent-lowercase")
+        if urlencoded_key and headers["content-type"].startswith("application/x-www-form"):
+            # curl escapes the key its own way: the same pairs in the same order, every other byte the same
+            assert parse_qsl(sent.decode(), keep_blank_values=True) == parse_qsl(written.body.decode()), line
+            assert _without_key(sent) == _without_key(written.body), line
+        else:
+            assert sent == written.body, line
+        for name, value in written.headers.items():
+            assert headers[name.lower()] == value, (spelling, headers)
+        assert ("transfer-encoding" in headers) == written.chunked, (spelling, headers)
+
+
+def _without_key(body: bytes) -> bytes:
+    return b"&".join(pair for pair in body.split(b"&") if not pair.startswith(b"api_key="))
+
+
+def test_a_raw_probe_is_not_a_curl_line_and_names_the_rerun() -> None:
+    form = (("api_key", API_KEY_PLACEHOLDER), ("user_id", "12345"), ("token_expire", "3600"))
+    for name, probe in PROBES.items():
+        case = Case(label="c", form=form, expect=Expect.EITHER, requirement=probe.requirement, raw=name)
+        line = curl_command(case, "http://127.0.0.1:1/v1/user/login_token", key_variable=KEY_VARIABLE)
+        assert line.startswith(f"# curl cannot send the raw HTTP/1.1 probe {name} ("), line
+        assert line.endswith("reproduce it with the conformance rerun line the run printed")
+        assert "\n" not in line and line.isprintable()
 
 
 @pytest.mark.e2e
@@ -224,3 +256,12 @@ def test_the_rerecord_hint_carries_the_recordings_cassettes_and_users(tmp_path: 
         f" --record --cassettes '{cassettes}' --user-id {REFERENCE_USER_ID} "
         f"--foreign-user-id {REFERENCE_FOREIGN_USER_ID}"
     ) in hint
+
+
+def test_a_body_no_shell_word_can_hold_says_so() -> None:
+    """A multipart body with a NUL byte cannot be one shell argument: the line says the rerun sends it."""
+    form = (("api_key", API_KEY_PLACEHOLDER), ("user_id", "1\x002"))
+    case = Case(label="c", form=form, expect=Expect.REJECT, requirement="LT-INPUT-USER-MALFORMED")
+    line = curl_command(dataclasses.replace(case, spelling="multipart"), "http://h/x", key_variable="K")
+    assert line.endswith(" # the body holds a NUL byte: conformance rerun sends it exactly"), line
+    assert "--data-binary" not in line and line.isprintable()

@@ -1,10 +1,11 @@
 """`conformance rerun FAILURES`: re-send only the failing cases of a summary.json, N times each.
 
 Each distinct failure (requirement, check, request) is sent again ``--times`` times against the live
-target exactly as it was sent (method, path variant, form in the body or the query, as its evidence
-records), every check runs on every answer, and the failure is classified: reproducible (the same check
-failed every time), intermittent (some times), fixed (every time an answer came and the check passed
-it or had no cause to judge it) or unconfirmed (neither: no answer came, the check could not judge).
+target exactly as it was sent (method, path variant, form in the body or the query, spelling, added
+headers, or as the same raw-message probe, as its evidence records), every check runs on every answer,
+and the failure is classified: reproducible (the same check failed every time), intermittent (some
+times), fixed (every time an answer came and the check passed it or had no cause to judge it) or
+unconfirmed (neither: no answer came, the check could not judge).
 Exit 1 when any failure is still there, 6 when none is but one is unconfirmed, 0 when every one is fixed.
 The rerun never touches the summary it reads: its own bookkeeping goes to a scratch directory.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,16 @@ import click
 from conformance.cli.run import run_options
 from conformance.config import resolve_options
 from conformance.engine import Run, RunAborted
-from conformance.inputs import VALID_TOKEN_EXPIRE, CaseBuilder, Param
+from conformance.inputs import OTHER_METHODS, QUERY_METHODS, VALID_TOKEN_EXPIRE, CaseBuilder, Param
+from conformance.inputs.side_channels import MALFORMED_EXPIRE, cookie_header
 from conformance.local import open_session
-from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
+from conformance.model import API_KEY_PLACEHOLDER, PATH_VARIANTS, Case, Expect
 from conformance.printable import one_line
+from conformance.raw import PROBES
 from conformance.session import ConfigError
 from conformance.summary import Summary, SummaryError, read_summary
 from conformance.verdict import EXIT_SUITE_ERROR, EXIT_USAGE
+from conformance.wire import SPELLINGS
 
 DEFAULT_TIMES = 3
 EXIT_ALL_FIXED = 0
@@ -46,6 +50,7 @@ class Target:
     requirement: str
     check: str
     case: Case
+    after_error: bool = False  # sent after an error that left its connection open
 
 
 @dataclass(frozen=True)
@@ -74,10 +79,11 @@ def failing_cases(summary: Summary, builder: CaseBuilder) -> list[Target]:
         for failure in requirement.failures:
             request = failure.evidence["request"]
             case = _case(request, builder, label=failure.case)
-            key = (requirement.id, failure.check, case.wire)
+            after_error = bool(request.get("after_error", False))
+            key = (requirement.id, failure.check, case.wire, after_error)
             if key not in seen:
                 seen.add(key)
-                targets.append(Target(requirement.id, failure.check, case))
+                targets.append(Target(requirement.id, failure.check, case, after_error))
     return targets
 
 
@@ -87,13 +93,14 @@ def _case(request: dict[str, Any], builder: CaseBuilder, *, label: str) -> Case:
     form = tuple((str(n), str(v)) for n, v in request["form"])
     case = dataclasses.replace(
         _classified(form, builder, label=label),
-        method=str(request.get("method", "POST")),
+        method=str(request.get("method", "POST")),  # every name checked when the summary was read
         path_variant=str(request.get("path_variant", "")),
         form_in_query=bool(request.get("form_in_query", False)),
         fresh_connection=bool(request.get("fresh_connection", False)),
         alternate_identity=bool(request.get("alternate_identity", False)),
         spelling=str(request.get("spelling", "")),
         headers=tuple((str(n), str(v)) for n, v in request.get("headers", ())),
+        raw=str(request.get("raw", "")),
     )
     if "expect" in request and "requirement" in request:
         case = dataclasses.replace(
@@ -121,16 +128,43 @@ def resend(run: Run, targets: Iterable[Target], *, times: int) -> list[Verdict]:
         failed = passed = 0
         with run.test(f"rerun::{target.requirement}::{target.check}"):
             for _ in range(times):
-                if target.case.alternate_identity:  # what the second identity's answer is compared with
-                    run.exchange(dataclasses.replace(target.case, alternate_identity=False))
-                exchange, results = run.exchange(target.case)
+                case, exact = _as_sent(run, target.case)
+                stock = _stock(case)
+                if stock.wire != case.wire or target.after_error:  # what a comparing check compares with
+                    run.exchange(stock)
+                if target.after_error:  # the same error first, on the same connection, as in the run
+                    run.exchange(run.builder.case(token_expire=Param.of(MALFORMED_EXPIRE), label="malformed"))
+                    exact = exact and run.context.state.after_error  # it may close the connection now
+                exchange, results = run.exchange(case)
                 same = [r for r in results if r.check == target.check and r.requirement == target.requirement]
                 failed += any(r.failure is not None for r in same)
                 # Passed: the check judged the answer right, or an answer came that it had no cause to judge
-                # (a refusal where a token was wrongly issued); no answer at all proves nothing.
-                passed += (bool(same) or exchange.answered) and all(r.passed for r in same)
+                # (a refusal where a token was wrongly issued); no answer at all, or a request that could not
+                # be sent as it was, proves nothing.
+                passed += exact and (bool(same) or exchange.answered) and all(r.passed for r in same)
         verdicts.append(Verdict(target, failed, times, passed))
     return verdicts
+
+
+def _stock(case: Case) -> Case:
+    """The same request sent plainly: no added headers, the pooled connection, the stock identity and
+    spelling (the answer checks.against_stock compares a varied channel's answer with, as the run sent it
+    first)."""
+    return dataclasses.replace(
+        case, headers=(), fresh_connection=False, alternate_identity=False, spelling=""
+    )
+
+
+def _as_sent(run: Run, case: Case) -> tuple[Case, bool]:
+    """The case as the run sent it, and whether it could be. A Cookie header is one the target set after
+    a grant (the evidence shows only its stand-in): a grant first, its cookies sent back, as the run did;
+    when the target sets none now, the request cannot be sent as it was."""
+    if not any(name.lower() == "cookie" for name, _ in case.headers):
+        return case, True
+    grant, _ = run.exchange(run.builder.case(label="a grant (its cookies are sent back)"))
+    cookie = cookie_header(grant.header_values("set-cookie"))
+    headers = tuple((n, cookie if n.lower() == "cookie" else v) for n, v in case.headers)
+    return dataclasses.replace(case, headers=headers), bool(cookie)
 
 
 def _load(path: Path) -> Summary:
@@ -147,7 +181,29 @@ def _load(path: Path) -> Summary:
                     f"{path}: a failure of {requirement.id} has no request to send again (no field "
                     "'request'); give the summary.json of a run"
                 )
+            _check_request(path, requirement.id, failure.evidence["request"])
     return summary
+
+
+# The names a request's evidence may give (a summary.json is anyone's file), each with its default when
+# absent: each must be one the suite sends.
+KNOWN_NAMES: dict[str, tuple[str, Collection[str]]] = {
+    "method": ("POST", ("POST", *OTHER_METHODS, *QUERY_METHODS)),
+    "path_variant": ("", ("", *PATH_VARIANTS)),
+    "spelling": ("", SPELLINGS),
+    "raw": ("", ("", *PROBES)),
+}
+
+
+def _check_request(path: Path, requirement: str, request: Mapping[str, Any]) -> None:
+    """ConfigError unless the request's evidence names only what the suite can send again exactly."""
+    for field, (default, known) in KNOWN_NAMES.items():
+        name = request.get(field, default)
+        if name not in known:
+            raise ConfigError(
+                f"{path}: a failure of {requirement} names an unknown {field} {one_line(repr(name))[:60]}; "
+                "give the summary.json of a run of this version of the suite"
+            )
 
 
 @click.command("rerun")
