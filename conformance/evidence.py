@@ -79,6 +79,8 @@ def request_channel(case: Case, redactor: Redactor) -> dict[str, Any]:
         channel["spelling"] = case.spelling
     if case.headers:
         channel["headers"] = [[name, _shown(value, redactor)] for name, value in case.headers]
+    if case.raw:
+        channel["raw"] = case.raw
     return channel
 
 
@@ -104,7 +106,10 @@ def curl_command(case: Case, url: str, *, key_variable: str = DEFAULT_KEY_VARIAB
             parts += ["--data-raw", shlex.quote(urlencode([(name, value)]))]
     if not case.form:
         parts += ["--data-raw", "''"]  # an empty form is still a form post
-    if case.spelling and not _spelt_by_headers(case):
+    if case.raw:
+        # A message curl does not send (no Host, two lengths...): conformance rerun sends the probe itself.
+        parts += ["#", f"sent as the raw probe {case.raw}: conformance rerun sends it so"]
+    elif case.spelling and not _spelt_by_headers(case):
         # The same form in another body (JSON, percent-encoded...): conformance rerun sends it as spelt.
         parts += ["#", f"sent spelt {case.spelling}: conformance rerun sends it so"]
     return " ".join(parts)

@@ -135,6 +135,7 @@ class EvidenceRequest(_EvidenceRequest, total=False):
     alternate_identity: bool  # sent again under the second client identity (LT-SEC-IDENTITY-BLIND)
     spelling: str  # how the form was written on the wire (conformance.wire.SPELLINGS)
     headers: list[tuple[str, str]]  # request headers added to the client identity's
+    raw: str  # the raw-message probe that carried the form (conformance.raw.PROBES)
 
 
 class EvidenceResponse(TypedDict, total=False):

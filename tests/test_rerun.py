@@ -84,6 +84,23 @@ def test_bad_input_is_one_line_exit_2(failing_summary: Path, args: list[str], me
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.e2e
+@pytest.mark.xdist_group("rerun")  # one worker: these share the failing run
+def test_a_failure_naming_an_unknown_raw_probe_is_one_line_exit_2(
+    failing_summary: Path, tmp_path: Path
+) -> None:
+    document = json.loads(failing_summary.read_text(encoding="utf-8"))
+    failure = next(f for r in document["requirements"] for f in r["failures"])
+    failure["request"]["raw"] = "no-such-probe"
+    edited = tmp_path / "summary.json"
+    edited.write_text(json.dumps(document), encoding="utf-8")
+    done = conformance("rerun", str(edited), "--target", "reference")
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"conformance: error: {edited}: a failure of ")
+    assert "names no known raw probe ('no-such-probe')" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize(
     ("failed", "passed", "classification"),
     [(0, 3, "fixed"), (0, 2, "unconfirmed"), (0, 0, "unconfirmed"), (1, 2, "intermittent")],
@@ -102,6 +119,7 @@ FAMILIES = {
     "get_issues_token": ("test_other_methods_and_paths_issue_no_token", "LT-HTTP-POST-ONLY"),
     "trailing_slash_skips_key_check": ("test_other_methods_and_paths_issue_no_token", "LT-HTTP-PATH-VARIANT"),
     "api_key_last_character_ignored": ("test_api_key_probes_refused", "LT-AUTH-KEY-INVALID"),
+    "conflicting_lengths_first_wins": ("test_raw_http_messages", "LT-HTTP-MSG-FRAMING"),
     "token_expire_59_accepted": ("test_token_expire_boundaries", "LT-INPUT-EXPIRE-RANGE"),
     "grants_unless_stock_identity": (
         "test_refusals_do_not_depend_on_the_client_identity",
@@ -132,6 +150,8 @@ def test_a_fault_left_in_place_stays_reproducible_in_every_probe_family(
         method = request["method"]
         assert (f"-X {method} " in curl) or (method == "HEAD" and " -I " in curl)
         assert ("-G" in curl.split()) == bool(request.get("form_in_query"))
+        # A raw probe (a message curl does not send) says so: only conformance rerun sends it again.
+        assert (f"# sent as the raw probe {request.get('raw')}:" in curl) == ("raw" in request)
     capsys.readouterr()
     again = main(
         ["rerun", str(reports / "summary.json"), "--target", "reference", "--fault", fault, "-n", "2"]

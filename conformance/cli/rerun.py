@@ -27,6 +27,7 @@ from conformance.inputs import VALID_TOKEN_EXPIRE, CaseBuilder, Param
 from conformance.local import open_session
 from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
 from conformance.printable import one_line
+from conformance.raw import PROBES
 from conformance.session import ConfigError
 from conformance.summary import Summary, SummaryError, read_summary
 from conformance.verdict import EXIT_SUITE_ERROR, EXIT_USAGE
@@ -94,6 +95,7 @@ def _case(request: dict[str, Any], builder: CaseBuilder, *, label: str) -> Case:
         alternate_identity=bool(request.get("alternate_identity", False)),
         spelling=str(request.get("spelling", "")),
         headers=tuple((str(n), str(v)) for n, v in request.get("headers", ())),
+        raw=str(request.get("raw", "")),
     )
     if "expect" in request and "requirement" in request:
         case = dataclasses.replace(
@@ -146,6 +148,11 @@ def _load(path: Path) -> Summary:
                 raise ConfigError(
                     f"{path}: a failure of {requirement.id} has no request to send again (no field "
                     "'request'); give the summary.json of a run"
+                )
+            if (raw := failure.evidence["request"].get("raw")) and raw not in PROBES:
+                raise ConfigError(
+                    f"{path}: a failure of {requirement.id} names no known raw probe ({raw!r}); give the "
+                    "summary.json of a run of this version"
                 )
     return summary
 
