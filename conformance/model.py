@@ -260,12 +260,14 @@ class Case:
         """The class of input this case stands for, not the value sent: what a baseline compares.
 
         The input class that decides the expectation, the expectation, and how the case travels (method,
-        path variant, form in the query, spelling), e.g. ``LT-INPUT-EXPIRE-VALID:accept:POST`` or
-        ``LT-INPUT-EQUIVALENT:accept:POST+chunked``: a baseline's failure in one spelling accepts no other.
+        path variant, form in the query, spelling, raw probe), e.g. ``LT-INPUT-EXPIRE-VALID:accept:POST``,
+        ``LT-INPUT-EQUIVALENT:accept:POST+chunked`` or ``LT-HTTP-MSG-HOST:either:POST+raw:host-missing``: a
+        baseline's failure in one spelling or raw probe accepts no other.
         """
         channel = [self.method, *([self.path_variant] if self.path_variant else [])]
         channel += ["form-in-query"] if self.form_in_query else []
         channel += [self.spelling] if self.spelling else []
+        channel += [f"raw:{self.raw}"] if self.raw else []
         return f"{self.requirement}:{self.expect.value}:{'+'.join(channel)}"
 
     def __str__(self) -> str:

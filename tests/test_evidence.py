@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from conformance.evidence import MAX_BODY_CHARS, exchange_evidence, shown_body
+import dataclasses
+
+from conformance.evidence import MAX_BODY_CHARS, curl_command, exchange_evidence, request_channel, shown_body
 from conformance.model import Case, Exchange, Expect
 from conformance.redact import Redactor, issued_tokens
 
@@ -75,3 +77,12 @@ def test_headers_reason_and_body_are_scrubbed_and_printable() -> None:
         ["x-note", "a\\x9b2Jb\\u202e"],
     ]
     assert response["body"] == "<m>\\x1b[2J</m>"
+
+
+def test_a_raw_probe_is_named_in_the_evidence_and_the_curl_line_says_curl_does_not_send_it() -> None:
+    case = dataclasses.replace(CASE, raw="host-missing")
+    assert request_channel(case, Redactor(secrets=[KEY]))["raw"] == "host-missing"
+    assert "raw" not in request_channel(CASE, Redactor(secrets=[KEY]))
+    line = curl_command(case, "http://127.0.0.1:8000/v1/user/login_token")
+    assert line.endswith("# sent as the raw probe host-missing: conformance rerun sends it so")
+    assert "#" not in curl_command(CASE, "http://127.0.0.1:8000/v1/user/login_token")

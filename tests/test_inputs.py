@@ -404,3 +404,17 @@ def test_a_spelling_is_part_of_the_case_class() -> None:
     assert (
         dataclasses.replace(case, spelling="chunked").case_class == "LT-INPUT-USER-VALID:accept:POST+chunked"
     )
+
+
+def test_a_raw_probe_is_part_of_the_case_class() -> None:
+    # A baseline accepting uvicorn's kept connection after a length and chunked (one framing probe) must not
+    # accept a desynchronisation on conflicting lengths (another probe of the same requirement and check).
+    case = dataclasses.replace(BUILDER.case(), expect=Expect.EITHER, requirement="LT-HTTP-MSG-FRAMING")
+    classes = {
+        dataclasses.replace(case, raw=name).case_class
+        for name in ("length-and-chunked", "conflicting-length")
+    }
+    assert classes == {
+        "LT-HTTP-MSG-FRAMING:either:POST+raw:length-and-chunked",
+        "LT-HTTP-MSG-FRAMING:either:POST+raw:conflicting-length",
+    }

@@ -1,6 +1,7 @@
 """No false alarm on real stacks (issue 20): the contract as a developer writes it on FastAPI with uvicorn,
 Flask with gunicorn and aiohttp (tests/stacks/), each served by its own server process on loopback, is
-conformant under the default profile, for three seeds each.
+conformant under the default profile, for three seeds each. Under the strict HTTP profile (one small run
+each) the only failures are HTTP message rules the stack's server skips, each naming its RFC section.
 
 Each stack's runs share one server and one xdist group (the stacks run in parallel on separate workers).
 """
@@ -8,6 +9,7 @@ Each stack's runs share one server and one xdist group (the stacks run in parall
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -18,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import conformance, summary
+from tests.cli_support import SMALL_TOKEN_SAMPLE, conformance, summary
 from tests.stacks.login_token import FOREIGN_USER_ID, USER_ID
 from tests.stacks.serving import STACKS, RunningStack, Stack, StackFailed, living_in_group, serve, stop
 
@@ -28,6 +30,29 @@ SEEDS = (1, 2, 3)
 # A canary key (with an '&': the form must be percent-encoded and decoded by the framework) per module.
 API_KEY = f"CANARY&KEY-{secrets.token_hex(12)}"
 OTHER_API_KEY = f"other-tenant-{secrets.token_hex(12)}"
+STRICT_SEED = 1
+# What each stock server gets under the strict HTTP profile (http_strict = true): (requirement, raw probe).
+# uvicorn with h11 answers its own 400s without Date, keeps a connection open after Content-Length with
+# chunked and answers the absolute-form 404; gunicorn answers its own 400s without Date and serves a
+# request without Host or with two; aiohttp keeps every rule.
+STRICT_FINDINGS = {
+    "fastapi": {
+        ("LT-HTTP-MSG-DATE", "host-missing"),
+        ("LT-HTTP-MSG-DATE", "host-twice"),
+        ("LT-HTTP-MSG-DATE", "conflicting-length"),
+        ("LT-HTTP-MSG-FRAMING", "length-and-chunked"),
+        ("LT-HTTP-MSG-CONNECTION", "absolute-form"),
+    },
+    "flask": {
+        ("LT-HTTP-MSG-DATE", "conflicting-length"),
+        ("LT-HTTP-MSG-DATE", "length-and-chunked"),
+        ("LT-HTTP-MSG-HOST", "host-missing"),
+        ("LT-HTTP-MSG-HOST", "host-twice"),
+    },
+    "aiohttp": set(),
+}
+RFC_SECTION = re.compile(r"\bRFC 911[012] sections? [0-9]+(?:\.[0-9]+)*")
+RAW_PROBE_CASE = re.compile(r"raw probe ([a-z0-9.-]+):")
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +64,19 @@ def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         yield running
 
 
-@pytest.mark.parametrize("seed", SEEDS, ids=lambda seed: f"seed{seed}")
-@pytest.mark.parametrize(
+EACH_STACK = pytest.mark.parametrize(
     "stack",
     [pytest.param(name, marks=pytest.mark.xdist_group(f"stack-{name}")) for name in STACKS],
     indirect=True,
 )
+
+
+def _key_leaked_to(report_dir: Path) -> list[str]:
+    return [p.name for p in report_dir.rglob("*") if p.is_file() and API_KEY.encode() in p.read_bytes()]
+
+
+@pytest.mark.parametrize("seed", SEEDS, ids=lambda seed: f"seed{seed}")
+@EACH_STACK
 def test_a_conforming_stack_is_conformant(stack: RunningStack, seed: int, tmp_path: Path) -> None:
     report_dir = tmp_path / "report"
     result = conformance(
@@ -57,8 +89,43 @@ def test_a_conforming_stack_is_conformant(stack: RunningStack, seed: int, tmp_pa
         f"{stack.name}, seed {seed}:\n{result.stdout[-6000:]}{result.stderr[-2000:]}"
     )
     assert summary(report_dir)["verdict"] == "conformant"
-    leaked = [p.name for p in report_dir.rglob("*") if p.is_file() and API_KEY.encode() in p.read_bytes()]
-    assert not leaked, f"the key is in {leaked}"
+    assert not (leaked := _key_leaked_to(report_dir)), f"the key is in {leaked}"
+
+
+@EACH_STACK
+def test_under_the_strict_http_profile_each_http_message_finding_names_its_rfc_section(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    # A small complete run (every conformance test, fewer generated examples and tokens): the rules judged
+    # on every answer (Date, Allow, HEAD, Cache-Control) see every family's answers, the raw probes run whole.
+    profile, report_dir = tmp_path / "strict.toml", tmp_path / "report"
+    profile.write_text(f"http_strict = true\ntoken_sample = {SMALL_TOKEN_SAMPLE}\n", encoding="utf-8")
+    result = conformance(
+        *("run", "--target", stack.url, "--seed", str(STRICT_SEED), "--report-dir", str(report_dir)),
+        *("--user-id", str(USER_ID), "--foreign-user-id", str(FOREIGN_USER_ID)),
+        *("--max-examples", "5", "--profile", str(profile)),
+        env={"CONFORMANCE_API_KEY": API_KEY, "NO_COLOR": "1"},
+        cwd=tmp_path,
+    )
+    assert result.returncode in (0, 1), f"{stack.name}:\n{result.stdout[-6000:]}{result.stderr[-2000:]}"
+    document = summary(report_dir)
+    findings = [r for r in document["requirements"] if r["outcome"] in ("failed", "warning")]
+    failed = {r["id"] for r in findings if r["outcome"] == "failed"}
+    assert all(r.startswith("LT-HTTP-MSG-") for r in failed), f"{stack.name} failed {sorted(failed)}"
+    found = set()
+    for requirement in (r for r in findings if r["id"].startswith("LT-HTTP-MSG-")):
+        assert len(requirement["failures"]) == requirement["failure_count"], "findings beyond those kept"
+        for failure in requirement["failures"]:
+            said = f"{failure['expected']} / {failure['received']}"
+            print(f"{stack.name}: [{requirement['id']}] {failure['title']}: {said}")
+            assert RFC_SECTION.search(said), (
+                f"{stack.name}: [{requirement['id']}] names no RFC section: {said}"
+            )
+            probe = RAW_PROBE_CASE.match(failure["case"])
+            found.add((requirement["id"], probe.group(1) if probe else failure["case"]))
+    assert found == STRICT_FINDINGS[stack.name]
+    assert document["verdict"] == ("non-conformant" if found else "conformant")
+    assert not (leaked := _key_leaked_to(report_dir)), f"the key is in {leaked}"
 
 
 def test_stop_ends_a_server_that_ignores_sigterm_and_its_children() -> None:
