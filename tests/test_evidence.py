@@ -84,5 +84,5 @@ def test_a_raw_probe_is_named_in_the_evidence_and_the_curl_line_says_curl_does_n
     assert request_channel(case, Redactor(secrets=[KEY]))["raw"] == "host-missing"
     assert "raw" not in request_channel(CASE, Redactor(secrets=[KEY]))
     line = curl_command(case, "http://127.0.0.1:8000/v1/user/login_token")
-    assert line.endswith("# sent as the raw probe host-missing: conformance rerun sends it so")
+    assert line.startswith("# curl cannot send the raw HTTP/1.1 probe host-missing (")
     assert "#" not in curl_command(CASE, "http://127.0.0.1:8000/v1/user/login_token")
