@@ -45,7 +45,7 @@ def test_the_estimate_scales_with_the_settings_and_the_rate() -> None:
     estimated = families.estimated_requests
     base = estimated(max_examples=100, token_sample=776)
     assert estimated(max_examples=200, token_sample=776) == base + families.GENERATED_REQUESTS
-    assert estimated(max_examples=100, token_sample=100) == base - (776 - 212)
+    assert estimated(max_examples=100, token_sample=100) == base - (776 - 213)
     line = families.estimate_line(requests=1500, rate=5.0, idle=11.0)
     assert line == "about 1,500 requests at 5 requests/s: about 5 min 11 s (--rate sets the pace)"
     unlimited = families.estimate_line(requests=1500, rate=None, idle=3.0)
