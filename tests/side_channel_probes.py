@@ -117,6 +117,7 @@ SIDE_CHANNEL_PROBES: dict[str, Callable[[Probe], object]] = {
     "every_third_connection_unscoped": probe_every_third_connection,
     "expire_from_connection_idle_start": probe_idle_expire,
     "expire_stamped_at_accept": probe_idle_expire,
+    "expire_from_cached_clock": probe_idle_expire,
     "wrong_key_tells_unknown_users": probe_wrong_key_tells,
     "wrong_key_slower_for_existing_users": probe_wrong_key_slower,
     "foreign_refusal_names_tenant": probe_tenant_named,

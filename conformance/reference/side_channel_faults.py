@@ -183,6 +183,29 @@ class ExpireFromConnectionIdleStart(_PerRequest):
 
 
 @fault(
+    name="expire_from_cached_clock",
+    kind="stale issue time",
+    requirements=("LT-EXPIRE-CONSISTENT",),
+    profile="connection_idle = 11",
+)
+class ExpireFromCachedClock(Behaviour):
+    """`<expire>` counts from a server-wide clock cached when the last answer went out (as servers that
+    refresh a coarse time on events keep one): busy, it is exact; the first grant after a quiet spell, on
+    any connection, expires too early."""
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self.cached: float | None = None
+
+    def expire(self, now: float, token_expire: int) -> int:
+        return super().expire(now if self.cached is None else self.cached, token_expire)
+
+    def respond(self, accepted: Accepted | None, reply: Reply, *, now: float) -> Reply:
+        self.cached = time.time()
+        return reply
+
+
+@fault(
     name="expire_stamped_at_accept",
     kind="stale issue time",
     requirements=("LT-EXPIRE-CONSISTENT",),
