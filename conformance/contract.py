@@ -626,7 +626,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
         None,
         "project assumption (HTTP/1.1): RFC 9112 sections 9.6 (close), 9.3.2 (pipelining), "
         "3.2.2 (absolute-form), 2.5 (HTTP/1.0)",
-        ("connection_management",),
+        ("connection_management", "message_framing"),
         level=Level.SHOULD,
         strict=True,
     ),

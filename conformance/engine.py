@@ -389,10 +389,14 @@ class Run:
         )
         return level is Level.MUST
 
-    def expect_all(self, cases: Iterable[Case]) -> list[Exchange]:
-        """Send every case (none is skipped after a failure); one ContractViolation lists all failures."""
+    def expect_all(self, cases: Iterable[Case], *, pause: float = 0.0) -> list[Exchange]:
+        """Send every case (none is skipped after a failure: a replay sends what the recording holds, even
+        where a recorded answer was edited); one ContractViolation lists all failures. ``pause``: seconds
+        between two cases (Run.sleep)."""
         exchanges, problems = [], []
-        for case in cases:
+        for number, case in enumerate(cases):
+            if number and pause:
+                self.sleep(pause)
             try:
                 exchanges.append(self.expect(case))
             except ContractViolation as violation:
