@@ -36,9 +36,9 @@ def echo_places(subject: Subject, api_key: str) -> list[str]:
         places.append("reason phrase")
     if book.find_bytes(exchange.body):
         places.append("body")
-    elif (root := subject.document.root) is not None and any(
-        book.find(text) for element in root.iter() for text in _element_texts(element)
-    ):
+    elif (root := subject.document.root) is not None and book.find(
+        "\n".join(text for element in root.iter() for text in _element_texts(element))
+    ):  # the decoded texts in one search (a key split over two elements is still the key)
         places.append("body (parsed)")
     return places
 
