@@ -811,7 +811,7 @@ AMBIGUITIES: tuple[Ambiguity, ...] = (
         "one and the NIST SP 800-90B estimators over the token's characters in sequence) of at least half "
         "token_min_bits; every token of the run is checked for collisions: 776 is the fewest tokens with "
         "which a space of 2^16 repeats one with probability >= 99% (a default loopback run judges 784, in "
-        "about 1,250 requests: 2^16 caught with 99.1%, 2^17 with 90.4%; token_sample = 1098 for 99% at "
+        "about 1,600 requests: 2^16 caught with 99.1%, 2^17 with 90.4%; token_sample = 1098 for 99% at "
         "2^17). The summary states the bounds and that probability.",
         "token_sample",
     ),
