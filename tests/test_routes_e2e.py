@@ -25,7 +25,9 @@ ROUTE_TESTS = (
     "test_other_methods_and_paths_issue_no_token or test_refusals_do_not_depend_on_the_client_identity"
 )
 ROUTE_REQUIREMENTS = ("LT-HTTP-POST-ONLY", "LT-HTTP-PATH-VARIANT", "LT-SEC-IDENTITY-BLIND")
-CHANNEL_FAULTS = [name for name, f in FAULTS.items() if f.behaviour.__module__.endswith("channel_faults")]
+CHANNEL_FAULTS = [
+    name for name, f in FAULTS.items() if f.behaviour.__module__.endswith(".reference.channel_faults")
+]
 
 
 class MainstreamStack(Behaviour):
