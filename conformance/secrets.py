@@ -61,7 +61,7 @@ KEY_KIND, TOKEN_KIND = "api_key", "token"
 LONG_INDEX = (8, 16)
 MEDIUM_INDEX = (4, MIN_ENCODED_LENGTH)  # short tokens' base64 spellings and 8-15 character values
 TINY_INDEX = (4, MIN_SECRET_LENGTH)  # 4-7 character values: every position is sampled
-DIRECT_MAX_NEEDLES = 64
+DIRECT_MAX_NEEDLES = 16  # the key alone; its spellings and probes (issue 20) are faster indexed
 # A comment inside a spelled secret is bounded, and an unterminated comment runs to the end of the
 # text: either way no position is scanned twice to the end (a body of many "<!--" stays linear).
 _GAP = r"(?:<!--.{0,1024}?-->|<!\[CDATA\[|\]\]>)*"
