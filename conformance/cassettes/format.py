@@ -13,6 +13,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -339,12 +340,17 @@ class _Reader:
             pairs.append((pair[0], pair[1]))
         return pairs
 
-    def raw(self, raw: dict[str, Any], where: str) -> RawOutcome:
-        responses = []
-        for number, item in enumerate(self.get(raw, "responses", list, where), 1):
-            at = f"{where}.responses {number}"
+    def entries(self, mapping: dict[str, Any], key: str, where: str) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Each mapping of the list under ``key``, with where it stands (a corrupt one fails)."""
+        for number, item in enumerate(self.get(mapping, key, list, where), 1):
+            at = f"{where}.{key} {number}"
             if not isinstance(item, dict):
                 raise self.fail(f"{at} is not a mapping")
+            yield at, item
+
+    def raw(self, raw: dict[str, Any], where: str) -> RawOutcome:
+        responses = []
+        for at, item in self.entries(raw, "responses", where):
             status = self.get(item, "status", int, at)
             if not 100 <= status <= 599:
                 raise self.fail(f"{at}.status {status} is not an HTTP status (100..599)")
@@ -384,10 +390,7 @@ class _Reader:
                 f"{where}.excerpt_of needs a sha256 and bytes from the excerpt's size to {MAX_REPLAYED_BODY}"
             )
         judged = []
-        for number, raw in enumerate(self.get(response, "judged", list, where), 1):
-            at = f"{where}.judged {number}"
-            if not isinstance(raw, dict):
-                raise self.fail(f"{at} is not a mapping")
+        for at, raw in self.entries(response, "judged", where):
             check = self.get(raw, "check", str, at)
             requirement = self.get(raw, "requirement", (str, type(None)), at)
             failure = self.get(raw, "failure", dict, at) if "failure" in raw else None
