@@ -75,6 +75,7 @@ MAX_DECODED_VIEWS = 8
 MAX_PERCENT_ROUNDS = 8
 _SEPARATORS = re.compile(r"[\W_]+")
 _NOT_ASCII_ALNUM = bytes(b for b in range(256) if not chr(b).isascii() or not chr(b).isalnum())
+_LOWER_CASE = bytes.maketrans(string.ascii_uppercase.encode(), string.ascii_lowercase.encode())
 _ESCAPED = re.compile(
     r"\\(?:u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|x([0-9a-fA-F]{2})|u\{([0-9a-fA-F]{1,6})\}|(.))", re.S
 )
@@ -128,7 +129,7 @@ def folded(text: str) -> str:
 
 def _folded_bytes(data: bytes) -> bytes:
     """Only the ASCII letters and digits of ``data``, lower-cased (UTF-16/32 NULs fall away too)."""
-    return data.translate(None, _NOT_ASCII_ALNUM).lower()
+    return data.translate(_LOWER_CASE, _NOT_ASCII_ALNUM)
 
 
 def _unescaped(match: re.Match[str]) -> str:
@@ -197,21 +198,26 @@ def _alphabet(view: str, drop: bytes) -> bytes:
 
 def _base64_decodings(view: str) -> Iterator[bytes]:
     # Every base64/base64url character of the view, in order: an encoded run (split by line breaks or
-    # glued to its neighbours) is whole in it, and one of the four alignments decodes it.
+    # glued to its neighbours) is whole in it, and one of the four alignments decodes it. A last group of
+    # two or three characters is padded: its one or two bytes end the encoded value.
     alphabet = _alphabet(view, _NOT_BASE64).translate(_BASE64URL)
     for offset in range(4):
         part = alphabet[offset:]
-        yield binascii.a2b_base64(part[: len(part) // 4 * 4])
+        rest = len(part) % 4
+        yield binascii.a2b_base64(part + b"=" * (4 - rest) if rest >= 2 else part[: len(part) - rest])
 
 
 def _base32_decodings(view: str) -> Iterator[bytes]:
     # int() reads base 32 in C (base64.b32decode loops in Python): the RFC 4648 alphabet mapped onto it.
+    # Read once: dropping the first k digits is keeping the number's low 5 (n - k) bits.
     digits = _alphabet(view.lower(), _NOT_BASE32).translate(_BASE32_DIGITS)
+    if len(digits) * 5 < 8:
+        return
+    number = int(digits, 32)
     for offset in range(8):
-        part = digits[offset:]
-        bits = 5 * len(part)
+        bits = 5 * (len(digits) - offset)
         if bits >= 8:
-            yield (int(part, 32) >> (bits % 8)).to_bytes(bits // 8, "big")
+            yield ((number & ((1 << bits) - 1)) >> (bits % 8)).to_bytes(bits // 8, "big")
 
 
 def _hex_decodings(fold: str) -> Iterator[bytes]:
@@ -236,6 +242,18 @@ def normalised_views(text: str) -> tuple[str, bytes]:
         decoded += _hex_decodings(fold) if _has_run(fold, _HEX_CLASS) else []
         data += [_folded_bytes(d) for d in decoded if len(d) >= DEEP_MIN_LENGTH]
     return " ".join(texts), b" ".join(data)
+
+
+def holds_folded(text: str, value: str) -> bool:
+    """Whether ``value`` (folded: DEEP_MIN_LENGTH letters and digits or more) shows in a normalised view of
+    ``text``: as is, decoded, or in the bytes of a base-N run; window by window, as a key is searched."""
+    fold = folded(value)
+    ascii_form = fold.encode("ascii") if fold.isascii() else b""
+    for window in windows(text, DEEP_OVERLAP_FACTOR * len(value) + 64):
+        texts, decoded = normalised_views(window)
+        if fold in texts or (ascii_form and ascii_form in decoded):
+            return True
+    return False
 
 
 def windows(text: str, overlap: int) -> Iterator[str]:

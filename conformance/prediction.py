@@ -71,7 +71,7 @@ class Codec:
     pattern: re.Pattern[str]
     numeric: bool = False
 
-    @property
+    @functools.cached_property
     def family(self) -> str:
         """hex, base64 or decimal: the spellings of one value a target may switch between by chance (a
         base64url token without - or _ also reads as plain base64)."""
@@ -180,12 +180,6 @@ def words_of(data: bytes, layout: str) -> list[int] | None:
     return [int.from_bytes(ordered[i : i + 4], "little") for i in range(0, len(ordered), 4)]
 
 
-def bytes_of(words: list[int], layout: str) -> bytes:
-    """The inverse of ``words_of``."""
-    data = b"".join(w.to_bytes(4, "little") for w in words)
-    return data if layout == "le" else data[::-1]
-
-
 # -- the predictor -------------------------------------------------------------------------------------
 
 
@@ -232,8 +226,8 @@ class TokenPredictor:
             self.predicted.pop(next(iter(self.predicted)))
 
     def _predict(self, token: str, how: str) -> None:
-        if token:
-            self.predicted.setdefault(token, Prediction(how, self.learnt))
+        if token and token not in self.predicted:
+            self.predicted[token] = Prediction(how, self.learnt)
 
     def _chain(self, token: str, read: list[tuple[Codec, bytes]]) -> None:
         """The next token as a hash of this one (its text, or its bytes), cut to this token's length."""
@@ -299,14 +293,18 @@ class TokenPredictor:
         stream.since_attempt = 0
         generator = mt_from_states(list(stream.states))
         order = "randbytes order" if layout == "le" else "getrandbits order"
+        # The next MT_AHEAD tokens' words in one draw: getrandbits(32 k) holds k outputs, the first in its
+        # least significant word, so its little-endian bytes are the words in randbytes order.
+        size = 4 * len(words)
+        ahead_bytes = generator.getrandbits(8 * size * MT_AHEAD).to_bytes(size * MT_AHEAD, "little")
         for ahead in range(1, MT_AHEAD + 1):
-            next_words = [generator.getrandbits(32) for _ in words]
-            for guess in codec.spellings(bytes_of(next_words, layout)):
-                self._predict(
-                    guess,
-                    f"Mersenne Twister (Python random) state recovered from the last {MT_WORDS} 32-bit "
-                    f"words of the tokens ({codec.family}, {order}), {ahead} token(s) ahead",
-                )
+            chunk = ahead_bytes[size * (ahead - 1) : size * ahead]
+            how = (
+                f"Mersenne Twister (Python random) state recovered from the last {MT_WORDS} 32-bit "
+                f"words of the tokens ({codec.family}, {order}), {ahead} token(s) ahead"
+            )
+            for guess in codec.spellings(chunk if layout == "le" else chunk[::-1]):
+                self._predict(guess, how)
 
 
 def _padded(value: int) -> bytes:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -96,22 +97,26 @@ def load_libxml2_schema(name: str) -> Any:
         raise SchemaError(f"schema {path} cannot be loaded by libxml2: {exc}") from None
 
 
-_remembered: dict[tuple[str, bytes, Limits], tuple[str, ...]] = {}
+_remembered: OrderedDict[tuple[str, bytes, Limits], tuple[str, ...]] = OrderedDict()
 
 
 def body_validation_errors(
     name: str, body: bytes, root: ET.Element, *, limits: Limits = DEFAULT_LIMITS
 ) -> list[str]:
     """``validation_errors`` of ``root``, parsed from ``body``: the same bytes give the same answer, so a
-    small body's answer is remembered (the first CACHED_BODIES of them, for the life of the process)."""
+    small body's answer is remembered (the CACHED_BODIES most recently used, for the life of the process:
+    a run's repeated refusals stay remembered however many grants of their own come between them)."""
     if len(body) > CACHED_BODY_BYTES:
         return validation_errors(name, body, root, limits=limits)
     key = (name, body, limits)
     known = _remembered.get(key)
     if known is None:
         known = tuple(validation_errors(name, body, root, limits=limits))
-        if len(_remembered) < CACHED_BODIES:
-            _remembered[key] = known
+        _remembered[key] = known
+        if len(_remembered) > CACHED_BODIES:
+            _remembered.popitem(last=False)
+    else:
+        _remembered.move_to_end(key)
     return list(known)
 
 

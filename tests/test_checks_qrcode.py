@@ -125,6 +125,8 @@ def test_plain_http_qrcode_is_accepted_only_from_the_hosts_the_run_names() -> No
 # -- LT-SEC-QRCODE-THIRD-PARTY ----------------------------------------------------------------------
 
 TOKEN_HEX = "9f86d081884c7d659a2feaa0c55ad015"
+TOKEN_BYTES = TOKEN_HEX.encode()
+CHART = "https://charts.example.net/qr"
 
 
 def third_party_failures(qrcode: str, *, profile: Profile | None = None) -> list[str]:
@@ -143,6 +145,12 @@ def third_party_failures(qrcode: str, *, profile: Profile | None = None) -> list
         (f"https://charts.example.net/chart?chl=https%3A%2F%2Fx%2F%3Ft%3D{TOKEN_HEX}", "the token"),
         (f"https://charts.example.net/{TOKEN_HEX.upper()}.png", "the token"),
         (f"https://charts.example.net/qr#{base64.b64encode(TOKEN_HEX.encode()).decode()}", "the token"),
+        (f"{CHART}?t={base64.urlsafe_b64encode(TOKEN_BYTES).decode().rstrip('=')}", "the token"),
+        (f"{CHART}/{base64.b32encode(TOKEN_BYTES).decode().lower()}", "the token"),
+        (f"{CHART}?t={base64.b64encode(TOKEN_HEX.encode('utf-16-le')).decode()}", "the token"),
+        (f"{CHART}?t={TOKEN_BYTES.hex()}", "the token"),
+        (f"{CHART}?t={'-'.join(TOKEN_HEX[i : i + 4] for i in range(0, 32, 4))}", "the token"),
+        (f"{CHART}?t={TOKEN_HEX[::-1]}", "the token"),
         (f"https://charts.example.net/qr?k={API_KEY}", "the api_key"),
         ("https://charts.example.net/qr/12345.png", "the user id (in its path)"),
         ("https://charts.example.net/qr/user12345.png", "the user id (in its path)"),
@@ -154,6 +162,12 @@ def third_party_failures(qrcode: str, *, profile: Profile | None = None) -> list
         "percent-encoded",
         "path upper-case",
         "base64 fragment",
+        "base64url unpadded",
+        "base32",
+        "base64 of UTF-16",
+        "hex of its bytes",
+        "grouped",
+        "reversed",
         "key",
         "user path",
         "user word",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -82,7 +83,7 @@ def test_a_small_body_is_validated_once_and_answers_like_a_fresh_validation(
         calls.append(body)
         return real(name, body, root, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(schema, "_remembered", {})
+    monkeypatch.setattr(schema, "_remembered", OrderedDict())
     monkeypatch.setattr(schema, "validation_errors", counted)
     invalid = VALID.replace("<status>", "<status>x").encode()  # a different body, invalid
     for body in (VALID.encode(), invalid):
@@ -99,6 +100,30 @@ def test_a_small_body_is_validated_once_and_answers_like_a_fresh_validation(
     schema.body_validation_errors("user_response.xsd", big, big_root)
     schema.body_validation_errors("user_response.xsd", big, big_root)
     assert len(calls) == 4  # a large body is validated every time (not kept in memory)
+
+
+def test_a_body_used_again_stays_remembered_while_many_others_come_and_go(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls: list[bytes] = []
+    real = schema.validation_errors
+
+    def counted(name: str, body: bytes, root: object, **kwargs: object) -> list[str]:
+        calls.append(body)
+        return real(name, body, root, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(schema, "_remembered", OrderedDict())
+    monkeypatch.setattr(schema, "CACHED_BODIES", 4)
+    monkeypatch.setattr(schema, "validation_errors", counted)
+    refusal = VALID.encode()
+    grants = [VALID.replace("12345", str(12345 + n)).encode() for n in range(1, 13)]
+    # The grants of a run's start fill the memory; then refusals come between grants of their own.
+    for body in [*grants[:6], *(b for grant in grants[6:] for b in (grant, refusal))]:
+        root = xmldoc.parse(body).root
+        assert root is not None
+        schema.body_validation_errors("user_response.xsd", body, root)
+    assert calls.count(refusal) == 1  # most recently used: never dropped
+    assert len(schema._remembered) == 4  # bounded: the oldest grants went
 
 
 # -- two validators and the rules where they part (issue 21) ------------------------------------------

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email.utils
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,6 +110,16 @@ class RunState:
                 self.qrcodes.setdefault(url, sequence)
 
 
+@functools.lru_cache(maxsize=256)
+def date_seconds(value: str) -> float | None:
+    """The Unix time an HTTP Date header names; None when it names none (a run's answers share a few
+    hundred distinct values: each is read once)."""
+    try:
+        return email.utils.parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
 def request_of(case: Case) -> tuple[object, ...]:
     """What goes on the wire for ``case`` but the client identity (its label and expectation aside)."""
     return case.method, case.path_variant, case.form_in_query, case.form
@@ -205,7 +217,8 @@ class CheckContext:
 
 @dataclass
 class Subject:
-    """One exchange under judgement, with its body parsed once, safely."""
+    """One exchange under judgement, with its body parsed once, safely; what the checks derive from it
+    (status, token, window ...) is derived once too: a Subject's exchange never changes."""
 
     exchange: Exchange
     limits: xmldoc.Limits = xmldoc.DEFAULT_LIMITS  # the profile's structural bounds
@@ -222,12 +235,12 @@ class Subject:
         """The parsed body (never expanded, never fetched)."""
         return xmldoc.parse(self.exchange.body, limits=self.limits)
 
-    @property
+    @cached_property
     def status(self) -> int:
         """The HTTP status; 0 when no complete response was read."""
         return self.exchange.status or 0 if self.exchange.answered else 0
 
-    @property
+    @cached_property
     def decided(self) -> bool:
         """The target decided: a complete 2xx or 4xx from the endpoint; from a path variant a 2xx or one
         with a token; from another method one with a token."""
@@ -239,17 +252,17 @@ class Subject:
         variant_served = case.method == "POST" and not case.form_in_query and 200 <= self.status < 300
         return complete and (case.on_endpoint or bool(self.token) or variant_served)
 
-    @property
+    @cached_property
     def token(self) -> str:
         """The stripped <token> text, '' when absent or empty."""
         return (self.document.field("token") or "").strip()
 
-    @property
+    @cached_property
     def issued(self) -> bool:
         """The target granted the request: a 2xx, or any decided response carrying a non-empty token."""
         return self.decided and (200 <= self.status < 300 or bool(self.token))
 
-    @property
+    @cached_property
     def window(self) -> tuple[Fraction, Fraction] | None:
         """When the token was issued by the suite's own clock: between sending the request and the answer.
 
@@ -261,7 +274,7 @@ class Subject:
             return None
         return Fraction(sent), Fraction(sent) + Fraction(max(0.0, elapsed))
 
-    @property
+    @cached_property
     def expire_offset(self) -> tuple[Fraction, Fraction] | None:
         """For a grant of a valid request (an absolute <expire> expected): how far <expire> lies from issue
         time + token_expire, least..most over the window; None for anything else."""

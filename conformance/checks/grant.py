@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import email.utils
 import math
 from fractions import Fraction
 from urllib.parse import SplitResult, urlsplit
 
 from conformance.checks import check
-from conformance.checks._base import CheckContext, Subject
+from conformance.checks._base import CheckContext, Subject, date_seconds
 from conformance.model import CheckFailure, Expect, plain_integer
 
 DATE_RESOLUTION = 1.0  # seconds: a Date header is truncated to whole seconds
@@ -131,10 +130,10 @@ def date_skew(subject: Subject, ctx: CheckContext) -> tuple[str, str] | None:
     window = subject.window
     if not date or window is None:
         return None
-    try:
-        stamp = Fraction(email.utils.parsedate_to_datetime(date).timestamp())
-    except (TypeError, ValueError, IndexError, OverflowError):
+    seconds = date_seconds(date)
+    if seconds is None:
         return None  # an unreadable Date says nothing about the clock
+    stamp = Fraction(seconds)
     sent, answered = window
     allowed = Fraction(ctx.profile.date_tolerance + DATE_RESOLUTION)
     if sent - allowed <= stamp <= answered + allowed:

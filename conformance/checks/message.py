@@ -9,6 +9,7 @@ fail under the strict HTTP profile (``http_strict``); the checks also hold a few
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 
@@ -34,6 +35,7 @@ RAW_JUDGED = frozenset(
 )
 
 
+@functools.lru_cache(maxsize=256)
 def imf_fixdate(value: str) -> bool:
     """``value`` is an IMF-fixdate (RFC 9110 section 5.6.7): in GMT, with the right day name."""
     if not _IMF_FIXDATE.fullmatch(value):

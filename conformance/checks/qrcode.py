@@ -21,6 +21,7 @@ from urllib.parse import unquote, unquote_plus, urlsplit
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
 from conformance.model import MAX_DIGITS, CheckFailure
+from conformance.normalised import DEEP_MIN_LENGTH, folded, holds_folded
 from conformance.secrets import echo_book, spellings
 
 REQUIREMENT = "LT-QRCODE-IMAGE"
@@ -81,7 +82,6 @@ def qrcode_image(subject: Subject, ctx: CheckContext) -> str | None:
 
 THIRD_PARTY = "LT-SEC-QRCODE-THIRD-PARTY"
 _COMPONENT = re.compile(r"[A-Za-z0-9+/_=-]+")
-_HEX_TOKEN = re.compile(r"[0-9A-Fa-f]+")
 _DIGIT_RUN = re.compile(r"[0-9]+")
 _MIN_BASE64 = 8  # shorter runs decode to too few bytes to hold a user id by more than chance
 
@@ -117,6 +117,17 @@ def user_id_places(url: str, user_id: int) -> list[str]:
         ):
             places.append(place)
     return places
+
+
+def _carries(views: str, token: str) -> bool:
+    """Whether the URL's ``views`` hold ``token`` in any spelling: case and separators aside, decoded
+    (percent, entities, escapes) or inside a base64, base32 or hex run, forwards or reversed; a token
+    folding to fewer than DEEP_MIN_LENGTH letters and digits, in one of its literal spellings."""
+    if token in views:
+        return True
+    if len(folded(token)) >= DEEP_MIN_LENGTH:
+        return holds_folded(views, token) or holds_folded(views, token[::-1])
+    return any(spelling in views for spelling in spellings(token))
 
 
 def _names_number(run: str, number: int) -> bool:
@@ -156,9 +167,7 @@ def qrcode_no_secret_to_third_party(subject: Subject, ctx: CheckContext) -> str 
         return THIRD_PARTY
     views = "\n".join({url, unquote(url), unquote(unquote(url)), unquote_plus(url)})
     carried = ["the api_key"] if echo_book(ctx.api_key).find(views) else []
-    # A hex token is the same value in either case: as is and percent-decoded, it is looked for in both.
-    hex_case = _HEX_TOKEN.fullmatch(token) and token.lower() in views.lower()
-    if hex_case or any(spelling in views for spelling in spellings(token)):
+    if _carries(views, token):
         carried.append("the token")
     user_id = subject.case.user_id
     places = user_id_places(url, user_id) if user_id is not None else []

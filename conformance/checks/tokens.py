@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import email.utils
 import itertools
 import math
 import string
 
 from conformance.checks import check
-from conformance.checks._base import CheckContext, Subject
+from conformance.checks._base import CheckContext, Subject, date_seconds
 from conformance.entropy import P_THRESHOLD, analyse
 from conformance.model import MAX_DIGITS, CheckFailure, plain_integer
 from conformance.prediction import TIME_SEEDED_TOKENS, time_seeded
@@ -213,11 +212,9 @@ def issue_moments(subject: Subject) -> list[float]:
     claimed: list[float] = []
     date = exchange.header("date")
     if date:
-        try:
-            second = email.utils.parsedate_to_datetime(date).timestamp()
+        second = date_seconds(date)
+        if second is not None:
             claimed += [second, second + 1]
-        except (TypeError, ValueError, IndexError, OverflowError):
-            pass
     expire = plain_integer((subject.document.field("expire") or "").strip())
     if expire is not None and subject.case.token_expire is not None:
         claimed += [expire - subject.case.token_expire, expire - subject.case.token_expire + 1]
