@@ -116,7 +116,11 @@ def token_strength(subject: Subject, ctx: CheckContext) -> str | None:
     newest = (t for t in reversed(ctx.tokens.ordered) if t != token and len(t) == len(token))
     same_length = list(itertools.islice(newest, POSITIONAL_SAMPLE * 4))
     if len(same_length) >= POSITIONAL_SAMPLE:
-        varying = sum(1 for i, ch in enumerate(token) if any(t[i] != ch for t in same_length))
+        # A position varies when an earlier token has another character there: most differ from the
+        # newest already, so only the positions it shares are looked up in the others.
+        shared = [i for i, (ch, other) in enumerate(zip(token, same_length[0], strict=True)) if ch == other]
+        unchanged = sum(1 for i in shared if all(t[i] == token[i] for t in same_length[1:]))
+        varying = len(token) - unchanged
         varying_bits = varying * math.log2(alphabet_size(token))
         if varying_bits < minimum:
             raise CheckFailure(
