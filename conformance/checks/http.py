@@ -161,8 +161,10 @@ def charset_agrees(subject: Subject, ctx: CheckContext) -> str | None:
             f"{shown}, and the body does not decode as it",
         ) from None
     start = text.lstrip("\ufeff \t\r\n")
-    other = next((c for c in _XML_ENCODINGS if c != codec and _starts_xml(subject.exchange.body, c)), None)
-    if not start.startswith("<") and other is not None:  # (a body that is XML in no encoding: schema)
+    other = None
+    if not start.startswith("<"):
+        other = next((c for c in _XML_ENCODINGS if c != codec and _starts_xml(subject.exchange.body, c)), None)
+    if other is not None:  # (a body that is XML in no encoding: schema)
         raise CheckFailure(
             "LT-HTTP-CHARSET",
             "body is not in the charset its Content-Type names",
