@@ -61,7 +61,7 @@ DOCUMENT_KEYS = [
     "foreign_user_id", "unknown_user_ids", "mode", "profile", "seed", "max_examples", "suite_version",
     "suite_commit", "started", "finished", "duration_s", "cassettes", "stale_interactions",
     "unused_cassettes", "throttled", "throttle_waited_s", "user_agent", "valid_key_in_query", "token_entropy",
-    "stopped_early", "recording", "config_file", "settings", "requests",
+    "stopped_early", "preflight_notes", "recording", "config_file", "settings", "requests",
     "not_exercised", "not_applicable", "waivers", "requirements", "ambiguities_exercised", "tests",
 ]  # fmt: skip
 
