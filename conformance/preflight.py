@@ -75,13 +75,13 @@ class _Counted:
 
     def __init__(self, send: Callable[[Case], Exchange], redactor: Redactor) -> None:
         self._send = send
-        self.redactor = redactor
+        self._redactor = redactor
         self.sent = 0
 
     def __call__(self, case: Case) -> Exchange:
         self.sent += 1
         exchange = self._send(case)
-        self.redactor.learn(exchange)
+        self._redactor.learn(exchange)
         return exchange
 
 
@@ -123,7 +123,7 @@ def check_configuration(
         # another refusal (400, 5xx ...) is not about the key or the user: the run judges it
         return Preflighted(send_seen.sent)
     if configured.unknown_user_ids:
-        unknown = _check_unknown_users(send_seen, builder=builder)
+        unknown = _check_unknown_users(send_seen, builder=builder, redactor=redactor)
     elif configured.foreign_user_id:
         refusal = send_seen(_case_for(builder, users.unknown_user_id))
         unknown = (users.unknown_user_id, refusal) if _user_refusal(refusal) else None
@@ -137,7 +137,9 @@ def check_configuration(
     return Preflighted(send_seen.sent, () if note is None else (note,))
 
 
-def _check_unknown_users(send_seen: _Counted, *, builder: CaseBuilder) -> tuple[int, Exchange] | None:
+def _check_unknown_users(
+    send_seen: _Counted, *, builder: CaseBuilder, redactor: Redactor
+) -> tuple[int, Exchange] | None:
     """Raise when an --unknown-user-id exists; the first unknown user refused as a user (a 4xx) and that
     refusal; None when there is none, or one was granted (the target grants any user: the run judges it)."""
     first: tuple[int, Exchange] | None = None
@@ -151,7 +153,6 @@ def _check_unknown_users(send_seen: _Counted, *, builder: CaseBuilder) -> tuple[
         # two apart.
         control = send_seen(_case_for(builder, _control_user(builder)))
         if control.answered and not _granted(control):
-            redactor = send_seen.redactor
             raise ConfigurationRefused(
                 f"the target granted a token for --unknown-user-id {unknown} ({_said(answer, redactor)}) but "
                 f"refuses a made-up user ({_said(control, redactor)}): user {unknown} exists; "
@@ -171,17 +172,15 @@ def _foreign_user_note(
     if answer.status != refusal.status or _masked_message(answer) != _masked_message(refusal):
         return None
     said = _said(answer, redactor)
-    if answer.status == HTTP_NOT_FOUND:
-        seen = (
-            f'gets the same "not found" as the unknown user {unknown_id} ({said}): the target says no such '
-        )
-        seen += "user exists, or hides other keys' users as unknown ones"
+    like = f"as the unknown user {unknown_id} ({said})"
+    if answer.status == HTTP_NOT_FOUND:  # the status that says the user is unknown
+        seen = f'the same "not found" {like}: the target says no such user exists, or hides other keys\' '
+        seen += "users as unknown ones"
     else:
-        seen = f"gets the same refusal as the unknown user {unknown_id} ({said}): the target does not show "
-        seen += f"whether user {foreign} exists"
+        seen = f"the same refusal {like}: the target does not show whether user {foreign} exists"
     return (
-        f"--foreign-user-id {foreign} {seen}; if it is not another key's user, name one (LT-AUTH-USER-SCOPE "
-        "is otherwise judged on a user that does not exist)"
+        f"--foreign-user-id {foreign} gets {seen}; if it is not another key's user, name one "
+        "(LT-AUTH-USER-SCOPE is otherwise judged on a user that does not exist)"
     )
 
 

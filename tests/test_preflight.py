@@ -380,7 +380,7 @@ def test_a_foreign_user_refused_like_the_unknown_user_gets_a_note_numbers_aside(
     )
 
 
-def test_a_refusal_alike_but_not_found_says_existence_is_not_shown() -> None:
+def test_a_403_alike_says_the_target_does_not_show_whether_the_user_exists() -> None:
     refusal = reply(403, "forbidden")
     (note,) = decide(Scripted({USER: GRANT, None: refusal})).notes
     assert note.startswith(
