@@ -150,6 +150,7 @@ class Session:
     recording_complete: bool = False  # record: every test ran to its end (set by finish)
     waivers: WaiverSet | None = None  # --waivers / --fail-on new: accepted failures
     version: VersionWatch = field(default_factory=lambda: VersionWatch())
+    preflight_notes: tuple[str, ...] = ()  # what the preflight noted on the configuration (no error)
 
     @property
     def full_run(self) -> bool:
@@ -249,6 +250,7 @@ class Session:
             valid_key_in_query=self.run.builder.valid_key_in_query,
             token_entropy=token_entropy_summary(self.run.context.tokens.ordered),
             stopped_early=stopped_early,
+            preflight_notes=self.preflight_notes,
             recording=self.recording,
             config_file=_shown_path(self.options.provenance.config_file),
             settings=self.settings,
@@ -801,9 +803,10 @@ def start(plan: SessionPlan) -> Iterator[Session]:
             raise ConfigError(str(exc)) from None
         live = not plan.replay
         sender = AnswerWatch(FirstAnswerGuard(transport)) if live else transport
+        notes: tuple[str, ...] = ()
         if live:
             preflight(transport.url, timeout=options.timeout)
-            _check_configuration(plan, sender)
+            notes = _check_configuration(plan, sender)
         recorded_inputs: CassetteBook | None = None
         if plan.inputs_from is not None:
             recorded_inputs = CassetteBook(plan.inputs_from, mode="replay")
@@ -858,25 +861,28 @@ def start(plan: SessionPlan) -> Iterator[Session]:
             recorded_inputs=recorded_inputs,
             keyword=plan.keyword,
             version=version,
+            preflight_notes=notes,
         )
         session.mark_started()
         yield session
 
 
-def _check_configuration(plan: SessionPlan, sender: Sender) -> None:
-    """The preflight (conformance.preflight): a wrong key or user is exit 2 before the run explores."""
+def _check_configuration(plan: SessionPlan, sender: Sender) -> tuple[str, ...]:
+    """The preflight (conformance.preflight): a wrong key or user is exit 2 before the run explores; its
+    notes on the configuration."""
     options = plan.options
     try:
-        check_configuration(
+        return check_configuration(
             sender.send,
             builder=CaseBuilder(users=plan.users, profile=plan.profile),
             configured=Configured(
                 key_variable=options.api_key_env if _keyed(options) else None,
                 user_id=options.user_id is not None,
                 unknown_user_ids=bool(options.unknown_user_id) or _keyed(options),
+                foreign_user_id=options.foreign_user_id is not None,
             ),
             redactor=Redactor(secrets=[plan.api_key, *key_probe_secrets(plan.api_key)]),
-        )
+        ).notes
     except ConfigurationRefused as exc:
         raise ConfigError(str(exc)) from None
     except (TargetMisconfigured, TargetWentAway) as exc:

@@ -258,6 +258,8 @@ class RunFacts:
     valid_key_in_query: bool | None = None
     token_entropy: JSON | None = field(default=None, metadata={SHAPE: TokenEntropy | None})
     stopped_early: str | None = None  # why the run stopped sending early: at best incomplete
+    # what the preflight noted on the configuration (e.g. a --foreign-user-id refused like an unknown user)
+    preflight_notes: tuple[str, ...] = ()
     # replay: the recording judged (target, recorded_at, age_days ...)
     recording: JSON | None = field(default=None, metadata={SHAPE: Recording | None})
     config_file: str | None = None  # the config file the options came from (found or --config)

@@ -61,7 +61,7 @@ DOCUMENT_KEYS = [
     "foreign_user_id", "unknown_user_ids", "mode", "profile", "seed", "max_examples", "suite_version",
     "suite_commit", "started", "finished", "duration_s", "cassettes", "stale_interactions",
     "unused_cassettes", "throttled", "throttle_waited_s", "user_agent", "valid_key_in_query", "token_entropy",
-    "stopped_early", "recording", "config_file", "settings", "requests",
+    "stopped_early", "preflight_notes", "recording", "config_file", "settings", "requests",
     "not_exercised", "not_applicable", "waivers", "requirements", "ambiguities_exercised", "tests",
 ]  # fmt: skip
 
@@ -241,6 +241,35 @@ def test_every_consumer_shows_the_derived_verdict(capsys: pytest.CaptureFixture[
     assert shown["ci step summary"].startswith("### Conformance: NON-CONFORMANT")
     print_outcome(summary, report_dir=Path("reports"), quiet=True)
     assert "verdict: non-conformant" in capsys.readouterr().out
+
+
+NOTE = (
+    '--foreign-user-id 54321 gets the same refusal as the unknown user 999999 (HTTP 403 "no [access](x)"): '
+    "the target does not show whether user 54321 exists"
+)
+
+
+def test_a_preflight_note_round_trips_changes_no_verdict_and_every_report_shows_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The note on --foreign-user-id: in summary.json, the console (-q: on stderr), the sign-off beside the
+    users it is about and the CI summary (the target's text in it inert); the verdict is the same."""
+    plain = _built()
+    summary = dataclasses.replace(plain, facts=dataclasses.replace(plain.facts, preflight_notes=(NOTE,)))
+    assert Summary.from_json(summary.to_json()) == summary
+    assert json.loads(summary.to_json())["preflight_notes"] == [NOTE]
+    assert (summary.verdict, summary.exit_code) == (plain.verdict, plain.exit_code)
+    markdown, _ = render_signoff(summary)
+    identity, failures = markdown.split("## Failures and how to reproduce them")
+    assert "Preflight note: --foreign-user-id 54321 gets the same refusal" in identity
+    assert "Preflight note" not in failures
+    assert "- note: --foreign-user-id 54321 gets the same refusal as the unknown user 999999 (HTTP 403 " \
+        '"no \\[access\\](x)"): the target does not show' in step_summary(summary)  # fmt: skip
+    print_outcome(summary, report_dir=Path("reports"), quiet=True)
+    quiet = capsys.readouterr()
+    assert f"note: {NOTE}" in quiet.err and "note:" not in quiet.out
+    print_outcome(summary, report_dir=Path("reports"), quiet=False)
+    assert f"note: {NOTE}" in " ".join(capsys.readouterr().out.split())
 
 
 LOOSENED = Setting(

@@ -297,6 +297,8 @@ def print_outcome(summary: Summary, *, report_dir: Path, quiet: bool, hints: Seq
             err.print(one_line(line), markup=False)
         if summary.facts.stopped_early:
             err.print(one_line(summary.facts.stopped_early), markup=False)
+        for note in summary.facts.preflight_notes:
+            err.print(one_line(f"note: {note}"), markup=False)
         for line in waiver_lines(summary):
             err.print(one_line(line), markup=False)
         out.print(f"[{VERDICT_STYLE[summary.verdict]}]{_markup(verdict_line(summary))}[/]")
@@ -338,6 +340,8 @@ def print_outcome(summary: Summary, *, report_dir: Path, quiet: bool, hints: Seq
         )
     if summary.facts.stopped_early:
         out.print(f"[yellow]{_markup(summary.facts.stopped_early)}[/]")
+    for note in summary.facts.preflight_notes:
+        out.print(f"[yellow]note:[/] {_markup(note)}", soft_wrap=True)
     verdict = summary.verdict
     for rid, reason in summary.not_exercised() if verdict is not Verdict.ERROR else []:
         out.print(f"[yellow]not exercised: {_markup(rid)}[/] — {_markup(reason)}")

@@ -2,7 +2,8 @@
 
 GitHub sets ``GITHUB_STEP_SUMMARY`` to a Markdown file per step; whatever is appended shows on the run's
 page. Outside GitHub Actions (the variable unset) nothing is written. Only the suite's own words and the
-requirement catalogue go there, never a target's response text.
+requirement catalogue go there, never a target's response body (an error or a preflight note quotes at most
+a refusal's message, redacted and cut short, on one line).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from conformance.report._text import scrub_line
+from conformance.report._document import md_escape
+from conformance.report._text import scrub, scrub_line
 from conformance.summary import Summary, waiver_lines
 from conformance.verdict import Outcome
 
@@ -52,9 +54,11 @@ def step_summary(summary: Summary) -> str:
             lines.append(f"| … | {len(listed) - MAX_LISTED} more | | |")
     else:
         lines.append("No failing requirement.")
-    notes = waiver_lines(summary)
+    # a preflight note quotes a refusal's message: escaped so that no markup of the target's renders
+    notes = [f"- note: {md_escape(scrub(note))}" for note in facts.preflight_notes]
+    notes += [f"- {_plain(note)}" for note in waiver_lines(summary)]
     if notes:
-        lines += ["", *(f"- {_plain(note)}" for note in notes)]
+        lines += ["", *notes]
     return "\n".join(lines) + "\n\n"
 
 

@@ -87,7 +87,8 @@ def _verdict(summary: Summary) -> list[Block]:
 
 
 def _identity(summary: Summary) -> list[Block]:
-    """What was judged: target, its version, the users, the mode; for a replay, which recording."""
+    """What was judged: target, its version, the users, the mode; for a replay, which recording; what the
+    preflight noted on the configuration."""
     facts = summary.facts
     unknown = ", ".join(str(u) for u in facts.unknown_user_ids)
     items = [
@@ -107,6 +108,7 @@ def _identity(summary: Summary) -> list[Block]:
         ]
     blocks: list[Block] = [Fields(tuple(items))]
     blocks += [Para(_s(line)) for line in recording_lines({"recording": facts.recording})]  # and how old
+    blocks += [Para(f"Preflight note: {_s(note)}") for note in facts.preflight_notes]  # on the users above
     return blocks
 
 
