@@ -249,6 +249,8 @@ class TokenPredictor:
         values = self._values.setdefault(key, deque(maxlen=LCG_HISTORY))
         value = int.from_bytes(data, "big")
         values.append(value)
+        if not first and values == self._values.get(("run", codec.family, length)):
+            return  # the user's tokens so far are the run's: the run's steps predicted the same already
         width = 8 * len(data)
         who = _scope_name(scope)
 
