@@ -330,6 +330,14 @@ class SecretBook:
                 found.setdefault(id(secret), secret)
         return sorted(found.values(), key=lambda s: len(s.value), reverse=True)
 
+    def find_normalised(self, text: str) -> list[Secret]:
+        """The keys a normalised view of ``text`` holds (see ``conformance.normalised``): for a text whose
+        literal spellings were searched already in another form (a body's parsed texts after the body);
+        everything ``find`` looks for when the book has no normalised needles (a key too short to fold)."""
+        if not self._deep:
+            return self.find(text)
+        return list(dict.fromkeys(self._deep_hits(text)))
+
     def _weak_in_positions(self, texts: list[str]) -> Iterator[Secret]:
         for view in texts:
             for value in credential_positions(view):

@@ -10,6 +10,7 @@ import itertools
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from functools import cached_property
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
@@ -45,12 +46,16 @@ class Document:
 
     def field(self, name: str) -> str | None:
         """Text of the first direct child whose local name is ``name`` ('' when empty), None when absent."""
-        if self.root is None:
-            return None
-        for child in self.root:
-            if isinstance(child.tag, str) and _local(child.tag) == name:
-                return child.text or ""
-        return None
+        return self._fields.get(name)
+
+    @cached_property
+    def _fields(self) -> dict[str, str]:
+        """Each direct child's local name -> the text of the first child of that name (read once)."""
+        fields: dict[str, str] = {}
+        for child in [] if self.root is None else self.root:
+            if isinstance(child.tag, str):
+                fields.setdefault(_local(child.tag), child.text or "")
+        return fields
 
     @property
     def root_name(self) -> str | None:

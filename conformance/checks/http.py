@@ -163,7 +163,8 @@ def charset_agrees(subject: Subject, ctx: CheckContext) -> str | None:
     start = text.lstrip("\ufeff \t\r\n")
     other = None
     if not start.startswith("<"):
-        other = next((c for c in _XML_ENCODINGS if c != codec and _starts_xml(subject.exchange.body, c)), None)
+        body = subject.exchange.body
+        other = next((c for c in _XML_ENCODINGS if c != codec and _starts_xml(body, c)), None)
     if other is not None:  # (a body that is XML in no encoding: schema)
         raise CheckFailure(
             "LT-HTTP-CHARSET",

@@ -41,9 +41,10 @@ def echo_places(subject: Subject, api_key: str) -> list[str]:
         places.append("reason phrase")
     if book.find_bytes(exchange.body):
         places.append("body")
-    elif (root := subject.document.root) is not None and book.find(
+    elif (root := subject.document.root) is not None and book.find_normalised(
         "\n".join(text for element in root.iter() for text in _element_texts(element))
-    ):  # the decoded texts in one search (a key split over two elements is still the key)
+    ):  # the decoded texts in one search (a key split over two elements is still the key); their literal
+        # spellings are the body's, searched above
         places.append("body (parsed)")
     return places
 
