@@ -104,8 +104,8 @@ _BASE32_LOWER_CLASS = _class_map(string.ascii_lowercase + "234567")
 _HEX_CLASS = _class_map("0123456789abcdef")  # in a folded view
 
 
-def _has_run(view: str, class_map: bytes) -> bool:
-    return b"a" * HINT_RUN in view.encode("ascii", "ignore").translate(class_map)
+def _has_run(ascii_view: bytes, class_map: bytes) -> bool:
+    return b"a" * HINT_RUN in ascii_view.translate(class_map)
 
 
 def class_runs(view: str, alphabet: str, length: int) -> list[str]:
@@ -191,26 +191,22 @@ def decoded_views(text: str) -> list[str]:
     return out
 
 
-def _alphabet(view: str, drop: bytes) -> bytes:
-    """The ASCII characters of ``view`` that ``drop`` does not list, in order."""
-    return view.encode("ascii", "ignore").translate(None, drop)
-
-
-def _base64_decodings(view: str) -> Iterator[bytes]:
+# The decoders below read a view's ASCII bytes (its other characters belong to no base-N alphabet).
+def _base64_decodings(ascii_view: bytes) -> Iterator[bytes]:
     # Every base64/base64url character of the view, in order: an encoded run (split by line breaks or
     # glued to its neighbours) is whole in it, and one of the four alignments decodes it. A last group of
     # two or three characters is padded: its one or two bytes end the encoded value.
-    alphabet = _alphabet(view, _NOT_BASE64).translate(_BASE64URL)
+    alphabet = ascii_view.translate(_BASE64URL, _NOT_BASE64)
     for offset in range(4):
         part = alphabet[offset:]
         rest = len(part) % 4
         yield binascii.a2b_base64(part + b"=" * (4 - rest) if rest >= 2 else part[: len(part) - rest])
 
 
-def _base32_decodings(view: str) -> Iterator[bytes]:
+def _base32_decodings(lower_view: bytes) -> Iterator[bytes]:
     # int() reads base 32 in C (base64.b32decode loops in Python): the RFC 4648 alphabet mapped onto it.
     # Read once: dropping the first k digits is keeping the number's low 5 (n - k) bits.
-    digits = _alphabet(view.lower(), _NOT_BASE32).translate(_BASE32_DIGITS)
+    digits = lower_view.translate(_BASE32_DIGITS, _NOT_BASE32)
     if len(digits) * 5 < 8:
         return
     number = int(digits, 32)
@@ -220,8 +216,8 @@ def _base32_decodings(view: str) -> Iterator[bytes]:
             yield ((number & ((1 << bits) - 1)) >> (bits % 8)).to_bytes(bits // 8, "big")
 
 
-def _hex_decodings(fold: str) -> Iterator[bytes]:
-    digits = _alphabet(fold, _NOT_HEX)
+def _hex_decodings(ascii_fold: bytes) -> Iterator[bytes]:
+    digits = ascii_fold.translate(None, _NOT_HEX)
     for offset in range(2):
         part = digits[offset:]
         yield bytes.fromhex(part[: len(part) // 2 * 2].decode("ascii"))
@@ -229,19 +225,28 @@ def _hex_decodings(fold: str) -> Iterator[bytes]:
 
 @functools.lru_cache(maxsize=64)
 def normalised_views(text: str) -> tuple[str, bytes]:
-    """The folded views of ``text`` a key is searched in, joined by a separator no needle holds: the
-    decoded texts, and the bytes of base-N runs (ASCII letters and digits; see DEEP_WINDOW for bounds)."""
+    """The folded views of ``text`` a key is searched in: the decoded texts, joined by a separator no
+    needle holds, and the bytes of base-N runs, end to end (ASCII letters and digits; see DEEP_WINDOW for
+    bounds)."""
     texts, data = [], []
     for view in decoded_views(text):
-        fold = folded(view)
+        if view.isascii():  # the usual case: encoded once, folded and lower-cased as bytes
+            ascii_view = view.encode("ascii")
+            ascii_fold, lower_view = _folded_bytes(ascii_view), ascii_view.lower()
+            fold = ascii_fold.decode("ascii")
+        else:  # case folding may make ASCII of other characters (a "K" sign, an "ff" ligature)
+            ascii_view = view.encode("ascii", "ignore")
+            fold = folded(view)
+            ascii_fold, lower_view = fold.encode("ascii", "ignore"), view.lower().encode("ascii", "ignore")
         texts.append(fold)
         # Decoded only where a run of the alphabet shows: a body of short words costs a search, not a decode.
-        decoded = [*_base64_decodings(view)] if _has_run(view, _BASE64_CLASS) else []
-        upper, lower = _has_run(view, _BASE32_UPPER_CLASS), _has_run(view, _BASE32_LOWER_CLASS)
-        decoded += _base32_decodings(view) if upper or lower else []
-        decoded += _hex_decodings(fold) if _has_run(fold, _HEX_CLASS) else []
-        data += [_folded_bytes(d) for d in decoded if len(d) >= DEEP_MIN_LENGTH]
-    return " ".join(texts), b" ".join(data)
+        decoded = [*_base64_decodings(ascii_view)] if _has_run(ascii_view, _BASE64_CLASS) else []
+        if _has_run(ascii_view, _BASE32_UPPER_CLASS) or _has_run(ascii_view, _BASE32_LOWER_CLASS):
+            decoded += _base32_decodings(lower_view)
+        decoded += _hex_decodings(ascii_fold) if _has_run(ascii_fold, _HEX_CLASS) else []
+        data += [d for d in decoded if len(d) >= DEEP_MIN_LENGTH]
+    # The decodings folded at once: a needle met across two of them is the key spelled there all the same.
+    return " ".join(texts), _folded_bytes(b"".join(data))
 
 
 def holds_folded(text: str, value: str) -> bool:
