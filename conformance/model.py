@@ -295,6 +295,7 @@ class RawResponse:
     http_version: str
     headers: tuple[tuple[str, str], ...]  # names lower-cased, in received order
     body: bytes
+    trailers: tuple[tuple[str, str], ...] = ()  # the trailer section of a chunked body, names lower-cased
 
     def header_values(self, name: str) -> list[str]:
         """Every value of a header (case-insensitive)."""
@@ -306,7 +307,8 @@ class RawResponse:
 class RawOutcome:
     """What a raw-message probe's connection showed: every final response in order, the interim (1xx)
     statuses, whether the server closed the connection, the bytes it sent after the last response it
-    completed, and why reading stopped early (a TransportError value, '' when it did not)."""
+    completed, why reading stopped early (a TransportError value, '' when it did not), and the headers of
+    the interim responses (in received order, names lower-cased)."""
 
     responses: tuple[RawResponse, ...] = ()
     interim: tuple[int, ...] = ()
@@ -314,6 +316,7 @@ class RawOutcome:
     trailing: int = 0
     error: str = ""
     error_detail: str = ""
+    interim_headers: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

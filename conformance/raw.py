@@ -267,10 +267,17 @@ class _Reader:
         return data
 
 
+def _headers(
+    event: h11.Response | h11.InformationalResponse | h11.EndOfMessage,
+) -> tuple[tuple[str, str], ...]:
+    return tuple((n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in event.headers)
+
+
 def _response(
-    connection: h11.Connection, reader: _Reader, interim: list[int], *, wait: float | None
+    connection: h11.Connection, reader: _Reader, interim: _Interim, *, wait: float | None
 ) -> RawResponse | None:
-    """The next final response; None when the server closed first or ``wait`` passed."""
+    """The next final response; None when the server closed first or ``wait`` passed. The interim (1xx)
+    responses before it are noted in ``interim``."""
     head: h11.Response | None = None
     body = bytearray()
     while True:
@@ -290,7 +297,8 @@ def _response(
                 return None
             connection.receive_data(data)
         elif isinstance(event, h11.InformationalResponse):
-            interim.append(event.status_code)
+            interim.statuses.append(event.status_code)
+            interim.headers += _headers(event)
         elif isinstance(event, h11.Response):
             head = event
         elif isinstance(event, h11.Data):
@@ -300,8 +308,9 @@ def _response(
                 head.status_code,
                 head.reason.decode("latin-1"),
                 head.http_version.decode("latin-1"),
-                tuple((n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in head.headers),
+                _headers(head),
                 bytes(body),
+                _headers(event),
             )
         else:  # ConnectionClosed, PAUSED
             return None
@@ -332,7 +341,7 @@ def converse(
     the target does (a timeout, a reset, bytes h11 cannot parse or the cap end the outcome with an error)."""
     built = [build(m, url=url, form=form, headers=headers) for m in probe.messages]
     responses: list[RawResponse] = []
-    interim: list[int] = []
+    interim = _Interim()
     closed, trailing = False, 0
     try:
         stream = connect()
@@ -388,14 +397,25 @@ def converse(
         return _ended(responses, interim, TransportError.TOO_LARGE, exc)
     finally:
         stream.close()
-    return RawOutcome(tuple(responses), tuple(interim), closed, trailing)
+    return RawOutcome(
+        tuple(responses), tuple(interim.statuses), closed, trailing, interim_headers=tuple(interim.headers)
+    )
+
+
+@dataclass
+class _Interim:
+    """The interim (1xx) responses read on a connection: their statuses and their headers."""
+
+    statuses: list[int] = field(default_factory=list)
+    headers: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _ended(
-    responses: list[RawResponse], interim: list[int], kind: TransportError, exc: BaseException
+    responses: list[RawResponse], interim: _Interim, kind: TransportError, exc: BaseException
 ) -> RawOutcome:
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    return RawOutcome(tuple(responses), tuple(interim), False, 0, kind.value, detail)
+    statuses, headers = tuple(interim.statuses), tuple(interim.headers)
+    return RawOutcome(tuple(responses), statuses, False, 0, kind.value, detail, interim_headers=headers)
 
 
 def tls_connect(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import re
@@ -527,9 +528,7 @@ class Transport:
             self._fail(exchange, TransportError.PROTOCOL, "the transport does not send raw-message probes")
             return
         detail = self._redact(outcome.error_detail)
-        exchange.raw = RawOutcome(
-            outcome.responses, outcome.interim, outcome.closed, outcome.trailing, outcome.error, detail
-        )
+        exchange.raw = dataclasses.replace(outcome, error_detail=detail)
         if outcome.responses:
             first = outcome.responses[0]
             exchange.status, exchange.reason = first.status, first.reason

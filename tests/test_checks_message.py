@@ -181,3 +181,32 @@ def test_a_server_layer_answer_is_judged_by_these_rules_only() -> None:
 )
 def test_imf_fixdate(value: str, ok: bool) -> None:
     assert imf_fixdate(value) is ok
+
+
+@pytest.mark.parametrize(
+    ("outcome", "place"),
+    [
+        (RawOutcome((answer(200),), (103,), interim_headers=(("link", f"</s/{KEY}>"),)), "interim (1xx)"),
+        (RawOutcome((RawResponse(200, "", "1.1", (DATE,), b"", (("x-key", KEY),)),)), "trailer x-key"),
+        (RawOutcome((answer(200), answer(401, ("x-echo", KEY)))), "header x-echo of answer 2"),
+        (RawOutcome((answer(200), answer(401, body=KEY.encode()))), "body of answer 2"),
+    ],
+    ids=["interim", "trailer", "second answer's header", "second answer's body"],
+)
+def test_the_key_is_looked_for_where_ordinary_clients_do_not_read(outcome: RawOutcome, place: str) -> None:
+    case = Case(
+        "pipelined",
+        (("api_key", "__API_KEY_REDACTED__"),),
+        Expect.EITHER,
+        "LT-HTTP-MSG-CONNECTION",
+        raw="pipelined",
+    )
+    first = outcome.responses[0]
+    exchange = Exchange(
+        case, 1_795_824_000.0, 0.01, first.status, first.headers, first.body, "", None, raw=outcome
+    )
+    found = failures(exchange)["LT-SEC-KEY-NOT-ECHOED"]
+    assert place in found.received and KEY not in found.received
+    clean = RawOutcome((answer(200), answer(401)), (103,), interim_headers=(("link", "</s/x>"),))
+    exchange = Exchange(case, 1_795_824_000.0, 0.01, 200, (DATE,), b"", "", None, raw=clean)
+    assert "LT-SEC-KEY-NOT-ECHOED" not in failures(exchange)

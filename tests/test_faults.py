@@ -631,6 +631,17 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     "chunked_body_ignored": lambda p: eq(raw_statuses(p, "chunked"), [401]),
     "head_with_content": lambda p: eq(raw(p, "head").trailing > 0, True),
     "grant_cacheable_public": lambda p: eq(p.post().headers["cache-control"], "public, max-age=300"),
+    # -- channels ordinary clients drop: read by the raw probes --
+    "key_in_early_hints": lambda p: both(
+        eq(raw(p, "connection-close").interim, (103,)),
+        eq(
+            raw(p, "connection-close").interim_headers,
+            (("link", f"</session/{REFERENCE_API_KEY}>; rel=preload"),),
+        ),
+    ),
+    "key_in_trailer": lambda p: eq(
+        raw(p, "connection-close").responses[0].trailers, (("x-request-key", REFERENCE_API_KEY),)
+    ),
 }
 
 

@@ -217,3 +217,17 @@ def test_a_raw_probe_counts_against_the_request_budget() -> None:
 
 def test_the_read_bound_is_httpcore_s_own_timeout() -> None:
     assert issubclass(httpcore.ReadTimeout, httpcore.TimeoutException)
+
+
+def test_interim_headers_and_trailers_are_read() -> None:
+    interim = b"HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n"
+    chunked = (
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"
+        b"2\r\nok\r\n0\r\nX-Trailer: after the body\r\n\r\n"
+    )
+    with canned(interim + chunked, close=True) as port:
+        outcome = _converse("connection-close", port)
+    assert outcome.interim == (103,)  # type: ignore[attr-defined]
+    assert outcome.interim_headers == (("link", "</a>; rel=preload"),)  # type: ignore[attr-defined]
+    (answer,) = outcome.responses  # type: ignore[attr-defined]
+    assert (answer.body, answer.trailers) == (b"ok", (("x-trailer", "after the body"),))

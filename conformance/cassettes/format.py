@@ -179,21 +179,30 @@ def _interaction_dict(interaction: Interaction) -> dict[str, Any]:
 
 
 def _raw_dict(outcome: RawOutcome) -> dict[str, Any]:
-    return {
-        "responses": [
-            {
-                "status": r.status,
-                "reason": r.reason,
-                "version": r.http_version,
-                "headers": [_Pair((name, value)) for name, value in r.headers],
-                **_text_field(r.body, "body"),
-            }
-            for r in outcome.responses
-        ],
-        "interim": list(outcome.interim),
-        "closed": outcome.closed,
-        "trailing": outcome.trailing,
-    } | ({"error": {"kind": outcome.error, "message": outcome.error_detail}} if outcome.error else {})
+    return (
+        {
+            "responses": [
+                {
+                    "status": r.status,
+                    "reason": r.reason,
+                    "version": r.http_version,
+                    "headers": [_Pair((name, value)) for name, value in r.headers],
+                    **_text_field(r.body, "body"),
+                }
+                | ({"trailers": [_Pair(pair) for pair in r.trailers]} if r.trailers else {})
+                for r in outcome.responses
+            ],
+            "interim": list(outcome.interim),
+            "closed": outcome.closed,
+            "trailing": outcome.trailing,
+        }
+        | ({"error": {"kind": outcome.error, "message": outcome.error_detail}} if outcome.error else {})
+        | (
+            {"interim_headers": [_Pair(pair) for pair in outcome.interim_headers]}
+            if outcome.interim_headers
+            else {}
+        )
+    )
 
 
 def _digest(document: dict[str, Any]) -> str:
@@ -332,11 +341,11 @@ class _Reader:
             self.excerpt(recorded, response, f"{where}.response")
         return recorded
 
-    def headers(self, raw: Any, where: str) -> list[tuple[str, str]]:
+    def headers(self, raw: Any, where: str, *, key: str = "headers") -> list[tuple[str, str]]:
         pairs = []
-        for pair in self.get(raw, "headers", list, where):
+        for pair in self.get(raw, key, list, where):
             if not (isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)):
-                raise self.fail(f"{where}.headers holds {pair!r:.40}, not a [name, value] pair")
+                raise self.fail(f"{where}.{key} holds {pair!r:.40}, not a [name, value] pair")
             pairs.append((pair[0], pair[1]))
         return pairs
 
@@ -361,6 +370,7 @@ class _Reader:
                     self.get(item, "version", str, at),
                     tuple(self.headers(item, at)),
                     self.data(item, "body", at),
+                    tuple(self.headers(item, at, key="trailers")) if "trailers" in item else (),
                 )
             )
         interim = self.get(raw, "interim", list, where)
@@ -379,7 +389,10 @@ class _Reader:
             message = self.get(error, "message", str, f"{where}.error")
             if kind not in {e.value for e in TransportError}:
                 raise self.fail(f"{where}.error.kind {kind!r:.40} is no transport error")
-        return RawOutcome(tuple(responses), tuple(interim), closed, trailing, kind, message)
+        interim_headers = (
+            tuple(self.headers(raw, where, key="interim_headers")) if "interim_headers" in raw else ()
+        )
+        return RawOutcome(tuple(responses), tuple(interim), closed, trailing, kind, message, interim_headers)
 
     def excerpt(self, recorded: Interaction, response: dict[str, Any], where: str) -> None:
         whole = self.get(response, "excerpt_of", dict, where)

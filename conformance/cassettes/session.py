@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 import zlib
@@ -261,16 +262,28 @@ class CassetteSession:
     def _redacted(self, outcome: RawOutcome, *, sent: str) -> RawOutcome:
         """Every answer redacted like an ordinary response (tokens stood in, the key replaced)."""
         assert self._redactor is not None
-        responses = []
-        for answer in outcome.responses:
-            headers, body = self._redactor.response(
-                list(answer.headers), answer.body, reason=answer.reason, sent=sent
-            )
-            reason = self._redactor.message(answer.reason)
-            responses.append(RawResponse(answer.status, reason, answer.http_version, tuple(headers), body))
-        detail = self._redactor.message(outcome.error_detail)
-        return RawOutcome(
-            tuple(responses), outcome.interim, outcome.closed, outcome.trailing, outcome.error, detail
+        redactor = self._redactor
+        # Twice: every credential of every answer, interim response and trailer is learnt before any of
+        # them is written (a token in the second answer is hidden in the first one's headers too).
+        for _ in range(2):
+            interim, _body = redactor.response(list(outcome.interim_headers), b"", sent=sent)
+            responses = []
+            for answer in outcome.responses:
+                headers, body = redactor.response(
+                    list(answer.headers), answer.body, reason=answer.reason, sent=sent
+                )
+                trailers, _body = redactor.response(list(answer.trailers), b"", sent=sent)
+                reason = redactor.message(answer.reason)
+                responses.append(
+                    RawResponse(
+                        answer.status, reason, answer.http_version, tuple(headers), body, tuple(trailers)
+                    )
+                )
+        return dataclasses.replace(
+            outcome,
+            responses=tuple(responses),
+            error_detail=redactor.message(outcome.error_detail),
+            interim_headers=tuple(interim),
         )
 
     def play_response(self, request: Any) -> dict[str, Any]:

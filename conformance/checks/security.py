@@ -27,18 +27,14 @@ def no_dtd(subject: Subject, ctx: CheckContext) -> str | None:
 
 
 def echo_places(subject: Subject, api_key: str) -> list[str]:
-    """Where the response holds the api_key in any spelling (``conformance.secrets`` knows them all)."""
+    """Where the response holds the api_key in any spelling (``conformance.secrets`` knows them all): its
+    headers, reason phrase and body; for a raw-message probe also every later answer on the connection,
+    the interim (1xx) responses' headers and the trailers of a chunked body."""
     book = echo_book(api_key)
     if not len(book):
         return []
     exchange = subject.exchange
-    places = [
-        f"header {name}"
-        for name, value in exchange.headers
-        if _holds_key(api_key, name) or _holds_key(api_key, value)
-    ]
-    if exchange.reason and _holds_key(api_key, exchange.reason):
-        places.append("reason phrase")
+    places = _head_places(api_key, exchange.headers, exchange.reason)
     if book.find_bytes(exchange.body):
         places.append("body")
     elif (root := subject.document.root) is not None and book.find_normalised(
@@ -46,6 +42,28 @@ def echo_places(subject: Subject, api_key: str) -> list[str]:
     ):  # the decoded texts in one search (a key split over two elements is still the key); their literal
         # spellings are the body's, searched above
         places.append("body (parsed)")
+    raw = exchange.raw
+    if raw is None:
+        return places
+    places += _head_places(api_key, raw.interim_headers, "", what="interim (1xx) response header")
+    for number, answer in enumerate(raw.responses, 1):
+        where = f" of answer {number}"
+        if number > 1:  # the first answer is the exchange's own
+            places += [f"{place}{where}" for place in _head_places(api_key, answer.headers, answer.reason)]
+            places += [f"body{where}"] if book.find_bytes(answer.body) else []
+        places += [f"{p}{where}" for p in _head_places(api_key, answer.trailers, "", what="trailer")]
+    return places
+
+
+def _head_places(
+    api_key: str, headers: tuple[tuple[str, str], ...], reason: str, *, what: str = "header"
+) -> list[str]:
+    """The header fields (and the reason phrase) that hold the key."""
+    places = [
+        f"{what} {name}" for name, value in headers if _holds_key(api_key, name) or _holds_key(api_key, value)
+    ]
+    if reason and _holds_key(api_key, reason):
+        places.append("reason phrase")
     return places
 
 

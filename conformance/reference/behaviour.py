@@ -120,6 +120,16 @@ class Behaviour:
     HTTP_ABSOLUTE_FORM = True  # an absolute-form request target is served like its path
     HTTP_HEAD_WITHOUT_CONTENT = True  # an answer to HEAD sends its header section only
 
+    def interim_headers(self, request_body: bytes) -> tuple[tuple[str, str], ...]:
+        """The fields of a 103 (Early Hints) sent before the answer to an HTTP/1.1 request; none: no
+        interim response (a fault sends one)."""
+        return ()
+
+    def trailers(self, request_body: bytes) -> tuple[tuple[str, str], ...]:
+        """Trailer fields after the answer's body, then sent chunked to an HTTP/1.1 request; none: a body
+        framed by Content-Length (a fault sends some)."""
+        return ()
+
     def __init__(self, options: Options) -> None:
         self.options = options
         self.lock = threading.Lock()

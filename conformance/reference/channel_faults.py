@@ -164,3 +164,40 @@ class GrantsUnlessStockIdentity(Behaviour):
         if stock or method != "POST" or urlsplit(target).path != ENDPOINT_PATH:
             return super().serve(method, target, headers, body, now)
         return _grant_anyone(self, body, now)
+
+
+def _sent_key(behaviour: Behaviour, request_body: bytes) -> str:
+    """The api_key a request's form carried ('' when none could be read)."""
+    try:
+        key = behaviour.pick(behaviour.read_form(request_body), "api_key") or ""
+    except Rejection:
+        return ""
+    return "".join(c for c in key if c.isprintable())  # a probe's CR, LF or NUL would end the field
+
+
+@fault(
+    name="key_in_early_hints",
+    kind="key echoed on a channel clients drop",
+    requirements=("LT-SEC-KEY-NOT-ECHOED",),
+)
+class KeyInEarlyHints(Behaviour):
+    """Every answer to an HTTP/1.1 request comes after a 103 (Early Hints) whose `Link` carries the
+    api_key: most clients drop interim responses, intermediaries and logs keep them."""
+
+    def interim_headers(self, request_body: bytes) -> Headers:
+        key = _sent_key(self, request_body)
+        return (("Link", f"</session/{key}>; rel=preload"),) if key else ()
+
+
+@fault(
+    name="key_in_trailer",
+    kind="key echoed on a channel clients drop",
+    requirements=("LT-SEC-KEY-NOT-ECHOED",),
+)
+class KeyInTrailer(Behaviour):
+    """Every answer to an HTTP/1.1 request is sent chunked, with the api_key in a trailer field that most
+    clients never read."""
+
+    def trailers(self, request_body: bytes) -> Headers:
+        key = _sent_key(self, request_body)
+        return (("X-Request-Key", key),) if key else ()

@@ -242,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
             # A bug in a stage (or a fault) is answered as what it is, a 500, instead of a dropped
             # connection; the suite then reports LT-HTTP-NO-5XX.
             reply = self._error(500, "internal server error", now)
-        self._send(reply)
+        self._send(reply, request_body=body)
 
     def _method_not_allowed(self) -> None:
         now = time.time()
@@ -280,9 +280,18 @@ class _Handler(BaseHTTPRequestHandler):
     def _error(self, status: int, message: str, now: float) -> Reply:
         return self.server.behaviour.reject(Rejection(status, message), now=now)
 
-    def _send(self, reply: Reply, *, extra: tuple[tuple[str, str], ...] = ()) -> None:
+    def _send(
+        self, reply: Reply, *, extra: tuple[tuple[str, str], ...] = (), request_body: bytes = b""
+    ) -> None:
+        behaviour = self.server.behaviour
         # A fault: a request pipelined behind this one is never answered (the connection is dropped).
-        dropped = not self.server.behaviour.HTTP_PIPELINING and self._request_waiting()
+        dropped = not behaviour.HTTP_PIPELINING and self._request_waiting()
+        http11 = self.request_version == "HTTP/1.1"
+        interim = behaviour.interim_headers(request_body) if http11 else ()
+        if interim:  # a fault: a 103 (Early Hints) before the answer
+            lines = "".join(f"{name}: {value}\r\n" for name, value in interim)
+            self.wfile.write(f"HTTP/1.1 103 Early Hints\r\n{lines}\r\n".encode("latin-1", "replace"))
+        trailers = behaviour.trailers(request_body) if http11 else ()
         self.send_response_only(reply.status)
         headers = (
             reply.headers
@@ -292,11 +301,20 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (*headers, *extra):
             self.send_header(name, value)
         self.send_header("Server", SERVER_NAME)
-        self.send_header("Content-Length", str(len(reply.body)))
+        if trailers:  # a fault: the body chunked, with a trailer section
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(len(reply.body)))
         if self.close_connection:
             self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD" or not self.server.behaviour.HTTP_HEAD_WITHOUT_CONTENT:
+        if self.command == "HEAD" and behaviour.HTTP_HEAD_WITHOUT_CONTENT:
+            pass
+        elif trailers:
+            fields = "".join(f"{name}: {value}\r\n" for name, value in trailers).encode("latin-1", "replace")
+            chunk = f"{len(reply.body):x}\r\n".encode() + reply.body + b"\r\n" if reply.body else b""
+            self.wfile.write(chunk + b"0\r\n" + fields + b"\r\n")
+        else:
             self.wfile.write(reply.body)
         if dropped:
             self.close_connection = True
