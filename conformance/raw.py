@@ -12,6 +12,7 @@ connection showed becomes a ``RawOutcome``. Judging is the checks' business (``c
 from __future__ import annotations
 
 import ssl
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -19,11 +20,14 @@ from urllib.parse import urlsplit
 import h11
 import httpcore
 
-from conformance._limits import Deadline
+from conformance._limits import DECODING_WBITS, Deadline, decode_whole
 from conformance.model import RawOutcome, RawResponse, TransportError
 
 RAW_PROBE = "conformance.raw_probe"  # httpx request extension: the probe's name
 RAW_OUTCOME = "conformance.raw_outcome"  # httpx response extension: the RawOutcome
+# The fields a probe writes itself (its request target's host and its body's framing); the client's other
+# fields go with every probe as the client sends them.
+FRAMING_FIELDS = frozenset({"host", "content-length", "content-type", "transfer-encoding"})
 RAW_METHOD_PREFIX = "RAW-"  # the carrier request's method: RAW-<PROBE>, what a cassette matches it by
 CLOSE_WAIT = 1.0  # seconds a probe waits after its answers for the server to close the connection
 FOLLOW_WAIT = 2.0  # at least this long for a pipelined request's answer once the first one came
@@ -213,7 +217,11 @@ def build(message: Message, *, url: str, form: bytes, headers: tuple[tuple[str, 
     body = form if message.form else b""
     if message.edit == "conflicting-length":
         body += PAD
-    fields_ = [("Host", split.netloc), *headers, *message.headers]
+    # The client's fields in its order; one the message sets (Connection: close) takes its place.
+    own = {name.lower(): (name, value) for name, value in message.headers}
+    fields_ = [("Host", split.netloc)]
+    fields_ += [own.pop(name.lower(), (name, value)) for name, value in headers]
+    fields_ += own.values()
     if body:
         fields_.append(("Content-Type", FORM_TYPE))
     if message.chunked:
@@ -273,6 +281,18 @@ def _headers(
     return tuple((n.decode("latin-1").lower(), v.decode("latin-1")) for n, v in event.headers)
 
 
+def _decoded(body: bytes, headers: tuple[tuple[str, str], ...], *, max_bytes: int) -> bytes:
+    """The body as the client reads it: a gzip or deflate Content-Encoding (the client asks for both)
+    decoded within ``max_bytes``; anything else, or what does not decode, as it came."""
+    coding = ",".join(value for name, value in headers if name == "content-encoding").strip().lower()
+    if not body or coding not in DECODING_WBITS:
+        return body
+    try:
+        return decode_whole(coding, body, max_bytes=max_bytes)
+    except zlib.error:
+        return body
+
+
 def _response(
     connection: h11.Connection, reader: _Reader, interim: _Interim, *, wait: float | None
 ) -> RawResponse | None:
@@ -304,12 +324,13 @@ def _response(
         elif isinstance(event, h11.Data):
             body += event.data
         elif isinstance(event, h11.EndOfMessage) and head is not None:
+            headers = _headers(head)
             return RawResponse(
                 head.status_code,
                 head.reason.decode("latin-1"),
                 head.http_version.decode("latin-1"),
-                _headers(head),
-                bytes(body),
+                headers,
+                _decoded(bytes(body), headers, max_bytes=reader.max_bytes),
                 _headers(event),
             )
         else:  # ConnectionClosed, PAUSED

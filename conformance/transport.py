@@ -35,7 +35,15 @@ from conformance.model import (
     path_variant,
 )
 from conformance.options import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT  # the run defaults, one home
-from conformance.raw import RAW_OUTCOME, RAW_PROBE, carrier_method, converse, get_probe, tls_connect
+from conformance.raw import (
+    FRAMING_FIELDS,
+    RAW_OUTCOME,
+    RAW_PROBE,
+    carrier_method,
+    converse,
+    get_probe,
+    tls_connect,
+)
 from conformance.secrets import key_book
 from conformance.wire import Written, write
 
@@ -337,10 +345,12 @@ class NetworkTransport(httpx.BaseTransport):
                 ),
                 url=url,
                 form=request.read(),
+                # The client's own fields, spelled and ordered as it sends them (a probe must not be told
+                # from an ordinary request by its head); the probe writes the framing fields itself.
                 headers=tuple(
-                    (name, value)
-                    for name, value in request.headers.items()
-                    if name in ("user-agent", "accept")
+                    (name.decode("latin-1"), value.decode("latin-1"))
+                    for name, value in request.headers.raw
+                    if name.decode("latin-1").lower() not in FRAMING_FIELDS
                 ),
                 deadline=current_deadline(),
                 max_bytes=self._max_body,

@@ -231,3 +231,49 @@ def test_interim_headers_and_trailers_are_read() -> None:
     assert outcome.interim_headers == (("link", "</a>; rel=preload"),)  # type: ignore[attr-defined]
     (answer,) = outcome.responses  # type: ignore[attr-defined]
     assert (answer.body, answer.trailers) == (b"ok", (("x-trailer", "after the body"),))
+
+
+@contextmanager
+def recording_heads(count: int) -> Iterator[tuple[int, list[bytes]]]:
+    """A loopback server that answers ``count`` connections once each, keeping each request's head."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    heads: list[bytes] = []
+
+    def serve() -> None:
+        for _ in range(count):
+            sock, _ = listener.accept()
+            with sock:
+                data = b""
+                while b"\r\n\r\n" not in data and (piece := sock.recv(65536)):
+                    data += piece
+                heads.append(data.split(b"\r\n\r\n", 1)[0])
+                sock.sendall(b"HTTP/1.1 401 No\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1], heads
+    finally:
+        thread.join(5)
+        listener.close()
+
+
+def test_a_probe_carrying_the_form_has_the_head_of_an_ordinary_request() -> None:
+    form = (("api_key", "__API_KEY_REDACTED__"), ("user_id", "12345"), ("token_expire", "3600"))
+    with recording_heads(2) as (port, heads), Transport(f"http://127.0.0.1:{port}", api_key=KEY) as transport:
+        transport.send(Case("ordinary", form, Expect.EITHER, "LT-HTTP-MSG-CONNECTION"))
+        transport.send(Case("raw", form, Expect.EITHER, "LT-HTTP-MSG-CONNECTION", raw="connection-close"))
+    ordinary, probe = heads
+    # The same fields, spelled and ordered alike; only the Connection field says what the probe asks.
+    assert probe == ordinary.replace(b"Connection: keep-alive", b"Connection: close")
+
+
+def test_a_compressed_answer_is_read_as_the_client_reads_it() -> None:
+    import gzip
+
+    body = gzip.compress(b"<user_response><status>401</status></user_response>")
+    head = f"HTTP/1.1 401 No\r\nContent-Encoding: gzip\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+    with canned(head + body, close=True) as port:
+        outcome = _converse("connection-close", port)
+    (answer,) = outcome.responses  # type: ignore[attr-defined]
+    assert answer.body == b"<user_response><status>401</status></user_response>"
