@@ -36,7 +36,7 @@ import itertools
 import math
 import random
 import re
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -50,6 +50,7 @@ MT_RETRY_TOKENS = 4  # after a recovery, try again from the newest words this ma
 LCG_MODULI = (2**31 - 1, 2**32, 2**48, 2**64, 2**128)
 LCG_HISTORY = 6
 HASHES = ("md5", "sha1", "sha256", "sha512")
+_HASHES = {name: getattr(hashlib, name) for name in HASHES}  # the constructors (hashlib.new looks each up)
 TIME_SEEDED_TOKENS = 4  # the first tokens of a run are tried against time seeds (about 2,500 seeds each)
 TIME_WINDOW_SECONDS = 1.0  # either side of [sent, sent + elapsed] and the Date header's second
 MAX_SEED_SPAN = 10.0  # seconds between the first and last moment searched (about 12,000 seeds at most)
@@ -203,7 +204,7 @@ class _MtStream:
 class TokenPredictor:
     """Learns the run's tokens in issue order; ``predicted`` maps a token not yet seen to its prediction."""
 
-    predicted: dict[str, Prediction] = field(default_factory=dict)
+    predicted: OrderedDict[str, Prediction] = field(default_factory=OrderedDict)
     learnt: int = 0
     _streams: dict[tuple[str, str, int], _MtStream] = field(default_factory=dict)
     _values: dict[tuple[object, str, int], deque[int]] = field(default_factory=dict)
@@ -222,8 +223,8 @@ class TokenPredictor:
         for codec, data in read:
             for layout in ("le", "be"):
                 self._twister(codec, layout, data, len(token))
-        while len(self.predicted) > MAX_PREDICTIONS:
-            self.predicted.pop(next(iter(self.predicted)))
+        while len(self.predicted) > MAX_PREDICTIONS:  # the oldest first, in O(1) (a dict rescans its start)
+            self.predicted.popitem(last=False)
 
     def _predict(self, token: str, how: str) -> None:
         if token and token not in self.predicted:
@@ -236,7 +237,7 @@ class TokenPredictor:
         sources += [(f"{codec.name} bytes", data) for codec, data in read if not codec.numeric][:1]
         for name in HASHES:
             for source, material in sources:
-                digest = hashlib.new(name, material).digest()
+                digest = _HASHES[name](material).digest()
                 for codec in spellings:
                     guess = codec.encode(digest)[: len(token)]
                     if len(guess) == len(token):
