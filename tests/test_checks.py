@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conformance.checks import CHECKS, CheckContext, CheckSpec, Subject, check, run_checks
 from conformance.checks.tokens import alphabet_size, estimated_bits
@@ -691,3 +693,34 @@ def test_a_spelling_refused_like_its_plain_request_is_not_also_an_equivalence_fa
         else:
             with pytest.raises(CheckFailure, match="valid input rejected"):
                 input_outcome(Subject(refusal), ctx)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sent=st.floats(min_value=0, max_value=4e9, allow_nan=False),
+    elapsed=st.floats(min_value=0, max_value=30, allow_nan=False),
+    seconds=st.integers(min_value=60, max_value=86400),
+    tolerance=st.sampled_from([0.0, 0.5, 2.0, 5.0]),
+    shift=st.integers(min_value=-3, max_value=3),
+    upper=st.booleans(),
+)
+def test_expire_near_the_bounds_is_judged_exactly(
+    sent: float, elapsed: float, seconds: int, tolerance: float, shift: int, upper: bool
+) -> None:
+    """The float shortcut for an <expire> well inside the window agrees with exact arithmetic near the
+    bounds."""
+    from fractions import Fraction
+
+    from conformance.checks.grant import expire_mismatch
+
+    low = Fraction(sent) + seconds - Fraction(tolerance)
+    high = Fraction(sent) + Fraction(elapsed) + seconds + Fraction(tolerance)
+    expire = int(high if upper else low) + shift  # an integer near a bound
+    case = Case(
+        label="t", form=(), expect=Expect.ACCEPT, requirement="LT-INPUT-EXPIRE-VALID", token_expire=seconds
+    )
+    exchange = Exchange(case=case, sent_at=sent, elapsed=elapsed, url="http://x", sequence=1)
+    exchange.status = 200
+    exchange.body = f"<user_response><status>200</status><expire>{expire}</expire></user_response>".encode()
+    ctx = CheckContext(profile=Profile(expire_tolerance=tolerance), api_key=API_KEY)
+    assert (expire_mismatch(Subject(exchange), ctx) is None) == (low <= expire <= high)

@@ -56,7 +56,8 @@ class RunState:
     # How far the latest valid grant's <expire> was from issue time + token_expire (least..most, by the
     # suite's clock): a lenient value honoured with the same offset is read as the plain value is, and
     # the offset is one defect, reported once under LT-EXPIRE-CONSISTENT (issue 22 item 10).
-    expire_offset: tuple[Fraction, Fraction] | None = None
+    # (the last such grant: its offset is worked out, exactly, only when a check asks for it)
+    offset_from: Subject | None = field(default=None, repr=False)
     # The last answer on the pooled connection was an error that left it open: the next request on it is
     # compared with the same request's stock answer (LT-SEC-CLIENT-BLIND).
     after_error: bool = False
@@ -66,6 +67,11 @@ class RunState:
     timings: list[tuple[int, float | None]] = field(default_factory=list)
     # request (its form, method and path; see decision_of) -> the first decision on it: (granted, sequence)
     decisions: dict[tuple[object, ...], tuple[bool, int]] = field(default_factory=dict)
+
+    @property
+    def expire_offset(self) -> tuple[Fraction, Fraction] | None:
+        """How far the last plain valid grant's <expire> lay from issue time + token_expire (least..most)."""
+        return None if self.offset_from is None else self.offset_from.expire_offset
 
     def observe(self, subject: Subject) -> None:
         """Remember what one judged exchange issued: its token, its QR code URL and (--fetch-qrcode) the
@@ -88,9 +94,8 @@ class RunState:
             self.refusals.setdefault(group, seen)
         if timing_sample(case) and case.user_id is not None:
             self.timings.append((case.user_id, subject.exchange.elapsed if answer is not None else None))
-        offset = subject.expire_offset
-        if offset is not None and not channel_varied(case):
-            self.expire_offset = offset
+        if subject.expire_read is not None and not channel_varied(case):
+            self.offset_from = subject
         decision = decision_of(subject)
         if decision is not None:
             self.decisions.setdefault(decision[0], (decision[1], subject.exchange.sequence))
@@ -263,6 +268,14 @@ class Subject:
         return self.decided and (200 <= self.status < 300 or bool(self.token))
 
     @cached_property
+    def clock(self) -> tuple[float, float] | None:
+        """``window`` in floats (to rule out, cheaply, what lies far from its bounds); None likewise."""
+        sent, elapsed = self.exchange.sent_at, self.exchange.elapsed
+        if not (math.isfinite(sent) and math.isfinite(elapsed)):
+            return None
+        return sent, sent + max(0.0, elapsed)
+
+    @cached_property
     def window(self) -> tuple[Fraction, Fraction] | None:
         """When the token was issued by the suite's own clock: between sending the request and the answer.
 
@@ -275,14 +288,22 @@ class Subject:
         return Fraction(sent), Fraction(sent) + Fraction(max(0.0, elapsed))
 
     @cached_property
+    def expire_read(self) -> int | None:
+        """A grant of a valid request (an absolute <expire> expected) on a finite clock: its <expire>;
+        None for anything else."""
+        case = self.case
+        if case.expect is not Expect.ACCEPT or case.token_expire is None or not self.issued:
+            return None
+        if self.clock is None:
+            return None
+        return plain_integer((self.document.field("expire") or "").strip())
+
+    @cached_property
     def expire_offset(self) -> tuple[Fraction, Fraction] | None:
         """For a grant of a valid request (an absolute <expire> expected): how far <expire> lies from issue
         time + token_expire, least..most over the window; None for anything else."""
-        case, window = self.case, self.window
-        if case.expect is not Expect.ACCEPT or case.token_expire is None or window is None or not self.issued:
-            return None
-        expire = plain_integer((self.document.field("expire") or "").strip())
-        if expire is None:
+        expire, window, seconds = self.expire_read, self.window, self.case.token_expire
+        if expire is None or window is None or seconds is None:
             return None
         sent, answered = window
-        return expire - answered - case.token_expire, expire - sent - case.token_expire
+        return expire - answered - seconds, expire - sent - seconds

@@ -87,6 +87,18 @@ def _seconds(value: Fraction | int) -> str:
     return text if len(text) <= SHOWN_DIGITS else f"{text[:2]}... ({len(text) - 1} digits: out of range)"
 
 
+FLOAT_EXACT = 2**52  # an integer below it is a float exactly
+INSIDE_MARGIN = 1e-3  # seconds: far more than the rounding of a float sum of Unix times
+
+
+def _inside(value: float, clock: tuple[float, float], seconds: int, tolerance: float) -> bool:
+    """``value`` lies within clock + seconds ± tolerance by more than any float rounding could move."""
+    sent, answered = clock
+    return (
+        sent + seconds - tolerance + INSIDE_MARGIN <= value <= answered + seconds + tolerance - INSIDE_MARGIN
+    )
+
+
 def expire_mismatch(
     subject: Subject, ctx: CheckContext, *, offset: tuple[Fraction, Fraction] | None = None
 ) -> tuple[str, str] | None:
@@ -101,17 +113,21 @@ def expire_mismatch(
     """
     seconds = subject.case.token_expire
     text = subject.document.field("expire")
-    window = subject.window
+    clock = subject.clock
     tolerance = ctx.profile.expire_tolerance
-    if seconds is None or text is None or window is None or not math.isfinite(tolerance):
+    if seconds is None or text is None or clock is None or not math.isfinite(tolerance):
         return None
     value = text.strip()
     received = f"<expire>{value[:40]}</expire>"
     if ctx.profile.expire_reading == "relative":
         return None if value == str(seconds) else (f"<expire>{seconds}</expire>", received)
+    expire = plain_integer(value)
+    if expire is not None and abs(expire) < FLOAT_EXACT and _inside(expire, clock, seconds, tolerance):
+        return None  # well inside the window: its exact bounds need not be worked out
+    window = subject.window
+    assert window is not None  # a finite clock
     sent, answered = window
     low, high = sent + seconds - Fraction(tolerance), answered + seconds + Fraction(tolerance)
-    expire = plain_integer(value)
     if expire is not None and low <= expire <= high:
         return None
     if offset is not None and expire is not None and low + offset[0] <= expire <= high + offset[1]:
@@ -127,15 +143,20 @@ def expire_mismatch(
 def date_skew(subject: Subject, ctx: CheckContext) -> tuple[str, str] | None:
     """(expected, received) when the Date header is further from the suite's clock than date_tolerance."""
     date = subject.exchange.header("date")
-    window = subject.window
-    if not date or window is None:
+    clock = subject.clock
+    if not date or clock is None:
         return None
     seconds = date_seconds(date)
     if seconds is None:
         return None  # an unreadable Date says nothing about the clock
+    tolerance = ctx.profile.date_tolerance + DATE_RESOLUTION
+    if _inside(seconds, clock, 0, tolerance):
+        return None  # well inside the window: its exact bounds need not be worked out
+    window = subject.window
+    assert window is not None  # a finite clock
     stamp = Fraction(seconds)
     sent, answered = window
-    allowed = Fraction(ctx.profile.date_tolerance + DATE_RESOLUTION)
+    allowed = Fraction(tolerance)
     if sent - allowed <= stamp <= answered + allowed:
         return None
     off = stamp - sent if stamp < sent else stamp - answered
@@ -152,7 +173,7 @@ def expire_consistency(subject: Subject, ctx: CheckContext) -> str | None:
         return None
     if subject.document.field("expire") is None:
         return None  # the schema check reports the missing element
-    if subject.window is None:
+    if subject.clock is None:
         return None  # no clock to judge against (a cassette refuses one): nothing judged, nothing passed
     mismatch = expire_mismatch(subject, ctx)
     if mismatch:
