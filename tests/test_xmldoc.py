@@ -73,9 +73,9 @@ def test_validation_checks_the_structure_before_the_schema() -> None:
     assert errors == ["structural limit: 80 attributes on <user_response> (at most 10)"]
 
 
-def test_a_small_body_is_validated_once_and_answers_like_a_fresh_validation(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+@pytest.fixture
+def validations(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The bodies validated afresh from now on (an empty memory to start with)."""
     calls: list[bytes] = []
     real = schema.validation_errors
 
@@ -85,44 +85,40 @@ def test_a_small_body_is_validated_once_and_answers_like_a_fresh_validation(
 
     monkeypatch.setattr(schema, "_remembered", OrderedDict())
     monkeypatch.setattr(schema, "validation_errors", counted)
+    return calls
+
+
+def _validate(body: bytes) -> list[str]:
+    root = xmldoc.parse(body).root
+    assert root is not None
+    return schema.body_validation_errors("user_response.xsd", body, root)
+
+
+def test_a_small_body_is_validated_once_and_answers_like_a_fresh_validation(validations: list[bytes]) -> None:
     invalid = VALID.replace("<status>", "<status>x").encode()  # a different body, invalid
     for body in (VALID.encode(), invalid):
+        first = _validate(body)
+        first.append("changed by the caller")  # the remembered answer is not the caller's list
         root = xmldoc.parse(body).root
         assert root is not None
-        first = schema.body_validation_errors("user_response.xsd", body, root)
-        first.append("changed by the caller")  # the remembered answer is not the caller's list
-        again = schema.body_validation_errors("user_response.xsd", body, root)
-        assert again == real("user_response.xsd", body, root)
-    assert len(calls) == 2  # once per distinct body
+        assert _validate(body) == schema.validation_errors("user_response.xsd", body, root)
+    assert len(validations) == 4  # once per distinct body, and the two direct calls above
     big = VALID.replace("</message>", " " * schema.CACHED_BODY_BYTES + "</message>").encode()
-    big_root = xmldoc.parse(big).root
-    assert big_root is not None
-    schema.body_validation_errors("user_response.xsd", big, big_root)
-    schema.body_validation_errors("user_response.xsd", big, big_root)
-    assert len(calls) == 4  # a large body is validated every time (not kept in memory)
+    _validate(big)
+    _validate(big)
+    assert len(validations) == 6  # a large body is validated every time (not kept in memory)
 
 
 def test_a_body_used_again_stays_remembered_while_many_others_come_and_go(
-    monkeypatch: pytest.MonkeyPatch,
+    validations: list[bytes], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[bytes] = []
-    real = schema.validation_errors
-
-    def counted(name: str, body: bytes, root: object, **kwargs: object) -> list[str]:
-        calls.append(body)
-        return real(name, body, root, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(schema, "_remembered", OrderedDict())
     monkeypatch.setattr(schema, "CACHED_BODIES", 4)
-    monkeypatch.setattr(schema, "validation_errors", counted)
     refusal = VALID.encode()
     grants = [VALID.replace("12345", str(12345 + n)).encode() for n in range(1, 13)]
     # The grants of a run's start fill the memory; then refusals come between grants of their own.
     for body in [*grants[:6], *(b for grant in grants[6:] for b in (grant, refusal))]:
-        root = xmldoc.parse(body).root
-        assert root is not None
-        schema.body_validation_errors("user_response.xsd", body, root)
-    assert calls.count(refusal) == 1  # most recently used: never dropped
+        _validate(body)
+    assert validations.count(refusal) == 1  # most recently used: never dropped
     assert len(schema._remembered) == 4  # bounded: the oldest grants went
 
 
