@@ -476,7 +476,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "LT-REJECT-NO-TOKEN",
-        "A rejection carries no token",
+        "A rejection carries no token: no token element, and none issued before in any field",
         G_SEMANTICS,
         _S.BLOCKER,
         14,

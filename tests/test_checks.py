@@ -724,3 +724,43 @@ def test_expire_near_the_bounds_is_judged_exactly(
     exchange.body = f"<user_response><status>200</status><expire>{expire}</expire></user_response>".encode()
     ctx = CheckContext(profile=Profile(expire_tolerance=tolerance), api_key=API_KEY)
     assert (expire_mismatch(Subject(exchange), ctx) is None) == (low <= expire <= high)
+
+
+@pytest.mark.parametrize(
+    ("headers", "message"),
+    [
+        ((), "invalid api_key (last session {token})"),
+        ((("x-session", "{token}"),), "invalid api_key"),
+        ((), "invalid api_key ({b64})"),
+        ((("set-cookie", "sid={pct}; Path=/"),), "invalid api_key"),
+    ],
+    ids=["message", "header", "base64 in the message", "percent-encoded cookie"],
+)
+def test_a_refusal_carrying_a_token_issued_before_fails(
+    headers: tuple[tuple[str, str], ...], message: str
+) -> None:
+    import base64
+    from urllib.parse import quote
+
+    from conformance.checks.grant import rejection_has_no_token
+
+    token = "Zm9vYmFyLXRva2VuLTEyMzQ1Njc4OTA-_x"
+    ctx = CheckContext(profile=Profile(), api_key=API_KEY)
+    ctx.state.tokens.first_seen[token] = 7
+    ctx.state.tokens.ordered.append(token)
+    spelled = {"token": token, "b64": base64.b64encode(token.encode()).decode(), "pct": quote(token, safe="")}
+    case = Case(label="t", form=(), expect=Expect.REJECT, requirement="LT-AUTH-KEY-INVALID")
+
+    def refusal(text: str, fields: tuple[tuple[str, str], ...]) -> Subject:
+        exchange = Exchange(case=case, sent_at=1000.0, elapsed=0.1, url="http://x", sequence=9)
+        exchange.status, exchange.reason, exchange.headers = 401, "Unauthorized", fields
+        exchange.body = (
+            f"<user_response><status>401</status><message>{text}</message></user_response>".encode()
+        )
+        return Subject(exchange)
+
+    filled = tuple((name, value.format(**spelled)) for name, value in headers)
+    with pytest.raises(CheckFailure, match="a refusal carries a token issued before") as found:
+        rejection_has_no_token(refusal(message.format(**spelled), filled), ctx)
+    assert "request #7" in found.value.received and token not in found.value.received
+    assert rejection_has_no_token(refusal("invalid api_key", ()), ctx) == "LT-REJECT-NO-TOKEN"

@@ -455,6 +455,9 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     "token_24_bit_repeated": probe_24_bit_repeated,
     "token_hash_chain": probe_hash_chain,
     "token_time_seeded": probe_time_seeded,
+    "refusal_hands_out_last_token": lambda p: eq(
+        p.issued()["token"] in elements(p.post(api_key="wrong"))["message"], True
+    ),
     "qrcode_http": lambda p: eq(p.issued()["qrcode"][: len(HTTP_QRCODE)], HTTP_QRCODE),
     "qrcode_relative": lambda p: eq(p.issued()["qrcode"][:4], "/qr/"),
     "qrcode_empty": lambda p: eq(p.issued()["qrcode"], ""),

@@ -24,6 +24,7 @@ from conformance.checks._channels import (
 from conformance.model import Case, Exchange, Expect, plain_integer
 from conformance.prediction import TokenPredictor
 from conformance.profile import Profile
+from conformance.secrets import SecretBook
 
 if TYPE_CHECKING:
     from conformance.qrfetch import QrImage
@@ -37,6 +38,16 @@ class TokenHistory:
 
     first_seen: dict[str, int] = field(default_factory=dict)  # token -> sequence of the exchange
     ordered: list[str] = field(default_factory=list)
+    _book: SecretBook = field(default_factory=SecretBook, repr=False)
+    _in_book: int = 0
+
+    def book(self) -> SecretBook:
+        """The issued tokens as secrets found in every spelling (brought up to date when asked: a token's
+        spellings are worked out once, by the first check that looks for it)."""
+        for token in self.ordered[self._in_book :]:
+            self._book.add_token(token)
+        self._in_book = len(self.ordered)
+        return self._book
 
 
 @dataclass

@@ -186,8 +186,10 @@ def expire_consistency(subject: Subject, ctx: CheckContext) -> str | None:
 
 @check(serves=("LT-REJECT-NO-TOKEN",))
 def rejection_has_no_token(subject: Subject, ctx: CheckContext) -> str | None:
-    """A response that is not a 2xx carries no token."""
-    if not subject.exchange.answered or 200 <= subject.status < 300:
+    """A response that is not a 2xx carries no token: no <token>, and no token the run was issued before,
+    in any field and any spelling (a refusal that hands out another request's token leaks it)."""
+    exchange = subject.exchange
+    if not exchange.answered or 200 <= subject.status < 300:
         return None
     if subject.token:
         raise CheckFailure(
@@ -195,5 +197,18 @@ def rejection_has_no_token(subject: Subject, ctx: CheckContext) -> str | None:
             "token in a refusal",
             "no <token> in a non-2xx response",
             f"HTTP {subject.status} with a {len(subject.token)}-character <token>",
+        )
+    book = ctx.tokens.book()
+    if not len(book):
+        return "LT-REJECT-NO-TOKEN"
+    head = "\n".join([exchange.reason, *(f"{name}: {value}" for name, value in exchange.headers)])
+    found = [*book.find(head), *book.find_bytes(exchange.body)]
+    if found:
+        first = min(ctx.tokens.first_seen.get(secret.value, 0) for secret in found)
+        raise CheckFailure(
+            "LT-REJECT-NO-TOKEN",
+            "a refusal carries a token issued before",
+            "no token the run was issued, in any field or spelling of a non-2xx response",
+            f"HTTP {subject.status} carrying the token issued in request #{first}",
         )
     return "LT-REJECT-NO-TOKEN"

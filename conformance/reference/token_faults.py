@@ -11,7 +11,7 @@ import hashlib
 import random
 import secrets
 
-from conformance.reference.behaviour import Accepted, Behaviour, Grant, Options
+from conformance.reference.behaviour import Accepted, Behaviour, Elements, Grant, Options, Rejection
 from conformance.reference.faults import fault
 
 # The 128-bit LCG of PCG's reference implementation (its state, not its permuted output)
@@ -99,3 +99,29 @@ class TokenTimeSeeded(Behaviour):
     def issue(self, accepted: Accepted, now: float) -> Grant:
         token = f"{random.Random(int(now * 1000)).getrandbits(128):032x}"
         return dataclasses.replace(super().issue(accepted, now), token=token)
+
+
+@fault(
+    name="refusal_hands_out_last_token",
+    kind="token disclosed in a refusal",
+    requirements=("LT-REJECT-NO-TOKEN",),
+)
+class RefusalHandsOutLastToken(Behaviour):
+    """A refusal's message quotes the last token the server issued (to whichever user): a wrong key is
+    enough to obtain someone's credential."""
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self.last_token = ""
+
+    def issue(self, accepted: Accepted, now: float) -> Grant:
+        grant = super().issue(accepted, now)
+        with self.lock:
+            self.last_token = grant.token
+        return grant
+
+    def rejection_elements(self, rejection: Rejection) -> Elements:
+        with self.lock:
+            last = self.last_token
+        message = f"{rejection.message} (last session {last})" if last else rejection.message
+        return [("status", str(rejection.status)), ("message", message)]

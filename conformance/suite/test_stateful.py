@@ -17,8 +17,10 @@ from conformance.engine import Run
     "LT-INPUT-EXPIRE-VALID",
     "LT-INPUT-EXPIRE-RANGE",
     "LT-ECHO-USER",
+    "LT-REJECT-NO-TOKEN",
 )
 def test_decisions_do_not_depend_on_earlier_requests(conformance: Run) -> None:
     """Hypothesis state machine: each request is judged as it is answered, and a request sent again (on
-    another connection, with a cookie the target set) must be decided as it was."""
+    another connection, with a cookie the target set) must be decided as it was; a refusal after grants
+    hands out none of their tokens."""
     conformance.explore_sequences(label="stateful")
