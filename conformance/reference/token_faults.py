@@ -14,6 +14,8 @@ import secrets
 from conformance.reference.behaviour import Accepted, Behaviour, Elements, Grant, Options, Rejection
 from conformance.reference.faults import fault
 
+HTTP_UNAUTHORIZED = 401
+
 # The 128-bit LCG of PCG's reference implementation (its state, not its permuted output)
 LCG_MULTIPLIER = 0x2360ED051FC65DA44385DF649FCCF645
 LCG_INCREMENT = 0x5851F42D4C957F2D14057B7EF767814F
@@ -107,8 +109,8 @@ class TokenTimeSeeded(Behaviour):
     requirements=("LT-REJECT-NO-TOKEN",),
 )
 class RefusalHandsOutLastToken(Behaviour):
-    """A refusal's message quotes the last token the server issued (to whichever user): a wrong key is
-    enough to obtain someone's credential."""
+    """A refusal of the key (401) quotes the last token the server issued (to whichever user): a wrong key
+    is enough to obtain someone's credential."""
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
@@ -123,5 +125,6 @@ class RefusalHandsOutLastToken(Behaviour):
     def rejection_elements(self, rejection: Rejection) -> Elements:
         with self.lock:
             last = self.last_token
-        message = f"{rejection.message} (last session {last})" if last else rejection.message
+        leaks = last and rejection.status == HTTP_UNAUTHORIZED
+        message = f"{rejection.message} (last session {last})" if leaks else rejection.message
         return [("status", str(rejection.status)), ("message", message)]
