@@ -394,7 +394,7 @@ REQUIREMENTS: tuple[Requirement, ...] = (
     ),
     Requirement(
         "LT-TOKEN-UNIQUE",
-        "No token is ever issued twice within a run",
+        "No token is ever issued twice within a run, as a token or in any other field of a grant",
         G_SEMANTICS,
         _S.BLOCKER,
         7,

@@ -279,6 +279,12 @@ class SecretBook:
         self._add(Secret.build(token, TOKEN_KIND, stand_in))
         return stand_in
 
+    def add_literal(self, token: str) -> None:
+        """Know a token by its own spelling only (found as is, percent- or XML-decoded): cheap to add, for a
+        book that only finds (a short token is left out: it is found only where a credential stands)."""
+        if len(token) >= STRONG_TOKEN_LENGTH and token not in self._secrets:
+            self._add(Secret(token, TOKEN_KIND, token, needles=(token,)))
+
     def _add(self, secret: Secret) -> None:
         self._secrets[secret.value] = secret
         if secret.weak:

@@ -510,6 +510,7 @@ STATEFUL_FAULTS = [
     ("token_unique", "token_repeated"),
     ("token_unique", "token_md5_of_small_random"),
     ("token_unique", "token_race"),
+    ("token_unique", "qrcode_carries_previous_token"),
     ("token_strength", "token_sequential_counter"),
     ("token_strength", "token_hex_counter"),
     ("token_strength", "token_short"),
@@ -764,3 +765,27 @@ def test_a_refusal_carrying_a_token_issued_before_fails(
         rejection_has_no_token(refusal(message.format(**spelled), filled), ctx)
     assert "request #7" in found.value.received and token not in found.value.received
     assert rejection_has_no_token(refusal("invalid api_key", ()), ctx) == "LT-REJECT-NO-TOKEN"
+
+
+def test_a_grant_handing_out_an_earlier_token_fails_its_own_token_aside() -> None:
+    from conformance.checks.tokens import token_unique
+
+    earlier, own = "6f1c0e2a9b8d4c7e8f0a1b2c3d4e5f60", "0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c5d"
+    ctx = CheckContext(profile=Profile(), api_key=API_KEY)
+    ctx.state.tokens.first_seen[earlier] = 3
+    ctx.state.tokens.ordered.append(earlier)
+    case = Case(label="t", form=(), expect=Expect.ACCEPT, requirement="LT-INPUT-USER-VALID")
+
+    def grant(qrcode: str, headers: tuple[tuple[str, str], ...] = ()) -> Subject:
+        exchange = Exchange(case=case, sent_at=1000.0, elapsed=0.1, url="http://x", sequence=9)
+        exchange.status, exchange.headers = 200, headers
+        exchange.body = (
+            f"<user_response><status>200</status><token>{own}</token><qrcode>{qrcode}</qrcode></user_response>"
+        ).encode()
+        return Subject(exchange)
+
+    for subject in (grant(f"https://q/x.png?s={earlier}"), grant("https://q/x.png", (("x-prev", earlier),))):
+        with pytest.raises(CheckFailure, match="a grant hands out a token issued before") as found:
+            token_unique(subject, ctx)
+        assert "request #3" in found.value.received and earlier not in found.value.received
+    assert token_unique(grant(f"https://q/{own}.png"), ctx) == "LT-TOKEN-UNIQUE"  # its own token: fine

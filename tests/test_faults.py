@@ -455,6 +455,7 @@ PROBES: dict[str, Callable[[Probe], object]] = {
     "token_24_bit_repeated": probe_24_bit_repeated,
     "token_hash_chain": probe_hash_chain,
     "token_time_seeded": probe_time_seeded,
+    "qrcode_carries_previous_token": lambda p: eq(p.issued()["token"] in p.issued()["qrcode"], True),
     "refusal_hands_out_last_token": lambda p: eq(
         p.issued()["token"] in elements(p.post(api_key="wrong"))["message"], True
     ),

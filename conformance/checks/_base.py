@@ -40,6 +40,8 @@ class TokenHistory:
     ordered: list[str] = field(default_factory=list)
     _book: SecretBook = field(default_factory=SecretBook, repr=False)
     _in_book: int = 0
+    _literal: SecretBook = field(default_factory=SecretBook, repr=False)
+    _in_literal: int = 0
 
     def book(self) -> SecretBook:
         """The issued tokens as secrets found in every spelling (brought up to date when asked: a token's
@@ -48,6 +50,13 @@ class TokenHistory:
             self._book.add_token(token)
         self._in_book = len(self.ordered)
         return self._book
+
+    def literal_book(self) -> SecretBook:
+        """The issued tokens found in their own spelling only (cheap enough to search every grant with)."""
+        for token in self.ordered[self._in_literal :]:
+            self._literal.add_literal(token)
+        self._in_literal = len(self.ordered)
+        return self._literal
 
 
 @dataclass

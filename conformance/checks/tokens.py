@@ -72,7 +72,8 @@ def token_present(subject: Subject, ctx: CheckContext) -> str | None:
 
 @check(serves=("LT-TOKEN-UNIQUE",))
 def token_unique(subject: Subject, ctx: CheckContext) -> str | None:
-    """No token is issued twice within a run."""
+    """No token is issued twice within a run: as a grant's <token>, or handed out again in any other field
+    of a grant (a header, the message, the QR code URL of the next grant)."""
     token = subject.token
     if not subject.issued or not token:
         return None
@@ -83,6 +84,18 @@ def token_unique(subject: Subject, ctx: CheckContext) -> str | None:
             "token issued twice",
             "a token never issued before in this run",
             f"the token first issued in request #{first}",
+        )
+    exchange = subject.exchange
+    book = ctx.tokens.literal_book()
+    head = "\n".join([exchange.reason, *(f"{name}: {value}" for name, value in exchange.headers)])
+    earlier = [s.value for s in (*book.find(head), *book.find_bytes(exchange.body)) if s.value != token]
+    if earlier:
+        first = min(ctx.tokens.first_seen.get(value, 0) for value in earlier)
+        raise CheckFailure(
+            "LT-TOKEN-UNIQUE",
+            "a grant hands out a token issued before",
+            "no token issued earlier in this run anywhere in a grant",
+            f"the token issued in request #{first}, beside this grant's own",
         )
     return "LT-TOKEN-UNIQUE"
 

@@ -128,3 +128,23 @@ class RefusalHandsOutLastToken(Behaviour):
         leaks = last and rejection.status == HTTP_UNAUTHORIZED
         message = f"{rejection.message} (last session {last})" if leaks else rejection.message
         return [("status", str(rejection.status)), ("message", message)]
+
+
+@fault(
+    name="qrcode_carries_previous_token",
+    kind="token handed out twice",
+    requirements=("LT-TOKEN-UNIQUE",),
+)
+class QrcodeCarriesPreviousToken(Behaviour):
+    """An off-by-one: each grant's `<qrcode>` URL names the token of the grant before it, so whoever
+    scans the next user's code holds the previous user's credential."""
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self.previous = ""
+
+    def issue(self, accepted: Accepted, now: float) -> Grant:
+        grant = super().issue(accepted, now)
+        with self.lock:
+            previous, self.previous = self.previous, grant.token
+        return dataclasses.replace(grant, qrcode=f"{grant.qrcode}?session={previous}") if previous else grant
