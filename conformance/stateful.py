@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass
 from typing import Protocol
 
 from hypothesis import seed as hypothesis_seed
@@ -51,7 +52,8 @@ class Stateful(Explored, Protocol):
 def explore_states(run: Stateful, *, label: str) -> None:
     """Send up to SEQUENCES generated request sequences; the minimal failing sequence, with the seed."""
     failing: list[str] = []  # every failing sequence the machine ran, as it showed it
-    machine = hypothesis_seed(run.seed)(_machine(run, failing))
+    bound = _Bound(run)
+    machine = hypothesis_seed(run.seed)(_machine(bound, failing))
     try:
         hypothesised(
             run,
@@ -72,6 +74,10 @@ def explore_states(run: Stateful, *, label: str) -> None:
             f"{label}: failing sequence (seed {run.seed}; rerun with --seed {run.seed}; not shrunk: the "
             f"target answered it otherwise when it was run again):\n{failing[0]}"
         ) from None
+    finally:
+        # Hypothesis keeps every machine class it ran for the life of the process: the class must not keep
+        # the run (its transport, its redactor and the secrets that one learnt) alive after it.
+        bound.run = None
 
 
 def cookies_set(exchange: Exchange) -> list[str]:
@@ -86,10 +92,22 @@ def cookies_set(exchange: Exchange) -> list[str]:
     return found
 
 
-def _machine(run: Stateful, failing: list[str]) -> type[RuleBasedStateMachine]:
-    builder = run.builder
+@dataclass
+class _Bound:
+    """The run a machine class sends through, while it explores (None after)."""
+
+    run: Stateful | None
+
+    def sending(self) -> Stateful:
+        if self.run is None:
+            raise RuntimeError("a state machine ran after its exploration ended")
+        return self.run
+
+
+def _machine(bound: _Bound, failing: list[str]) -> type[RuleBasedStateMachine]:
+    builder = bound.sending().builder
     not_owned = builder.users.others
-    start = run.requests
+    start = bound.sending().requests
 
     def granted(expire: int) -> Case:
         given = None if expire == VALID_TOKEN_EXPIRE else Param.of(str(expire))
@@ -106,6 +124,7 @@ def _machine(run: Stateful, failing: list[str]) -> type[RuleBasedStateMachine]:
             self.cookies: list[str] = []
 
         def send(self, request: Case, channel: str, *, cookie: str = "") -> None:
+            run = bound.sending()
             if run.requests - start >= MAX_REQUESTS:
                 return
             case, shown = request, f"{request.label} ({channel} connection"

@@ -174,3 +174,17 @@ def test_no_decision_is_not_compared() -> None:
         None,
         "LT-AUTH-STATELESS",
     ]
+
+
+def test_a_run_is_not_kept_alive_by_the_machine_it_explored_with() -> None:
+    """Hypothesis keeps every machine class for the life of the process: a run (its transport, redactor
+    and the secrets it learnt) must still go once it ends, or a process running many runs keeps them all."""
+    import gc
+    import weakref
+
+    run = make_run(Conforming(), max_examples=3, seed=5)
+    run.explore_sequences(label="stateful")
+    gone = weakref.ref(run)
+    del run
+    gc.collect()
+    assert gone() is None
