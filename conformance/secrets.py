@@ -62,9 +62,11 @@ LONG_INDEX = (8, 16)
 MEDIUM_INDEX = (4, MIN_ENCODED_LENGTH)  # short tokens' base64 spellings and 8-15 character values
 TINY_INDEX = (4, MIN_SECRET_LENGTH)  # 4-7 character values: every position is sampled
 DIRECT_MAX_NEEDLES = 16  # the key alone; its spellings and probes (issue 20) are faster indexed
-# ... in a short text: from about 1 KiB on, sampling every gram costs more than C substring search
-# (measured on the key's echo book: 0.023 vs 0.045 ms at 512 characters, 1.34 vs 0.49 ms at 32 KiB).
+# ... in a short text: from about 1 KiB on, sampling every gram costs more than C substring search for a
+# book of a few dozen needles (the key's echo book, 32: 0.023 vs 0.045 ms at 512 characters, 1.34 vs
+# 0.49 ms at 32 KiB); a run's tokens (thousands of needles) are always faster indexed (1 MB: 0.4 s vs 9 s).
 DIRECT_FROM_CHARS = 1024
+DIRECT_MAX_NEEDLES_LONG = 64
 # A comment inside a spelled secret is bounded, and an unterminated comment runs to the end of the
 # text: either way no position is scanned twice to the end (a body of many "<!--" stays linear).
 _GAP = r"(?:<!--.{0,1024}?-->|<!\[CDATA\[|\]\]>)*"
@@ -321,7 +323,8 @@ class SecretBook:
             return []
         found: dict[int, Secret] = {}
         texts = views(text)
-        if self._needle_count <= DIRECT_MAX_NEEDLES or len(text) >= DIRECT_FROM_CHARS:
+        few = self._needle_count <= DIRECT_MAX_NEEDLES
+        if few or (len(text) >= DIRECT_FROM_CHARS and self._needle_count <= DIRECT_MAX_NEEDLES_LONG):
             # Few needles (the key alone, a short run) or a long text: C substring search beats the index.
             found = {id(s): s for s in self._ordered if any(n in view for view in texts for n in s.needles)}
         else:
