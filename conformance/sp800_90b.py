@@ -44,21 +44,25 @@ def most_common_value(symbols: Sequence[int]) -> float:
     return _bits(_upper(count / len(symbols), len(symbols)))
 
 
-def _tuple_counts(symbols: Sequence[int]) -> list[int]:
-    """Q[i-1]: how often the most common i-tuple occurs, for i = 1.. while some tuple repeats."""
+def _tuple_tallies(symbols: Sequence[int]) -> tuple[list[int], list[int]]:
+    """For i = 1.. while some i-tuple repeats: Q[i-1], how often the most common i-tuple occurs, and how
+    many pairs of equal i-tuples there are (each width counted once, for both estimators)."""
     text = "".join(map(chr, symbols))  # a str: its slices hash and compare in C
-    counts = []
+    counts: list[int] = []
+    pairs: list[int] = []
     for width in range(1, min(MAX_TUPLE, len(text)) + 1):
-        top = Counter(text[i : i + width] for i in range(len(text) - width + 1)).most_common(1)[0][1]
+        tuples = Counter(text[i : i + width] for i in range(len(text) - width + 1))
+        top = max(tuples.values())
         if top < 2:
             break
         counts.append(top)
-    return counts
+        pairs.append(sum(c * (c - 1) // 2 for c in tuples.values()))
+    return counts, pairs
 
 
 def t_tuple(symbols: Sequence[int], counts: list[int] | None = None) -> float:
     """6.3.5: the most common i-tuples, for every i whose most common tuple occurs TUPLE_CUTOFF times."""
-    counts = _tuple_counts(symbols) if counts is None else counts
+    counts = _tuple_tallies(symbols)[0] if counts is None else counts
     length = len(symbols)
     p = max(
         ((q / (length - i)) ** (1 / (i + 1)) for i, q in enumerate(counts) if q >= TUPLE_CUTOFF),
@@ -67,19 +71,18 @@ def t_tuple(symbols: Sequence[int], counts: list[int] | None = None) -> float:
     return _bits(_upper(p, length)) if p else math.inf
 
 
-def longest_repeated_substring(symbols: Sequence[int], counts: list[int] | None = None) -> float:
+def longest_repeated_substring(
+    symbols: Sequence[int], tallies: tuple[list[int], list[int]] | None = None
+) -> float:
     """6.3.6: collision probabilities of the tuples longer than the t-tuple estimate looks at."""
-    counts = _tuple_counts(symbols) if counts is None else counts
-    text = "".join(map(chr, symbols))
-    length = len(text)
+    counts, pairs = _tuple_tallies(symbols) if tallies is None else tallies
+    length = len(symbols)
     start = next((i + 1 for i, q in enumerate(counts) if q < TUPLE_CUTOFF), len(counts) + 1)
     p = 0.0
     for width in range(start, len(counts) + 1):
-        tuples = Counter(text[i : i + width] for i in range(length - width + 1))
-        pairs = sum(c * (c - 1) // 2 for c in tuples.values())
         total = (length - width + 1) * (length - width) // 2
-        if pairs and total:
-            p = max(p, (pairs / total) ** (1 / width))
+        if pairs[width - 1] and total:
+            p = max(p, (pairs[width - 1] / total) ** (1 / width))
     return _bits(_upper(p, length)) if p else math.inf
 
 
@@ -144,6 +147,7 @@ def compression(bits: Sequence[int]) -> float:
     target = mean - Z_99 * sigma / math.sqrt(v)
     symbols = 1 << b
     log2u = [0.0] + [math.log2(u) for u in range(1, total + 1)]
+    later = [total - max(d, u) for u in range(total + 1)]  # how many t > max(d, u) count u
 
     def g(z: float) -> float:
         # Sum over t = d+1..total of sum_{u<t} log2(u) z^2 (1-z)^(u-1) + log2(t) z (1-z)^(t-1), regrouped
@@ -151,7 +155,7 @@ def compression(bits: Sequence[int]) -> float:
         result, power, keep = 0.0, 1.0, 1 - z
         for u in range(1, total + 1):
             if u < total:
-                result += log2u[u] * z * z * power * (total - max(d, u))
+                result += log2u[u] * z * z * power * later[u]
             if u > d:
                 result += log2u[u] * z * power
             power *= keep
@@ -174,11 +178,11 @@ def compression(bits: Sequence[int]) -> float:
 def min_entropy_per_symbol(symbols: Sequence[int], *, bits_per_symbol: int | None) -> dict[str, float]:
     """Every estimator's min-entropy per symbol (binary ones only when ``bits_per_symbol`` is given:
     the alphabet is 2^bits_per_symbol, symbols numbered from 0)."""
-    counts = _tuple_counts(symbols)
+    tallies = _tuple_tallies(symbols)
     found = {
         "most common value": most_common_value(symbols),
-        "t-tuple": t_tuple(symbols, counts),
-        "longest repeated substring": longest_repeated_substring(symbols, counts),
+        "t-tuple": t_tuple(symbols, tallies[0]),
+        "longest repeated substring": longest_repeated_substring(symbols, tallies),
     }
     if bits_per_symbol:
         bits = [(s >> shift) & 1 for s in symbols for shift in range(bits_per_symbol - 1, -1, -1)]

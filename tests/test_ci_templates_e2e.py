@@ -197,8 +197,12 @@ def test_empty_optional_variables_are_unset_and_a_report_failure_fails_the_gitla
         job = run_gitlab(repo, env)
         assert job.returncode == 6, job.stdout + job.stderr
         assert "LT-AUTH-USER-SCOPE" in job.stdout
+        # A job of its own: a runner starts each job from a clean checkout (an earlier job's reports, its
+        # multi-megabyte Allure report included, are not there for the run's leak scan to read again).
+        (tmp_path / "next-job").mkdir()
+        again = empty_repository(tmp_path / "next-job", "gitlab-ci.yml", ".gitlab-ci.yml")
         broken = run_gitlab(
-            repo, env | {"STAGING_FOREIGN_USER_ID": "54321", "CONFORMANCE_SIGNING_KEY": "not a key"}
+            again, env | {"STAGING_FOREIGN_USER_ID": "54321", "CONFORMANCE_SIGNING_KEY": "not a key"}
         )
     assert broken.returncode != 0
     assert "CONFORMANCE_SIGNING_KEY" in broken.stderr
