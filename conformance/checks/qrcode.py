@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
+import functools
 import hashlib
 import ipaddress
 import re
@@ -86,6 +87,7 @@ _DIGIT_RUN = re.compile(r"[0-9]+")
 _MIN_BASE64 = 8  # shorter runs decode to too few bytes to hold a user id by more than chance
 
 
+@functools.lru_cache(maxsize=256)  # a run's grants name a few hosts: each is told apart once
 def own_host(host: str, target_host: str, patterns: tuple[str, ...] = ()) -> bool:
     """Whether ``host`` is the vendor's own (AMB-QRCODE-HOST): the target's host, a host of the target's
     parent domain (api.example.com -> *.example.com; example.com -> *.example.com; an IP address only
