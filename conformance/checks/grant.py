@@ -92,11 +92,13 @@ INSIDE_MARGIN = 1e-3  # seconds: far more than the rounding of a float sum of Un
 
 
 def _inside(value: float, clock: tuple[float, float], seconds: int, tolerance: float) -> bool:
-    """``value`` lies within clock + seconds ± tolerance by more than any float rounding could move."""
+    """``value`` lies within clock + seconds ± tolerance by more than any float rounding could move (False
+    for numbers floats do not hold exactly: the exact bounds decide those)."""
+    if not (abs(value) < FLOAT_EXACT and abs(seconds) < FLOAT_EXACT):
+        return False
     sent, answered = clock
-    return (
-        sent + seconds - tolerance + INSIDE_MARGIN <= value <= answered + seconds + tolerance - INSIDE_MARGIN
-    )
+    slack = tolerance - INSIDE_MARGIN
+    return sent + seconds - slack <= value <= answered + seconds + slack
 
 
 def expire_mismatch(
@@ -122,7 +124,7 @@ def expire_mismatch(
     if ctx.profile.expire_reading == "relative":
         return None if value == str(seconds) else (f"<expire>{seconds}</expire>", received)
     expire = plain_integer(value)
-    if expire is not None and abs(expire) < FLOAT_EXACT and _inside(expire, clock, seconds, tolerance):
+    if expire is not None and _inside(expire, clock, seconds, tolerance):
         return None  # well inside the window: its exact bounds need not be worked out
     window = subject.window
     assert window is not None  # a finite clock

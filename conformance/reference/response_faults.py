@@ -297,3 +297,40 @@ class DigitRunOverflow(Behaviour):
         if suffix and not suffix.startswith(".") and int(raw[:digits] or "0") >= 2**63:
             raise OverflowError(f"{name} does not fit in int64")
         return super().number(name, raw)
+
+
+def _sent_key(behaviour: Behaviour, request_body: bytes) -> str:
+    """The api_key a request's form carried ('' when none could be read)."""
+    try:
+        key = behaviour.pick(behaviour.read_form(request_body), "api_key") or ""
+    except Rejection:
+        return ""
+    return "".join(c for c in key if c.isprintable())  # a probe's CR, LF or NUL would end the field
+
+
+@fault(
+    name="key_in_early_hints",
+    kind="key echoed on a channel clients drop",
+    requirements=("LT-SEC-KEY-NOT-ECHOED",),
+)
+class KeyInEarlyHints(Behaviour):
+    """Every answer to an HTTP/1.1 request comes after a 103 (Early Hints) whose `Link` carries the
+    api_key: most clients drop interim responses, intermediaries and logs keep them."""
+
+    def interim_headers(self, request_body: bytes) -> tuple[tuple[str, str], ...]:
+        key = _sent_key(self, request_body)
+        return (("Link", f"</session/{key}>; rel=preload"),) if key else ()
+
+
+@fault(
+    name="key_in_trailer",
+    kind="key echoed on a channel clients drop",
+    requirements=("LT-SEC-KEY-NOT-ECHOED",),
+)
+class KeyInTrailer(Behaviour):
+    """Every answer to an HTTP/1.1 request is sent chunked, with the api_key in a trailer field that most
+    clients never read."""
+
+    def trailers(self, request_body: bytes) -> tuple[tuple[str, str], ...]:
+        key = _sent_key(self, request_body)
+        return (("X-Request-Key", key),) if key else ()
