@@ -261,6 +261,12 @@ class Subject:
         return xmldoc.parse(self.exchange.body, limits=self.limits)
 
     @cached_property
+    def head(self) -> str:
+        """The reason phrase and every header field as ``name: value``, one per line (searched at once)."""
+        exchange = self.exchange
+        return "\n".join([exchange.reason, *(f"{name}: {value}" for name, value in exchange.headers)])
+
+    @cached_property
     def status(self) -> int:
         """The HTTP status; 0 when no complete response was read."""
         return self.exchange.status or 0 if self.exchange.answered else 0

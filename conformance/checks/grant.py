@@ -203,8 +203,7 @@ def rejection_has_no_token(subject: Subject, ctx: CheckContext) -> str | None:
     book = ctx.tokens.book()
     if not len(book):
         return "LT-REJECT-NO-TOKEN"
-    head = "\n".join([exchange.reason, *(f"{name}: {value}" for name, value in exchange.headers)])
-    found = [*book.find(head), *book.find_bytes(exchange.body)]
+    found = [*book.find(subject.head), *book.find_bytes(exchange.body)]
     if found:
         first = min(ctx.tokens.first_seen.get(secret.value, 0) for secret in found)
         raise CheckFailure(

@@ -85,10 +85,9 @@ def token_unique(subject: Subject, ctx: CheckContext) -> str | None:
             "a token never issued before in this run",
             f"the token first issued in request #{first}",
         )
-    exchange = subject.exchange
     book = ctx.tokens.literal_book()
-    head = "\n".join([exchange.reason, *(f"{name}: {value}" for name, value in exchange.headers)])
-    earlier = [s.value for s in (*book.find(head), *book.find_bytes(exchange.body)) if s.value != token]
+    found = (*book.find(subject.head), *book.find_bytes(subject.exchange.body))
+    earlier = [secret.value for secret in found if secret.value != token]
     if earlier:
         first = min(ctx.tokens.first_seen.get(value, 0) for value in earlier)
         raise CheckFailure(
