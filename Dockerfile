@@ -27,7 +27,7 @@ RUN python -m pip install --no-cache-dir --require-hashes --no-deps -r /tmp/requ
     && useradd --create-home conformance
 USER conformance
 ENV XDG_CACHE_HOME=/home/conformance/.cache
-RUN python -c "from conformance.report.html import install_allure; print(install_allure())"
+RUN python -c "from conformance.results.report.html import install_allure; print(install_allure())"
 WORKDIR /work
 ENTRYPOINT ["conformance"]
 CMD ["run", "--demo"]

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from conformance.options import DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
-from conformance.selftest import RunOutcome, run_suite
+from conformance.core.options import DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
+from conformance.frontends.selftest import RunOutcome, run_suite
 
 RUNS = 20
 

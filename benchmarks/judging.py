@@ -16,10 +16,10 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 
-from conformance import schema, xmldoc
 from conformance.checks import CheckContext, Subject, run_checks
-from conformance.model import Case, Exchange, Expect
-from conformance.profile import Profile
+from conformance.core import schema, xmldoc
+from conformance.core.model import Case, Exchange, Expect
+from conformance.core.profile import Profile
 
 BENCH_KEY = "BENCH-NOT-A-REAL-KEY"
 SENT_AT = 1_795_824_000.0

@@ -16,9 +16,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
-from conformance.options import DEFAULT_TIMEOUT
-from conformance.transport import Transport, TransportSettings
+from conformance.core.model import API_KEY_PLACEHOLDER, Case, Expect
+from conformance.core.options import DEFAULT_TIMEOUT
+from conformance.exchange.transport import Transport, TransportSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_KEY = "BENCH-NOT-A-REAL-KEY"
@@ -26,7 +26,7 @@ MEMORY_CASES = ("valid", "huge_body", "gzip_bomb")  # "valid" is the baseline: i
 CHILD_TIMEOUT_SECONDS = 120
 RUN_CASES = ("valid", "huge_body", "gzip_bomb")  # whole runs; "valid" is the baseline of a full run
 RUN_TIMEOUT_SECONDS = 300
-CLI_CODE = "import sys; from conformance.cli import main; sys.exit(main())"
+CLI_CODE = "import sys; from conformance.frontends.cli import main; sys.exit(main())"
 CASE = Case(
     label="benchmark request",
     form=(("api_key", API_KEY_PLACEHOLDER), ("user_id", "12345"), ("token_expire", "3600")),

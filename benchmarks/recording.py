@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_KEY = "BENCH-NOT-A-REAL-KEY-padded"
-CLI_CODE = "import sys; from conformance.cli import main; sys.exit(main())"
+CLI_CODE = "import sys; from conformance.frontends.cli import main; sys.exit(main())"
 RUN_TIMEOUT_SECONDS = 1800
 SMALL_RUN = ("--max-examples", "5")
 TOKEN_SAMPLE = 20

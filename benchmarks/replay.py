@@ -22,8 +22,8 @@ import httpx
 
 from conformance.cassettes import CassetteBook, CassetteHeader, cassette_file_name
 from conformance.cassettes.format import Interaction, dump_cassette
-from conformance.files import write_atomic
-from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
+from conformance.core.files import write_atomic
+from conformance.core.model import API_KEY_PLACEHOLDER, Case, Expect
 
 SIZES = (200, 1000, 5000)
 SAMPLE = 200  # requests timed per measurement, spread evenly over the cassette

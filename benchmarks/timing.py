@@ -12,12 +12,12 @@ from __future__ import annotations
 import argparse
 import time
 
+from conformance.core.profile import Profile
+from conformance.core.timing import compare
+from conformance.exchange.transport import Transport
 from conformance.inputs import CaseBuilder, Users
 from conformance.inputs.side_channels import timing_cases
-from conformance.profile import Profile
 from conformance.reference import REFERENCE_API_KEY, REFERENCE_USER_ID, ReferenceServer
-from conformance.timing import compare
-from conformance.transport import Transport
 
 ROUNDS = 100
 FAULT_ROUNDS = 5  # each costs timing_samples x 0.3 s

@@ -5,17 +5,11 @@ The public surface is listed in ``__all__``; everything else may change between 
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("login-token-conformance")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+source"
-
 from conformance.checks import CHECKS, CheckContext, Subject, check
-from conformance.contract import AMBIGUITIES, REQUIREMENTS, Requirement
-from conformance.model import Case, CheckFailure, Exchange, Expect
-from conformance.options import RunOptions
+from conformance.core.contract import AMBIGUITIES, REQUIREMENTS, Requirement
+from conformance.core.model import Case, CheckFailure, Exchange, Expect
+from conformance.core.options import RunOptions
+from conformance.core.version import __version__
 
 __all__ = [
     "AMBIGUITIES",

@@ -17,7 +17,7 @@ def refuse(*args, **kwargs):
     raise OSError("network disabled by the test")
 socket.socket.connect = refuse
 socket.create_connection = refuse
-from conformance.cli import main
+from conformance.frontends.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.addresses import addresses_of, allowed_classes, destination, literal
+from conformance.exchange.addresses import addresses_of, allowed_classes, destination, literal
 
 PUBLIC = "93.184.215.14"
 NAMES = {

@@ -12,7 +12,7 @@ from conformance.cassettes.agreement import (
     recording_lines,
 )
 from conformance.cassettes.format import CassetteHeader
-from conformance.options import RunOptions
+from conformance.core.options import RunOptions
 
 HEADER = CassetteHeader("reference", "0.1.0", "default", "2026-01-01T00:00:00+00:00", 7, 25, 12345, 987, 777)
 

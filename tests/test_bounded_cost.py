@@ -15,12 +15,12 @@ import time
 import pytest
 
 from conformance.checks import CheckContext
-from conformance.engine import Run
+from conformance.core.model import Case, Exchange
+from conformance.core.profile import Profile
+from conformance.exchange.transport import Transport, TransportSettings
 from conformance.inputs import CaseBuilder, Users
-from conformance.model import Case, Exchange
-from conformance.profile import Profile
-from conformance.redact import Redactor
-from conformance.transport import Transport, TransportSettings
+from conformance.redaction.redact import Redactor
+from conformance.run.engine import Run
 from tests.hostile_server import HostileServer
 
 MAX_JUDGE_SECONDS = 0.100

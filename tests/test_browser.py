@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.report.allure import ALLURE_STATUS
-from conformance.report.html import SINGLE_FILE_NAME, ReportError, build_html_report, find_allure
+from conformance.results.report.allure import ALLURE_STATUS
+from conformance.results.report.html import SINGLE_FILE_NAME, ReportError, build_html_report, find_allure
 from tests.cli_support import conformance, small_run, summary
 
 # One xdist worker runs the whole module: its tests share the module's runs.

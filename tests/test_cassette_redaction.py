@@ -10,14 +10,14 @@ from urllib.parse import unquote
 
 import pytest
 
-from conformance import wire
 from conformance.cassettes.index import request_key
 from conformance.cassettes.redaction import MAX_EXCERPT_BYTES, CassetteRedactor, StandIns
+from conformance.core import wire
+from conformance.core.model import API_KEY_PLACEHOLDER, key_probe, key_probe_secrets
+from conformance.core.prediction import TokenPredictor, time_seeded
+from conformance.core.profile import Profile
 from conformance.inputs import CaseBuilder, Param, Users
-from conformance.model import API_KEY_PLACEHOLDER, key_probe, key_probe_secrets
-from conformance.prediction import TokenPredictor, time_seeded
-from conformance.profile import Profile
-from conformance.secrets import SecretBook
+from conformance.redaction.secrets import SecretBook
 
 KEY = "CANARY&KEY-0123456789abcdef"
 TOKEN = "f3a9c2e4b1d04e7a9c3b2a1d0e9f8a7b"
@@ -155,8 +155,8 @@ def test_the_stand_in_of_a_counter_token_is_never_another_token_of_the_run(lengt
 def test_a_spelled_key_echo_is_withheld_and_still_an_echo_in_replay() -> None:
     """The recording cannot cut a hex-spelled key out: the text is withheld, naming the placeholder, so
     the replayed echo check fails as the live one did."""
-    from conformance.model import API_KEY_PLACEHOLDER
-    from conformance.secrets import echo_book
+    from conformance.core.model import API_KEY_PLACEHOLDER
+    from conformance.redaction.secrets import echo_book
 
     redactor = CassetteRedactor(KEY)
     body = f"<user_response><message>echo {KEY.encode().hex()}</message></user_response>".encode()

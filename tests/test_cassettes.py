@@ -33,8 +33,8 @@ from conformance.cassettes import (
 )
 from conformance.cassettes.format import MAX_REPLAYED_BODY, Interaction, dump_cassette, load_cassette
 from conformance.cassettes.redaction import StandIns
-from conformance.files import write_atomic
-from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError
+from conformance.core.files import write_atomic
+from conformance.core.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError
 
 CANARY_KEY = "CANARY-KEY-5b1e2f9a"
 FORM_TYPE = {"content-type": "application/x-www-form-urlencoded"}
@@ -647,8 +647,8 @@ def test_any_interaction_survives_the_file_format(
 
 @pytest.mark.e2e
 def test_transport_records_replays_and_lets_misses_through(tmp_path: Path) -> None:
+    from conformance.exchange.transport import NetworkTransport, Transport
     from conformance.reference import REFERENCE_API_KEY, ReferenceServer
-    from conformance.transport import NetworkTransport, Transport
 
     cases = [case(VALID), case(VALID), case((*VALID[:2], ("token_expire", "59")))]
     with ReferenceServer() as reference:

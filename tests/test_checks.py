@@ -21,9 +21,9 @@ from hypothesis import strategies as st
 
 from conformance.checks import CHECKS, CheckContext, CheckSpec, Subject, check, run_checks
 from conformance.checks.tokens import alphabet_size, estimated_bits
-from conformance.contract import REQUIREMENTS_BY_ID
-from conformance.model import Case, CheckFailure, Exchange, Expect, TransportError, derive_key
-from conformance.profile import Profile
+from conformance.core.contract import REQUIREMENTS_BY_ID
+from conformance.core.model import Case, CheckFailure, Exchange, Expect, TransportError, derive_key
+from conformance.core.profile import Profile
 from tests.spellings import KEY_SPELLINGS, for_line
 
 CASES = sorted((Path(__file__).parent / "cases" / "checks").glob("*.yaml"))
@@ -541,10 +541,10 @@ def test_the_stateful_pairs_cover_every_fault_of_their_requirements() -> None:
 def test_a_stateful_check_alone_still_fails_its_faults(
     name: str, fault: str, registry: dict[str, CheckSpec], tmp_path: Path
 ) -> None:
-    from conformance.local import open_session
-    from conformance.options import REFERENCE_TARGET, RunOptions
+    from conformance.core.options import REFERENCE_TARGET, RunOptions
+    from conformance.frontends.local import open_session
+    from conformance.frontends.runner import execute
     from conformance.reference import get_fault
-    from conformance.runner import execute
 
     spec = registry[name]
     registry.clear()
@@ -586,7 +586,7 @@ def test_one_wrong_expire_is_one_defect_not_also_a_path_variants(
     one defect, LT-EXPIRE-CONSISTENT; the variants do answer like the endpoint (LT-HTTP-PATH-VARIANT)."""
     import json
 
-    from conformance.cli import main
+    from conformance.frontends.cli import main
     from conformance.reference import REFERENCE_API_KEY, ReferenceServer
     from conformance.reference.faults import get_fault
 
@@ -620,7 +620,7 @@ def test_one_wrong_expire_is_one_defect_not_also_a_lenient_value(
     hour is one defect, LT-EXPIRE-CONSISTENT, not also LT-INPUT-LENIENT-HONOURED (issue 22 item 10)."""
     import json
 
-    from conformance.cli import main
+    from conformance.frontends.cli import main
     from conformance.reference import REFERENCE_API_KEY
 
     monkeypatch.setenv("CONFORMANCE_API_KEY", REFERENCE_API_KEY)
@@ -642,7 +642,7 @@ def test_a_lenient_value_read_otherwise_than_the_plain_one_still_fails() -> None
 
     from conformance.checks._base import CheckContext, RunState, Subject
     from conformance.checks.input_outcome import lenient_value_honoured
-    from conformance.model import Case, CheckFailure, Exchange, Expect
+    from conformance.core.model import Case, CheckFailure, Exchange, Expect
 
     def grant(expect: Expect, seconds: int, expire: int) -> Subject:
         case = Case(
@@ -673,7 +673,7 @@ def test_a_spelling_refused_like_its_plain_request_is_not_also_an_equivalence_fa
     request's); refused only percent-encoded: LT-INPUT-EQUIVALENT."""
     from conformance.checks._base import RunState, request_of
     from conformance.checks.input_outcome import input_outcome
-    from conformance.model import Case, CheckFailure, Exchange, Expect
+    from conformance.core.model import Case, CheckFailure, Exchange, Expect
 
     form = (("api_key", "__API_KEY_REDACTED__"), ("user_id", "12345"), ("token_expire", "60"))
     spelt = Case(

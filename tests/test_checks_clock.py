@@ -7,9 +7,9 @@ import email.utils
 import pytest
 
 from conformance.checks import CheckContext, Subject, run_checks
+from conformance.core.model import Exchange
+from conformance.core.profile import Profile
 from conformance.inputs import CaseBuilder, Users
-from conformance.model import Exchange
-from conformance.profile import Profile
 
 API_KEY = "CANARY-KEY-clock-01"
 

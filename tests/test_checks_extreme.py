@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.checks import CHECKS, CheckContext, Subject
-from conformance.model import Case, CheckFailure, Exchange, Expect, TransportError
-from conformance.profile import Profile
-from conformance.qrfetch import QrImage
+from conformance.core.model import Case, CheckFailure, Exchange, Expect, TransportError
+from conformance.core.profile import Profile
+from conformance.exchange.qrfetch import QrImage
 
 API_KEY = "CANARY-KEY-0123456789"
 SENT_AT = 1_795_824_000.0

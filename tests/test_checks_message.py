@@ -7,10 +7,10 @@ import pytest
 
 from conformance.checks import RAW_JUDGED, CheckContext, Subject, run_checks
 from conformance.checks.message import imf_fixdate
-from conformance.contract import REQUIREMENTS_BY_ID, Level
-from conformance.model import Case, CheckFailure, Exchange, Expect, RawOutcome, RawResponse
-from conformance.profile import Profile
-from conformance.raw import PROBES
+from conformance.core.contract import REQUIREMENTS_BY_ID, Level
+from conformance.core.model import Case, CheckFailure, Exchange, Expect, RawOutcome, RawResponse
+from conformance.core.profile import Profile
+from conformance.exchange.raw import PROBES
 
 DATE = ("date", "Sat, 28 Nov 2026 00:00:00 GMT")
 GRANT = b"<user_response><status>200</status><token>9f86d081884c7d659a2feaa0c55ad015</token></user_response>"

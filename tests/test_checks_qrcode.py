@@ -12,8 +12,8 @@ import yaml
 
 from conformance.checks import CheckContext, Subject, run_checks
 from conformance.checks.qrcode import own_host
-from conformance.profile import Profile
-from conformance.qrfetch import QrImage
+from conformance.core.profile import Profile
+from conformance.exchange.qrfetch import QrImage
 from tests.test_checks import API_KEY, exchange_from
 
 CASES = Path(__file__).parent / "cases" / "checks"

@@ -12,8 +12,8 @@ import click
 import pytest
 import yaml
 
-from conformance.cli import cli
-from conformance.config import ConfigFileError, resolve_options
+from conformance.frontends.cli import cli
+from conformance.session.config import ConfigFileError, resolve_options
 from tests.cli_support import ROOT
 
 EXAMPLES = ROOT / "examples" / "ci"

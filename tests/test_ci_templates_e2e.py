@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from conformance.reference import REFERENCE_API_KEY, ReferenceServer
-from conformance.report.html import find_allure
+from conformance.results.report.html import find_allure
 from tests.cli_support import ROOT
 
 pytestmark = pytest.mark.e2e

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from conformance.reference import REFERENCE_API_KEY
-from conformance.verdict import EXIT_CODES
+from conformance.results.verdict import EXIT_CODES
 from tests.cli_support import conformance, small_run, summary
 
 pytestmark = pytest.mark.e2e

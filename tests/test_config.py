@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from conformance.config import ConfigFileError, resolve_options
-from conformance.options import OPTION_SPECS, RunOptions
+from conformance.core.options import OPTION_SPECS, RunOptions
+from conformance.session.config import ConfigFileError, resolve_options
 from tests.cli_support import ROOT, conformance, small_profile
 
 KEY = "canary-key-0f9e8d7c6b5a"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli import console as console_module
-from conformance.cli import main
-from conformance.contract import REQUIREMENTS
+from conformance.core.contract import REQUIREMENTS
+from conformance.frontends.cli import console as console_module
+from conformance.frontends.cli import main
 from tests.cli_support import conformance
 
 QUICK = (

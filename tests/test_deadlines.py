@@ -20,10 +20,10 @@ import pytest
 
 from conformance.cassettes import CassetteBook, CassetteError, CassetteHeader
 from conformance.cassettes.format import load_cassette
-from conformance.engine import RECENT_WINDOW
-from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError
-from conformance.qrfetch import QrFetcher
-from conformance.transport import NetworkTransport, Transport, TransportSettings
+from conformance.core.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError
+from conformance.exchange.qrfetch import QrFetcher
+from conformance.exchange.transport import NetworkTransport, Transport, TransportSettings
+from conformance.run.engine import RECENT_WINDOW
 from tests.cli_support import conformance, summary
 
 pytestmark = pytest.mark.e2e

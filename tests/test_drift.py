@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from conformance.cassettes.format import dump_cassette, load_cassette
-from conformance.cli.diff import DIFF_EXIT_CODES
-from conformance.drift import Change, compare, exchange_changes, requirement_changes
-from conformance.engine import ExchangeNote
-from conformance.files import write_atomic
+from conformance.core.files import write_atomic
+from conformance.frontends.cli.diff import DIFF_EXIT_CODES
 from conformance.reference import REFERENCE_API_KEY, ReferenceServer
 from conformance.reference.behaviour import Behaviour, Rejection
+from conformance.run.drift import Change, compare, exchange_changes, requirement_changes
+from conformance.run.engine import ExchangeNote
 from tests.cli_support import ROOT, conformance, small_profile, small_run
 
 

@@ -11,13 +11,20 @@ from typing import Any
 import pytest
 
 from conformance.checks import CheckContext
-from conformance.engine import RECENT_WINDOW, ContractViolation, Run, RunAborted, Sender, retry_after_seconds
+from conformance.core.model import Case, Exchange, Expect, TransportError
+from conformance.core.profile import Profile
 from conformance.inputs import CaseBuilder, Param, Users
-from conformance.model import Case, Exchange, Expect, TransportError
-from conformance.profile import Profile
-from conformance.redact import Redactor
-from conformance.summary import build_summary
-from conformance.verdict import Coverage
+from conformance.redaction.redact import Redactor
+from conformance.results.summary import build_summary
+from conformance.results.verdict import Coverage
+from conformance.run.engine import (
+    RECENT_WINDOW,
+    ContractViolation,
+    Run,
+    RunAborted,
+    Sender,
+    retry_after_seconds,
+)
 
 KEY = "CANARY-KEY-77aa55"
 NOW = 1_795_824_000.0
@@ -267,7 +274,7 @@ def test_a_503_without_retry_after_is_an_answer_not_throttling() -> None:
 
 
 def test_sentinels_follow_the_first_grant_then_every_nth_on_both_kinds_of_connection() -> None:
-    from conformance.sentinels import Sentinels
+    from conformance.run.sentinels import Sentinels
 
     sender = Scripted(*([grant] * 5 + [refusal] * 2) * 3)
     bad = BUILDER.case(api_key=Param.of("wrong"))
@@ -281,7 +288,7 @@ def test_sentinels_follow_the_first_grant_then_every_nth_on_both_kinds_of_connec
 
 
 def test_a_sentinel_that_gets_a_token_is_a_finding_of_the_running_test() -> None:
-    from conformance.sentinels import Sentinels
+    from conformance.run.sentinels import Sentinels
 
     wrong = BUILDER.case(api_key=Param.of("wrong"))
     run = make_run(Scripted(grant, grant, grant), after_exchange=Sentinels([wrong]))

@@ -11,15 +11,15 @@ from collections.abc import Callable
 
 import pytest
 
-from conformance.entropy import (
+from conformance.core.entropy import (
     analyse,
     collision_probability,
     entropy_line,
     token_entropy_summary,
     tokens_to_catch,
 )
-from conformance.profile import Profile
-from conformance.sp800_90b import min_entropy_per_symbol
+from conformance.core.profile import Profile
+from conformance.core.sp800_90b import min_entropy_per_symbol
 
 
 @pytest.mark.parametrize(

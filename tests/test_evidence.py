@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 
-from conformance.evidence import MAX_BODY_CHARS, curl_command, exchange_evidence, request_channel, shown_body
-from conformance.model import Case, Exchange, Expect
-from conformance.redact import Redactor, issued_tokens
+from conformance.core.model import Case, Exchange, Expect
+from conformance.redaction.redact import Redactor, issued_tokens
+from conformance.run.evidence import (
+    MAX_BODY_CHARS,
+    curl_command,
+    exchange_evidence,
+    request_channel,
+    shown_body,
+)
 
 KEY = "CANARY&KEY-0123456789abcdef"
 TOKEN = "f3a9c2e4b1d04e7a9c3b2a1d0e9f8a7b"

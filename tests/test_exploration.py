@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 from hypothesis import strategies as st
 
-from conformance.engine import ContractViolation
+from conformance.core.model import Case, Exchange, Expect
 from conformance.inputs import Param
-from conformance.model import Case, Exchange, Expect
+from conformance.run.engine import ContractViolation
 from tests.test_engine import BUILDER, grant, make_run, refusal
 
 MALFORMED = BUILDER.case(user_id=Param.of("+12345"))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import families
-from conformance.cli import main
-from conformance.profile import Profile
+from conformance.core import families
+from conformance.core.profile import Profile
+from conformance.frontends.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,13 +14,13 @@ import httpx
 import pytest
 import xmlschema
 
-from conformance import wire
-from conformance.contract import REQUIREMENTS, REQUIREMENTS_BY_ID
-from conformance.model import RawOutcome
-from conformance.prediction import TokenPredictor, time_seeded
-from conformance.qrfetch import decode_qr
-from conformance.raw import converse
-from conformance.raw import get_probe as get_raw_probe
+from conformance.core import wire
+from conformance.core.contract import REQUIREMENTS, REQUIREMENTS_BY_ID
+from conformance.core.model import RawOutcome
+from conformance.core.prediction import TokenPredictor, time_seeded
+from conformance.exchange.qrfetch import decode_qr
+from conformance.exchange.raw import converse
+from conformance.exchange.raw import get_probe as get_raw_probe
 from conformance.reference import (
     DEFAULT_SLOW_DELAY,
     FAULTS,
@@ -351,7 +351,7 @@ def both(*checks: bool) -> None:
 def spelt(
     p: Probe, spelling: str, pairs: list[tuple[str, str]] | None = None, **fields: str
 ) -> httpx.Response:
-    """POST the valid form (fields overridden, or exactly ``pairs``) in a conformance.wire spelling."""
+    """POST the valid form (fields overridden, or exactly ``pairs``) in a conformance.core.wire spelling."""
     base = {"api_key": REFERENCE_API_KEY, "user_id": str(REFERENCE_USER_ID), "token_expire": "3600", **fields}
     written = wire.write(spelling, pairs if pairs is not None else list(base.items()))
     content = iter(written.content) if isinstance(written.content, tuple) else written.content
@@ -377,7 +377,7 @@ VALID_FORM = [("api_key", REFERENCE_API_KEY), ("user_id", str(REFERENCE_USER_ID)
 
 
 def raw(p: Probe, name: str) -> RawOutcome:
-    """What the faulty server shows a raw-message probe (conformance.raw) carrying the valid form."""
+    """What the faulty server shows a raw-message probe (conformance.exchange.raw) carrying the valid form."""
     form = urlencode(
         {"api_key": REFERENCE_API_KEY, "user_id": str(REFERENCE_USER_ID), "token_expire": "3600"}
     )

@@ -16,8 +16,8 @@ from types import FrameType
 import pytest
 
 from conformance.cassettes.format import MAX_CASSETTE_BYTES
-from conformance.cli import main
-from conformance.files import MAX_INPUT_BYTES, MAX_SUMMARY_BYTES, InputUnreadable, read_input
+from conformance.core.files import MAX_INPUT_BYTES, MAX_SUMMARY_BYTES, InputUnreadable, read_input
+from conformance.frontends.cli import main
 
 REFUSED = "http://127.0.0.1:9/v1/user/login_token"  # nothing listens: options are read before it is tried
 KEY_VARIABLE = "CONFORMANCE_TEST_FILE_OPTIONS_KEY"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.files import write_atomic
+from conformance.core.files import write_atomic
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_written_files_get_the_users_umask(tmp_path: Path, umask: None, mask: in
 
 
 def test_load_summary_is_the_one_summary_loader(tmp_path: Path) -> None:
-    from conformance.files import SummaryUnreadable, load_summary
+    from conformance.core.files import SummaryUnreadable, load_summary
 
     good = tmp_path / "summary.json"
     good.write_text('{"requirements": [], "verdict": "error"}', encoding="utf-8")

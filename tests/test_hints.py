@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli import main
+from conformance.frontends.cli import main
 
 FAULT = "token_expire_59_accepted"
 TEST = "test_token_expire_boundaries"

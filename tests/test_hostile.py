@@ -23,8 +23,8 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from conformance.engine import MAX_CONSECUTIVE_TRANSPORT_ERRORS
-from conformance.secrets import STRONG_TOKEN_LENGTH, SecretBook
+from conformance.redaction.secrets import STRONG_TOKEN_LENGTH, SecretBook
+from conformance.run.engine import MAX_CONSECUTIVE_TRANSPORT_ERRORS
 from tests.hostile_server import (
     CASES,
     ENDPOINT_PATH,
@@ -36,8 +36,9 @@ from tests.spellings import KEY_SPELLINGS, for_line
 
 pytestmark = pytest.mark.e2e
 
-# `python -m conformance.cli` needs a conformance/cli/__main__.py; this runs the same entry point.
-CLI_CODE = "import sys; from conformance.cli import main; sys.exit(main())"
+# `python -m conformance.frontends.cli` needs a conformance/frontends/cli/__main__.py; this runs the same
+# entry point.
+CLI_CODE = "import sys; from conformance.frontends.cli import main; sys.exit(main())"
 # Runs the CLI as its own child and records that child's peak RSS (KiB on Linux) in the file argv[1].
 RSS_WRAPPER = (
     "import resource, subprocess, sys\n"

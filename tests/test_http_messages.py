@@ -10,15 +10,15 @@ import pytest
 
 from conformance.cassettes import CassetteBook, CassetteHeader
 from conformance.checks import RAW_JUDGED, CheckContext, Subject, run_checks
-from conformance.contract import ENDPOINT_PATH
-from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect
-from conformance.options import REFERENCE_TARGET, RunOptions
-from conformance.profile import Profile
-from conformance.raw import PROBES
+from conformance.core.contract import ENDPOINT_PATH
+from conformance.core.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect
+from conformance.core.options import REFERENCE_TARGET, RunOptions
+from conformance.core.profile import Profile
+from conformance.exchange.raw import PROBES
+from conformance.exchange.transport import NetworkTransport, Transport
+from conformance.frontends.selftest import SelftestOptions, run_fault, run_suite
+from conformance.redaction.secrets import SecretBook
 from conformance.reference import FAULTS
-from conformance.secrets import SecretBook
-from conformance.selftest import SelftestOptions, run_fault, run_suite
-from conformance.transport import NetworkTransport, Transport
 from tests.h11_server import H11Server
 
 SEEDS = (20261128, 7, 424242)

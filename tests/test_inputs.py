@@ -9,6 +9,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conformance.core.model import (
+    API_KEY_PLACEHOLDER,
+    DIGITS,
+    KEY_PROBE,
+    KEY_PROBES,
+    PATH_VARIANTS,
+    Case,
+    Expect,
+    derive_key,
+    key_probe_secrets,
+    key_probe_values,
+    path_variant,
+)
+from conformance.core.profile import Profile
+from conformance.core.wire import MAY_REFUSE, SPELLINGS
 from conformance.inputs import (
     HUGE,
     INVALID_API_KEY,
@@ -35,21 +50,6 @@ from conformance.inputs import (
     user_id_cases,
     user_spelling_cases,
 )
-from conformance.model import (
-    API_KEY_PLACEHOLDER,
-    DIGITS,
-    KEY_PROBE,
-    KEY_PROBES,
-    PATH_VARIANTS,
-    Case,
-    Expect,
-    derive_key,
-    key_probe_secrets,
-    key_probe_values,
-    path_variant,
-)
-from conformance.profile import Profile
-from conformance.wire import MAY_REFUSE, SPELLINGS
 
 USERS = Users(user_id=12345, unknown_user_id=999, foreign_user_id=54321)
 BUILDER = CaseBuilder(users=USERS, profile=Profile())

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from conformance.verdict import EXIT_INTERRUPTED
+from conformance.results.verdict import EXIT_INTERRUPTED
 from tests.hostile_server import HostileServer, ReceivedRequest
 from tests.test_hostile import canary_key, report_bytes
 
@@ -31,7 +31,7 @@ pytestmark = pytest.mark.e2e
 # KeyboardInterrupt; restore the handler an interactive `conformance run` would have.
 CLI_CODE = (
     "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "from conformance.cli import main; sys.exit(main())"
+    "from conformance.frontends.cli import main; sys.exit(main())"
 )
 STALL_WAIT_SECONDS = 60.0  # bounds for the waits below, not timing assertions
 END_WAIT_SECONDS = 30.0

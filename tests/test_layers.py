@@ -11,6 +11,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import grimp
 import pytest
 
 ROOT = Path(__file__).parent.parent
@@ -33,19 +34,20 @@ def test_the_tree_keeps_every_contract() -> None:
     assert "0 broken" in result.stdout
 
 
-def test_every_core_module_of_the_tree_is_under_a_contract() -> None:
+def test_every_module_lives_in_a_layer_folder() -> None:
+    """The layers are folders: no module sits flat under conformance/, and every folder is a layer."""
     parser = configparser.ConfigParser()
     parser.read(CONFIG, encoding="utf-8")
-    core = set(parser["importlinter:contract:core"]["source_modules"].split())
-    front = set(parser["importlinter:contract:core"]["forbidden_modules"].split())
-    top = {p.stem for p in (ROOT / "conformance").glob("*.py")} | {
-        p.parent.name for p in (ROOT / "conformance").glob("*/__init__.py")
+    layers = {
+        name.strip()
+        for line in parser["importlinter:contract:layers"]["layers"].split("\n")
+        for name in line.split("|")
+        if name.strip()
     }
-    # Above the core: the front ends, the driver, the reports and the package's entry files.
-    above = {"__init__", "__main__", "plugin", "cli", "suite", "runner", "selftest", "local", "reference"}
-    above |= {"report", "publish", "leaks"}
-    unplaced = {f"conformance.{name}" for name in top - above} - core - front
-    assert not unplaced, f"place these in .importlinter (core or not): {sorted(unplaced)}"
+    flat = {p.name for p in (ROOT / "conformance").glob("*.py")} - {"__init__.py", "__main__.py"}
+    assert not flat, f"move these into a layer folder: {sorted(flat)}"
+    folders = {f"conformance.{p.parent.name}" for p in (ROOT / "conformance").glob("*/__init__.py")}
+    assert folders == layers, f"folders not in the layers contract: {sorted(folders - layers)}"
 
 
 @pytest.mark.parametrize("where", ["module level", "inside a function"])
@@ -88,3 +90,15 @@ def test_each_default_has_one_home() -> None:
                     homes.setdefault(target.id, []).append(str(path.relative_to(ROOT)))
     twice = {name: where for name, where in homes.items() if len(where) > 1}
     assert not twice, f"defined in more than one module (import it from one): {twice}"
+
+
+def test_the_reference_imports_only_contract_and_model() -> None:
+    """Finer than the layers contract (which lets the reference import the whole core): a separate program."""
+    graph = grimp.build_graph("conformance")
+    for module in sorted(graph.find_descendants("conformance.reference")):
+        ours = {
+            name
+            for name in graph.find_modules_directly_imported_by(module)
+            if name.startswith("conformance") and not name.startswith("conformance.reference")
+        }
+        assert ours <= {"conformance.core.contract", "conformance.core.model"}, module

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from conformance.core.model import Case, Exchange, TransportError
+from conformance.core.profile import Profile
 from conformance.inputs import CaseBuilder, Users
-from conformance.misconfig import FirstAnswerGuard, TargetMisconfigured, misconfiguration
-from conformance.model import Case, Exchange, TransportError
-from conformance.profile import Profile
+from conformance.run.misconfig import FirstAnswerGuard, TargetMisconfigured, misconfiguration
 from tests.cli_support import conformance, summary
 from tests.hostile_server import HostileServer, TlsServer
 

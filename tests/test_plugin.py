@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.options import OPTION_SPECS
+from conformance.core.options import OPTION_SPECS
 from tests.cli_support import small_run
 
 pytestmark = pytest.mark.e2e
@@ -76,7 +76,7 @@ def test_plugin_options_mirror_the_cli() -> None:
 
 
 def test_an_option_name_another_plugin_owns_gets_a_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance import plugin
+    from conformance.frontends import plugin
 
     monkeypatch.setitem(plugin.KNOWN_CLASHES, "--rate", "json")  # pretend the json module owns --rate
     parser = pytest.Parser(_ispytest=True)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.local import open_session
-from conformance.options import RunOptions
-from conformance.runner import execute
+from conformance.core.options import RunOptions
+from conformance.frontends.local import open_session
+from conformance.frontends.runner import execute
 from tests.cli_support import small_profile, small_run
 
 pytestmark = pytest.mark.e2e

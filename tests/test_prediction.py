@@ -11,15 +11,15 @@ from collections.abc import Callable
 import pytest
 
 from conformance.checks import CheckContext, Subject, run_checks
-from conformance.model import Case, Exchange, Expect
-from conformance.prediction import (
+from conformance.core.model import Case, Exchange, Expect
+from conformance.core.prediction import (
     TIME_SEEDED_TOKENS,
     TokenPredictor,
     readings,
     time_seeded,
     untemper,
 )
-from conformance.profile import Profile
+from conformance.core.profile import Profile
 
 SENT_AT = 1_795_824_000.0
 Generator = Callable[[int], str]

@@ -9,22 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli import main
+from conformance.core.model import API_KEY_PLACEHOLDER, Case, Exchange, TransportError
+from conformance.core.options import RunOptions
+from conformance.core.profile import Profile
+from conformance.frontends.cli import main
+from conformance.frontends.local import open_session
+from conformance.frontends.runner import execute
 from conformance.inputs import CaseBuilder, Users
-from conformance.local import open_session
-from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, TransportError
-from conformance.options import RunOptions
-from conformance.preflight import (
-    HTTP_NOT_FOUND,
-    AnswerWatch,
-    ConfigurationRefused,
-    Configured,
-    Preflighted,
-    TargetWentAway,
-    check_configuration,
-)
-from conformance.profile import Profile
-from conformance.redact import Redactor
+from conformance.redaction.redact import Redactor
 from conformance.reference import (
     REFERENCE_API_KEY,
     REFERENCE_UNKNOWN_USER_ID,
@@ -33,8 +25,16 @@ from conformance.reference import (
     ReferenceServer,
     Rejection,
 )
-from conformance.runner import execute
-from conformance.summary import read_summary
+from conformance.results.summary import read_summary
+from conformance.run.preflight import (
+    HTTP_NOT_FOUND,
+    AnswerWatch,
+    ConfigurationRefused,
+    Configured,
+    Preflighted,
+    TargetWentAway,
+    check_configuration,
+)
 
 KEY_VARIABLE = "CONFORMANCE_TEST_PREFLIGHT_KEY"
 CANARY_KEY = "CANARY-KEY-preflight-7f3a"

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conformance.printable import one_line, printable, unsafe
+from conformance.core.printable import one_line, printable, unsafe
 
 FORGED = "\n verdict: conformant"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.profile import VENDOR_FIXED, Profile, ProfileError, load_profile, profile_changes
+from conformance.core.profile import VENDOR_FIXED, Profile, ProfileError, load_profile, profile_changes
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -62,8 +62,8 @@ def test_no_option_sets_a_profile_setting() -> None:
     # profile.py's docstring: a setting comes from the profile file or the default, nothing else.
     import dataclasses
 
-    from conformance.config import CONFIG_SPECS
-    from conformance.options import OPTION_SPECS
+    from conformance.core.options import OPTION_SPECS
+    from conformance.session.config import CONFIG_SPECS
 
     settings = {f.name for f in dataclasses.fields(Profile)}
     options = {spec.field for spec in (*OPTION_SPECS, *CONFIG_SPECS)}

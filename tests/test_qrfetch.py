@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 import pytest
 import segno
 
-from conformance.qrfetch import MAX_IMAGE_PIXELS, MAX_TIMEOUTS, QrFetcher, decode_qr
+from conformance.exchange.qrfetch import MAX_IMAGE_PIXELS, MAX_TIMEOUTS, QrFetcher, decode_qr
+from conformance.exchange.transport import TransportSettings
 from conformance.reference.qrcode_faults import blank_png
-from conformance.transport import TransportSettings
 from tests.cli_support import conformance, summary
 
 API_KEY = "CANARY-KEY-qrfetch-0123456789"

@@ -12,10 +12,10 @@ import h11
 import httpcore
 import pytest
 
-from conformance._limits import Deadline
-from conformance._network import DeadlineBackend, within
-from conformance.model import Case, Expect
-from conformance.raw import (
+from conformance.core._limits import Deadline
+from conformance.core.model import Case, Expect
+from conformance.exchange._network import DeadlineBackend, within
+from conformance.exchange.raw import (
     PAD,
     PROBES,
     RAW_REQUESTS,
@@ -24,7 +24,7 @@ from conformance.raw import (
     converse,
     get_probe,
 )
-from conformance.transport import Transport, TransportSettings
+from conformance.exchange.transport import Transport, TransportSettings
 from tests.h11_server import H11Server
 
 URL = "http://api.test:8080/v1/user/login_token"
@@ -205,7 +205,7 @@ def test_through_the_transport_a_stock_h11_server_reads_chunked_and_expect_conti
 
 
 def test_a_raw_probe_counts_against_the_request_budget() -> None:
-    from conformance.transport import RequestBudgetExceeded
+    from conformance.exchange.transport import RequestBudgetExceeded
 
     form = (("api_key", "x"),)
     with (

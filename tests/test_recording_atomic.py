@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from conformance.local import open_session
-from conformance.options import RunOptions
+from conformance.core.options import RunOptions
+from conformance.core.violations import RunAborted
+from conformance.frontends.local import open_session
+from conformance.frontends.runner import execute
 from conformance.reference.behaviour import REFERENCE_API_KEY
-from conformance.runner import execute
-from conformance.verdict import (
+from conformance.results.verdict import (
     EXIT_CASSETTE_MISS,
     EXIT_CONFORMANT,
     EXIT_INCOMPLETE,
@@ -29,7 +30,6 @@ from conformance.verdict import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
 )
-from conformance.violations import RunAborted
 from tests.cli_support import ROOT, SMALL_TOKEN_SAMPLE, conformance, small_run
 
 pytestmark = pytest.mark.e2e

@@ -1,11 +1,12 @@
-"""conformance.redact: every credential a response carries, on any channel, is learnt (pure logic)."""
+"""conformance.redaction.redact: every credential a response carries, on any channel, is learnt (pure
+logic)."""
 
 from __future__ import annotations
 
 import pytest
 
-from conformance.model import Case, Exchange, Expect
-from conformance.redact import Redactor, credentials
+from conformance.core.model import Case, Exchange, Expect
+from conformance.redaction.redact import Redactor, credentials
 
 TOKEN = "9f86d081884c7d659a2feaa0c55ad015"
 SECRET = "s3cr3t-V4lue-0001"

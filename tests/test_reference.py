@@ -17,7 +17,7 @@ import pytest
 import xmlschema
 
 import conformance.reference as reference
-from conformance.qrfetch import decode_qr
+from conformance.exchange.qrfetch import decode_qr
 from conformance.reference import (
     REFERENCE_API_KEY,
     REFERENCE_FOREIGN_USER_ID,

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.cassettes.format import Interaction
+from conformance.core.model import API_KEY_PLACEHOLDER, Case, Expect
+from conformance.core.profile import Profile
 from conformance.inputs import CaseBuilder, Param, Users, token_expire_cases, user_id_cases
-from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
-from conformance.profile import Profile
-from conformance.rejudge import RecordedInputs, case_from_form
+from conformance.run.rejudge import RecordedInputs, case_from_form
 
 BUILDER = CaseBuilder(users=Users(12345, 987654, 777), profile=Profile())
 

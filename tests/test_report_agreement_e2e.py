@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from defusedxml.ElementTree import parse as safe_parse
 
-from conformance.contract import REQUIREMENTS
-from conformance.report.allure import ALLURE_STATUS, CATEGORIES
+from conformance.core.contract import REQUIREMENTS
+from conformance.results.report.allure import ALLURE_STATUS, CATEGORIES
 from tests.cli_support import conformance, small_run, summary
 
 # One xdist worker runs the whole module: its tests share the module's runs.

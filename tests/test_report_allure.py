@@ -1,4 +1,5 @@
-"""conformance.report.allure in real pytest sessions (pytester, allure-pytest), read from --alluredir."""
+"""conformance.results.report.allure in real pytest sessions (pytester, allure-pytest), read from
+--alluredir."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from conformance.model import API_KEY_PLACEHOLDER
-from conformance.report.allure import (
+from conformance.core.model import API_KEY_PLACEHOLDER
+from conformance.results.report.allure import (
     CATEGORIES_FILE,
     ENVIRONMENT_FILE,
     FAILING_SAMPLE,
@@ -20,7 +21,7 @@ from conformance.report.allure import (
     write_environment,
     write_requirement_results,
 )
-from conformance.summary import Summary
+from conformance.results.summary import Summary
 
 pytest_plugins = ["pytester"]
 
@@ -28,8 +29,8 @@ SECRET = "sk_live_TOPSECRET_0123456789"
 
 # The inner test modules share this preamble: a hand-made Exchange and its check results.
 PREAMBLE = """
-from conformance.model import API_KEY_PLACEHOLDER, Case, CheckFailure, CheckResult, Exchange, Expect
-from conformance.report.allure import AllureObserver, label_test
+from conformance.core.model import API_KEY_PLACEHOLDER, Case, CheckFailure, CheckResult, Exchange, Expect
+from conformance.results.report.allure import AllureObserver, label_test
 
 def exchange(expire, status=200, body=b"<user_response/>"):
     case = Case(f"token_expire={expire}", (("api_key", API_KEY_PLACEHOLDER), ("token_expire", str(expire))),
@@ -258,7 +259,7 @@ def test_transport_error_exchange_title(pytester: pytest.Pytester) -> None:
     (result,) = run_allure(
         pytester,
         """
-from conformance.model import TransportError
+from conformance.core.model import TransportError
 
 def test_it():
     ex = exchange(60, status=None)
@@ -274,7 +275,7 @@ def test_it():
 
 MESSAGES = {
     "[LT-SCHEMA-SUCCESS] Success body validates: received missing <token>": "Schema violations",
-    "conformance.model.CheckFailure: [LT-SCHEMA-ERROR] x": "Schema violations",
+    "conformance.core.model.CheckFailure: [LT-SCHEMA-ERROR] x": "Schema violations",
     "[LT-INPUT-EXPIRE-VALID] Every token_expire in 60..86400 accepted: got 400": "Valid input rejected",
     "[LT-INPUT-USER-VALID] user accepted: received 403": "Valid input rejected",
     "[LT-INPUT-EXPIRE-RANGE] below 60 rejected: received 200": "Invalid input accepted",
@@ -462,7 +463,7 @@ def test_a_suite_error_is_one_broken_result(tmp_path: Path) -> None:
 
 def test_each_requirement_result_lasts_the_time_of_the_tests_that_judged_it(tmp_path: Path) -> None:
     """conformance run → per-requirement Allure results with their own durations, not the whole run's."""
-    from conformance.cli import main
+    from conformance.frontends.cli import main
 
     reports = tmp_path / "r"
     assert main(["run", "--target", "reference", "--seed", "1", "--max-examples", "5", "-q",

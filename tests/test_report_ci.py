@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from conformance.report.ci import STEP_SUMMARY_ENV, append_step_summary, step_summary
-from conformance.summary import Summary
+from conformance.results.report.ci import STEP_SUMMARY_ENV, append_step_summary, step_summary
+from conformance.results.summary import Summary
 from tests.cli_support import ROOT, conformance, small_run
 
 FAILING_DOCUMENT: dict[str, Any] = {

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli import main
-from conformance.report.signoff import BASELINE_HEADING
-from conformance.reportdir import BASELINE_COPY, locked
+from conformance.frontends.cli import main
+from conformance.results.report.signoff import BASELINE_HEADING
+from conformance.results.reportdir import BASELINE_COPY, locked
 
 QUICK = ("--target", "reference", "--max-examples", "5", "--seed", "1", "-k", "test_valid_request_is_granted")
 

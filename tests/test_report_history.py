@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.contract import REQUIREMENTS
-from conformance.report.html import ReportError, build_html_report
+from conformance.core.contract import REQUIREMENTS
+from conformance.results.report.html import ReportError, build_html_report
 from tests.cli_support import conformance, small_run
 
 pytestmark = pytest.mark.e2e

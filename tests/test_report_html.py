@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conformance.cli.report import report_command, verify_command
-from conformance.report.html import (
+from conformance.frontends.cli.report import report_command, verify_command
+from conformance.results.report.html import (
     ALLURE_ENV,
     INSTALL_HINT,
     SINGLE_FILE_NAME,
@@ -18,7 +18,7 @@ from conformance.report.html import (
     build_html_report,
     find_allure,
 )
-from conformance.report.manifest import read_manifest
+from conformance.results.report.manifest import read_manifest
 from tests.test_report_signoff import make_summary
 
 pytest_plugins = ["pytester"]
@@ -29,7 +29,7 @@ def make_allure_results(pytester: pytest.Pytester, *, passed: int, failed: int) 
     pytester.makepyfile(
         test_inner=f"""
 import pytest
-from conformance.report.allure import label_test
+from conformance.results.report.allure import label_test
 
 @pytest.mark.parametrize("n", range({passed}))
 def test_ok(n):
@@ -46,7 +46,7 @@ def test_broken(n):
         "-p", "no:login_token_conformance", "-p", "no:cacheprovider", f"--alluredir={results}"
     )
     outcome.assert_outcomes(passed=passed, failed=failed)
-    from conformance.report.allure import write_categories, write_environment
+    from conformance.results.report.allure import write_categories, write_environment
 
     write_categories(results)
     write_environment(results, {"target": "http://127.0.0.1:8080/v1/user/login_token", "mode": "replay"})

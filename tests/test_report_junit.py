@@ -8,14 +8,14 @@ from typing import Any, cast
 import pytest
 from defusedxml.ElementTree import parse as safe_parse
 
-from conformance.report.junit import (
+from conformance.results.report.junit import (
     JUNIT_OPTIONS,
     JUNIT_SUITE_NAME,
     annotate_junit,
     junit_properties,
     write_junit,
 )
-from conformance.summary import Summary, SummaryContradiction
+from conformance.results.summary import Summary, SummaryContradiction
 
 pytest_plugins = ["pytester"]
 

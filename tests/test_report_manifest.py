@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conformance.cli.report import verify_command
-from conformance.report.manifest import (
+from conformance.frontends.cli.report import verify_command
+from conformance.results.report.manifest import (
     MANIFEST_NAME,
     ManifestError,
     ManifestMissing,

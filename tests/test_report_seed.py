@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance import contract
-from conformance.report.manifest import read_manifest
-from conformance.report.seed import (
+from conformance.core import contract
+from conformance.core.schema import schema_path
+from conformance.results.report.manifest import read_manifest
+from conformance.results.report.seed import (
     SEED_FILE,
     SEED_PAGE,
     cited_lines,
@@ -19,7 +20,6 @@ from conformance.report.seed import (
     seed_page,
     write_seed_excerpt,
 )
-from conformance.schema import schema_path
 from tests.cli_support import conformance, small_run
 from tests.test_contract import SEED
 

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_private_key
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from conformance.cli.report import verify_command
-from conformance.report.manifest import MANIFEST_NAME, SIGNATURE_NAME, write_manifest
-from conformance.report.signature import (
+from conformance.frontends.cli.report import verify_command
+from conformance.results.report.manifest import MANIFEST_NAME, SIGNATURE_NAME, write_manifest
+from conformance.results.report.signature import (
     SignatureError,
     SignatureMissing,
     load_private_key,

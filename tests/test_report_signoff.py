@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from conformance import contract
-from conformance.report.signoff import SIGNOFF_HTML, SIGNOFF_MD, render_signoff, write_signoff
-from conformance.summary import Summary, SummaryContradiction
+from conformance.core import contract
+from conformance.results.report.signoff import SIGNOFF_HTML, SIGNOFF_MD, render_signoff, write_signoff
+from conformance.results.summary import Summary, SummaryContradiction
 
 SECRET = "sk_live_TOPSECRET_0123456789"
 SCRIPT = "<script>alert('x')</script>"
@@ -245,7 +245,7 @@ def test_a_summary_claiming_conformant_with_a_must_requirement_unexercised_is_re
 
 
 def test_signoff_states_the_token_entropy_bound(tmp_path: Path) -> None:
-    from conformance.entropy import token_entropy_summary
+    from conformance.core.entropy import token_entropy_summary
 
     summary = make_summary(LT_TOKEN_UNIQUE="passed")
     summary["token_entropy"] = token_entropy_summary([f"{n * 7919:032x}" for n in range(1, 561)])

@@ -1,11 +1,11 @@
-"""The report directory's own README is not a run's evidence (conformance.reportdir)."""
+"""The report directory's own README is not a run's evidence (conformance.results.reportdir)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.report.manifest import read_manifest, write_manifest
-from conformance.reportdir import PREVIOUS_NAME, set_aside_earlier_run
+from conformance.results.report.manifest import read_manifest, write_manifest
+from conformance.results.reportdir import PREVIOUS_NAME, set_aside_earlier_run
 
 
 def test_the_folders_readme_is_neither_moved_aside_nor_listed_as_evidence(tmp_path: Path) -> None:

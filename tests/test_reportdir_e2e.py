@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from conformance.cassettes.format import dump_cassette, load_cassette
-from conformance.files import write_atomic
-from conformance.reportdir import LOCK_NAME, PREVIOUS_NAME, locked
+from conformance.core.files import write_atomic
+from conformance.results.reportdir import LOCK_NAME, PREVIOUS_NAME, locked
 from tests.cli_support import ROOT, conformance, small_run, summary
 from tests.test_hostile import canary_key
 from tests.test_interrupt import StallingServer, cli_process, end, wait_for

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.contract import REQUIREMENTS
+from conformance.core.contract import REQUIREMENTS
 from tests.cli_support import conformance, small_run, summary
 
 pytestmark = pytest.mark.e2e

@@ -17,18 +17,18 @@ from urllib.parse import parse_qsl, quote_plus, urlsplit
 import pytest
 
 from conformance.cassettes.format import dump_cassette, load_cassette
-from conformance.evidence import curl_command
-from conformance.files import write_atomic
+from conformance.core.files import write_atomic
+from conformance.core.model import API_KEY_PLACEHOLDER, Case, Expect
+from conformance.core.wire import SPELLINGS, write
+from conformance.exchange.raw import PROBES
 from conformance.inputs import HUGE, api_key_variants, malformed_spellings
-from conformance.model import API_KEY_PLACEHOLDER, Case, Expect
-from conformance.raw import PROBES
 from conformance.reference import (
     REFERENCE_API_KEY,
     REFERENCE_FOREIGN_USER_ID,
     REFERENCE_USER_ID,
     ReferenceServer,
 )
-from conformance.wire import SPELLINGS, write
+from conformance.run.evidence import curl_command
 from tests.cli_support import conformance, small_profile, small_run
 
 KEY = 'k3y-with $pecial `chars` "and" \\ =&+ 50%'

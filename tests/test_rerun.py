@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.cli.rerun import Target, Verdict
-from conformance.model import Case, Expect
+from conformance.core.model import Case, Expect
+from conformance.frontends.cli.rerun import Target, Verdict
 from conformance.reference import REFERENCE_API_KEY
 from tests.cli_support import conformance, small_profile
 
@@ -152,7 +152,7 @@ def test_a_fault_left_in_place_stays_reproducible_in_every_probe_family(
 ) -> None:
     """conformance run --fault F -k TEST; conformance rerun summary.json --fault F → still failing, exit 1;
     conformance rerun summary.json (no fault) → fixed, exit 0 (unconfirmed, exit 6, when it cannot say)."""
-    from conformance.cli import main
+    from conformance.frontends.cli import main
 
     family = FAMILIES[fault]
     reports = tmp_path / "r"

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 import pytest
 
 from conformance.checks import CHECKS, CheckContext, Subject, check
-from conformance.cli import main
+from conformance.frontends.cli import main
 from tests.cli_support import small_profile
 from tests.hostile_server import ENDPOINT_PATH, HostileServer, ReceivedRequest
 

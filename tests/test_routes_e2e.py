@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from conformance.contract import ENDPOINT_PATH
+from conformance.core.contract import ENDPOINT_PATH
 from conformance.reference import (
     FAULTS,
     REFERENCE_API_KEY,

@@ -1,4 +1,4 @@
-"""conformance.secrets: every spelling of a secret is found and scrubbed (pure logic)."""
+"""conformance.redaction.secrets: every spelling of a secret is found and scrubbed (pure logic)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.model import API_KEY_PLACEHOLDER
-from conformance.secrets import (
+from conformance.core.model import API_KEY_PLACEHOLDER
+from conformance.redaction.secrets import (
     KEY_KIND,
     SecretBook,
     display_text,
@@ -215,8 +215,8 @@ def test_any_secret_length_is_found_at_any_offset_among_many(
 
 def test_the_report_net_knows_every_registered_book_whatever_variable_held_the_key() -> None:
     """A key read from --api-key-env OTHER_NAME is scrubbed from report text all the same."""
-    from conformance.report._text import scrub
-    from conformance.secrets import register
+    from conformance.redaction.secrets import register
+    from conformance.results.report._text import scrub
 
     other = "OTHER-VARIABLE-KEY-0123456789"
     book = SecretBook(api_keys=[other])
@@ -229,7 +229,7 @@ def test_views_decode_like_the_standard_library(text: str) -> None:
     """The linear percent view agrees with urllib; an unterminated comment runs to the end."""
     from urllib.parse import unquote_plus
 
-    from conformance.normalised import views, xml_view
+    from conformance.redaction.normalised import views, xml_view
 
     if "%" in text or "+" in text:
         assert unquote_plus(text) in views(text)
@@ -239,7 +239,7 @@ def test_views_decode_like_the_standard_library(text: str) -> None:
 
 def test_the_echo_book_finds_the_placeholder_in_replay() -> None:
     """A recorded echo holds the placeholder; replay judges it by that, in any spelling."""
-    from conformance.secrets import echo_book
+    from conformance.redaction.secrets import echo_book
 
     assert echo_book(API_KEY_PLACEHOLDER).find(f"echo {quote(API_KEY_PLACEHOLDER)}")
     assert not key_book(API_KEY_PLACEHOLDER).find(API_KEY_PLACEHOLDER)
@@ -273,8 +273,8 @@ def test_the_key_in_any_reversible_spelling_is_found_and_withheld(spelling: str)
 @pytest.mark.parametrize("probe", ["last", "first", "chop", "prefix-half", "upper"])
 def test_every_key_probe_is_found_in_every_spelling_by_the_echo_book(spelling: str, probe: str) -> None:
     """The wrong keys the suite derives are near-copies of the key: an echo of one is an echo."""
-    from conformance.model import derive_key
-    from conformance.secrets import echo_book
+    from conformance.core.model import derive_key
+    from conformance.redaction.secrets import echo_book
 
     spelled = KEY_SPELLINGS[spelling](derive_key(CANARY, probe))
     assert echo_book(CANARY).find(f"<message>invalid key {spelled}</message>")
@@ -309,7 +309,7 @@ def test_ordinary_text_is_not_taken_for_the_key(text: str) -> None:
 
 def test_normalised_views_are_bounded_on_a_large_body() -> None:
     """A body of a megabyte is read window by window, and each window's views are bounded in number."""
-    from conformance.normalised import DEEP_WINDOW, MAX_DECODED_VIEWS, decoded_views
+    from conformance.redaction.normalised import DEEP_WINDOW, MAX_DECODED_VIEWS, decoded_views
 
     hostile = "%25" * 300_000 + "&amp;" * 100_000 + "\\u0041" * 50_000
     assert len(decoded_views(hostile[:DEEP_WINDOW])) <= MAX_DECODED_VIEWS
@@ -399,6 +399,6 @@ def test_scan_files_leaves_a_short_token_by_chance_and_empties_one_where_a_token
     ],
 )
 def test_credential_names(name: str, credential: bool) -> None:
-    from conformance.credentials import credential_name
+    from conformance.redaction.credentials import credential_name
 
     assert credential_name(name) is credential

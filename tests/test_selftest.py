@@ -10,10 +10,9 @@ from click.testing import CliRunner
 
 from benchmarks.flakiness import SeededRun, flakiness_runs
 from conformance.checks import CHECKS, CheckContext, CheckSpec, Subject
-from conformance.cli.selftest import selftest_command, selftest_table
-from conformance.model import CheckFailure
-from conformance.reference import FAULTS
-from conformance.selftest import (
+from conformance.core.model import CheckFailure
+from conformance.frontends.cli.selftest import selftest_command, selftest_table
+from conformance.frontends.selftest import (
     FaultResult,
     RunOutcome,
     SelftestOptions,
@@ -23,6 +22,7 @@ from conformance.selftest import (
     selected_faults,
     suite_targets,
 )
+from conformance.reference import FAULTS
 
 GATE_SEED = 20_251_128  # fixed: the CI gate is deterministic; the flakiness test varies seeds instead
 MIN_FAULTS = 25
@@ -131,8 +131,8 @@ def test_a_focused_seed_run_passes_only_when_nothing_failed_and_it_completed() -
 
 
 def test_selftest_runs_with_a_small_token_sample_profile(tmp_path: Path) -> None:
-    from conformance.profile import load_profile
-    from conformance.selftest import _profile
+    from conformance.core.profile import load_profile
+    from conformance.frontends.selftest import _profile
 
     path = _profile(tmp_path, SelftestOptions(token_sample=64))
     assert load_profile(path).token_sample == 64

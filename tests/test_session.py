@@ -14,10 +14,11 @@ import pytest
 
 from conformance import __version__
 from conformance.cassettes import CassetteHeader
+from conformance.core.model import API_KEY_PLACEHOLDER
+from conformance.core.options import DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
+from conformance.core.profile import Profile
 from conformance.inputs import Users
-from conformance.model import API_KEY_PLACEHOLDER
-from conformance.options import DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
-from conformance.profile import Profile
+from conformance.results.waivers import WaiverSet, load_waivers
 from conformance.session import (
     REFERENCE_REPLAY_URL,
     ConfigError,
@@ -28,7 +29,6 @@ from conformance.session import (
     resolve,
     run_budget,
 )
-from conformance.waivers import WaiverSet, load_waivers
 
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 KEY = "unit-test-key-0123456789"
@@ -169,8 +169,8 @@ def test_the_session_s_run_state_is_not_assignable_afterwards() -> None:
 
 def test_start_builds_the_run_complete_from_the_plan(tmp_path: Path) -> None:
     from conformance.cassettes import CassetteError
-    from conformance.local import reference_target
-    from conformance.sentinels import Sentinels
+    from conformance.frontends.local import reference_target
+    from conformance.run.sentinels import Sentinels
     from conformance.session import VersionWatch, start
 
     options = RunOptions(target=REFERENCE_TARGET, report_dir=tmp_path, max_throttle_wait=7.0, seed=9)

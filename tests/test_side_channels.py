@@ -10,7 +10,9 @@ import pytest
 from conformance.checks import CheckContext, Subject, run_checks
 from conformance.checks._channels import channel_varied, error_left_open, fingerprint, interference_group
 from conformance.checks.side_channels import disclosed_words
-from conformance.evidence import request_channel
+from conformance.core.model import Case, Exchange, Expect
+from conformance.core.profile import Profile, ProfileError
+from conformance.core.timing import compare, mann_whitney_p
 from conformance.inputs import CaseBuilder, Param, Users
 from conformance.inputs.side_channels import (
     FRESH_CONNECTIONS_PER_PROBE,
@@ -22,10 +24,8 @@ from conformance.inputs.side_channels import (
     non_interference_cases,
     timing_cases,
 )
-from conformance.model import Case, Exchange, Expect
-from conformance.profile import Profile, ProfileError
-from conformance.redact import Redactor
-from conformance.timing import compare, mann_whitney_p
+from conformance.redaction.redact import Redactor
+from conformance.run.evidence import request_channel
 
 OWN, FOREIGN, UNKNOWN = 12345, 54321, 9223372036854775806
 USERS = Users(user_id=OWN, unknown_user_id=UNKNOWN, foreign_user_id=FOREIGN)

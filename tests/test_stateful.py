@@ -9,11 +9,11 @@ import pytest
 
 from conformance.checks import CheckContext, RunState, Subject
 from conformance.checks.stateless import decision_stateless
-from conformance.engine import ContractViolation
+from conformance.core.model import Case, CheckFailure, Exchange, Expect
+from conformance.core.profile import Profile
 from conformance.inputs import Param
-from conformance.model import Case, CheckFailure, Exchange, Expect
-from conformance.profile import Profile
-from conformance.stateful import MAX_REQUESTS, SEQUENCES, STEPS, cookies_set
+from conformance.run.engine import ContractViolation
+from conformance.run.stateful import MAX_REQUESTS, SEQUENCES, STEPS, cookies_set
 from tests.test_engine import BUILDER, KEY, grant, make_run, refusal
 
 COOKIE = "session=0123456789abcdef0123456789abcdef"

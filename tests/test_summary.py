@@ -11,17 +11,15 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from conformance.cli.console import print_outcome
-from conformance.cli.report import report_command
-from conformance.cli.rerun import _load as load_rerun_summary
-from conformance.entropy import token_entropy_summary
-from conformance.publish import load_baseline
-from conformance.report.allure import environment_of
-from conformance.report.ci import step_summary
-from conformance.report.junit import junit_properties
-from conformance.report.signoff import render_signoff
-from conformance.session import ConfigError
-from conformance.summary import (
+from conformance.core.entropy import token_entropy_summary
+from conformance.frontends.cli.console import print_outcome
+from conformance.frontends.cli.report import report_command
+from conformance.frontends.cli.rerun import _load as load_rerun_summary
+from conformance.results.report.allure import environment_of
+from conformance.results.report.ci import step_summary
+from conformance.results.report.junit import junit_properties
+from conformance.results.report.signoff import render_signoff
+from conformance.results.summary import (
     Failure,
     Reproduce,
     RequirementResult,
@@ -34,8 +32,10 @@ from conformance.summary import (
     read_summary,
     verdict_line,
 )
-from conformance.verdict import Coverage, Outcome, Verdict
-from conformance.waivers import WaiverSet, parse_waivers
+from conformance.results.verdict import Coverage, Outcome, Verdict
+from conformance.results.waivers import WaiverSet, parse_waivers
+from conformance.session import ConfigError
+from conformance.session.publish import load_baseline
 from tests.test_waivers import TODAY, failing_run, waiver
 
 FACTS = RunFacts(

@@ -15,19 +15,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.cli.rerun import _load as load_rerun_summary
-from conformance.cli.rerun import failing_cases
-from conformance.files import SummaryUnreadable, load_summary
+from conformance.core.files import SummaryUnreadable, load_summary
+from conformance.core.profile import Profile
+from conformance.frontends.cli.rerun import _load as load_rerun_summary
+from conformance.frontends.cli.rerun import failing_cases
 from conformance.inputs import CaseBuilder
 from conformance.inputs.classify import Users
-from conformance.profile import Profile
-from conformance.publish import load_baseline
-from conformance.report.allure import environment_of
-from conformance.report.ci import step_summary
-from conformance.report.junit import junit_properties
-from conformance.report.signoff import render_signoff
-from conformance.session import ConfigError
-from conformance.summary import (
+from conformance.results.report.allure import environment_of
+from conformance.results.report.ci import step_summary
+from conformance.results.report.junit import junit_properties
+from conformance.results.report.signoff import render_signoff
+from conformance.results.summary import (
     RunFacts,
     Summary,
     SummaryContradiction,
@@ -37,9 +35,11 @@ from conformance.summary import (
     verdict_line,
     waiver_lines,
 )
-from conformance.summary_load import SHAPE, unchecked
-from conformance.verdict import Coverage
-from conformance.waivers import WaiverSet, parse_waivers
+from conformance.results.summary_load import SHAPE, unchecked
+from conformance.results.verdict import Coverage
+from conformance.results.waivers import WaiverSet, parse_waivers
+from conformance.session import ConfigError
+from conformance.session.publish import load_baseline
 from tests.cli_support import conformance
 from tests.test_summary import FACTS
 from tests.test_waivers import TODAY, failing_run, waiver

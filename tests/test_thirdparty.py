@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from conformance import _thirdparty
-from conformance._thirdparty import INTERNALS, SUPPORTED, ThirdPartyMismatch, check_installed, in_range
+from conformance.core import _thirdparty
+from conformance.core._thirdparty import INTERNALS, SUPPORTED, ThirdPartyMismatch, check_installed, in_range
 from tests.cli_support import ROOT
 
 

@@ -16,20 +16,23 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
-from conformance._limits import EVIDENCE_BYTES, BodyTooLarge, CappedBody, RateLimiter, UnsupportedEncoding
-from conformance.inputs import (
-    CaseBuilder,
-    Users,
-    equivalent_cases,
-    forbidden_spelling_cases,
-    identity_cases,
-    key_probe_cases,
-    route_cases,
-    sentinel_cases,
+from conformance.core._limits import (
+    EVIDENCE_BYTES,
+    BodyTooLarge,
+    CappedBody,
+    RateLimiter,
+    UnsupportedEncoding,
 )
-from conformance.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError, key_probe_secrets
-from conformance.profile import Profile
-from conformance.transport import (
+from conformance.core.model import (
+    API_KEY_PLACEHOLDER,
+    Case,
+    Exchange,
+    Expect,
+    TransportError,
+    key_probe_secrets,
+)
+from conformance.core.profile import Profile
+from conformance.exchange.transport import (
     DEFAULT_REMOTE_RATE,
     FRESH_CONNECTION,
     KeyInUrlRefused,
@@ -40,6 +43,16 @@ from conformance.transport import (
     TransportSettings,
     endpoint_url,
     is_loopback,
+)
+from conformance.inputs import (
+    CaseBuilder,
+    Users,
+    equivalent_cases,
+    forbidden_spelling_cases,
+    identity_cases,
+    key_probe_cases,
+    route_cases,
+    sentinel_cases,
 )
 from tests.hostile_server import HostileServer, TlsServer, gzip_bomb
 

@@ -10,10 +10,10 @@ import pytest
 from conformance.cassettes.agreement import adding_problems, option_mismatches
 from conformance.cassettes.errors import CassetteCorrupt
 from conformance.cassettes.format import CassetteHeader, dump_cassette, load_cassette
-from conformance.config import ConfigFileError, resolve_options
+from conformance.core.options import RunOptions, options_from
 from conformance.inputs import Users
-from conformance.options import RunOptions, options_from
 from conformance.session import ConfigError, _users
+from conformance.session.config import ConfigFileError, resolve_options
 from tests.cli_support import conformance, summary
 
 HEADER = CassetteHeader(

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.cli import main
-from conformance.local import open_session
-from conformance.options import RunOptions
-from conformance.runner import execute
+from conformance.core.options import RunOptions
+from conformance.frontends.cli import main
+from conformance.frontends.local import open_session
+from conformance.frontends.runner import execute
 
 REFUSED = "http://127.0.0.1:9"  # nothing listens: a run whose options are all fine ends with exit 3 at once
 KEY_VARIABLE = "CONFORMANCE_TEST_MISTAKES_KEY"

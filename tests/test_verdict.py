@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.verdict import (
+from conformance.results.verdict import (
     EXIT_CONFORMANT,
     EXIT_INCOMPLETE,
     EXIT_MODIFIED_CONTRACT,
@@ -40,7 +40,7 @@ def test_exit_codes() -> None:
 
 
 def test_a_hand_edited_summary_is_refused_by_every_consumer() -> None:
-    from conformance.summary import Summary, SummaryContradiction
+    from conformance.results.summary import Summary, SummaryContradiction
 
     document = {
         "verdict": "conformant",
@@ -78,8 +78,8 @@ def test_a_modified_contract_has_an_exit_code_of_its_own() -> None:
 
 
 def test_a_requirement_the_run_cannot_exercise_says_why() -> None:
-    from conformance.engine import Run
-    from conformance.verdict import Coverage, not_exercised_reason
+    from conformance.results.verdict import Coverage, not_exercised_reason
+    from conformance.run.engine import Run
 
     coverage = Coverage(cannot_exercise={"LT-QRCODE-IMAGE": "a recording holds no QR code image"})
     reason = not_exercised_reason("LT-QRCODE-IMAGE", Run.__new__(Run), coverage)
@@ -89,9 +89,9 @@ def test_a_requirement_the_run_cannot_exercise_says_why() -> None:
 def test_a_requirement_whose_test_ran_is_never_said_to_have_no_test() -> None:
     """A target answering 500 to every malformed token_expire: the requirement is not judged, and the reason
     says its test ran and what it got, not "no conformance test exercised it"."""
+    from conformance.core.model import Case, Exchange
     from conformance.inputs import Param
-    from conformance.model import Case, Exchange
-    from conformance.verdict import NO_TEST_REASON, Coverage, not_exercised_reason
+    from conformance.results.verdict import NO_TEST_REASON, Coverage, not_exercised_reason
     from tests.test_engine import Scripted, make_run
 
     def server_error(case: Case) -> Exchange:

@@ -10,12 +10,17 @@ from typing import Any
 
 import pytest
 
-from conformance.contract import REQUIREMENTS
-from conformance.engine import Run
+from conformance.core.contract import REQUIREMENTS
 from conformance.inputs import Param
-from conformance.summary import Summary, SummaryContradiction, build_summary, verdict_line, waiver_lines
-from conformance.verdict import Coverage, verdict_of
-from conformance.waivers import (
+from conformance.results.summary import (
+    Summary,
+    SummaryContradiction,
+    build_summary,
+    verdict_line,
+    waiver_lines,
+)
+from conformance.results.verdict import Coverage, verdict_of
+from conformance.results.waivers import (
     BASELINE_WAIVER,
     WaiverError,
     WaiverSet,
@@ -23,6 +28,7 @@ from conformance.waivers import (
     load_waivers,
     parse_waivers,
 )
+from conformance.run.engine import Run
 from tests.test_engine import Scripted, grant, make_run
 
 TODAY = dt.date(2026, 6, 1)
@@ -205,7 +211,7 @@ def test_fail_on_new_fails_a_new_class_among_hundreds_of_known_failures(tmp_path
 
 
 def test_the_baseline_keeps_every_class_within_a_bound() -> None:
-    from conformance.engine import MAX_FAILURE_CLASSES
+    from conformance.run.engine import MAX_FAILURE_CLASSES
 
     run = make_run(Scripted(grant))
     known = {("input_outcome", f"class-{n}") for n in range(MAX_FAILURE_CLASSES)}  # as if they had failed

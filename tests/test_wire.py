@@ -13,14 +13,14 @@ from urllib.parse import parse_qsl
 import httpx
 import pytest
 
-from conformance import wire
 from conformance.cassettes.book import CassetteBook
 from conformance.cassettes.format import CassetteHeader, load_cassette
+from conformance.core import wire
+from conformance.core.model import API_KEY_PLACEHOLDER, Case
+from conformance.core.profile import Profile
+from conformance.exchange.transport import NetworkTransport, Transport
 from conformance.inputs import CaseBuilder, Users
-from conformance.model import API_KEY_PLACEHOLDER, Case
-from conformance.profile import Profile
 from conformance.reference import REFERENCE_API_KEY, REFERENCE_USER_ID, ReferenceServer
-from conformance.transport import NetworkTransport, Transport
 
 # Values that need escaping: a space, the form's own separators, a percent sign, non-ASCII, a NUL.
 PAIRS = [("api_key", "k e&y=%x"), ("user_id", "0012"), ("token_expire", "60"), ("note", "é\x00+")]

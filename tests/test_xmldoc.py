@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from conformance import schema, xmldoc
-from conformance.profile import Profile, profile_from_mapping
-from conformance.xmldoc import DEFAULT_LIMITS, Limits
+from conformance.core import schema, xmldoc
+from conformance.core.profile import Profile, profile_from_mapping
+from conformance.core.xmldoc import DEFAULT_LIMITS, Limits
 
 VALID = (
     '<?xml version="1.0" encoding="UTF-8"?>\n<user_response><status>200</status><message>ok</message>'

@@ -13,7 +13,7 @@ from conformance.cassettes.errors import CassetteCorrupt, CassetteError, Cassett
 from conformance.cassettes.format import CassetteHeader, cassette_file_name
 from conformance.cassettes.session import CassetteSession
 from conformance.cassettes.transport import CassetteTransport
-from conformance.secrets import spellings as api_key_spellings
+from conformance.redaction.secrets import spellings as api_key_spellings
 
 __all__ = [
     "DEFAULT_MAX_BODY",

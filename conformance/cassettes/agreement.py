@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from conformance import __version__
 from conformance.cassettes.book import CassetteBook
 from conformance.cassettes.errors import rerecord_hint
 from conformance.cassettes.format import CassetteHeader
 from conformance.cassettes.seal import NOT_SEALED
+from conformance.core.options import RunOptions
+from conformance.core.version import __version__
 from conformance.inputs import Users
-from conformance.options import RunOptions
 
 SECONDS_PER_DAY = 86_400
 UNSEALED_NOTE = (

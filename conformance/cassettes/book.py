@@ -27,8 +27,8 @@ from conformance.cassettes.redaction import MIN_API_KEY_LENGTH, CassetteRedactor
 from conformance.cassettes.seal import SEAL_FILES, check_sealed, check_sealed_set, seal_status
 from conformance.cassettes.session import BodyBudget, CassetteSession, Mode
 from conformance.cassettes.transport import CassetteTransport
-from conformance.files import write_atomic
-from conformance.secrets import SecretBook
+from conformance.core.files import write_atomic
+from conformance.redaction.secrets import SecretBook
 
 if TYPE_CHECKING:
     import httpx
@@ -100,7 +100,8 @@ class CassetteBook:
         sealed: tuple[Mapping[str, str], str] | None = None,
     ) -> None:
         """``seal`` (record) seals the set it commits; ``sealed`` (replay: the digests of a verified seal
-        and how it was checked) refuses an edited, added-to or shortened set (``conformance.sealing``)."""
+        and how it was checked) refuses an edited, added-to or shortened set
+        (``conformance.results.sealing``)."""
         self.directory = Path(directory)
         self.mode = mode
         self._max_body = max_body

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from conformance.printable import printable
+from conformance.core.printable import printable
 
 RERECORD_COMMAND = "conformance run --target {target} --record"
 UNKNOWN_TARGET = "URL"

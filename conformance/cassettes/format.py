@@ -22,8 +22,8 @@ from typing import Any
 import yaml
 
 from conformance.cassettes.errors import CassetteCorrupt
-from conformance.files import InputUnreadable, read_input
-from conformance.model import RawOutcome, RawResponse, TransportError
+from conformance.core.files import InputUnreadable, read_input
+from conformance.core.model import RawOutcome, RawResponse, TransportError
 
 FORMAT_VERSION = 1
 SUFFIX = ".yaml"
@@ -109,7 +109,7 @@ class Interaction:
     # of judging the excerpt: [(check, requirement or None, failure fields or None)].
     excerpt_of: tuple[int, str] | None = None
     judged: list[tuple[str, str | None, dict[str, str] | None]] | None = None
-    # A raw-message probe (conformance.raw): what its connection showed, redacted like any response
+    # A raw-message probe (conformance.exchange.raw): what its connection showed, redacted like any response
     # (written under ``raw`` instead of ``response``; method RAW-<PROBE>, path and body as sent).
     raw: RawOutcome | None = None
 

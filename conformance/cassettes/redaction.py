@@ -4,7 +4,7 @@ Stand-ins keep what the token checks judge: length, character class per position
 live token always gets the same stand-in, distinct tokens distinct ones), and, for all-digit or all-hex
 tokens, arithmetic distance (stand-in = value + K mod base**length), so sequential tokens stay
 sequential. K and the HMAC key are drawn per recording session and never stored. A live token that
-was predictable from the live tokens before it (conformance.prediction) gets, instead, the stand-in that
+was predictable from the live tokens before it (conformance.core.prediction) gets, instead, the stand-in that
 the same generator predicts from the stand-ins before it: the replay finds the same prediction, and the
 stand-in still tells nothing of the live token.
 """
@@ -18,11 +18,11 @@ import re
 import secrets
 import string
 
-from conformance import xmldoc
-from conformance.model import key_probe_secrets
-from conformance.prediction import TIME_SEEDED_TOKENS, TokenPredictor, readings, time_seed
-from conformance.redact import credentials
-from conformance.secrets import STRONG_TOKEN_LENGTH, SecretBook, digest_only, register, scannable
+from conformance.core import xmldoc
+from conformance.core.model import key_probe_secrets
+from conformance.core.prediction import TIME_SEEDED_TOKENS, TokenPredictor, readings, time_seed
+from conformance.redaction.redact import credentials
+from conformance.redaction.secrets import STRONG_TOKEN_LENGTH, SecretBook, digest_only, register, scannable
 
 # A key this short would also match unrelated text (a user_id, a status), garbling the recording.
 MIN_API_KEY_LENGTH = 8
@@ -221,10 +221,11 @@ def _entity_length(text: str, position: int) -> int:
 class CassetteRedactor:
     """Redacts one recording session: the key everywhere, tokens in each response consistently.
 
-    Tokens are every credential the response carries on any channel (``conformance.redact.credentials``:
+    Tokens are every credential the response carries on any channel
+    (``conformance.redaction.redact.credentials``:
     the parsed ``<token>`` whatever the markup, named values, cookies, ``Location``, ...) and are then
-    removed in every spelling ``conformance.secrets`` knows from the body, the headers and the reason
-    phrase. A body that does not parse is kept only as a bounded excerpt; one in an encoding the suite
+    removed in every spelling ``conformance.redaction.secrets`` knows from the body, the headers and the
+    reason phrase. A body that does not parse is kept only as a bounded excerpt; one in an encoding the suite
     cannot scan is not kept at all (a note gives its length and digest).
     """
 

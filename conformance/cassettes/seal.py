@@ -3,7 +3,8 @@
 A cassette's own digest is SHA-256 of a published form: it catches an accidental change only, since
 anyone who edits a cassette can recompute it. A sealed recording (``--record --sign-key-env NAME``) holds
 ``SEAL.sha256`` (``sha256sum`` format: one ``digest  file`` line per cassette) and ``SEAL.sha256.sig``
-(the raw Ed25519 signature of its bytes, as the evidence manifest's, ``conformance.report.signature``).
+(the raw Ed25519 signature of its bytes, as the evidence manifest's,
+``conformance.results.report.signature``).
 A replay with ``--public-key FILE`` refuses the set unless the signature verifies and the files are
 exactly the sealed ones, byte for byte: an edited, a missing and an added cassette are each named.
 """

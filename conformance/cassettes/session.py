@@ -15,12 +15,12 @@ from xml.sax.saxutils import escape
 
 import httpx
 
-from conformance import xmldoc
-from conformance._limits import DECODING_WBITS, decode_whole
 from conformance.cassettes.errors import CassetteCorrupt, CassetteMiss
 from conformance.cassettes.format import FAILURE_FIELDS, Interaction, LoadedCassette
 from conformance.cassettes.index import InteractionIndex, describe_request, request_key
-from conformance.model import (
+from conformance.core import xmldoc
+from conformance.core._limits import DECODING_WBITS, decode_whole
+from conformance.core.model import (
     API_KEY_PLACEHOLDER,
     KEY_PROBE,
     CheckFailure,
@@ -30,8 +30,8 @@ from conformance.model import (
     RawResponse,
     TransportError,
 )
-from conformance.raw import RAW_OUTCOME
-from conformance.wire import write
+from conformance.core.wire import write
+from conformance.exchange.raw import RAW_OUTCOME
 
 if TYPE_CHECKING:
     from conformance.cassettes.redaction import CassetteRedactor
@@ -234,7 +234,7 @@ class CassetteSession:
         return interaction
 
     def raw(self, request: httpx.Request, inner: httpx.BaseTransport | None) -> httpx.Response:
-        """A raw-message probe (conformance.raw), outside vcrpy: record its outcome redacted through
+        """A raw-message probe (conformance.exchange.raw), outside vcrpy: record its outcome redacted through
         ``inner``, or replay the recorded one (carried in the response's RAW_OUTCOME extension)."""
         if self.mode == "replay":
             interaction = self._take(request.method, _path_of(str(request.url)), request.read())
@@ -358,7 +358,7 @@ class CassetteSession:
         codings = [c for c in codings if c and c != "identity"]
         if not codings:
             return headers, body, []
-        # The codings the transport decodes (conformance._limits); a body in any other coding is never
+        # The codings the transport decodes (conformance.core._limits); a body in any other coding is never
         # decoded by the suite, so it is dropped from the recording rather than stored unscanned.
         if len(codings) > 1 or codings[0] not in DECODING_WBITS:
             return headers, b"", [f"body in unsupported content-encoding {', '.join(codings)} not recorded"]

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from conformance.cassettes.errors import CassetteError
-from conformance.raw import RAW_PROBE
+from conformance.exchange.raw import RAW_PROBE
 
 if TYPE_CHECKING:
     from conformance.cassettes.session import CassetteSession
@@ -73,7 +73,7 @@ class CassetteTransport(httpx.BaseTransport):
 
     def _stub(self, session: CassetteSession) -> Handler:
         if self._handler is None or self._handler[0] is not session:
-            from conformance._thirdparty import vcr_handle_request
+            from conformance.core._thirdparty import vcr_handle_request
 
             def live(_transport: Any, request: httpx.Request) -> httpx.Response:
                 if self._inner is None:

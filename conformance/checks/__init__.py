@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.checks._base import CheckContext, RunState, Subject, TokenHistory
-from conformance.contract import REQUIREMENTS_BY_ID
-from conformance.model import CheckFailure, CheckResult
+from conformance.core.contract import REQUIREMENTS_BY_ID
+from conformance.core.model import CheckFailure, CheckResult
 
 CheckFunction = Callable[[Subject, CheckContext], "str | None"]
 

@@ -12,7 +12,6 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from conformance import xmldoc
 from conformance.checks._channels import (
     SeenAnswer,
     channel_varied,
@@ -21,13 +20,14 @@ from conformance.checks._channels import (
     interference_group,
     timing_sample,
 )
-from conformance.model import Case, Exchange, Expect, plain_integer
-from conformance.prediction import TokenPredictor
-from conformance.profile import Profile
-from conformance.secrets import SecretBook
+from conformance.core import xmldoc
+from conformance.core.model import Case, Exchange, Expect, plain_integer
+from conformance.core.prediction import TokenPredictor
+from conformance.core.profile import Profile
+from conformance.redaction.secrets import SecretBook
 
 if TYPE_CHECKING:
-    from conformance.qrfetch import QrImage
+    from conformance.exchange.qrfetch import QrImage
 
 LOCATION_SHOWN = 120  # characters of a Location's scheme, host and path shown in a failure
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from conformance.model import API_KEY_PLACEHOLDER, TIMING_LABEL, Case, Exchange
+from conformance.core.model import API_KEY_PLACEHOLDER, TIMING_LABEL, Case, Exchange
 
 # Headers whose value differs from one response to the next whatever the request: compared by presence.
 PER_RESPONSE_HEADERS = frozenset(

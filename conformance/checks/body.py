@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conformance import schema
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
-from conformance.model import CheckFailure, Expect, plain_integer
+from conformance.core import schema
+from conformance.core.model import CheckFailure, Expect, plain_integer
 
 _TITLE_OVER_LIMIT = "body exceeds the structural limits (not parsed or validated)"
 

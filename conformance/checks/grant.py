@@ -8,7 +8,7 @@ from urllib.parse import SplitResult, urlsplit
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject, date_seconds
-from conformance.model import CheckFailure, Expect, plain_integer
+from conformance.core.model import CheckFailure, Expect, plain_integer
 
 DATE_RESOLUTION = 1.0  # seconds: a Date header is truncated to whole seconds
 SHOWN_DIGITS = 16  # a number of seconds with more digits (and its sign) is shown by its size

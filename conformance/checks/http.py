@@ -7,7 +7,7 @@ import re
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject, shown_location
-from conformance.model import CheckFailure, TransportError, plain_integer
+from conformance.core.model import CheckFailure, TransportError, plain_integer
 
 HTTP_NOT_IMPLEMENTED = 501
 _XML_DECLARATION = re.compile(r"<\?xml[^>]*?\sencoding\s*=\s*[\"']([A-Za-z0-9._:-]{1,40})[\"']")

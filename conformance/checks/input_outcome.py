@@ -8,9 +8,9 @@ from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject, request_of, shown_location
 from conformance.checks.body import user_id_mismatch
 from conformance.checks.grant import expire_mismatch
-from conformance.contract import REQUIREMENTS_BY_ID
-from conformance.model import Case, CheckFailure, Expect
-from conformance.wire import MAY_REFUSE
+from conformance.core.contract import REQUIREMENTS_BY_ID
+from conformance.core.model import Case, CheckFailure, Expect
+from conformance.core.wire import MAY_REFUSE
 
 # A grant for the foreign user is a scope failure, or the user's mistake: a --foreign-user-id the key owns.
 FOREIGN_USER_HINT = (

@@ -2,7 +2,8 @@
 
 Date, Allow, HEAD and Cache-Control are judged on every exchange, each answer of a raw-message probe
 included; Host, framing, connection handling and request bodies on the raw probes that exercise them
-(``conformance.raw``). Stock servers differ on most of these rules: their requirements warn by default and
+(``conformance.exchange.raw``). Stock servers differ on most of these rules: their requirements warn by
+default and
 fail under the strict HTTP profile (``http_strict``); the checks also hold a few RFC MUSTs only under it
 (an exact 400, a connection closed after a refused framing). Every failure names its RFC section.
 """
@@ -13,12 +14,12 @@ import functools
 import re
 from datetime import datetime
 
-from conformance import xmldoc
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
-from conformance.contract import REQUIREMENTS
-from conformance.model import CheckFailure, RawOutcome, RawResponse
-from conformance.raw import CLOSE_WAIT, get_probe
+from conformance.core import xmldoc
+from conformance.core.contract import REQUIREMENTS
+from conformance.core.model import CheckFailure, RawOutcome, RawResponse
+from conformance.exchange.raw import CLOSE_WAIT, get_probe
 
 SHOWN = 60  # characters of a header value a failure shows
 HTTP_BAD_REQUEST = 400

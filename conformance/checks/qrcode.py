@@ -21,9 +21,9 @@ from urllib.parse import unquote, unquote_plus, urlsplit
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
-from conformance.model import MAX_DIGITS, CheckFailure
-from conformance.normalised import DEEP_MIN_LENGTH, folded, holds_folded
-from conformance.secrets import echo_book, spellings
+from conformance.core.model import MAX_DIGITS, CheckFailure
+from conformance.redaction.normalised import DEEP_MIN_LENGTH, folded, holds_folded
+from conformance.redaction.secrets import echo_book, spellings
 
 REQUIREMENT = "LT-QRCODE-IMAGE"
 SAMPLE_FIRST = 16

@@ -14,8 +14,8 @@ from urllib.parse import SplitResult, urljoin, urlsplit
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject, against_stock, shown_location
-from conformance.contract import ENDPOINT_PATH
-from conformance.model import CheckFailure, Expect
+from conformance.core.contract import ENDPOINT_PATH
+from conformance.core.model import CheckFailure, Expect
 
 _ENDPOINT_PARENT = ENDPOINT_PATH.rsplit("/", 1)[0] + "/"  # "/v1/user/": every variant keeps it
 DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -7,8 +7,8 @@ import xml.etree.ElementTree as ET
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
-from conformance.model import CheckFailure
-from conformance.secrets import echo_book
+from conformance.core.model import CheckFailure
+from conformance.redaction.secrets import echo_book
 
 
 @check(serves=("LT-SEC-NO-DTD",))
@@ -27,7 +27,8 @@ def no_dtd(subject: Subject, ctx: CheckContext) -> str | None:
 
 
 def echo_places(subject: Subject, api_key: str) -> list[str]:
-    """Where the response holds the api_key in any spelling (``conformance.secrets`` knows them all): its
+    """Where the response holds the api_key in any spelling (``conformance.redaction.secrets`` knows them
+    all): its
     headers, reason phrase and body; for a raw-message probe also every later answer on the connection,
     the interim (1xx) responses' headers and the trailers of a chunked body."""
     book = echo_book(api_key)

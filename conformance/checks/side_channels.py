@@ -17,9 +17,9 @@ from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject, against_stock
 from conformance.checks._channels import channel_varied, fingerprint, interference_group, timing_sample
 from conformance.checks.grant import expire_mismatch
-from conformance.model import API_KEY_PLACEHOLDER, CheckFailure, Expect
-from conformance.redact import credentials
-from conformance.timing import P_THRESHOLD, compare
+from conformance.core.model import API_KEY_PLACEHOLDER, CheckFailure, Expect
+from conformance.core.timing import P_THRESHOLD, compare
+from conformance.redaction.redact import credentials
 
 CLIENT_BLIND = "LT-SEC-CLIENT-BLIND"
 # The form's parameter names as the seed spells them (lines 11-14): naming them tells nothing.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject, decision_of
-from conformance.model import CheckFailure
+from conformance.core.model import CheckFailure
 
 
 def _kind(granted: bool) -> str:

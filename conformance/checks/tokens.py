@@ -8,9 +8,9 @@ import string
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject, date_seconds
-from conformance.entropy import P_THRESHOLD, analyse
-from conformance.model import MAX_DIGITS, CheckFailure, plain_integer
-from conformance.prediction import TIME_SEEDED_TOKENS, time_seeded
+from conformance.core.entropy import P_THRESHOLD, analyse
+from conformance.core.model import MAX_DIGITS, CheckFailure, plain_integer
+from conformance.core.prediction import TIME_SEEDED_TOKENS, time_seeded
 
 # Consecutive tokens whose values differ by less than this are sequential (a counter or a clock).
 SEQUENTIAL_DELTA = 2**32

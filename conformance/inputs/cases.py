@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
+from conformance.core.model import API_KEY_PLACEHOLDER, KEY_PROBES, PATH_VARIANTS, Case, Expect, key_probe
+from conformance.core.profile import Profile
+from conformance.exchange.raw import PROBES
 from conformance.inputs.classify import (
     MISSING,
     VALID_TOKEN_EXPIRE,
@@ -22,9 +25,6 @@ from conformance.inputs.fixed import (
     TOKEN_EXPIRE_BOUNDARIES,
     USER_ID_BOUNDARIES,
 )
-from conformance.model import API_KEY_PLACEHOLDER, KEY_PROBES, PATH_VARIANTS, Case, Expect, key_probe
-from conformance.profile import Profile
-from conformance.raw import PROBES
 
 
 @dataclass(frozen=True)
@@ -199,7 +199,8 @@ def variant_cases(builder: CaseBuilder) -> list[Case]:
 
 
 def raw_probe_cases(builder: CaseBuilder) -> list[Case]:
-    """The valid request as every raw-message probe (conformance.raw), each on a connection of its own."""
+    """The valid request as every raw-message probe (conformance.exchange.raw), each on a connection of its
+    own."""
     valid = builder.case()
     return [
         dataclasses.replace(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from conformance.model import API_KEY_PLACEHOLDER, DIGITS, Expect, plain_integer
-from conformance.profile import Profile
+from conformance.core.model import API_KEY_PLACEHOLDER, DIGITS, Expect, plain_integer
+from conformance.core.profile import Profile
 
 VALID_TOKEN_EXPIRE = 3600
 DEFAULT_UNKNOWN_USER_ID = 9223372036854775806  # 2**63 - 2: a well-formed ID no real deployment hands out

@@ -1,7 +1,7 @@
 """Spellings of one request (issue 20): equivalent spellings of a valid request, honoured alike, and every
 spelling of a forbidden request, refused alike.
 
-A spelling is how the form goes on the wire (``conformance.wire``: Content-Type, percent-encoding, order,
+A spelling is how the form goes on the wire (``conformance.core.wire``: Content-Type, percent-encoding, order,
 chunks, Expect, JSON, multipart), which connection carries it, or how its names and values are written
 (``USER_ID``, a value percent-encoded twice). The contract of a valid request does not change with its
 spelling (LT-INPUT-EQUIVALENT); a forbidden one stays forbidden (LT-AUTH-*).
@@ -12,11 +12,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from conformance.core.model import API_KEY_PLACEHOLDER, Case, Expect, key_probe
+from conformance.core.wire import MAY_REFUSE, percent_escaped  # sent as a value: %25XX on the wire
 from conformance.inputs.cases import CaseBuilder
 from conformance.inputs.classify import Param
 from conformance.inputs.fixed import INVALID_API_KEY
-from conformance.model import API_KEY_PLACEHOLDER, Case, Expect, key_probe
-from conformance.wire import MAY_REFUSE, percent_escaped  # sent as a value: %25XX on the wire
 
 EQUIVALENT = "LT-INPUT-EQUIVALENT"
 # Spellings of a valid request that must be honoured like the plain one (MAY_REFUSE: the ones that may

@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 import random
 
+from conformance.core.model import API_KEY_PLACEHOLDER
 from conformance.inputs.classify import MISSING, Param
 from conformance.inputs.malformed import MALFORMED_CLASSES, NOT_A_NUMBER
-from conformance.model import API_KEY_PLACEHOLDER
 
 INVALID_API_KEY = "placeholder-invalid-key-0000"
 

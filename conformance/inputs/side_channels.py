@@ -12,10 +12,10 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from http.cookies import CookieError, SimpleCookie
 
+from conformance.core.model import TIMING_LABEL, Case, key_probe
 from conformance.inputs.cases import CaseBuilder
 from conformance.inputs.classify import MISSING, Param, Users
 from conformance.inputs.fixed import INVALID_API_KEY
-from conformance.model import TIMING_LABEL, Case, key_probe
 
 # AMB-CONNECTION-SPREAD: fresh connections in a row per security probe. Under round-robin assignment a
 # worker serving one connection in k <= 24 is certainly hit; under independent assignment it is missed

@@ -6,11 +6,11 @@ from typing import Literal, TypeVar
 
 from hypothesis import strategies as st
 
+from conformance.core.model import DIGITS, KEY_PROBES, Case, key_probe
+from conformance.core.profile import Profile
 from conformance.inputs.cases import CaseBuilder
 from conformance.inputs.classify import MISSING, Param, Users
 from conformance.inputs.malformed import MALFORMED_CLASSES, NOT_A_NUMBER, MalformedClass
-from conformance.model import DIGITS, KEY_PROBES, Case, key_probe
-from conformance.profile import Profile
 
 T = TypeVar("T")
 # Every code point UTF-8 can encode. (codec="utf-8" would say the same but makes Hypothesis build a

@@ -1,6 +1,6 @@
 """The embedded reference target: a conforming POST /v1/user/login_token on loopback, and its faults.
 
-This package imports only ``conformance.contract`` and ``conformance.model``: it is a separate
+This package imports only ``conformance.core.contract`` and ``conformance.core.model``: it is a separate
 program that happens to ship with the suite.
 """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from conformance.contract import ENDPOINT_PATH
+from conformance.core.contract import ENDPOINT_PATH
 from conformance.reference.behaviour import (
     BEYOND_ANY_RANGE,
     REFERENCE_API_KEY,

@@ -18,7 +18,7 @@ from email.utils import formatdate
 from urllib.parse import parse_qsl, urlsplit
 from xml.sax.saxutils import escape
 
-from conformance.contract import ENDPOINT_PATH, TOKEN_EXPIRE_MAX, TOKEN_EXPIRE_MIN
+from conformance.core.contract import ENDPOINT_PATH, TOKEN_EXPIRE_MAX, TOKEN_EXPIRE_MIN
 
 # Stage methods share one signature so faults can override them; the conforming stage need not use
 # every argument a fault might.

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from conformance.contract import ENDPOINT_PATH
+from conformance.core.contract import ENDPOINT_PATH
 from conformance.reference.behaviour import Accepted, Behaviour, Form, Rejection, Reply, date_header
 from conformance.reference.faults import fault
 

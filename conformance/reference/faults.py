@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from conformance.contract import REQUIREMENTS, REQUIREMENTS_BY_ID
+from conformance.core.contract import REQUIREMENTS, REQUIREMENTS_BY_ID
 from conformance.reference.behaviour import Behaviour, stages
 
 

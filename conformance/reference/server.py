@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from conformance.contract import ENDPOINT_PATH
+from conformance.core.contract import ENDPOINT_PATH
 from conformance.reference.behaviour import (
     QRCODE_PATH,
     Behaviour,

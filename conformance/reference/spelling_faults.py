@@ -12,7 +12,7 @@ import re
 from fnmatch import fnmatchcase
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-from conformance.contract import ENDPOINT_PATH
+from conformance.core.contract import ENDPOINT_PATH
 from conformance.reference.auth_faults import match_key
 from conformance.reference.behaviour import USERS, Accepted, Behaviour, Form, Rejection, Reply
 from conformance.reference.faults import fault

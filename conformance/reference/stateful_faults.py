@@ -2,7 +2,7 @@
 
 Each answers every request plausibly on its own; only a sequence the suite's fixed tests never send (a
 refusal, a grant, the refusal again; a cookie the target set sent back) turns a refusal into a grant.
-The stateful exploration (``conformance/stateful.py``) finds them.
+The stateful exploration (``conformance/run/stateful.py``) finds them.
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine import Run
 from conformance.inputs import (
     MISSING,
     Param,
@@ -13,6 +12,7 @@ from conformance.inputs import (
     key_probe_cases,
     user_spelling_cases,
 )
+from conformance.run.engine import Run
 
 
 @pytest.mark.requirements(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine import Run
+from conformance.run.engine import Run
 
 TOKEN_SAMPLE = 12  # enough tokens for the positional and sequence analysis of LT-TOKEN-STRENGTH
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine import Run
 from conformance.inputs import raw_probe_cases
+from conformance.run.engine import Run
 
 
 @pytest.mark.requirements(

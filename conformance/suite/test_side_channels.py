@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine import Run
 from conformance.inputs.side_channels import (
     after_error_cases,
     cookie_cases,
@@ -20,6 +19,7 @@ from conformance.inputs.side_channels import (
     non_interference_cases,
     timing_cases,
 )
+from conformance.run.engine import Run
 
 
 @pytest.mark.requirements(

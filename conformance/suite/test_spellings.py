@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine import Run
 from conformance.inputs import equivalent_cases, forbidden_spelling_cases
+from conformance.run.engine import Run
 
 
 @pytest.mark.requirements("LT-INPUT-EQUIVALENT", "LT-INPUT-LENIENT-HONOURED", "LT-ECHO-USER")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine import Run
+from conformance.run.engine import Run
 
 
 @pytest.mark.requirements(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine import Run
 from conformance.inputs import (
     MISSING,
     TOKEN_EXPIRE_BOUNDARIES,
@@ -15,6 +14,7 @@ from conformance.inputs import (
     spread_across,
     token_expire_cases,
 )
+from conformance.run.engine import Run
 
 
 @pytest.mark.requirements("LT-INPUT-EXPIRE-VALID", "LT-INPUT-EXPIRE-RANGE", "LT-EXPIRE-CONSISTENT")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.engine import Run
 from conformance.inputs import (
     MISSING,
     USER_ID_BOUNDARIES,
@@ -13,6 +12,7 @@ from conformance.inputs import (
     malformed_spellings,
     user_id_cases,
 )
+from conformance.run.engine import Run
 
 
 @pytest.mark.requirements("LT-INPUT-LENIENT-HONOURED", "LT-INPUT-USER-RANGE", "LT-ECHO-USER")

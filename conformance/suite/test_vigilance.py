@@ -10,8 +10,8 @@ import dataclasses
 
 import pytest
 
-from conformance.engine import Run
 from conformance.inputs import sentinel_cases
+from conformance.run.engine import Run
 
 FRESH_EVERY = 10  # every tenth sampled request goes over a new connection
 

@@ -1,0 +1,7 @@
+"""`python -m conformance.frontends.cli` is the `conformance` command."""
+
+import sys
+
+from conformance.frontends.cli import main
+
+sys.exit(main())

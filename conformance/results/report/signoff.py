@@ -1,0 +1,402 @@
+"""The release sign-off document: verdict, what was tested, the requirement matrix and the evidence.
+
+Rendered from a Summary (summary.json, docs/summary-format.md) alone, optionally against a baseline
+summary, to ``signoff.md`` and a self-contained ``signoff.html``. It reads top down as a release decision
+is made: the verdict, what was judged (target, version, users, mode; for a replay which recording, from
+when, by which suite), then what failed and what was waived or not exercised, then what changed since the
+baseline, then the matrix of every requirement, then the details of the run and the evidence.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conformance.cassettes.agreement import recording_lines
+from conformance.core import contract
+from conformance.core.entropy import entropy_line
+from conformance.core.files import write_atomic
+from conformance.results.report._document import (
+    Block,
+    Code,
+    Fields,
+    Heading,
+    Para,
+    Table,
+    to_html,
+    to_markdown,
+)
+from conformance.results.report._text import scrub
+from conformance.results.summary import Summary
+from conformance.results.verdict import Outcome, Verdict
+
+SIGNOFF_MD = "signoff.md"
+SIGNOFF_HTML = "signoff.html"
+DEFAULT_MANIFEST_NOTE = (
+    "Every file of this report directory is listed with its SHA-256 in MANIFEST.sha256. Check it with "
+    "conformance verify REPORT-DIR, or with sha256sum -c MANIFEST.sha256 inside the directory."
+)
+FAILING_OUTCOMES = frozenset({Outcome.FAILED})
+FIXED_OUTCOMES = frozenset({Outcome.PASSED, Outcome.WARNING})
+MISSING = "-"
+WAIVER_KEYS = ("requirement", "ticket", "reason", "approver", "expires")
+# The headings of the sign-off, in the order a reader meets them (tests/test_report_signoff.py).
+FAILURES_HEADING = "Failures and how to reproduce them"
+WAIVERS_HEADING = "Waivers"
+NOT_EXERCISED_HEADING = "Not exercised"
+NOT_APPLICABLE_HEADING = "Declared not applicable"
+SETTINGS_HEADING = "Settings that differ from the defaults"
+BASELINE_HEADING = "Compared with the baseline"
+MATRIX_HEADING = "Requirement matrix"
+DETAILS_HEADING = "What was tested"
+KEY_IN_URL: dict[bool | None, str] = {
+    True: "sent (loopback target, or --send-key-in-query)",
+    False: "not sent: a fixed wrong key only",
+}
+
+
+def _s(value: object) -> str:
+    return MISSING if value is None or value == "" else scrub(str(value))
+
+
+def _verdict(summary: Summary) -> list[Block]:
+    """The verdict and, when it is not a plain pass, the one thing to know about it."""
+    verdict = summary.verdict.value
+    blocks: list[Block] = [
+        Heading(f"Conformance sign-off: {contract.ENDPOINT}", level=1),
+        Para(f"Verdict: {verdict.upper()}", css=f"verdict v-{verdict.replace(' ', '-')}"),
+    ]
+    if summary.verdict is Verdict.CONFORMANT_WITH_WAIVERS:
+        blocks.append(
+            Para(
+                "Every MUST requirement passed or failed only where a waiver (listed below, with its reason, "
+                "ticket, approver and expiry) accepts the failure; the failures keep their evidence."
+            )
+        )
+    if summary.verdict is Verdict.MODIFIED_CONTRACT:
+        changed = ", ".join(f"{s.name} = {s.value}" for s in summary.facts.modified_contract)
+        blocks.append(
+            Para(
+                f"Nothing failed, but the run held the target to a modified contract ({_s(changed)}): a "
+                "setting changed a limit the vendor document fixes (listed below). This is not a sign-off "
+                "of the vendor's contract."
+            )
+        )
+    if summary.error:
+        blocks.append(Para(f"Error: {_s(summary.error)}"))
+    if summary.verdict is Verdict.INCOMPLETE:
+        blocks.append(
+            Para(
+                "MUST requirements were not exercised (listed below with the reason): this document cannot "
+                "sign off a release until they are exercised or declared not applicable."
+            )
+        )
+    elif not summary.complete:
+        blocks.append(Para("The run did not complete: this document cannot sign off a release."))
+    return blocks
+
+
+def _identity(summary: Summary) -> list[Block]:
+    """What was judged: target, its version, the users, the mode; for a replay, which recording; what the
+    preflight noted on the configuration."""
+    facts = summary.facts
+    unknown = ", ".join(str(u) for u in facts.unknown_user_ids)
+    items = [
+        ("Target", _s(facts.target)),
+        ("Target version", _s(facts.target_version)),
+        ("User id (configured)", _s(facts.user_id)),
+        ("Foreign user id", _s(facts.foreign_user_id)),
+        ("Unknown user id", _s(unknown)),
+        ("Mode", _s(facts.mode)),
+    ]
+    recording = facts.recording or {}
+    if recording:
+        items += [
+            ("Recorded target", _s(recording.get("target"))),
+            ("Recorded at", _s(recording.get("recorded_at"))),
+            ("Recorded by suite version", _s(recording.get("suite_version"))),
+        ]
+    blocks: list[Block] = [Fields(tuple(items))]
+    blocks += [Para(_s(line)) for line in recording_lines({"recording": facts.recording})]  # and how old
+    blocks += [Para(f"Preflight note: {_s(note)}") for note in facts.preflight_notes]  # on the users above
+    return blocks
+
+
+def _settings(summary: Summary) -> list[Block]:
+    """The config file used and every option or profile setting that differs from its default."""
+    facts = summary.facts
+    blocks: list[Block] = [Heading(SETTINGS_HEADING)]
+    if facts.config_file:
+        blocks.append(Para(f"Options were read from the config file {_s(facts.config_file)}."))
+    if not facts.settings:
+        return [*blocks, Para("None: every option and profile setting was its default.")]
+    kinds = {"option": "run option", "reading": "profile reading", "contract": "modifies the contract"}
+    rows = tuple(
+        (
+            _s(s.name),
+            _s(s.default),
+            _s(s.value),
+            _s(s.source),
+            kinds.get(s.kind, _s(s.kind)) + (f" ({_s(s.fixed_by)})" if s.fixed_by else ""),
+        )
+        for s in facts.settings
+    )
+    return [*blocks, Table(("Setting", "Default", "Value", "From", "Kind"), rows)]
+
+
+def _details(summary: Summary) -> list[Block]:
+    """The rest of the run's facts: suite, profile, seed, timing, cassettes."""
+    facts = summary.facts
+    rows = [
+        ("Suite version", facts.suite_version),
+        ("Suite commit", facts.suite_commit),
+        ("Profile", facts.profile),
+        ("Seed", facts.seed),
+        ("Max examples", facts.max_examples),
+        ("Started", facts.started),
+        ("Finished", facts.finished),
+        ("Duration (s)", facts.duration_s),
+        ("Requests sent", summary.requests),
+        ("Valid key in a URL (GET/HEAD/OPTIONS query)", KEY_IN_URL.get(facts.valid_key_in_query)),
+        ("Exit code", summary.exit_code),
+    ]
+    blocks: list[Block] = [
+        Heading(DETAILS_HEADING),
+        Table(("Item", "Value"), tuple((k, _s(v)) for k, v in rows), id_column=None),
+    ]
+    if facts.token_entropy is not None:  # the bound the token sample supports (issue 11)
+        blocks.append(Para(entropy_line(facts.token_entropy)))
+    if facts.cassettes:
+        blocks += [
+            Heading("Cassettes used", level=3),
+            Table(
+                ("Cassette", "SHA-256"),
+                tuple((_s(c.get("path")), _s(c.get("sha256"))) for c in facts.cassettes),
+                id_column=None,
+            ),
+        ]
+    if facts.stale_interactions:
+        blocks.append(
+            Para(
+                f"{len(facts.stale_interactions)} recorded interaction(s) were never replayed "
+                "(stale cassette entries)."
+            )
+        )
+    return blocks
+
+
+def _waivers(summary: Summary) -> list[Block]:
+    """Waived requirements, then expired and unused waivers: near the top, so no one misses them."""
+    block = summary.waivers
+    if block is None:
+        return []
+    waived = [r for r in summary.requirements if r.waived]
+    applied = {str(w.get("ticket")): w for w in block.get("applied") or [] if isinstance(w, dict)}
+    blocks: list[Block] = []
+    if waived or applied or block.get("expired") or block.get("unused"):
+        blocks.append(Heading(WAIVERS_HEADING))
+        if block.get("file"):
+            blocks.append(Para(f"Waivers file {_s(block.get('file'))}, judged on {_s(block.get('today'))}."))
+    if waived:
+        rows = []
+        for req in waived:
+            for ticket in sorted({str(f.waived_by) for f in req.failures}):
+                w = applied.get(ticket, {})
+                reason = "failed in the baseline (--fail-on new)" if ticket == "baseline" else w.get("reason")
+                rows.append(
+                    (
+                        _s(req.id),
+                        _s(req.failure_count),
+                        _s(ticket),
+                        _s(reason),
+                        _s(w.get("approver")),
+                        _s(w.get("expires")),
+                    )
+                )
+        blocks += [
+            Heading(f"Waived failures ({len(waived)})", level=3),
+            Table(("Requirement", "Failures", "Ticket", "Reason", "Approver", "Expires"), tuple(rows)),
+        ]
+    for kind, says in (("expired", "Expired waivers (no longer applied)"), ("unused", "Unused waivers")):
+        listed = [w for w in block.get(kind) or [] if isinstance(w, dict)]
+        if listed:
+            blocks += [
+                Heading(f"{says} ({len(listed)})", level=3),
+                Table(
+                    ("Requirement", "Ticket", "Reason", "Approver", "Expires"),
+                    tuple(tuple(_s(w.get(k)) for k in WAIVER_KEYS) for w in listed),
+                ),
+            ]
+    return blocks
+
+
+def _matrix(summary: Summary) -> list[Block]:
+    rows = tuple(
+        (
+            _s(r.id),
+            _s(r.title),
+            _s(r.severity),
+            _s(r.level),
+            r.outcome.value,
+            _s(r.checks_run),
+            _s(r.failure_count),
+        )
+        for r in summary.requirements
+    )
+    counts: dict[str, int] = {}
+    for r in summary.requirements:
+        counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
+    tally = ", ".join(f"{n} {outcome}" for outcome, n in sorted(counts.items())) or "no requirements"
+    headers = ("ID", "Requirement", "Severity", "Level", "Outcome", "Evidence (checks run)", "Failures")
+    return [Heading(MATRIX_HEADING), Para(tally), Table(headers, rows, outcome_column=4)]
+
+
+def _coverage(summary: Summary) -> list[Block]:
+    blocks: list[Block] = [Heading(NOT_EXERCISED_HEADING)]
+    missing = summary.not_exercised(level=None)
+    levels = {r.id: _s(r.level) for r in summary.requirements}
+    declared = summary.declared_not_applicable()
+    if missing:
+        rows = tuple((_s(rid), levels.get(rid, MISSING), _s(reason)) for rid, reason in missing)
+        blocks.append(Table(("ID", "Level", "Why it was not exercised"), rows))
+    elif declared:
+        blocks.append(
+            Para(
+                f"Every requirement was exercised except the {len(declared)} declared not applicable "
+                "(below), which were not judged."
+            )
+        )
+    else:
+        blocks.append(Para("Every requirement was exercised."))
+    blocks.append(Heading(NOT_APPLICABLE_HEADING))
+    if declared:
+        given = {d.id: d for d in summary.not_applicable}
+        rows = tuple(
+            (_s(rid), _s(given[rid].by), _s(given[rid].reason))
+            if rid in given
+            else (_s(rid), MISSING, _s(why))
+            for rid, why in declared
+        )
+        blocks.append(Table(("ID", "Declared by", "Reason given"), rows))
+    else:
+        blocks.append(Para("None: nothing was declared not applicable."))
+    return blocks
+
+
+def _failures(summary: Summary) -> list[Block]:
+    blocks: list[Block] = [Heading(FAILURES_HEADING)]
+    failing = [r for r in summary.requirements if r.failures or r.failure_count]
+    if not failing:
+        return [*blocks, Para("No failures.")]
+    for req in failing:
+        blocks.append(Heading(f"{_s(req.id)} {_s(req.title)}", level=3))
+        for n, failure in enumerate(req.failures, start=1):
+            rows = [
+                ("Check", failure.check),
+                ("Failure", failure.title),
+                ("Expected", failure.expected),
+                ("Received", failure.received),
+                ("Case", failure.case),
+                ("Test", failure.test),
+                ("Request #", failure.sequence),
+            ]
+            blocks += [
+                Para(f"Failure {n} of {req.failure_count}"),
+                Table(("Field", "Value"), tuple((k, _s(v)) for k, v in rows), id_column=None),
+            ]
+            reproduce = failure.reproduce
+            commands = [
+                f"# {label}\n{_s(command)}"
+                for command, label in (
+                    (reproduce.curl if reproduce else "", "live (export CONFORMANCE_API_KEY first)"),
+                    (reproduce.replay if reproduce else "", "replay from the cassettes"),
+                )
+                if command
+            ]
+            blocks.append(Code("\n\n".join(commands)) if commands else Para("No reproduction recorded."))
+        hidden = req.failure_count - len(req.failures)
+        if hidden > 0:
+            blocks.append(Para(f"{hidden} more failure(s) of this requirement are not listed (see Allure)."))
+    return blocks
+
+
+def _ambiguities(summary: Summary) -> list[Block]:
+    blocks: list[Block] = [Heading("Readings of the ambiguity register that were exercised")]
+    if not summary.ambiguities_exercised:
+        return [*blocks, Para("None.")]
+    rows = []
+    for item in summary.ambiguities_exercised:
+        known = contract.AMBIGUITIES_BY_ID.get(item.id)
+        issue = known.issue if known else MISSING
+        rows.append((_s(item.id), issue, _s(item.reading), ", ".join(item.requirements)))
+    return [*blocks, Table(("ID", "Where the seed is unclear", "Reading taken", "Requirements"), tuple(rows))]
+
+
+def _baseline(summary: Summary, baseline: Summary) -> list[Block]:
+    now = summary.outcomes()
+    before = baseline.outcomes()
+    new, fixed, unchanged, other = [], [], [], []
+    for rid in sorted(now.keys() | before.keys()):
+        a, b = before.get(rid), now.get(rid)
+        row = (rid, a.value if a else "absent", b.value if b else "absent")
+        if b in FAILING_OUTCOMES and a not in FAILING_OUTCOMES:
+            new.append(row)
+        elif a in FAILING_OUTCOMES and b in FIXED_OUTCOMES:
+            fixed.append(row)
+        elif a == b:
+            unchanged.append(row)
+        else:
+            other.append(row)
+    facts = baseline.facts
+    blocks: list[Block] = [
+        Heading(BASELINE_HEADING),
+        Para(
+            f"Baseline: suite {_s(facts.suite_version)} at {_s(facts.suite_commit)}, "
+            f"target {_s(facts.target)} {_s(facts.target_version)}, "
+            f"verdict {baseline.verdict.value}, finished {_s(facts.finished)}."
+        ),
+    ]
+    headers = ("ID", "Baseline", "This run")
+    for title, rows in (
+        ("Newly failing", new),
+        ("Fixed", fixed),
+        ("Other changes", other),
+        ("Unchanged", unchanged),
+    ):
+        blocks.append(Heading(f"{title} ({len(rows)})", level=3))
+        blocks.append(Table(headers, tuple(rows), outcome_column=2) if rows else Para("None."))
+    return blocks
+
+
+def signoff_blocks(
+    summary: Summary, *, baseline: Summary | None = None, manifest_note: str = DEFAULT_MANIFEST_NOTE
+) -> list[Block]:
+    """The sign-off in reading order: verdict and identity, failures and waivers, baseline, matrix."""
+    blocks = (
+        _verdict(summary)
+        + _identity(summary)
+        + _settings(summary)
+        + _failures(summary)
+        + _waivers(summary)
+        + _coverage(summary)
+        + (_baseline(summary, baseline) if baseline is not None else [])
+        + _matrix(summary)
+        + _details(summary)
+        + _ambiguities(summary)
+    )
+    return [*blocks, Heading("Evidence"), Para(manifest_note)]
+
+
+def render_signoff(
+    summary: Summary, *, baseline: Summary | None = None, manifest_note: str = DEFAULT_MANIFEST_NOTE
+) -> tuple[str, str]:
+    """The sign-off document as (markdown, html)."""
+    blocks = signoff_blocks(summary, baseline=baseline, manifest_note=manifest_note)
+    title = f"Sign-off {contract.ENDPOINT}: {summary.verdict.value}"
+    return to_markdown(blocks), to_html(blocks, title=title)
+
+
+def write_signoff(report_dir: Path, summary: Summary, *, baseline: Summary | None = None) -> None:
+    """Write signoff.md and signoff.html into ``report_dir`` atomically."""
+    markdown, page = render_signoff(summary, baseline=baseline)
+    write_atomic(report_dir / SIGNOFF_MD, markdown)
+    write_atomic(report_dir / SIGNOFF_HTML, page)
