@@ -49,4 +49,3 @@ def faults_command() -> None:
     from conformance.reference import faults_markdown
 
     click.echo(faults_markdown())
-
