@@ -2,8 +2,9 @@
 
 Each repeated table stands between two markers, ``<!-- BEGIN generated: NAME -->`` and ``<!-- END
 generated: NAME -->``, in the file ``GENERATED`` names; ``--write`` rewrites what lies between them (and
-nothing else) from the code, ``--check`` fails when any block is stale. Both work on the checkout the
-package was imported from: README.md beside the ``conformance`` folder (an installed wheel has none).
+nothing else) from the code, or from ``benchmarks/RESULTS.md`` (the one copy of the measured figures,
+written by `make bench`), ``--check`` fails when any block is stale. Both work on the checkout the package
+was imported from: README.md beside the ``conformance`` folder (an installed wheel has none).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ CHECKOUT = Path(__file__).resolve().parents[3]  # conformance/frontends/cli/ -> 
 BEGIN = "<!-- BEGIN generated: {name} -->"
 END = "<!-- END generated: {name} -->"
 FIX = "conformance catalogue --write"
+RESULTS = "benchmarks/RESULTS.md"  # from the checkout's root
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,18 @@ class Generated:
 
     path: str
     name: str
-    render: Callable[[], str]
+    render: Callable[[Path], str]  # the checkout's root -> the table
+
+
+class CatalogueError(click.ClickException):
+    """A document without its markers, or no checkout to write in: exit 2, one line."""
+
+    exit_code = EXIT_USAGE
+
+
+def _code(render: Callable[[], str]) -> Callable[[Path], str]:
+    """A table rendered from the code alone, whatever the checkout holds."""
+    return lambda _root: render()
 
 
 def _faults() -> str:
@@ -45,22 +58,51 @@ def _codes_table(heading: str, codes: dict[int, str]) -> str:
     return "\n".join([f"| Code | {heading} |", "|---|---|", *(f"| {c} | {m} |" for c, m in codes.items())])
 
 
+def _results(root: Path) -> str:
+    try:
+        return (root / RESULTS).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CatalogueError(
+            f"cannot read {RESULTS} in {root}: {exc}; run `make bench` to write it"
+        ) from None
+
+
+def _section(name: str) -> Callable[[Path], str]:
+    """One ``## benchmarks.NAME`` section of RESULTS.md, without its heading."""
+
+    def render(root: Path) -> str:
+        heading = f"## benchmarks.{name}\n"
+        results = _results(root)
+        if results.count(heading) != 1:
+            raise CatalogueError(f"{RESULTS} has no single section {heading.strip()}: run `make bench`")
+        return (results + "\n## ").split(heading, 1)[1].split("\n## ", 1)[0].strip()
+
+    return render
+
+
+def _fenced(render: Callable[[Path], str]) -> Callable[[Path], str]:
+    return lambda root: f"```\n{render(root).strip()}\n```"
+
+
 GENERATED: tuple[Generated, ...] = (
-    Generated("README.md", "exit-codes", lambda: _codes_table("Meaning", EXIT_CODES)),
+    Generated("README.md", "exit-codes", _code(lambda: _codes_table("Meaning", EXIT_CODES))),
     Generated(
-        "README.md", "diff-exit-codes", lambda: _codes_table("Meaning of `conformance diff`", DIFF_EXIT_CODES)
+        "README.md",
+        "diff-exit-codes",
+        _code(lambda: _codes_table("Meaning of `conformance diff`", DIFF_EXIT_CODES)),
     ),
-    Generated("README.md", "probe-families", lambda: families.families_markdown(families.RECORDED_FAMILIES)),
-    Generated("README.md", "catalogue", lambda: catalogue_markdown(checks_serving)),
-    Generated("README.md", "ambiguities", ambiguities_markdown),
-    Generated("docs/faults.md", "faults", _faults),
+    Generated(
+        "README.md",
+        "probe-families",
+        _code(lambda: families.families_markdown(families.RECORDED_FAMILIES)),
+    ),
+    Generated("README.md", "catalogue", _code(lambda: catalogue_markdown(checks_serving))),
+    Generated("README.md", "ambiguities", _code(ambiguities_markdown)),
+    Generated("README.md", "benchmarks", _fenced(_results)),
+    Generated("docs/faults.md", "faults", _code(_faults)),
+    Generated("docs/cassettes.md", "bench-replay", _section("replay")),
+    Generated("docs/safety.md", "bench-memory", _fenced(_section("memory"))),
 )
-
-
-class CatalogueError(click.ClickException):
-    """A document without its markers, or no checkout to write in: exit 2, one line."""
-
-    exit_code = EXIT_USAGE
 
 
 def block(name: str, text: str) -> str:
@@ -68,7 +110,7 @@ def block(name: str, text: str) -> str:
     return f"{BEGIN.format(name=name)}\n\n{text.strip()}\n\n{END.format(name=name)}"
 
 
-def regenerate(document: str, *, path: str, generated: tuple[Generated, ...]) -> str:
+def regenerate(document: str, *, path: str, generated: tuple[Generated, ...], root: Path) -> str:
     """``document`` with every block of ``generated`` rewritten between its markers, the rest untouched."""
     for item in generated:
         begin, end = BEGIN.format(name=item.name), END.format(name=item.name)
@@ -83,7 +125,7 @@ def regenerate(document: str, *, path: str, generated: tuple[Generated, ...]) ->
             )
         head, rest = document.split(begin, 1)
         tail = rest.split(end, 1)[1]
-        document = head + block(item.name, item.render()) + tail
+        document = head + block(item.name, item.render(root)) + tail
     return document
 
 
@@ -102,7 +144,7 @@ def stale_documents(root: Path, *, write: bool) -> list[str]:
         except (OSError, UnicodeDecodeError) as exc:
             raise CatalogueError(f"cannot read {path} in {root}: {exc}") from None
         mine = tuple(item for item in GENERATED if item.path == path)
-        current = regenerate(document, path=path, generated=mine)
+        current = regenerate(document, path=path, generated=mine, root=root)
         if current == document:
             continue
         stale.append(path)

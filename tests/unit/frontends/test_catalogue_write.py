@@ -15,6 +15,7 @@ from conformance.frontends.cli.catalogue import (
     CHECKOUT,
     END,
     GENERATED,
+    RESULTS,
     CatalogueError,
     stale_documents,
 )
@@ -24,8 +25,9 @@ DOCUMENTS = tuple(dict.fromkeys(item.path for item in GENERATED))
 
 
 def copy_documents(root: Path) -> Path:
-    """The checkout's generated documents, copied under ``root`` at the same paths."""
-    for path in DOCUMENTS:
+    """The checkout's generated documents and the benchmark results, copied under ``root`` at the same
+    paths."""
+    for path in (*DOCUMENTS, RESULTS):
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(CHECKOUT / path, root / path)
     return root
@@ -43,7 +45,7 @@ def test_every_generated_table_has_its_markers_once() -> None:
         text = (CHECKOUT / item.path).read_text(encoding="utf-8")
         begin, end = BEGIN.format(name=item.name), END.format(name=item.name)
         assert text.count(begin) == text.count(end) == 1, (item.path, item.name)
-        assert item.render().strip() in text.split(begin, 1)[1].split(end, 1)[0]
+        assert item.render(CHECKOUT).strip() in text.split(begin, 1)[1].split(end, 1)[0]
 
 
 def test_write_rewrites_only_between_the_markers(tmp_path: Path) -> None:
@@ -64,6 +66,19 @@ def test_write_rewrites_only_between_the_markers(tmp_path: Path) -> None:
     assert readme.read_text(encoding="utf-8") == current.replace(prose, "Edited prose")
     assert (root / "docs" / "faults.md").read_bytes() == faults
     assert stale_documents(root, write=False) == []
+
+
+def test_the_benchmark_figures_are_copied_from_their_one_file(tmp_path: Path) -> None:
+    root = copy_documents(tmp_path)
+    results = root / RESULTS
+    text = results.read_text(encoding="utf-8")
+    replay = text.split("## benchmarks.replay\n", 1)[1].split("\n## ", 1)[0]
+    results.write_text(text.replace(replay, replay + "\n- measured again\n"), encoding="utf-8")
+    assert stale_documents(root, write=True) == ["README.md", "docs/cassettes.md"]
+    assert "- measured again" in (root / "docs" / "cassettes.md").read_text(encoding="utf-8")
+    results.unlink()
+    with pytest.raises(CatalogueError, match=r"cannot read benchmarks/RESULTS.md in .*run `make bench`"):
+        stale_documents(root, write=False)
 
 
 def test_a_document_without_its_markers_is_a_one_line_usage_error(tmp_path: Path) -> None:
