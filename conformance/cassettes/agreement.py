@@ -128,8 +128,8 @@ def recording_lines(summary: Mapping[str, Any]) -> list[str]:
     judging = summary.get("suite_version")
     if judging is not None and judging != facts["suite_version"]:
         lines.append(
-            f"Recorded by suite {facts['suite_version']}, judged by suite {judging}: the same inputs, "
-            "judged by this suite's checks."
+            f"Recorded by suite {facts['suite_version']}, judged by suite {judging} (the same inputs "
+            "version: this suite's checks judge what was sent then)."
         )
     if facts.get("too_old"):
         lines.append(f"Warning: {age_message(facts)}")

@@ -138,7 +138,8 @@ def test_the_judging_suite_is_named_only_when_it_differs() -> None:
     other = recording_lines({"recording": facts, "suite_version": "0.7.0"})
     assert other == [
         same[0],
-        "Recorded by suite 0.6.0, judged by suite 0.7.0: the same inputs, judged by this suite's checks.",
+        "Recorded by suite 0.6.0, judged by suite 0.7.0 (the same inputs version: this suite's checks judge "
+        "what was sent then).",
         *same[1:],
     ]
     assert recording_lines({"recording": facts}) == same
