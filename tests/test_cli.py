@@ -13,7 +13,6 @@ import httpx
 import pytest
 
 from conformance.reference import REFERENCE_API_KEY
-from conformance.results.verdict import EXIT_CODES
 from tests.cli_support import conformance, small_run, summary
 
 pytestmark = pytest.mark.e2e
@@ -160,12 +159,6 @@ def test_shipped_faults_fail_their_requirement(tmp_path: Path, fault: str, requi
         and "$CONFORMANCE_API_KEY" in failure["reproduce"]["curl"]
     )
     assert f"✗ {requirement}" in result.stdout
-
-
-def test_exit_codes_are_documented_in_the_readme() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
-    for code, meaning in EXIT_CODES.items():
-        assert f"| {code} | {meaning} |" in readme
 
 
 def test_plain_text_for_logs_colours_for_terminals(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ import pytest
 
 from conformance.cassettes.format import dump_cassette, load_cassette
 from conformance.core.files import write_atomic
-from conformance.frontends.cli.diff import DIFF_EXIT_CODES
 from conformance.reference import REFERENCE_API_KEY, ReferenceServer
 from conformance.reference.behaviour import Behaviour, Rejection
 from conformance.run.drift import Change, compare, exchange_changes, requirement_changes
@@ -66,12 +65,6 @@ def test_nothing_changed_is_no_drift() -> None:
     notes = [note("a"), note("b")]
     drift = compare(summary(A="passed"), summary(A="passed"), notes, list(notes))
     assert not drift.drifted and drift.lines() == []
-
-
-def test_diff_exit_codes_are_documented_in_the_readme() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for code, meaning in DIFF_EXIT_CODES.items():
-        assert f"| {code} | {meaning} |" in readme
 
 
 @pytest.mark.parametrize("option", ["--record", "--report-dir=x", "--target-version=1", "--seed=1"])

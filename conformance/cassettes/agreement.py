@@ -1,8 +1,10 @@
 """What a replay must agree with: the options the recording ran with, and the recording's age.
 
 A replay re-judges a recording; it can neither change what was sent (users, examples, seed, profile,
-suite version: each mismatch is named with the recorded value) nor make an old recording new (its age
-is shown in the terminal and the summary, and can be made an error).
+inputs version: each mismatch is named with the recorded value) nor make an old recording new (its age
+is shown in the terminal and the summary, and can be made an error). A recording with the suite's inputs
+version is re-judged by this suite's checks whichever suite version made it (the terminal and the sign-off
+say both); one made before inputs versions were recorded replays only under the suite version that made it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from conformance.cassettes.format import CassetteHeader
 from conformance.cassettes.seal import NOT_SEALED
 from conformance.core.options import RunOptions
 from conformance.core.version import __version__
-from conformance.inputs import Users
+from conformance.inputs import INPUTS_VERSION, Users
 
 SECONDS_PER_DAY = 86_400
 UNSEALED_NOTE = (
@@ -37,9 +39,15 @@ RECORDED_OPTIONS = (
 
 
 def option_mismatches(
-    header: CassetteHeader, *, options: RunOptions, profile: str, suite_version: str
+    header: CassetteHeader,
+    *,
+    options: RunOptions,
+    profile: str,
+    suite_version: str,
+    inputs_version: int = INPUTS_VERSION,
 ) -> list[str]:
-    """Each way the replay's options differ from the recording's, naming the recorded value."""
+    """Each way the replay's options (and what this suite sends) differ from the recording's, naming the
+    recorded value."""
     found = []
     for option, recorded in RECORDED_OPTIONS:
         given, was = getattr(options, option), getattr(header, recorded)
@@ -47,8 +55,15 @@ def option_mismatches(
             found.append(f"--{option.replace('_', '-')} {_shown(given)} but the recording used {_shown(was)}")
     if profile != header.profile:
         found.append(f"profile {profile!r} but the recording used {header.profile!r} (--profile FILE)")
-    if suite_version != header.suite_version:
-        found.append(f"suite version {suite_version} but the recording was made by {header.suite_version}")
+    recorded_by = header.suite_version
+    if header.inputs_version is None:  # recorded before inputs versions: only its own suite version
+        if suite_version != recorded_by:
+            found.append(f"suite version {suite_version} but the recording was made by {recorded_by}")
+    elif inputs_version != header.inputs_version:
+        found.append(
+            f"inputs version {inputs_version} (suite {suite_version}) but the recording was made with inputs "
+            f"version {header.inputs_version} (suite {recorded_by})"
+        )
     return found
 
 
@@ -101,7 +116,8 @@ def age_message(facts: Mapping[str, Any]) -> str:
 
 
 def recording_lines(summary: Mapping[str, Any]) -> list[str]:
-    """For the sign-off and the terminal: what a replay is about, and a warning when it is old."""
+    """For the sign-off and the terminal: what a replay is about, which suite versions recorded and judged it
+    when they differ (``summary``'s ``suite_version``: the judging one), and a warning when it is old."""
     facts = summary.get("recording")
     if not isinstance(facts, Mapping):
         return []
@@ -109,6 +125,12 @@ def recording_lines(summary: Mapping[str, Any]) -> list[str]:
         f"This replay judges the recording of {facts['target']} made at {facts['recorded_at']} "
         f"({facts['age_days']} days ago), not the target as it is today."
     ]
+    judging = summary.get("suite_version")
+    if judging is not None and judging != facts["suite_version"]:
+        lines.append(
+            f"Recorded by suite {facts['suite_version']}, judged by suite {judging} (the same inputs "
+            "version: this suite's checks judge what was sent then)."
+        )
     if facts.get("too_old"):
         lines.append(f"Warning: {age_message(facts)}")
     seal = facts.get("seal", NOT_SEALED)
@@ -141,8 +163,11 @@ def set_to_add_to(options: RunOptions) -> CassetteHeader | None:
 def adding_problems(
     header: CassetteHeader, *, options: RunOptions, users: Users, profile: str, target: str
 ) -> list[str]:
-    """Why --record-missing may not add to a set: anything its own recording did differently."""
+    """Why --record-missing may not add to a set: anything its own recording did differently (a set is one
+    suite version's recording: what is added must come from the suite version that recorded the rest)."""
     problems = option_mismatches(header, options=options, profile=profile, suite_version=__version__)
+    if header.inputs_version is not None and header.suite_version != __version__:
+        problems.append(f"suite version {__version__} but the set was recorded by {header.suite_version}")
     for name, attribute in (
         ("user_id", "user_id"),
         ("unknown_user_id", "unknown_user_ids"),

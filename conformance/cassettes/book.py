@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 # Recording reads at most this much of a body; the transport's own cap must be smaller for replay to
 # reproduce a "response too large" verdict.
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
-AGREEING_FIELDS = ("target", "profile", "seed")
+AGREEING_FIELDS = ("target", "profile", "seed", "inputs_version")
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,7 @@ _NUMBER_LIKE = re.compile(
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 MORE_UNKNOWN = "more_unknown_user_ids"  # optional header key: the second and later --unknown-user-id
+INPUTS = "inputs_version"  # optional header key: absent from recordings made before it (see CassetteHeader)
 _HEADER_FIELDS: dict[str, type | tuple[type, ...]] = {
     "target": str,
     "suite_version": str,
@@ -79,6 +80,10 @@ class CassetteHeader:
     # further --unknown-user-id values, in order; written only when there are some, so a recording with
     # one unknown user is byte for byte what it was before the option was repeatable
     more_unknown_user_ids: tuple[int, ...] = ()
+    # What was sent, as a version (conformance.inputs.INPUTS_VERSION): a replay with the same one re-judges
+    # the recording whichever suite version made it. None: recorded before it existed (the suite version
+    # must then match).
+    inputs_version: int | None = None
 
     @property
     def unknown_user_ids(self) -> tuple[int, ...]:
@@ -233,13 +238,24 @@ _Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(_Pair, _represent_pair)
 
 
+def _header_dict(header: CassetteHeader) -> dict[str, Any]:
+    """The header as written: the inputs version beside the suite version, the optional keys when set."""
+    written: dict[str, Any] = {}
+    for key in _HEADER_FIELDS:
+        written[key] = getattr(header, key)
+        if key == "suite_version" and header.inputs_version is not None:
+            written[INPUTS] = header.inputs_version
+    if header.more_unknown_user_ids:
+        written[MORE_UNKNOWN] = list(header.more_unknown_user_ids)
+    return written
+
+
 def dump_cassette(name: str, header: CassetteHeader, interactions: list[Interaction]) -> bytes:
     """The file content for a cassette."""
     document: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "name": name,
-        "header": {key: getattr(header, key) for key in _HEADER_FIELDS}
-        | ({MORE_UNKNOWN: list(header.more_unknown_user_ids)} if header.more_unknown_user_ids else {}),
+        "header": _header_dict(header),
         "interactions": [_interaction_dict(i) for i in interactions],
     }
     document["digest"] = _digest(document)
@@ -293,7 +309,10 @@ class _Reader:
             isinstance(u, bool) or not isinstance(u, int) for u in more
         ):
             raise self.fail(f"header.{MORE_UNKNOWN} must be a non-empty list of user ids, not {more!r:.40}")
-        return CassetteHeader(**values, more_unknown_user_ids=tuple(more))
+        inputs = self.get(raw, INPUTS, int, "header") if INPUTS in raw else None
+        if inputs is not None and inputs < 1:
+            raise self.fail(f"header.{INPUTS} must be a positive number, not {inputs}")
+        return CassetteHeader(**values, more_unknown_user_ids=tuple(more), inputs_version=inputs)
 
     def seconds(self, raw: Any, key: str, where: str) -> float:
         """A finite number of seconds (a YAML .nan, .inf or 400-digit number is a corrupt cassette)."""

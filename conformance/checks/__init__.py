@@ -48,6 +48,12 @@ def check(*, serves: tuple[str, ...], name: str | None = None) -> Callable[[Chec
     return register
 
 
+def checks_serving(requirement_id: str) -> tuple[str, ...]:
+    """The checks that judge a requirement, by name: derived from their ``serves``, the one place a
+    requirement's checks are declared (the contract names none)."""
+    return tuple(sorted(name for name, spec in CHECKS.items() if requirement_id in spec.serves))
+
+
 def run_checks(
     subject: Subject, ctx: CheckContext, *, serving: frozenset[str] | None = None
 ) -> list[CheckResult]:
@@ -108,5 +114,6 @@ __all__ = [
     "Subject",
     "TokenHistory",
     "check",
+    "checks_serving",
     "run_checks",
 ]

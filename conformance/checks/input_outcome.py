@@ -8,7 +8,6 @@ from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject, request_of, shown_location
 from conformance.checks.body import user_id_mismatch
 from conformance.checks.grant import expire_mismatch
-from conformance.core.contract import REQUIREMENTS_BY_ID
 from conformance.core.model import Case, CheckFailure, Expect
 from conformance.core.wire import MAY_REFUSE
 
@@ -20,10 +19,26 @@ FOREIGN_USER_HINT = (
 # every field, it shows the server dropped fields it was sent.
 SAID_MISSING = re.compile(r"\b(?:missing|required|absent|not (?:given|provided|present|found))\b", re.I)
 MESSAGE_SCAN_CHARS = 4096
-_DECIDED_BY_INPUT = tuple(r.id for r in REQUIREMENTS_BY_ID.values() if "input_outcome" in r.checks)
 
 
-@check(serves=_DECIDED_BY_INPUT)
+@check(
+    serves=(
+        "LT-INPUT-EXPIRE-VALID",
+        "LT-INPUT-EXPIRE-RANGE",
+        "LT-INPUT-EXPIRE-MALFORMED",
+        "LT-INPUT-EXPIRE-MISSING",
+        "LT-INPUT-USER-VALID",
+        "LT-INPUT-USER-MALFORMED",
+        "LT-INPUT-USER-MISSING",
+        "LT-INPUT-USER-RANGE",
+        "LT-INPUT-REPEATED",
+        "LT-INPUT-EQUIVALENT",
+        "LT-AUTH-KEY-MISSING",
+        "LT-AUTH-KEY-INVALID",
+        "LT-AUTH-USER-UNKNOWN",
+        "LT-AUTH-USER-SCOPE",
+    )
+)
 def input_outcome(subject: Subject, ctx: CheckContext) -> str | None:
     """Valid input is granted, invalid input refused with a 4xx; lenient input may go either way."""
     case = subject.case

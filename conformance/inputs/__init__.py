@@ -57,11 +57,18 @@ from conformance.inputs.strategies import (
     weighted,
 )
 
+# What a run sends, as a number a recording carries (cassette header ``inputs_version``): a replay re-judges
+# a recording with the same inputs version whichever suite version recorded it, so a new or changed check
+# judges old recordings. Bump it when a request sent changes: a case, a spelling, a probe, their order, a
+# strategy, a fixed list, a header; never for a check, a requirement or a report (CONTRIBUTING.md).
+INPUTS_VERSION = 1
+
 __all__ = [
     "DEFAULT_UNKNOWN_USER_ID",
     "DIGIT_RUN_SPELLINGS",
     "FOREIGN_DIGIT_SETS",
     "HUGE",
+    "INPUTS_VERSION",
     "INVALID_API_KEY",
     "MALFORMED_CLASSES",
     "MISSING",

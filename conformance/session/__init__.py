@@ -60,7 +60,7 @@ from conformance.exchange.transport import (
     endpoint_url,
     is_loopback,
 )
-from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, CaseBuilder, Users, sentinel_cases
+from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, INPUTS_VERSION, CaseBuilder, Users, sentinel_cases
 from conformance.redaction.redact import Redactor
 from conformance.results.reportdir import ReportDirError, locked, set_aside_earlier_run
 from conformance.results.sealing import sealer, verified_seal
@@ -915,6 +915,7 @@ def _header(plan: SessionPlan) -> CassetteHeader:
         unknown_user_id=plan.users.unknown_user_id,
         foreign_user_id=plan.users.foreign_user_id,
         more_unknown_user_ids=plan.users.more_unknown_user_ids,
+        inputs_version=INPUTS_VERSION,
     )
 
 

@@ -11,12 +11,13 @@ import click
 
 from conformance.core.printable import one_line
 from conformance.core.version import __version__
+from conformance.frontends.cli.catalogue import catalogue_command
 from conformance.frontends.cli.diff import diff_command
 from conformance.frontends.cli.report import report_command, verify_command
 from conformance.frontends.cli.rerun import rerun_command
 from conformance.frontends.cli.run import run_command
 from conformance.frontends.cli.selftest import selftest_command
-from conformance.frontends.cli.serve import catalogue_command, faults_command, serve_command
+from conformance.frontends.cli.serve import faults_command, serve_command
 from conformance.results.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, EXIT_USAGE
 
 

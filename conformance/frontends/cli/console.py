@@ -28,6 +28,7 @@ from rich.table import Table
 from conformance.cassettes.agreement import recording_lines
 from conformance.core.families import estimate_line, estimated_requests
 from conformance.core.printable import one_line
+from conformance.core.version import __version__
 from conformance.exchange.transport import client_identities
 from conformance.results.summary import Summary, verdict_line, waiver_lines
 from conformance.results.verdict import Verdict
@@ -192,7 +193,7 @@ def print_header(session: Session) -> None:
         f"{one_line(session.profile.name)} · timeout {options.timeout:g}s · reports in {options.report_dir}/",
         markup=False,
     )
-    for line in recording_lines({"recording": session.recording}):
+    for line in recording_lines({"recording": session.recording, "suite_version": __version__}):
         out.print(f"  {one_line(line)}", style="yellow" if line.startswith("Warning") else None, markup=False)
     for line, loud in settings_lines(session):
         out.print(f"  {one_line(line)}", style="bold yellow" if loud else None, markup=False)
@@ -293,7 +294,9 @@ def print_outcome(summary: Summary, *, report_dir: Path, quiet: bool, hints: Seq
     out = console()
     if quiet:  # the verdict line alone on stdout; what would change how it is read, on stderr
         err = Console(stderr=True, highlight=False, soft_wrap=True)
-        for line in recording_lines({"recording": summary.facts.recording})[1:]:
+        for line in recording_lines(
+            {"recording": summary.facts.recording, "suite_version": summary.facts.suite_version}
+        )[1:]:
             err.print(one_line(line), markup=False)
         if summary.facts.stopped_early:
             err.print(one_line(summary.facts.stopped_early), markup=False)

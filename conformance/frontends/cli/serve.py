@@ -1,12 +1,10 @@
-"""`conformance serve`, `conformance faults`, `conformance catalogue`: the reference and the contract."""
+"""`conformance serve`, `conformance faults`: the reference target and its fault catalogue."""
 
 from __future__ import annotations
 
 import threading
 
 import click
-
-from conformance.core.contract import ambiguities_markdown, catalogue_markdown
 
 
 @click.command("serve")
@@ -51,11 +49,3 @@ def faults_command() -> None:
     from conformance.reference import faults_markdown
 
     click.echo(faults_markdown())
-
-
-@click.command("catalogue")
-def catalogue_command() -> None:
-    """Print the requirement catalogue and the ambiguity register (Markdown)."""
-    click.echo(catalogue_markdown())
-    click.echo()
-    click.echo(ambiguities_markdown())

@@ -116,7 +116,8 @@ def _identity(summary: Summary) -> list[Block]:
             ("Recorded by suite version", _s(recording.get("suite_version"))),
         ]
     blocks: list[Block] = [Fields(tuple(items))]
-    blocks += [Para(_s(line)) for line in recording_lines({"recording": facts.recording})]  # and how old
+    recording_of = {"recording": facts.recording, "suite_version": facts.suite_version}
+    blocks += [Para(_s(line)) for line in recording_lines(recording_of)]  # by which suites, how old
     blocks += [Para(f"Preflight note: {_s(note)}") for note in facts.preflight_notes]  # on the users above
     return blocks
 
