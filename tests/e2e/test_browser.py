@@ -18,7 +18,7 @@ import pytest
 
 from conformance.results.report.allure import ALLURE_STATUS
 from conformance.results.report.html import SINGLE_FILE_NAME, ReportError, build_html_report, find_allure
-from tests.cli_support import conformance, small_run, summary
+from tests.support.cli import conformance, small_run, summary
 
 # One xdist worker runs the whole module: its tests share the module's runs.
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.xdist_group("browser")]

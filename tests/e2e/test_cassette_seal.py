@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.serialization import (
 from conformance.cassettes.format import dump_cassette, load_cassette
 from conformance.cassettes.seal import SEAL_NAME, SEAL_SIGNATURE_NAME
 from conformance.core.files import write_atomic
-from tests.cli_support import conformance, small_run, summary
+from tests.support.cli import conformance, small_run, summary
 
 pytestmark = pytest.mark.e2e
 SIGN_VARIABLE = "CONFORMANCE_TEST_SEAL_KEY"

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from conformance.reference import REFERENCE_API_KEY, ReferenceServer
 from conformance.results.report.html import find_allure
-from tests.cli_support import ROOT
+from tests.support import ROOT
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = ROOT / "examples" / "ci"

@@ -14,7 +14,8 @@ import pytest
 
 from conformance.reference import REFERENCE_API_KEY
 from conformance.results.verdict import EXIT_CODES
-from tests.cli_support import conformance, small_run, summary
+from tests.support import ROOT
+from tests.support.cli import conformance, small_run, summary
 
 pytestmark = pytest.mark.e2e
 CANARY = "CANARY-KEY-3e8d1f0a9b7c"
@@ -163,7 +164,7 @@ def test_shipped_faults_fail_their_requirement(tmp_path: Path, fault: str, requi
 
 
 def test_exit_codes_are_documented_in_the_readme() -> None:
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for code, meaning in EXIT_CODES.items():
         assert f"| {code} | {meaning} |" in readme
 

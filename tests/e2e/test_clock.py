@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.cli_support import conformance, summary
-from tests.hostile_server import VALID_TEMPLATE, XML, HostileServer, ReceivedRequest, _response
+from tests.support.cli import conformance, summary
+from tests.support.hostile_server import VALID_TEMPLATE, XML, HostileServer, ReceivedRequest, _response
 
 pytestmark = pytest.mark.e2e
 SKEW_SECONDS = 13 * 3600

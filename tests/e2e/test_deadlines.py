@@ -24,7 +24,7 @@ from conformance.core.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, 
 from conformance.exchange.qrfetch import QrFetcher
 from conformance.exchange.transport import NetworkTransport, Transport, TransportSettings
 from conformance.run.engine import RECENT_WINDOW
-from tests.cli_support import conformance, summary
+from tests.support.cli import conformance, summary
 
 pytestmark = pytest.mark.e2e
 KEY = "CANARY-KEY-deadline-5c1e"

@@ -25,14 +25,14 @@ import pytest
 
 from conformance.redaction.secrets import STRONG_TOKEN_LENGTH, SecretBook
 from conformance.run.engine import MAX_CONSECUTIVE_TRANSPORT_ERRORS
-from tests.hostile_server import (
+from tests.support.hostile_server import (
     CASES,
     ENDPOINT_PATH,
     ISSUED_TOKENS,
     HostileServer,
     TlsServer,
 )
-from tests.spellings import KEY_SPELLINGS, for_line
+from tests.support.spellings import KEY_SPELLINGS, for_line
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conformance.results.report.html import ALLURE_ENV, find_allure
-from tests.cli_support import ROOT
+from tests.support import ROOT
 
 pytestmark = pytest.mark.e2e
 

@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 
 from conformance.results.verdict import EXIT_INTERRUPTED
-from tests.hostile_server import HostileServer, ReceivedRequest
-from tests.test_hostile import canary_key, report_bytes
+from tests.e2e.test_hostile import canary_key, report_bytes
+from tests.support.hostile_server import HostileServer, ReceivedRequest
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from conformance.results.verdict import EXIT_INCOMPLETE, EXIT_MODIFIED_CONTRACT, EXIT_USAGE
-from tests.cli_support import SMALL_TOKEN_SAMPLE, conformance, summary
+from tests.support.cli import SMALL_TOKEN_SAMPLE, conformance, summary
 
 pytestmark = pytest.mark.e2e
 QUICK = ("--seed", "1", "--max-examples", "5")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from conformance.core.options import OPTION_SPECS
-from tests.cli_support import small_run
+from tests.support import ROOT
+from tests.support.cli import small_run
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).parent.parent
 
 
 def pytest_run(*args: str) -> subprocess.CompletedProcess[str]:

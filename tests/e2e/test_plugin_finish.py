@@ -13,10 +13,10 @@ import pytest
 from conformance.core.options import RunOptions
 from conformance.frontends.local import open_session
 from conformance.frontends.runner import execute
-from tests.cli_support import small_profile, small_run
+from tests.support import ROOT
+from tests.support.cli import small_profile, small_run
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).parent.parent
 CRASH_PLUGIN = """
 import pytest
 

@@ -20,9 +20,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import SMALL_TOKEN_SAMPLE, conformance, summary
-from tests.stacks.login_token import FOREIGN_USER_ID, USER_ID
-from tests.stacks.serving import STACKS, RunningStack, Stack, StackFailed, living_in_group, serve, stop
+from tests.support.cli import SMALL_TOKEN_SAMPLE, conformance, summary
+from tests.support.stacks.login_token import FOREIGN_USER_ID, USER_ID
+from tests.support.stacks.serving import (
+    STACKS,
+    RunningStack,
+    Stack,
+    StackFailed,
+    living_in_group,
+    serve,
+    stop,
+)
 
 pytestmark = pytest.mark.e2e
 

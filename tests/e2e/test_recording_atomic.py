@@ -30,7 +30,8 @@ from conformance.results.verdict import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
 )
-from tests.cli_support import ROOT, SMALL_TOKEN_SAMPLE, conformance, small_run
+from tests.support import ROOT
+from tests.support.cli import SMALL_TOKEN_SAMPLE, conformance, small_run
 
 pytestmark = pytest.mark.e2e
 KEY = "canary-key-for-atomic-recording-0000"  # --target reference records with its own key

@@ -23,7 +23,8 @@ from conformance.core.model import key_probe_secrets
 from conformance.reference import REFERENCE_FOREIGN_USER_ID, REFERENCE_USER_ID, ReferenceServer
 from conformance.reference import behaviour as reference_behaviour
 from conformance.results.verdict import EXIT_INCOMPLETE
-from tests.cli_support import ROOT, conformance, small_profile, small_run, summary
+from tests.support import ROOT
+from tests.support.cli import conformance, small_profile, small_run, summary
 
 pytestmark = pytest.mark.e2e
 CANARY = "CANARY-KEY-5b1e2f9a-77c3"

@@ -13,7 +13,7 @@ from defusedxml.ElementTree import parse as safe_parse
 
 from conformance.core.contract import REQUIREMENTS
 from conformance.results.report.allure import ALLURE_STATUS, CATEGORIES
-from tests.cli_support import conformance, small_run, summary
+from tests.support.cli import conformance, small_run, summary
 
 # One xdist worker runs the whole module: its tests share the module's runs.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("agreement")]

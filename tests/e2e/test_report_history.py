@@ -9,7 +9,7 @@ import pytest
 
 from conformance.core.contract import REQUIREMENTS
 from conformance.results.report.html import ReportError, build_html_report
-from tests.cli_support import conformance, small_run
+from tests.support.cli import conformance, small_run
 
 pytestmark = pytest.mark.e2e
 

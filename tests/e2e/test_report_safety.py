@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import conformance, small_run
+from tests.support.cli import conformance, small_run
 
 # One xdist worker runs the whole module: its tests share the module's runs.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("report-safety")]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from conformance.core.contract import REQUIREMENTS
-from tests.cli_support import conformance, small_run, summary
+from tests.support.cli import conformance, small_run, summary
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import pytest
 from conformance.core.model import Case, Expect
 from conformance.frontends.cli.rerun import Target, Verdict
 from conformance.reference import REFERENCE_API_KEY
-from tests.cli_support import conformance, small_profile
+from tests.support.cli import conformance, small_profile
 
 FAULT = "token_expire_59_accepted"
 

@@ -17,8 +17,8 @@ import pytest
 
 from conformance.checks import CHECKS, CheckContext, Subject, check
 from conformance.frontends.cli import main
-from tests.cli_support import small_profile
-from tests.hostile_server import ENDPOINT_PATH, HostileServer, ReceivedRequest
+from tests.support.cli import small_profile
+from tests.support.hostile_server import ENDPOINT_PATH, HostileServer, ReceivedRequest
 
 pytestmark = pytest.mark.e2e
 API_KEY = "CANARY-KEY-" + "0123456789abcdef"

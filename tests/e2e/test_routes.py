@@ -17,7 +17,7 @@ from conformance.reference import (
     ReferenceServer,
     Reply,
 )
-from tests.cli_support import conformance, small_profile, summary
+from tests.support.cli import conformance, small_profile, summary
 
 pytestmark = pytest.mark.e2e
 

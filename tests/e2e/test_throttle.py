@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_support import conformance, summary
-from tests.hostile_server import HostileServer, ReceivedRequest, _response
+from tests.support.cli import conformance, summary
+from tests.support.hostile_server import HostileServer, ReceivedRequest, _response
 
 pytestmark = pytest.mark.e2e
 KEY = {"CONFORMANCE_API_KEY": "CANARY-KEY-throttle-0001"}

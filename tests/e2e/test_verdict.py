@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from defusedxml.ElementTree import parse as safe_parse
 
-from tests.cli_support import conformance, small_run, summary
+from tests.support.cli import conformance, small_run, summary
 
 pytestmark = pytest.mark.e2e
 QUICK = ("--seed", "1")  # with small_run: 5 examples, a small token sample

@@ -9,7 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).parent.parent
+from tests.support import ROOT
+
 # Runs the CLI with every socket connection refused: what works this way needs no network.
 NO_NETWORK = """
 import socket, sys

@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import parse_qsl, quote
 
-from tests.spellings import KEY_SPELLINGS, for_line
+from tests.support.spellings import KEY_SPELLINGS, for_line
 
 HOST = "127.0.0.1"
 CANARY_HOST = "127.0.0.2"  # another loopback address: a "different host" that is still local

@@ -1,5 +1,5 @@
-"""The login-token endpoint on aiohttp: ``python -m tests.stacks.aiohttp_app FD`` serves it on the
-listening socket FD, configured as tests.stacks.login_token says.
+"""The login-token endpoint on aiohttp: ``python -m tests.support.stacks.aiohttp_app FD`` serves it on the
+listening socket FD, configured as tests.support.stacks.login_token says.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from tests.stacks.login_token import (
+from tests.support.stacks.login_token import (
     ENDPOINT,
     FIELDS,
     HEADERS,

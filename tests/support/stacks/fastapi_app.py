@@ -1,6 +1,7 @@
-"""The login-token endpoint on FastAPI, served by uvicorn over h11: ``python -m tests.stacks.fastapi_app FD``
-serves it on the listening socket FD (``uvicorn tests.stacks.fastapi_app:app --http h11`` on a port),
-configured as tests.stacks.login_token says.
+"""The login-token endpoint on FastAPI, served by uvicorn over h11:
+``python -m tests.support.stacks.fastapi_app FD`` serves it on the listening socket FD
+(``uvicorn tests.support.stacks.fastapi_app:app --http h11`` on a port), configured as
+tests.support.stacks.login_token says.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from tests.stacks.login_token import (
+from tests.support.stacks.login_token import (
     ENDPOINT,
     HEADERS,
     PNG_TYPE,

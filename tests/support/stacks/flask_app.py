@@ -1,5 +1,5 @@
-"""The login-token endpoint on Flask, served by gunicorn: ``gunicorn tests.stacks.flask_app:app``,
-configured as tests.stacks.login_token says.
+"""The login-token endpoint on Flask, served by gunicorn: ``gunicorn tests.support.stacks.flask_app:app``,
+configured as tests.support.stacks.login_token says.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from flask import Flask, Response, abort, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from tests.stacks.login_token import ENDPOINT, HEADERS, PNG_TYPE, XML_TYPE, Answer, LoginTokens, error
+from tests.support.stacks.login_token import ENDPOINT, HEADERS, PNG_TYPE, XML_TYPE, Answer, LoginTokens, error
 
 service = LoginTokens.from_environment()
 app = Flask(__name__)

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.stacks.login_token import API_KEY_ENV, OTHER_API_KEY_ENV, PUBLIC_URL_ENV, QRCODE_DIR_ENV
+from tests.support import ROOT
+from tests.support.stacks.login_token import API_KEY_ENV, OTHER_API_KEY_ENV, PUBLIC_URL_ENV, QRCODE_DIR_ENV
 
-ROOT = Path(__file__).parent.parent.parent
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 60.0  # bound on a server's start, generous for a loaded 2-core machine
 STOP_SECONDS = 10.0  # after SIGTERM, before SIGKILL
@@ -45,7 +45,7 @@ PYTHON = sys.executable
 STACKS: Mapping[str, Stack] = {
     stack.name: stack
     for stack in (
-        Stack("fastapi", lambda fd: [PYTHON, "-m", "tests.stacks.fastapi_app", str(fd)]),
+        Stack("fastapi", lambda fd: [PYTHON, "-m", "tests.support.stacks.fastapi_app", str(fd)]),
         # gunicorn's default (sync) workers, two of them: each answer closes its connection, an idle
         # connection holds one worker while the other serves. No proxy stands in front, so no client's
         # X-Forwarded-Proto is trusted (gunicorn trusts loopback peers by default).
@@ -54,10 +54,10 @@ STACKS: Mapping[str, Stack] = {
             lambda fd: [
                 *(PYTHON, "-m", "gunicorn", "--bind", f"fd://{fd}", "--workers", "2"),
                 *("--forwarded-allow-ips", "", "--graceful-timeout", "2", "--log-level", "warning"),
-                "tests.stacks.flask_app:app",
+                "tests.support.stacks.flask_app:app",
             ],
         ),
-        Stack("aiohttp", lambda fd: [PYTHON, "-m", "tests.stacks.aiohttp_app", str(fd)]),
+        Stack("aiohttp", lambda fd: [PYTHON, "-m", "tests.support.stacks.aiohttp_app", str(fd)]),
     )
 }
 

@@ -24,9 +24,9 @@ from conformance.checks.tokens import alphabet_size, estimated_bits
 from conformance.core.contract import REQUIREMENTS_BY_ID
 from conformance.core.model import Case, CheckFailure, Exchange, Expect, TransportError, derive_key
 from conformance.core.profile import Profile
-from tests.spellings import KEY_SPELLINGS, for_line
+from tests.support.spellings import KEY_SPELLINGS, for_line
 
-CASES = sorted((Path(__file__).parent / "cases" / "checks").glob("*.yaml"))
+CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
 API_KEY = "CANARY-KEY-0123456789"
 # What every answer carries under the HTTP message rules (RFC 9110 sections 6.6.1 and 15.5.6).
 ANSWER_HEADERS = {"date": "Sat, 28 Nov 2026 00:00:00 GMT", "allow": "POST"}

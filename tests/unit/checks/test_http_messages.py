@@ -19,7 +19,7 @@ from conformance.exchange.transport import NetworkTransport, Transport
 from conformance.frontends.selftest import SelftestOptions, run_fault, run_suite
 from conformance.redaction.secrets import SecretBook
 from conformance.reference import FAULTS
-from tests.h11_server import H11Server
+from tests.support.h11_server import H11Server
 
 SEEDS = (20261128, 7, 424242)
 KEYWORD = "test_raw_http_messages or test_other_methods_and_paths_issue_no_token"

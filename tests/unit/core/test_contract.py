@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,8 @@ from conformance.core.contract import (
     catalogue_markdown,
     requirement,
 )
+from tests.support import ROOT
 
-ROOT = Path(__file__).parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 # The vendor's seed document (shared/seed/000_bb5fd846bf2e5573.txt) ships verbatim in the repository, so a
 # fresh clone alone tests against it; its digest pins the copy to the original.

@@ -11,7 +11,7 @@ import pytest
 
 from conformance.core import _thirdparty
 from conformance.core._thirdparty import INTERNALS, SUPPORTED, ThirdPartyMismatch, check_installed, in_range
-from tests.cli_support import ROOT
+from tests.support import ROOT
 
 
 def test_the_installed_versions_pass() -> None:

@@ -18,7 +18,7 @@ import segno
 from conformance.exchange.qrfetch import MAX_IMAGE_PIXELS, MAX_TIMEOUTS, QrFetcher, decode_qr
 from conformance.exchange.transport import TransportSettings
 from conformance.reference.qrcode_faults import blank_png
-from tests.cli_support import conformance, summary
+from tests.support.cli import conformance, summary
 
 API_KEY = "CANARY-KEY-qrfetch-0123456789"
 COOKIE = "session=tracked; Path=/"

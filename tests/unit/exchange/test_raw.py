@@ -25,7 +25,7 @@ from conformance.exchange.raw import (
     get_probe,
 )
 from conformance.exchange.transport import Transport, TransportSettings
-from tests.h11_server import H11Server
+from tests.support.h11_server import H11Server
 
 URL = "http://api.test:8080/v1/user/login_token"
 FORM = b"api_key=k&user_id=12345&token_expire=3600"

@@ -54,7 +54,8 @@ from conformance.inputs import (
     route_cases,
     sentinel_cases,
 )
-from tests.hostile_server import HostileServer, TlsServer, gzip_bomb
+from tests.support import ROOT
+from tests.support.hostile_server import HostileServer, TlsServer, gzip_bomb
 
 KEY = "CANARY-KEY-7f3a9c"
 TIMEOUT = 1.0
@@ -716,7 +717,7 @@ def test_no_test_touches_transport_internals_or_patches_httpx() -> None:
     marker = "def test_no_test_touches_transport_internals"  # this test's own patterns are not uses
     offending = [
         f"{path.name}:{number}: {line.strip()}"
-        for path in sorted(Path(__file__).parent.rglob("*.py"))
+        for path in sorted((ROOT / "tests").rglob("*.py"))
         for number, line in enumerate(path.read_text(encoding="utf-8").split(marker)[0].splitlines(), 1)
         if forbidden.search(line)
     ]

@@ -14,7 +14,7 @@ import yaml
 
 from conformance.frontends.cli import cli
 from conformance.session.config import ConfigFileError, resolve_options
-from tests.cli_support import ROOT
+from tests.support import ROOT
 
 EXAMPLES = ROOT / "examples" / "ci"
 SCHEMAS = EXAMPLES / "schemas"

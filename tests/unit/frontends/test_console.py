@@ -11,7 +11,7 @@ import pytest
 from conformance.core.contract import REQUIREMENTS
 from conformance.frontends.cli import console as console_module
 from conformance.frontends.cli import main
-from tests.cli_support import conformance
+from tests.support.cli import conformance
 
 QUICK = (
     "run",

@@ -22,7 +22,8 @@ from conformance.redaction.secrets import (
     scannable,
     spellings,
 )
-from tests.spellings import KEY_SPELLINGS
+from tests.support import ROOT
+from tests.support.spellings import KEY_SPELLINGS
 
 KEY = "CANARY-KEY/0123+4567 abc"
 TOKEN = "f3a9c2e4b1d04e7a9c3b2a1d0e9f8a7b"
@@ -294,7 +295,7 @@ def test_half_the_key_is_a_leak_and_a_cut_spelling_is_withheld() -> None:
     "text",
     [
         REFERENCE_BODY,
-        (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8"),
+        (ROOT / "README.md").read_text(encoding="utf-8"),
         "sha256 " + "".join(f"{n:064x}" for n in range(0, 10**6, 7919)),
         base64.b64encode(bytes(range(256)) * 64).decode(),
     ],

@@ -6,7 +6,6 @@ import hashlib
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import httpcore
@@ -37,9 +36,10 @@ from conformance.reference import (
     get_fault,
     uncovered_requirements,
 )
-from tests.side_channel_probes import SIDE_CHANNEL_PROBES
+from tests.support import ROOT
+from tests.support.side_channel_probes import SIDE_CHANNEL_PROBES
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+SCHEMAS = ROOT / "schemas"
 SUCCESS_SCHEMA = xmlschema.XMLSchema(SCHEMAS / "user_response.xsd")
 ERROR_SCHEMA = xmlschema.XMLSchema(SCHEMAS / "error_response.xsd")
 REQUIRED_NAMES = ("expire_one_hour_late", "token_expire_59_accepted", "qrcode_missing")
@@ -837,7 +837,7 @@ def test_faults_markdown_is_a_table_with_one_row_per_fault() -> None:
 
 
 def test_docs_embed_the_current_catalogue() -> None:
-    docs = (Path(__file__).resolve().parents[1] / "docs" / "faults.md").read_text(encoding="utf-8")
+    docs = (ROOT / "docs" / "faults.md").read_text(encoding="utf-8")
     assert faults_markdown() in docs
 
 

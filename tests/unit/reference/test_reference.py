@@ -8,7 +8,6 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from types import ModuleType
 from urllib.parse import urlencode, urlsplit
 
@@ -27,8 +26,9 @@ from conformance.reference import (
     REFERENCE_USER_ID,
     ReferenceServer,
 )
+from tests.support import ROOT
 
-SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+SCHEMAS = ROOT / "schemas"
 SUCCESS_SCHEMA = xmlschema.XMLSchema(SCHEMAS / "user_response.xsd")
 ERROR_SCHEMA = xmlschema.XMLSchema(SCHEMAS / "error_response.xsd")
 SUCCESS_TAGS = ["status", "message", "user_id", "token", "qrcode", "expire"]

@@ -12,7 +12,8 @@ import pytest
 
 from conformance.results.report.ci import STEP_SUMMARY_ENV, append_step_summary, step_summary
 from conformance.results.summary import Summary
-from tests.cli_support import ROOT, conformance, small_run
+from tests.support import ROOT
+from tests.support.cli import conformance, small_run
 
 FAILING_DOCUMENT: dict[str, Any] = {
     "verdict": "non-conformant",

@@ -24,7 +24,7 @@ from conformance.results.report.signature import (
     sign_manifest,
     verify_signature,
 )
-from tests.cli_support import conformance, small_run
+from tests.support.cli import conformance, small_run
 
 FILES = {
     "summary.json": '{"verdict": "non-conformant"}\n',

@@ -36,7 +36,7 @@ from conformance.results.verdict import Coverage, Outcome, Verdict
 from conformance.results.waivers import WaiverSet, parse_waivers
 from conformance.session import ConfigError
 from conformance.session.publish import load_baseline
-from tests.test_waivers import TODAY, failing_run, waiver
+from tests.unit.results.test_waivers import TODAY, failing_run, waiver
 
 FACTS = RunFacts(
     target="http://127.0.0.1:8080/v1/user/login_token",

@@ -40,9 +40,9 @@ from conformance.results.verdict import Coverage
 from conformance.results.waivers import WaiverSet, parse_waivers
 from conformance.session import ConfigError
 from conformance.session.publish import load_baseline
-from tests.cli_support import conformance
-from tests.test_summary import FACTS
-from tests.test_waivers import TODAY, failing_run, waiver
+from tests.support.cli import conformance
+from tests.unit.results.test_summary import FACTS
+from tests.unit.results.test_waivers import TODAY, failing_run, waiver
 
 RECORDING = {
     "target": "reference",

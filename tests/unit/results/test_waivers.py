@@ -29,7 +29,7 @@ from conformance.results.waivers import (
     parse_waivers,
 )
 from conformance.run.engine import Run
-from tests.test_engine import Scripted, grant, make_run
+from tests.unit.run.test_engine import Scripted, grant, make_run
 
 TODAY = dt.date(2026, 6, 1)
 RANGE = "LT-INPUT-EXPIRE-RANGE"
@@ -251,7 +251,7 @@ def test_a_summary_claiming_waivers_it_does_not_have_is_refused() -> None:
 
 
 def test_a_bad_waivers_file_is_exit_2_in_one_line(tmp_path: Path) -> None:
-    from tests.cli_support import conformance
+    from tests.support.cli import conformance
 
     bad = tmp_path / "waivers.toml"
     bad.write_text(waiver("LT-NOPE"), encoding="utf-8")

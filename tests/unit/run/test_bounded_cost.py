@@ -21,7 +21,7 @@ from conformance.exchange.transport import Transport, TransportSettings
 from conformance.inputs import CaseBuilder, Users
 from conformance.redaction.redact import Redactor
 from conformance.run.engine import Run
-from tests.hostile_server import HostileServer
+from tests.support.hostile_server import HostileServer
 
 MAX_JUDGE_SECONDS = 0.100
 KEY = "CANARY&KEY-0123456789abcdef"

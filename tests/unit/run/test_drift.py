@@ -15,7 +15,8 @@ from conformance.reference import REFERENCE_API_KEY, ReferenceServer
 from conformance.reference.behaviour import Behaviour, Rejection
 from conformance.run.drift import Change, compare, exchange_changes, requirement_changes
 from conformance.run.engine import ExchangeNote
-from tests.cli_support import ROOT, conformance, small_profile, small_run
+from tests.support import ROOT
+from tests.support.cli import conformance, small_profile, small_run
 
 
 def note(

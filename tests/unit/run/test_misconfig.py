@@ -10,8 +10,8 @@ from conformance.core.model import Case, Exchange, TransportError
 from conformance.core.profile import Profile
 from conformance.inputs import CaseBuilder, Users
 from conformance.run.misconfig import FirstAnswerGuard, TargetMisconfigured, misconfiguration
-from tests.cli_support import conformance, summary
-from tests.hostile_server import HostileServer, TlsServer
+from tests.support.cli import conformance, summary
+from tests.support.hostile_server import HostileServer, TlsServer
 
 CASE = CaseBuilder(users=Users(12345, 99, None), profile=Profile()).case()
 KEY = {"CONFORMANCE_API_KEY": "CANARY-KEY-misconfig-01"}

@@ -29,7 +29,7 @@ from conformance.reference import (
     ReferenceServer,
 )
 from conformance.run.evidence import curl_command
-from tests.cli_support import conformance, small_profile, small_run
+from tests.support.cli import conformance, small_profile, small_run
 
 KEY = 'k3y-with $pecial `chars` "and" \\ =&+ 50%'
 KEY_VARIABLE = "REPRO_KEY"

@@ -12,7 +12,8 @@ import pytest
 
 from conformance.core.options import OPTION_SPECS, RunOptions
 from conformance.session.config import ConfigFileError, resolve_options
-from tests.cli_support import ROOT, conformance, small_profile
+from tests.support import ROOT
+from tests.support.cli import conformance, small_profile
 
 KEY = "canary-key-0f9e8d7c6b5a"
 STAGING = """

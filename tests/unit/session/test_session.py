@@ -29,6 +29,7 @@ from conformance.session import (
     resolve,
     run_budget,
 )
+from tests.support import ROOT
 
 NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 KEY = "unit-test-key-0123456789"
@@ -188,7 +189,7 @@ def test_start_builds_the_run_complete_from_the_plan(tmp_path: Path) -> None:
 def test_a_replay_run_never_waits_and_sends_one_at_a_time(tmp_path: Path) -> None:
     from conformance.session import find, start
 
-    options = RunOptions(cassettes=Path(__file__).parent.parent / "cassettes", report_dir=tmp_path)
+    options = RunOptions(cassettes=ROOT / "cassettes", report_dir=tmp_path)
     plan = resolve(options, find(options), keyword="grant")
     with start(plan) as session:
         assert not session.run.parallel and session.run.sleep is not time.sleep
@@ -201,13 +202,12 @@ def test_a_test_s_exchanges_reach_allure_through_its_own_observer(tmp_path: Path
     import subprocess
     import sys
 
-    root = Path(__file__).parent.parent
     results = tmp_path / "steps"  # not the report directory's allure-results/, which a run sets aside
     args = ["--target", "reference", "--report-dir", str(tmp_path), "--max-examples", "5"]
     args += ["-k", "test_valid_request_is_granted", "--alluredir", str(results)]
     subprocess.run(
         [sys.executable, "-m", "pytest", "conformance", "-q", "-p", "no:cacheprovider", *args],
-        cwd=root,
+        cwd=ROOT,
         capture_output=True,
         timeout=300,
         check=False,

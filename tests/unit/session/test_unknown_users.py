@@ -14,7 +14,7 @@ from conformance.core.options import RunOptions, options_from
 from conformance.inputs import Users
 from conformance.session import ConfigError, _users
 from conformance.session.config import ConfigFileError, resolve_options
-from tests.cli_support import conformance, summary
+from tests.support.cli import conformance, summary
 
 HEADER = CassetteHeader(
     "reference", "0.1.0", "default", "2026-01-01T00:00:00+00:00", 7, 25, 12345, 987, 777, (988, 989)
