@@ -1,5 +1,5 @@
 """No false alarm on real stacks (issue 20): the contract as a developer writes it on FastAPI with uvicorn,
-Flask with gunicorn and aiohttp (tests/stacks/), each served by its own server process on loopback, is
+Flask with gunicorn and aiohttp (tests/support/stacks/), each served by its own server process on loopback, is
 conformant under the default profile, for three seeds each. Under the strict HTTP profile (one small run
 each) the only failures are HTTP message rules the stack's server skips, each naming its RFC section.
 

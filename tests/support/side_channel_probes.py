@@ -1,4 +1,4 @@
-"""What each side-channel fault promises, observed on the wire (tests/test_faults.py runs them)."""
+"""Each side-channel fault's promise, observed on the wire (tests/unit/reference/test_faults.py runs them)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from http import HTTPStatus
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-# Where the app reads its configuration (set by tests/stacks/serving.py when it starts a stack).
+# Where the app reads its configuration (set by tests/support/stacks/serving.py when it starts a stack).
 API_KEY_ENV = "STACK_API_KEY"  # the key whose tenant owns USER_ID and SECOND_USER_ID
 OTHER_API_KEY_ENV = "STACK_OTHER_API_KEY"  # another tenant's key, owning FOREIGN_USER_ID
 PUBLIC_URL_ENV = "STACK_PUBLIC_URL"  # the app's own base URL: its <qrcode> URLs point there

@@ -1,4 +1,4 @@
-"""Every check on hand-made responses: one YAML file per case under tests/cases/checks/.
+"""Every check on hand-made responses: one YAML file per case under tests/unit/checks/cases/.
 
 A case lists the requirements that must fail (exactly: no other requirement may fail) and, optionally,
 requirements that must have been judged and passed.
@@ -102,13 +102,13 @@ def test_case_files_cover_every_requirement_both_ways() -> None:
         "LT-INPUT-USER-RANGE",
         "LT-AUTH-TOKEN-OWNER",  # needs the run's users: test_token_naming_a_user_not_owned_fails
         "LT-TOKEN-ENTROPY",  # needs a sample: test_token_entropy_*
-        "LT-TOKEN-UNPREDICTABLE",  # needs a run of tokens: tests/test_prediction.py
-        "LT-QRCODE-IMAGE",  # needs a fetcher: tests/test_qrfetch.py
+        "LT-TOKEN-UNPREDICTABLE",  # needs a run of tokens: tests/unit/core/test_prediction.py
+        "LT-QRCODE-IMAGE",  # needs a fetcher: tests/unit/exchange/test_qrfetch.py
         "LT-SEC-IDENTITY-BLIND",  # needs the stock identity's answer first: test_identity_*
-        "LT-SEC-CLIENT-BLIND",  # needs the plain answer first: tests/test_side_channels.py
-        "LT-SEC-NON-INTERFERENCE",  # needs other users' answers: tests/test_side_channels.py
-        "LT-AUTH-STATELESS",  # needs an earlier decision on the same request: tests/test_stateful.py
-        # raw-message probes (Exchange.raw): tests/test_checks_message.py
+        "LT-SEC-CLIENT-BLIND",  # needs the plain answer first: tests/unit/checks/test_side_channels.py
+        "LT-SEC-NON-INTERFERENCE",  # needs other users' answers: tests/unit/checks/test_side_channels.py
+        "LT-AUTH-STATELESS",  # needs an earlier decision on the same request: tests/unit/run/test_stateful.py
+        # raw-message probes (Exchange.raw): tests/unit/checks/test_checks_message.py
         "LT-HTTP-MSG-HOST",
         "LT-HTTP-MSG-FRAMING",
         "LT-HTTP-MSG-CONNECTION",
