@@ -9,16 +9,9 @@ from __future__ import annotations
 
 import base64
 import html
-import json
-import os
 import re
-import secrets
-import signal
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
@@ -32,29 +25,14 @@ from tests.support.hostile_server import (
     HostileServer,
     TlsServer,
 )
+from tests.support.processes import RSS_FILE, CliRun, canary_key, report_bytes, run_cli
 from tests.support.spellings import KEY_SPELLINGS, for_line
 
 pytestmark = pytest.mark.e2e
 
-# `python -m conformance.frontends.cli` needs a conformance/frontends/cli/__main__.py; this runs the same
-# entry point.
-CLI_CODE = "import sys; from conformance.frontends.cli import main; sys.exit(main())"
-# Runs the CLI as its own child and records that child's peak RSS (KiB on Linux) in the file argv[1].
-RSS_WRAPPER = (
-    "import resource, subprocess, sys\n"
-    "code = subprocess.call([sys.executable, '-c', sys.argv[2], *sys.argv[3:]])\n"
-    "with open(sys.argv[1], 'w') as out:\n"
-    "    out.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
-    "sys.exit(code)\n"
-)
-CLI_TIMEOUT_SECONDS = 90  # a bound against hangs, not a timing assertion: early stop ends 'slow' in ~4 s
 MAX_RSS_MIB = 300  # any run (the issue's bound)
-RSS_FILE = "max_rss_kib"
 # Reading huge_body (10 MiB) or inflating gzip_bomb (200 MiB) whole would cross this; capped: ~60 MiB.
 CAPPED_MAX_RSS_MIB = 128
-# The suite tests each hostile run sends: grants and refusals (every hostile answer goes through the same
-# transport, parser, checks and report writers whichever test asked; the whole suite would cost minutes).
-HOSTILE_TESTS = "test_valid_request_is_granted or test_api_key_required_and_checked or test_tokens_are_unique"
 CONTROL_CASES = frozenset({"valid", "valid_gzip"})  # conforming answers: not hostile
 # Cases whose answers carry no token at all.
 NO_TOKEN_CASES = frozenset(
@@ -118,77 +96,6 @@ EXPECTED: dict[str, Finding] = {
 }
 # Raw bytes that must never reach the terminal or a file: ESC, a C1 CSI or NEL, a right-to-left override.
 UNSAFE_CHARACTERS = ("\x1b", "\x9b", "\x85", "\u202e")
-
-
-@dataclass(frozen=True)
-class CliRun:
-    """One finished `conformance run` process: exit code, output, summary.json and peak RSS."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-    summary: dict[str, Any]
-    report_dir: Path
-    max_rss_mib: float
-
-    def requirement(self, requirement_id: str) -> dict[str, Any]:
-        """The summary entry of one requirement."""
-        return next(r for r in self.summary["requirements"] if r["id"] == requirement_id)
-
-
-def canary_key() -> str:
-    """A fresh fake API key that must never show up anywhere (with an ``&``: XML-escaping changes it)."""
-    return f"CANARY&KEY-{secrets.token_hex(12)}"
-
-
-def run_cli(
-    target: str, tmp_path: Path, *extra: str, api_key: str, key_variable: str = "CONFORMANCE_API_KEY"
-) -> CliRun:
-    """Run `conformance run --target target` in a fresh process (wrapped to measure its peak RSS).
-
-    Its temporary and cache directories are under ``tmp_path`` too, so a test can search all it wrote.
-    """
-    report_dir = tmp_path / "report"
-    rss_file = tmp_path / RSS_FILE
-    # A small token sample: the hostile cases are about what the target sends, not about entropy, and
-    # 776 grants of a 1 MiB body each would cost minutes per case.
-    profile = tmp_path / "hostile-profile.toml"
-    profile.write_text("token_sample = 20\n", encoding="utf-8")
-    args = ["run", "--target", target, "--user-id", "12345", "--timeout", "1", "--max-examples", "5"]
-    args += ["--profile", str(profile), "--report-dir", str(report_dir), "-k", HOSTILE_TESTS, *extra]
-    for folder in ("tmp", "cache"):
-        (tmp_path / folder).mkdir(exist_ok=True)
-    env = {
-        **{k: v for k, v in os.environ.items() if k != "CONFORMANCE_API_KEY"},
-        key_variable: api_key,
-        "NO_COLOR": "1",
-        "TMPDIR": str(tmp_path / "tmp"),
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-    }
-    # Its own session, so a hang can be ended with its whole process group (wrapper and CLI).
-    with subprocess.Popen(
-        [sys.executable, "-c", RSS_WRAPPER, str(rss_file), CLI_CODE, *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    ) as process:
-        try:
-            stdout, stderr = process.communicate(timeout=CLI_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.communicate()
-            pytest.fail(f"`conformance run` against {target} did not finish within {CLI_TIMEOUT_SECONDS} s")
-    summary = json.loads((report_dir / "summary.json").read_text(encoding="utf-8"))
-    max_rss_mib = int(rss_file.read_text()) / 1024
-    return CliRun(process.returncode, stdout, stderr, summary, report_dir, max_rss_mib)
-
-
-def report_bytes(report_dir: Path) -> dict[Path, bytes]:
-    """Every file the run left in its report directory, by path."""
-    return {path: path.read_bytes() for path in sorted(report_dir.rglob("*")) if path.is_file()}
 
 
 def assert_clean(run: CliRun, *, api_key: str, max_rss_mib: float = MAX_RSS_MIB) -> None:

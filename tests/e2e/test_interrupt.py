@@ -7,95 +7,21 @@ Whatever ends the run, summary.json must parse and say the run is incomplete, an
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from conformance.results.verdict import EXIT_INTERRUPTED
-from tests.e2e.test_hostile import canary_key, report_bytes
-from tests.support.hostile_server import HostileServer, ReceivedRequest
+from tests.support.hostile_server import StallingServer
+from tests.support.processes import STALL_WAIT_SECONDS, canary_key, cli_process, end, report_bytes, wait_for
 
 pytestmark = pytest.mark.e2e
 
-# A shell that starts a job in the background hands it SIGINT ignored, and Python then never raises
-# KeyboardInterrupt; restore the handler an interactive `conformance run` would have.
-CLI_CODE = (
-    "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-    "from conformance.frontends.cli import main; sys.exit(main())"
-)
-STALL_WAIT_SECONDS = 60.0  # bounds for the waits below, not timing assertions
-END_WAIT_SECONDS = 30.0
 POLL_SECONDS = 0.05
-REQUEST_TIMEOUT = "60"  # longer than the server's 30 s stall: the request is still in flight when signalled
-
-
-class StallingServer(HostileServer):
-    """A HostileServer whose 'slow' answers announce themselves, so a test knows a request is in flight."""
-
-    def __init__(self, case: str) -> None:
-        super().__init__(case)
-        self.stalled = threading.Event()
-
-    def __enter__(self) -> StallingServer:
-        super().__enter__()
-        return self
-
-    def _case_slow(self, conn: socket.socket, request: ReceivedRequest) -> None:
-        self.stalled.set()
-        super()._case_slow(conn, request)
-
-
-@contextmanager
-def cli_process(target: str, tmp_path: Path, *extra: str, api_key: str) -> Iterator[subprocess.Popen[str]]:
-    """A running `conformance run` against ``target``; killed (with its group) if still alive at exit."""
-    args = ["run", "--target", target, "--user-id", "12345", "--timeout", REQUEST_TIMEOUT]
-    args += ["--max-examples", "5", "--report-dir", str(tmp_path / "report"), *extra]
-    env = {**os.environ, "CONFORMANCE_API_KEY": api_key, "NO_COLOR": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-c", CLI_CODE, *args],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-        process.communicate()
-
-
-def wait_for(condition: threading.Event, process: subprocess.Popen[str], what: str) -> None:
-    """Wait (bounded) until ``condition`` is set; fail with the CLI's output if it never is."""
-    if not condition.wait(STALL_WAIT_SECONDS):
-        os.killpg(process.pid, signal.SIGKILL)
-        out, err = process.communicate()
-        pytest.fail(f"{what} never happened; CLI output:\n{out[-2000:]}\n{err[-2000:]}")
-
-
-def end(process: subprocess.Popen[str], signum: int) -> tuple[int, str]:
-    """Send ``signum`` and collect the exit status and all output (bounded wait)."""
-    process.send_signal(signum)
-    try:
-        out, err = process.communicate(timeout=END_WAIT_SECONDS)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        out, err = process.communicate()
-        pytest.fail(f"still running {END_WAIT_SECONDS:g} s after {signal.Signals(signum).name}:\n{err}")
-    return process.returncode, out + err
 
 
 def load_summary(tmp_path: Path) -> dict[str, Any]:

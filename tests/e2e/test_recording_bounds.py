@@ -14,9 +14,9 @@ import pytest
 
 from conformance.cassettes.format import MAX_CASSETTE_BYTES, load_cassette
 from conformance.cassettes.session import STORED_BODY_BYTES, BodyBudget, excerpt
-from tests.e2e.test_hostile import HOSTILE_TESTS, canary_key, run_cli
 from tests.support.cli import conformance, summary
 from tests.support.hostile_server import PADDING_BYTES, PaddedServer
+from tests.support.processes import HOSTILE_TESTS, canary_key, run_cli
 
 pytestmark = pytest.mark.e2e
 MAX_RSS_MIB = 500  # issue 23: the padded target at most 500 MB (benchmarks.recording prints the figure)

@@ -16,10 +16,10 @@ import pytest
 from conformance.cassettes.format import dump_cassette, load_cassette
 from conformance.core.files import write_atomic
 from conformance.results.reportdir import LOCK_NAME, PREVIOUS_NAME, locked
-from tests.e2e.test_hostile import canary_key
-from tests.e2e.test_interrupt import StallingServer, cli_process, end, wait_for
 from tests.support import ROOT
 from tests.support.cli import conformance, small_run, summary
+from tests.support.hostile_server import StallingServer
+from tests.support.processes import canary_key, cli_process, end, wait_for
 
 # One xdist worker runs the whole module: its tests share the module's runs.
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("reportdir")]

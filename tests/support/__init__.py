@@ -8,3 +8,5 @@ from pathlib import Path
 
 # The repository's root: every test that reads a repository file starts from here.
 ROOT = Path(__file__).resolve().parents[2]
+# The seed document, verbatim: the contract's source, cited by line.
+SEED = ROOT / "schemas" / "login_token_seed.txt"

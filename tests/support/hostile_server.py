@@ -586,3 +586,19 @@ class PaddedServer(HostileServer):
         padding = f"<!-- {half}{middle}{secrets.token_hex(PADDING_BYTES // 4)} -->".encode()
         body = _valid_body(request).replace(b"<user_response>", b"<user_response>" + padding, 1)
         conn.sendall(_response("200 OK", [("Content-Type", XML), ("Cache-Control", "no-store"), CLOSE], body))
+
+
+class StallingServer(HostileServer):
+    """A HostileServer whose 'slow' answers announce themselves, so a test knows a request is in flight."""
+
+    def __init__(self, case: str) -> None:
+        super().__init__(case)
+        self.stalled = threading.Event()
+
+    def __enter__(self) -> StallingServer:
+        super().__enter__()
+        return self
+
+    def _case_slow(self, conn: socket.socket, request: ReceivedRequest) -> None:
+        self.stalled.set()
+        super()._case_slow(conn, request)

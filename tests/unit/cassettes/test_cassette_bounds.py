@@ -11,7 +11,7 @@ import pytest
 
 from conformance.cassettes.errors import CASSETTE_TARGET_NOTE, CassetteCorrupt, rerecord_hint
 from conformance.cassettes.format import MAX_CASSETTE_BYTES, MAX_NESTING, load_cassette
-from tests.e2e.test_hostile import CLI_CODE, RSS_WRAPPER
+from tests.support.processes import CLI_CODE, RSS_WRAPPER
 
 MAX_RSS_MIB = 300  # the bound for the alias bomb
 CLI_TIMEOUT_SECONDS = 120

@@ -7,7 +7,6 @@ requirements that must have been judged and passed.
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import html
 import re
 from collections.abc import Callable, Iterator
@@ -24,43 +23,12 @@ from conformance.checks.tokens import alphabet_size, estimated_bits
 from conformance.core.contract import REQUIREMENTS_BY_ID
 from conformance.core.model import Case, CheckFailure, Exchange, Expect, TransportError, derive_key
 from conformance.core.profile import Profile
+from tests.support.exchanges import API_KEY, exchange_from
 from tests.support.spellings import KEY_SPELLINGS, for_line
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
-API_KEY = "CANARY-KEY-0123456789"
 # What every answer carries under the HTTP message rules (RFC 9110 sections 6.6.1 and 15.5.6).
 ANSWER_HEADERS = {"date": "Sat, 28 Nov 2026 00:00:00 GMT", "allow": "POST"}
-
-
-def exchange_from(data: dict[str, Any], *, sequence: int = 1) -> Exchange:
-    """An Exchange from a case file's case and response sections."""
-    case_data = data["case"]
-    case = Case(
-        label=case_data["label"],
-        form=(("api_key", "__API_KEY_REDACTED__"), ("user_id", "12345")),
-        expect=Expect(case_data["expect"]),
-        requirement=case_data["requirement"],
-        user_id=case_data.get("user_id"),
-        token_expire=case_data.get("token_expire"),
-        method=case_data.get("method", "POST"),
-        path_variant=case_data.get("path_variant", ""),
-        form_in_query=case_data.get("form_in_query", False),
-        alternate_identity=case_data.get("alternate_identity", False),
-        spelling=case_data.get("spelling", ""),
-    )
-    response = data["response"]
-    date = response["headers"].get("date")
-    sent_at = email.utils.parsedate_to_datetime(date).timestamp() if date else 1_795_824_000.0
-    return Exchange(
-        case=case,
-        sent_at=sent_at,
-        elapsed=0.05,
-        status=response["status"],
-        headers=tuple((k.lower(), str(v)) for k, v in response["headers"].items()),
-        body=response["body"].encode("utf-8"),
-        url=case_data.get("url", "http://127.0.0.1:9/v1/user/login_token"),
-        sequence=sequence,
-    )
 
 
 def judge(exchange: Exchange, ctx: CheckContext | None = None) -> tuple[set[str], set[str]]:

@@ -14,7 +14,7 @@ from conformance.checks import CheckContext, Subject, run_checks
 from conformance.checks.qrcode import own_host
 from conformance.core.profile import Profile
 from conformance.exchange.qrfetch import QrImage
-from tests.unit.checks.test_checks import API_KEY, exchange_from
+from tests.support.exchanges import API_KEY, exchange_from
 
 CASES = Path(__file__).parent / "cases"
 TOKEN = "token-of-the-grant"

@@ -17,12 +17,11 @@ from conformance.core.contract import (
     catalogue_markdown,
     requirement,
 )
-from tests.support import ROOT
+from tests.support import ROOT, SEED
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 # The vendor's seed document (shared/seed/000_bb5fd846bf2e5573.txt) ships verbatim in the repository, so a
 # fresh clone alone tests against it; its digest pins the copy to the original.
-SEED = ROOT / "schemas" / "login_token_seed.txt"
 SEED_SHA256 = "37fbf2bc064f12cfd5a64bcb9c0d972d1d3c23359fe3feaa6bd28c89bc9defc3"
 
 

@@ -19,7 +19,7 @@ from conformance.results.report.html import (
     find_allure,
 )
 from conformance.results.report.manifest import read_manifest
-from tests.unit.results.test_report_signoff import make_summary
+from tests.support.summaries import make_summary
 
 pytest_plugins = ["pytester"]
 

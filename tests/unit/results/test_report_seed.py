@@ -20,8 +20,8 @@ from conformance.results.report.seed import (
     seed_page,
     write_seed_excerpt,
 )
+from tests.support import SEED
 from tests.support.cli import conformance, small_run
-from tests.unit.core.test_contract import SEED
 
 SEED_LINES = SEED.read_text(encoding="utf-8").splitlines()
 

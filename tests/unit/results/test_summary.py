@@ -11,7 +11,6 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from conformance.core.entropy import token_entropy_summary
 from conformance.frontends.cli.console import print_outcome
 from conformance.frontends.cli.report import report_command
 from conformance.frontends.cli.rerun import _load as load_rerun_summary
@@ -36,25 +35,9 @@ from conformance.results.verdict import Coverage, Outcome, Verdict
 from conformance.results.waivers import WaiverSet, parse_waivers
 from conformance.session import ConfigError
 from conformance.session.publish import load_baseline
-from tests.unit.results.test_waivers import TODAY, failing_run, waiver
+from tests.support.runs import failing_run
+from tests.support.summaries import FACTS, TODAY, waiver
 
-FACTS = RunFacts(
-    target="http://127.0.0.1:8080/v1/user/login_token",
-    target_version="2.4.1",
-    user_id=12345,
-    foreign_user_id=54321,
-    unknown_user_ids=(999999, 999998),
-    mode="live",
-    profile="default",
-    seed=7,
-    max_examples=5,
-    suite_version="0.2.0",
-    started="2026-11-28T00:00:00+00:00",
-    finished="2026-11-28T00:00:12+00:00",
-    duration_s=12.3,
-    cassettes=({"path": "cassettes/x.yaml", "sha256": "d" * 64},),
-    token_entropy=token_entropy_summary([f"{n * 7919:032x}" for n in range(1, 40)]),
-)
 # summary.json's top-level keys in their order (docs/summary-format.md): readers and diffs rely on it.
 DOCUMENT_KEYS = [
     "schema_version", "verdict", "complete", "exit_code", "error", "target", "target_version", "user_id",

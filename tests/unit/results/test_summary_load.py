@@ -41,8 +41,8 @@ from conformance.results.waivers import WaiverSet, parse_waivers
 from conformance.session import ConfigError
 from conformance.session.publish import load_baseline
 from tests.support.cli import conformance
-from tests.unit.results.test_summary import FACTS
-from tests.unit.results.test_waivers import TODAY, failing_run, waiver
+from tests.support.runs import failing_run
+from tests.support.summaries import FACTS, TODAY, waiver
 
 RECORDING = {
     "target": "reference",

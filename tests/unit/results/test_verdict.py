@@ -92,7 +92,7 @@ def test_a_requirement_whose_test_ran_is_never_said_to_have_no_test() -> None:
     from conformance.core.model import Case, Exchange
     from conformance.inputs import Param
     from conformance.results.verdict import NO_TEST_REASON, Coverage, not_exercised_reason
-    from tests.unit.run.test_engine import Scripted, make_run
+    from tests.support.runs import Scripted, make_run
 
     def server_error(case: Case) -> Exchange:
         return Exchange(case=case, sent_at=0.0, elapsed=0.01, status=500, body=b"oops")

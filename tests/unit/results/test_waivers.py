@@ -29,25 +29,8 @@ from conformance.results.waivers import (
     parse_waivers,
 )
 from conformance.run.engine import Run
-from tests.unit.run.test_engine import Scripted, grant, make_run
-
-TODAY = dt.date(2026, 6, 1)
-RANGE = "LT-INPUT-EXPIRE-RANGE"
-
-
-def waiver(requirement: str = RANGE, expires: str = "2026-12-31", extra: str = "") -> str:
-    return (
-        f'[[waiver]]\nrequirement = "{requirement}"\nreason = "known, fixed in 2.5"\nticket = "PAY-1"\n'
-        f'expires = {expires}\napprover = "QA lead"\n{extra}\n'
-    )
-
-
-def failing_run(*values: str) -> Run:
-    """A run in which the target grants every out-of-range token_expire in ``values``."""
-    run = make_run(Scripted(*(grant for _ in values)))
-    for value in values:
-        run.exchange(run.case(token_expire=Param.of(value)))
-    return run
+from tests.support.runs import Scripted, failing_run, grant, make_run
+from tests.support.summaries import RANGE, TODAY, waiver
 
 
 def judged(run: Run, waivers: WaiverSet) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from conformance.core.model import Case, Exchange, Expect
 from conformance.inputs import Param
 from conformance.run.engine import ContractViolation
-from tests.unit.run.test_engine import BUILDER, grant, make_run, refusal
+from tests.support.runs import BUILDER, grant, make_run, refusal
 
 MALFORMED = BUILDER.case(user_id=Param.of("+12345"))
 VALID = BUILDER.case()

@@ -14,7 +14,7 @@ from conformance.core.profile import Profile
 from conformance.inputs import Param
 from conformance.run.engine import ContractViolation
 from conformance.run.stateful import MAX_REQUESTS, SEQUENCES, STEPS, cookies_set
-from tests.unit.run.test_engine import BUILDER, KEY, grant, make_run, refusal
+from tests.support.runs import BUILDER, KEY, grant, make_run, refusal
 
 COOKIE = "session=0123456789abcdef0123456789abcdef"
 
