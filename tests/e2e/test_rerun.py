@@ -8,22 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance.core.model import Case, Expect
-from conformance.frontends.cli.rerun import Target, Verdict
 from conformance.reference import REFERENCE_API_KEY
 from tests.support.cli import conformance, small_profile
 
+pytestmark = pytest.mark.e2e
+
 FAULT = "token_expire_59_accepted"
-
-
-@pytest.mark.parametrize(
-    ("failed", "classification"),
-    [(3, "reproducible"), (1, "intermittent"), (2, "intermittent"), (0, "fixed")],
-)
-def test_classification(failed: int, classification: str) -> None:
-    case = Case(label="c", form=(), expect=Expect.REJECT, requirement="LT-INPUT-EXPIRE-RANGE")
-    target = Target("LT-INPUT-EXPIRE-RANGE", "input_outcome", case)
-    assert Verdict(target, failed, 3, passed=3 - failed).classification == classification
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +28,6 @@ def failing_summary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return reports / "summary.json"
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("rerun")  # one worker: these share the failing run
 def test_the_same_fault_makes_every_failure_reproducible(failing_summary: Path) -> None:
     before = failing_summary.read_bytes()
@@ -57,7 +46,6 @@ def test_the_same_fault_makes_every_failure_reproducible(failing_summary: Path) 
     assert failing_summary.read_bytes() == before  # the summary it reads is never rewritten
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("rerun")  # one worker: these share the failing run
 def test_a_fixed_target_makes_every_failure_fixed(failing_summary: Path) -> None:
     done = conformance("rerun", str(failing_summary), "--target", "reference", "-n", "1")
@@ -67,7 +55,6 @@ def test_a_fixed_target_makes_every_failure_fixed(failing_summary: Path) -> None
     assert done.stdout.splitlines()[-1].endswith(f", {len(verdicts)} fixed")
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("rerun")  # one worker: these share the failing run
 @pytest.mark.parametrize(
     ("args", "message"),
@@ -84,18 +71,6 @@ def test_bad_input_is_one_line_exit_2(failing_summary: Path, args: list[str], me
     assert done.returncode == 2
     assert done.stderr.startswith(message)
     assert len(done.stderr.strip().splitlines()) == 1
-
-
-@pytest.mark.parametrize(
-    ("failed", "passed", "classification"),
-    [(0, 3, "fixed"), (0, 2, "unconfirmed"), (0, 0, "unconfirmed"), (1, 2, "intermittent")],
-)
-def test_fixed_only_when_the_same_check_passed_every_time(
-    failed: int, passed: int, classification: str
-) -> None:
-    case = Case(label="c", form=(), expect=Expect.REJECT, requirement="LT-INPUT-EXPIRE-RANGE")
-    target = Target("LT-INPUT-EXPIRE-RANGE", "input_outcome", case)
-    assert Verdict(target, failed, 3, passed).classification == classification
 
 
 @dataclass(frozen=True)
@@ -145,7 +120,6 @@ FAMILIES = {
 }
 
 
-@pytest.mark.e2e
 @pytest.mark.parametrize("fault", sorted(FAMILIES))
 def test_a_fault_left_in_place_stays_reproducible_in_every_probe_family(
     fault: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -197,7 +171,6 @@ def test_a_fault_left_in_place_stays_reproducible_in_every_probe_family(
     assert REFERENCE_API_KEY not in text + out + out_fixed
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("rerun")  # one worker: these share the failing run
 @pytest.mark.parametrize(
     ("field", "value"),
@@ -224,7 +197,6 @@ def test_a_request_naming_what_the_suite_does_not_send_is_one_line_exit_2(
     assert len(done.stderr.strip().splitlines()) == 1
 
 
-@pytest.mark.e2e
 @pytest.mark.xdist_group("rerun")  # one worker: these share the failing run
 def test_a_request_sent_after_an_error_is_sent_again_after_the_same_error(
     failing_summary: Path, tmp_path: Path
