@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from conformance.results.report.ci import STEP_SUMMARY_ENV, append_step_summary, step_summary
 from conformance.results.summary import Summary
-from tests.support import ROOT
-from tests.support.cli import conformance, small_run
 
 FAILING_DOCUMENT: dict[str, Any] = {
     "verdict": "non-conformant",
@@ -61,38 +54,6 @@ def test_appends_only_when_the_variable_is_set(tmp_path: Path) -> None:
 
 def test_an_unwritable_summary_never_breaks_the_run(tmp_path: Path) -> None:
     assert append_step_summary(FAILING, environ={STEP_SUMMARY_ENV: str(tmp_path)}) is None  # a directory
-
-
-@pytest.mark.e2e
-def test_a_failing_run_appends_its_verdict_to_the_github_step_summary(tmp_path: Path) -> None:
-    target = tmp_path / "step-summary.md"
-    done = conformance(
-        "run", "--target", "reference", "--fault", "qrcode_missing", *small_run(tmp_path),
-        "--report-dir", str(tmp_path / "reports"),
-        env={STEP_SUMMARY_ENV: str(target)},
-    )  # fmt: skip
-    assert done.returncode == 1, done.stderr
-    text = target.read_text(encoding="utf-8")
-    assert text.startswith("### Conformance: NON-CONFORMANT")
-    assert "| LT-QRCODE-URL | failed |" in text
-    assert not (tmp_path / "reports" / "step-summary.md").exists()
-
-
-@pytest.mark.e2e
-def test_a_plain_pytest_run_appends_its_verdict_too(tmp_path: Path) -> None:
-    target = tmp_path / "step-summary.md"
-    arguments = ["--target", "reference", "--fault", "qrcode_missing", "--report-dir", str(tmp_path / "r")]
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "conformance", "-q", *arguments, *small_run(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        env={**os.environ, STEP_SUMMARY_ENV: str(target)},
-        check=False,
-    )
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert target.read_text(encoding="utf-8").count("### Conformance: NON-CONFORMANT") == 1
 
 
 def test_a_waived_run_says_so_and_lists_waived_expired_and_unused() -> None:
