@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from conformance.core.options import RunOptions, options_from
 from conformance.inputs import Users
 from conformance.session import ConfigError, _users
 from conformance.session.config import ConfigFileError, resolve_options
-from tests.support.cli import conformance, summary
 
 HEADER = CassetteHeader(
     "reference", "0.1.0", "default", "2026-01-01T00:00:00+00:00", 7, 25, 12345, 987, 777, (988, 989)
@@ -90,36 +88,6 @@ def test_record_missing_refuses_a_set_recorded_with_other_unknown_users() -> Non
         HEADER, options=RunOptions(), users=users, profile="default", target="reference"
     )
     assert "unknown-user-id 987 but the set used 987 988 989" in problems
-
-
-@pytest.mark.e2e
-def test_a_recording_with_several_unknown_users_replays_with_them(tmp_path: Path) -> None:
-    cassettes, live, replay = tmp_path / "c", tmp_path / "live", tmp_path / "replay"
-    unknown = ("--unknown-user-id", "111", "--unknown-user-id", "222")
-    only = ("-k", "test_unknown_user_refused", "--max-examples", "5", "-q")
-    conformance(
-        "run",
-        "--target",
-        "reference",
-        "--record",
-        "--cassettes",
-        str(cassettes),
-        *unknown,
-        *only,
-        "--report-dir",
-        str(live),
-    )
-    assert summary(live)["unknown_user_ids"] == [111, 222]
-    (cassette,) = cassettes.glob("*.yaml")
-    assert load_cassette(cassette).header.unknown_user_ids == (111, 222)
-    conformance("run", "--cassettes", str(cassettes), *only, "--report-dir", str(replay))
-    assert summary(replay)["unknown_user_ids"] == [111, 222]
-    mismatch = conformance(
-        "run", "--cassettes", str(cassettes), "--unknown-user-id", "111", *only, "--report-dir", str(replay)
-    )
-    assert mismatch.returncode == 2
-    assert "--unknown-user-id 111 but the recording used 111 222" in mismatch.stderr
-    assert json.loads((replay / "summary.json").read_text(encoding="utf-8"))["exit_code"] == 2
 
 
 def test_the_pytest_plugin_list_becomes_the_same_tuple() -> None:
