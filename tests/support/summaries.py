@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from pathlib import Path
 from typing import Any
 
 from conformance.core import contract
 from conformance.core.entropy import token_entropy_summary
-from conformance.results.summary import RunFacts
+from conformance.results.summary import RunFacts, Summary, build_summary
+from tests.support.runs import failing_run
 
 TODAY = dt.date(2026, 6, 1)
 RANGE = "LT-INPUT-EXPIRE-RANGE"
@@ -114,3 +117,16 @@ def make_summary(**outcomes: str) -> dict[str, Any]:
         ],
         "tests": [],
     }
+
+
+def failing_summary(*, facts: RunFacts = FACTS, **kwargs: Any) -> Summary:
+    """The Summary of a run that granted two out-of-range token_expire values."""
+    return build_summary(failing_run("59", "86401"), facts=facts, **kwargs)
+
+
+def summary_json_with(folder: Path, **changes: Any) -> Path:
+    """``folder``/summary.json: a failing run's summary with ``changes`` to its top-level fields."""
+    document = json.loads(failing_summary().to_json()) | changes
+    path = folder / "summary.json"
+    path.write_text(json.dumps(document, allow_nan=True), encoding="utf-8")
+    return path

@@ -30,7 +30,6 @@ from conformance.results.summary import (
     Summary,
     SummaryContradiction,
     SummaryError,
-    build_summary,
     read_summary,
     verdict_line,
     waiver_lines,
@@ -40,9 +39,7 @@ from conformance.results.verdict import Coverage
 from conformance.results.waivers import WaiverSet, parse_waivers
 from conformance.session import ConfigError
 from conformance.session.publish import load_baseline
-from tests.support.cli import conformance
-from tests.support.runs import failing_run
-from tests.support.summaries import FACTS, TODAY, waiver
+from tests.support.summaries import FACTS, TODAY, failing_summary, summary_json_with, waiver
 
 RECORDING = {
     "target": "reference",
@@ -65,15 +62,13 @@ BUILDER = CaseBuilder(Users(12345), Profile())
 WAIVERS = waiver() + waiver("LT-QRCODE-URL", expires="2026-01-01") + waiver("LT-TOKEN-UNIQUE")
 
 
-def _built(*, facts: RunFacts = FACTS, **kwargs: Any) -> Summary:
-    return build_summary(failing_run("59", "86401"), facts=facts, **kwargs)
-
-
 def _documents() -> dict[str, dict[str, Any]]:
     """Real summaries (build_summary over a run), every block of the format present in one of them."""
-    waived = _built(facts=FULL_FACTS, waivers=WaiverSet(parse_waivers(WAIVERS), today=TODAY))
-    failing = dataclasses.replace(_built(facts=FULL_FACTS), leaked_files=("reports/junit.xml",))
-    stopped = _built(coverage=Coverage(not_applicable={"LT-QRCODE-URL": "no QR codes"}, stopped="3 errors"))
+    waived = failing_summary(facts=FULL_FACTS, waivers=WaiverSet(parse_waivers(WAIVERS), today=TODAY))
+    failing = dataclasses.replace(failing_summary(facts=FULL_FACTS), leaked_files=("reports/junit.xml",))
+    stopped = failing_summary(
+        coverage=Coverage(not_applicable={"LT-QRCODE-URL": "no QR codes"}, stopped="3 errors")
+    )
     stub = Summary.stub_of(
         RunFacts(target="replay:cassettes", mode="replay"), error="in progress", exit_code=130
     )
@@ -250,18 +245,11 @@ BAD_TOKEN_ENTROPY = {
 }
 
 
-def _with(tmp_path: Path, **changes: Any) -> Path:
-    document = json.loads(_built().to_json()) | changes
-    path = tmp_path / "summary.json"
-    path.write_text(json.dumps(document, allow_nan=True), encoding="utf-8")
-    return path
-
-
 @pytest.mark.parametrize(("value", "message"), BAD_TOKEN_ENTROPY.values(), ids=BAD_TOKEN_ENTROPY.keys())
 def test_a_malformed_token_entropy_is_refused_naming_the_file_and_the_field(
     tmp_path: Path, value: object, message: str
 ) -> None:
-    path = _with(tmp_path, token_entropy=value)
+    path = summary_json_with(tmp_path, token_entropy=value)
     with pytest.raises(SummaryError) as refused:
         read_summary(path)
     assert str(refused.value).startswith(f"{path}: {message}")
@@ -308,7 +296,7 @@ def test_a_fifo_or_an_oversized_file_is_refused_unread(tmp_path: Path) -> None:
     with pytest.raises(SummaryError, match="is a FIFO"):
         read_summary(fifo)
     (tmp_path / "big").mkdir()
-    big = _with(tmp_path / "big")
+    big = summary_json_with(tmp_path / "big")
     assert load_summary(big)["verdict"] == "non-conformant"
     with pytest.raises(SummaryUnreadable, match="over the 1000-byte bound"):
         load_summary(big, max_bytes=1000)
@@ -365,51 +353,3 @@ def test_a_json_block_without_a_shape_is_reported_unchecked() -> None:
         shaped: dict[str, Any] | None = dataclasses.field(default=None, metadata={SHAPE: RunFacts | None})
 
     assert unchecked(Later) == ["Later.block: dict[str, typing.Any]"]
-
-
-# ---- Each reader command: one line on stderr, its bad-input exit code, no traceback ---------------------
-
-
-@pytest.fixture(scope="module")
-def malformed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A report directory whose summary.json has a hand-edited token_entropy (built once)."""
-    report_dir = tmp_path_factory.mktemp("malformed")
-    _with(report_dir, token_entropy={"sample": "x"})
-    (report_dir / "good").mkdir()
-    _with(report_dir / "good")  # a report directory whose own summary.json is fine
-    return report_dir
-
-
-@pytest.mark.e2e
-@pytest.mark.parametrize(
-    ("args", "exit_code"),
-    [
-        (("report", "--report-dir", "{dir}"), 2),  # the exit-code table of `run`: a usage error is 2
-        (("report", "--report-dir", "{dir}/good", "--baseline", "{dir}/summary.json"), 2),
-        (
-            (
-                "run",
-                "-k",
-                "test_valid_request",
-                "--baseline",
-                "{dir}/summary.json",
-                "--report-dir",
-                "{dir}/r",
-            ),
-            2,
-        ),
-        (("rerun", "{dir}/summary.json", "--target", "reference", "--report-dir", "{dir}/r"), 2),
-    ],
-    ids=["report", "report --baseline", "run --baseline", "rerun"],
-)
-def test_each_reader_command_refuses_it_in_one_line(
-    malformed: Path, args: tuple[str, ...], exit_code: int
-) -> None:
-    result = conformance(*(a.format(dir=malformed) for a in args), offline=True)
-    assert result.returncode == exit_code, result.stderr
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert f"{malformed}/summary.json" in lines[0]
-    assert "field token_entropy.sample: expected an integer" in lines[0]
-    assert not (malformed / "good" / "allure-report").exists()  # refused before any work

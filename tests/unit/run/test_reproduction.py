@@ -3,43 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from pathlib import Path
 from typing import ClassVar
 from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 import pytest
 
-from conformance.cassettes.format import dump_cassette, load_cassette
-from conformance.core.files import write_atomic
 from conformance.core.model import API_KEY_PLACEHOLDER, Case, Expect
 from conformance.core.wire import SPELLINGS, write
 from conformance.exchange.raw import PROBES
 from conformance.inputs import HUGE, api_key_variants, malformed_spellings
-from conformance.reference import (
-    REFERENCE_API_KEY,
-    REFERENCE_FOREIGN_USER_ID,
-    REFERENCE_USER_ID,
-    ReferenceServer,
-)
 from conformance.run.evidence import curl_command
-from tests.support.cli import conformance, small_profile, small_run
 
 KEY = 'k3y-with $pecial `chars` "and" \\ =&+ 50%'
 KEY_VARIABLE = "REPRO_KEY"
-
-
-def _curl() -> str:
-    found = shutil.which("curl")
-    if found is None:
-        pytest.fail("curl is missing: the reproduction lines are curl lines")
-    return found
 
 
 class _Echo(BaseHTTPRequestHandler):
@@ -98,8 +79,7 @@ def _forms() -> list[tuple[tuple[str, str], ...]]:
     return forms
 
 
-def test_every_curl_line_is_one_line_and_sends_exactly_the_case(echo_url: str) -> None:
-    curl = _curl()
+def test_every_curl_line_is_one_line_and_sends_exactly_the_case(echo_url: str, curl: str) -> None:
     forms = _forms()
     for form in forms:
         case = Case(label="c", form=form, expect=Expect.REJECT, requirement="LT-INPUT-EXPIRE-MALFORMED")
@@ -116,8 +96,7 @@ def test_every_curl_line_is_one_line_and_sends_exactly_the_case(echo_url: str) -
     assert len(_Echo.bodies) == len(forms)
 
 
-def test_a_curl_line_keeps_the_method_the_query_and_the_second_identity(echo_url: str) -> None:
-    curl = _curl()
+def test_a_curl_line_keeps_the_method_the_query_and_the_second_identity(echo_url: str, curl: str) -> None:
     form = (("api_key", API_KEY_PLACEHOLDER), ("user_id", "12345"), ("token_expire", "3600"))
     base = Case(label="c", form=form, expect=Expect.REJECT, requirement="LT-HTTP-POST-ONLY", method="GET")
     in_query = dataclasses.replace(base, form_in_query=True)
@@ -138,10 +117,9 @@ def test_a_curl_line_keeps_the_method_the_query_and_the_second_identity(echo_url
 
 
 @pytest.mark.parametrize("key", [KEY, "Plain-key_0123456789"])
-def test_a_curl_line_sends_every_spelling_exactly(echo_url: str, key: str) -> None:
+def test_a_curl_line_sends_every_spelling_exactly(echo_url: str, key: str, curl: str) -> None:
     """Each spelling's body as the suite writes it (JSON, multipart, every byte escaped, reversed, 1,500
     fields, chunked...) and its headers; only a urlencoded key may be escaped another way by curl."""
-    curl = _curl()
     form = (("api_key", API_KEY_PLACEHOLDER), ("user_id", "12345"), ("token_expire", "3600"))
     base = Case(label="c", form=form, expect=Expect.ACCEPT, requirement="LT-INPUT-EQUIVALENT")
     for spelling in SPELLINGS:
@@ -182,80 +160,6 @@ def test_a_raw_probe_is_not_a_curl_line_and_names_the_rerun() -> None:
         assert line.startswith(f"# curl cannot send the raw HTTP/1.1 probe {name} ("), line
         assert line.endswith("reproduce it with the conformance rerun line the run printed")
         assert "\n" not in line and line.isprintable()
-
-
-@pytest.mark.e2e
-def test_each_printed_line_reproduces_the_status_of_its_failure(tmp_path: Path) -> None:
-    curl = _curl()
-    with ReferenceServer(fault="rejection_http_200") as reference:
-        done = conformance(
-            "run", "--target", reference.url, "--user-id", str(REFERENCE_USER_ID),
-            "--foreign-user-id", str(REFERENCE_FOREIGN_USER_ID), "--max-examples", "10", "--seed", "3",
-            *small_profile(tmp_path), "--report-dir", str(tmp_path / "r"), "--quiet",
-            # its <qrcode> URLs name a host that does not exist: only the rejection fault is wanted here
-            "--not-applicable", "LT-QRCODE-IMAGE=the reference serves no image at qr.reference.invalid",
-            env={"CONFORMANCE_API_KEY": REFERENCE_API_KEY},
-        )  # fmt: skip
-        assert done.returncode == 1, done.stderr
-        summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
-        failures = [f for r in summary["requirements"] for f in r["failures"]]
-        statuses = {f["response"]["status"] for f in failures}
-        assert len(failures) >= 10 and statuses == {200}, statuses
-        for failure in failures:
-            line = failure["reproduce"]["curl"].replace("curl ", f"{curl} ", 1)
-            replayed = subprocess.run(
-                ["bash", "-c", line],
-                env={"CONFORMANCE_API_KEY": REFERENCE_API_KEY},
-                capture_output=True,
-                timeout=30,
-                check=False,
-            )
-            status_line = replayed.stdout.split(b"\r\n", 1)[0].decode()
-            assert status_line.split()[1] == str(failure["response"]["status"]), (line, status_line)
-            assert b"<status>4" in replayed.stdout  # the same fault: a rejection body under HTTP 200
-
-
-@pytest.mark.e2e
-def test_the_console_prints_each_curl_line_unwrapped(tmp_path: Path) -> None:
-    done = conformance(
-        "run", "--target", "reference", "--fault", "token_expire_unicode_digits_accepted",
-        *small_run(tmp_path), "--report-dir", str(tmp_path / "r"),
-        env={"COLUMNS": "40"},
-    )  # fmt: skip
-    assert done.returncode == 1, done.stderr
-    printed = [line.split("reproduce: ", 1)[1] for line in done.stdout.splitlines() if "reproduce: " in line]
-    summary = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))
-    curls = {f["reproduce"]["curl"] for r in summary["requirements"] for f in r["failures"]}
-    assert printed
-    assert max(len(line) for line in printed) > 160  # longer than the console is wide
-    assert all(line in curls for line in printed)
-
-
-@pytest.mark.e2e
-def test_the_rerecord_hint_carries_the_recordings_cassettes_and_users(tmp_path: Path) -> None:
-    cassettes = tmp_path / "my cassettes"
-    recorded = conformance(
-        "run", "--target", "reference", "--record", "--cassettes", str(cassettes), *small_run(tmp_path),
-        "--seed", "1", "--foreign-user-id", str(REFERENCE_FOREIGN_USER_ID),
-        "--report-dir", str(tmp_path / "rec"),
-    )  # fmt: skip
-    assert recorded.returncode == 0, recorded.stderr
-    # A request the cassette does not hold: the last interaction of one cassette removed (digest kept).
-    path = sorted(cassettes.glob("*.yaml"))[0]
-    cassette = load_cassette(path)
-    write_atomic(path, dump_cassette(cassette.name, cassette.header, list(cassette.interactions[:-1])))
-    replayed = conformance(
-        "run", "--cassettes", str(cassettes), *small_profile(tmp_path), "--report-dir", str(tmp_path / "r"),
-        offline=True,
-    )  # fmt: skip
-    assert replayed.returncode == 4, replayed.stderr
-    error = json.loads((tmp_path / "r" / "summary.json").read_text(encoding="utf-8"))["error"]
-    hint = error.split("re-record with: ", 1)[1]
-    assert hint.startswith("conformance run --target reference --record")
-    assert (
-        f" --record --cassettes '{cassettes}' --user-id {REFERENCE_USER_ID} "
-        f"--foreign-user-id {REFERENCE_FOREIGN_USER_ID}"
-    ) in hint
 
 
 def test_a_body_no_shell_word_can_hold_says_so() -> None:
