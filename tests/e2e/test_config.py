@@ -26,14 +26,10 @@ user-id = 12345
 foreign-user-id = "${FOREIGN}"
 report-dir = "reports"
 """
-
-
 SAME_ON_THE_COMMAND_LINE = (
     "--target", "reference", "--fault", "qrcode_missing", "--seed", "31", "--max-examples", "5",
     "--profile", "small.toml", "--user-id", "12345", "--foreign-user-id", "54321", "--report-dir", "reports",
 )  # fmt: skip
-
-
 SAME_RUN = ("verdict", "exit_code", "mode", "profile", "seed", "max_examples", "requests", "target_version")
 
 
