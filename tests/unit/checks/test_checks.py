@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +25,7 @@ from conformance.core.model import Case, CheckFailure, Exchange, Expect, Transpo
 from conformance.core.profile import Profile
 from tests.support.exchanges import API_KEY, exchange_from
 from tests.support.spellings import KEY_SPELLINGS, for_line
+from tests.support.stateful import STATEFUL_FAULTS
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
 # What every answer carries under the HTTP message rules (RFC 9110 sections 6.6.1 and 15.5.6).
@@ -228,7 +229,9 @@ def test_registry_rejects_unknown_requirement_and_duplicates() -> None:
         check(serves=("LT-TOKEN-PRESENT",), name="token_present")(lambda s, c: None)
 
 
-def test_crashing_check_is_a_suite_defect_not_a_failure_of_the_target(registry: dict[str, CheckSpec]) -> None:
+def test_crashing_check_is_a_suite_defect_not_a_failure_of_the_target(
+    check_registry: dict[str, CheckSpec],
+) -> None:
     @check(serves=("LT-TOKEN-PRESENT",), name="broken_for_the_test")
     def broken(subject: Subject, ctx: CheckContext) -> str | None:
         raise RuntimeError(f"boom on {subject.token}")
@@ -435,28 +438,17 @@ def _results_by_check(exchanges: list[Exchange], *, sample: int) -> dict[str, li
     return out
 
 
-@pytest.fixture
-def registry() -> Iterator[dict[str, CheckSpec]]:
-    """The check registry, restored whole (and in order) after the test reduces it."""
-    saved = dict(CHECKS)
-    try:
-        yield CHECKS
-    finally:
-        CHECKS.clear()
-        CHECKS.update(saved)
-
-
 def test_checks_never_write_the_run_state_and_judge_alike_alone_or_together(
-    registry: dict[str, CheckSpec],
+    check_registry: dict[str, CheckSpec],
 ) -> None:
     exchanges = _stateful_run()
     together = _results_by_check(exchanges, sample=len(exchanges) - 1)
     failing = {name for name, results in together.items() if any(failed for _, failed in results)}
     assert {"token_strength", "token_unique", "qrcode_distinct"} <= failing  # the run does show the faults
-    everything = dict(registry)
+    everything = dict(check_registry)
     for name, spec in everything.items():
-        registry.clear()
-        registry[name] = spec
+        check_registry.clear()
+        check_registry[name] = spec
         assert _results_by_check(exchanges, sample=len(exchanges) - 1).get(name, []) == together.get(
             name, []
         ), name
@@ -472,29 +464,6 @@ def test_the_run_state_remembers_each_token_and_qrcode_the_first_time() -> None:
     assert ctx.state.qrcodes == {"https://qr.example/a.png": 1}
 
 
-# The checks that read the run's state, each alone against every reference fault it serves: the smallest
-# run that shows those faults (the token sample and the burst, a small sample) must still fail them.
-STATEFUL_FAULTS = [
-    ("token_unique", "token_repeated"),
-    ("token_unique", "token_md5_of_small_random"),
-    ("token_unique", "token_race"),
-    ("token_unique", "qrcode_carries_previous_token"),
-    ("token_strength", "token_sequential_counter"),
-    ("token_strength", "token_hex_counter"),
-    ("token_strength", "token_short"),
-    ("token_entropy", "token_biased_characters"),
-    ("token_entropy", "token_24_bit_repeated"),
-    ("token_unpredictable", "token_python_random"),
-    ("token_unpredictable", "token_lcg_per_user"),
-    ("token_unpredictable", "token_hash_chain"),
-    ("token_unpredictable", "token_time_seeded"),
-    ("qrcode_distinct", "qrcode_same_for_every_grant"),
-    ("qrcode_distinct", "qrcode_template_unfilled"),
-]
-SAMPLE_TESTS = "test_token_sample_is_uniformly_random or test_parallel_identical_requests_get_distinct_tokens"
-SELFTEST_SAMPLE = 100  # the selftest's token sample: token_md5_of_small_random repeats within it
-
-
 def test_the_stateful_pairs_cover_every_fault_of_their_requirements() -> None:
     from conformance.reference import FAULTS
 
@@ -502,31 +471,6 @@ def test_the_stateful_pairs_cover_every_fault_of_their_requirements() -> None:
     served = {r for name in names for r in CHECKS[name].serves}
     faults = {f.name for f in FAULTS.values() if set(f.requirements) & served}
     assert faults == {fault for _, fault in STATEFUL_FAULTS}
-
-
-@pytest.mark.e2e
-@pytest.mark.parametrize(("name", "fault"), STATEFUL_FAULTS, ids=[f"{c}-{f}" for c, f in STATEFUL_FAULTS])
-def test_a_stateful_check_alone_still_fails_its_faults(
-    name: str, fault: str, registry: dict[str, CheckSpec], tmp_path: Path
-) -> None:
-    from conformance.core.options import REFERENCE_TARGET, RunOptions
-    from conformance.frontends.local import open_session
-    from conformance.frontends.runner import execute
-    from conformance.reference import get_fault
-
-    spec = registry[name]
-    registry.clear()
-    registry[name] = spec
-    profile = tmp_path / "profile.toml"
-    profile.write_text(f"token_sample = {SELFTEST_SAMPLE}\n", encoding="utf-8")
-    options = RunOptions(
-        target=REFERENCE_TARGET, fault=fault, max_examples=5, seed=14, profile=profile, report_dir=tmp_path
-    )
-    with open_session(options, keyword=SAMPLE_TESTS) as session:
-        summary = execute(session)
-    failed = {r.id for r in summary.requirements if r.outcome in ("failed", "warning")}
-    assert set(get_fault(fault).requirements) <= failed
-    assert failed <= set(spec.serves)  # the one check left is the one that found it
 
 
 @pytest.mark.parametrize(
