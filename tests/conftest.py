@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from conformance.checks import CHECKS, CheckSpec
+from conformance.results.report.signature import load_private_key
+from tests.support.signing import KEY_VARIABLE, pem_of
 
 
 @pytest.fixture
@@ -28,3 +33,22 @@ def check_registry() -> Iterator[dict[str, CheckSpec]]:
     finally:
         CHECKS.clear()
         CHECKS.update(saved)
+
+
+@pytest.fixture
+def private_pem() -> str:
+    """A fresh Ed25519 private key as PEM (what the CI secret holds)."""
+    return pem_of(Ed25519PrivateKey.generate())
+
+
+@pytest.fixture
+def public_key_file(tmp_path: Path, private_pem: str) -> Path:
+    """The matching public key as a PEM file."""
+    key = load_private_key(KEY_VARIABLE, {KEY_VARIABLE: private_pem})
+    path = tmp_path / "signing-key.pub.pem"
+    path.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return path

@@ -26,7 +26,6 @@ from conformance.cassettes import (
     CassetteBook,
     CassetteCorrupt,
     CassetteError,
-    CassetteHeader,
     CassetteMiss,
     api_key_spellings,
     cassette_file_name,
@@ -34,17 +33,15 @@ from conformance.cassettes import (
 from conformance.cassettes.format import MAX_REPLAYED_BODY, Interaction, dump_cassette, load_cassette
 from conformance.cassettes.redaction import StandIns
 from conformance.core.files import write_atomic
-from conformance.core.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError
+from conformance.core.model import API_KEY_PLACEHOLDER, Exchange, TransportError
+from tests.support.cassette_cases import TEST_NAME, VALID, Form, case, header, token_of
 
 CANARY_KEY = "CANARY-KEY-5b1e2f9a"
 FORM_TYPE = {"content-type": "application/x-www-form-urlencoded"}
-TEST_NAME = "test_token_expire.py::test_boundaries"
 OTHER_NAME = "test_user_id.py::test_missing"
 JOIN_SECONDS = 5.0
 POLL_SECONDS = 0.02
 HEX_ALPHABETS = ("0123456789abcdef", "0123456789ABCDEF")
-Form = tuple[tuple[str, str], ...]
-VALID: Form = (("api_key", API_KEY_PLACEHOLDER), ("user_id", "12345"), ("token_expire", "60"))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -122,14 +119,6 @@ def server(request: pytest.FixtureRequest) -> Iterator[_Server]:
     thread.join(JOIN_SECONDS)
 
 
-def header(target: str = "http://127.0.0.1:1/v1/user/login_token", *, seed: int = 7) -> CassetteHeader:
-    return CassetteHeader(target, "0.1.0", "default", "2025-11-28T00:00:00Z", seed, 25, 12345, 999, None)
-
-
-def case(form: Form) -> Case:
-    return Case("case", form, Expect.EITHER, "LT-INPUT-EXPIRE-VALID")
-
-
 def send(client: httpx.Client, url: str, form: Form, *, api_key: str) -> httpx.Response:
     """POST like the transport does: streamed, body read chunk by chunk."""
     with client.stream("POST", url, content=case(form).body(api_key=api_key), headers=FORM_TYPE) as response:
@@ -175,12 +164,6 @@ def replay(directory: Path, name: str, forms: list[Form]) -> list[tuple[int, Any
                 )
             )
     return out
-
-
-def token_of(body: bytes) -> str:
-    match = re.search(rb"<token>([^<]*)</token>", body)
-    assert match is not None
-    return match.group(1).decode()
 
 
 # -- round trip, no network, determinism ---------------------------------------------------------------
@@ -642,46 +625,7 @@ def test_any_interaction_survives_the_file_format(
     assert loaded == interaction
 
 
-# -- through the real transport against the reference target ----------------------------------------
-
-
-@pytest.mark.e2e
-def test_transport_records_replays_and_lets_misses_through(tmp_path: Path) -> None:
-    from conformance.exchange.transport import NetworkTransport, Transport
-    from conformance.reference import REFERENCE_API_KEY, ReferenceServer
-
-    cases = [case(VALID), case(VALID), case((*VALID[:2], ("token_expire", "59")))]
-    with ReferenceServer() as reference:
-        book = CassetteBook(tmp_path, mode="record", header=header(reference.url), api_key=REFERENCE_API_KEY)
-        recorder = book.transport(NetworkTransport())
-        with (
-            Transport(reference.url, api_key=REFERENCE_API_KEY, transport=recorder) as transport,
-            book.use(TEST_NAME) as session,
-        ):
-            live = []
-            for each in cases:
-                live.append(transport.send(each))
-                session.settle(live[-1])
-        book.finish()
-        book.commit()  # the recorded set is swapped in here
-    replay_book = CassetteBook(tmp_path, mode="replay")
-    replayer = replay_book.transport()
-    with Transport(replay_book.header.target, api_key=API_KEY_PLACEHOLDER, transport=replayer) as transport:
-        with replay_book.use(TEST_NAME) as session:
-            replayed = []
-            for each in cases:
-                replayed.append(transport.send(each))
-                session.settle(replayed[-1])
-        with replay_book.use(TEST_NAME), pytest.raises(CassetteMiss, match="token_expire='61'"):
-            transport.send(case((*VALID[:2], ("token_expire", "61"))))
-    assert [e.status for e in replayed] == [e.status for e in live] == [200, 200, 400]
-    assert [(e.sent_at, e.elapsed) for e in replayed] == [(e.sent_at, e.elapsed) for e in live]
-    assert replayed[2].body == live[2].body
-    live_tokens = [token_of(e.body) for e in live[:2]]
-    replayed_tokens = [token_of(e.body) for e in replayed[:2]]
-    assert len(set(replayed_tokens)) == 2
-    assert not set(replayed_tokens) & set(live_tokens)
-    assert all(e.error is None for e in replayed)
+# -- a book's transport -----------------------------------------------------------------------------
 
 
 def test_a_book_transport_answers_only_inside_one_cassette_and_never_reaches_the_target(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -24,7 +22,7 @@ from conformance.results.report.signature import (
     sign_manifest,
     verify_signature,
 )
-from tests.support.cli import conformance, small_run
+from tests.support.signing import KEY_VARIABLE
 
 FILES = {
     "summary.json": '{"verdict": "non-conformant"}\n',
@@ -32,32 +30,6 @@ FILES = {
     "signoff.md": "# sign-off\n",
     "allure-results/0a1b-result.json": '{"status": "failed"}',
 }
-KEY_VARIABLE = "TEST_SIGNING_KEY"
-
-
-def _pem(key: Ed25519PrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-
-
-@pytest.fixture
-def private_pem() -> str:
-    """A fresh Ed25519 private key as PEM (what the CI secret holds)."""
-    return _pem(Ed25519PrivateKey.generate())
-
-
-@pytest.fixture
-def public_key_file(tmp_path: Path, private_pem: str) -> Path:
-    """The matching public key as a PEM file."""
-    key = load_private_key(KEY_VARIABLE, {KEY_VARIABLE: private_pem})
-    path = tmp_path / "signing-key.pub.pem"
-    path.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return path
 
 
 @pytest.fixture
@@ -190,51 +162,6 @@ def test_unusable_public_key_exits_2(signed_dir: Path, tmp_path: Path) -> None:
     assert code == 2
     assert f"{bad} is not a PEM public key" in output
     assert _verify(signed_dir, tmp_path / "absent.pem")[0] == 2
-
-
-@pytest.mark.e2e
-def test_report_signs_a_real_run_and_a_forged_rebuild_fails(
-    tmp_path: Path, private_pem: str, public_key_file: Path
-) -> None:
-    reports = str(tmp_path / "reports")
-    assert (
-        conformance("run", "--target", "reference", *small_run(tmp_path), "--report-dir", reports).returncode
-        == 0
-    )
-    signing = {KEY_VARIABLE: private_pem}
-    built = conformance("report", "--report-dir", reports, "--sign-key-env", KEY_VARIABLE, env=signing)
-    assert built.returncode == 0, built.stdout + built.stderr
-    assert f"signature: {Path(reports) / SIGNATURE_NAME}" in built.stdout
-    html_dir = Path(reports) / "allure-report"
-    assert built.stdout.startswith(f"HTML report: {html_dir / 'allure-report.html'} (one file: open it")
-    umask = os.umask(0o022)
-    os.umask(umask)
-    assert oct((Path(reports) / SIGNATURE_NAME).stat().st_mode & 0o777) == oct(0o666 & ~umask)
-    secret = private_pem.splitlines()[1]
-    for path in Path(reports).rglob("*"):
-        assert not path.is_file() or secret.encode() not in path.read_bytes(), path
-    verified = conformance("verify", reports, "--public-key", str(public_key_file))
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    # The forger's rebuild: summary edited (consistently, so `report` accepts it), rebuilt without the key.
-    summary_path = Path(reports) / "summary.json"
-    document = json.loads(summary_path.read_text(encoding="utf-8"))
-    document["target_version"] = "9.9.9-forged"
-    summary_path.write_text(json.dumps(document), encoding="utf-8")
-    assert conformance("report", "--report-dir", reports).returncode == 0
-    assert conformance("verify", reports).returncode == 0
-    forged = conformance("verify", reports, "--public-key", str(public_key_file))
-    assert forged.returncode == 1
-    assert "the bundle is unsigned" in forged.stdout
-
-
-@pytest.mark.e2e
-def test_report_with_an_unset_key_variable_exits_2_before_building(tmp_path: Path) -> None:
-    done = conformance("report", "--report-dir", str(tmp_path), "--sign-key-env", "NO_SUCH_KEY_VARIABLE")
-    assert done.returncode == 2
-    assert done.stderr.strip() == (
-        "conformance: error: $NO_SUCH_KEY_VARIABLE is not set or empty: "
-        "set it to an Ed25519 private key in PEM"
-    )
 
 
 def test_verify_without_a_public_key_says_a_present_signature_was_not_checked(signed_dir: Path) -> None:
