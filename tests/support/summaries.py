@@ -130,3 +130,42 @@ def summary_json_with(folder: Path, **changes: Any) -> Path:
     path = folder / "summary.json"
     path.write_text(json.dumps(document, allow_nan=True), encoding="utf-8")
     return path
+
+
+def signoff_summary() -> dict[str, Any]:
+    """A summary.json dict of two failing requirements, one passing, one warning."""
+    return make_summary(
+        LT_INPUT_EXPIRE_RANGE="failed",
+        LT_AUTH_KEY_INVALID="failed",
+        LT_TOKEN_PRESENT="passed",
+        LT_SEC_NO_STORE="warning",
+    )
+
+
+_RECORDING = {
+    "target": "http://10.0.0.5:8080/v1/user/login_token",
+    "recorded_at": "2026-11-20T09:30:00+00:00",
+    "suite_version": "0.2.0",
+    "age_days": 8,
+    "max_age_days": 90,
+    "too_old": False,
+}
+_WAIVERS = {
+    "file": "waivers.toml",
+    "today": "2026-11-28",
+    "fail_on_new": False,
+    "applied": [],
+    "expired": [{"requirement": "LT-QRCODE-URL", "ticket": "PAY-9", "reason": "r", "expires": "2001-01-01"}],
+    "unused": [],
+}
+
+
+def with_every_section(summary: dict[str, Any]) -> dict[str, Any]:
+    """A replay summary with users, a recording and a waivers block: every section of the sign-off shows."""
+    return summary | {
+        "user_id": 12345,
+        "foreign_user_id": 54321,
+        "unknown_user_ids": [999999],
+        "recording": _RECORDING,
+        "waivers": _WAIVERS,
+    }
