@@ -1,7 +1,8 @@
-"""The tests' own layout: unit tests mirror the package's layer folders, and no test module imports another.
+"""The tests' own layout: unit tests mirror the package's layer folders, end-to-end tests (marked e2e, a
+module at a time) live in tests/e2e/, and no test module imports another.
 
 Shared helpers live in tests/support/ (plain modules) or in a conftest.py, so moving, renaming or deleting
-one test module never breaks another.
+one test module never breaks another; `make unit` (-m "not e2e") and `make e2e` (-m e2e) select by the mark.
 """
 
 from __future__ import annotations
@@ -48,6 +49,25 @@ def _imported(source: str, package: str) -> set[str]:
     return names
 
 
+def _e2e_marks(source: str) -> tuple[bool, int]:
+    """(the module is marked e2e as a whole, how many other places name the e2e mark)."""
+    tree = ast.parse(source)
+    whole = [
+        node
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)
+    ]
+    in_module_mark = {id(n) for node in whole for n in ast.walk(node)}
+    named = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr == "e2e" and ast.unparse(node.value).endswith("mark")
+    ]
+    marked_whole = any(id(node) in in_module_mark for node in named)
+    return marked_whole, sum(id(node) not in in_module_mark for node in named)
+
+
 def _is_test_module(name: str) -> bool:
     return name.split(".")[0] == "tests" and name.split(".")[-1].startswith("test_")
 
@@ -67,6 +87,37 @@ def test_every_test_module_lives_under_an_area_of_unit_or_under_e2e() -> None:
         f"a test module goes to tests/unit/<area>/ ({', '.join(sorted(AREAS))}) or tests/e2e/"
     )
     assert {p.name for p in (TESTS / "unit").iterdir() if p.is_dir() and p.name != "__pycache__"} <= AREAS
+
+
+def test_end_to_end_modules_are_marked_as_a_whole_and_unit_modules_never() -> None:
+    """The e2e mark follows the folder: tests/e2e/ modules carry it in ``pytestmark``, nothing else does."""
+    wrong = []
+    for path in _test_modules():
+        marked_whole, elsewhere = _e2e_marks(path.read_text(encoding="utf-8"))
+        in_e2e = path.relative_to(TESTS).parts[0] == "e2e"
+        if (marked_whole, elsewhere) != (in_e2e, 0):
+            wrong.append(
+                f"{path.relative_to(ROOT)}: pytestmark e2e {marked_whole}, other e2e marks {elsewhere}"
+            )
+    assert wrong == []
+
+
+@pytest.mark.parametrize(
+    ("source", "marks"),
+    [
+        ("pytestmark = pytest.mark.e2e", (True, 0)),
+        ('pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("g")]', (True, 0)),
+        ("@pytest.mark.e2e\ndef test_x(): pass", (False, 1)),
+        ("e2e = pytest.mark.e2e\n@e2e\ndef test_x(): pass", (False, 1)),
+        (
+            '@pytest.mark.parametrize("x", [pytest.param(1, marks=pytest.mark.e2e)])\ndef test_x(x): pass',
+            (False, 1),
+        ),
+        ("pytestmark = pytest.mark.browser", (False, 0)),
+    ],
+)
+def test_the_mark_rule_sees_every_spelling(source: str, marks: tuple[bool, int]) -> None:
+    assert _e2e_marks(source) == marks
 
 
 def test_every_test_folder_is_a_package() -> None:
