@@ -18,6 +18,7 @@ from conformance.results.report.html import (
 from conformance.results.report.manifest import read_manifest
 from tests.support.summaries import make_summary
 
+pytest_plugins = ["pytester"]
 pytestmark = pytest.mark.e2e
 
 

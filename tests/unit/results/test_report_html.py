@@ -16,8 +16,6 @@ from conformance.results.report.html import (
     build_html_report,
 )
 
-pytest_plugins = ["pytester"]
-
 
 def test_missing_allure_is_a_one_line_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ALLURE_ENV, str(tmp_path / "no-such-allure"))
