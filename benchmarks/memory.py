@@ -50,7 +50,7 @@ def one_request(url: str, *, timeout: float = DEFAULT_TIMEOUT) -> dict[str, obje
 
 def measure_in_child(case: str) -> dict[str, object]:
     """Run one request against a fresh hostile server from a fresh interpreter, so peaks are separate."""
-    from tests.hostile_server import HostileServer
+    from tests.support.hostile_server import HostileServer
 
     with HostileServer(case) as server:
         completed = subprocess.run(
@@ -67,7 +67,7 @@ def measure_in_child(case: str) -> dict[str, object]:
 
 def measure_slow() -> dict[str, object]:
     """Wall time of one request to a server that never answers, with the default timeout."""
-    from tests.hostile_server import HostileServer
+    from tests.support.hostile_server import HostileServer
 
     with HostileServer("slow") as server:
         result = one_request(server.url)
@@ -106,7 +106,7 @@ def measure_run_in_child(case: str, *, warm: bool = False) -> dict[str, object]:
     The run starts in an empty working directory; ``warm`` runs once there first, so Hypothesis's
     ./.hypothesis cache already exists, as on a developer's machine.
     """
-    from tests.hostile_server import HostileServer
+    from tests.support.hostile_server import HostileServer
 
     with tempfile.TemporaryDirectory(prefix="bench-cwd-") as workdir, HostileServer(case) as server:
         command = [sys.executable, "-m", "benchmarks.memory", "--run", server.url, "--workdir", workdir]
@@ -155,7 +155,7 @@ def main() -> None:
     if args.run:
         print(json.dumps(whole_run(args.run, workdir=args.workdir)))
         return
-    from tests.hostile_server import gzip_bomb
+    from tests.support.hostile_server import gzip_bomb
 
     gzip_bomb()  # built once up front, so the bomb's wall time is the client's, not the server's setup
     rows = [(case, measure_in_child(case)) for case in MEMORY_CASES]

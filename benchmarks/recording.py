@@ -42,7 +42,7 @@ def _cli(*args: str, cwd: Path) -> tuple[int, float, float]:
 
 def main() -> None:
     """Record the padded target, replay the recording, print the figures."""
-    from tests.hostile_server import PaddedServer
+    from tests.support.hostile_server import PaddedServer
 
     with tempfile.TemporaryDirectory(prefix="bench-recording-") as scratch, PaddedServer() as server:
         work = Path(scratch)

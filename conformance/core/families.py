@@ -1,9 +1,9 @@
 """What a default run sends, by probe family (one conformance test each), and what a run will cost.
 
 The figures are those of the bundled recording (`make record`: the reference, the default profile, max
-examples 100, token_sample 776); tests/test_families.py replays it and keeps them true. The README's table
-of probe families is ``families_markdown(RECORDED_FAMILIES)`` (`conformance catalogue --write`); the run
-header's estimate is ``estimated_requests``.
+examples 100, token_sample 776); tests/unit/core/test_families.py replays it and keeps them true. The README's
+table of probe families is ``families_markdown(RECORDED_FAMILIES)`` (`conformance catalogue --write`); the
+run header's estimate is ``estimated_requests``.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Profiles: the readings of the ambiguity register that a deployment may differ on, as TOML settings.
 
 A setting comes from the profile file (--profile FILE), else from the defaults below; no command-line
-option sets a profile setting (tests/test_profile.py keeps it so), so there is no other precedence.
+option sets a profile setting (tests/unit/core/test_profile.py keeps it so), so there is no other precedence.
 
 Two kinds of setting (``VENDOR_FIXED``): most are *readings*, where the vendor document is silent and a
 deployment may differ (the ambiguity register) or the suite's own rails; a few change what the vendor

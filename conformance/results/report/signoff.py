@@ -39,7 +39,7 @@ FAILING_OUTCOMES = frozenset({Outcome.FAILED})
 FIXED_OUTCOMES = frozenset({Outcome.PASSED, Outcome.WARNING})
 MISSING = "-"
 WAIVER_KEYS = ("requirement", "ticket", "reason", "approver", "expires")
-# The headings of the sign-off, in the order a reader meets them (tests/test_report_signoff.py).
+# The headings of the sign-off, in the order a reader meets them (tests/unit/results/test_report_signoff.py).
 FAILURES_HEADING = "Failures and how to reproduce them"
 WAIVERS_HEADING = "Waivers"
 NOT_EXERCISED_HEADING = "Not exercised"

@@ -1,2 +1,0 @@
-"""The contract implemented on real web stacks (FastAPI on uvicorn, Flask on gunicorn, aiohttp), and the
-launcher tests/test_real_stacks.py starts them with: conforming targets the suite must pass (issue 20)."""
