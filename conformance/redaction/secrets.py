@@ -18,18 +18,16 @@ from __future__ import annotations
 import base64
 import bisect
 import contextlib
-import functools
 import hashlib
 import html
 import re
-import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import AnyStr
 from urllib.parse import quote, quote_plus
 
-from conformance.core.model import API_KEY_PLACEHOLDER, key_probe_secrets
+from conformance.core.model import API_KEY_PLACEHOLDER
 from conformance.core.wire import percent_escaped
 from conformance.redaction.credentials import WORD, credential_positions, standalone
 from conformance.redaction.normalised import (
@@ -495,37 +493,6 @@ def scan_files(paths: Iterable[Path], book: SecretBook) -> list[Path]:
             path.write_bytes(b"")
             hits.append(path)
     return hits
-
-
-_BOOKS: weakref.WeakSet[SecretBook] = weakref.WeakSet()
-
-
-def register(book: SecretBook) -> None:
-    """Let the report writers' second net know this run's secrets (it scrubs with every live book)."""
-    _BOOKS.add(book)
-
-
-@functools.lru_cache(maxsize=16)
-def echo_book(api_key: str) -> SecretBook:
-    """A book that finds ``api_key`` and its probes (in replay the placeholder the recording put instead)."""
-    book = SecretBook()
-    book.add_key(api_key, placeholder_too=True)
-    for probe in key_probe_secrets(api_key):  # a wrong key the suite derived is a near-copy of the key
-        book.add_key(probe, normalised_only=True)
-    return book
-
-
-@functools.lru_cache(maxsize=16)
-def key_book(api_key: str) -> SecretBook:
-    """A book that knows only ``api_key`` (cached: its spellings are computed once)."""
-    return SecretBook(api_keys=[api_key])
-
-
-def scrub_known(text: str) -> str:
-    """``text`` scrubbed of every secret any live run in this process knows."""
-    for book in list(_BOOKS):
-        text = book.scrub(text)
-    return text
 
 
 # Encodings whose bytes the finders above read: ASCII-compatible ones and UTF-16/32 (with or without BOM).
