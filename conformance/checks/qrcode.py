@@ -128,7 +128,7 @@ def _carries(views: str, token: str) -> bool:
     if token in views:
         return True
     if len(folded(token)) >= DEEP_MIN_LENGTH:
-        return holds_folded(views, token) or holds_folded(views, token[::-1])
+        return holds_folded(views, token, token[::-1])
     return any(spelling in views for spelling in spellings(token))
 
 

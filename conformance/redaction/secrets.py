@@ -65,6 +65,9 @@ DIRECT_MAX_NEEDLES = 16  # the key alone; its spellings and probes (issue 20) ar
 # 0.49 ms at 32 KiB); a run's tokens (thousands of needles) are always faster indexed (1 MB: 0.4 s vs 9 s).
 DIRECT_FROM_CHARS = 1024
 DIRECT_MAX_NEEDLES_LONG = 64
+# The normalised views of this many windows (and characters, at most) a book remembers.
+VIEWS_REMEMBERED = 64
+VIEWS_REMEMBERED_CHARS = 1 << 20
 # A comment inside a spelled secret is bounded, and an unterminated comment runs to the end of the
 # text: either way no position is scanned twice to the end (a body of many "<!--" stays linear).
 _GAP = r"(?:<!--.{0,1024}?-->|<!\[CDATA\[|\]\]>)*"
@@ -237,6 +240,8 @@ class SecretBook:
         self._deep: dict[str, Secret] = {}  # folded key (and probe) and its halves, forwards and reversed
         self._deep_needles: list[tuple[str, bytes, Secret]] | None = None
         self._deep_longest = 0
+        self._views: dict[str, tuple[str, bytes]] = {}  # window -> its normalised views (see _deep_hits)
+        self._views_chars = 0
         for key in api_keys:
             self.add_key(key)
 
@@ -367,10 +372,23 @@ class SecretBook:
             self._deep_needles = kept
         overlap = DEEP_OVERLAP_FACTOR * self._deep_longest + 64
         for window in windows(text, overlap):
-            texts, decoded = normalised_views(window)
+            texts, decoded = self._normalised_views(window)
             for needle, ascii_form, secret in self._deep_needles:
                 if needle in texts or (ascii_form and ascii_form in decoded):
                     yield secret
+
+    def _normalised_views(self, window: str) -> tuple[str, bytes]:
+        """``normalised_views`` of a window, remembered by this book (a run's answers repeat: a refusal's
+        body, a header); a bounded memo that goes with the book, so no text outlives the run's books."""
+        known = self._views.get(window)
+        if known is None:
+            full = len(self._views) >= VIEWS_REMEMBERED
+            if full or self._views_chars + len(window) > VIEWS_REMEMBERED_CHARS:
+                self._views.clear()
+                self._views_chars = 0
+            known = self._views[window] = normalised_views(window)
+            self._views_chars += len(window)
+        return known
 
     def find_bytes(self, data: bytes) -> list[Secret]:
         """The secrets ``data`` holds: as UTF-8 text in any spelling, or as UTF-16/32."""
