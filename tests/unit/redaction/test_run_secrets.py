@@ -100,7 +100,8 @@ def _holding(needles: tuple[str, ...]) -> Iterator[object]:
             items = list(obj)
         else:
             continue
-        texts = [i.decode("latin-1") if isinstance(i, bytes) else i for i in items if isinstance(i, str | bytes)]
+        texts = [i for i in items if isinstance(i, str)]
+        texts += [i.decode("latin-1") for i in items if isinstance(i, bytes)]
         if any(needle in text for text in texts for needle in needles):
             yield obj
 
