@@ -222,7 +222,7 @@ def _build_report(
     click.echo(f"  browsable: {out_dir / 'index.html'} (serve the folder over HTTP; from file:// it spins)")
     summary_path = report_dir / SUMMARY_FILE
     if summary_path.is_file() and not summary_path.is_symlink():
-        # no run: only the key in the environment is scrubbed (the summary was scrubbed when written)
+        # no run: the second net scrubs the key in the environment (CONFORMANCE_API_KEY) only
         write_signoff(report_dir, _load_summary(summary_path), baseline=base, secrets=RunSecrets())
         click.echo(f"sign-off: {report_dir / 'signoff.html'}")
     elif base is not None:
