@@ -140,7 +140,8 @@ def _run(key: str, token: str) -> weakref.ref[RunSecrets]:
         "http://127.0.0.1:1", api_key=key, secrets=run, transport=httpx.MockTransport(refuse)
     ) as transport:
         sent = transport.send(echo.case)
-    assert sent.error is not None and key not in sent.error_detail
+    assert sent.error is not None and sent.error_detail.startswith("ConnectError: refused ")
+    assert not run.key_book().find(sent.error_detail)  # the form's percent-encoded key, scrubbed
     assert key not in scrub(f"{body} {key.lower()}", run) and token not in scrub(body, run)
     return weakref.ref(run)
 
