@@ -28,7 +28,7 @@ from conformance.cassettes.seal import SEAL_FILES, check_sealed, check_sealed_se
 from conformance.cassettes.session import BodyBudget, CassetteSession, Mode
 from conformance.cassettes.transport import CassetteTransport
 from conformance.core.files import write_atomic
-from conformance.redaction.secrets import SecretBook
+from conformance.redaction.run_secrets import RunSecrets
 
 if TYPE_CHECKING:
     import httpx
@@ -98,10 +98,12 @@ class CassetteBook:
         max_body: int = DEFAULT_MAX_BODY,
         seal: Callable[[Path, Iterable[Path]], None] | None = None,
         sealed: tuple[Mapping[str, str], str] | None = None,
+        secrets: RunSecrets | None = None,
     ) -> None:
         """``seal`` (record) seals the set it commits; ``sealed`` (replay: the digests of a verified seal
         and how it was checked) refuses an edited, added-to or shortened set
-        (``conformance.results.sealing``)."""
+        (``conformance.results.sealing``); ``secrets`` (record): the run's, told what the recording
+        redacts."""
         self.directory = Path(directory)
         self.mode = mode
         self._max_body = max_body
@@ -125,7 +127,7 @@ class CassetteBook:
                     f"the api_key has fewer than {MIN_API_KEY_LENGTH} characters: it cannot be scrubbed from "
                     "recorded text without garbling it; record with a longer key"
                 )
-            self._redactor = CassetteRedactor(api_key)
+            self._redactor = CassetteRedactor(api_key, secrets=secrets)
             scrub = self._redactor.message
             self._header = dataclasses.replace(
                 header,
@@ -140,11 +142,6 @@ class CassetteBook:
             check_sealed_set(self.directory, self._sealed, self.existing_set())
         else:
             self.seal_status = seal_status(self.directory)
-
-    @property
-    def secrets(self) -> SecretBook | None:
-        """What the recording redacts (the key and the live tokens), for the run's last scan of its files."""
-        return self._redactor.book if self._redactor is not None else None
 
     @property
     def header(self) -> CassetteHeader:

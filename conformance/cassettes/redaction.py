@@ -22,7 +22,8 @@ from conformance.core import xmldoc
 from conformance.core.model import key_probe_secrets
 from conformance.core.prediction import TIME_SEEDED_TOKENS, TokenPredictor, readings, time_seed
 from conformance.redaction.redact import credentials
-from conformance.redaction.secrets import STRONG_TOKEN_LENGTH, SecretBook, digest_only, register, scannable
+from conformance.redaction.run_secrets import RunSecrets, secrets_of
+from conformance.redaction.secrets import STRONG_TOKEN_LENGTH, SecretBook, digest_only, scannable
 
 # A key this short would also match unrelated text (a user_id, a status), garbling the recording.
 MIN_API_KEY_LENGTH = 8
@@ -229,14 +230,16 @@ class CassetteRedactor:
     cannot scan is not kept at all (a note gives its length and digest).
     """
 
-    def __init__(self, api_key: str, *, stand_ins: StandIns | None = None) -> None:
+    def __init__(
+        self, api_key: str, *, stand_ins: StandIns | None = None, secrets: RunSecrets | None = None
+    ) -> None:
+        """``secrets``: the run's, whose reports' second net then knows what the recording redacts."""
         # Key probes long enough to be told from other text are near-copies of the key: hidden like it.
         keys = [api_key, *key_probe_secrets(api_key)]
-        self.book = SecretBook(api_keys=keys)
+        self.book = secrets_of(api_key, secrets).adopt(SecretBook(api_keys=keys))
         # A request holds only what the suite sent (its inputs and the key), never a token: replacing a
         # token that equals an input there (a counter token and a generated user_id) breaks replay.
         self._request_book = SecretBook(api_keys=keys)
-        register(self.book)
         self.stand_ins = stand_ins or StandIns()
 
     def request_text(self, text: str) -> str:

@@ -6,7 +6,7 @@ import email.utils
 import functools
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from fractions import Fraction
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -24,6 +24,7 @@ from conformance.core import xmldoc
 from conformance.core.model import Case, Exchange, Expect, plain_integer
 from conformance.core.prediction import TokenPredictor
 from conformance.core.profile import Profile
+from conformance.redaction.run_secrets import RunSecrets, secrets_of
 from conformance.redaction.secrets import SecretBook
 
 if TYPE_CHECKING:
@@ -233,6 +234,12 @@ class CheckContext:
     qrcode_every_grant: bool = False
     # Users known not to exist (a subset of not_owned): the timing comparison's second sample.
     unknown_users: frozenset[int] = frozenset()
+    # The run's secrets (the key's spellings worked out once per run); None: the context's own, for api_key.
+    run_secrets: InitVar[RunSecrets | None] = None
+    secrets: RunSecrets = field(init=False, repr=False)
+
+    def __post_init__(self, run_secrets: RunSecrets | None) -> None:
+        self.secrets = secrets_of(self.api_key, run_secrets)
 
     @property
     def tokens(self) -> TokenHistory:

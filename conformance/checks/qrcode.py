@@ -23,7 +23,7 @@ from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
 from conformance.core.model import MAX_DIGITS, CheckFailure
 from conformance.redaction.normalised import DEEP_MIN_LENGTH, folded, holds_folded
-from conformance.redaction.secrets import echo_book, spellings
+from conformance.redaction.secrets import spellings
 
 REQUIREMENT = "LT-QRCODE-IMAGE"
 SAMPLE_FIRST = 16
@@ -128,7 +128,7 @@ def _carries(views: str, token: str) -> bool:
     if token in views:
         return True
     if len(folded(token)) >= DEEP_MIN_LENGTH:
-        return holds_folded(views, token) or holds_folded(views, token[::-1])
+        return holds_folded(views, token, token[::-1])
     return any(spelling in views for spelling in spellings(token))
 
 
@@ -168,7 +168,7 @@ def qrcode_no_secret_to_third_party(subject: Subject, ctx: CheckContext) -> str 
     if own_host(host, target_host, ctx.profile.qrcode_hosts):
         return THIRD_PARTY
     views = "\n".join({url, unquote(url), unquote(unquote(url)), unquote_plus(url)})
-    carried = ["the api_key"] if echo_book(ctx.api_key).find(views) else []
+    carried = ["the api_key"] if ctx.secrets.echo_book().find(views) else []
     if _carries(views, token):
         carried.append("the token")
     user_id = subject.case.user_id

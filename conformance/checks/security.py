@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import xml.etree.ElementTree as ET
 
 from conformance.checks import check
 from conformance.checks._base import CheckContext, Subject
 from conformance.core.model import CheckFailure
-from conformance.redaction.secrets import echo_book
+from conformance.redaction.run_secrets import RunSecrets
 
 
 @check(serves=("LT-SEC-NO-DTD",))
@@ -26,16 +25,16 @@ def no_dtd(subject: Subject, ctx: CheckContext) -> str | None:
     return "LT-SEC-NO-DTD"
 
 
-def echo_places(subject: Subject, api_key: str) -> list[str]:
+def echo_places(subject: Subject, secrets: RunSecrets) -> list[str]:
     """Where the response holds the api_key in any spelling (``conformance.redaction.secrets`` knows them
     all): its
     headers, reason phrase and body; for a raw-message probe also every later answer on the connection,
     the interim (1xx) responses' headers and the trailers of a chunked body."""
-    book = echo_book(api_key)
+    book = secrets.echo_book()
     if not len(book):
         return []
     exchange = subject.exchange
-    places = _head_places(api_key, exchange.headers, exchange.reason)
+    places = _head_places(secrets, exchange.headers, exchange.reason)
     if book.find_bytes(exchange.body):
         places.append("body")
     elif (root := subject.document.root) is not None and book.find_normalised(
@@ -46,42 +45,24 @@ def echo_places(subject: Subject, api_key: str) -> list[str]:
     raw = exchange.raw
     if raw is None:
         return places
-    places += _head_places(api_key, raw.interim_headers, "", what="interim (1xx) response header")
+    places += _head_places(secrets, raw.interim_headers, "", what="interim (1xx) response header")
     for number, answer in enumerate(raw.responses, 1):
         where = f" of answer {number}"
         if number > 1:  # the first answer is the exchange's own
-            places += [f"{place}{where}" for place in _head_places(api_key, answer.headers, answer.reason)]
+            places += [f"{place}{where}" for place in _head_places(secrets, answer.headers, answer.reason)]
             places += [f"body{where}"] if book.find_bytes(answer.body) else []
-        places += [f"{p}{where}" for p in _head_places(api_key, answer.trailers, "", what="trailer")]
+        places += [f"{p}{where}" for p in _head_places(secrets, answer.trailers, "", what="trailer")]
     return places
 
 
 def _head_places(
-    api_key: str, headers: tuple[tuple[str, str], ...], reason: str, *, what: str = "header"
+    secrets: RunSecrets, headers: tuple[tuple[str, str], ...], reason: str, *, what: str = "header"
 ) -> list[str]:
     """The header fields (and the reason phrase) that hold the key."""
-    places = [
-        f"{what} {name}" for name, value in headers if _holds_key(api_key, name) or _holds_key(api_key, value)
-    ]
-    if reason and _holds_key(api_key, reason):
+    places = [f"{what} {name}" for name, value in headers if secrets.echoes(name) or secrets.echoes(value)]
+    if reason and secrets.echoes(reason):
         places.append("reason phrase")
     return places
-
-
-# Header names and values repeat from answer to answer (a Date changes once a second): a short one is
-# searched once per key. The key's book never changes, so neither does the answer.
-REMEMBERED_CHARS = 512
-
-
-def _holds_key(api_key: str, text: str) -> bool:
-    if len(text) > REMEMBERED_CHARS:
-        return bool(echo_book(api_key).find(text))
-    return _holds_key_remembered(api_key, text)
-
-
-@functools.lru_cache(maxsize=1024)
-def _holds_key_remembered(api_key: str, text: str) -> bool:
-    return bool(echo_book(api_key).find(text))
 
 
 def _element_texts(element: ET.Element) -> list[str]:
@@ -97,7 +78,7 @@ def api_key_not_echoed(subject: Subject, ctx: CheckContext) -> str | None:
     exchange = subject.exchange
     if exchange.status is None and not exchange.body:
         return None
-    places = echo_places(subject, ctx.api_key)
+    places = echo_places(subject, ctx.secrets)
     if places:
         raise CheckFailure(
             "LT-SEC-KEY-NOT-ECHOED",

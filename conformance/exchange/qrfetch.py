@@ -42,7 +42,7 @@ from conformance.exchange.transport import (
     NetworkTransport,
     TransportSettings,
 )
-from conformance.redaction.secrets import key_book
+from conformance.redaction.run_secrets import RunSecrets, secrets_of
 
 # A QR code of any version fits in a few hundred pixels a side; 4096 x 4096 is far beyond any real one
 # and far below Pillow's own bomb limit (~89 Mpx), so its DecompressionBombWarning never fires first.
@@ -102,6 +102,7 @@ class QrFetcher:
     ``target``: the run's target URL; images on its own kind of network (loopback for a loopback target,
     private for a private one) are fetched, every other non-public address is refused (see
     conformance.exchange.addresses). ``resolve``: the name lookup (a seam for tests; the system resolver).
+    ``secrets``: the run's (None: the fetcher's own, for ``api_key``).
     """
 
     def __init__(
@@ -112,12 +113,13 @@ class QrFetcher:
         max_pixels: int = MAX_IMAGE_PIXELS,
         target: str | None = None,
         resolve: Resolver = resolve_all,
+        secrets: RunSecrets | None = None,
     ) -> None:
         self.settings = settings
         self.max_pixels = max_pixels
         self.fetched = 0
         self.timeouts = 0
-        self._book = key_book(api_key)
+        self._book = secrets_of(api_key, secrets).key_book()
         self._resolve = resolve
         own = addresses_of(urlsplit(target).hostname or "", resolve=resolve) if target else []
         self._allowed = allowed_classes(own)

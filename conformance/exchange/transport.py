@@ -45,7 +45,7 @@ from conformance.exchange.raw import (
     get_probe,
     tls_connect,
 )
-from conformance.redaction.secrets import key_book
+from conformance.redaction.run_secrets import RunSecrets, secrets_of
 
 DEFAULT_REMOTE_RATE = 5.0  # requests/second to a non-loopback host when --rate is not given
 DETAIL_MAX_CHARS = 200
@@ -389,12 +389,14 @@ class Transport:
         transport: httpx.BaseTransport | None = None,
         user_agent: str | None = None,
         send_key_in_query: bool = False,
+        secrets: RunSecrets | None = None,
     ) -> None:
         """``transport``: the httpx transport every request goes through (a recording or replaying one, a
         ``httpx.MockTransport``); the default is the network (``NetworkTransport``) with the rails' TLS.
         ``user_agent``: the User-Agent a deployment requires (--user-agent); None: a stock client's.
         ``send_key_in_query`` (--send-key-in-query): the valid key may travel in a URL to a host that is
-        not loopback (URLs end up in access logs)."""
+        not loopback (URLs end up in access logs). ``secrets``: the run's (the key scrubbed from error
+        details); None: the transport's own, for ``api_key``."""
         self.url = endpoint_url(target)
         self.host = _check_target(self.url, settings)
         self.settings = settings
@@ -407,6 +409,7 @@ class Transport:
         # when the user opts in. Elsewhere a case that would put it there is a suite defect, never sent.
         self.key_in_query = send_key_in_query or is_loopback(self.host)
         self._api_key = api_key
+        self._secrets = secrets_of(api_key, secrets)
         self._identities = client_identities(user_agent)
         self._now = now
         self._limiter = RateLimiter(self.rate)
@@ -561,7 +564,7 @@ class Transport:
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
     def _redact(self, text: str) -> str:
-        return key_book(self._api_key).scrub(" ".join(text.split()))[:DETAIL_MAX_CHARS]
+        return self._secrets.key_book().scrub(" ".join(text.split()))[:DETAIL_MAX_CHARS]
 
     def close(self) -> None:
         """Close the client and the httpx transport under it."""

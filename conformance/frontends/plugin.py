@@ -187,7 +187,7 @@ def conformance(request: pytest.FixtureRequest) -> Iterator[Run]:
     if allure:
         from conformance.results.report.allure import AllureObserver, label_test
 
-        observers.append(AllureObserver())  # this test's exchanges as Allure steps
+        observers.append(AllureObserver(secrets=session.secrets))  # this test's exchanges as Allure steps
 
         label_test(requirement_ids=targeted)
     with session.test(request.node.nodeid, observers=observers) as run:
@@ -234,7 +234,8 @@ def pytest_sessionfinish(session: pytest.Session) -> Generator[None, Any, Any]:
     if _provider(session.config) is None:  # the CLI appends to the job summary itself
         from conformance.results.report.ci import append_step_summary
 
-        append_step_summary(summary)  # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set
+        # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set
+        append_step_summary(summary, secrets=conformance_session.secrets)
     return result
 
 

@@ -223,7 +223,6 @@ def _hex_decodings(ascii_fold: bytes) -> Iterator[bytes]:
         yield bytes.fromhex(part[: len(part) // 2 * 2].decode("ascii"))
 
 
-@functools.lru_cache(maxsize=64)
 def normalised_views(text: str) -> tuple[str, bytes]:
     """The folded views of ``text`` a key is searched in: the decoded texts, joined by a separator no
     needle holds, and the bytes of base-N runs, end to end (ASCII letters and digits; see DEEP_WINDOW for
@@ -249,14 +248,15 @@ def normalised_views(text: str) -> tuple[str, bytes]:
     return " ".join(texts), _folded_bytes(b"".join(data))
 
 
-def holds_folded(text: str, value: str) -> bool:
-    """Whether ``value`` (folded: DEEP_MIN_LENGTH letters and digits or more) shows in a normalised view of
-    ``text``: as is, decoded, or in the bytes of a base-N run; window by window, as a key is searched."""
-    fold = folded(value)
-    ascii_form = fold.encode("ascii") if fold.isascii() else b""
-    for window in windows(text, DEEP_OVERLAP_FACTOR * len(value) + 64):
+def holds_folded(text: str, *values: str) -> bool:
+    """Whether any of ``values`` (folded: DEEP_MIN_LENGTH letters and digits or more) shows in a normalised
+    view of ``text``: as is, decoded, or in the bytes of a base-N run; window by window, as a key is
+    searched (each window's views worked out once for all the values)."""
+    folds = [folded(value) for value in values]
+    needles = [(fold, fold.encode("ascii") if fold.isascii() else b"") for fold in folds]
+    for window in windows(text, DEEP_OVERLAP_FACTOR * max(map(len, values), default=0) + 64):
         texts, decoded = normalised_views(window)
-        if fold in texts or (ascii_form and ascii_form in decoded):
+        if any(fold in texts or (ascii_form and ascii_form in decoded) for fold, ascii_form in needles):
             return True
     return False
 

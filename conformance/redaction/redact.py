@@ -24,7 +24,7 @@ from conformance.core import xmldoc
 from conformance.core.model import Exchange
 from conformance.redaction.credentials import credential_name, credential_positions, lowered
 from conformance.redaction.normalised import class_runs, views, xml_view
-from conformance.redaction.secrets import MIN_SECRET_LENGTH, SecretBook, register
+from conformance.redaction.secrets import MIN_SECRET_LENGTH, SecretBook
 
 # Tokens this short are not worth hiding (and replacing them would garble unrelated text).
 MIN_REDACTED_TOKEN_LENGTH = MIN_SECRET_LENGTH
@@ -151,7 +151,6 @@ class Redactor:
         self.book = book if book is not None else SecretBook()
         for secret in secrets:
             self.book.add_key(secret)
-        register(self.book)
 
     def learn(self, exchange: Exchange, document: xmldoc.Document | None = None) -> None:
         """Remember every credential the response carries, on any channel, before anything is written."""

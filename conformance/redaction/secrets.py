@@ -18,18 +18,16 @@ from __future__ import annotations
 import base64
 import bisect
 import contextlib
-import functools
 import hashlib
 import html
 import re
-import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import AnyStr
 from urllib.parse import quote, quote_plus
 
-from conformance.core.model import API_KEY_PLACEHOLDER, key_probe_secrets
+from conformance.core.model import API_KEY_PLACEHOLDER
 from conformance.core.wire import percent_escaped
 from conformance.redaction.credentials import WORD, credential_positions, standalone
 from conformance.redaction.normalised import (
@@ -67,6 +65,9 @@ DIRECT_MAX_NEEDLES = 16  # the key alone; its spellings and probes (issue 20) ar
 # 0.49 ms at 32 KiB); a run's tokens (thousands of needles) are always faster indexed (1 MB: 0.4 s vs 9 s).
 DIRECT_FROM_CHARS = 1024
 DIRECT_MAX_NEEDLES_LONG = 64
+# The normalised views of this many windows (and characters, at most) a book remembers.
+VIEWS_REMEMBERED = 64
+VIEWS_REMEMBERED_CHARS = 1 << 20
 # A comment inside a spelled secret is bounded, and an unterminated comment runs to the end of the
 # text: either way no position is scanned twice to the end (a body of many "<!--" stays linear).
 _GAP = r"(?:<!--.{0,1024}?-->|<!\[CDATA\[|\]\]>)*"
@@ -239,6 +240,8 @@ class SecretBook:
         self._deep: dict[str, Secret] = {}  # folded key (and probe) and its halves, forwards and reversed
         self._deep_needles: list[tuple[str, bytes, Secret]] | None = None
         self._deep_longest = 0
+        self._views: dict[str, tuple[str, bytes]] = {}  # window -> its normalised views (see _deep_hits)
+        self._views_chars = 0
         for key in api_keys:
             self.add_key(key)
 
@@ -369,10 +372,23 @@ class SecretBook:
             self._deep_needles = kept
         overlap = DEEP_OVERLAP_FACTOR * self._deep_longest + 64
         for window in windows(text, overlap):
-            texts, decoded = normalised_views(window)
+            texts, decoded = self._normalised_views(window)
             for needle, ascii_form, secret in self._deep_needles:
                 if needle in texts or (ascii_form and ascii_form in decoded):
                     yield secret
+
+    def _normalised_views(self, window: str) -> tuple[str, bytes]:
+        """``normalised_views`` of a window, remembered by this book (a run's answers repeat: a refusal's
+        body, a header); a bounded memo that goes with the book, so no text outlives the run's books."""
+        known = self._views.get(window)
+        if known is None:
+            full = len(self._views) >= VIEWS_REMEMBERED
+            if full or self._views_chars + len(window) > VIEWS_REMEMBERED_CHARS:
+                self._views.clear()
+                self._views_chars = 0
+            known = self._views[window] = normalised_views(window)
+            self._views_chars += len(window)
+        return known
 
     def find_bytes(self, data: bytes) -> list[Secret]:
         """The secrets ``data`` holds: as UTF-8 text in any spelling, or as UTF-16/32."""
@@ -495,37 +511,6 @@ def scan_files(paths: Iterable[Path], book: SecretBook) -> list[Path]:
             path.write_bytes(b"")
             hits.append(path)
     return hits
-
-
-_BOOKS: weakref.WeakSet[SecretBook] = weakref.WeakSet()
-
-
-def register(book: SecretBook) -> None:
-    """Let the report writers' second net know this run's secrets (it scrubs with every live book)."""
-    _BOOKS.add(book)
-
-
-@functools.lru_cache(maxsize=16)
-def echo_book(api_key: str) -> SecretBook:
-    """A book that finds ``api_key`` and its probes (in replay the placeholder the recording put instead)."""
-    book = SecretBook()
-    book.add_key(api_key, placeholder_too=True)
-    for probe in key_probe_secrets(api_key):  # a wrong key the suite derived is a near-copy of the key
-        book.add_key(probe, normalised_only=True)
-    return book
-
-
-@functools.lru_cache(maxsize=16)
-def key_book(api_key: str) -> SecretBook:
-    """A book that knows only ``api_key`` (cached: its spellings are computed once)."""
-    return SecretBook(api_keys=[api_key])
-
-
-def scrub_known(text: str) -> str:
-    """``text`` scrubbed of every secret any live run in this process knows."""
-    for book in list(_BOOKS):
-        text = book.scrub(text)
-    return text
 
 
 # Encodings whose bytes the finders above read: ASCII-compatible ones and UTF-16/32 (with or without BOM).

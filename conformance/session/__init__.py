@@ -37,7 +37,7 @@ from conformance.checks import CheckContext
 from conformance.core._thirdparty import ThirdPartyMismatch, check_installed
 from conformance.core.entropy import token_entropy_summary
 from conformance.core.files import SummaryUnreadable, load_summary
-from conformance.core.model import API_KEY_PLACEHOLDER, CheckResult, Exchange, key_probe_secrets
+from conformance.core.model import API_KEY_PLACEHOLDER, CheckResult, Exchange
 from conformance.core.options import (
     COMMAND_LINE,
     DEFAULT_KEY_VARIABLE,
@@ -61,7 +61,7 @@ from conformance.exchange.transport import (
     is_loopback,
 )
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, INPUTS_VERSION, CaseBuilder, Users, sentinel_cases
-from conformance.redaction.redact import Redactor
+from conformance.redaction.run_secrets import RunSecrets
 from conformance.results.reportdir import ReportDirError, locked, set_aside_earlier_run
 from conformance.results.sealing import sealer, verified_seal
 from conformance.results.summary import (
@@ -151,6 +151,7 @@ class Session:
     waivers: WaiverSet | None = None  # --waivers / --fail-on new: accepted failures
     version: VersionWatch = field(default_factory=lambda: VersionWatch())
     preflight_notes: tuple[str, ...] = ()  # what the preflight noted on the configuration (no error)
+    secrets: RunSecrets = field(default_factory=RunSecrets, repr=False)  # the run's (conformance.redaction)
 
     @property
     def full_run(self) -> bool:
@@ -770,6 +771,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
             except ValueError as exc:
                 raise ConfigError(f"{exc}; list them with `conformance faults`") from None
         assert target is not None
+        secrets = RunSecrets(plan.api_key)  # the run's secrets: one object, passed wherever they are needed
         book: CassetteBook | None = None
         try:
             if plan.replay:
@@ -781,6 +783,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
                     header=_header(plan),
                     api_key=plan.api_key,
                     seal=None if options.sign_key_env is None else sealer(options.sign_key_env),
+                    secrets=secrets,
                 )
                 stack.callback(book.discard)  # whatever ends the run, an uncommitted recording goes
             # Record: the book's transport wraps the network; replay: it answers from the cassettes alone;
@@ -797,6 +800,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
                     transport=wire,
                     user_agent=options.user_agent,
                     send_key_in_query=options.send_key_in_query,
+                    secrets=secrets,
                 )
             )
         except (TargetRefused, CassetteError, ValueError) as exc:
@@ -806,7 +810,7 @@ def start(plan: SessionPlan) -> Iterator[Session]:
         notes: tuple[str, ...] = ()
         if live:
             preflight(transport.url, timeout=options.timeout)
-            notes = _check_configuration(plan, sender)
+            notes = _check_configuration(plan, sender, secrets)
         recorded_inputs: CassetteBook | None = None
         if plan.inputs_from is not None:
             recorded_inputs = CassetteBook(plan.inputs_from, mode="replay")
@@ -824,10 +828,11 @@ def start(plan: SessionPlan) -> Iterator[Session]:
                 api_key=plan.api_key,
                 not_owned=plan.users.not_owned,
                 unknown_users=frozenset(plan.users.unknown_user_ids),
-                **_qrcode_fetching(plan, api_key=plan.api_key, target=target, stack=stack),
+                **_qrcode_fetching(plan, secrets=secrets, target=target, stack=stack),
+                run_secrets=secrets,
             ),
             builder=builder,
-            redactor=Redactor(secrets=[plan.api_key, *key_probe_secrets(plan.api_key)]),
+            redactor=secrets.redactor(),
             max_examples=plan.max_examples,
             seed=plan.seed,
             observers=[version],
@@ -862,12 +867,13 @@ def start(plan: SessionPlan) -> Iterator[Session]:
             keyword=plan.keyword,
             version=version,
             preflight_notes=notes,
+            secrets=secrets,
         )
         session.mark_started()
         yield session
 
 
-def _check_configuration(plan: SessionPlan, sender: Sender) -> tuple[str, ...]:
+def _check_configuration(plan: SessionPlan, sender: Sender, secrets: RunSecrets) -> tuple[str, ...]:
     """The preflight (conformance.run.preflight): a wrong key or user is exit 2 before the run explores; its
     notes on the configuration."""
     options = plan.options
@@ -881,7 +887,7 @@ def _check_configuration(plan: SessionPlan, sender: Sender) -> tuple[str, ...]:
                 unknown_user_ids=bool(options.unknown_user_id) or _keyed(options),
                 foreign_user_id=options.foreign_user_id is not None,
             ),
-            redactor=Redactor(secrets=[plan.api_key, *key_probe_secrets(plan.api_key)]),
+            redactor=secrets.redactor(),
         ).notes
     except ConfigurationRefused as exc:
         raise ConfigError(str(exc)) from None
@@ -920,7 +926,7 @@ def _header(plan: SessionPlan) -> CassetteHeader:
 
 
 def _qrcode_fetching(
-    plan: SessionPlan, *, api_key: str, target: str, stack: contextlib.ExitStack
+    plan: SessionPlan, *, secrets: RunSecrets, target: str, stack: contextlib.ExitStack
 ) -> dict[str, Any]:
     """The CheckContext fields of a live run: the image fetcher (every grant's with --fetch-qrcode, else a
     spread of them), and the reference's own http image host."""
@@ -929,7 +935,7 @@ def _qrcode_fetching(
         return {}
     from conformance.exchange.qrfetch import QrFetcher
 
-    fetcher = QrFetcher(api_key=api_key, settings=plan.settings, target=target)
+    fetcher = QrFetcher(api_key=secrets.api_key, settings=plan.settings, target=target, secrets=secrets)
     stack.callback(fetcher.close)
     # A plain-http target on loopback (the embedded reference, `conformance serve`, a developer's own stack)
     # has no TLS: its QR images may come over http from its own host. Any other target's must be https.

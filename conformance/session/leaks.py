@@ -51,8 +51,7 @@ def guard_files(session: Session, summary: Summary) -> Summary:
     """Scan what the run wrote; on a hit, empty the file and return (and write) a suite-defect summary."""
     if session.options.target is None:
         return summary  # a replay holds no live secret: the key is the placeholder, tokens are stand-ins
-    cassettes = session.book.secrets if session.book is not None else None
-    book = run_secrets([session.run.redactor.book, cassettes])
+    book = run_secrets(session.secrets.books)  # the run's Redactors' and its recording's
     hits = scan_files(written_files(session), book)
     if not hits:
         return summary

@@ -68,14 +68,15 @@ def publish(session: Session, summary: Summary) -> None:
     """Write the report files for a finished run, the manifest last so it covers all of them."""
     report_dir = session.options.report_dir
     results = report_dir / "allure-results"
+    secrets = session.secrets
     if results.is_dir():
-        write_requirement_results(results, summary)  # one result per requirement, as the sign-off matrix
-        write_environment(results, environment_of(summary))
+        write_requirement_results(results, summary, secrets=secrets)  # one per requirement, as the matrix
+        write_environment(results, environment_of(summary), secrets=secrets)
         write_categories(results)
-    write_junit(report_dir / "junit.xml", summary)  # per requirement, over pytest's per-test file
+    write_junit(report_dir / "junit.xml", summary, secrets=secrets)  # per requirement, over pytest's per test
     baseline = load_baseline(session.options.baseline)
     if baseline is not None:  # kept beside the run: `conformance report` rebuilds the same sign-off from it
         write_atomic(report_dir / BASELINE_COPY, baseline.to_json())
-    write_signoff(report_dir, summary, baseline=baseline)
+    write_signoff(report_dir, summary, baseline=baseline, secrets=secrets)
     write_seed_excerpt(report_dir)  # so the reports' seed line links resolve offline
     write_manifest(report_dir)

@@ -101,7 +101,8 @@ def run_command(keyword: str | None, quiet: bool, demo: bool, **values: Any) -> 
         return summary.exit_code
     hints = failure_hints(summary, options, session.run.builder.users)
     print_outcome(summary, report_dir=options.report_dir, quiet=quiet, hints=hints)
-    append_step_summary(summary)  # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set
+    # GitHub Actions' job summary, when $GITHUB_STEP_SUMMARY is set
+    append_step_summary(summary, secrets=session.secrets)
     return summary.exit_code
 
 

@@ -32,7 +32,8 @@ import allure_commons
 
 from conformance.core import contract
 from conformance.core.model import CheckResult, Exchange
-from conformance.results.report._text import scrub, scrub_line
+from conformance.redaction.run_secrets import RunSecrets
+from conformance.results.report._text import run_or_none, scrub, scrub_line
 from conformance.results.report.seed import seed_link
 from conformance.results.summary import RequirementResult, Summary
 from conformance.results.verdict import Outcome, Verdict
@@ -185,12 +186,12 @@ def _failed_step(title: str, message: str) -> None:
             raise
 
 
-def _exchange_title(exchange: Exchange) -> str:
+def _exchange_title(exchange: Exchange, secrets: RunSecrets) -> str:
     if exchange.answered:
         outcome = str(exchange.status)
     else:
         outcome = f"transport error: {exchange.error.value if exchange.error else 'no response'}"
-    return scrub_line(f"POST {exchange.case.label} -> {outcome}")
+    return scrub_line(f"POST {exchange.case.label} -> {outcome}", secrets)
 
 
 def _in_final_hypothesis_replay() -> bool:
@@ -204,9 +205,17 @@ def _in_final_hypothesis_replay() -> bool:
 class AllureObserver:
     """Engine observer: records each exchange as an Allure step with a bounded evidence sample."""
 
-    def __init__(self, *, passing_sample: int = PASSING_SAMPLE, failing_sample: int = FAILING_SAMPLE) -> None:
+    def __init__(
+        self,
+        *,
+        passing_sample: int = PASSING_SAMPLE,
+        failing_sample: int = FAILING_SAMPLE,
+        secrets: RunSecrets | None = None,
+    ) -> None:
+        """``secrets``: the run's, scrubbed from every step and attachment (None: outside a run)."""
         self.passing_sample = passing_sample
         self.failing_sample = failing_sample
+        self.secrets = run_or_none(secrets)
 
     def on_exchange(
         self, exchange: Exchange, results: list[CheckResult], *, evidence: Callable[[], dict[str, Any]]
@@ -236,11 +245,11 @@ class AllureObserver:
         failures: list[CheckResult],
         evidence: Mapping[str, Any],
     ) -> None:
-        title = _exchange_title(exchange)
+        title = _exchange_title(exchange, self.secrets)
         marker = AssertionError(f"{len(failures)} of {len(applied)} checks failed")
         try:
             with allure.step(title):
-                _attach_evidence(evidence)
+                _attach_evidence(evidence, self.secrets)
                 for result in applied:
                     step_title = f"{result.check} [{result.requirement}]"
                     if result.failure is None:
@@ -253,7 +262,10 @@ class AllureObserver:
                             f"expected: {failure.expected}",
                             f"received: {failure.received}",
                         )
-                        _failed_step(f"{step_title}: failed", "\n".join(scrub_line(line) for line in lines))
+                        _failed_step(
+                            f"{step_title}: failed",
+                            "\n".join(scrub_line(line, self.secrets) for line in lines),
+                        )
                 if failures:
                     raise marker
         except AssertionError as exc:
@@ -261,10 +273,10 @@ class AllureObserver:
                 raise
 
 
-def _attach_evidence(evidence: Mapping[str, Any]) -> None:
+def _attach_evidence(evidence: Mapping[str, Any], secrets: RunSecrets) -> None:
     for part in ("request", "response"):
         if part in evidence:
-            body = scrub(json.dumps(evidence[part], indent=2, ensure_ascii=False))
+            body = scrub(json.dumps(evidence[part], indent=2, ensure_ascii=False), secrets)
             allure.attach(body, name=part, attachment_type=allure.attachment_type.JSON)
 
 
@@ -283,11 +295,14 @@ def _properties_escape(text: str, *, key: bool) -> str:
     return "".join(out)
 
 
-def write_environment(results_dir: Path, info: Mapping[str, str]) -> None:
+def write_environment(
+    results_dir: Path, info: Mapping[str, str], *, secrets: RunSecrets | None = None
+) -> None:
     """Write environment.properties (target, mode, suite version, profile, seed ...) into the results."""
+    secrets = run_or_none(secrets)
     results_dir.mkdir(parents=True, exist_ok=True)
     lines = [
-        f"{_properties_escape(str(k), key=True)}={_properties_escape(scrub(str(v)), key=False)}"
+        f"{_properties_escape(str(k), key=True)}={_properties_escape(scrub(str(v), secrets), key=False)}"
         for k, v in info.items()
     ]
     (results_dir / ENVIRONMENT_FILE).write_text("\n".join(lines) + "\n", encoding="ascii")
@@ -369,34 +384,38 @@ def _millis(stamp: object, default: int) -> int:
         return default
 
 
-def _attachment(results_dir: Path, name: str, body: str) -> dict[str, str]:
+def _attachment(results_dir: Path, name: str, body: str, secrets: RunSecrets) -> dict[str, str]:
     source = f"{uuid.uuid4()}-attachment.json"
-    (results_dir / source).write_text(scrub(body), encoding="utf-8")
+    (results_dir / source).write_text(scrub(body, secrets), encoding="utf-8")
     return {"name": name, "source": source, "type": "application/json"}
 
 
-def _failure_steps(results_dir: Path, req: RequirementResult, start: int) -> list[dict[str, Any]]:
+def _failure_steps(
+    results_dir: Path, req: RequirementResult, start: int, secrets: RunSecrets
+) -> list[dict[str, Any]]:
     out = []
     for n, failure in enumerate(req.failures):
         attachments = [
-            _attachment(results_dir, part, json.dumps(failure.evidence[part], indent=2, ensure_ascii=False))
+            _attachment(
+                results_dir, part, json.dumps(failure.evidence[part], indent=2, ensure_ascii=False), secrets
+            )
             for part in ("request", "response")
             if part in failure.evidence
         ]
-        parameters = [{"name": "check", "value": scrub_line(failure.check)}]
+        parameters = [{"name": "check", "value": scrub_line(failure.check, secrets)}]
         if failure.reproduce is not None and failure.reproduce.curl:
-            parameters.append({"name": "curl", "value": scrub_line(failure.reproduce.curl)})
+            parameters.append({"name": "curl", "value": scrub_line(failure.reproduce.curl, secrets)})
         if failure.waived_by:
-            parameters.append({"name": "waived by", "value": scrub_line(failure.waived_by)})
+            parameters.append({"name": "waived by", "value": scrub_line(failure.waived_by, secrets)})
         out.append(
             {
-                "name": scrub_line(f"failure {n + 1}: {failure.check} on {failure.case}"),
+                "name": scrub_line(f"failure {n + 1}: {failure.check} on {failure.case}", secrets),
                 "status": "failed",
                 "statusDetails": {
                     "message": "\n".join(
                         (
-                            f"expected: {scrub_line(failure.expected)}",
-                            f"received: {scrub_line(failure.received)}",
+                            f"expected: {scrub_line(failure.expected, secrets)}",
+                            f"received: {scrub_line(failure.received, secrets)}",
                         )
                     ),
                 },
@@ -411,47 +430,52 @@ def _failure_steps(results_dir: Path, req: RequirementResult, start: int) -> lis
     return out
 
 
-def _message(req: RequirementResult) -> str | None:
+def _message(req: RequirementResult, secrets: RunSecrets) -> str | None:
     first = req.failures[0] if req.failures else None
     headline = (
         f"[{req.id}] {req.failure_count} failure(s); case {first.case if first else None}: "
         f"expected {first.expected if first else None}; received {first.received if first else None}"
     )
     if req.outcome is Outcome.FAILED:
-        return scrub_line(headline)
+        return scrub_line(headline, secrets)
     if req.outcome is Outcome.WARNING:
-        return scrub_line(WARNING_PREFIX + headline)
+        return scrub_line(WARNING_PREFIX + headline, secrets)
     if req.outcome is Outcome.WAIVED:
         by = ", ".join(sorted({str(f.waived_by) for f in req.failures}))
-        return scrub_line(f"{WAIVED_PREFIX}{by}: {headline}")
+        return scrub_line(f"{WAIVED_PREFIX}{by}: {headline}", secrets)
     if req.outcome is Outcome.SKIPPED:
-        return scrub_line(f"not exercised: {req.reason}")
+        return scrub_line(f"not exercised: {req.reason}", secrets)
     if req.outcome is Outcome.NOT_APPLICABLE:
-        return scrub_line(f"not applicable: {req.reason}")
+        return scrub_line(f"not applicable: {req.reason}", secrets)
     return None
 
 
 def _result(
-    results_dir: Path, req: RequirementResult, steps: list[dict[str, Any]], start: int, stop: int
+    results_dir: Path,
+    req: RequirementResult,
+    steps: list[dict[str, Any]],
+    start: int,
+    stop: int,
+    secrets: RunSecrets,
 ) -> dict[str, Any]:
     rid = req.id
     known = contract.REQUIREMENTS_BY_ID.get(rid)
     outcome = req.outcome.value
     labels = [
         {"name": "epic", "value": contract.ENDPOINT},
-        {"name": "feature", "value": scrub(req.group)},
-        {"name": "story", "value": scrub(f"{rid} {req.title}")},
-        {"name": "suite", "value": scrub(req.group)},
+        {"name": "feature", "value": scrub(req.group, secrets)},
+        {"name": "story", "value": scrub(f"{rid} {req.title}", secrets)},
+        {"name": "suite", "value": scrub(req.group, secrets)},
         {"name": "tag", "value": rid},
         {"name": "tag", "value": f"outcome:{outcome}"},
-        {"name": "severity", "value": scrub(req.severity or "normal")},
+        {"name": "severity", "value": scrub(req.severity or "normal", secrets)},
     ]
     links = []
     if known is not None and known.seed_line is not None:
         links.append(
             {"name": f"seed line {known.seed_line}", "url": seed_link(known.seed_line), "type": "link"}
         )
-    message = _message(req)
+    message = _message(req, secrets)
     description = [
         f"**{rid}** {req.title} ({req.severity}, {req.level}; {req.seed_ref})",
         "",
@@ -463,16 +487,16 @@ def _result(
         "historyId": history,
         "testCaseId": history,
         "fullName": f"{contract.ENDPOINT}::{rid}",
-        "name": scrub(f"{rid} {req.title}"),
+        "name": scrub(f"{rid} {req.title}", secrets),
         "status": ALLURE_STATUS.get(outcome, "unknown"),
         "statusDetails": {"message": message} if message else {},
         "stage": "finished",
-        "description": scrub("\n".join(description)),
+        "description": scrub("\n".join(description), secrets),
         "labels": labels,
         "links": links,
         "parameters": [],
         "attachments": [],
-        "steps": _failure_steps(results_dir, req, start) + steps,
+        "steps": _failure_steps(results_dir, req, start, secrets) + steps,
         "start": start,
         "stop": stop,
     }
@@ -491,11 +515,15 @@ def environment_of(summary: Summary) -> dict[str, str]:
     }
 
 
-def write_requirement_results(results_dir: Path, summary: Summary) -> int:
+def write_requirement_results(
+    results_dir: Path, summary: Summary, *, secrets: RunSecrets | None = None
+) -> int:
     """Replace the per-test results in ``results_dir`` by one result per requirement; returns how many.
 
     For a run that ended in a suite error, a single broken "suite error" result carries the error.
+    ``secrets``: the run's, scrubbed from every value (None: outside a run).
     """
+    secrets = run_or_none(secrets)
     results_dir.mkdir(parents=True, exist_ok=True)
     steps, spans = _harvest_steps(results_dir)
     _remove_per_test_results(results_dir)
@@ -512,7 +540,7 @@ def write_requirement_results(results_dir: Path, summary: Summary) -> int:
                 "name": SUITE_ERROR_NAME,
                 "fullName": f"{contract.ENDPOINT}::{SUITE_ERROR_NAME}",
                 "status": "broken",
-                "statusDetails": {"message": scrub(summary.error or "the suite failed")},
+                "statusDetails": {"message": scrub(summary.error or "the suite failed", secrets)},
                 "stage": "finished",
                 "labels": [
                     {"name": "epic", "value": contract.ENDPOINT},
@@ -528,7 +556,7 @@ def write_requirement_results(results_dir: Path, summary: Summary) -> int:
         for req in summary.requirements:
             # its own tests' time when they were seen; a requirement no test judged spans the run
             first, last = spans.get(req.id, (start, stop))
-            written.append(_result(results_dir, req, steps.get(req.id, []), first, last))
+            written.append(_result(results_dir, req, steps.get(req.id, []), first, last, secrets))
     for result in written:
         (results_dir / f"{result['uuid']}-result.json").write_text(
             json.dumps(result, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -9,12 +9,14 @@ baseline, then the matrix of every requirement, then the details of the run and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from conformance.cassettes.agreement import recording_lines
 from conformance.core import contract
 from conformance.core.entropy import entropy_line
 from conformance.core.files import write_atomic
+from conformance.redaction.run_secrets import RunSecrets
 from conformance.results.report._document import (
     Block,
     Code,
@@ -54,11 +56,17 @@ KEY_IN_URL: dict[bool | None, str] = {
 }
 
 
-def _s(value: object) -> str:
-    return MISSING if value is None or value == "" else scrub(str(value))
+@dataclass(frozen=True)
+class _Shown:
+    """A value as the sign-off shows it: scrubbed of the run's secrets, ``MISSING`` when absent."""
+
+    secrets: RunSecrets
+
+    def __call__(self, value: object) -> str:
+        return MISSING if value is None or value == "" else scrub(str(value), self.secrets)
 
 
-def _verdict(summary: Summary) -> list[Block]:
+def _verdict(summary: Summary, shown: _Shown) -> list[Block]:
     """The verdict and, when it is not a plain pass, the one thing to know about it."""
     verdict = summary.verdict.value
     blocks: list[Block] = [
@@ -76,13 +84,13 @@ def _verdict(summary: Summary) -> list[Block]:
         changed = ", ".join(f"{s.name} = {s.value}" for s in summary.facts.modified_contract)
         blocks.append(
             Para(
-                f"Nothing failed, but the run held the target to a modified contract ({_s(changed)}): a "
+                f"Nothing failed, but the run held the target to a modified contract ({shown(changed)}): a "
                 "setting changed a limit the vendor document fixes (listed below). This is not a sign-off "
                 "of the vendor's contract."
             )
         )
     if summary.error:
-        blocks.append(Para(f"Error: {_s(summary.error)}"))
+        blocks.append(Para(f"Error: {shown(summary.error)}"))
     if summary.verdict is Verdict.INCOMPLETE:
         blocks.append(
             Para(
@@ -95,56 +103,56 @@ def _verdict(summary: Summary) -> list[Block]:
     return blocks
 
 
-def _identity(summary: Summary) -> list[Block]:
+def _identity(summary: Summary, shown: _Shown) -> list[Block]:
     """What was judged: target, its version, the users, the mode; for a replay, which recording; what the
     preflight noted on the configuration."""
     facts = summary.facts
     unknown = ", ".join(str(u) for u in facts.unknown_user_ids)
     items = [
-        ("Target", _s(facts.target)),
-        ("Target version", _s(facts.target_version)),
-        ("User id (configured)", _s(facts.user_id)),
-        ("Foreign user id", _s(facts.foreign_user_id)),
-        ("Unknown user id", _s(unknown)),
-        ("Mode", _s(facts.mode)),
+        ("Target", shown(facts.target)),
+        ("Target version", shown(facts.target_version)),
+        ("User id (configured)", shown(facts.user_id)),
+        ("Foreign user id", shown(facts.foreign_user_id)),
+        ("Unknown user id", shown(unknown)),
+        ("Mode", shown(facts.mode)),
     ]
     recording = facts.recording or {}
     if recording:
         items += [
-            ("Recorded target", _s(recording.get("target"))),
-            ("Recorded at", _s(recording.get("recorded_at"))),
-            ("Recorded by suite version", _s(recording.get("suite_version"))),
+            ("Recorded target", shown(recording.get("target"))),
+            ("Recorded at", shown(recording.get("recorded_at"))),
+            ("Recorded by suite version", shown(recording.get("suite_version"))),
         ]
     blocks: list[Block] = [Fields(tuple(items))]
     recording_of = {"recording": facts.recording, "suite_version": facts.suite_version}
-    blocks += [Para(_s(line)) for line in recording_lines(recording_of)]  # by which suites, how old
-    blocks += [Para(f"Preflight note: {_s(note)}") for note in facts.preflight_notes]  # on the users above
+    blocks += [Para(shown(line)) for line in recording_lines(recording_of)]  # by which suites, how old
+    blocks += [Para(f"Preflight note: {shown(note)}") for note in facts.preflight_notes]  # on the users above
     return blocks
 
 
-def _settings(summary: Summary) -> list[Block]:
+def _settings(summary: Summary, shown: _Shown) -> list[Block]:
     """The config file used and every option or profile setting that differs from its default."""
     facts = summary.facts
     blocks: list[Block] = [Heading(SETTINGS_HEADING)]
     if facts.config_file:
-        blocks.append(Para(f"Options were read from the config file {_s(facts.config_file)}."))
+        blocks.append(Para(f"Options were read from the config file {shown(facts.config_file)}."))
     if not facts.settings:
         return [*blocks, Para("None: every option and profile setting was its default.")]
     kinds = {"option": "run option", "reading": "profile reading", "contract": "modifies the contract"}
     rows = tuple(
         (
-            _s(s.name),
-            _s(s.default),
-            _s(s.value),
-            _s(s.source),
-            kinds.get(s.kind, _s(s.kind)) + (f" ({_s(s.fixed_by)})" if s.fixed_by else ""),
+            shown(s.name),
+            shown(s.default),
+            shown(s.value),
+            shown(s.source),
+            kinds.get(s.kind, shown(s.kind)) + (f" ({shown(s.fixed_by)})" if s.fixed_by else ""),
         )
         for s in facts.settings
     )
     return [*blocks, Table(("Setting", "Default", "Value", "From", "Kind"), rows)]
 
 
-def _details(summary: Summary) -> list[Block]:
+def _details(summary: Summary, shown: _Shown) -> list[Block]:
     """The rest of the run's facts: suite, profile, seed, timing, cassettes."""
     facts = summary.facts
     rows = [
@@ -162,7 +170,7 @@ def _details(summary: Summary) -> list[Block]:
     ]
     blocks: list[Block] = [
         Heading(DETAILS_HEADING),
-        Table(("Item", "Value"), tuple((k, _s(v)) for k, v in rows), id_column=None),
+        Table(("Item", "Value"), tuple((k, shown(v)) for k, v in rows), id_column=None),
     ]
     if facts.token_entropy is not None:  # the bound the token sample supports (issue 11)
         blocks.append(Para(entropy_line(facts.token_entropy)))
@@ -171,7 +179,7 @@ def _details(summary: Summary) -> list[Block]:
             Heading("Cassettes used", level=3),
             Table(
                 ("Cassette", "SHA-256"),
-                tuple((_s(c.get("path")), _s(c.get("sha256"))) for c in facts.cassettes),
+                tuple((shown(c.get("path")), shown(c.get("sha256"))) for c in facts.cassettes),
                 id_column=None,
             ),
         ]
@@ -185,7 +193,7 @@ def _details(summary: Summary) -> list[Block]:
     return blocks
 
 
-def _waivers(summary: Summary) -> list[Block]:
+def _waivers(summary: Summary, shown: _Shown) -> list[Block]:
     """Waived requirements, then expired and unused waivers: near the top, so no one misses them."""
     block = summary.waivers
     if block is None:
@@ -196,7 +204,9 @@ def _waivers(summary: Summary) -> list[Block]:
     if waived or applied or block.get("expired") or block.get("unused"):
         blocks.append(Heading(WAIVERS_HEADING))
         if block.get("file"):
-            blocks.append(Para(f"Waivers file {_s(block.get('file'))}, judged on {_s(block.get('today'))}."))
+            blocks.append(
+                Para(f"Waivers file {shown(block.get('file'))}, judged on {shown(block.get('today'))}.")
+            )
     if waived:
         rows = []
         for req in waived:
@@ -205,12 +215,12 @@ def _waivers(summary: Summary) -> list[Block]:
                 reason = "failed in the baseline (--fail-on new)" if ticket == "baseline" else w.get("reason")
                 rows.append(
                     (
-                        _s(req.id),
-                        _s(req.failure_count),
-                        _s(ticket),
-                        _s(reason),
-                        _s(w.get("approver")),
-                        _s(w.get("expires")),
+                        shown(req.id),
+                        shown(req.failure_count),
+                        shown(ticket),
+                        shown(reason),
+                        shown(w.get("approver")),
+                        shown(w.get("expires")),
                     )
                 )
         blocks += [
@@ -224,22 +234,22 @@ def _waivers(summary: Summary) -> list[Block]:
                 Heading(f"{says} ({len(listed)})", level=3),
                 Table(
                     ("Requirement", "Ticket", "Reason", "Approver", "Expires"),
-                    tuple(tuple(_s(w.get(k)) for k in WAIVER_KEYS) for w in listed),
+                    tuple(tuple(shown(w.get(k)) for k in WAIVER_KEYS) for w in listed),
                 ),
             ]
     return blocks
 
 
-def _matrix(summary: Summary) -> list[Block]:
+def _matrix(summary: Summary, shown: _Shown) -> list[Block]:
     rows = tuple(
         (
-            _s(r.id),
-            _s(r.title),
-            _s(r.severity),
-            _s(r.level),
+            shown(r.id),
+            shown(r.title),
+            shown(r.severity),
+            shown(r.level),
             r.outcome.value,
-            _s(r.checks_run),
-            _s(r.failure_count),
+            shown(r.checks_run),
+            shown(r.failure_count),
         )
         for r in summary.requirements
     )
@@ -251,13 +261,13 @@ def _matrix(summary: Summary) -> list[Block]:
     return [Heading(MATRIX_HEADING), Para(tally), Table(headers, rows, outcome_column=4)]
 
 
-def _coverage(summary: Summary) -> list[Block]:
+def _coverage(summary: Summary, shown: _Shown) -> list[Block]:
     blocks: list[Block] = [Heading(NOT_EXERCISED_HEADING)]
     missing = summary.not_exercised(level=None)
-    levels = {r.id: _s(r.level) for r in summary.requirements}
+    levels = {r.id: shown(r.level) for r in summary.requirements}
     declared = summary.declared_not_applicable()
     if missing:
-        rows = tuple((_s(rid), levels.get(rid, MISSING), _s(reason)) for rid, reason in missing)
+        rows = tuple((shown(rid), levels.get(rid, MISSING), shown(reason)) for rid, reason in missing)
         blocks.append(Table(("ID", "Level", "Why it was not exercised"), rows))
     elif declared:
         blocks.append(
@@ -272,9 +282,9 @@ def _coverage(summary: Summary) -> list[Block]:
     if declared:
         given = {d.id: d for d in summary.not_applicable}
         rows = tuple(
-            (_s(rid), _s(given[rid].by), _s(given[rid].reason))
+            (shown(rid), shown(given[rid].by), shown(given[rid].reason))
             if rid in given
-            else (_s(rid), MISSING, _s(why))
+            else (shown(rid), MISSING, shown(why))
             for rid, why in declared
         )
         blocks.append(Table(("ID", "Declared by", "Reason given"), rows))
@@ -283,13 +293,13 @@ def _coverage(summary: Summary) -> list[Block]:
     return blocks
 
 
-def _failures(summary: Summary) -> list[Block]:
+def _failures(summary: Summary, shown: _Shown) -> list[Block]:
     blocks: list[Block] = [Heading(FAILURES_HEADING)]
     failing = [r for r in summary.requirements if r.failures or r.failure_count]
     if not failing:
         return [*blocks, Para("No failures.")]
     for req in failing:
-        blocks.append(Heading(f"{_s(req.id)} {_s(req.title)}", level=3))
+        blocks.append(Heading(f"{shown(req.id)} {shown(req.title)}", level=3))
         for n, failure in enumerate(req.failures, start=1):
             rows = [
                 ("Check", failure.check),
@@ -302,11 +312,11 @@ def _failures(summary: Summary) -> list[Block]:
             ]
             blocks += [
                 Para(f"Failure {n} of {req.failure_count}"),
-                Table(("Field", "Value"), tuple((k, _s(v)) for k, v in rows), id_column=None),
+                Table(("Field", "Value"), tuple((k, shown(v)) for k, v in rows), id_column=None),
             ]
             reproduce = failure.reproduce
             commands = [
-                f"# {label}\n{_s(command)}"
+                f"# {label}\n{shown(command)}"
                 for command, label in (
                     (reproduce.curl if reproduce else "", "live (export CONFORMANCE_API_KEY first)"),
                     (reproduce.replay if reproduce else "", "replay from the cassettes"),
@@ -320,7 +330,7 @@ def _failures(summary: Summary) -> list[Block]:
     return blocks
 
 
-def _ambiguities(summary: Summary) -> list[Block]:
+def _ambiguities(summary: Summary, shown: _Shown) -> list[Block]:
     blocks: list[Block] = [Heading("Readings of the ambiguity register that were exercised")]
     if not summary.ambiguities_exercised:
         return [*blocks, Para("None.")]
@@ -328,11 +338,11 @@ def _ambiguities(summary: Summary) -> list[Block]:
     for item in summary.ambiguities_exercised:
         known = contract.AMBIGUITIES_BY_ID.get(item.id)
         issue = known.issue if known else MISSING
-        rows.append((_s(item.id), issue, _s(item.reading), ", ".join(item.requirements)))
+        rows.append((shown(item.id), issue, shown(item.reading), ", ".join(item.requirements)))
     return [*blocks, Table(("ID", "Where the seed is unclear", "Reading taken", "Requirements"), tuple(rows))]
 
 
-def _baseline(summary: Summary, baseline: Summary) -> list[Block]:
+def _baseline(summary: Summary, baseline: Summary, shown: _Shown) -> list[Block]:
     now = summary.outcomes()
     before = baseline.outcomes()
     new, fixed, unchanged, other = [], [], [], []
@@ -351,9 +361,9 @@ def _baseline(summary: Summary, baseline: Summary) -> list[Block]:
     blocks: list[Block] = [
         Heading(BASELINE_HEADING),
         Para(
-            f"Baseline: suite {_s(facts.suite_version)} at {_s(facts.suite_commit)}, "
-            f"target {_s(facts.target)} {_s(facts.target_version)}, "
-            f"verdict {baseline.verdict.value}, finished {_s(facts.finished)}."
+            f"Baseline: suite {shown(facts.suite_version)} at {shown(facts.suite_commit)}, "
+            f"target {shown(facts.target)} {shown(facts.target_version)}, "
+            f"verdict {baseline.verdict.value}, finished {shown(facts.finished)}."
         ),
     ]
     headers = ("ID", "Baseline", "This run")
@@ -369,35 +379,49 @@ def _baseline(summary: Summary, baseline: Summary) -> list[Block]:
 
 
 def signoff_blocks(
-    summary: Summary, *, baseline: Summary | None = None, manifest_note: str = DEFAULT_MANIFEST_NOTE
+    summary: Summary,
+    *,
+    baseline: Summary | None = None,
+    manifest_note: str = DEFAULT_MANIFEST_NOTE,
+    secrets: RunSecrets | None = None,
 ) -> list[Block]:
-    """The sign-off in reading order: verdict and identity, failures and waivers, baseline, matrix."""
+    """The sign-off in reading order: verdict and identity, failures and waivers, baseline, matrix.
+
+    ``secrets``: the run's, scrubbed from every value shown; None outside a run (``conformance report``).
+    """
+    shown = _Shown(secrets if secrets is not None else RunSecrets())
     blocks = (
-        _verdict(summary)
-        + _identity(summary)
-        + _settings(summary)
-        + _failures(summary)
-        + _waivers(summary)
-        + _coverage(summary)
-        + (_baseline(summary, baseline) if baseline is not None else [])
-        + _matrix(summary)
-        + _details(summary)
-        + _ambiguities(summary)
+        _verdict(summary, shown)
+        + _identity(summary, shown)
+        + _settings(summary, shown)
+        + _failures(summary, shown)
+        + _waivers(summary, shown)
+        + _coverage(summary, shown)
+        + (_baseline(summary, baseline, shown) if baseline is not None else [])
+        + _matrix(summary, shown)
+        + _details(summary, shown)
+        + _ambiguities(summary, shown)
     )
     return [*blocks, Heading("Evidence"), Para(manifest_note)]
 
 
 def render_signoff(
-    summary: Summary, *, baseline: Summary | None = None, manifest_note: str = DEFAULT_MANIFEST_NOTE
+    summary: Summary,
+    *,
+    baseline: Summary | None = None,
+    manifest_note: str = DEFAULT_MANIFEST_NOTE,
+    secrets: RunSecrets | None = None,
 ) -> tuple[str, str]:
     """The sign-off document as (markdown, html)."""
-    blocks = signoff_blocks(summary, baseline=baseline, manifest_note=manifest_note)
+    blocks = signoff_blocks(summary, baseline=baseline, manifest_note=manifest_note, secrets=secrets)
     title = f"Sign-off {contract.ENDPOINT}: {summary.verdict.value}"
     return to_markdown(blocks), to_html(blocks, title=title)
 
 
-def write_signoff(report_dir: Path, summary: Summary, *, baseline: Summary | None = None) -> None:
+def write_signoff(
+    report_dir: Path, summary: Summary, *, baseline: Summary | None = None, secrets: RunSecrets | None = None
+) -> None:
     """Write signoff.md and signoff.html into ``report_dir`` atomically."""
-    markdown, page = render_signoff(summary, baseline=baseline)
+    markdown, page = render_signoff(summary, baseline=baseline, secrets=secrets)
     write_atomic(report_dir / SIGNOFF_MD, markdown)
     write_atomic(report_dir / SIGNOFF_HTML, page)

@@ -156,13 +156,13 @@ def test_a_spelled_key_echo_is_withheld_and_still_an_echo_in_replay() -> None:
     """The recording cannot cut a hex-spelled key out: the text is withheld, naming the placeholder, so
     the replayed echo check fails as the live one did."""
     from conformance.core.model import API_KEY_PLACEHOLDER
-    from conformance.redaction.secrets import echo_book
+    from conformance.redaction.run_secrets import RunSecrets
 
     redactor = CassetteRedactor(KEY)
     body = f"<user_response><message>echo {KEY.encode().hex()}</message></user_response>".encode()
     headers, redacted = redactor.response([("x-echo", KEY[::-1])], body)
     assert KEY.encode().hex().encode() not in redacted
-    assert echo_book(API_KEY_PLACEHOLDER).find_bytes(redacted)
+    assert RunSecrets(API_KEY_PLACEHOLDER).echo_book().find_bytes(redacted)
     assert headers[0][1].startswith("[withheld") and API_KEY_PLACEHOLDER in headers[0][1]
 
 

@@ -13,11 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.core.model import API_KEY_PLACEHOLDER
+from conformance.redaction.run_secrets import RunSecrets
 from conformance.redaction.secrets import (
     KEY_KIND,
     SecretBook,
     display_text,
-    key_book,
     scan_files,
     scannable,
     spellings,
@@ -113,8 +113,9 @@ def test_spellings_lists_the_literal_forms() -> None:
 
 
 def test_key_book_is_cached_per_key() -> None:
-    assert key_book(KEY) is key_book(KEY)
-    assert key_book(KEY) is not key_book(KEY + "x")
+    secrets = RunSecrets(KEY)
+    assert secrets.key_book(KEY) is secrets.key_book(KEY) is secrets.key_book()
+    assert secrets.key_book(KEY) is not secrets.key_book(KEY + "x")
 
 
 def test_unknown_encodings_are_not_scannable() -> None:
@@ -216,13 +217,13 @@ def test_any_secret_length_is_found_at_any_offset_among_many(
 
 def test_the_report_net_knows_every_registered_book_whatever_variable_held_the_key() -> None:
     """A key read from --api-key-env OTHER_NAME is scrubbed from report text all the same."""
-    from conformance.redaction.secrets import register
     from conformance.results.report._text import scrub
 
     other = "OTHER-VARIABLE-KEY-0123456789"
     book = SecretBook(api_keys=[other])
-    register(book)
-    assert scrub(f"version 2.1 ({other}) \x1b[2J") == f"version 2.1 ({API_KEY_PLACEHOLDER}) \\x1b[2J"
+    secrets = RunSecrets()
+    secrets.adopt(book)
+    assert scrub(f"version 2.1 ({other}) \x1b[2J", secrets) == f"version 2.1 ({API_KEY_PLACEHOLDER}) \\x1b[2J"
 
 
 @pytest.mark.parametrize("text", ["a%2fb%2F+c", "%E2%82%AC+%zz%", "plain", "<!-- open &#65; %41"])
@@ -240,10 +241,9 @@ def test_views_decode_like_the_standard_library(text: str) -> None:
 
 def test_the_echo_book_finds_the_placeholder_in_replay() -> None:
     """A recorded echo holds the placeholder; replay judges it by that, in any spelling."""
-    from conformance.redaction.secrets import echo_book
-
-    assert echo_book(API_KEY_PLACEHOLDER).find(f"echo {quote(API_KEY_PLACEHOLDER)}")
-    assert not key_book(API_KEY_PLACEHOLDER).find(API_KEY_PLACEHOLDER)
+    secrets = RunSecrets(API_KEY_PLACEHOLDER)
+    assert secrets.echo_book().find(f"echo {quote(API_KEY_PLACEHOLDER)}")
+    assert not secrets.key_book().find(API_KEY_PLACEHOLDER)
 
 
 # -- issue 19: the key in any reversible spelling ------------------------------------------------------
@@ -275,10 +275,9 @@ def test_the_key_in_any_reversible_spelling_is_found_and_withheld(spelling: str)
 def test_every_key_probe_is_found_in_every_spelling_by_the_echo_book(spelling: str, probe: str) -> None:
     """The wrong keys the suite derives are near-copies of the key: an echo of one is an echo."""
     from conformance.core.model import derive_key
-    from conformance.redaction.secrets import echo_book
 
     spelled = KEY_SPELLINGS[spelling](derive_key(CANARY, probe))
-    assert echo_book(CANARY).find(f"<message>invalid key {spelled}</message>")
+    assert RunSecrets(CANARY).echo_book().find(f"<message>invalid key {spelled}</message>")
 
 
 def test_half_the_key_is_a_leak_and_a_cut_spelling_is_withheld() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
 
-from conformance.redaction.redact import Redactor
+from conformance.redaction.run_secrets import RunSecrets
 from conformance.redaction.secrets import SecretBook
 from conformance.results.summary import RequirementResult, Summary, write_summary
 from conformance.results.verdict import EXIT_SUITE_ERROR, Outcome
@@ -19,10 +19,12 @@ TOKEN = "f3a9c2e4b1d04e7a9c3b2a1d0e9f8a7b"
 
 
 def _session(report_dir: Path, *, target: str | None) -> Session:
-    redactor = Redactor(secrets=[KEY])
+    secrets = RunSecrets(KEY)
+    redactor = secrets.redactor()
     redactor.book.add_token(TOKEN)
     options = SimpleNamespace(target=target, report_dir=report_dir, record=False)
-    return cast(Session, SimpleNamespace(options=options, book=None, run=SimpleNamespace(redactor=redactor)))
+    run = SimpleNamespace(redactor=redactor)
+    return cast(Session, SimpleNamespace(options=options, book=None, run=run, secrets=secrets))
 
 
 def _summary(report_dir: Path) -> Summary:
