@@ -34,7 +34,7 @@ from conformance.results.summary import (
 )
 from conformance.results.verdict import Coverage, Outcome, Verdict
 from conformance.results.waivers import WaiverSet, parse_waivers
-from conformance.session import ConfigError
+from conformance.session.plan import ConfigError
 from conformance.session.publish import load_baseline
 from tests.test_waivers import TODAY, failing_run, waiver
 

@@ -38,7 +38,7 @@ from conformance.results.summary import (
 from conformance.results.summary_load import SHAPE, unchecked
 from conformance.results.verdict import Coverage
 from conformance.results.waivers import WaiverSet, parse_waivers
-from conformance.session import ConfigError
+from conformance.session.plan import ConfigError
 from conformance.session.publish import load_baseline
 from tests.cli_support import conformance
 from tests.test_summary import FACTS

@@ -12,8 +12,8 @@ from conformance.cassettes.errors import CassetteCorrupt
 from conformance.cassettes.format import CassetteHeader, dump_cassette, load_cassette
 from conformance.core.options import RunOptions, options_from
 from conformance.inputs import Users
-from conformance.session import ConfigError, _users
 from conformance.session.config import ConfigFileError, resolve_options
+from conformance.session.plan import ConfigError, _users
 from tests.cli_support import conformance, summary
 
 HEADER = CassetteHeader(

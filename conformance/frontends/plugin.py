@@ -23,8 +23,9 @@ from conformance.core.printable import one_line
 from conformance.frontends.local import open_session
 from conformance.results.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, EXIT_USAGE
 from conformance.run.engine import ContractViolation, Observer, Run, RunAborted
-from conformance.session import ConfigError, Session
 from conformance.session.config import CONFIG_SPECS, resolve_options
+from conformance.session.live import Session
+from conformance.session.plan import ConfigError
 
 MESSAGE_LINES = 12  # of a failing test's message kept in the summary
 SUITE_DIR = Path(__file__).resolve().parents[1] / "suite"

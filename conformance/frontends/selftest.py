@@ -250,7 +250,7 @@ def run_suite(
     from conformance.frontends.local import open_session, reference_target
     from conformance.frontends.runner import execute  # imports pytest: loaded when a run starts
     from conformance.results.verdict import EXIT_INTERRUPTED
-    from conformance.session import ConfigError
+    from conformance.session.plan import ConfigError
 
     started = time.monotonic()
     try:

@@ -32,7 +32,7 @@ from conformance.core.options import (
     RunOptions,
     options_from,
 )
-from conformance.session import ConfigError
+from conformance.session.plan import ConfigError
 
 CONFIG_FILE = "conformance.toml"
 PYPROJECT_FILE = "pyproject.toml"

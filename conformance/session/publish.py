@@ -18,8 +18,9 @@ from conformance.results.report.seed import write_seed_excerpt
 from conformance.results.report.signoff import write_signoff
 from conformance.results.reportdir import BASELINE_COPY
 from conformance.results.summary import Summary, SummaryError, read_summary
-from conformance.session import ConfigError, Session
 from conformance.session.leaks import guard_files
+from conformance.session.live import Session
+from conformance.session.plan import ConfigError
 
 
 def load_baseline(path: Path | None) -> Summary | None:

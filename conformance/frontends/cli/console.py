@@ -31,7 +31,7 @@ from conformance.core.printable import one_line
 from conformance.exchange.transport import client_identities
 from conformance.results.summary import Summary, verdict_line, waiver_lines
 from conformance.results.verdict import Verdict
-from conformance.session import Session
+from conformance.session.live import Session
 
 OUTCOME_STYLE = {
     "passed": "green",

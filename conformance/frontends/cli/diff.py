@@ -15,8 +15,8 @@ from conformance.core.printable import one_line
 from conformance.frontends.local import open_session
 from conformance.results.summary import Summary
 from conformance.results.verdict import EXIT_CASSETTE_MISS, EXIT_UNREACHABLE, EXIT_USAGE
-from conformance.session import ConfigError
 from conformance.session.config import CONFIG_SPECS, resolve_options
+from conformance.session.plan import ConfigError
 
 EXIT_NO_DRIFT = 0
 EXIT_DRIFT = 1

@@ -32,8 +32,8 @@ from conformance.inputs.side_channels import MALFORMED_EXPIRE, cookie_header
 from conformance.results.summary import Summary, SummaryError, read_summary
 from conformance.results.verdict import EXIT_SUITE_ERROR, EXIT_USAGE
 from conformance.run.engine import Run, RunAborted
-from conformance.session import ConfigError
 from conformance.session.config import resolve_options
+from conformance.session.plan import ConfigError
 
 DEFAULT_TIMES = 3
 EXIT_ALL_FIXED = 0

@@ -15,8 +15,9 @@ from conformance.core.options import OPTION_SPECS, RunOptions
 from conformance.core.printable import one_line
 from conformance.frontends.local import open_session
 from conformance.results.verdict import EXIT_UNREACHABLE, EXIT_USAGE, Verdict
-from conformance.session import QRCODE_IMAGE, ConfigError, refuse_run
 from conformance.session.config import CONFIG_SPECS, resolve_options
+from conformance.session.open import refuse_run
+from conformance.session.plan import QRCODE_IMAGE, ConfigError
 
 DEMO_DECLARATION = (
     f"{QRCODE_IMAGE}=the demo replays a recording, which holds no QR code image; live runs judge them "

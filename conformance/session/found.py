@@ -1,0 +1,87 @@
+"""What resolving a session reads from outside its options (the baseline, profile, waivers, the cassette
+headers, the environment, entropy), gathered into a Found for conformance.session.plan.resolve.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+
+from conformance.cassettes import CassetteBook, CassetteError, CassetteHeader
+from conformance.cassettes.agreement import set_to_add_to
+from conformance.core._thirdparty import ThirdPartyMismatch, check_installed
+from conformance.core.files import SummaryUnreadable, load_summary
+from conformance.core.options import REFERENCE_TARGET, RunOptions
+from conformance.core.profile import ProfileError, load_profile
+from conformance.results.sealing import verified_seal
+from conformance.results.summary import SummaryError, read_summary
+from conformance.results.waivers import WaiverError, WaiverSet, load_waivers
+from conformance.session.plan import ConfigError, Found
+
+
+def find(options: RunOptions) -> Found:
+    """Read what resolving needs from outside the options: baseline, profile, waivers, cassette headers."""
+    _check_baseline(options)
+    waivers = run_waivers(options)
+    try:
+        check_installed()
+    except ThirdPartyMismatch as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        profile = load_profile(options.profile)
+    except ProfileError as exc:
+        raise ConfigError(str(exc)) from None
+    replay_header: CassetteHeader | None = None
+    seal = ""
+    if options.target is None:
+        try:
+            book = replay_book(options)
+            replay_header, seal = book.header, book.seal_status
+        except CassetteError as exc:
+            raise ConfigError(str(exc)) from None
+    return Found(
+        profile=profile,
+        waivers=waivers,
+        replay_header=replay_header,
+        seal=seal,
+        adding_to=_set_to_add_to(options),
+        api_key=os.environ.get(options.api_key_env, "")
+        if options.target not in (None, REFERENCE_TARGET)
+        else "",
+        fresh_seed=random.SystemRandom().randrange(2**32),
+    )
+
+
+def _check_baseline(options: RunOptions) -> None:
+    """Read --baseline now, not when the run ends; a ConfigError names why it cannot be used."""
+    if options.baseline is not None:
+        try:  # read now, not when the run ends: a FIFO, a device or a non-summary is refused up front
+            load_summary(options.baseline, what="--baseline")
+        except SummaryUnreadable as exc:
+            raise ConfigError(f"{exc}; name a previous summary.json") from None
+    if options.baseline is not None:
+        try:  # before anything is sent: a malformed baseline is refused now, not after the run
+            read_summary(options.baseline)
+        except SummaryError as exc:
+            raise ConfigError(f"--baseline {exc}") from None
+
+
+def run_waivers(options: RunOptions) -> WaiverSet:
+    """The run's waivers (--waivers, --fail-on new with --baseline); a ConfigError naming the problem."""
+    try:
+        return load_waivers(options.waivers, fail_on=options.fail_on, baseline=options.baseline)
+    except WaiverError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _set_to_add_to(options: RunOptions) -> CassetteHeader | None:
+    try:
+        return set_to_add_to(options)
+    except CassetteError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def replay_book(options: RunOptions) -> CassetteBook:
+    """The cassettes a replay reads; with --public-key, only the bytes of a set whose seal verifies."""
+    sealed = None if options.public_key is None else verified_seal(options.cassettes, options.public_key)
+    return CassetteBook(options.cassettes, mode="replay", sealed=sealed)
