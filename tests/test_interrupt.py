@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from conformance.results.verdict import EXIT_INTERRUPTED
+from conformance.core.errors import EXIT_INTERRUPTED
 from tests.hostile_server import HostileServer, ReceivedRequest
 from tests.test_hostile import canary_key, report_bytes
 

@@ -7,10 +7,11 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
 
+from conformance.core.errors import EXIT_SUITE_ERROR
 from conformance.redaction.redact import Redactor
 from conformance.redaction.secrets import SecretBook
 from conformance.results.summary import RequirementResult, Summary, write_summary
-from conformance.results.verdict import EXIT_SUITE_ERROR, Outcome
+from conformance.results.verdict import Outcome
 from conformance.session.leaks import guard_files, run_secrets
 from conformance.session.live import Session
 

@@ -14,16 +14,17 @@ import pytest
 
 from conformance import __version__
 from conformance.cassettes import CassetteHeader
+from conformance.core.errors import ConfigError
 from conformance.core.model import API_KEY_PLACEHOLDER
 from conformance.core.options import DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
 from conformance.core.profile import Profile
+from conformance.exchange.transport import TargetRefused
 from conformance.inputs import Users
 from conformance.results.waivers import WaiverSet, load_waivers
 from conformance.session.live import Session
 from conformance.session.open import run_budget
 from conformance.session.plan import (
     REFERENCE_REPLAY_URL,
-    ConfigError,
     Found,
     LocalTarget,
     SessionPlan,
@@ -98,7 +99,7 @@ def test_a_missing_key_in_the_given_environment_is_a_config_error() -> None:
 
 
 def test_an_invalid_target_url_is_refused_before_anything_starts() -> None:
-    with pytest.raises(ConfigError, match="ftp://x"):
+    with pytest.raises(TargetRefused, match="ftp://x"):
         resolve(RunOptions(target="ftp://x", user_id=5), found())
 
 

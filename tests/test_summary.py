@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from conformance.core.entropy import token_entropy_summary
+from conformance.core.errors import ConfigError
 from conformance.frontends.cli.console import print_outcome
 from conformance.frontends.cli.report import report_command
 from conformance.frontends.cli.rerun import _load as load_rerun_summary
@@ -34,7 +35,6 @@ from conformance.results.summary import (
 )
 from conformance.results.verdict import Coverage, Outcome, Verdict
 from conformance.results.waivers import WaiverSet, parse_waivers
-from conformance.session.plan import ConfigError
 from conformance.session.publish import load_baseline
 from tests.test_waivers import TODAY, failing_run, waiver
 
@@ -181,7 +181,7 @@ READERS: dict[str, tuple[Callable[[Path], object], type[Exception]]] = {
         SummaryContradiction,
     ),
     "publish --baseline": (load_baseline, ConfigError),
-    "conformance rerun": (load_rerun_summary, ConfigError),
+    "conformance rerun": (load_rerun_summary, SummaryContradiction),
     "conformance report": (_report, click.ClickException),
 }
 

@@ -10,10 +10,11 @@ import pytest
 from conformance.cassettes.agreement import adding_problems, option_mismatches
 from conformance.cassettes.errors import CassetteCorrupt
 from conformance.cassettes.format import CassetteHeader, dump_cassette, load_cassette
+from conformance.core.errors import ConfigError
 from conformance.core.options import RunOptions, options_from
 from conformance.inputs import Users
 from conformance.session.config import ConfigFileError, resolve_options
-from conformance.session.plan import ConfigError, _users
+from conformance.session.plan import _users
 from tests.cli_support import conformance, summary
 
 HEADER = CassetteHeader(

@@ -7,44 +7,39 @@ from __future__ import annotations
 import os
 import random
 
-from conformance.cassettes import CassetteBook, CassetteError, CassetteHeader
+from conformance.cassettes import CassetteBook, CassetteHeader
 from conformance.cassettes.agreement import set_to_add_to
-from conformance.core._thirdparty import ThirdPartyMismatch, check_installed
+from conformance.core._thirdparty import check_installed
+from conformance.core.errors import ConfigError
 from conformance.core.files import SummaryUnreadable, load_summary
 from conformance.core.options import REFERENCE_TARGET, RunOptions
-from conformance.core.profile import ProfileError, load_profile
+from conformance.core.profile import load_profile
 from conformance.results.sealing import verified_seal
 from conformance.results.summary import SummaryError, read_summary
-from conformance.results.waivers import WaiverError, WaiverSet, load_waivers
-from conformance.session.plan import ConfigError, Found
+from conformance.results.waivers import load_waivers
+from conformance.session.plan import Found
 
 
 def find(options: RunOptions) -> Found:
-    """Read what resolving needs from outside the options: baseline, profile, waivers, cassette headers."""
+    """Read what resolving needs from outside the options: baseline, profile, waivers, cassette headers.
+
+    Each problem is raised as found (a WaiverError, ProfileError, CassetteError ...: ConformanceErrors).
+    """
     _check_baseline(options)
-    waivers = run_waivers(options)
-    try:
-        check_installed()
-    except ThirdPartyMismatch as exc:
-        raise ConfigError(str(exc)) from None
-    try:
-        profile = load_profile(options.profile)
-    except ProfileError as exc:
-        raise ConfigError(str(exc)) from None
+    waivers = load_waivers(options.waivers, fail_on=options.fail_on, baseline=options.baseline)
+    check_installed()
+    profile = load_profile(options.profile)
     replay_header: CassetteHeader | None = None
     seal = ""
     if options.target is None:
-        try:
-            book = replay_book(options)
-            replay_header, seal = book.header, book.seal_status
-        except CassetteError as exc:
-            raise ConfigError(str(exc)) from None
+        book = replay_book(options)
+        replay_header, seal = book.header, book.seal_status
     return Found(
         profile=profile,
         waivers=waivers,
         replay_header=replay_header,
         seal=seal,
-        adding_to=_set_to_add_to(options),
+        adding_to=set_to_add_to(options),
         api_key=os.environ.get(options.api_key_env, "")
         if options.target not in (None, REFERENCE_TARGET)
         else "",
@@ -64,21 +59,6 @@ def _check_baseline(options: RunOptions) -> None:
             read_summary(options.baseline)
         except SummaryError as exc:
             raise ConfigError(f"--baseline {exc}") from None
-
-
-def run_waivers(options: RunOptions) -> WaiverSet:
-    """The run's waivers (--waivers, --fail-on new with --baseline); a ConfigError naming the problem."""
-    try:
-        return load_waivers(options.waivers, fail_on=options.fail_on, baseline=options.baseline)
-    except WaiverError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _set_to_add_to(options: RunOptions) -> CassetteHeader | None:
-    try:
-        return set_to_add_to(options)
-    except CassetteError as exc:
-        raise ConfigError(str(exc)) from None
 
 
 def replay_book(options: RunOptions) -> CassetteBook:

@@ -11,26 +11,26 @@ from typing import Any
 
 from conformance.cassettes import CassetteBook
 from conformance.cassettes.agreement import partial_recording_problem
-from conformance.core.model import CheckResult, Exchange
-from conformance.core.options import DEFAULT_KEY_VARIABLE, RunOptions
-from conformance.core.printable import printable
-from conformance.core.profile import Profile
-from conformance.results.summary import Setting, Summary, build_summary, write_summary
-from conformance.results.verdict import (
+from conformance.core.errors import (
     EXIT_CONFORMANT,
     EXIT_INCOMPLETE,
     EXIT_INTERRUPTED,
     EXIT_NON_CONFORMANT,
     EXIT_SUITE_ERROR,
     EXIT_USAGE,
-    Coverage,
+    ConfigError,
 )
+from conformance.core.model import CheckResult, Exchange
+from conformance.core.options import DEFAULT_KEY_VARIABLE, RunOptions
+from conformance.core.printable import printable
+from conformance.core.profile import Profile
+from conformance.results.summary import Setting, Summary, build_summary, write_summary
+from conformance.results.verdict import Coverage
 from conformance.results.waivers import WaiverSet
 from conformance.run.engine import Observer, Run
 from conformance.run.rejudge import recorded_inputs
 from conformance.run.sentinels import Sentinels
 from conformance.session.facts import IN_PROGRESS, run_facts, started_facts, stub_summary
-from conformance.session.plan import ConfigError
 
 # A recording replaces the old set only after a run that judged the target to the end (exit 6 included: a
 # setup without a foreign user is incomplete every time); any other end leaves the old set as it was.

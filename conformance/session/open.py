@@ -15,6 +15,14 @@ from urllib.parse import urlsplit
 
 from conformance.cassettes import CassetteBook, CassetteError, CassetteHeader
 from conformance.checks import CheckContext
+from conformance.core.errors import (
+    EXIT_CASSETTE_MISS,
+    EXIT_INTERRUPTED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    ConfigError,
+    ConformanceError,
+)
 from conformance.core.model import key_probe_secrets
 from conformance.core.options import (
     DEFAULT_MAX_DURATION_LOOPBACK,
@@ -26,7 +34,6 @@ from conformance.core.version import __version__
 from conformance.exchange.transport import (
     NetworkTransport,
     RequestBudgetExceeded,
-    TargetRefused,
     Transport,
     is_loopback,
 )
@@ -35,12 +42,10 @@ from conformance.redaction.redact import Redactor
 from conformance.results.reportdir import ReportDirError, locked, set_aside_earlier_run
 from conformance.results.sealing import sealer
 from conformance.results.summary import run_settings, write_summary
-from conformance.results.verdict import EXIT_CASSETTE_MISS, EXIT_INTERRUPTED, EXIT_UNREACHABLE, EXIT_USAGE
 from conformance.run.engine import Run, Sender
 from conformance.run.misconfig import FirstAnswerGuard, TargetMisconfigured
 from conformance.run.preflight import (
     AnswerWatch,
-    ConfigurationRefused,
     Configured,
     TargetWentAway,
     check_configuration,
@@ -49,7 +54,7 @@ from conformance.run.sentinels import Sentinels
 from conformance.session.facts import IN_PROGRESS, stub_summary
 from conformance.session.found import find, replay_book
 from conformance.session.live import Session, VersionWatch
-from conformance.session.plan import ConfigError, LocalTarget, SessionPlan, checked, resolve
+from conformance.session.plan import LocalTarget, SessionPlan, checked, resolve
 
 
 @contextlib.contextmanager
@@ -60,7 +65,7 @@ def open_session(
     keyword: str | None = None,
     inputs_from: Path | None = None,
 ) -> Iterator[Session]:
-    """Claim the report directory, then open the session; a ConfigError leaves its own error summary.
+    """Claim the report directory, then open the session; a ConformanceError leaves its own error summary.
 
     Before anything else: the directory's lock (a second run is refused), the earlier run's files moved to
     previous/, and an "in progress" summary.json; so whatever ends this run, no earlier verdict is shown.
@@ -68,29 +73,27 @@ def open_session(
     """
     summary_path = options.report_dir / "summary.json"
     with contextlib.ExitStack() as claim:
-        try:
-            claim.enter_context(locked(options.report_dir))
-        except ReportDirError as exc:  # another run's directory, or none usable: nothing of it is touched
-            raise ConfigError(str(exc)) from None
+        # A ReportDirError here: another run's directory, or none usable; nothing of it is touched.
+        claim.enter_context(locked(options.report_dir))
         try:
             try:
                 set_aside_earlier_run(options.report_dir)
                 write_summary(
                     summary_path, stub_summary(options, error=IN_PROGRESS, exit_code=EXIT_INTERRUPTED)
                 )
-            except (ReportDirError, OSError) as exc:
+            except OSError as exc:  # a ReportDirError travels as itself
                 raise ConfigError(str(exc)) from None
             found = find(checked(options))  # the options' own mistakes first, before any file is read
             plan = resolve(options, found, local=local, keyword=keyword, inputs_from=inputs_from)
             with start(plan) as session:
                 yield session
-        except ConfigError as exc:
+        except ConformanceError as exc:
             with contextlib.suppress(OSError):
                 write_summary(summary_path, stub_summary(options, error=str(exc), exit_code=exc.exit_code))
             raise
 
 
-def refuse_run(report_dir: Path, error: ConfigError) -> None:
+def refuse_run(report_dir: Path, error: ConformanceError) -> None:
     """A run refused before its session opened (its config unreadable): no earlier verdict left standing.
 
     Only a report directory that exists is claimed (the earlier run's files set aside, this error's summary
@@ -196,7 +199,7 @@ def _open_transport(
                 send_key_in_query=options.send_key_in_query,
             )
         )
-    except (TargetRefused, CassetteError, ValueError) as exc:
+    except ValueError as exc:  # a TargetRefused or a CassetteError travels as itself
         raise ConfigError(str(exc)) from None
     return book, transport
 
@@ -251,26 +254,20 @@ def _build_run(
 
 def _check_configuration(plan: SessionPlan, sender: Sender) -> tuple[str, ...]:
     """The preflight (conformance.run.preflight): a wrong key or user is exit 2 before the run explores; its
-    notes on the configuration."""
+    notes on the configuration. What ends it travels as itself: ConfigurationRefused, RequestBudgetExceeded
+    (exit 2), TargetMisconfigured, TargetWentAway (exit 3)."""
     options = plan.options
-    try:
-        return check_configuration(
-            sender.send,
-            builder=CaseBuilder(users=plan.users, profile=plan.profile),
-            configured=Configured(
-                key_variable=options.api_key_env if _keyed(options) else None,
-                user_id=options.user_id is not None,
-                unknown_user_ids=bool(options.unknown_user_id) or _keyed(options),
-                foreign_user_id=options.foreign_user_id is not None,
-            ),
-            redactor=Redactor(secrets=[plan.api_key, *key_probe_secrets(plan.api_key)]),
-        ).notes
-    except ConfigurationRefused as exc:
-        raise ConfigError(str(exc)) from None
-    except (TargetMisconfigured, TargetWentAway) as exc:
-        raise ConfigError(str(exc), exit_code=EXIT_UNREACHABLE) from None
-    except RequestBudgetExceeded as exc:
-        raise ConfigError(str(exc)) from None
+    return check_configuration(
+        sender.send,
+        builder=CaseBuilder(users=plan.users, profile=plan.profile),
+        configured=Configured(
+            key_variable=options.api_key_env if _keyed(options) else None,
+            user_id=options.user_id is not None,
+            unknown_user_ids=bool(options.unknown_user_id) or _keyed(options),
+            foreign_user_id=options.foreign_user_id is not None,
+        ),
+        redactor=Redactor(secrets=[plan.api_key, *key_probe_secrets(plan.api_key)]),
+    ).notes
 
 
 def _keyed(options: RunOptions) -> bool:

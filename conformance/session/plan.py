@@ -1,8 +1,8 @@
 """The pure half of a session: RunOptions resolved into a frozen SessionPlan (validated, users chosen).
 
 Nothing here opens, reads or sends: what resolving needs from outside the options (files, the environment,
-the clock, entropy) comes in a ``Found`` (conformance.session.open.find reads it). Every problem is a
-ConfigError with a one-line message naming the fix.
+the clock, entropy) comes in a ``Found`` (conformance.session.found.find reads it). Every problem is a
+ConformanceError (a ConfigError, or a TargetRefused for the URL) with a one-line message naming the fix.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ from conformance.cassettes.agreement import (
     recording_facts,
 )
 from conformance.cassettes.seal import NOT_SEALED
+from conformance.core.errors import ConfigError
 from conformance.core.model import API_KEY_PLACEHOLDER
 from conformance.core.options import COMMAND_LINE, DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
 from conformance.core.profile import Profile
 from conformance.core.version import __version__
-from conformance.exchange.transport import TargetRefused, TransportSettings, endpoint_url
+from conformance.exchange.transport import TransportSettings, endpoint_url
 from conformance.inputs import DEFAULT_UNKNOWN_USER_ID, Users
-from conformance.results.verdict import EXIT_USAGE
 from conformance.results.waivers import WaiverSet, did_you_mean
 
 MAX_EXAMPLES_LIMIT = 100_000
@@ -47,14 +47,6 @@ NOT_RECORDED_IMAGES = (
     "or compared with a recording): run live against the target, or declare it not applicable with the "
     "reason"
 )
-
-
-class ConfigError(Exception):
-    """The run cannot start or go on; one line naming the problem and the fix, and an exit code."""
-
-    def __init__(self, message: str, *, exit_code: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 @dataclass(frozen=True)
@@ -145,7 +137,7 @@ def resolve(
 ) -> SessionPlan:
     """The options resolved into a plan (pure: everything read from outside comes in ``found``).
 
-    A ConfigError names any problem; nothing is started and no file is written.
+    A ConformanceError names any problem; nothing is started and no file is written.
     """
     options = checked(options)
     profile = found.profile
@@ -201,10 +193,7 @@ def _aim(options: RunOptions, found: Found, *, local: LocalTarget | None) -> _Ai
         return _Aim(None, local.api_key, seed, max_examples, users=local.users)
     if options.target is not None:
         api_key = _api_key(options, found.api_key)
-        try:
-            endpoint_url(options.target)
-        except TargetRefused as exc:
-            raise ConfigError(str(exc)) from None
+        endpoint_url(options.target)  # a TargetRefused names a URL the rails refuse
         return _Aim(options.target, api_key, seed, max_examples)
     header = found.replay_header
     if header is None:
