@@ -48,17 +48,18 @@ def find(options: RunOptions) -> Found:
 
 
 def _check_baseline(options: RunOptions) -> None:
-    """Read --baseline now, not when the run ends; a ConfigError names why it cannot be used."""
-    if options.baseline is not None:
-        try:  # read now, not when the run ends: a FIFO, a device or a non-summary is refused up front
-            load_summary(options.baseline, what="--baseline")
-        except SummaryUnreadable as exc:
-            raise ConfigError(f"{exc}; name a previous summary.json") from None
-    if options.baseline is not None:
-        try:  # before anything is sent: a malformed baseline is refused now, not after the run
-            read_summary(options.baseline)
-        except SummaryError as exc:
-            raise ConfigError(f"--baseline {exc}") from None
+    """--baseline read before anything is sent, not when the run ends; a ConfigError names why it cannot be
+    used (a FIFO, a device or a non-summary, or a malformed summary)."""
+    if options.baseline is None:
+        return
+    try:
+        load_summary(options.baseline, what="--baseline")
+    except SummaryUnreadable as exc:
+        raise ConfigError(f"{exc}; name a previous summary.json") from None
+    try:
+        read_summary(options.baseline)
+    except SummaryError as exc:
+        raise ConfigError(f"--baseline {exc}") from None
 
 
 def replay_book(options: RunOptions) -> CassetteBook:
