@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from conformance.core.errors import EXIT_USAGE, ConformanceError
 from conformance.core.printable import printable
 
 RERECORD_COMMAND = "conformance run --target {target} --record"
@@ -44,8 +45,10 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-class CassetteError(Exception):
+class CassetteError(ConformanceError):
     """Base of every cassette problem; ``str(e)`` is one line naming the file, the problem and the fix."""
+
+    exit_code = EXIT_USAGE
 
 
 class CassetteCorrupt(CassetteError):

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+from conformance.core.errors import EXIT_USAGE, ConformanceError
+
 # package -> (lowest supported, first unsupported); pyproject.toml declares ">=low,<high".
 SUPPORTED: dict[str, tuple[str, str]] = {
     "hypothesis": ("6.135", "7"),
@@ -61,8 +63,10 @@ INTERNALS: tuple[Internal, ...] = (
 )
 
 
-class ThirdPartyMismatch(Exception):
+class ThirdPartyMismatch(ConformanceError):
     """An installed package the suite cannot trust; one line naming the package, the range and the fix."""
+
+    exit_code = EXIT_USAGE
 
 
 def _numbers(version: str) -> tuple[int, ...]:

@@ -10,6 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from conformance.core.errors import EXIT_USAGE, ConformanceError
+
 
 class WriteFailed(OSError):
     """A report file could not be written (disk full, read-only, a directory in its place); one line."""
@@ -73,8 +75,10 @@ _KINDS = (
 )
 
 
-class InputUnreadable(ValueError):
+class InputUnreadable(ConformanceError, ValueError):
     """A file given to the suite that it will not read; one line naming the option, the file and the fix."""
+
+    exit_code = EXIT_USAGE
 
 
 def read_input(path: Path, *, what: str, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
@@ -121,8 +125,10 @@ def read_input_text(path: Path, *, what: str, max_bytes: int = MAX_INPUT_BYTES) 
         raise InputUnreadable(f"{what} {path} {problem}") from None
 
 
-class SummaryUnreadable(ValueError):
+class SummaryUnreadable(ConformanceError, ValueError):
     """A file that cannot be read as a summary.json; the message names the file and why."""
+
+    exit_code = EXIT_USAGE
 
 
 def load_summary(path: Path, *, max_bytes: int = MAX_SUMMARY_BYTES, what: str = "summary") -> dict[str, Any]:

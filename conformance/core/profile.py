@@ -22,6 +22,7 @@ from typing import Any
 
 from conformance.core.contract import TOKEN_EXPIRE_MAX, TOKEN_EXPIRE_MIN
 from conformance.core.entropy import SMALL_SPACE_BITS, tokens_to_catch
+from conformance.core.errors import EXIT_USAGE, ConformanceError
 from conformance.core.files import InputUnreadable, read_input_text
 from conformance.core.xmldoc import DEFAULT_LIMITS, Limits
 
@@ -55,8 +56,10 @@ VENDOR_FIXED: dict[str, str] = {
 }
 
 
-class ProfileError(ValueError):
+class ProfileError(ConformanceError, ValueError):
     """A profile file that cannot be used; the message is one line naming the file and the problem."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ import httpx
 
 from conformance.core._limits import BodyTooLarge, CappedBody, Deadline, RateLimiter, UnsupportedEncoding
 from conformance.core.contract import ENDPOINT_PATH
+from conformance.core.errors import EXIT_USAGE, ConformanceError
 from conformance.core.files import InputUnreadable, read_input
 from conformance.core.model import (
     API_KEY_PLACEHOLDER,
@@ -134,8 +135,10 @@ class TransportSettings:
 DEFAULT_SETTINGS = TransportSettings()
 
 
-class TargetRefused(Exception):
+class TargetRefused(ConformanceError):
     """The target is refused by configuration; the one-line message names the problem and the fix."""
+
+    exit_code = EXIT_USAGE
 
 
 class KeyInUrlRefused(Exception):
@@ -146,8 +149,10 @@ def _carries_key(case: Case) -> bool:
     return any(API_KEY_PLACEHOLDER in value or KEY_PROBE.search(value) for _, value in case.form)
 
 
-class RequestBudgetExceeded(Exception):
+class RequestBudgetExceeded(ConformanceError):
     """The run reached --max-requests; a configuration-level stop, not a finding about the target."""
+
+    exit_code = EXIT_USAGE
 
 
 def endpoint_url(target: str) -> str:

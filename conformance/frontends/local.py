@@ -20,8 +20,9 @@ from conformance.reference import (
     REFERENCE_USER_ID,
     ReferenceServer,
 )
-from conformance.session import LocalTarget, Session
-from conformance.session import open_session as _open_session
+from conformance.session.live import Session
+from conformance.session.open import open_session as _open_session
+from conformance.session.plan import LocalTarget
 
 
 def reference_target(*, slow_delay: float = DEFAULT_SLOW_DELAY) -> LocalTarget:
@@ -49,5 +50,5 @@ def open_session(
     keyword: str | None = None,
     inputs_from: Path | None = None,
 ) -> contextlib.AbstractContextManager[Session]:
-    """conformance.session.open_session with the embedded reference available as --target reference."""
+    """conformance.session.open.open_session with the embedded reference available as --target reference."""
     return _open_session(options, local=local or reference_target(), keyword=keyword, inputs_from=inputs_from)

@@ -18,13 +18,18 @@ from typing import Any
 import pytest
 
 from conformance.core.contract import REQUIREMENTS_BY_ID
+from conformance.core.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_SUITE_ERROR,
+    EXIT_USAGE,
+    ConformanceError,
+)
 from conformance.core.options import OPTION_SPECS, RunOptions
 from conformance.core.printable import one_line
 from conformance.frontends.local import open_session
-from conformance.results.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, EXIT_USAGE
 from conformance.run.engine import ContractViolation, Observer, Run, RunAborted
-from conformance.session import ConfigError, Session
 from conformance.session.config import CONFIG_SPECS, resolve_options
+from conformance.session.live import Session
 
 MESSAGE_LINES = 12  # of a failing test's message kept in the summary
 SUITE_DIR = Path(__file__).resolve().parents[1] / "suite"
@@ -157,7 +162,7 @@ def _session(config: pytest.Config) -> Session:
             session = stack.enter_context(
                 open_session(resolve_options(values), keyword=config.option.keyword or None)
             )
-        except ConfigError as exc:
+        except ConformanceError as exc:
             stack.close()
             pytest.exit(f"conformance: {exc}", returncode=exc.exit_code)
         config.stash[_STASH_STACK] = stack

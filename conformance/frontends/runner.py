@@ -10,11 +10,11 @@ from collections.abc import Sequence
 
 import pytest
 
+from conformance.core.errors import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, ConfigError
 from conformance.frontends.plugin import SUITE_DIR, SessionProvider
 from conformance.results.report.junit import JUNIT_OPTIONS
 from conformance.results.summary import Summary
-from conformance.results.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR
-from conformance.session import ConfigError, Session
+from conformance.session.live import Session
 from conformance.session.publish import finish_session
 
 

@@ -247,17 +247,16 @@ def run_suite(
 
     ``slow_delay``: how long the reference's slow faults stall, in seconds; ``keyword``: a -k expression.
     """
+    from conformance.core.errors import EXIT_INTERRUPTED, ConformanceError
     from conformance.frontends.local import open_session, reference_target
     from conformance.frontends.runner import execute  # imports pytest: loaded when a run starts
-    from conformance.results.verdict import EXIT_INTERRUPTED
-    from conformance.session import ConfigError
 
     started = time.monotonic()
     try:
         local = reference_target(slow_delay=slow_delay)
         with open_session(options, local=local, keyword=keyword) as session:
             summary = execute(session)
-    except ConfigError as exc:
+    except ConformanceError as exc:
         return RunOutcome(options.mode, "error", (), str(exc), time.monotonic() - started)
     if summary.exit_code == EXIT_INTERRUPTED:  # execute() swallows Ctrl-C; the selftest must stop too
         raise KeyboardInterrupt

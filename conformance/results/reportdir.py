@@ -25,6 +25,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from conformance.core.errors import EXIT_USAGE, ConformanceError
+
 LOCK_NAME = ".conformance.lock"
 PREVIOUS_NAME = "previous"
 PREVIOUS_MARKER = ".conformance-previous"  # previous/ is replaced only when it carries this marker
@@ -46,8 +48,10 @@ FOLDER_README = "README.md"
 NOT_MOVED = {LOCK_NAME, PREVIOUS_NAME, FOLDER_README}
 
 
-class ReportDirError(Exception):
+class ReportDirError(ConformanceError):
     """The report directory cannot be used; one line naming the problem and the fix."""
+
+    exit_code = EXIT_USAGE
 
 
 def check_usable(report_dir: Path) -> None:

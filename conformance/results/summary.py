@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.core.contract import AMBIGUITIES_BY_ID, REQUIREMENTS, Level
+from conformance.core.errors import EXIT_SUITE_ERROR
 from conformance.core.files import SummaryUnreadable, load_summary, write_atomic
 from conformance.core.options import DEFAULT_KEY_VARIABLE, RunOptions, option_changes
 from conformance.core.profile import Profile, profile_changes
@@ -44,7 +45,6 @@ from conformance.results.summary_load import SummaryContradiction as SummaryCont
 from conformance.results.summary_load import SummaryError as SummaryError  # the readers catch it from here
 from conformance.results.verdict import (
     EXIT_CODES,
-    EXIT_SUITE_ERROR,
     Coverage,
     Outcome,
     Verdict,

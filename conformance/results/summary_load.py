@@ -21,6 +21,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, TypedDict, TypeVar
 
+from conformance.core.errors import EXIT_USAGE, ConformanceError
 from conformance.core.model import Expect
 
 T = TypeVar("T")
@@ -36,8 +37,10 @@ INT_RANGE = range(-(2**63), 2**64)  # 64 bits, signed or not (a --seed may be up
 SHOWN = 40  # characters of a bad value shown in the error
 
 
-class SummaryError(ValueError):
+class SummaryError(ConformanceError, ValueError):
     """A summary.json that cannot be used: unreadable, not a summary, or a field of the wrong type."""
+
+    exit_code = EXIT_USAGE
 
 
 class SummaryContradiction(SummaryError):

@@ -8,19 +8,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from conformance.core.contract import REQUIREMENTS_BY_ID, Level
+from conformance.core.errors import (
+    EXIT_CASSETTE_MISS,
+    EXIT_CONFORMANT,
+    EXIT_INCOMPLETE,
+    EXIT_INTERRUPTED,
+    EXIT_MODIFIED_CONTRACT,
+    EXIT_NON_CONFORMANT,
+    EXIT_SUITE_ERROR,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+)
 from conformance.run.engine import RequirementLedger, Run
-
-EXIT_CONFORMANT = 0
-EXIT_NON_CONFORMANT = 1
-EXIT_USAGE = 2
-EXIT_UNREACHABLE = 3
-EXIT_CASSETTE_MISS = 4
-EXIT_SUITE_ERROR = 5
-EXIT_INCOMPLETE = 6
-# Every MUST requirement passed, but judged by a contract a setting changed where the vendor document fixes
-# it: not 0, so no pipeline takes it for a pass; not 1, since the target failed nothing it was held to.
-EXIT_MODIFIED_CONTRACT = 7
-EXIT_INTERRUPTED = 130
 
 
 class Verdict(StrEnum):

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.core.contract import REQUIREMENTS_BY_ID
+from conformance.core.errors import EXIT_USAGE, ConformanceError
 from conformance.core.files import InputUnreadable, SummaryUnreadable, load_summary, read_input_text
 
 FAIL_ON_ANY = "any"
@@ -40,8 +41,10 @@ _REQUIRED = ("requirement", "reason", "ticket", "expires", "approver")
 _OPTIONAL = ("check", "case", "not_applicable")
 
 
-class WaiverError(ValueError):
+class WaiverError(ConformanceError, ValueError):
     """A waivers file that cannot be used; the message names the problem and the fix."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)

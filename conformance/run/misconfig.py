@@ -11,6 +11,7 @@ import socket
 import ssl
 from urllib.parse import urlsplit
 
+from conformance.core.errors import EXIT_UNREACHABLE, ConformanceError
 from conformance.core.model import Case, Exchange, TransportError
 from conformance.run.engine import Sender
 
@@ -27,8 +28,10 @@ REFUSED_MARKERS = ("Connection refused", "Errno 111", "Errno 61")
 _SSL_REASON = re.compile(r"\[SSL: ([A-Z_]+)\]")
 
 
-class TargetMisconfigured(Exception):
+class TargetMisconfigured(ConformanceError):
     """The target cannot be talked to as configured; the message is one line with the fix."""
+
+    exit_code = EXIT_UNREACHABLE
 
 
 def _where(url: str) -> tuple[str, int, str]:

@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from conformance.core import xmldoc
+from conformance.core.errors import EXIT_UNREACHABLE, EXIT_USAGE, ConformanceError
 from conformance.core.model import Case, Exchange, TransportError
 from conformance.core.printable import printable
 from conformance.inputs import CaseBuilder
@@ -46,8 +47,10 @@ _NUMBERED_WORD = re.compile(r"[A-Za-z0-9]+(?:[-_.:@/+][A-Za-z0-9]+)*")
 RECONNECT_WAIT = 1.0  # a refused connection is tried once more after this long before the target is gone
 
 
-class ConfigurationRefused(Exception):
+class ConfigurationRefused(ConformanceError):
     """The target's answers show the run's configuration is wrong; the message is one line with the fix."""
+
+    exit_code = EXIT_USAGE
 
 
 @dataclass(frozen=True)
@@ -235,8 +238,10 @@ def _control_user(builder: CaseBuilder) -> int:
             return candidate
 
 
-class TargetWentAway(Exception):
+class TargetWentAway(ConformanceError):
     """The target answered earlier and now refuses connections: the run cannot go on (not a finding)."""
+
+    exit_code = EXIT_UNREACHABLE
 
 
 class AnswerWatch:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance.core.errors import ConfigError
 from conformance.core.files import InputUnreadable, read_input_text
 from conformance.core.options import (
     COMMAND_LINE,
@@ -32,7 +33,6 @@ from conformance.core.options import (
     RunOptions,
     options_from,
 )
-from conformance.session import ConfigError
 
 CONFIG_FILE = "conformance.toml"
 PYPROJECT_FILE = "pyproject.toml"

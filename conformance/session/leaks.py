@@ -14,11 +14,11 @@ import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
+from conformance.core.errors import EXIT_SUITE_ERROR
 from conformance.redaction.secrets import KEY_KIND, SecretBook, scan_files
 from conformance.results.report.manifest import write_manifest
 from conformance.results.summary import RunFacts, Summary, SummaryError, write_summary
-from conformance.results.verdict import EXIT_SUITE_ERROR
-from conformance.session import Session
+from conformance.session.live import Session
 
 
 def run_secrets(books: Iterable[SecretBook | None]) -> SecretBook:

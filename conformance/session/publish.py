@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from conformance.core.errors import ConfigError
 from conformance.core.files import WriteFailed, write_atomic
 from conformance.results.report.allure import (
     environment_of,
@@ -18,8 +19,8 @@ from conformance.results.report.seed import write_seed_excerpt
 from conformance.results.report.signoff import write_signoff
 from conformance.results.reportdir import BASELINE_COPY
 from conformance.results.summary import Summary, SummaryError, read_summary
-from conformance.session import ConfigError, Session
 from conformance.session.leaks import guard_files
+from conformance.session.live import Session
 
 
 def load_baseline(path: Path | None) -> Summary | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from conformance.results.verdict import EXIT_INTERRUPTED
+from conformance.core.errors import EXIT_INTERRUPTED
 from tests.support.hostile_server import StallingServer
 from tests.support.processes import STALL_WAIT_SECONDS, canary_key, cli_process, end, report_bytes, wait_for
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from conformance.results.verdict import EXIT_INCOMPLETE, EXIT_MODIFIED_CONTRACT, EXIT_USAGE
+from conformance.core.errors import EXIT_INCOMPLETE, EXIT_MODIFIED_CONTRACT, EXIT_USAGE
 from tests.support.cli import SMALL_TOKEN_SAMPLE, conformance, summary
 
 pytestmark = pytest.mark.e2e

@@ -16,12 +16,7 @@ from typing import Any
 
 import pytest
 
-from conformance.core.options import RunOptions
-from conformance.core.violations import RunAborted
-from conformance.frontends.local import open_session
-from conformance.frontends.runner import execute
-from conformance.reference.behaviour import REFERENCE_API_KEY
-from conformance.results.verdict import (
+from conformance.core.errors import (
     EXIT_CASSETTE_MISS,
     EXIT_CONFORMANT,
     EXIT_INCOMPLETE,
@@ -30,6 +25,11 @@ from conformance.results.verdict import (
     EXIT_UNREACHABLE,
     EXIT_USAGE,
 )
+from conformance.core.options import RunOptions
+from conformance.core.violations import RunAborted
+from conformance.frontends.local import open_session
+from conformance.frontends.runner import execute
+from conformance.reference.behaviour import REFERENCE_API_KEY
 from tests.support import ROOT
 from tests.support.cli import SMALL_TOKEN_SAMPLE, conformance, small_run
 

@@ -18,11 +18,11 @@ import pytest
 
 from conformance.cassettes.format import dump_cassette, load_cassette
 from conformance.core._thirdparty import SUPPORTED, in_range, requirement
+from conformance.core.errors import EXIT_INCOMPLETE
 from conformance.core.files import write_atomic
 from conformance.core.model import key_probe_secrets
 from conformance.reference import REFERENCE_FOREIGN_USER_ID, REFERENCE_USER_ID, ReferenceServer
 from conformance.reference import behaviour as reference_behaviour
-from conformance.results.verdict import EXIT_INCOMPLETE
 from tests.support import ROOT
 from tests.support.cli import conformance, small_profile, small_run, summary
 

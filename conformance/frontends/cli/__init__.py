@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from conformance.core.errors import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, EXIT_USAGE, ConformanceError
 from conformance.core.printable import one_line
 from conformance.core.version import __version__
 from conformance.frontends.cli.catalogue import catalogue_command
@@ -18,7 +19,6 @@ from conformance.frontends.cli.rerun import rerun_command
 from conformance.frontends.cli.run import run_command
 from conformance.frontends.cli.selftest import selftest_command
 from conformance.frontends.cli.serve import faults_command, serve_command
-from conformance.results.verdict import EXIT_INTERRUPTED, EXIT_SUITE_ERROR, EXIT_USAGE
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         click.echo("conformance: interrupted", err=True)
         return EXIT_INTERRUPTED
     except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except ConformanceError as exc:  # bad input to the suite: its one line and its documented exit code
+        click.echo(f"conformance: error: {exc}", err=True)
         return exc.exit_code
     except Exception as exc:  # a defect of the suite: one line, never a traceback unless asked for
         if os.environ.get("CONFORMANCE_DEBUG"):

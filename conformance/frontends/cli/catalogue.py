@@ -18,8 +18,9 @@ import click
 from conformance.checks import checks_serving
 from conformance.core import families
 from conformance.core.contract import ambiguities_markdown, catalogue_markdown
+from conformance.core.errors import EXIT_NON_CONFORMANT, ConformanceError
 from conformance.frontends.cli.diff import DIFF_EXIT_CODES
-from conformance.results.verdict import EXIT_CODES, EXIT_NON_CONFORMANT, EXIT_USAGE
+from conformance.results.verdict import EXIT_CODES
 
 CHECKOUT = Path(__file__).resolve().parents[3]  # conformance/frontends/cli/ -> the repository root
 BEGIN = "<!-- BEGIN generated: {name} -->"
@@ -37,10 +38,8 @@ class Generated:
     render: Callable[[Path], str]  # the checkout's root -> the table
 
 
-class CatalogueError(click.ClickException):
+class CatalogueError(ConformanceError):
     """A document without its markers, or no checkout to write in: exit 2, one line."""
-
-    exit_code = EXIT_USAGE
 
 
 def _code(render: Callable[[], str]) -> Callable[[Path], str]:

@@ -32,7 +32,7 @@ from conformance.core.version import __version__
 from conformance.exchange.transport import client_identities
 from conformance.results.summary import Summary, verdict_line, waiver_lines
 from conformance.results.verdict import Verdict
-from conformance.session import Session
+from conformance.session.live import Session
 
 OUTCOME_STYLE = {
     "passed": "green",

@@ -10,12 +10,16 @@ from typing import Any
 
 import click
 
+from conformance.core.errors import (
+    EXIT_CASSETTE_MISS,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    ConformanceError,
+)
 from conformance.core.options import OPTION_SPECS, RunOptions
 from conformance.core.printable import one_line
 from conformance.frontends.local import open_session
 from conformance.results.summary import Summary
-from conformance.results.verdict import EXIT_CASSETTE_MISS, EXIT_UNREACHABLE, EXIT_USAGE
-from conformance.session import ConfigError
 from conformance.session.config import CONFIG_SPECS, resolve_options
 
 EXIT_NO_DRIFT = 0
@@ -73,12 +77,11 @@ def diff_options(function: Callable[..., Any]) -> Callable[..., Any]:
     return function
 
 
-class SideError(Exception):
-    """One side of the diff could not be judged; the message says which side and why."""
+class SideError(ConformanceError):
+    """One side of the diff could not be judged; the message says which side and why (its exit code)."""
 
-    def __init__(self, side: str, message: str, exit_code: int) -> None:
-        super().__init__(f"{side}: {message}")
-        self.exit_code = exit_code
+    def __init__(self, side: str, message: str, *, exit_code: int) -> None:
+        super().__init__(f"{side}: {message}", exit_code=exit_code)
 
 
 def _run(side: str, options: RunOptions, *, inputs_from: Path | None = None) -> tuple[Summary, list[Any]]:
@@ -88,10 +91,10 @@ def _run(side: str, options: RunOptions, *, inputs_from: Path | None = None) -> 
         with open_session(options, inputs_from=inputs_from) as session:
             summary = execute(session)
             log = list(session.run.log)
-    except ConfigError as exc:
-        raise SideError(side, str(exc), exc.exit_code) from None
+    except ConformanceError as exc:
+        raise SideError(side, str(exc), exit_code=exc.exit_code) from None
     if summary.error:
-        raise SideError(side, summary.error, summary.exit_code)
+        raise SideError(side, summary.error, exit_code=summary.exit_code)
     return summary, log
 
 
@@ -105,11 +108,7 @@ def diff_command(**values: Any) -> int:
     from conformance.frontends.cli.console import console
     from conformance.run.drift import compare
 
-    try:
-        options = resolve_options(values)
-    except ConfigError as exc:
-        click.echo(f"conformance: error: {exc}", err=True)
-        return exc.exit_code
+    options = resolve_options(values)
     if options.target is None:
         raise click.UsageError("diff needs --target (the live deployment to compare with the cassettes)")
     out = console()
@@ -174,7 +173,7 @@ def live_users(options: RunOptions) -> dict[str, Any]:
             f"({' '.join(map(str, header.unknown_user_ids))}); give as many --unknown-user-id"
         )
     if problem:
-        raise SideError(f"live side ({options.target})", problem, EXIT_USAGE)
+        raise SideError(f"live side ({options.target})", problem, exit_code=EXIT_USAGE)
     return {
         "user_id": header.user_id if options.user_id is None else options.user_id,
         "foreign_user_id": header.foreign_user_id

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from conformance.core.errors import EXIT_USAGE
 from conformance.core.printable import one_line
-from conformance.results.verdict import EXIT_USAGE
 
 if TYPE_CHECKING:
     from conformance.results.summary import Summary

@@ -21,6 +21,7 @@ from typing import Any
 
 import click
 
+from conformance.core.errors import EXIT_SUITE_ERROR, ConfigError, ConformanceError
 from conformance.core.model import API_KEY_PLACEHOLDER, PATH_VARIANTS, Case, Expect
 from conformance.core.printable import one_line
 from conformance.core.wire import SPELLINGS
@@ -29,10 +30,8 @@ from conformance.frontends.cli.run import run_options
 from conformance.frontends.local import open_session
 from conformance.inputs import OTHER_METHODS, QUERY_METHODS, VALID_TOKEN_EXPIRE, CaseBuilder, Param
 from conformance.inputs.side_channels import MALFORMED_EXPIRE, cookie_header
-from conformance.results.summary import Summary, SummaryError, read_summary
-from conformance.results.verdict import EXIT_SUITE_ERROR, EXIT_USAGE
+from conformance.results.summary import Summary, read_summary
 from conformance.run.engine import Run, RunAborted
-from conformance.session import ConfigError
 from conformance.session.config import resolve_options
 
 DEFAULT_TIMES = 3
@@ -168,10 +167,7 @@ def _as_sent(run: Run, case: Case) -> tuple[Case, bool]:
 
 
 def _load(path: Path) -> Summary:
-    try:
-        summary = read_summary(path)
-    except SummaryError as exc:
-        raise ConfigError(str(exc)) from None
+    summary = read_summary(path)  # a SummaryError names what is wrong with it
     if summary.stub:
         raise ConfigError(f"{path} is not a summary.json of a finished run (no requirements list)")
     for requirement in summary.requirements:
@@ -242,9 +238,9 @@ def rerun_command(failures: Path, times: int, **values: Any) -> int:
                 if session.run.check_crashes:  # a check of the suite raised: nothing can be called fixed
                     click.echo(f"conformance: error: suite error: {session.run.check_crashes[0]}", err=True)
                     return EXIT_SUITE_ERROR
-    except ConfigError as exc:
+    except ConformanceError as exc:  # printed as one line: a summary.json is anyone's file
         click.echo(f"conformance: error: {one_line(str(exc))}", err=True)
-        return exc.exit_code if exc.exit_code else EXIT_USAGE
+        return exc.exit_code
     for verdict in verdicts:
         # Every field comes from the summary.json read (a file anyone can edit) or the target: one line each.
         target = verdict.target

@@ -11,12 +11,14 @@ from typing import Any
 
 import click
 
+from conformance.core.errors import EXIT_UNREACHABLE, EXIT_USAGE, ConfigError, ConformanceError
 from conformance.core.options import OPTION_SPECS, RunOptions
 from conformance.core.printable import one_line
 from conformance.frontends.local import open_session
-from conformance.results.verdict import EXIT_UNREACHABLE, EXIT_USAGE, Verdict
-from conformance.session import QRCODE_IMAGE, ConfigError, refuse_run
+from conformance.results.verdict import Verdict
 from conformance.session.config import CONFIG_SPECS, resolve_options
+from conformance.session.open import refuse_run
+from conformance.session.plan import QRCODE_IMAGE
 
 DEMO_DECLARATION = (
     f"{QRCODE_IMAGE}=the demo replays a recording, which holds no QR code image; live runs judge them "
@@ -77,24 +79,19 @@ def run_command(keyword: str | None, quiet: bool, demo: bool, **values: Any) -> 
         options = resolve_options(values)  # command line > config file's [env.NAME] > config file > defaults
         if demo:
             options = _demo_declaration(options)
-    except ConfigError as exc:
+    except ConformanceError as exc:
         refuse_run(values.get("report_dir") or RunOptions().report_dir, exc)
-        click.echo(f"conformance: error: {exc}", err=True)
-        return exc.exit_code
-    try:
-        with open_session(options, keyword=keyword) as session:
-            check_keyword(keyword)  # inside the session: its error summary replaces the earlier verdict
-            session.check_partial_recording()
-            if not quiet:
-                print_header(session)
-            progress = ProgressReporter(session, quiet=quiet)
-            try:
-                summary = execute(session, plugins=[progress])
-            finally:
-                progress.close()
-    except ConfigError as exc:
-        click.echo(f"conformance: error: {exc}", err=True)
-        return exc.exit_code
+        raise
+    with open_session(options, keyword=keyword) as session:  # a ConformanceError: its line in main
+        check_keyword(keyword)  # inside the session: its error summary replaces the earlier verdict
+        session.check_partial_recording()
+        if not quiet:
+            print_header(session)
+        progress = ProgressReporter(session, quiet=quiet)
+        try:
+            summary = execute(session, plugins=[progress])
+        finally:
+            progress.close()
     if summary.verdict is Verdict.ERROR and (summary.exit_code in ONE_LINE_EXITS or not summary.requirements):
         # the run never got to judge the target: the cause and the fix, not an empty matrix
         click.echo(f"conformance: error: {one_line(summary.error or '')}", err=True)

@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from conformance.core import contract
+from conformance.core.errors import EXIT_USAGE, ConformanceError
 
 ALLURE_ENV = "CONFORMANCE_ALLURE_BIN"
 TOOLS_BIN = Path("tools/node_modules/.bin/allure")
@@ -44,8 +45,10 @@ _EXTERNAL_TRACKERS = ("googletagmanager", "gtag(")
 GROUP_BY = "epic,feature,story"
 
 
-class ReportError(Exception):
+class ReportError(ConformanceError):
     """The HTML report could not be built; the message is one line for the user."""
+
+    exit_code = EXIT_USAGE
 
 
 def find_allure() -> Path:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from conformance.core.errors import EXIT_USAGE, ConformanceError
 from conformance.core.files import InputUnreadable, read_input, write_atomic
 from conformance.results.report.manifest import MANIFEST_NAME, SIGNATURE_NAME
 
@@ -28,8 +29,10 @@ KEYGEN_HINT = (
 )
 
 
-class SignatureError(Exception):
+class SignatureError(ConformanceError):
     """A key or signature cannot be used; the message is one line and never holds key material."""
+
+    exit_code = EXIT_USAGE
 
 
 class SignatureMissing(SignatureError):

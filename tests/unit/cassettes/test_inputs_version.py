@@ -11,13 +11,13 @@ import pytest
 from conformance.cassettes.agreement import adding_problems, option_mismatches, recording_lines
 from conformance.cassettes.format import CassetteHeader, dump_cassette, load_cassette
 from conformance.checks import CHECKS, CheckContext, CheckSpec, Subject
+from conformance.core.errors import EXIT_NON_CONFORMANT, EXIT_USAGE
 from conformance.core.files import write_atomic
 from conformance.core.model import CheckFailure
 from conformance.core.options import RunOptions
 from conformance.core.version import __version__
 from conformance.frontends.cli import main
 from conformance.inputs import INPUTS_VERSION, Users
-from conformance.results.verdict import EXIT_NON_CONFORMANT, EXIT_USAGE
 
 ROOT = Path(__file__).resolve().parents[3]
 BUNDLED = ROOT / "cassettes"

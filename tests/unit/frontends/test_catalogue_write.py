@@ -9,6 +9,7 @@ import pytest
 
 from conformance.checks import checks_serving
 from conformance.core.contract import ambiguities_markdown, catalogue_markdown
+from conformance.core.errors import EXIT_USAGE
 from conformance.frontends.cli import main
 from conformance.frontends.cli.catalogue import (
     BEGIN,
@@ -19,7 +20,6 @@ from conformance.frontends.cli.catalogue import (
     CatalogueError,
     stale_documents,
 )
-from conformance.results.verdict import EXIT_USAGE
 
 DOCUMENTS = tuple(dict.fromkeys(item.path for item in GENERATED))
 
@@ -87,7 +87,7 @@ def test_a_document_without_its_markers_is_a_one_line_usage_error(tmp_path: Path
     faults.write_text(faults.read_text(encoding="utf-8").replace(END.format(name="faults"), ""), "utf-8")
     with pytest.raises(CatalogueError) as caught:
         stale_documents(root, write=True)
-    message = caught.value.format_message()
+    message = str(caught.value)
     assert caught.value.exit_code == EXIT_USAGE and "\n" not in message
     assert message.startswith("docs/faults.md needs the markers <!-- BEGIN generated: faults -->")
     assert "conformance catalogue --write" in message
@@ -97,7 +97,7 @@ def test_no_readme_is_a_one_line_usage_error(tmp_path: Path) -> None:
     with pytest.raises(CatalogueError) as caught:
         stale_documents(tmp_path, write=True)
     assert caught.value.exit_code == EXIT_USAGE
-    assert caught.value.format_message().startswith(f"no README.md at {tmp_path}: ")
+    assert str(caught.value).startswith(f"no README.md at {tmp_path}: ")
     assert list(tmp_path.iterdir()) == []
 
 

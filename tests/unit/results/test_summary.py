@@ -11,6 +11,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from conformance.core.errors import ConfigError
 from conformance.frontends.cli.console import print_outcome
 from conformance.frontends.cli.report import report_command
 from conformance.frontends.cli.rerun import _load as load_rerun_summary
@@ -33,7 +34,6 @@ from conformance.results.summary import (
 )
 from conformance.results.verdict import Coverage, Outcome, Verdict
 from conformance.results.waivers import WaiverSet, parse_waivers
-from conformance.session import ConfigError
 from conformance.session.publish import load_baseline
 from tests.support.runs import failing_run
 from tests.support.summaries import FACTS, TODAY, waiver
@@ -164,7 +164,7 @@ READERS: dict[str, tuple[Callable[[Path], object], type[Exception]]] = {
         SummaryContradiction,
     ),
     "publish --baseline": (load_baseline, ConfigError),
-    "conformance rerun": (load_rerun_summary, ConfigError),
+    "conformance rerun": (load_rerun_summary, SummaryContradiction),
     "conformance report": (_report, click.ClickException),
 }
 

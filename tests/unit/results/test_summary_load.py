@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conformance.core.errors import ConformanceError
 from conformance.core.files import SummaryUnreadable, load_summary
 from conformance.core.profile import Profile
 from conformance.frontends.cli.rerun import _load as load_rerun_summary
@@ -37,7 +38,6 @@ from conformance.results.summary import (
 from conformance.results.summary_load import SHAPE, unchecked
 from conformance.results.verdict import Coverage
 from conformance.results.waivers import WaiverSet, parse_waivers
-from conformance.session import ConfigError
 from conformance.session.publish import load_baseline
 from tests.support.summaries import FACTS, TODAY, failing_summary, summary_json_with, waiver
 
@@ -253,8 +253,8 @@ def test_a_malformed_token_entropy_is_refused_naming_the_file_and_the_field(
     with pytest.raises(SummaryError) as refused:
         read_summary(path)
     assert str(refused.value).startswith(f"{path}: {message}")
-    for reader in (load_baseline, load_rerun_summary):  # the readers' own error type, the same line
-        with pytest.raises(ConfigError, match="token_entropy"):
+    for reader in (load_baseline, load_rerun_summary):  # a user-facing error (exit 2), the same line
+        with pytest.raises(ConformanceError, match="token_entropy"):
             reader(path)
 
 

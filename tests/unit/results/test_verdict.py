@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.results.verdict import (
+from conformance.core.errors import (
     EXIT_CONFORMANT,
     EXIT_INCOMPLETE,
     EXIT_MODIFIED_CONTRACT,
     EXIT_NON_CONFORMANT,
-    exit_code_of,
-    verdict_of,
 )
+from conformance.results.verdict import exit_code_of, verdict_of
 
 
 @pytest.mark.parametrize(

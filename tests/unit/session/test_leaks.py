@@ -7,12 +7,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import cast
 
+from conformance.core.errors import EXIT_SUITE_ERROR
 from conformance.redaction.run_secrets import RunSecrets
 from conformance.redaction.secrets import SecretBook
 from conformance.results.summary import RequirementResult, Summary, write_summary
-from conformance.results.verdict import EXIT_SUITE_ERROR, Outcome
-from conformance.session import Session
+from conformance.results.verdict import Outcome
 from conformance.session.leaks import guard_files, run_secrets
+from conformance.session.live import Session
 
 KEY = "CANARY&KEY-0123456789abcdef"
 TOKEN = "f3a9c2e4b1d04e7a9c3b2a1d0e9f8a7b"

@@ -14,20 +14,21 @@ import pytest
 
 from conformance import __version__
 from conformance.cassettes import CassetteHeader
+from conformance.core.errors import ConfigError
 from conformance.core.model import API_KEY_PLACEHOLDER
 from conformance.core.options import DEFAULT_MAX_EXAMPLES, REFERENCE_TARGET, RunOptions
 from conformance.core.profile import Profile
+from conformance.exchange.transport import TargetRefused
 from conformance.inputs import Users
 from conformance.results.waivers import WaiverSet, load_waivers
-from conformance.session import (
+from conformance.session.live import Session
+from conformance.session.open import run_budget
+from conformance.session.plan import (
     REFERENCE_REPLAY_URL,
-    ConfigError,
     Found,
     LocalTarget,
-    Session,
     SessionPlan,
     resolve,
-    run_budget,
 )
 from tests.support import ROOT
 
@@ -99,7 +100,7 @@ def test_a_missing_key_in_the_given_environment_is_a_config_error() -> None:
 
 
 def test_an_invalid_target_url_is_refused_before_anything_starts() -> None:
-    with pytest.raises(ConfigError, match="ftp://x"):
+    with pytest.raises(TargetRefused, match="ftp://x"):
         resolve(RunOptions(target="ftp://x", user_id=5), found())
 
 
@@ -172,7 +173,8 @@ def test_start_builds_the_run_complete_from_the_plan(tmp_path: Path) -> None:
     from conformance.cassettes import CassetteError
     from conformance.frontends.local import reference_target
     from conformance.run.sentinels import Sentinels
-    from conformance.session import VersionWatch, start
+    from conformance.session.live import VersionWatch
+    from conformance.session.open import start
 
     options = RunOptions(target=REFERENCE_TARGET, report_dir=tmp_path, max_throttle_wait=7.0, seed=9)
     plan = resolve(options, found(), local=reference_target(slow_delay=0.5))
@@ -187,7 +189,8 @@ def test_start_builds_the_run_complete_from_the_plan(tmp_path: Path) -> None:
 
 
 def test_a_replay_run_never_waits_and_sends_one_at_a_time(tmp_path: Path) -> None:
-    from conformance.session import find, start
+    from conformance.session.found import find
+    from conformance.session.open import start
 
     options = RunOptions(cassettes=ROOT / "cassettes", report_dir=tmp_path)
     plan = resolve(options, find(options), keyword="grant")
@@ -197,7 +200,7 @@ def test_a_replay_run_never_waits_and_sends_one_at_a_time(tmp_path: Path) -> Non
 
 
 def test_an_option_mistake_is_named_before_any_file_is_read(tmp_path: Path) -> None:
-    from conformance.session import open_session
+    from conformance.session.open import open_session
 
     options = RunOptions(record=True, cassettes=tmp_path / "none", report_dir=tmp_path / "r")
     with pytest.raises(ConfigError, match="--record needs --target"), open_session(options):

@@ -9,10 +9,11 @@ import pytest
 from conformance.cassettes.agreement import adding_problems, option_mismatches
 from conformance.cassettes.errors import CassetteCorrupt
 from conformance.cassettes.format import CassetteHeader, dump_cassette, load_cassette
+from conformance.core.errors import ConfigError
 from conformance.core.options import RunOptions, options_from
 from conformance.inputs import Users
-from conformance.session import ConfigError, _users
 from conformance.session.config import ConfigFileError, resolve_options
+from conformance.session.plan import _users
 
 HEADER = CassetteHeader(
     "reference", "0.1.0", "default", "2026-01-01T00:00:00+00:00", 7, 25, 12345, 987, 777, (988, 989)
