@@ -82,7 +82,7 @@ def inserted_after(path: Path, opening: str, code: str, *, before_closing: str |
 
 def test_the_worked_example_touches_the_promised_files_and_the_tests_pass(tmp_path: Path) -> None:
     copy = copy_of_the_repository(tmp_path / "repo")
-    tests = copy / "tests"
+    tests = copy / "tests" / "unit"  # the unit tests the example must keep green
     faults_test = only(tests, "test_faults.py")
     case_file = only(tests, "grant_conforming.yaml").parent / CASE_FILE
 
