@@ -55,7 +55,9 @@ def _all_subclasses() -> dict[str, type[ConformanceError]]:
 def _readme_exit_codes() -> set[int]:
     """The codes of README's "Exit codes" table."""
     text = README.read_text(encoding="utf-8")
-    table = text.split("<!-- BEGIN generated: exit-codes -->", 1)[1].split("<!-- END generated: exit-codes -->")[0]
+    table = text.split("<!-- BEGIN generated: exit-codes -->", 1)[1].split(
+        "<!-- END generated: exit-codes -->"
+    )[0]
     return {int(code) for code in re.findall(r"^\| (\d+) \|", table, re.M)}
 
 
