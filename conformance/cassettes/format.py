@@ -459,6 +459,7 @@ def _check_shape(reader: _Reader, text: str, loader: Any) -> None:
 
 # Cassettes read in this process, by path and content: a replay reads its set when it checks the options
 # and again when it runs, and tests replay one set many times. A file whose bytes changed is read afresh.
+# The most recently read are kept (a long-lived process reads more sets than it remembers).
 _READ: dict[tuple[Path, str], LoadedCassette] = {}
 MAX_READ_REMEMBERED = 256
 
@@ -475,11 +476,12 @@ def load_cassette(path: Path) -> LoadedCassette:
     except InputUnreadable as exc:
         raise reader.fail(str(exc).replace(f"cassette {path} ", "", 1)) from None
     key = (path, hashlib.sha256(content).hexdigest())
-    known = _READ.get(key)
+    known = _READ.pop(key, None)
     if known is None:
         known = _parse(reader, path, content, key[1])
-        if len(_READ) < MAX_READ_REMEMBERED:
-            _READ[key] = known
+        if len(_READ) >= MAX_READ_REMEMBERED:
+            del _READ[next(iter(_READ))]  # the least recently read
+    _READ[key] = known  # now the most recently read
     return known
 
 

@@ -146,7 +146,7 @@ def test_a_check_that_raises_is_exit_5_naming_the_check(
     assert document["verdict"] == "error" and document["exit_code"] == 5
     error = str(document["error"])
     assert error.startswith(
-        f"suite error: check {crashing_check} raised ZeroDivisionError at test_robust_e2e.py:"
+        f"suite error: check {crashing_check} raised ZeroDivisionError at test_robust.py:"
     )
     assert "(request #" in error and "case " in error
     assert f"check {crashing_check} raised ZeroDivisionError" in output

@@ -30,6 +30,7 @@ from conformance.cassettes import (
     api_key_spellings,
     cassette_file_name,
 )
+from conformance.cassettes import format as cassette_format
 from conformance.cassettes.format import MAX_REPLAYED_BODY, Interaction, dump_cassette, load_cassette
 from conformance.cassettes.redaction import StandIns
 from conformance.core.files import write_atomic
@@ -362,6 +363,24 @@ def test_a_cassette_read_before_is_remembered_only_while_its_bytes_stay_the_same
     corrupt(path)
     with pytest.raises(CassetteCorrupt, match=re.escape(problem)):
         load_cassette(path)
+
+
+def test_the_most_recently_read_are_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A long-lived process (a test worker, the selftest) reads more sets than it remembers: the least
+    recently read goes, and what was read last is remembered still."""
+    monkeypatch.setattr(cassette_format, "MAX_READ_REMEMBERED", 2)
+    monkeypatch.setattr(cassette_format, "_READ", {})
+    paths = []
+    for seed in (1, 2, 3):
+        path = tmp_path / str(seed) / cassette_file_name(TEST_NAME)
+        path.parent.mkdir()
+        write_atomic(path, dump_cassette(TEST_NAME, header(seed=seed), []))
+        paths.append(path)
+    first, second = load_cassette(paths[0]), load_cassette(paths[1])
+    assert load_cassette(paths[0]) is first  # read again: now the most recent of the two
+    third = load_cassette(paths[2])  # the third goes in, the least recently read (the second) out
+    assert load_cassette(paths[0]) is first and load_cassette(paths[2]) is third
+    assert load_cassette(paths[1]) is not second
 
 
 def test_renamed_cassette_is_corrupt(tmp_path: Path, server: _Server) -> None:
