@@ -44,12 +44,15 @@ CONNECTION_HEADERS = frozenset({"connection", "keep-alive"})
 USER_REFUSALS = frozenset({"LT-AUTH-USER-SCOPE", "LT-AUTH-USER-UNKNOWN"})
 # Decisions about the key or the user, never "an error": the next request is an ordinary one.
 DECISION_STATUSES = frozenset({401, 403, 404, 429})
-_TIMES = re.compile(
-    rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?"  # ISO 8601
-    rb"|[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT"  # an HTTP-date
-    rb"|\b\d{10}(?:\d{3}|\.\d+)?\b"  # a Unix time, in seconds or milliseconds
+# What a body may carry that differs per response, masked in one pass, leftmost first, so that a user id
+# inside a time or a UUID (user 12 in 2026-12-06) stays part of it, and a user id of ten digits is no time.
+_UUID = rb"(?P<uuid>\b[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\b)"
+_STAMP = (
+    rb"(?P<time>\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?"  # ISO 8601
+    rb"|[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT)"  # an HTTP-date
 )
-_UUID = re.compile(rb"\b[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\b")
+_UNIX = rb"(?P<unix>\b\d{10}(?:\d{3}|\.\d+)?\b)"  # a Unix time, in seconds or milliseconds
+_MASKS = {"uuid": b"{uuid}", "time": b"{time}", "unix": b"{time}", "user": b"{user_id}"}
 
 
 @dataclass(frozen=True)
@@ -58,26 +61,37 @@ class Fingerprint:
 
     status: int
     headers: tuple[tuple[str, str], ...]  # sorted; per-response values replaced by "*"
-    body: bytes  # the echoed user id, times and UUIDs masked
+    body: bytes  # as received: times, UUIDs and the echoed user ids are masked when two answers compare
+    user_id: int | None  # the user the request named
 
     def difference(self, other: Fingerprint) -> str:
-        """Where ``other`` differs from this one ('' when it does not): the status, header names, the body."""
+        """Where ``other`` differs from this one ('' when it does not): the status, header names, the body
+        with times, UUIDs and both answers' user ids masked in both (masking each answer's own id only
+        would mask a short id inside other text, the ``0`` of ``version="1.0"``, in one answer alone)."""
         if self.status != other.status:
             return f"status {self.status} vs {other.status}"
         if self.headers != other.headers:
             mine, theirs = set(self.headers), set(other.headers)
             changed = sorted({name for name, _ in mine ^ theirs})
             return f"header(s) {', '.join(changed)[:120]}"
-        if self.body != other.body:
-            at = next(
-                (i for i, (a, b) in enumerate(zip(self.body, other.body, strict=False)) if a != b), None
-            )
-            at = min(len(self.body), len(other.body)) if at is None else at
+        users = {user for user in (self.user_id, other.user_id) if user is not None}
+        body, others = _masked(self.body, users), _masked(other.body, users)
+        if body != others:
+            at = next((i for i, (a, b) in enumerate(zip(body, others, strict=False)) if a != b), None)
+            at = min(len(body), len(others)) if at is None else at
             return (
-                f"body from byte {at}: {self.body[at : at + 60]!r} vs {other.body[at : at + 60]!r}"
-                f" ({len(self.body)} vs {len(other.body)} bytes)"
+                f"body from byte {at}: {body[at : at + 60]!r} vs {others[at : at + 60]!r}"
+                f" ({len(body)} vs {len(others)} bytes)"
             )
         return ""
+
+
+def _masked(body: bytes, users: set[int]) -> bytes:
+    """``body`` with its UUIDs, times and each of ``users`` (a whole number: no digit beside it) masked."""
+    ids = b"|".join(str(user).encode() for user in sorted(users, key=lambda u: -len(str(u))))
+    user = [rb"(?P<user>(?<![0-9])(?:" + ids + rb")(?![0-9]))"] if ids else []
+    pattern = re.compile(b"|".join([_UUID, _STAMP, *user, _UNIX]))
+    return pattern.sub(lambda match: _MASKS[match.lastgroup or "time"], body)
 
 
 @dataclass(frozen=True)
@@ -145,8 +159,8 @@ def timing_sample(case: Case) -> bool:
 
 
 def fingerprint(exchange: Exchange) -> Fingerprint:
-    """The answer with what may differ per response masked: per-response header values, connection
-    headers, and in the body the echoed user id, times (ISO 8601, HTTP-date, Unix) and UUIDs."""
+    """The answer with per-response header values and connection headers masked; the body's times (ISO
+    8601, HTTP-date, Unix), UUIDs and echoed user id are masked when two fingerprints compare."""
     headers = []
     for name, value in exchange.headers:
         if name in CONNECTION_HEADERS:
@@ -156,9 +170,4 @@ def fingerprint(exchange: Exchange) -> Fingerprint:
         elif name in PER_RESPONSE_HEADERS:
             value = "*"
         headers.append((name, value))
-    body = exchange.body
-    user_id = exchange.case.user_id
-    if user_id is not None:
-        body = re.sub(rb"(?<![0-9])" + str(user_id).encode() + rb"(?![0-9])", b"{user_id}", body)
-    body = _UUID.sub(b"{uuid}", _TIMES.sub(b"{time}", body))
-    return Fingerprint(exchange.status or 0, tuple(sorted(headers)), body)
+    return Fingerprint(exchange.status or 0, tuple(sorted(headers)), exchange.body, exchange.case.user_id)

@@ -195,8 +195,41 @@ def test_fingerprint_masks_what_differs_per_response() -> None:
     body = b"<m>user %d at 2026-11-26T08:00:00Z id 123e4567-e89b-12d3-a456-426614174000 t 1795824000</m>"
     a = answer(own, 401, body=body % OWN, headers=(("x-request-id", "1"),))
     b = answer(unknown, 401, body=body % UNKNOWN, headers=(("x-request-id", "2"), ("connection", "close")))
-    assert fingerprint(a) == fingerprint(b)
+    assert fingerprint(a).difference(fingerprint(b)) == ""
     assert "header" in fingerprint(a).difference(fingerprint(answer(own, 401, body=body % OWN)))
+
+
+def with_user(case: Case, user_id: int) -> Case:
+    """``case`` naming ``user_id`` instead."""
+    form = tuple(("user_id", str(user_id)) if name == "user_id" else (name, v) for name, v in case.form)
+    return dataclasses.replace(case, form=form, user_id=user_id)
+
+
+@pytest.mark.parametrize(
+    ("body", "first", "then"),
+    [
+        # a short id is also part of other numbers: the XML declaration, a status, a decimal
+        (b'<?xml version="1.0"?><r><s>401</s><u>%d</u><v>0.5</v></r>', OWN, 0),
+        (b'<?xml version="1.0"?><r><s>401</s><u>%d</u></r>', 1, OWN),
+        # an id inside a time or a UUID stays part of it; an id of ten digits is no time
+        (b"<u>%d</u><t>2026-12-06T08:00:00Z</t>", OWN, 12),
+        (b"<u>%d</u><i>12345678-e89b-12d3-a456-426614174000</i>", 9, 12345678),
+        (b"<u>%d</u><t>1795824000</t>", OWN, 1_795_824_123),
+    ],
+)
+def test_the_echoed_user_id_is_masked_alike_in_both_answers(body: bytes, first: int, then: int) -> None:
+    a = answer(with_user(BUILDER.case(), first), 401, body=body % first)
+    b = answer(with_user(BUILDER.case(), then), 401, body=body % then)
+    assert fingerprint(a).difference(fingerprint(b)) == ""
+    assert fingerprint(b).difference(fingerprint(a)) == ""
+
+
+def test_a_short_user_id_does_not_hide_a_difference() -> None:
+    body = b'<?xml version="1.0"?><r><u>%d</u><n>%d</n></r>'
+    a = answer(with_user(BUILDER.case(), OWN), 401, body=body % (OWN, 3))
+    b = answer(with_user(BUILDER.case(), 0), 401, body=body % (0, 4))
+    assert "body from byte" in fingerprint(a).difference(fingerprint(b))
+    assert "body from byte" in fingerprint(b).difference(fingerprint(a))
 
 
 def test_channels_and_errors() -> None:
@@ -246,6 +279,15 @@ def test_a_wrong_key_answered_differently_for_unknown_users_fails() -> None:
     assert failures(same, context()) == {}
     told = [answer(own, 401, "bad key"), answer(unknown, 404, "no such user", sequence=2)]
     assert failures(told, context())["LT-SEC-NON-INTERFERENCE"] == ["the answer tells users apart"]
+
+
+def test_a_wrong_key_refusal_echoing_a_short_user_id_passes() -> None:
+    """The reference's refusal echoes the user: for user 0 the XML declaration's 1.0 holds it too."""
+    own = non_interference_cases(BUILDER)[0]
+    body = b'<?xml version="1.0" encoding="UTF-8"?>\n<user_response><status>401</status><message>%d</message>'
+    body += b"</user_response>\n"
+    echoed = [answer(own, 401, body=body % OWN), answer(with_user(own, 0), 401, body=body % 0, sequence=2)]
+    assert "LT-SEC-NON-INTERFERENCE" not in failures(echoed, context())
 
 
 def test_a_refusal_naming_the_tenant_fails_and_the_reference_messages_pass() -> None:
