@@ -20,27 +20,18 @@ import pytest
 
 from conformance.cassettes import CassetteBook, CassetteError, CassetteHeader
 from conformance.cassettes.format import load_cassette
-from conformance.core.model import API_KEY_PLACEHOLDER, Case, Exchange, Expect, TransportError
+from conformance.core.model import Exchange, TransportError
 from conformance.exchange.qrfetch import QrFetcher
-from conformance.exchange.transport import NetworkTransport, Transport, TransportSettings
+from conformance.exchange.transport import NetworkTransport, Transport
 from conformance.run.engine import RECENT_WINDOW
 from tests.support.cli import conformance, summary
+from tests.support.transport import CASE, FAST, TIMEOUT
 
 pytestmark = pytest.mark.e2e
 KEY = "CANARY-KEY-deadline-5c1e"
-TIMEOUT = 1.0
 SLACK = 1.0  # each request ends within timeout + 1 s: scheduling slack, the point is "not minutes"
-SETTINGS = TransportSettings(timeout=TIMEOUT)
 DRIP_SECONDS = 0.2  # a byte this often: no per-read timeout ever trips
 GIVE_UP_SECONDS = 30.0  # then the hostile server hangs up, so a regression fails instead of hanging
-CASE = Case(
-    label="valid request",
-    form=(("api_key", API_KEY_PLACEHOLDER), ("user_id", "12345"), ("token_expire", "3600")),
-    expect=Expect.ACCEPT,
-    requirement="LT-INPUT-USER-VALID",
-    user_id=12345,
-    token_expire=3600,
-)
 VALID = (
     b'<?xml version="1.0" encoding="UTF-8"?>\n<user_response><status>200</status>'
     b"<message>The request has been successfully processed</message><user_id>12345</user_id>"
@@ -220,7 +211,7 @@ def test_trickled_headers_of_a_pooled_second_response_end_within_timeout_plus_1s
     server_of: Callable[[Answer], RawServer],
 ) -> None:
     server = server_of(trickled_headers_after_the_first)
-    with Transport(server.url, api_key=KEY, settings=SETTINGS) as transport:
+    with Transport(server.url, api_key=KEY, settings=FAST) as transport:
         first = transport.send(CASE)
         second, elapsed = timed(lambda: transport.send(CASE))
     assert first.status == 200 and first.error is None
@@ -235,7 +226,7 @@ def test_endless_100_continue_ends_within_timeout_plus_1s(
     server_of: Callable[[Answer], RawServer], connection: str
 ) -> None:
     server = server_of(endless_continue if connection == "new" else endless_continue_after_the_first)
-    with Transport(server.url, api_key=KEY, settings=SETTINGS) as transport:
+    with Transport(server.url, api_key=KEY, settings=FAST) as transport:
         if connection == "pooled":
             assert transport.send(CASE).status == 200
         exchange, elapsed = timed(lambda: transport.send(CASE))
@@ -255,9 +246,9 @@ def test_a_body_dripped_while_recording_ends_within_timeout_plus_1s_and_is_recor
 ) -> None:
     server = server_of(dripped_body)
     book = recording_book(tmp_path, server.url)
-    wire = book.transport(NetworkTransport(settings=SETTINGS))
+    wire = book.transport(NetworkTransport(settings=FAST))
     with Transport(
-        server.url, api_key=KEY, settings=SETTINGS, transport=wire, passthrough=(CassetteError,)
+        server.url, api_key=KEY, settings=FAST, transport=wire, passthrough=(CassetteError,)
     ) as transport:
         with book.use("tests/suite/test_x.py::test_drip") as session:
             first = transport.send(CASE)
@@ -282,7 +273,7 @@ def test_a_dripped_qr_image_ends_within_timeout_plus_1s(server_of: Callable[[Ans
         server.drip(conn, image)
 
     server = server_of(dripped_image)
-    fetcher = QrFetcher(api_key=KEY, settings=SETTINGS, target=server.url)
+    fetcher = QrFetcher(api_key=KEY, settings=FAST, target=server.url)
     try:
         started = time.monotonic()
         image = fetcher(f"{server.url}/qr.png")
@@ -304,7 +295,7 @@ def test_trickled_headers_of_a_pooled_qr_image_end_within_timeout_plus_1s(
         server.drip(conn, b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000)
 
     server = server_of(second_trickles)
-    fetcher = QrFetcher(api_key=KEY, settings=SETTINGS, target=server.url)
+    fetcher = QrFetcher(api_key=KEY, settings=FAST, target=server.url)
     try:
         assert "not an image" in (fetcher(f"{server.url}/a.png").problem or "")  # read whole: pooled
         started = time.monotonic()
